@@ -1,0 +1,47 @@
+/** Errors the runtime raises; each says what happened and to whom. */
+
+export class AskTimeoutError extends Error {
+  override readonly name = 'AskTimeoutError';
+  constructor(
+    readonly target: string,
+    readonly messageType: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`ask ${messageType} to ${target} timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The target cannot receive: no such actor, stopped, its node is down, or the message was refused. */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+  constructor(
+    readonly target: string,
+    readonly reason: DeadLetterReason,
+    detail?: string,
+  ) {
+    super(`cannot deliver to ${target}: ${reason}${detail ? ` (${detail})` : ''}`);
+  }
+}
+
+/** An actor answered an ask with a failure (its receive threw, or it replied with an error). */
+export class RemoteActorError extends Error {
+  override readonly name = 'RemoteActorError';
+  constructor(
+    readonly target: string,
+    message: string,
+    readonly remoteName: string,
+  ) {
+    super(`${target} failed: ${remoteName}: ${message}`);
+  }
+}
+
+export type DeadLetterReason =
+  | 'no-such-actor'
+  | 'stopped'
+  | 'mailbox-full'
+  | 'oversize'
+  | 'malformed'
+  | 'unhandled'
+  | 'node-down'
+  | 'unknown-node'
+  | 'not-serializable';

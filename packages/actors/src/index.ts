@@ -1,0 +1,15 @@
+export { ActorRef, type AnyRef, type Asks, type ReplyOf, type MessageOf } from './ref.ts';
+export { defineActor, lookupKind, type ActorKind, type Behavior, type Receive, type Setup } from './kind.ts';
+export type { ActorContext, AskOptions, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
+export { ActorSystem, type SystemOptions, type SystemSpawnOptions } from './system.ts';
+export { ActorNode, type NodeEnv, type NodeStats, type Transport } from './node.ts';
+export { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
+export type { DeadLetter } from './dead-letters.ts';
+export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
+export type { ActorStorage, StorageKey } from './storage/node-storage.ts';
+export type { DurableStore, Key, KeyPart } from './storage/store.ts';
+export { LmdbStore } from './storage/lmdb-store.ts';
+export { MemoryStore } from './storage/memory-store.ts';
+export { encode, decode, nativeDecoding } from './codec.ts';
+export type { Logger, LogLevel, LogSink } from './log.ts';
+export { seededRandom, hashString, type Random } from './random.ts';

@@ -1,0 +1,505 @@
+import { ActorCell, type Meta } from './cell.ts';
+import type { ReplyHandle, SpawnOptions } from './context.ts';
+import { DeadLetters, messageTypeOf } from './dead-letters.ts';
+import { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
+import { lookupKind, type ActorKind } from './kind.ts';
+import type { LogSink } from './log.ts';
+import { ActorRef, type AnyRef } from './ref.ts';
+import { NodeStorage } from './storage/node-storage.ts';
+import type { DurableStore } from './storage/store.ts';
+import { defaultStrategy } from './supervision.ts';
+
+export type TimerHandle = unknown;
+
+/** What a node needs from its host: time, timers and a way to run work soon. */
+export interface NodeEnv {
+  now(): number;
+  setTimer(fn: () => void, delayMs: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+  /** Run fn soon, after pending I/O (setImmediate for real; an event in the simulator). */
+  defer(fn: () => void): void;
+}
+
+/**
+ * How messages leave a node. Wire convention for one message (to, body, corr):
+ * corr 0 is a tell, corr > 0 an ask expecting a reply, corr < 0 the reply to ask -corr
+ * (to '' for a value, '!' for an error); to '$sys' is node-to-node housekeeping.
+ */
+export interface Transport {
+  /** Queues a message; returns why it cannot be sent, or undefined. */
+  send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined;
+}
+
+export interface NodeOptions {
+  name: string;
+  env: NodeEnv;
+  seed: number;
+  logSink: LogSink;
+  /** Opened on first use of storage. */
+  openStore: () => DurableStore;
+  mailboxCapacity?: number;
+  /** Messages a turn handles before yielding to the event loop. */
+  turnBudget?: number;
+  /** Messages one actor handles before others get a go. */
+  actorBudget?: number;
+  defaultAskTimeoutMs?: number;
+}
+
+type SysMsg =
+  | { t: 'watch'; target: string; watcher: AnyRef }
+  | { t: 'unwatch'; target: string; watcher: AnyRef }
+  | { t: 'terminated'; watcher: string; target: AnyRef };
+
+interface PendingAsk {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: TimerHandle;
+  node: string;
+  target: string;
+}
+
+export interface NodeStats {
+  node: string;
+  actors: number;
+  messagesIn: number;
+  messagesOut: number;
+  processed: number;
+  pendingAsks: number;
+  mailboxTotal: number;
+  /** The deepest mailboxes, deepest first. */
+  deepestMailboxes: Array<{ actor: string; depth: number }>;
+  deadLetters: { total: number; byReason: Partial<Record<DeadLetterReason, number>> };
+  storage: { commits: number; writes: number };
+}
+
+/**
+ * One actor system on one thread: its actors, a fair scheduler, local and remote routing, asks,
+ * watches, supervision and group-committed storage. The same class runs in worker threads and,
+ * with a simulated env and transport, inside the simulator.
+ */
+export class ActorNode {
+  readonly name: string;
+  readonly env: NodeEnv;
+  readonly seed: number;
+  readonly logSink: LogSink;
+  readonly deadLetters = new DeadLetters();
+  transport: Transport = { send: () => 'unknown-node' };
+
+  private readonly cells = new Map<string, ActorCell>();
+  private readonly asks = new Map<number, PendingAsk>();
+  private readonly downNodes = new Set<string>();
+  private ready: ActorCell[] = [];
+  private readyHead = 0;
+  private inTurn = false;
+  private turnPending = false;
+  private nextCorr = 1;
+  private nextId = 1;
+  private nodeStorage: NodeStorage | undefined;
+  private readonly openStore: () => DurableStore;
+  private readonly mailboxCapacity: number;
+  private readonly turnBudget: number;
+  private readonly actorBudget: number;
+  private readonly defaultAskTimeoutMs: number;
+  private readonly runTurnFn = (): void => this.runTurn();
+  private counters = { in: 0, out: 0, processed: 0 };
+
+  constructor(opts: NodeOptions) {
+    this.name = opts.name;
+    this.env = opts.env;
+    this.seed = opts.seed;
+    this.logSink = opts.logSink;
+    this.openStore = opts.openStore;
+    this.mailboxCapacity = opts.mailboxCapacity ?? 100_000;
+    this.turnBudget = opts.turnBudget ?? 20_000;
+    this.actorBudget = opts.actorBudget ?? 256;
+    this.defaultAskTimeoutMs = opts.defaultAskTimeoutMs ?? 5_000;
+  }
+
+  // ---- spawning and stopping ----
+
+  spawn<P, M>(kind: ActorKind<P, M>, props: P, opts: SpawnOptions = {}): ActorRef<M> {
+    return this.spawnCell(kind as ActorKind<unknown, unknown>, props, opts, undefined).ref as ActorRef<M>;
+  }
+
+  spawnByName(kindName: string, props: unknown, opts: SpawnOptions = {}): AnyRef {
+    const kind = lookupKind(kindName);
+    if (!kind) throw new Error(`unknown actor kind ${kindName} on node ${this.name} (is its module loaded?)`);
+    return this.spawnCell(kind, props, opts, undefined).ref;
+  }
+
+  spawnCell(kind: ActorKind<unknown, unknown>, props: unknown, opts: SpawnOptions, parent: ActorCell | undefined): ActorCell {
+    const id = opts.name ?? `$${(this.nextId++).toString(36)}`;
+    if (id === '$sys' || this.cells.has(id)) throw new Error(`actor ${id} already exists on node ${this.name}`);
+    const strategy = { ...defaultStrategy, ...opts.supervision };
+    const cell = new ActorCell(
+      this,
+      new ActorRef(this.name, id),
+      kind,
+      props,
+      parent,
+      strategy,
+      opts.mailboxCapacity ?? this.mailboxCapacity,
+    );
+    this.cells.set(id, cell);
+    parent?.children.set(id, cell);
+    cell.start();
+    return cell;
+  }
+
+  stopActor(id: string): boolean {
+    const cell = this.cells.get(id);
+    if (!cell) return false;
+    this.stopCell(cell);
+    return true;
+  }
+
+  /** Stops children first, then the cell; queued messages go to dead letters, watchers are told. */
+  stopCell(cell: ActorCell): void {
+    if (!cell.alive) return;
+    cell.alive = false;
+    for (const child of [...cell.children.values()]) this.stopCell(child);
+    cell.cancelTimers();
+    cell.runStoppedHook();
+    for (const [msg, meta] of cell.mailbox.drain()) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
+    this.cells.delete(cell.id);
+    cell.parent?.children.delete(cell.id);
+    for (const w of cell.watchers.values()) this.notifyTerminated(w, cell.ref);
+    cell.watchers.clear();
+    for (const { ref } of cell.watching.values()) {
+      if (ref.node !== this.name) this.transport.send(ref.node, '$sys', { t: 'unwatch', target: ref.id, watcher: cell.ref }, 0);
+      else this.cells.get(ref.id)?.watchers.delete(key(cell.ref));
+    }
+    cell.watching.clear();
+  }
+
+  // ---- supervision ----
+
+  /** A cell's setup or receive threw: tell the asker, then apply the cell's supervisor strategy. */
+  failed(cell: ActorCell, err: unknown, meta: Meta): void {
+    if (meta !== 0) this.replyTo(meta, err instanceof Error ? err : String(err), true);
+    if (!cell.alive) return;
+    const decision = cell.restarts.decide(cell.strategy, this.env.now());
+    cell.log.error(`failed (${decision})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    switch (decision) {
+      case 'resume':
+        this.wake(cell);
+        return;
+      case 'restart':
+        for (const child of [...cell.children.values()]) this.stopCell(child);
+        cell.cancelTimers();
+        cell.resetBehavior();
+        cell.start();
+        return;
+      case 'stop':
+        this.stopCell(cell);
+        return;
+      case 'escalate': {
+        const parent = cell.parent;
+        this.stopCell(cell);
+        if (parent) this.failed(parent, err, 0);
+        return;
+      }
+      default: {
+        const never: never = decision;
+        throw new Error(`unknown decision ${String(never)}`);
+      }
+    }
+  }
+
+  // ---- sending ----
+
+  tell(ref: AnyRef, msg: unknown): void {
+    if (ref.node === this.name) this.deliverLocal(ref.id, msg, 0);
+    else this.sendRemote(ref, msg, 0);
+  }
+
+  ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const corr = this.nextCorr++;
+      const target = key(ref);
+      const timer = this.env.setTimer(() => {
+        if (this.asks.delete(corr)) reject(new AskTimeoutError(target, messageTypeOf(msg) ?? typeof msg, timeoutMs));
+      }, timeoutMs);
+      this.asks.set(corr, { resolve, reject, timer, node: ref.node, target });
+      if (ref.node === this.name) this.deliverLocal(ref.id, msg, { node: this.name, corr });
+      else this.sendRemote(ref, msg, corr);
+    });
+  }
+
+  replyTo(h: ReplyHandle, value: unknown, isError: boolean): void {
+    const body = isError ? errorBody(value) : value;
+    if (h.node === this.name) this.settleAsk(h.corr, isError, body);
+    else {
+      const why = this.transport.send(h.node, isError ? '!' : '', body, -h.corr);
+      if (why) this.deadLetter(new ActorRef(h.node, '$reply'), why, body);
+      else this.counters.out++;
+    }
+  }
+
+  private sendRemote(ref: AnyRef, msg: unknown, corr: number): void {
+    const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, ref.id, msg, corr);
+    if (why) this.refuse(ref, why, msg, corr > 0 ? { node: this.name, corr } : 0);
+    else this.counters.out++;
+  }
+
+  /** The hot path of every local message. */
+  deliverLocal(id: string, msg: unknown, meta: Meta): void {
+    const cell = this.cells.get(id);
+    if (cell === undefined) return this.refuse(new ActorRef(this.name, id), 'no-such-actor', msg, meta);
+    if (cell.mailbox.length >= cell.capacity) return this.refuse(cell.ref, 'mailbox-full', msg, meta);
+    cell.mailbox.push(msg, meta);
+    this.counters.in++;
+    if (!cell.scheduled && !cell.busy && cell.receive !== undefined) {
+      cell.scheduled = true;
+      this.ready.push(cell);
+      if (!this.inTurn && !this.turnPending) this.requestTurn();
+    }
+  }
+
+  /** A message from another node (already decoded by the transport). */
+  receiveRemote(from: string, to: string, body: unknown, corr: number): void {
+    if (corr < 0) return this.settleAsk(-corr, to === '!', body);
+    if (to === '$sys') return this.handleSys(from, body as SysMsg);
+    const meta: Meta = corr > 0 ? { node: from, corr } : 0;
+    if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') {
+      return this.refuse(new ActorRef(this.name, to), 'malformed', body, meta, 'a message is an object with a string type');
+    }
+    this.deliverLocal(to, body, meta);
+  }
+
+  /** Records a dead letter; an ask gets a fast error reply instead of waiting for its timeout. */
+  private refuse(target: AnyRef, reason: DeadLetterReason, msg: unknown, meta: Meta, detail?: string): void {
+    this.deadLetter(target, reason, msg, detail);
+    if (meta !== 0) this.replyTo(meta, new DeliveryError(key(target), reason, detail), true);
+  }
+
+  /** The transport could not send a message it had accepted (too large, not serializable). */
+  unsendable(peer: string, to: string, body: unknown, corr: number, reason: DeadLetterReason, detail: string): void {
+    const target = new ActorRef(peer, corr < 0 ? '$reply' : to);
+    this.deadLetter(target, reason, body, detail);
+    const err = errorBody(new DeliveryError(key(target), reason, detail));
+    if (corr > 0) this.settleAsk(corr, true, err);
+    else if (corr < 0) this.transport.send(peer, '!', err, corr); // the asker learns now, not at its timeout
+  }
+
+  /** Bytes from a peer that are not a batch of envelopes. */
+  malformedFrame(peer: string, detail: string): void {
+    this.deadLetter(new ActorRef(this.name, '$transport'), 'malformed', undefined, `from ${peer}: ${detail}`);
+  }
+
+  deadLetter(target: AnyRef, reason: DeadLetterReason, msg: unknown, detail?: string): void {
+    const messageType = messageTypeOf(msg);
+    this.deadLetters.record({
+      target: key(target),
+      reason,
+      time: this.env.now(),
+      ...(messageType === undefined ? {} : { messageType }),
+      ...(detail === undefined ? {} : { detail }),
+    });
+  }
+
+  private settleAsk(corr: number, isError: boolean, body: unknown): void {
+    const p = this.asks.get(corr);
+    if (!p) return; // timed out already, or a duplicate reply
+    this.asks.delete(corr);
+    this.env.clearTimer(p.timer);
+    if (!isError) p.resolve(body);
+    else p.reject(errorFrom(p.target, body));
+  }
+
+  // ---- watching ----
+
+  watch(cell: ActorCell, ref: AnyRef, msg: unknown): void {
+    cell.watching.set(key(ref), { ref, msg });
+    if (ref.node !== this.name) {
+      const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, '$sys', { t: 'watch', target: ref.id, watcher: cell.ref }, 0);
+      if (why) this.terminatedNotice(cell.id, ref);
+      return;
+    }
+    const target = this.cells.get(ref.id);
+    if (target) target.watchers.set(key(cell.ref), cell.ref);
+    else this.terminatedNotice(cell.id, ref);
+  }
+
+  unwatch(cell: ActorCell, ref: AnyRef): void {
+    cell.watching.delete(key(ref));
+    if (ref.node === this.name) this.cells.get(ref.id)?.watchers.delete(key(cell.ref));
+    else this.transport.send(ref.node, '$sys', { t: 'unwatch', target: ref.id, watcher: cell.ref }, 0);
+  }
+
+  private notifyTerminated(watcher: AnyRef, target: AnyRef): void {
+    if (watcher.node === this.name) this.terminatedNotice(watcher.id, target);
+    else this.transport.send(watcher.node, '$sys', { t: 'terminated', watcher: watcher.id, target }, 0);
+  }
+
+  /** Delivers the watcher's chosen message, once. */
+  private terminatedNotice(watcherId: string, target: AnyRef): void {
+    const cell = this.cells.get(watcherId);
+    const entry = cell?.watching.get(key(target));
+    if (!cell || !entry) return;
+    cell.watching.delete(key(target));
+    this.deliverLocal(watcherId, entry.msg, 0);
+  }
+
+  private handleSys(from: string, m: SysMsg): void {
+    switch (m.t) {
+      case 'watch': {
+        const target = this.cells.get(m.target);
+        if (target) target.watchers.set(key(m.watcher), m.watcher);
+        else this.transport.send(from, '$sys', { t: 'terminated', watcher: m.watcher.id, target: new ActorRef(this.name, m.target) }, 0);
+        return;
+      }
+      case 'unwatch':
+        this.cells.get(m.target)?.watchers.delete(key(m.watcher));
+        return;
+      case 'terminated':
+        this.terminatedNotice(m.watcher, m.target);
+        return;
+      default:
+        this.deadLetter(new ActorRef(this.name, '$sys'), 'malformed', m, `from ${from}`);
+    }
+  }
+
+  /** Another node died: its actors are terminated for every watcher here, and asks to it fail. */
+  nodeDown(node: string): void {
+    this.downNodes.add(node);
+    for (const cell of [...this.cells.values()]) {
+      for (const { ref } of [...cell.watching.values()]) if (ref.node === node) this.terminatedNotice(cell.id, ref);
+      for (const [k, w] of cell.watchers) if (w.node === node) cell.watchers.delete(k);
+    }
+    for (const [corr, p] of this.asks) {
+      if (p.node !== node) continue;
+      this.asks.delete(corr);
+      this.env.clearTimer(p.timer);
+      p.reject(new DeliveryError(p.target, 'node-down'));
+    }
+  }
+
+  /** A node came back (a new incarnation under the same name). */
+  nodeUp(node: string): void {
+    this.downNodes.delete(node);
+  }
+
+  // ---- scheduling ----
+
+  /** Puts a cell that has messages and can take them into the ready queue. */
+  wake(cell: ActorCell): void {
+    if (!cell.alive || cell.scheduled || cell.busy || cell.receive === undefined || cell.mailbox.length === 0) return;
+    cell.scheduled = true;
+    this.ready.push(cell);
+    if (!this.inTurn && !this.turnPending) this.requestTurn();
+  }
+
+  requestTurn(): void {
+    if (this.turnPending || this.inTurn) return;
+    this.turnPending = true;
+    this.env.defer(this.runTurnFn);
+  }
+
+  /** Runs a turn now unless one is running (lower latency for messages that just arrived). */
+  drain(): void {
+    if (!this.inTurn) this.runTurn();
+  }
+
+  private runTurn(): void {
+    this.turnPending = false;
+    this.inTurn = true;
+    let budget = this.turnBudget;
+    try {
+      while (budget > 0 && this.readyHead < this.ready.length) {
+        const cell = this.ready[this.readyHead++]!;
+        cell.scheduled = false;
+        if (!cell.alive) continue;
+        const n = cell.run(this.actorBudget);
+        budget -= n;
+        this.counters.processed += n;
+        if (cell.alive && !cell.busy && cell.mailbox.length > 0 && !cell.scheduled) {
+          cell.scheduled = true;
+          this.ready.push(cell);
+        }
+      }
+    } finally {
+      if (this.readyHead === this.ready.length) {
+        this.ready = [];
+        this.readyHead = 0;
+      } else if (this.readyHead > 4096) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+      this.inTurn = false;
+    }
+    this.nodeStorage?.commitIfDirty();
+    if (this.readyHead < this.ready.length) this.requestTurn();
+  }
+
+  // ---- storage ----
+
+  storage(): NodeStorage {
+    if (!this.nodeStorage) {
+      this.nodeStorage = new NodeStorage(this.openStore(), (err) =>
+        this.logSink('error', this.env.now(), this.name, 'storage commit failed', { error: String(err) }),
+      );
+      // Writes made outside a turn (after an await) still get committed.
+      this.nodeStorage.onDirty = () => this.requestTurn();
+    }
+    return this.nodeStorage;
+  }
+
+  // ---- introspection and shutdown ----
+
+  hasActor(id: string): boolean {
+    return this.cells.has(id);
+  }
+
+  actorIds(): string[] {
+    return [...this.cells.keys()];
+  }
+
+  stats(): NodeStats {
+    let total = 0;
+    const depths: Array<{ actor: string; depth: number }> = [];
+    for (const c of this.cells.values()) {
+      total += c.mailbox.length;
+      if (c.mailbox.length > 0) depths.push({ actor: c.id, depth: c.mailbox.length });
+    }
+    depths.sort((a, b) => b.depth - a.depth);
+    return {
+      node: this.name,
+      actors: this.cells.size,
+      messagesIn: this.counters.in,
+      messagesOut: this.counters.out,
+      processed: this.counters.processed,
+      pendingAsks: this.asks.size,
+      mailboxTotal: total,
+      deepestMailboxes: depths.slice(0, 10),
+      deadLetters: { total: this.deadLetters.total, byReason: { ...this.deadLetters.counts } },
+      storage: { ...(this.nodeStorage?.stats ?? { commits: 0, writes: 0 }) },
+    };
+  }
+
+  /** Stops every actor, waits for storage to be synced, and closes it. */
+  async shutdown(): Promise<void> {
+    for (const cell of [...this.cells.values()]) if (!cell.parent) this.stopCell(cell);
+    if (this.nodeStorage) {
+      this.nodeStorage.commitIfDirty();
+      await this.nodeStorage.flushed();
+      await this.nodeStorage.close();
+    }
+  }
+}
+
+export function key(ref: AnyRef): string {
+  return `${ref.id}@${ref.node}`;
+}
+
+function errorBody(value: unknown): { name: string; message: string; reason?: string } {
+  if (value instanceof DeliveryError) return { name: value.name, message: value.message, reason: value.reason };
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  return { name: 'Error', message: String(value) };
+}
+
+function errorFrom(target: string, body: unknown): Error {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { name?: string; message?: string; reason?: string };
+  if (b.name === 'DeliveryError' && b.reason) return new DeliveryError(target, b.reason as DeadLetterReason);
+  return new RemoteActorError(target, b.message ?? String(body), b.name ?? 'Error');
+}

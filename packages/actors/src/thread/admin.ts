@@ -1,0 +1,53 @@
+import type { MessagePort } from 'node:worker_threads';
+import { decode } from '../codec.ts';
+import type { SpawnOptions } from '../context.ts';
+import type { ActorNode, NodeStats } from '../node.ts';
+import type { PortTransport } from './port-transport.ts';
+
+/**
+ * The control plane of a worker node, called from main through comlink. Data-plane messages never
+ * pass here; these calls are rare (spawn, stop, stats, wiring, faults).
+ */
+export interface NodeAdmin {
+  ping(): string;
+  /** props are codec-encoded (refs inside survive); returns the new actor's id. */
+  spawn(kind: string, props: Uint8Array, opts: SpawnOptions): string;
+  stop(id: string): boolean;
+  stats(): NodeStats;
+  actorIds(): string[];
+  connect(peer: string, port: MessagePort): void;
+  peerDown(peer: string): void;
+  peerUp(peer: string): void;
+  /** Stops all actors, syncs and closes storage; main then ends the thread. */
+  shutdown(): Promise<void>;
+  /** Fault injection: an uncaught exception in the node's event loop kills its thread. */
+  crash(reason: string): void;
+}
+
+export function makeAdmin(node: ActorNode, transport: PortTransport): NodeAdmin {
+  return {
+    ping: () => node.name,
+    spawn: (kind, props, opts) => node.spawnByName(kind, decode(props), opts).id,
+    stop: (id) => node.stopActor(id),
+    stats: () => node.stats(),
+    actorIds: () => node.actorIds(),
+    connect: (peer, port) => {
+      transport.connect(peer, port);
+      node.nodeUp(peer);
+    },
+    peerDown: (peer) => {
+      transport.disconnect(peer);
+      node.nodeDown(peer);
+    },
+    peerUp: (peer) => node.nodeUp(peer),
+    shutdown: async () => {
+      await node.shutdown();
+      transport.close();
+    },
+    crash: (reason) => {
+      setImmediate(() => {
+        throw new Error(`injected crash: ${reason}`);
+      });
+    },
+  };
+}

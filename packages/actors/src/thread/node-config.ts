@@ -1,0 +1,13 @@
+/** Settings every node of a system shares (plain data: it crosses into workers). */
+export interface NodeConfig {
+  /** Module URLs that define the actor kinds; every node imports them. */
+  modules: string[];
+  /** Where each node keeps its LMDB environment (`<dataDir>/<node>`). */
+  dataDir: string;
+  seed: number;
+  mailboxCapacity: number;
+  /** Largest encoded message that may cross threads; larger ones go to dead letters. */
+  maxMessageBytes: number;
+  defaultAskTimeoutMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}

@@ -1,0 +1,135 @@
+import type { MessagePort } from 'node:worker_threads';
+import { decode, TransferEncoder } from '../codec.ts';
+import type { DeadLetterReason } from '../errors.ts';
+import type { ActorNode, Transport } from '../node.ts';
+
+/** Upper bound on the bytes of one batch we aim for; batches of big messages get fewer messages. */
+const TARGET_BATCH_BYTES = 1 << 20;
+const MAX_BATCH_MESSAGES = 1024;
+
+/**
+ * Messages between threads: one MessagePort per pair of nodes (a full mesh, so worker-to-worker
+ * traffic never relays through main). Messages to a peer are batched for the rest of the current
+ * synchronous run (flushed in a microtask) or until the batch is full, packed with msgpackr into
+ * one buffer, and that buffer is transferred, not cloned. FIFO per pair follows from one ordered
+ * port per pair and in-order batches.
+ */
+export class PortTransport implements Transport {
+  private readonly links = new Map<string, PortLink>();
+
+  constructor(
+    private readonly node: ActorNode,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  connect(peer: string, port: MessagePort): void {
+    this.links.get(peer)?.close();
+    const link = new PortLink(peer, port, this.node, this.maxMessageBytes);
+    this.links.set(peer, link);
+    port.on('message', (data: unknown) => this.receive(peer, data));
+  }
+
+  disconnect(peer: string): void {
+    this.links.get(peer)?.close();
+    this.links.delete(peer);
+  }
+
+  send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined {
+    const link = this.links.get(node);
+    if (!link) return 'unknown-node';
+    link.push(to, body, corr);
+    return undefined;
+  }
+
+  peers(): string[] {
+    return [...this.links.keys()];
+  }
+
+  private receive(peer: string, data: unknown): void {
+    let items: unknown;
+    try {
+      items = data instanceof Uint8Array ? decode(data) : undefined;
+    } catch {
+      items = undefined;
+    }
+    if (!Array.isArray(items) || items.length % 3 !== 0) {
+      this.node.malformedFrame(peer, 'undecodable batch');
+      return;
+    }
+    for (let i = 0; i < items.length; i += 3) {
+      const to: unknown = items[i];
+      const corr: unknown = items[i + 2];
+      if (typeof to !== 'string' || typeof corr !== 'number') this.node.malformedFrame(peer, 'bad envelope');
+      else this.node.receiveRemote(peer, to, items[i + 1], corr);
+    }
+    this.node.drain();
+  }
+
+  close(): void {
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+  }
+}
+
+class PortLink {
+  private batch: unknown[] = [];
+  private flushScheduled = false;
+  private maxMessages = 256;
+  private readonly encoder = new TransferEncoder();
+  private readonly flushFn = (): void => this.flush();
+  private closed = false;
+
+  constructor(
+    readonly peer: string,
+    private readonly port: MessagePort,
+    private readonly node: ActorNode,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  push(to: string, body: unknown, corr: number): void {
+    this.batch.push(to, body, corr);
+    if (this.batch.length >= this.maxMessages * 3) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushFn);
+    }
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0 || this.closed) return;
+    const items = this.batch;
+    this.batch = [];
+    this.postItems(items);
+  }
+
+  /** Encodes and posts; a batch over the size limit is split until the oversize messages stand alone. */
+  private postItems(items: unknown[]): void {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = this.encoder.encode(items);
+    } catch (err) {
+      if (items.length === 3) return this.refuse(items, 'not-serializable', String(err));
+    }
+    if (bytes === undefined || bytes.length > this.maxMessageBytes) {
+      if (items.length === 3) return this.refuse(items, 'oversize', `${bytes?.length} bytes > ${this.maxMessageBytes}`);
+      const half = Math.floor(items.length / 6) * 3;
+      this.postItems(items.slice(0, half));
+      this.postItems(items.slice(half));
+      return;
+    }
+    const count = items.length / 3;
+    const avg = bytes.length / count;
+    this.maxMessages = Math.max(1, Math.min(MAX_BATCH_MESSAGES, Math.floor(TARGET_BATCH_BYTES / avg)));
+    this.port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+  }
+
+  private refuse(items: unknown[], reason: DeadLetterReason, detail: string): void {
+    this.node.unsendable(this.peer, items[0] as string, items[1], items[2] as number, reason, detail);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.port.close();
+  }
+}

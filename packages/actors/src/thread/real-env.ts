@@ -1,0 +1,10 @@
+import { performance } from 'node:perf_hooks';
+import type { NodeEnv } from '../node.ts';
+
+/** The real world: wall-clock time, Node timers, setImmediate. */
+export const realEnv: NodeEnv = {
+  now: () => performance.timeOrigin + performance.now(),
+  setTimer: (fn, delayMs) => setTimeout(fn, delayMs),
+  clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+  defer: (fn) => setImmediate(fn),
+};
