@@ -3,7 +3,7 @@ import type { ActorKind, Behavior, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
 import type { ActorNode, TimerHandle } from './node.ts';
 import { MessageQueue } from './queue.ts';
-import { seededRandom, hashString, type Random } from './random.ts';
+import { hashString, seededRandom, type Random } from './random.ts';
 import type { ActorRef, AnyRef } from './ref.ts';
 import type { ActorStorage } from './storage/node-storage.ts';
 import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
@@ -12,25 +12,17 @@ import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
 export type Meta = 0 | ReplyHandle;
 
 /**
- * One actor's runtime state: its mailbox, behaviour, children, timers and watches. The node
- * schedules cells; a cell runs one message at a time and, when a receive returns a promise, stays
- * busy (takes no next message) until it settles: turn-based, so actor state needs no locks.
+ * One actor's runtime state. The node schedules cells; a cell runs one message at a time and,
+ * when a receive returns a promise, stays busy (takes no next message) until it settles:
+ * turn-based, so actor state needs no locks. Everything an idle actor may never need (children,
+ * timers, watches, logger, PRNG) is created on first use: an idle actor should cost a few
+ * hundred bytes.
  */
 export class ActorCell {
   readonly mailbox = new MessageQueue();
-  readonly children = new Map<string, ActorCell>();
-  readonly timers = new Map<string, TimerHandle>();
-  /** Actors watching this one, by `id@node`. */
-  readonly watchers = new Map<string, AnyRef>();
-  /** What this actor watches, by `id@node`, with the message to deliver on termination. */
-  readonly watching = new Map<string, { ref: AnyRef; msg: unknown }>();
-  readonly restarts = new RestartWindow();
-  readonly random: Random;
-  readonly log: Logger;
   readonly ctx: ActorContext<unknown>;
-
-  receive: Receive<unknown> | undefined;
-  private stoppedHook: (() => void) | undefined;
+  receive: Receive<unknown> | undefined = undefined;
+  stoppedHook: (() => void) | undefined = undefined;
   /** In the node's ready queue. */
   scheduled = false;
   /** Awaiting an async setup or receive. */
@@ -38,7 +30,17 @@ export class ActorCell {
   alive = true;
   /** Meta of the message being handled (for ctx.reply). */
   current: Meta = 0;
-  private storageView: ActorStorage | undefined;
+
+  children: Map<string, ActorCell> | undefined = undefined;
+  timers: Map<string, TimerHandle> | undefined = undefined;
+  /** Actors watching this one, by `id@node`. */
+  watchers: Map<string, AnyRef> | undefined = undefined;
+  /** What this actor watches, by `id@node`, with the message to deliver on termination. */
+  watching: Map<string, { ref: AnyRef; msg: unknown }> | undefined = undefined;
+  restarts: RestartWindow | undefined = undefined;
+  random: Random | undefined = undefined;
+  log: Logger | undefined = undefined;
+  storageView: ActorStorage | undefined = undefined;
 
   constructor(
     readonly node: ActorNode,
@@ -49,13 +51,15 @@ export class ActorCell {
     readonly strategy: SupervisorStrategy,
     readonly capacity: number,
   ) {
-    this.random = seededRandom(hashString(ref.id, node.seed));
-    this.log = makeLogger(node.logSink, () => node.env.now(), `${ref.id}@${ref.node}`);
-    this.ctx = this.makeContext();
+    this.ctx = new CellContext(this);
   }
 
   get id(): string {
     return this.ref.id;
+  }
+
+  logger(): Logger {
+    return (this.log ??= makeLogger(this.node.logSink, () => this.node.env.now(), `${this.ref.id}@${this.ref.node}`));
   }
 
   /** Runs the kind's setup; messages wait in the mailbox until it is done. */
@@ -97,7 +101,7 @@ export class ActorCell {
 
   /**
    * Handles up to `budget` messages; returns how many. Stops early when a receive goes async,
-   * throws, or stops the actor.
+   * throws, or stops or restarts the actor.
    */
   run(budget: number): number {
     const receive = this.receive;
@@ -144,12 +148,11 @@ export class ActorCell {
   runStoppedHook(): void {
     const hook = this.stoppedHook;
     this.stoppedHook = undefined;
-    if (hook) {
-      try {
-        hook();
-      } catch (err) {
-        this.log.error('stopped hook threw', { error: String(err) });
-      }
+    if (!hook) return;
+    try {
+      hook();
+    } catch (err) {
+      this.logger().error('stopped hook threw', { error: String(err) });
     }
   }
 
@@ -160,78 +163,119 @@ export class ActorCell {
   }
 
   cancelTimers(): void {
+    if (!this.timers) return;
     for (const h of this.timers.values()) this.node.env.clearTimer(h);
     this.timers.clear();
   }
+}
 
-  private makeContext(): ActorContext<unknown> {
-    const cell = this;
-    const node = this.node;
-    const replyOf = (): ReplyHandle | undefined => (cell.current === 0 ? undefined : cell.current);
-    return {
-      self: cell.ref,
-      node: node.name,
-      log: cell.log,
-      get storage(): ActorStorage {
-        return (cell.storageView ??= node.storage().scope(cell.id));
-      },
-      send: (ref, msg) => node.tell(ref, msg),
-      sendWhenDurable: (ref, msg) => node.storage().afterDurable(() => node.tell(ref, msg)),
-      ask: (ref, msg, opts) => node.ask(ref, msg, opts?.timeoutMs) as never,
-      reply: (value) => {
-        const h = replyOf();
-        if (h) node.replyTo(h, value, false);
-      },
-      replyError: (error) => {
-        const h = replyOf();
-        if (h) node.replyTo(h, error, true);
-      },
-      replyWhenDurable: (value) => {
-        const h = replyOf();
-        if (h) node.storage().afterDurable(() => node.replyTo(h, value, false));
-      },
-      replyHandle: replyOf,
-      replyTo: (h, value) => node.replyTo(h, value, false),
-      replyErrorTo: (h, error) => node.replyTo(h, error, true),
-      spawn: <P, C>(kind: ActorKind<P, C>, props: P, opts?: SpawnOptions) =>
-        node.spawnCell(kind as ActorKind<unknown, unknown>, props, opts ?? {}, cell).ref as ActorRef<C>,
-      stop: (ref) => {
-        if (ref === undefined || (ref.node === cell.ref.node && ref.id === cell.id)) node.stopCell(cell);
-        else {
-          const child = cell.children.get(ref.id);
-          if (child) node.stopCell(child);
-          else cell.log.warn('stop: not a child of this actor', { ref: String(ref) });
-        }
-      },
-      children: () => [...cell.children.values()].map((c) => c.ref),
-      watch: (ref, msg) => node.watch(cell, ref, msg),
-      unwatch: (ref) => node.unwatch(cell, ref),
-      setTimer: (key: string, delayMs: number, msg: unknown, opts?: TimerOptions) => {
-        const old = cell.timers.get(key);
-        if (old !== undefined) node.env.clearTimer(old);
-        const fire = (): void => {
-          if (!cell.alive) return;
-          if (opts?.repeat) cell.timers.set(key, node.env.setTimer(fire, delayMs));
-          else cell.timers.delete(key);
-          node.deliverLocal(cell.id, msg, 0);
-        };
-        cell.timers.set(key, node.env.setTimer(fire, delayMs));
-      },
-      cancelTimer: (key) => {
-        const h = cell.timers.get(key);
-        if (h !== undefined) {
-          node.env.clearTimer(h);
-          cell.timers.delete(key);
-        }
-      },
-      now: () => node.env.now(),
-      random: () => cell.random(),
-      unhandled: (msg) => {
-        node.deadLetter(cell.ref, 'unhandled', msg);
-        const h = replyOf();
-        if (h) node.replyTo(h, `unhandled message ${describe(msg)}`, true);
-      },
+/** ctx for one cell: methods live on the prototype, so a context costs one small object. */
+class CellContext implements ActorContext<unknown> {
+  constructor(private readonly cell: ActorCell) {}
+
+  get self(): ActorRef<unknown> {
+    return this.cell.ref;
+  }
+  get node(): string {
+    return this.cell.node.name;
+  }
+  get log(): Logger {
+    return this.cell.logger();
+  }
+  get storage(): ActorStorage {
+    return (this.cell.storageView ??= this.cell.node.storage().scope(this.cell.id));
+  }
+
+  private handle(): ReplyHandle | undefined {
+    const c = this.cell.current;
+    return c === 0 ? undefined : c;
+  }
+
+  send<T>(ref: ActorRef<T>, msg: T): void {
+    this.cell.node.tell(ref, msg);
+  }
+  sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void {
+    const node = this.cell.node;
+    node.storage().afterDurable(() => node.tell(ref, msg));
+  }
+  ask(ref: AnyRef, msg: unknown, opts?: { timeoutMs?: number }): Promise<never> {
+    return this.cell.node.ask(ref, msg, opts?.timeoutMs) as Promise<never>;
+  }
+
+  reply(value: unknown): void {
+    const h = this.handle();
+    if (h) this.cell.node.replyTo(h, value, false);
+  }
+  replyError(error: Error | string): void {
+    const h = this.handle();
+    if (h) this.cell.node.replyTo(h, error, true);
+  }
+  replyWhenDurable(value: unknown): void {
+    const h = this.handle();
+    const node = this.cell.node;
+    if (h) node.storage().afterDurable(() => node.replyTo(h, value, false));
+  }
+  replyHandle(): ReplyHandle | undefined {
+    return this.handle();
+  }
+  replyTo(h: ReplyHandle, value: unknown): void {
+    this.cell.node.replyTo(h, value, false);
+  }
+  replyErrorTo(h: ReplyHandle, error: Error | string): void {
+    this.cell.node.replyTo(h, error, true);
+  }
+
+  spawn<P, C>(kind: ActorKind<P, C>, props: P, opts?: SpawnOptions): ActorRef<C> {
+    return this.cell.node.spawnCell(kind as ActorKind<unknown, unknown>, props, opts ?? {}, this.cell).ref as ActorRef<C>;
+  }
+  stop(ref?: AnyRef): void {
+    const cell = this.cell;
+    if (ref === undefined || (ref.node === cell.ref.node && ref.id === cell.id)) return cell.node.stopCell(cell);
+    const child = cell.children?.get(ref.id);
+    if (child) cell.node.stopCell(child);
+    else this.log.warn('stop: not a child of this actor', { ref: String(ref) });
+  }
+  children(): ActorRef<unknown>[] {
+    return [...(this.cell.children?.values() ?? [])].map((c) => c.ref);
+  }
+  watch(ref: AnyRef, msg: unknown): void {
+    this.cell.node.watch(this.cell, ref, msg);
+  }
+  unwatch(ref: AnyRef): void {
+    this.cell.node.unwatch(this.cell, ref);
+  }
+
+  setTimer(key: string, delayMs: number, msg: unknown, opts?: TimerOptions): void {
+    const cell = this.cell;
+    const env = cell.node.env;
+    const timers = (cell.timers ??= new Map());
+    const old = timers.get(key);
+    if (old !== undefined) env.clearTimer(old);
+    const fire = (): void => {
+      if (!cell.alive) return;
+      if (opts?.repeat) timers.set(key, env.setTimer(fire, delayMs));
+      else timers.delete(key);
+      cell.node.deliverLocal(cell.id, msg, 0);
     };
+    timers.set(key, env.setTimer(fire, delayMs));
+  }
+  cancelTimer(key: string): void {
+    const h = this.cell.timers?.get(key);
+    if (h === undefined) return;
+    this.cell.node.env.clearTimer(h);
+    this.cell.timers!.delete(key);
+  }
+  now(): number {
+    return this.cell.node.env.now();
+  }
+  random(): number {
+    const cell = this.cell;
+    return (cell.random ??= seededRandom(hashString(cell.ref.id, cell.node.seed)))();
+  }
+  unhandled(msg: unknown): void {
+    this.cell.node.deadLetter(this.cell.ref, 'unhandled', msg);
+    const h = this.handle();
+    if (h) this.cell.node.replyTo(h, `unhandled message ${describe(msg)}`, true);
   }
 }
 

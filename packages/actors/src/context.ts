@@ -43,11 +43,8 @@ export interface ActorContext<M> {
   send<T>(ref: ActorRef<T>, msg: T): void;
   /** Sends once every write this node made so far is synced. */
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void;
-  ask<T, S extends T & { type: unknown }>(
-    ref: ActorRef<T>,
-    msg: S,
-    opts?: AskOptions,
-  ): Promise<ReplyOf<MessageOf<T, S['type']>>>;
+  /** The reply type follows from the message's `type` (see Asks). */
+  ask<T, K extends string>(ref: ActorRef<T>, msg: T & { type: K }, opts?: AskOptions): Promise<ReplyOf<MessageOf<T, K>>>;
 
   /** Answers the message being handled, if it was an ask (a tell's reply is dropped). */
   reply(value: unknown): void;

@@ -7,7 +7,7 @@ import type { LogSink } from './log.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
 import { NodeStorage } from './storage/node-storage.ts';
 import type { DurableStore } from './storage/store.ts';
-import { defaultStrategy } from './supervision.ts';
+import { defaultStrategy, RestartWindow } from './supervision.ts';
 
 export type TimerHandle = unknown;
 
@@ -128,9 +128,13 @@ export class ActorNode {
   }
 
   spawnCell(kind: ActorKind<unknown, unknown>, props: unknown, opts: SpawnOptions, parent: ActorCell | undefined): ActorCell {
-    const id = opts.name ?? `$${(this.nextId++).toString(36)}`;
-    if (id === '$sys' || this.cells.has(id)) throw new Error(`actor ${id} already exists on node ${this.name}`);
-    const strategy = { ...defaultStrategy, ...opts.supervision };
+    if (opts.name !== undefined && !/^[^$~][^@]*$/.test(opts.name)) {
+      throw new Error(`bad actor name ${JSON.stringify(opts.name)}: it must not be empty, start with $ or ~, or contain @`);
+    }
+    // Generated ids start with ~ and system endpoints with $, so neither can collide with a name.
+    const id = opts.name ?? `~${(this.nextId++).toString(36)}`;
+    if (this.cells.has(id)) throw new Error(`actor ${id} already exists on node ${this.name}`);
+    const strategy = opts.supervision ? { ...defaultStrategy, ...opts.supervision } : defaultStrategy;
     const cell = new ActorCell(
       this,
       new ActorRef(this.name, id),
@@ -141,7 +145,7 @@ export class ActorNode {
       opts.mailboxCapacity ?? this.mailboxCapacity,
     );
     this.cells.set(id, cell);
-    parent?.children.set(id, cell);
+    if (parent) (parent.children ??= new Map()).set(id, cell);
     cell.start();
     return cell;
   }
@@ -157,19 +161,19 @@ export class ActorNode {
   stopCell(cell: ActorCell): void {
     if (!cell.alive) return;
     cell.alive = false;
-    for (const child of [...cell.children.values()]) this.stopCell(child);
+    for (const child of [...(cell.children?.values() ?? [])]) this.stopCell(child);
     cell.cancelTimers();
     cell.runStoppedHook();
     for (const [msg, meta] of cell.mailbox.drain()) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
     this.cells.delete(cell.id);
-    cell.parent?.children.delete(cell.id);
-    for (const w of cell.watchers.values()) this.notifyTerminated(w, cell.ref);
-    cell.watchers.clear();
-    for (const { ref } of cell.watching.values()) {
+    cell.parent?.children?.delete(cell.id);
+    for (const w of cell.watchers?.values() ?? []) this.notifyTerminated(w, cell.ref);
+    cell.watchers = undefined;
+    for (const { ref } of cell.watching?.values() ?? []) {
       if (ref.node !== this.name) this.transport.send(ref.node, '$sys', { t: 'unwatch', target: ref.id, watcher: cell.ref }, 0);
-      else this.cells.get(ref.id)?.watchers.delete(key(cell.ref));
+      else this.cells.get(ref.id)?.watchers?.delete(key(cell.ref));
     }
-    cell.watching.clear();
+    cell.watching = undefined;
   }
 
   // ---- supervision ----
@@ -178,14 +182,14 @@ export class ActorNode {
   failed(cell: ActorCell, err: unknown, meta: Meta): void {
     if (meta !== 0) this.replyTo(meta, err instanceof Error ? err : String(err), true);
     if (!cell.alive) return;
-    const decision = cell.restarts.decide(cell.strategy, this.env.now());
-    cell.log.error(`failed (${decision})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    const decision = (cell.restarts ??= new RestartWindow()).decide(cell.strategy, this.env.now());
+    cell.logger().error(`failed (${decision})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     switch (decision) {
       case 'resume':
         this.wake(cell);
         return;
       case 'restart':
-        for (const child of [...cell.children.values()]) this.stopCell(child);
+        for (const child of [...(cell.children?.values() ?? [])]) this.stopCell(child);
         cell.cancelTimers();
         cell.resetBehavior();
         cell.start();
@@ -310,20 +314,20 @@ export class ActorNode {
   // ---- watching ----
 
   watch(cell: ActorCell, ref: AnyRef, msg: unknown): void {
-    cell.watching.set(key(ref), { ref, msg });
+    (cell.watching ??= new Map()).set(key(ref), { ref, msg });
     if (ref.node !== this.name) {
       const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, '$sys', { t: 'watch', target: ref.id, watcher: cell.ref }, 0);
       if (why) this.terminatedNotice(cell.id, ref);
       return;
     }
     const target = this.cells.get(ref.id);
-    if (target) target.watchers.set(key(cell.ref), cell.ref);
+    if (target) (target.watchers ??= new Map()).set(key(cell.ref), cell.ref);
     else this.terminatedNotice(cell.id, ref);
   }
 
   unwatch(cell: ActorCell, ref: AnyRef): void {
-    cell.watching.delete(key(ref));
-    if (ref.node === this.name) this.cells.get(ref.id)?.watchers.delete(key(cell.ref));
+    cell.watching?.delete(key(ref));
+    if (ref.node === this.name) this.cells.get(ref.id)?.watchers?.delete(key(cell.ref));
     else this.transport.send(ref.node, '$sys', { t: 'unwatch', target: ref.id, watcher: cell.ref }, 0);
   }
 
@@ -335,9 +339,9 @@ export class ActorNode {
   /** Delivers the watcher's chosen message, once. */
   private terminatedNotice(watcherId: string, target: AnyRef): void {
     const cell = this.cells.get(watcherId);
-    const entry = cell?.watching.get(key(target));
+    const entry = cell?.watching?.get(key(target));
     if (!cell || !entry) return;
-    cell.watching.delete(key(target));
+    cell.watching!.delete(key(target));
     this.deliverLocal(watcherId, entry.msg, 0);
   }
 
@@ -345,12 +349,12 @@ export class ActorNode {
     switch (m.t) {
       case 'watch': {
         const target = this.cells.get(m.target);
-        if (target) target.watchers.set(key(m.watcher), m.watcher);
+        if (target) (target.watchers ??= new Map()).set(key(m.watcher), m.watcher);
         else this.transport.send(from, '$sys', { t: 'terminated', watcher: m.watcher.id, target: new ActorRef(this.name, m.target) }, 0);
         return;
       }
       case 'unwatch':
-        this.cells.get(m.target)?.watchers.delete(key(m.watcher));
+        this.cells.get(m.target)?.watchers?.delete(key(m.watcher));
         return;
       case 'terminated':
         this.terminatedNotice(m.watcher, m.target);
@@ -364,8 +368,8 @@ export class ActorNode {
   nodeDown(node: string): void {
     this.downNodes.add(node);
     for (const cell of [...this.cells.values()]) {
-      for (const { ref } of [...cell.watching.values()]) if (ref.node === node) this.terminatedNotice(cell.id, ref);
-      for (const [k, w] of cell.watchers) if (w.node === node) cell.watchers.delete(k);
+      for (const { ref } of [...(cell.watching?.values() ?? [])]) if (ref.node === node) this.terminatedNotice(cell.id, ref);
+      for (const [k, w] of cell.watchers ?? []) if (w.node === node) cell.watchers!.delete(k);
     }
     for (const [corr, p] of this.asks) {
       if (p.node !== node) continue;

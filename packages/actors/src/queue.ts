@@ -1,12 +1,11 @@
+const EMPTY: unknown[] = [];
+
 /** A growable ring buffer of message/meta pairs: O(1) push and shift, no per-message allocation. */
 export class MessageQueue {
-  private items: unknown[];
+  // Allocated on first push: most actors sit idle most of the time.
+  private items: unknown[] = EMPTY;
   private head = 0;
   private count = 0;
-
-  constructor(initialPairs = 8) {
-    this.items = new Array<unknown>(initialPairs * 2);
-  }
 
   get length(): number {
     return this.count;
@@ -50,7 +49,7 @@ export class MessageQueue {
 
   private grow(): void {
     const cap = this.items.length >> 1;
-    const next = new Array<unknown>(cap * 4);
+    const next = new Array<unknown>(Math.max(8, cap * 4));
     for (let k = 0; k < this.count; k++) {
       const from = ((this.head + k) & (cap - 1)) << 1;
       next[k * 2] = this.items[from];

@@ -109,8 +109,8 @@ export class ActorSystem {
     this.main.tell(ref, msg);
   }
 
-  ask<T, S extends T & { type: unknown }>(ref: ActorRef<T>, msg: S, opts?: AskOptions): Promise<ReplyOf<MessageOf<T, S['type']>>> {
-    return this.main.ask(ref, msg, opts?.timeoutMs) as Promise<ReplyOf<MessageOf<T, S['type']>>>;
+  ask<T, K extends string>(ref: ActorRef<T>, msg: T & { type: K }, opts?: AskOptions): Promise<ReplyOf<MessageOf<T, K>>> {
+    return this.main.ask(ref, msg, opts?.timeoutMs) as Promise<ReplyOf<MessageOf<T, K>>>;
   }
 
   async spawn<P, M>(kind: ActorKind<P, M>, props: P, opts: SystemSpawnOptions = {}): Promise<ActorRef<M>> {
