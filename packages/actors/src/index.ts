@@ -12,4 +12,5 @@ export { LmdbStore } from './storage/lmdb-store.ts';
 export { MemoryStore } from './storage/memory-store.ts';
 export { encode, decode, nativeDecoding } from './codec.ts';
 export type { Logger, LogLevel, LogSink } from './log.ts';
+export { Pool, type PoolMsg, type PoolProps } from './pool.ts';
 export { seededRandom, hashString, type Random } from './random.ts';

@@ -5,6 +5,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { consoleSink } from '../log.ts';
 import { ActorNode } from '../node.ts';
 import { LmdbStore } from '../storage/lmdb-store.ts';
+import '../pool.ts'; // built-in kinds exist on every node
 import { makeAdmin } from './admin.ts';
 import type { NodeConfig } from './node-config.ts';
 import { PortTransport } from './port-transport.ts';
