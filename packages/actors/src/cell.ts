@@ -73,6 +73,7 @@ export class ActorCell {
     }
     if (isPromise(result)) {
       this.busy = true;
+      this.node.env.promised?.();
       result.then(
         (b) => {
           this.busy = false;
@@ -124,6 +125,7 @@ export class ActorCell {
       }
       if (r !== undefined && isPromise(r)) {
         this.busy = true;
+        this.node.env.promised?.();
         r.then(
           () => {
             this.busy = false;

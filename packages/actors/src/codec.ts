@@ -66,7 +66,13 @@ export function encode(value: unknown): Uint8Array {
   return copyOut(packr.pack(value));
 }
 
-/** Deep copy through the codec: what a receiver on another node would see. */
-export function roundTrip<T>(value: T): T {
-  return unpackr.unpack(packr.pack(value)) as T;
+const copyingUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+
+/**
+ * A deep copy through the codec (what a receiver on another node would see) and its encoded
+ * size. Binaries are copied out, so the copy shares nothing with the packer's scratch buffer.
+ */
+export function roundTrip(value: unknown): { copy: unknown; bytes: number } {
+  const packed = packr.pack(value);
+  return { copy: copyingUnpackr.unpack(packed), bytes: packed.length };
 }

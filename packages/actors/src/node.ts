@@ -18,6 +18,11 @@ export interface NodeEnv {
   clearTimer(handle: TimerHandle): void;
   /** Run fn soon, after pending I/O (setImmediate for real; an event in the simulator). */
   defer(fn: () => void): void;
+  /**
+   * Told when the runtime starts or settles promise work (an async receive, a reply to an ask),
+   * so a simulator knows to let promise continuations run before its next event.
+   */
+  promised?(): void;
 }
 
 /**
@@ -222,7 +227,9 @@ export class ActorNode {
       const corr = this.nextCorr++;
       const target = key(ref);
       const timer = this.env.setTimer(() => {
-        if (this.asks.delete(corr)) reject(new AskTimeoutError(target, messageTypeOf(msg) ?? typeof msg, timeoutMs));
+        if (!this.asks.delete(corr)) return;
+        this.env.promised?.();
+        reject(new AskTimeoutError(target, messageTypeOf(msg) ?? typeof msg, timeoutMs));
       }, timeoutMs);
       this.asks.set(corr, { resolve, reject, timer, node: ref.node, target });
       if (ref.node === this.name) this.deliverLocal(ref.id, msg, { node: this.name, corr });
@@ -307,6 +314,7 @@ export class ActorNode {
     if (!p) return; // timed out already, or a duplicate reply
     this.asks.delete(corr);
     this.env.clearTimer(p.timer);
+    this.env.promised?.();
     if (!isError) p.resolve(body);
     else p.reject(errorFrom(p.target, body));
   }
@@ -375,6 +383,7 @@ export class ActorNode {
       if (p.node !== node) continue;
       this.asks.delete(corr);
       this.env.clearTimer(p.timer);
+      this.env.promised?.();
       p.reject(new DeliveryError(p.target, 'node-down'));
     }
   }

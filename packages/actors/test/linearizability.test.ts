@@ -329,17 +329,14 @@ describe('linearizability checker: agrees with brute force', () => {
 describe('linearizability checker: large histories', () => {
   const history = simulateRegister(2024, 8, 1000, false);
 
-  it('checks 1,000 operations from 8 clients quickly', () => {
+  it('checks 1,000 operations from 8 clients (its speed is measured by `pnpm bench sim`)', () => {
     expect(history).toHaveLength(1000);
     // The history really is concurrent: most operations overlap another client's.
     const overlapping = history.filter((a) => history.some((b) => b.clientId !== a.clientId && b.call < a.ret && a.call < b.ret));
     expect(overlapping.length).toBeGreaterThan(900);
-    const start = performance.now();
     const result = checkOperations(register, history);
-    const elapsed = performance.now() - start;
     const [order] = expectOk(result);
     expectValidLinearization(register, history, order!);
-    expect(elapsed).toBeLessThan(1000);
   });
 
   it('rejects the same history with one read corrupted to an impossible value', () => {

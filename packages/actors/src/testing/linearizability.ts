@@ -209,7 +209,7 @@ function search<S, I, O>(
   const head = buildEntryList(ops);
   const bits = new Uint32Array((ops.length + 31) >>> 5);
   let bitsHash = 0; // Zobrist hash of `bits`, updated incrementally
-  const memo = new Memo();
+  const memo = new Memo(bits.length);
   let state = model.init();
   let stateKey = keyOf(state);
   const stack: { entry: Entry; state: S; key: string }[] = [];
@@ -317,23 +317,63 @@ function failure<S, I, O>(
   return { state, ops: { prefix: stack.map((s) => ops[s.entry.op]!), failed: ops[stuck.op]!, candidates } };
 }
 
-/** Set of (bitset, state key) pairs, bucketed by a hash of both. */
+/**
+ * Set of (bitset, state key) pairs: an open-addressing hash table over flat arrays, because
+ * a failing check can visit hundreds of thousands of configurations and an object (and a
+ * typed array) per entry would leave most of the time to the garbage collector.
+ */
 class Memo {
-  private readonly buckets = new Map<number, { bits: Uint32Array; key: string }[]>();
+  private size = 0;
+  private slots = new Int32Array(1024); // entry index + 1; 0 = empty
+  private hashes = new Int32Array(512);
+  private pool: Uint32Array; // the entries' bitsets, `words` each
+  private readonly keys: string[] = [];
+
+  constructor(private readonly words: number) {
+    this.pool = new Uint32Array(512 * words);
+  }
 
   /** Adds the pair; false if it was already there. */
   add(hash: number, bits: Uint32Array, key: string): boolean {
-    let bucket = this.buckets.get(hash);
-    if (!bucket) this.buckets.set(hash, (bucket = []));
-    else if (bucket.some((e) => e.key === key && sameBits(e.bits, bits))) return false;
-    bucket.push({ bits: bits.slice(), key });
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (let e = this.slots[slot]! - 1; e >= 0; slot = (slot + 1) & mask, e = this.slots[slot]! - 1) {
+      if (this.hashes[e] === hash && this.keys[e] === key && this.sameBits(e, bits)) return false;
+    }
+    const e = this.size++;
+    if (e === this.hashes.length) this.grow();
+    this.hashes[e] = hash;
+    this.keys.push(key);
+    this.pool.set(bits, e * this.words);
+    if (this.slots.length < 2 * this.size) this.rehash();
+    else this.slots[slot] = e + 1;
     return true;
   }
-}
 
-function sameBits(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  private sameBits(e: number, bits: Uint32Array): boolean {
+    for (let i = 0, at = e * this.words; i < bits.length; i++) if (this.pool[at + i] !== bits[i]) return false;
+    return true;
+  }
+
+  private grow(): void {
+    const hashes = new Int32Array(this.hashes.length * 2);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+    const pool = new Uint32Array(this.pool.length * 2);
+    pool.set(this.pool);
+    this.pool = pool;
+  }
+
+  /** Doubles the table and reinserts every entry, including the one just added. */
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    const mask = this.slots.length - 1;
+    for (let e = 0; e < this.size; e++) {
+      let slot = this.hashes[e]! & mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
+      this.slots[slot] = e + 1;
+    }
+  }
 }
 
 /** A fixed pseudo-random word per operation index (murmur3's finalizer). */

@@ -1,0 +1,396 @@
+import { roundTrip } from '../codec.ts';
+import type { AskOptions, SpawnOptions } from '../context.ts';
+import type { DeadLetterReason } from '../errors.ts';
+import type { ActorKind } from '../kind.ts';
+import { LOG_LEVELS, type LogSink } from '../log.ts';
+import { ActorNode, type NodeEnv, type Transport } from '../node.ts';
+import { hashString, seededRandom, type Random } from '../random.ts';
+import type { ActorRef, MessageOf, ReplyOf } from '../ref.ts';
+import { MemoryStore } from '../storage/memory-store.ts';
+import { EventQueue, type SimEvent } from './event-queue.ts';
+import { linkKey, noFaults, resolveFaults, type LinkFaults, type ResolvedFaults } from './network.ts';
+
+export interface SimOptions {
+  seed: number;
+  /** Nodes to add at the start (each can also be added later with addNode). */
+  nodes?: string[];
+  /** Faults on every link unless a link has its own (setLink). */
+  network?: LinkFaults;
+  /** How long a durable commit takes to sync, in virtual ms. Default [1, 3]. */
+  fsyncMs?: readonly [number, number];
+  /** Tell the other nodes at once when a node crashes, as the thread runtime does. Default false: a crashed node just goes silent. */
+  crashDetection?: boolean;
+  mailboxCapacity?: number;
+  maxMessageBytes?: number;
+  defaultAskTimeoutMs?: number;
+  /** Log lines from actors (default: dropped unless SIM_LOG names a level). */
+  logSink?: LogSink;
+}
+
+export interface SimNodeOptions {
+  /** Runs at every (re)start of the node: spawn its actors here, and they reload their storage. */
+  boot?: (node: ActorNode) => void;
+}
+
+interface SimNode {
+  name: string;
+  node: ActorNode | undefined;
+  store: MemoryStore;
+  incarnation: number;
+  boot: ((node: ActorNode) => void) | undefined;
+}
+
+/** The node that test code acts from (sim.tell / sim.ask); it never crashes and its links are reliable unless set. */
+const DRIVER = 'sim';
+
+/**
+ * Runs the actors of many nodes in one thread under a seeded scheduler, a virtual clock and a
+ * simulated network that can drop, duplicate, delay, reorder and partition, with node crashes
+ * and restarts in which what was not committed to storage is lost. The nodes are the same
+ * ActorNode class the thread runtime uses; only their env and transport are simulated. Every
+ * choice comes from one PRNG seeded by `seed`, so a seed replays its run exactly.
+ */
+export class SimCluster {
+  readonly seed: number;
+  /** Message deliveries plus timer firings so far. */
+  events = 0;
+  private time = 0;
+  private readonly queue = new EventQueue();
+  private readonly rng: Random;
+  private readonly nodes = new Map<string, SimNode>();
+  private base: ResolvedFaults;
+  private readonly linkFaults = new Map<string, LinkFaults>();
+  private readonly blocked = new Set<string>();
+  private readonly lastArrival = new Map<string, number>();
+  private readonly fsyncMs: readonly [number, number];
+  private readonly crashDetection: boolean;
+  private readonly maxMessageBytes: number;
+  private readonly logSink: LogSink;
+  private traceA = 0x811c9dc5;
+  private traceB = 0x01234567;
+  /** Set when promise work may be pending: continuations then run before the next event. */
+  private promised = false;
+  private readonly nodeIndex = new Map<string, number>();
+  readonly dropped = { partition: 0, random: 0, nodeDown: 0 };
+  readonly duplicated = { count: 0 };
+
+  constructor(private readonly opts: SimOptions) {
+    this.seed = opts.seed;
+    this.rng = seededRandom(opts.seed);
+    this.base = resolveFaults(noFaults, opts.network);
+    this.fsyncMs = opts.fsyncMs ?? [1, 3];
+    this.crashDetection = opts.crashDetection ?? false;
+    this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.logSink = opts.logSink ?? simLogSink();
+    this.addNode(DRIVER);
+    for (const n of opts.nodes ?? []) this.addNode(n);
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  // ---- nodes ----
+
+  addNode(name: string, opts: SimNodeOptions = {}): ActorNode {
+    if (this.nodes.has(name)) throw new Error(`node ${name} already exists`);
+    const sn: SimNode = { name, node: undefined, store: undefined as unknown as MemoryStore, incarnation: 0, boot: opts.boot };
+    sn.store = new MemoryStore((done) =>
+      this.after(this.between(this.fsyncMs), () => {
+        this.promised = true; // the commit's promise resolves: its callbacks must run
+        done();
+      }),
+    );
+    this.nodes.set(name, sn);
+    this.nodeIndex.set(name, this.nodeIndex.size);
+    return this.boot(sn);
+  }
+
+  /** The live node called name. */
+  node(name: string): ActorNode {
+    const n = this.nodes.get(name)?.node;
+    if (!n) throw new Error(`node ${name} is ${this.nodes.has(name) ? 'down' : 'unknown'}`);
+    return n;
+  }
+
+  isUp(name: string): boolean {
+    return this.nodes.get(name)?.node !== undefined;
+  }
+
+  nodeNames(): string[] {
+    return [...this.nodes.keys()].filter((n) => n !== DRIVER);
+  }
+
+  /** The node's durable store (it survives crashes). */
+  store(name: string): MemoryStore {
+    const sn = this.nodes.get(name);
+    if (!sn) throw new Error(`unknown node ${name}`);
+    return sn.store;
+  }
+
+  /** The node loses its memory, its mailboxes, its timers and every commit not yet synced. */
+  crash(name: string): void {
+    const sn = this.nodes.get(name);
+    if (!sn?.node || name === DRIVER) throw new Error(`cannot crash ${name}`);
+    sn.node = undefined;
+    sn.incarnation++;
+    sn.store.crash();
+    this.record(1, this.nodeIndex.get(name)!);
+    if (this.crashDetection) for (const other of this.nodes.values()) other.node?.nodeDown(name);
+  }
+
+  /** Starts a crashed node again: a new incarnation over the same durable store, then its boot. */
+  restart(name: string): ActorNode {
+    const sn = this.nodes.get(name);
+    if (!sn || sn.node) throw new Error(`cannot restart ${name}: ${sn ? 'it is running' : 'unknown node'}`);
+    this.record(2, this.nodeIndex.get(name)!);
+    for (const other of this.nodes.values()) other.node?.nodeUp(name);
+    return this.boot(sn);
+  }
+
+  private boot(sn: SimNode): ActorNode {
+    const inc = sn.incarnation;
+    const alive = (): boolean => sn.incarnation === inc;
+    const env: NodeEnv = {
+      now: () => this.time,
+      setTimer: (fn, delayMs) =>
+        this.after(delayMs, () => {
+          if (!alive()) return;
+          this.events++;
+          this.record(3, this.nodeIndex.get(sn.name)!);
+          fn();
+        }),
+      clearTimer: (h) => {
+        (h as SimEvent).cancelled = true;
+      },
+      defer: (fn) => this.after(0, () => alive() && fn()),
+      promised: () => {
+        this.promised = true;
+      },
+    };
+    const node = new ActorNode({
+      name: sn.name,
+      env,
+      seed: hashString(sn.name, this.seed),
+      logSink: this.logSink,
+      openStore: () => sn.store,
+      ...(this.opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: this.opts.mailboxCapacity }),
+      ...(this.opts.defaultAskTimeoutMs === undefined ? {} : { defaultAskTimeoutMs: this.opts.defaultAskTimeoutMs }),
+    });
+    node.transport = this.transportFor(sn.name, alive);
+    sn.node = node;
+    sn.boot?.(node);
+    return node;
+  }
+
+  // ---- the network ----
+
+  /** Faults for every link without its own settings. */
+  setNetwork(faults: LinkFaults): void {
+    this.base = resolveFaults(noFaults, faults);
+  }
+
+  /** Faults for the directed link from -> to (both directions unless oneWay). */
+  setLink(from: string, to: string, faults: LinkFaults, oneWay = false): void {
+    this.linkFaults.set(linkKey(from, to), faults);
+    if (!oneWay) this.linkFaults.set(linkKey(to, from), faults);
+  }
+
+  /** Cuts every link between the groups (only a -> b when oneWay). Messages in flight are lost too. */
+  partition(a: string[], b: string[], opts: { oneWay?: boolean } = {}): void {
+    for (const x of a)
+      for (const y of b) {
+        this.blocked.add(linkKey(x, y));
+        if (!opts.oneWay) this.blocked.add(linkKey(y, x));
+      }
+    this.record(4, hashString(`${a.join(',')}|${b.join(',')}|${opts.oneWay ? 1 : 0}`));
+  }
+
+  /** Isolates one node from every other. */
+  isolate(name: string): void {
+    this.partition([name], [...this.nodes.keys()].filter((n) => n !== name && n !== DRIVER));
+  }
+
+  /** Removes every partition (link fault settings stay). */
+  heal(): void {
+    this.blocked.clear();
+    this.record(5, 0);
+  }
+
+  private faultsFor(from: string, to: string): ResolvedFaults {
+    const own = this.linkFaults.get(linkKey(from, to));
+    if (own) return resolveFaults(this.base, own);
+    return from === DRIVER || to === DRIVER ? noFaults : this.base;
+  }
+
+  private transportFor(from: string, alive: () => boolean): Transport {
+    return {
+      send: (to: string, id: string, body: unknown, corr: number): DeadLetterReason | undefined => {
+        if (!alive()) return undefined; // a ghost of a crashed incarnation: its sends vanish
+        if (!this.nodes.has(to)) return 'unknown-node';
+        // The receiver gets a deep copy through the codec, as across threads: nothing is shared,
+        // and what cannot be encoded fails here as it would there.
+        let sent: { copy: unknown; bytes: number };
+        try {
+          sent = roundTrip(body);
+        } catch {
+          return 'not-serializable';
+        }
+        if (sent.bytes > this.maxMessageBytes) return 'oversize';
+        this.transmit(from, to, id, sent.copy, body, corr);
+        return undefined;
+      },
+    };
+  }
+
+  private transmit(from: string, to: string, id: string, copy: unknown, original: unknown, corr: number): void {
+    const link = linkKey(from, to);
+    if (this.blocked.has(link)) {
+      this.dropped.partition++;
+      return;
+    }
+    const f = this.faultsFor(from, to);
+    if (f.drop > 0 && this.rng() < f.drop) {
+      this.dropped.random++;
+      return;
+    }
+    const copies = f.duplicate > 0 && this.rng() < f.duplicate ? 2 : 1;
+    if (copies === 2) this.duplicated.count++;
+    for (let c = 0; c < copies; c++) {
+      let at = this.time + this.between(f.delayMs);
+      if (!f.reorder) at = Math.max(at, this.lastArrival.get(link) ?? 0);
+      this.lastArrival.set(link, at);
+      const body = c === 0 ? copy : roundTrip(original).copy;
+      this.at(at, () => this.deliver(from, to, id, body, corr));
+    }
+  }
+
+  private deliver(from: string, to: string, id: string, body: unknown, corr: number): void {
+    if (this.blocked.has(linkKey(from, to))) {
+      this.dropped.partition++;
+      return;
+    }
+    const node = this.nodes.get(to)?.node;
+    if (!node) {
+      this.dropped.nodeDown++;
+      return;
+    }
+    this.events++;
+    this.record(6, this.nodeIndex.get(from)!, this.nodeIndex.get(to)!, hashString(id), corr);
+    node.receiveRemote(from, id, body, corr);
+    node.drain();
+  }
+
+  // ---- acting from outside ----
+
+  spawn<P, M>(node: string, kind: ActorKind<P, M>, props: P, opts?: SpawnOptions): ActorRef<M> {
+    return this.node(node).spawn(kind, props, opts);
+  }
+
+  tell<T>(ref: ActorRef<T>, msg: T): void {
+    this.node(DRIVER).tell(ref, msg);
+  }
+
+  /** An ask from outside; the answer arrives while the simulation runs. */
+  ask<T, K extends string>(ref: ActorRef<T>, msg: T & { type: K }, opts?: AskOptions): Promise<ReplyOf<MessageOf<T, K>>> {
+    return this.node(DRIVER).ask(ref, msg, opts?.timeoutMs) as Promise<ReplyOf<MessageOf<T, K>>>;
+  }
+
+  /** Asks and runs the simulation until the answer (or the ask's virtual timeout) arrives. */
+  async call<T, K extends string>(ref: ActorRef<T>, msg: T & { type: K }, opts?: AskOptions): Promise<ReplyOf<MessageOf<T, K>>> {
+    let settled = false;
+    const p = this.ask(ref, msg, opts).finally(() => {
+      settled = true;
+    });
+    await this.runUntil(() => settled, { maxMs: (opts?.timeoutMs ?? this.opts.defaultAskTimeoutMs ?? 5_000) + 1 });
+    return p;
+  }
+
+  // ---- running ----
+
+  /** Runs every event due in the next `ms` of virtual time. */
+  async runFor(ms: number): Promise<void> {
+    const end = this.time + ms;
+    await this.loop(end, undefined);
+    this.time = Math.max(this.time, end);
+  }
+
+  /** Runs until pred holds (checked after every event); false if maxMs of virtual time pass first. */
+  async runUntil(pred: () => boolean, opts: { maxMs?: number } = {}): Promise<boolean> {
+    return this.loop(this.time + (opts.maxMs ?? 60_000), pred);
+  }
+
+  private async loop(deadline: number, pred: (() => boolean) | undefined): Promise<boolean> {
+    let sinceYield = 0;
+    for (;;) {
+      if (pred?.()) return true;
+      const ev = this.queue.peek();
+      if (ev === undefined || ev.time > deadline) {
+        // Settle promise chains that may schedule more work before concluding.
+        await settleMicrotasks();
+        const next = this.queue.peek();
+        if (next !== undefined && next.time <= deadline) continue;
+        return pred?.() ?? false;
+      }
+      this.queue.pop();
+      if (ev.cancelled) continue;
+      this.time = ev.time;
+      ev.run();
+      // Promise continuations (async receives, replies, commit callbacks) run here, at the same
+      // point of every replay; an occasional real yield keeps the host's event loop alive.
+      for (let round = 0; this.promised && round < 4; round++) {
+        this.promised = false;
+        await settleMicrotasks();
+      }
+      if (++sinceYield >= 5_000) {
+        sinceYield = 0;
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+  }
+
+  private after(delayMs: number, run: () => void): SimEvent {
+    return this.queue.push(this.time + Math.max(0, delayMs), run);
+  }
+
+  private at(time: number, run: () => void): SimEvent {
+    return this.queue.push(time, run);
+  }
+
+  private between([lo, hi]: readonly [number, number]): number {
+    return lo === hi ? lo : lo + this.rng() * (hi - lo);
+  }
+
+  /** A digest of everything that happened, in order: equal for equal seeds. */
+  traceHash(): string {
+    return `${(this.traceA >>> 0).toString(16).padStart(8, '0')}${(this.traceB >>> 0).toString(16).padStart(8, '0')}`;
+  }
+
+  /** Folds one happening (a tag, the virtual time and a few numbers) into the trace digest. */
+  private record(tag: number, a: number, b = 0, c = 0, d = 0): void {
+    let x = this.traceA;
+    let y = this.traceB;
+    for (const v of [tag, this.time * 1000, a, b, c, d]) {
+      const lo = v | 0;
+      const hi = (v / 4294967296) | 0;
+      x = Math.imul(x ^ lo, 0x01000193) ^ hi;
+      y = Math.imul(y ^ (lo + 0x9e3779b9), 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35);
+    }
+    this.traceA = x >>> 0;
+    this.traceB = y >>> 0;
+  }
+}
+
+/** A few microtask hops: enough for the short promise chains the runtime itself creates. */
+async function settleMicrotasks(): Promise<void> {
+  for (let i = 0; i < 6; i++) await undefined;
+}
+
+function simLogSink(): LogSink {
+  const level = process.env.SIM_LOG;
+  if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') return () => {};
+  const min = LOG_LEVELS[level];
+  return (lvl, time, source, msg, fields) => {
+    if (LOG_LEVELS[lvl] >= min) process.stderr.write(`[t=${time.toFixed(1)}] ${lvl} ${source}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
+  };
+}
