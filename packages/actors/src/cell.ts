@@ -267,6 +267,15 @@ class CellContext implements ActorContext<unknown> {
     this.cell.node.env.clearTimer(h);
     this.cell.timers!.delete(key);
   }
+  sleep(delayMs: number): Promise<void> {
+    const env = this.cell.node.env;
+    return new Promise((resolve) =>
+      env.setTimer(() => {
+        env.promised?.();
+        resolve();
+      }, delayMs),
+    );
+  }
   now(): number {
     return this.cell.node.env.now();
   }

@@ -68,6 +68,11 @@ export interface ActorContext<M> {
   /** Delivers msg to self after delayMs; a timer with the same key is replaced. */
   setTimer(key: string, delayMs: number, msg: M, opts?: TimerOptions): void;
   cancelTimer(key: string): void;
+  /**
+   * Resolves after delayMs (virtual time in the simulator). Unlike setTimer it needs no message,
+   * so an async receive can wait (a retry backoff, say) while its turn holds the mailbox.
+   */
+  sleep(delayMs: number): Promise<void>;
   now(): number;
   /** Seeded per actor: the same seed gives the same sequence. */
   random(): number;

@@ -1,0 +1,92 @@
+import { defineActor, type ActorContext } from '@actorfs/actors';
+import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
+import { timing, type PaxosTiming } from './config.ts';
+import type { AcceptorMsg, SlotValue } from './messages.ts';
+
+export interface AcceptorProps {
+  /** This acceptor's index in the group's acceptor list. */
+  index: number;
+  timing?: Partial<PaxosTiming>;
+}
+
+const LAST_SLOT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A Paxos acceptor. Its promise and every accepted (ballot, value) per slot are written to storage
+ * and the answer goes out only once that write is synced (group-committed with the other writes
+ * of the same turn), so a restarted acceptor keeps every promise it made. It also grants the
+ * leader lease: each heartbeat or accept from the ballot it promised renews it for leaseMs, and
+ * while it runs the acceptor promises no other proposer.
+ */
+export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx: ActorContext<AcceptorMsg>) => {
+  const t = timing(props.timing);
+  const store = ctx.storage;
+  let promised = store.get<Ballot>('promised') ?? ZERO_BALLOT;
+  let truncatedBefore = store.get<number>('truncated') ?? 0;
+  // A lease this acceptor granted before a restart may still run: honour it for a full term.
+  let leaseHolder = promised.id;
+  let leaseUntil = sameBallot(promised, ZERO_BALLOT) ? 0 : ctx.now() + t.leaseMs;
+
+  const promise = (ballot: Ballot): void => {
+    if (compareBallots(ballot, promised) <= 0) return;
+    promised = ballot;
+    store.put('promised', promised);
+  };
+
+  // Only a working leader (accepts, heartbeats) holds the lease; a mere candidate does not, or
+  // candidates that each won a minority would lock one another out.
+  const grantLease = (ballot: Ballot): void => {
+    leaseHolder = ballot.id;
+    leaseUntil = ctx.now() + t.leaseMs;
+  };
+
+  return (msg: AcceptorMsg) => {
+    switch (msg.type) {
+      case 'prepare': {
+        const leaseMs = msg.ballot.id === leaseHolder ? 0 : Math.max(0, leaseUntil - ctx.now());
+        if (compareBallots(msg.ballot, promised) < 0 || leaseMs > 0) {
+          return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs });
+        }
+        promise(msg.ballot);
+        const accepted = store
+          .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(msg.fromSlot, truncatedBefore)], end: ['acc', LAST_SLOT] })
+          .map(({ key, value }) => [key[1] as number, value[0], value[1]] as [number, Ballot, SlotValue]);
+        return ctx.sendWhenDurable(msg.proposer, { type: 'promise', ballot: msg.ballot, acceptor: props.index, accepted, truncatedBefore });
+      }
+      case 'accept': {
+        if (compareBallots(msg.ballot, promised) < 0) {
+          return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
+        }
+        if (msg.slot < truncatedBefore) return; // chosen long ago and compacted away
+        promise(msg.ballot);
+        grantLease(msg.ballot);
+        store.put(['acc', msg.slot], [msg.ballot, msg.value]);
+        return ctx.sendWhenDurable(msg.proposer, { type: 'accepted', ballot: msg.ballot, acceptor: props.index, slot: msg.slot });
+      }
+      case 'heartbeat': {
+        const order = compareBallots(msg.ballot, promised);
+        if (order < 0) return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
+        if (order > 0) return; // never promised to this ballot: grant no lease on hearsay
+        grantLease(msg.ballot);
+        return ctx.send(msg.proposer, { type: 'heartbeat-ack', ballot: msg.ballot, round: msg.round, acceptor: props.index });
+      }
+      case 'truncate': {
+        if (msg.before <= truncatedBefore) return;
+        for (const { key } of store.range({ start: ['acc', truncatedBefore], end: ['acc', msg.before] })) store.delete(key);
+        truncatedBefore = msg.before;
+        store.put('truncated', truncatedBefore);
+        return;
+      }
+      case 'inspect':
+        return ctx.reply({
+          promised,
+          truncatedBefore,
+          accepted: store
+            .range<[Ballot, SlotValue]>({ start: ['acc', 0], end: ['acc', LAST_SLOT] })
+            .map(({ key, value }) => [key[1] as number, value[0], value[1]] as [number, Ballot, SlotValue]),
+        });
+      default:
+        return ctx.unhandled(msg);
+    }
+  };
+});

@@ -1,0 +1,92 @@
+import type { ActorRef } from '@actorfs/actors';
+import type { ProposeReply, ProposerMsg } from './messages.ts';
+
+/** How the client reaches a proposer: system.ask, ctx.ask or sim.ask, wrapped. */
+export type Asker = (ref: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number) => Promise<ProposeReply>;
+
+export interface PaxosClientOptions {
+  /** Unique per client: with seq it makes retries exactly-once. */
+  clientId: string;
+  proposers: ActorRef<ProposerMsg>[];
+  ask: Asker;
+  /** Waits between attempts (ctx.sleep inside an actor, a timer outside). */
+  sleep: (ms: number) => Promise<void>;
+  /** Per attempt. Default 1000. */
+  timeoutMs?: number;
+  /** Default 30. */
+  maxAttempts?: number;
+  /** Base backoff between attempts that found no leader. Default 20. */
+  backoffMs?: number;
+}
+
+export class PaxosUnavailableError extends Error {
+  override readonly name = 'PaxosUnavailableError';
+}
+
+/**
+ * The client API: `propose(op)` resolves with the result of applying op, exactly once however
+ * often it is retried; `read(query)` is a linearizable read served under the leader's lease.
+ * It follows leader hints, tries the next proposer on timeouts, and backs off when no one leads.
+ * One operation at a time per client (make more clients for concurrency).
+ */
+export class PaxosClient {
+  private seq = 0;
+  private leader: ActorRef<ProposerMsg> | undefined;
+  private next = 0;
+  private busy = false;
+
+  constructor(private readonly opts: PaxosClientOptions) {}
+
+  get clientId(): string {
+    return this.opts.clientId;
+  }
+
+  propose(op: unknown): Promise<unknown> {
+    const cmd = { client: this.opts.clientId, seq: ++this.seq, op };
+    return this.attempt({ type: 'propose', cmd });
+  }
+
+  read(query: unknown): Promise<unknown> {
+    return this.attempt({ type: 'read', query });
+  }
+
+  private async attempt(msg: ProposerMsg): Promise<unknown> {
+    if (this.busy) throw new Error(`client ${this.opts.clientId} already has an operation in flight`);
+    this.busy = true;
+    try {
+      const { proposers, ask, sleep, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20 } = this.opts;
+      let lastReason = 'no attempt';
+      for (let attempt = 0; attempt < maxAttempts; attempt++) {
+        const target = this.leader ?? proposers[this.next % proposers.length]!;
+        let reply: ProposeReply;
+        try {
+          reply = await ask(target, msg, timeoutMs);
+        } catch (err) {
+          lastReason = err instanceof Error ? err.message : String(err);
+          this.forget();
+          await sleep(backoffMs);
+          continue;
+        }
+        if (reply.ok) {
+          this.leader = target;
+          return reply.result;
+        }
+        lastReason = reply.reason;
+        if (reply.leader && !reply.leader.equals(target)) {
+          this.leader = reply.leader;
+          continue;
+        }
+        this.forget();
+        await sleep(backoffMs * Math.min(8, attempt + 1));
+      }
+      throw new PaxosUnavailableError(`no answer after ${maxAttempts} attempts: ${lastReason}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private forget(): void {
+    this.leader = undefined;
+    this.next++;
+  }
+}

@@ -1,0 +1,41 @@
+/** Timing and size settings of a Paxos group. Every one is configurable; tests use short ones. */
+export interface PaxosTiming {
+  /** Leader lease T. A leader renews it well before it ends; others wait it out. Default 1000. */
+  leaseMs: number;
+  /** Clock drift margin: a leader trusts its lease only until T - drift. Default 100. */
+  driftMs: number;
+  /** Heartbeats (lease renewal, commit index to learners) every this many ms. Default leaseMs / 4. */
+  heartbeatMs: number;
+  /** Resend an Accept not answered by a majority after this many ms. Default heartbeatMs. */
+  retransmitMs: number;
+  /** Slots in flight at once. Default 64. */
+  maxInflightSlots: number;
+  /** Commands batched into one slot at most. Default 512. */
+  maxBatch: number;
+  /** A learner snapshots its machine every this many applied slots. Default 1000. */
+  snapshotEvery: number;
+  /** Chosen values the leader keeps in memory for learners that missed them. Default 10,000. */
+  leaderLogSize: number;
+  /** Client sessions (exactly-once records) a replica keeps. Default 100,000. */
+  maxSessions: number;
+}
+
+export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
+  const leaseMs = t.leaseMs ?? 1000;
+  const heartbeatMs = t.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 4));
+  return {
+    leaseMs,
+    driftMs: t.driftMs ?? Math.floor(leaseMs / 10),
+    heartbeatMs,
+    retransmitMs: t.retransmitMs ?? heartbeatMs,
+    maxInflightSlots: t.maxInflightSlots ?? 64,
+    maxBatch: t.maxBatch ?? 512,
+    snapshotEvery: t.snapshotEvery ?? 1000,
+    leaderLogSize: t.leaderLogSize ?? 10_000,
+    maxSessions: t.maxSessions ?? 100_000,
+  };
+}
+
+export function majority(n: number): number {
+  return Math.floor(n / 2) + 1;
+}

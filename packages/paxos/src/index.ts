@@ -1,0 +1,10 @@
+export { Acceptor, type AcceptorProps } from './acceptor.ts';
+export { Proposer, type ProposerProps } from './proposer.ts';
+export { Learner, type LearnerProps } from './learner.ts';
+export { compareBallots, type Ballot } from './ballot.ts';
+export { timing, majority, type PaxosTiming } from './config.ts';
+export type { AcceptorMsg, AcceptorView, Command, LearnerMsg, LearnerView, ProposeReply, ProposerMsg, ProposerStatus, SlotValue } from './messages.ts';
+export { defineStateMachine, makeStateMachine, type StateMachine } from './state-machine.ts';
+export { KvMachine, KV_MACHINE, type KvOp, type KvQuery } from './kv-machine.ts';
+export { PaxosClient, PaxosUnavailableError, type Asker, type PaxosClientOptions } from './client.ts';
+export { planGroup, type ActorSpec, type GroupLayout, type GroupPlan } from './topology.ts';

@@ -1,0 +1,195 @@
+import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
+import { timing, type PaxosTiming } from './config.ts';
+import type { LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import { makeStateMachine } from './state-machine.ts';
+
+export interface LearnerProps {
+  /** This learner's index in `learners`. */
+  index: number;
+  /** The state machine to build (registered with defineStateMachine). */
+  machine: string;
+  learners: ActorRef<LearnerMsg>[];
+  proposers: ActorRef<ProposerMsg>[];
+  timing?: Partial<PaxosTiming>;
+}
+
+type Session = { seq: number; result: unknown };
+interface Snapshot {
+  index: number;
+  state: unknown;
+  sessions: Array<[string, number, unknown]>;
+}
+
+const LAST_SLOT = Number.MAX_SAFE_INTEGER;
+const FETCH_BATCH = 256;
+
+/**
+ * A learner/replica: applies chosen slots to its state machine in slot order, exactly once per
+ * (client, seq), and answers the clients whose reply handles came with the commit. It keeps the
+ * chosen log in storage, snapshots the machine every `snapshotEvery` slots and truncates its log
+ * behind the snapshot. A lagging or restarted learner catches up from the leader's recent log,
+ * from peers' logs, or from a peer's snapshot where the log was truncated.
+ */
+export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: ActorContext<LearnerMsg>) => {
+  const t = timing(props.timing);
+  const store = ctx.storage;
+  const machine = makeStateMachine(props.machine);
+  let sessions = new Map<string, Session>();
+  let applied = 0;
+  let snapshotIndex = 0;
+  let knownCommit = 0;
+  let appliedAtLastTick = -1;
+  let leader: ActorRef<ProposerMsg> | undefined;
+  const pending = new Map<number, { value: SlotValue; handles: Array<ReplyHandle | null> | undefined }>();
+  let reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
+
+  const restoreSnapshot = (snap: Snapshot): void => {
+    machine.restore(snap.state);
+    sessions = new Map(snap.sessions.map(([client, seq, result]) => [client, { seq, result }]));
+    applied = snapshotIndex = snap.index;
+  };
+
+  const applyValue = (value: SlotValue, handles: Array<ReplyHandle | null> | undefined): void => {
+    value.cmds.forEach((cmd, i) => {
+      let session = sessions.get(cmd.client);
+      if (!session || cmd.seq > session.seq) {
+        let result: unknown;
+        try {
+          result = machine.apply(cmd.op);
+        } catch (err) {
+          // Deterministic on every replica: the same command fails the same way everywhere.
+          result = { error: err instanceof Error ? err.message : String(err) };
+        }
+        session = { seq: cmd.seq, result };
+        sessions.delete(cmd.client); // re-insert: the Map's order is the eviction order
+        sessions.set(cmd.client, session);
+        if (sessions.size > t.maxSessions) sessions.delete(sessions.keys().next().value!);
+      }
+      const handle = handles?.[i];
+      if (handle) answer(handle, cmd.seq, session);
+    });
+  };
+
+  const answer = (handle: ReplyHandle, seq: number, session: Session): void => {
+    if (session.seq === seq) ctx.replyTo(handle, { ok: true, result: session.result });
+    else ctx.replyTo(handle, { ok: false, reason: `stale retry: client is at seq ${session.seq}` });
+  };
+
+  const drain = (): void => {
+    for (let next = pending.get(applied + 1); next; next = pending.get(applied + 1)) {
+      pending.delete(applied + 1);
+      applyValue(next.value, next.handles);
+      applied++;
+    }
+    if (reads.length > 0) {
+      const ready = reads.filter((r) => r.index <= applied);
+      reads = reads.filter((r) => r.index > applied);
+      for (const r of ready) {
+        try {
+          ctx.replyTo(r.handle, { ok: true, result: machine.query(r.query) });
+        } catch (err) {
+          ctx.replyTo(r.handle, { ok: false, reason: `query failed: ${err instanceof Error ? err.message : String(err)}` });
+        }
+      }
+    }
+    if (applied - snapshotIndex >= t.snapshotEvery) takeSnapshot();
+  };
+
+  const takeSnapshot = (): void => {
+    const snap: Snapshot = { index: applied, state: machine.snapshot(), sessions: [...sessions].map(([c, s]) => [c, s.seq, s.result]) };
+    store.put('snap', snap);
+    for (const { key } of store.range({ start: ['log', 0], end: ['log', applied + 1] })) store.delete(key);
+    snapshotIndex = applied;
+  };
+
+  const learn = (slot: number, value: SlotValue, handles?: Array<ReplyHandle | null>): void => {
+    if (slot <= applied) {
+      // Applied already (from another copy): the clients still get their answers.
+      handles?.forEach((h, i) => {
+        const cmd = value.cmds[i];
+        const session = cmd && sessions.get(cmd.client);
+        if (h && cmd && session) answer(h, cmd.seq, session);
+      });
+      return;
+    }
+    const have = pending.get(slot);
+    if (have && (have.handles || !handles)) return;
+    pending.set(slot, { value, handles });
+    if (!have) store.put(['log', slot], value);
+    knownCommit = Math.max(knownCommit, slot);
+  };
+
+  // Recover: the latest snapshot, then the logged slots after it.
+  const snap = store.get<Snapshot>('snap');
+  if (snap) restoreSnapshot(snap);
+  for (const { key, value } of store.range<SlotValue>({ start: ['log', applied + 1], end: ['log', LAST_SLOT] })) {
+    pending.set(key[1] as number, { value, handles: undefined });
+  }
+  drain();
+  ctx.setTimer('tick', t.heartbeatMs, { type: 'tick' }, { repeat: true });
+
+  const fetchMissing = (): void => {
+    const msg = { type: 'fetch' as const, from: applied + 1, learner: ctx.self };
+    if (leader) ctx.send(leader, msg);
+    const peers = props.learners.filter((_, i) => i !== props.index);
+    if (peers.length > 0) ctx.send(peers[Math.floor(ctx.random() * peers.length)]!, msg);
+  };
+
+  return (msg: LearnerMsg) => {
+    switch (msg.type) {
+      case 'commit':
+        learn(msg.slot, msg.value, msg.handles);
+        return drain();
+      case 'entries':
+        for (const [slot, value] of msg.entries) learn(slot, value);
+        return drain();
+      case 'snapshot': {
+        if (msg.index <= applied) return;
+        restoreSnapshot({ index: msg.index, state: msg.state, sessions: msg.sessions });
+        store.put('snap', { index: msg.index, state: msg.state, sessions: msg.sessions });
+        for (const { key } of store.range({ start: ['log', 0], end: ['log', msg.index + 1] })) store.delete(key);
+        for (const slot of [...pending.keys()]) if (slot <= applied) pending.delete(slot);
+        return drain();
+      }
+      case 'read-at':
+        reads.push({ index: msg.index, query: msg.query, handle: msg.handle });
+        return drain();
+      case 'commit-index':
+        knownCommit = Math.max(knownCommit, msg.index);
+        leader = msg.leader;
+        return;
+      case 'fetch': {
+        if (msg.from <= snapshotIndex) {
+          const s = store.get<Snapshot>('snap');
+          if (s) ctx.send(msg.learner, { type: 'snapshot', index: s.index, state: s.state, sessions: s.sessions });
+        }
+        const from = Math.max(msg.from, snapshotIndex + 1);
+        const entries = store
+          .range<SlotValue>({ start: ['log', from], end: ['log', Math.min(applied, from + FETCH_BATCH - 1) + 1] })
+          .map(({ key, value }) => [key[1] as number, value] as [number, SlotValue]);
+        if (entries.length > 0) ctx.send(msg.learner, { type: 'entries', entries });
+        return;
+      }
+      case 'tick': {
+        const status = { type: 'learner-status' as const, learner: props.index, applied, snapshot: snapshotIndex };
+        for (const p of leader ? [leader] : props.proposers) ctx.send(p, status);
+        // No progress for a whole tick while behind: ask for what is missing.
+        const behind = knownCommit > applied || pending.size > 0;
+        if (behind && applied === appliedAtLastTick) fetchMissing();
+        appliedAtLastTick = applied;
+        return;
+      }
+      case 'inspect':
+        return ctx.reply({
+          applied,
+          snapshotIndex,
+          log: store
+            .range<SlotValue>({ start: ['log', snapshotIndex + 1], end: ['log', applied + 1] })
+            .map(({ key, value }) => [key[1] as number, value] as [number, SlotValue]),
+          state: machine.snapshot(),
+        });
+      default:
+        return ctx.unhandled(msg);
+    }
+  };
+});

@@ -1,0 +1,80 @@
+import type { ActorRef, Asks, ReplyHandle } from '@actorfs/actors';
+import type { Ballot } from './ballot.ts';
+
+/** A client's command: exactly-once per (client, seq). */
+export interface Command {
+  readonly client: string;
+  readonly seq: number;
+  readonly op: unknown;
+}
+
+/** What one slot of the log holds: a batch of commands (empty for a no-op that fills a gap). */
+export interface SlotValue {
+  readonly cmds: readonly Command[];
+}
+
+export type ProposeReply = { ok: true; result: unknown } | { ok: false; leader?: ActorRef<ProposerMsg>; reason: string };
+
+// ---- acceptor ----
+
+export type AcceptorMsg =
+  | { type: 'prepare'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
+  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
+  | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
+  | { type: 'truncate'; before: number }
+  | ({ type: 'inspect' } & Asks<AcceptorView>);
+
+export interface AcceptorView {
+  promised: Ballot;
+  truncatedBefore: number;
+  accepted: Array<[slot: number, ballot: Ballot, value: SlotValue]>;
+}
+
+// ---- proposer ----
+
+export type ProposerMsg =
+  | ({ type: 'propose'; cmd: Command } & Asks<ProposeReply>)
+  | ({ type: 'read'; query: unknown } & Asks<ProposeReply>)
+  | { type: 'promise'; ballot: Ballot; acceptor: number; accepted: Array<[number, Ballot, SlotValue]>; truncatedBefore: number }
+  | { type: 'accepted'; ballot: Ballot; acceptor: number; slot: number }
+  | { type: 'nack'; ballot: Ballot; promised: Ballot; acceptor: number; leaseMs: number }
+  | { type: 'heartbeat-ack'; ballot: Ballot; round: number; acceptor: number }
+  | { type: 'leader'; ballot: Ballot; leader: ActorRef<ProposerMsg>; commitIndex: number }
+  | { type: 'learner-status'; learner: number; applied: number; snapshot: number }
+  | { type: 'fetch'; from: number; learner: ActorRef<LearnerMsg> }
+  | { type: 'tick' }
+  | { type: 'flush' }
+  | ({ type: 'status' } & Asks<ProposerStatus>);
+
+export interface ProposerStatus {
+  id: number;
+  role: 'follower' | 'candidate' | 'leader';
+  ballot: Ballot;
+  leaseValid: boolean;
+  nextSlot: number;
+  commitIndex: number;
+  inflight: number;
+  queued: number;
+}
+
+// ---- learner ----
+
+export type LearnerMsg =
+  /** handles[i] answers value.cmds[i] (only the responding learner gets them). */
+  | { type: 'commit'; slot: number; value: SlotValue; handles?: Array<ReplyHandle | null> }
+  | { type: 'read-at'; index: number; query: unknown; handle: ReplyHandle }
+  | { type: 'commit-index'; index: number; leader: ActorRef<ProposerMsg> }
+  | { type: 'fetch'; from: number; learner: ActorRef<LearnerMsg> }
+  | { type: 'entries'; entries: Array<[number, SlotValue]> }
+  | { type: 'snapshot'; index: number; state: unknown; sessions: Array<[string, number, unknown]> }
+  | { type: 'tick' }
+  | ({ type: 'inspect' } & Asks<LearnerView>);
+
+export interface LearnerView {
+  applied: number;
+  snapshotIndex: number;
+  /** Applied slots still in the log (after the snapshot), in order. */
+  log: Array<[number, SlotValue]>;
+  /** A digest of the machine's state. */
+  state: unknown;
+}

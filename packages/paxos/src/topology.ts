@@ -1,0 +1,58 @@
+import { ActorRef, type ActorKind, type AnyRef } from '@actorfs/actors';
+import { Acceptor } from './acceptor.ts';
+import type { PaxosTiming } from './config.ts';
+import { Learner } from './learner.ts';
+import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
+import { Proposer } from './proposer.ts';
+
+export interface GroupLayout {
+  /** A name for the group; actor names derive from it. Default 'paxos'. */
+  name?: string;
+  /** The node of each acceptor (3, 5 or 7 of them, say). */
+  acceptors: string[];
+  proposers: string[];
+  learners: string[];
+  /** The state machine learners build. */
+  machine: string;
+  timing?: Partial<PaxosTiming>;
+}
+
+export interface ActorSpec {
+  node: string;
+  name: string;
+  kind: ActorKind<never, unknown>;
+  props: unknown;
+}
+
+export interface GroupPlan {
+  acceptors: ActorRef<AcceptorMsg>[];
+  proposers: ActorRef<ProposerMsg>[];
+  learners: ActorRef<LearnerMsg>[];
+  /** Every actor to spawn, with its node and name. */
+  specs: ActorSpec[];
+  /** The specs of one node (spawn them at each start of that node). */
+  on(node: string): ActorSpec[];
+}
+
+/**
+ * Places a group's acceptors, proposers and learners on nodes. Refs are known before anything is
+ * spawned (names are fixed), so every actor gets its peers in its props, and a restarted node
+ * spawns the same names, which reload their storage.
+ */
+export function planGroup(layout: GroupLayout): GroupPlan {
+  const g = layout.name ?? 'paxos';
+  const acceptors = layout.acceptors.map((n, i) => new ActorRef<AcceptorMsg>(n, `${g}-acceptor-${i}`));
+  const proposers = layout.proposers.map((n, i) => new ActorRef<ProposerMsg>(n, `${g}-proposer-${i}`));
+  const learners = layout.learners.map((n, i) => new ActorRef<LearnerMsg>(n, `${g}-learner-${i}`));
+  const t = layout.timing === undefined ? {} : { timing: layout.timing };
+  const specs: ActorSpec[] = [
+    ...acceptors.map((r, index) => spec(r, Acceptor, { index, ...t })),
+    ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, ...t })),
+    ...learners.map((r, index) => spec(r, Learner, { index, machine: layout.machine, learners, proposers, ...t })),
+  ];
+  return { acceptors, proposers, learners, specs, on: (node) => specs.filter((s) => s.node === node) };
+}
+
+function spec<P, M>(ref: AnyRef, kind: ActorKind<P, M>, props: P): ActorSpec {
+  return { node: ref.node, name: ref.id, kind: kind as unknown as ActorKind<never, unknown>, props };
+}

@@ -1,0 +1,75 @@
+import type { ActorNode, ActorRef } from '@actorfs/actors';
+import { kvModel, UNKNOWN, type KvInput, type KvOutput, type Operation, type SimCluster } from '@actorfs/actors/testing';
+import { KV_MACHINE, planGroup, type GroupPlan, type LearnerView, type PaxosTiming, type SlotValue } from '../src/index.ts';
+import type { HistoryEntry } from './fixtures/kv-client.ts';
+
+/** Adds one node per acceptor (proposers and learners on the first nodes) and boots the group. */
+export function simGroup(sim: SimCluster, sizes: { acceptors: number; proposers: number; learners: number }, timing: Partial<PaxosTiming>): { plan: GroupPlan; nodes: string[] } {
+  const nodes = Array.from({ length: Math.max(sizes.acceptors, sizes.proposers, sizes.learners) }, (_, i) => `n${i}`);
+  const plan = planGroup({
+    acceptors: nodes.slice(0, sizes.acceptors),
+    proposers: nodes.slice(0, sizes.proposers),
+    learners: nodes.slice(0, sizes.learners),
+    machine: KV_MACHINE,
+    timing,
+  });
+  for (const n of nodes) sim.addNode(n, { boot: (node) => bootSpecs(node, plan, n) });
+  return { plan, nodes };
+}
+
+export function bootSpecs(node: ActorNode, plan: GroupPlan, name: string): void {
+  for (const s of plan.on(name)) node.spawn(s.kind, s.props as never, { name: s.name });
+}
+
+/** Every learner's view (learners on crashed nodes are skipped). */
+export async function learnerViews(sim: SimCluster, plan: GroupPlan): Promise<Map<string, LearnerView>> {
+  const views = new Map<string, LearnerView>();
+  for (const l of plan.learners) if (sim.isUp(l.node)) views.set(l.node, await sim.call(l, { type: 'inspect' }));
+  return views;
+}
+
+/**
+ * The safety claims over the learners' logs: no slot has two different values, and every
+ * learner's applied log is a prefix of the longest one; learners at the same index agree on state.
+ */
+export function assertConsistentLogs(views: Map<string, LearnerView>): void {
+  const bySlot = new Map<number, { value: string; learner: string }>();
+  for (const [learner, v] of views) {
+    let expected = v.snapshotIndex + 1;
+    for (const [slot, value] of v.log) {
+      if (slot !== expected) throw new Error(`learner ${learner}: applied log has a hole at slot ${expected} (next is ${slot})`);
+      expected++;
+      const text = JSON.stringify(value);
+      const seen = bySlot.get(slot);
+      if (seen && seen.value !== text) throw new Error(`slot ${slot} has two chosen values: ${seen.value} at ${seen.learner}, ${text} at ${learner}`);
+      bySlot.set(slot, { value: text, learner });
+    }
+    if (expected - 1 !== v.applied) throw new Error(`learner ${learner}: log ends at ${expected - 1} but applied is ${v.applied}`);
+  }
+  const all = [...views.entries()];
+  for (const [a, va] of all)
+    for (const [b, vb] of all)
+      if (a < b && va.applied === vb.applied && JSON.stringify(va.state) !== JSON.stringify(vb.state)) {
+        throw new Error(`learners ${a} and ${b} both applied ${va.applied} slots but their states differ`);
+      }
+}
+
+/** The client histories as operations on a key-value model, for the linearizability checker. */
+export function toOperations(histories: HistoryEntry[][]): Operation<KvInput<string, unknown>, KvOutput<unknown>>[] {
+  return histories.flat().map((e) => {
+    const input: KvInput<string, unknown> =
+      e.kind === 'put' ? { op: 'put', key: e.key, value: e.value }
+      : e.kind === 'cas' ? { op: 'cas', key: e.key, expected: e.expected ?? null, value: e.value }
+      : { op: 'get', key: e.key };
+    const output = !e.ok ? UNKNOWN : e.kind === 'put' ? undefined : (e.output as KvOutput<unknown>);
+    return { clientId: e.client, input, output, call: e.call, ret: e.ok ? e.ret : Infinity };
+  });
+}
+
+export const kv = kvModel<string, unknown>(null);
+
+export function valueOf(slot: SlotValue): string {
+  return JSON.stringify(slot);
+}
+
+export type { ActorRef };
