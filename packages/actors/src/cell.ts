@@ -135,7 +135,8 @@ export class ActorCell {
           (err: unknown) => {
             this.busy = false;
             this.current = 0;
-            if (this.alive) this.node.failed(this, err, meta);
+            // Even if the actor was stopped meanwhile, its asker hears of the failure now.
+            this.node.failed(this, err, meta);
           },
         );
         return n;

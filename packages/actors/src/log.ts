@@ -1,5 +1,5 @@
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export const LOG_LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export const LOG_LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -22,7 +22,7 @@ export function consoleSink(minLevel: LogLevel): LogSink {
 
 export function defaultLogLevel(): LogLevel {
   const v = process.env.ACTORS_LOG;
-  return v === 'debug' || v === 'info' || v === 'warn' || v === 'error' ? v : 'warn';
+  return v === 'debug' || v === 'info' || v === 'warn' || v === 'error' || v === 'silent' ? v : 'warn';
 }
 
 export function makeLogger(sink: LogSink, now: () => number, source: string): Logger {

@@ -33,6 +33,8 @@ export interface NodeEnv {
 export interface Transport {
   /** Queues a message; returns why it cannot be sent, or undefined. */
   send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined;
+  /** Sends what is queued now (the node calls it at the end of a turn, before it commits storage). */
+  flush?(): void;
 }
 
 export interface NodeOptions {
@@ -270,7 +272,7 @@ export class ActorNode {
   /** A message from another node (already decoded by the transport). */
   receiveRemote(from: string, to: string, body: unknown, corr: number): void {
     if (corr < 0) return this.settleAsk(-corr, to === '!', body);
-    if (to === '$sys') return this.handleSys(from, body as SysMsg);
+    if (to === '$sys') return this.handleSys(from, body);
     const meta: Meta = corr > 0 ? { node: from, corr } : 0;
     if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') {
       return this.refuse(new ActorRef(this.name, to), 'malformed', body, meta, 'a message is an object with a string type');
@@ -353,7 +355,10 @@ export class ActorNode {
     this.deliverLocal(watcherId, entry.msg, 0);
   }
 
-  private handleSys(from: string, m: SysMsg): void {
+  private handleSys(from: string, body: unknown): void {
+    // Checked, not cast: this runs in the port's message handler, where a throw kills the thread.
+    if (!isSysMsg(body)) return this.deadLetter(new ActorRef(this.name, '$sys'), 'malformed', body, `from ${from}`);
+    const m = body;
     switch (m.t) {
       case 'watch': {
         const target = this.cells.get(m.target);
@@ -367,8 +372,10 @@ export class ActorNode {
       case 'terminated':
         this.terminatedNotice(m.watcher, m.target);
         return;
-      default:
-        this.deadLetter(new ActorRef(this.name, '$sys'), 'malformed', m, `from ${from}`);
+      default: {
+        const never: never = m;
+        throw new Error(`unknown sys message ${String(never)}`);
+      }
     }
   }
 
@@ -441,6 +448,8 @@ export class ActorNode {
       }
       this.inTurn = false;
     }
+    // Messages leave before the commit starts, so peers work while this node syncs.
+    this.transport.flush?.();
     this.nodeStorage?.commitIfDirty();
     if (this.readyHead < this.ready.length) this.requestTurn();
   }
@@ -449,8 +458,10 @@ export class ActorNode {
 
   storage(): NodeStorage {
     if (!this.nodeStorage) {
-      this.nodeStorage = new NodeStorage(this.openStore(), (err) =>
-        this.logSink('error', this.env.now(), this.name, 'storage commit failed', { error: String(err) }),
+      this.nodeStorage = new NodeStorage(
+        this.openStore(),
+        (err) => this.logSink('error', this.env.now(), this.name, 'storage commit failed; retrying', { error: String(err) }),
+        (fn, ms) => this.env.setTimer(fn, ms),
       );
       // Writes made outside a turn (after an await) still get committed.
       this.nodeStorage.onDirty = () => this.requestTurn();
@@ -498,6 +509,20 @@ export class ActorNode {
       await this.nodeStorage.flushed();
       await this.nodeStorage.close();
     }
+  }
+}
+
+function isSysMsg(m: unknown): m is SysMsg {
+  if (typeof m !== 'object' || m === null) return false;
+  const s = m as Record<string, unknown>;
+  switch (s.t) {
+    case 'watch':
+    case 'unwatch':
+      return typeof s.target === 'string' && s.watcher instanceof ActorRef;
+    case 'terminated':
+      return typeof s.watcher === 'string' && s.target instanceof ActorRef;
+    default:
+      return false;
   }
 }
 

@@ -14,7 +14,8 @@ export class ActorRef<M = unknown> {
     return `${this.id}@${this.node}`;
   }
 
-  equals(other: ActorRef<unknown> | undefined): boolean {
+  // ActorRef<never> accepts a ref of any protocol (the phantom is contravariant; ActorRef<unknown> would not).
+  equals(other: ActorRef<never> | undefined): boolean {
     return other !== undefined && other.node === this.node && other.id === this.id;
   }
 }

@@ -5,7 +5,9 @@ type LmdbKey = KeyPart[];
 
 /**
  * LMDB-backed store. Commits go through lmdb-js's write thread (the JS thread never blocks on
- * fsync); the promise resolves after the transaction is committed and flushed to disk.
+ * fsync); the promise resolves after the transaction is committed and synced to disk. Each
+ * commit syncs before it resolves (overlappingSync off), and a commit starts at once rather than
+ * at the next event turn (eventTurnBatching off): the node batches writes per turn itself.
  */
 export class LmdbStore implements DurableStore {
   private constructor(
@@ -14,7 +16,7 @@ export class LmdbStore implements DurableStore {
   ) {}
 
   static open(path: string): LmdbStore {
-    const env = open({ path, noSubdir: false, mapSize: 2 ** 34, maxReaders: 512 });
+    const env = open({ path, noSubdir: false, mapSize: 2 ** 34, maxReaders: 512, overlappingSync: false, eventTurnBatching: false });
     const db = env.openDB<Buffer, LmdbKey>({ name: 'actors', encoding: 'binary' });
     return new LmdbStore(env, db);
   }
@@ -27,18 +29,23 @@ export class LmdbStore implements DurableStore {
     const { start, end, reverse = false, limit } = opts;
     const s = start as LmdbKey;
     const e = end as LmdbKey;
-    const range = this.db.getRange(reverse ? { start: e, end: s, reverse: true, limit, exclusiveStart: true } : { start: s, end: e, limit });
-    for (const { key, value } of range) {
-      // With reverse, lmdb's `end` is exclusive and `start` (our end) is skipped by exclusiveStart.
-      yield [key, value];
-    }
+    // Reversed, lmdb walks from its `start` down to its `end`: our exclusive end becomes an
+    // exclusive start, and our inclusive start an inclusive end (lmdb's end is exclusive by default).
+    const range = this.db.getRange(
+      reverse ? { start: e, end: s, reverse: true, limit, exclusiveStart: true, inclusiveEnd: true } : { start: s, end: e, limit },
+    );
+    for (const { key, value } of range) yield [key, value];
   }
 
   async commit(writes: readonly Write[]): Promise<void> {
-    await this.db.transaction(() => {
+    // A batch runs wholly on lmdb's write thread, in one transaction (no hand-off back to this
+    // thread for a callback, as transaction() needs); without overlappingSync its promise
+    // resolves after the commit's sync. `flushed` is then already settled; awaiting it keeps the
+    // promise honest if those options ever change.
+    await this.db.batch(() => {
       for (const [key, value] of writes) {
-        if (value === undefined) this.db.remove(key as LmdbKey);
-        else this.db.put(key as LmdbKey, value as Buffer);
+        if (value === undefined) void this.db.remove(key as LmdbKey);
+        else void this.db.put(key as LmdbKey, value as Buffer);
       }
     });
     await this.env.flushed;

@@ -20,20 +20,29 @@ export interface ActorStorage {
 
 type Pending = { key: Key; value: Uint8Array | undefined; version: number };
 
+/** Commits that may be in flight at once (their syncs overlap; they complete in order). */
+const MAX_INFLIGHT_COMMITS = 4;
+const RETRY_AFTER_MS = 100;
+
 /**
  * A node's storage: writes go into an overlay that reads see at once, and the node commits the
- * overlay in one synced transaction per batch (group commit). Work that must wait for durability
- * (a reply saying "accepted") registers with `afterDurable` and runs when its batch is synced, so
- * no mailbox waits on the disk. One commit is in flight at a time; writes that arrive meanwhile
- * form the next batch, which is how batches grow under load.
+ * overlay in one synced transaction per turn (group commit). Work that must wait for durability
+ * (a reply saying "accepted") registers with `afterDurable` and runs when its batch and every
+ * earlier one are synced, so no mailbox waits on the disk. A few commits may be in flight at
+ * once, so one actor's writes do not queue behind another's sync; beyond that, writes gather
+ * into the next batch, which is how batches grow under load. A failed commit is retried (its
+ * waiters wait): nothing acknowledged is lost, and nothing is acknowledged early.
  */
 export class NodeStorage {
   private readonly overlay = new Map<string, Pending>();
   private dirty: Pending[] = [];
   /** Run when the next batch (the dirty writes) is synced. */
   private waiters: Array<() => void> = [];
-  /** Run when the commit in flight is synced; undefined when none is. */
-  private inflight: Array<() => void> | undefined;
+  /** Run when the newest commit in flight is synced; undefined when none is in flight. */
+  private newestWaiters: Array<() => void> | undefined;
+  private inflight = 0;
+  /** Settles when the newest commit and every earlier one are synced (rejects if one failed). */
+  private tail: Promise<void> = Promise.resolve();
   private version = 0;
   /** Synced commits and how many writes they carried (for stats and benchmarks). */
   readonly stats = { commits: 0, writes: 0 };
@@ -43,6 +52,7 @@ export class NodeStorage {
   constructor(
     private readonly store: DurableStore,
     private readonly onError: (err: unknown) => void,
+    private readonly later: (fn: () => void, ms: number) => void,
   ) {}
 
   get(key: Key): unknown {
@@ -83,7 +93,7 @@ export class NodeStorage {
   /** Runs `fn` once every write made so far is durable (at once, if nothing is outstanding). */
   afterDurable(fn: () => void): void {
     if (this.dirty.length > 0) this.waiters.push(fn);
-    else if (this.inflight) this.inflight.push(fn);
+    else if (this.newestWaiters) this.newestWaiters.push(fn);
     else fn();
   }
 
@@ -93,28 +103,41 @@ export class NodeStorage {
 
   /** Called by the node at the end of each turn: starts a commit if there is work for one. */
   commitIfDirty(): void {
-    if (this.inflight || this.dirty.length === 0) return;
+    if (this.dirty.length === 0 || this.inflight >= MAX_INFLIGHT_COMMITS) return;
     const batch = this.dirty;
     const waiters = this.waiters;
     this.dirty = [];
     this.waiters = [];
-    this.inflight = waiters;
+    this.newestWaiters = waiters;
+    this.inflight++;
     const writes: Write[] = batch.map((p) => [p.key, p.value] as const);
-    this.store.commit(writes).then(
+    // Done only when every earlier commit is done too: a waiter may rely on all writes before it.
+    const done = Promise.all([this.tail, this.store.commit(writes)]).then(() => undefined);
+    this.tail = done;
+    done.then(
       () => {
+        this.inflight--;
         this.stats.commits++;
         this.stats.writes += batch.length;
         for (const p of batch) {
           const ks = keyString(p.key);
           if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
         }
-        this.inflight = undefined;
+        if (this.newestWaiters === waiters) this.newestWaiters = undefined;
         for (const w of waiters) w();
         this.commitIfDirty();
       },
       (err: unknown) => {
-        this.inflight = undefined;
+        this.inflight--;
+        if (this.newestWaiters === waiters) this.newestWaiters = undefined;
         this.onError(err);
+        // Write again what no newer write has superseded; the waiters wait for that commit.
+        const again = batch.filter((p) => this.overlay.get(keyString(p.key))?.version === p.version);
+        this.dirty = [...again, ...this.dirty];
+        if (this.inflight === 0) this.tail = Promise.resolve();
+        if (this.dirty.length > 0) this.waiters = [...waiters, ...this.waiters];
+        else for (const w of waiters) this.afterDurable(w); // every write was superseded by a newer one
+        this.later(() => this.commitIfDirty(), RETRY_AFTER_MS);
       },
     );
   }
@@ -122,7 +145,9 @@ export class NodeStorage {
   /** A scoped view for one actor: its keys live under its persistence id. */
   scope(id: string): ActorStorage {
     const full = (key: StorageKey): Key => (Array.isArray(key) ? [id, ...(key as KeyPart[])] : [id, key as KeyPart]);
-    const scopeEnd: Key = [`${id}\uffff`];
+    // The least key above every [id, ...]: [id + '\uffff'] would still take in another actor's
+    // rows whose id extends this one ('a' would see 'ab'); id + '\0' sorts before any such id.
+    const scopeEnd: Key = [`${id}\u0000`];
     return {
       get: <T>(key: StorageKey) => this.get(full(key)) as T | undefined,
       range: <T>(opts: { start?: StorageKey; end?: StorageKey; reverse?: boolean; limit?: number } = {}) =>

@@ -1,3 +1,5 @@
+import type { LogLevel } from '../log.ts';
+
 /** Settings every node of a system shares (plain data: it crosses into workers). */
 export interface NodeConfig {
   /** Module URLs that define the actor kinds; every node imports them. */
@@ -9,5 +11,5 @@ export interface NodeConfig {
   /** Largest encoded message that may cross threads; larger ones go to dead letters. */
   maxMessageBytes: number;
   defaultAskTimeoutMs: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logLevel: LogLevel;
 }

@@ -41,6 +41,10 @@ export class PortTransport implements Transport {
     return undefined;
   }
 
+  flush(): void {
+    for (const link of this.links.values()) link.flush();
+  }
+
   peers(): string[] {
     return [...this.links.keys()];
   }

@@ -1,0 +1,254 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { ActorNode, ActorRef, ActorSystem, DeliveryError, MemoryStore, decode, encode, type DeadLetter } from '../src/index.ts';
+import { PortTransport } from '../src/thread/port-transport.ts';
+import { realEnv } from '../src/thread/real-env.ts';
+import { Counter, Echo } from './fixtures/kinds.ts';
+import { Recorder } from './fixtures/probes.ts';
+import { rejectionOf, sleep, within } from './helpers.ts';
+
+const modules = [new URL('./fixtures/kinds.ts', import.meta.url), new URL('./fixtures/probes.ts', import.meta.url)];
+const maxMessageBytes = 4096;
+
+let sys: ActorSystem;
+
+beforeAll(async () => {
+  sys = await ActorSystem.start({ workers: 1, modules, maxMessageBytes, logLevel: 'error' });
+});
+
+afterAll(async () => {
+  await sys.shutdown();
+});
+
+/** Dead letters main records while `fn` runs (synchronously). */
+function deadLettersDuring(fn: () => void): DeadLetter[] {
+  const seen: DeadLetter[] = [];
+  const unsubscribe = sys.main.deadLetters.subscribe((d) => seen.push(d));
+  try {
+    fn();
+  } finally {
+    unsubscribe();
+  }
+  return seen;
+}
+
+describe('bounded mailboxes', () => {
+  it('messages beyond a busy actor\'s mailbox capacity go to dead letters as mailbox-full', async () => {
+    const c = await sys.spawn(Counter, { start: 0 }, { mailboxCapacity: 3 });
+    const pause = sys.ask(c, { type: 'pause', ms: 50 });
+    // The node's turn was requested before this callback: once it runs, the actor is awaiting.
+    await new Promise((r) => setImmediate(r));
+    const seen = deadLettersDuring(() => {
+      for (let i = 0; i < 5; i++) sys.tell(c, { type: 'add', by: 1 });
+    });
+    expect(seen.map((d) => [d.reason, d.messageType, d.target])).toEqual([
+      ['mailbox-full', 'add', `${c.id}@main`],
+      ['mailbox-full', 'add', `${c.id}@main`],
+    ]);
+    expect(await pause).toBe(0);
+    await sleep(10); // until the three queued adds are handled: a full mailbox would refuse the get too
+    expect(await sys.ask(c, { type: 'get' })).toBe(3);
+  });
+
+  it('a worker\'s mailbox bound holds for messages that arrive in one batch, and is counted in its stats', async () => {
+    const c = await sys.spawn(Counter, { start: 0 }, { node: 'w1', mailboxCapacity: 4 });
+    const before = (await sys.stats('w1')).deadLetters.byReason['mailbox-full'] ?? 0;
+    const pause = sys.ask(c, { type: 'pause', ms: 20 });
+    for (let i = 0; i < 10; i++) sys.tell(c, { type: 'add', by: 1 });
+    expect(await pause).toBe(0);
+    // The batch filled the mailbox (the pause and three adds) before the actor took anything.
+    expect(await sys.ask(c, { type: 'get' })).toBe(3);
+    expect((await sys.stats('w1')).deadLetters.byReason['mailbox-full']).toBe(before + 7);
+  });
+
+  it('an ask refused by a full mailbox fails fast with DeliveryError mailbox-full', async () => {
+    const c = await sys.spawn(Counter, { start: 0 }, { mailboxCapacity: 1 });
+    const pause = sys.ask(c, { type: 'pause', ms: 20 });
+    const err = await rejectionOf(within(sys.ask(c, { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ reason: 'mailbox-full', target: `${c.id}@main` });
+    await pause;
+  });
+});
+
+describe('messages that cannot cross threads', () => {
+  const big = () => new Uint8Array(maxMessageBytes * 2).fill(7);
+
+  it('a message over maxMessageBytes goes to dead letters as oversize, and the rest of its batch arrives in order', async () => {
+    const r = await sys.spawn(Recorder, {}, { node: 'w1' });
+    // One synchronous run: the three travel in one batch, which the transport has to split.
+    sys.tell(r, { type: 'note', value: 'before' });
+    sys.tell(r, { type: 'note', value: big() });
+    sys.tell(r, { type: 'note', value: 'after' });
+    expect(await sys.ask(r, { type: 'wait', count: 2 })).toEqual([
+      { type: 'note', value: 'before' },
+      { type: 'note', value: 'after' },
+    ]);
+    expect(sys.deadLetters().filter((d) => d.reason === 'oversize' && d.target === `${r.id}@w1`)).toEqual([
+      expect.objectContaining({ messageType: 'note', detail: expect.stringMatching(/^\d+ bytes > 4096$/) }),
+    ]);
+  });
+
+  it('an ask whose message is over the limit rejects fast with DeliveryError oversize', async () => {
+    const echo = await sys.spawn(Echo, {}, { node: 'w1' });
+    const err = await rejectionOf(within(sys.ask(echo, { type: 'echo', payload: big() }, { timeoutMs: 10_000 }), 2_000));
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ reason: 'oversize', target: `${echo.id}@w1` });
+    expect(await sys.ask(echo, { type: 'echo', payload: 'small' })).toBe('small');
+  });
+
+  it('a reply over the limit fails the ask fast with DeliveryError oversize', async () => {
+    const r = await sys.spawn(Recorder, {}, { node: 'w1' });
+    const before = (await sys.stats('w1')).deadLetters.byReason.oversize ?? 0;
+    // Each note fits; the list of all three does not.
+    for (let i = 0; i < 3; i++) sys.tell(r, { type: 'note', value: new Uint8Array(maxMessageBytes / 2) });
+    const err = await rejectionOf(within(sys.ask(r, { type: 'recorded' }, { timeoutMs: 10_000 }), 2_000));
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ reason: 'oversize' });
+    expect((await sys.stats('w1')).deadLetters.byReason.oversize).toBe(before + 1);
+  });
+
+  it('a message that cannot be encoded goes to dead letters as not-serializable; the rest of its batch arrives', async () => {
+    const r = await sys.spawn(Recorder, {}, { node: 'w1' });
+    const circular: { type: 'note'; value: unknown } = { type: 'note', value: undefined };
+    circular.value = circular;
+    sys.tell(r, { type: 'note', value: 1 });
+    sys.tell(r, { type: 'note', value: 2n ** 70n }); // over msgpack's 64-bit integers
+    sys.tell(r, circular);
+    sys.tell(r, { type: 'note', value: 2 });
+    expect(await sys.ask(r, { type: 'wait', count: 2 })).toEqual([
+      { type: 'note', value: 1 },
+      { type: 'note', value: 2 },
+    ]);
+    expect(sys.deadLetters().filter((d) => d.target === `${r.id}@w1`).map((d) => [d.reason, d.messageType])).toEqual([
+      ['not-serializable', 'note'],
+      ['not-serializable', 'note'],
+    ]);
+    const echo = await sys.spawn(Echo, {}, { node: 'w1' });
+    const err = await rejectionOf(within(sys.ask(echo, { type: 'echo', payload: Symbol('local only') }, { timeoutMs: 10_000 }), 2_000));
+    expect(err).toMatchObject({ name: 'DeliveryError', reason: 'not-serializable' });
+  });
+
+  it('an ask to a node that does not exist fails fast with DeliveryError unknown-node', async () => {
+    const err = await rejectionOf(within(sys.ask(new ActorRef<{ type: 'get' }>('w9', 'x'), { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
+    expect(err).toMatchObject({ name: 'DeliveryError', reason: 'unknown-node', target: 'x@w9' });
+  });
+});
+
+describe('dead letters', () => {
+  it('are counted in full, while only the most recent hundred are kept for inspection', async () => {
+    const node = new ActorNode({ name: 'dl', env: realEnv, seed: 1, logSink: () => undefined, openStore: () => new MemoryStore() });
+    for (let i = 0; i < 150; i++) node.tell(new ActorRef('dl', `nobody-${i}`), { type: 'ping' });
+    const recent = node.deadLetters.recent();
+    expect(recent.length).toBe(100);
+    expect(recent[0]!.target).toBe('nobody-50@dl');
+    expect(recent.at(-1)!.target).toBe('nobody-149@dl');
+    expect(node.stats().deadLetters).toEqual({ total: 150, byReason: { 'no-such-actor': 150 } });
+    await node.shutdown();
+  });
+});
+
+/**
+ * A node with a real PortTransport, in this thread, wired to a MessageChannel whose other end the
+ * test holds: it can post any bytes a broken or hostile peer might, and read the node's answers.
+ */
+describe('frames from a peer', () => {
+  let node: ActorNode;
+  let transport: PortTransport;
+  let peer: MessagePort;
+  let frames: unknown[][];
+  let frameWaiters: Array<(f: unknown[]) => void>;
+
+  const nextFrame = (): Promise<unknown[]> =>
+    frames.length > 0 ? Promise.resolve(frames.shift()!) : new Promise((resolve) => frameWaiters.push(resolve));
+  const post = (value: unknown): void => {
+    const bytes = encode(value);
+    peer.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+  };
+  /** Asks counter 'c' (start 7) for its value through the peer port: the node still serves. */
+  const stillServes = async (corr: number): Promise<void> => {
+    post(['c', { type: 'get' }, corr]);
+    expect(await within(nextFrame(), 2_000)).toEqual(['', 7, -corr]);
+  };
+  const malformed = (): DeadLetter[] => node.deadLetters.recent().filter((d) => d.reason === 'malformed');
+
+  beforeEach(() => {
+    node = new ActorNode({
+      name: 'n1',
+      env: realEnv,
+      seed: 1,
+      logSink: () => undefined,
+      openStore: () => {
+        throw new Error('no storage in this test');
+      },
+    });
+    transport = new PortTransport(node, 1 << 16);
+    node.transport = transport;
+    const channel = new MessageChannel();
+    transport.connect('peer', channel.port1);
+    peer = channel.port2;
+    frames = [];
+    frameWaiters = [];
+    peer.on('message', (data: Uint8Array) => {
+      const f = decode(data) as unknown[];
+      const w = frameWaiters.shift();
+      if (w) w(f);
+      else frames.push(f);
+    });
+    node.spawn(Counter, { start: 7 }, { name: 'c' });
+  });
+
+  afterEach(async () => {
+    transport.close();
+    peer.close();
+    await node.shutdown();
+  });
+
+  it('bytes that are not a batch of envelopes are dead letters as malformed, and the node keeps serving', async () => {
+    peer.postMessage('not bytes at all');
+    peer.postMessage(new Uint8Array([0xc1])); // a byte msgpack never uses
+    post({ not: 'an array' });
+    post(['c', { type: 'get' }]); // not a multiple of three
+    post([42, { type: 'get' }, 0]); // the target is not a string
+    post(['c', { type: 'get' }, 'one']); // the correlation id is not a number
+    await stillServes(1);
+    expect(malformed().map((d) => [d.target, d.detail])).toEqual([
+      ['$transport@n1', 'from peer: undecodable batch'],
+      ['$transport@n1', 'from peer: undecodable batch'],
+      ['$transport@n1', 'from peer: undecodable batch'],
+      ['$transport@n1', 'from peer: undecodable batch'],
+      ['$transport@n1', 'from peer: bad envelope'],
+      ['$transport@n1', 'from peer: bad envelope'],
+    ]);
+    expect(node.stats().deadLetters.byReason.malformed).toBe(6);
+  });
+
+  it('a message that is not an object with a string type is a malformed dead letter, and an ask carrying one gets an error reply', async () => {
+    post(['c', 42, 0]);
+    post(['c', { kind: 'get' }, 0]);
+    post(['c', { type: 5 }, 3]);
+    expect(await within(nextFrame(), 2_000)).toEqual(['!', expect.objectContaining({ name: 'DeliveryError', reason: 'malformed' }), -3]);
+    await stillServes(4);
+    expect(malformed().map((d) => d.target)).toEqual(['c@n1', 'c@n1', 'c@n1']);
+  });
+
+  it('a malformed housekeeping message is a dead letter, not a crash of the node\'s thread', async () => {
+    post(['$sys', null, 0]);
+    post(['$sys', 'watch', 0]);
+    post(['$sys', { t: 'watch', target: 'c', watcher: 'not a ref' }, 0]);
+    post(['$sys', { t: 'terminated', watcher: 'c', target: null }, 0]);
+    post(['$sys', { t: 'reboot' }, 0]);
+    await stillServes(5);
+    expect(malformed().map((d) => d.target)).toEqual(['$sys@n1', '$sys@n1', '$sys@n1', '$sys@n1', '$sys@n1']);
+  });
+
+  it('a message for an id with no actor is a dead letter as no-such-actor, and an ask gets a DeliveryError reply', async () => {
+    post(['nobody', { type: 'get' }, 0]);
+    post(['nobody', { type: 'get' }, 9]);
+    expect(await within(nextFrame(), 2_000)).toEqual(['!', expect.objectContaining({ name: 'DeliveryError', reason: 'no-such-actor' }), -9]);
+    expect(node.deadLetters.recent().map((d) => [d.target, d.reason, d.messageType])).toEqual([
+      ['nobody@n1', 'no-such-actor', 'get'],
+      ['nobody@n1', 'no-such-actor', 'get'],
+    ]);
+  });
+});
