@@ -9,6 +9,7 @@ import type { Figures, Suite } from './suite.ts';
 const suites: Record<string, () => Promise<Suite>> = {
   actors: async () => (await import('./suites/actors.ts')).suite,
   sim: async () => (await import('./suites/sim.ts')).suite,
+  paxos: async () => (await import('./suites/paxos.ts')).suite,
 };
 
 const requested = process.argv.slice(2);

@@ -8,6 +8,13 @@ export interface PaxosTiming {
   heartbeatMs: number;
   /** Resend an Accept not answered by a majority after this many ms. Default heartbeatMs. */
   retransmitMs: number;
+  /**
+   * Thrifty phase 2: send each Accept only to the majority that answers fastest, and to the rest
+   * if that majority has not answered within thriftyWaitMs. Fewer syncs per command on shared
+   * disks; a slow or dead acceptor costs one wait. Default true, 5 ms.
+   */
+  thrifty: boolean;
+  thriftyWaitMs: number;
   /** Slots in flight at once. Default 64. */
   maxInflightSlots: number;
   /** Commands batched into one slot at most. Default 512. */
@@ -28,6 +35,8 @@ export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
     driftMs: t.driftMs ?? Math.floor(leaseMs / 10),
     heartbeatMs,
     retransmitMs: t.retransmitMs ?? heartbeatMs,
+    thrifty: t.thrifty ?? true,
+    thriftyWaitMs: t.thriftyWaitMs ?? 5,
     maxInflightSlots: t.maxInflightSlots ?? 64,
     maxBatch: t.maxBatch ?? 512,
     snapshotEvery: t.snapshotEvery ?? 1000,

@@ -20,15 +20,17 @@ interface Snapshot {
   sessions: Array<[string, number, unknown]>;
 }
 
-const LAST_SLOT = Number.MAX_SAFE_INTEGER;
 const FETCH_BATCH = 256;
 
 /**
  * A learner/replica: applies chosen slots to its state machine in slot order, exactly once per
- * (client, seq), and answers the clients whose reply handles came with the commit. It keeps the
- * chosen log in storage, snapshots the machine every `snapshotEvery` slots and truncates its log
- * behind the snapshot. A lagging or restarted learner catches up from the leader's recent log,
- * from peers' logs, or from a peer's snapshot where the log was truncated.
+ * (client, seq), and answers the clients whose reply handles came with the commit. Every
+ * `snapshotEvery` slots it writes a snapshot of the machine to storage and truncates its log
+ * behind it. The log itself stays in memory: the acceptors hold every slot after the snapshots
+ * durably, so a restarted learner restores its snapshot and catches up from the leader's recent
+ * log, from peers' logs, or from a peer's snapshot where the log was truncated (and a new leader's
+ * phase 1 recovers whatever no learner has). Keeping the log off the disk halves the fsyncs
+ * per command.
  */
 export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: ActorContext<LearnerMsg>) => {
   const t = timing(props.timing);
@@ -41,6 +43,8 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   let appliedAtLastTick = -1;
   let leader: ActorRef<ProposerMsg> | undefined;
   const pending = new Map<number, { value: SlotValue; handles: Array<ReplyHandle | null> | undefined }>();
+  /** Applied slots after the snapshot, for peers that ask. */
+  const log = new Map<number, SlotValue>();
   let reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
 
   const restoreSnapshot = (snap: Snapshot): void => {
@@ -80,6 +84,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
       pending.delete(applied + 1);
       applyValue(next.value, next.handles);
       applied++;
+      log.set(applied, next.value);
     }
     if (reads.length > 0) {
       const ready = reads.filter((r) => r.index <= applied);
@@ -98,7 +103,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   const takeSnapshot = (): void => {
     const snap: Snapshot = { index: applied, state: machine.snapshot(), sessions: [...sessions].map(([c, s]) => [c, s.seq, s.result]) };
     store.put('snap', snap);
-    for (const { key } of store.range({ start: ['log', 0], end: ['log', applied + 1] })) store.delete(key);
+    log.clear();
     snapshotIndex = applied;
   };
 
@@ -115,17 +120,12 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
     const have = pending.get(slot);
     if (have && (have.handles || !handles)) return;
     pending.set(slot, { value, handles });
-    if (!have) store.put(['log', slot], value);
     knownCommit = Math.max(knownCommit, slot);
   };
 
-  // Recover: the latest snapshot, then the logged slots after it.
+  // Recover the latest snapshot; the slots after it come from the leader and peers.
   const snap = store.get<Snapshot>('snap');
   if (snap) restoreSnapshot(snap);
-  for (const { key, value } of store.range<SlotValue>({ start: ['log', applied + 1], end: ['log', LAST_SLOT] })) {
-    pending.set(key[1] as number, { value, handles: undefined });
-  }
-  drain();
   ctx.setTimer('tick', t.heartbeatMs, { type: 'tick' }, { repeat: true });
 
   const fetchMissing = (): void => {
@@ -147,7 +147,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
         if (msg.index <= applied) return;
         restoreSnapshot({ index: msg.index, state: msg.state, sessions: msg.sessions });
         store.put('snap', { index: msg.index, state: msg.state, sessions: msg.sessions });
-        for (const { key } of store.range({ start: ['log', 0], end: ['log', msg.index + 1] })) store.delete(key);
+        log.clear();
         for (const slot of [...pending.keys()]) if (slot <= applied) pending.delete(slot);
         return drain();
       }
@@ -163,16 +163,15 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
           const s = store.get<Snapshot>('snap');
           if (s) ctx.send(msg.learner, { type: 'snapshot', index: s.index, state: s.state, sessions: s.sessions });
         }
-        const from = Math.max(msg.from, snapshotIndex + 1);
-        const entries = store
-          .range<SlotValue>({ start: ['log', from], end: ['log', Math.min(applied, from + FETCH_BATCH - 1) + 1] })
-          .map(({ key, value }) => [key[1] as number, value] as [number, SlotValue]);
+        const entries: Array<[number, SlotValue]> = [];
+        for (let s = Math.max(msg.from, snapshotIndex + 1); s <= applied && entries.length < FETCH_BATCH; s++) entries.push([s, log.get(s)!]);
         if (entries.length > 0) ctx.send(msg.learner, { type: 'entries', entries });
         return;
       }
       case 'tick': {
         const status = { type: 'learner-status' as const, learner: props.index, applied, snapshot: snapshotIndex };
-        for (const p of leader ? [leader] : props.proposers) ctx.send(p, status);
+        // Only once the snapshot is synced: the leader truncates the acceptors' logs behind it.
+        for (const p of leader ? [leader] : props.proposers) ctx.sendWhenDurable(p, status);
         // No progress for a whole tick while behind: ask for what is missing.
         const behind = knownCommit > applied || pending.size > 0;
         if (behind && applied === appliedAtLastTick) fetchMissing();
@@ -183,9 +182,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
         return ctx.reply({
           applied,
           snapshotIndex,
-          log: store
-            .range<SlotValue>({ start: ['log', snapshotIndex + 1], end: ['log', applied + 1] })
-            .map(({ key, value }) => [key[1] as number, value] as [number, SlotValue]),
+          log: [...log],
           state: machine.snapshot(),
         });
       default:

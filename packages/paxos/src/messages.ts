@@ -44,6 +44,7 @@ export type ProposerMsg =
   | { type: 'fetch'; from: number; learner: ActorRef<LearnerMsg> }
   | { type: 'tick' }
   | { type: 'flush' }
+  | { type: 'widen' }
   | ({ type: 'status' } & Asks<ProposerStatus>);
 
 export interface ProposerStatus {

@@ -20,6 +20,8 @@ interface Inflight {
   handles: Handles;
   acks: Set<number>;
   sentAt: number;
+  /** Sent to every acceptor (not only the thrifty majority). */
+  wide: boolean;
 }
 
 /** Queued commands beyond this are refused (the client backs off and retries). */
@@ -69,6 +71,10 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   let truncateSent = 0;
 
   const others = props.proposers.filter((p) => !p.equals(self));
+  /** Smoothed accept-to-accepted time per acceptor; the local one starts out fastest. */
+  const ackMs: number[] = props.acceptors.map((a) => (a.node === self.node ? 0 : 1));
+  let fastest: number[] = [];
+  let widenArmed = false;
   const jitter = (spanMs: number): number => ctx.random() * spanMs;
 
   const notLeader = (reason: string): { ok: false; leader?: ActorRef<ProposerMsg>; reason: string } =>
@@ -144,10 +150,45 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   };
 
   const propose = (slot: number, value: SlotValue, handles: Handles): void => {
-    inflight.set(slot, { value, handles, acks: new Set(), sentAt: ctx.now() });
+    const wide = !t.thrifty;
+    inflight.set(slot, { value, handles, acks: new Set(), sentAt: ctx.now(), wide });
     const accept = { type: 'accept' as const, ballot, slot, value, proposer: self };
-    for (const a of props.acceptors) ctx.send(a, accept);
+    if (wide) {
+      for (const a of props.acceptors) ctx.send(a, accept);
+      return;
+    }
+    for (const i of fastest) ctx.send(props.acceptors[i]!, accept);
+    if (!widenArmed) {
+      widenArmed = true;
+      ctx.setTimer('widen', t.thriftyWaitMs, { type: 'widen' });
+    }
   };
+
+  /** Slots the thrifty majority has not chosen in time go to every acceptor. */
+  const widen = (): void => {
+    widenArmed = false;
+    const now = ctx.now();
+    let waiting = false;
+    for (const [slot, e] of inflight) {
+      if (e.wide) continue;
+      if (now - e.sentAt < t.thriftyWaitMs) {
+        waiting = true;
+        continue;
+      }
+      e.wide = true;
+      const accept = { type: 'accept' as const, ballot, slot, value: e.value, proposer: self };
+      props.acceptors.forEach((a, i) => fastest.includes(i) || ctx.send(a, accept));
+    }
+    if (waiting) {
+      widenArmed = true;
+      ctx.setTimer('widen', t.thriftyWaitMs, { type: 'widen' });
+    }
+  };
+
+  const rankAcceptors = (): void => {
+    fastest = props.acceptors.map((_, i) => i).sort((a, b) => ackMs[a]! - ackMs[b]! || a - b).slice(0, quorum);
+  };
+  rankAcceptors();
 
   const flush = (): void => {
     flushScheduled = false;
@@ -175,6 +216,10 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   };
 
   const heartbeat = (): void => {
+    // An acceptor silent for a whole round (down, cut off) drops out of the thrifty majority.
+    const last = hbRounds.get(hbRound);
+    if (last) props.acceptors.forEach((_, i) => last.acks.has(i) || (ackMs[i] = Math.max(ackMs[i]!, t.retransmitMs)));
+    rankAcceptors();
     hbRound++;
     hbRounds.set(hbRound, { sentAt: ctx.now(), acks: new Set() });
     hbRounds.delete(hbRound - 8);
@@ -214,6 +259,8 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
       }
       case 'flush':
         return flush();
+      case 'widen':
+        return widen();
       case 'read': {
         if (role !== 'leader' || ctx.now() >= leaseUntil) return ctx.reply(notLeader(role === 'leader' ? 'lease not held' : 'not leader'));
         const handle = ctx.replyHandle();
@@ -232,6 +279,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         const e = inflight.get(msg.slot);
         if (!e) return;
         e.acks.add(msg.acceptor);
+        ackMs[msg.acceptor] = 0.8 * ackMs[msg.acceptor]! + 0.2 * (ctx.now() - e.sentAt);
         if (e.acks.size >= quorum) {
           chosen(msg.slot, e);
           flush();
@@ -251,6 +299,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         const r = hbRounds.get(msg.round);
         if (!r) return;
         r.acks.add(msg.acceptor);
+        if (ackMs[msg.acceptor]! >= t.retransmitMs) ackMs[msg.acceptor] = t.thriftyWaitMs; // back, give it another go
         if (r.acks.size >= quorum) leaseUntil = Math.max(leaseUntil, r.sentAt + t.leaseMs - t.driftMs);
         return;
       }

@@ -1,0 +1,2 @@
+// The kinds a Paxos benchmark node needs: the Paxos actors and the key-value machine.
+import '@actorfs/paxos';

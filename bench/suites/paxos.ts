@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { open } from 'lmdb';
+import { ActorSystem } from '@actorfs/actors';
+import { KV_MACHINE, PaxosClient, planGroup, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
+import { collector, percentile, type Suite } from '../suite.ts';
+
+const nodes = ['w1', 'w2', 'w3'];
+
+/**
+ * Multi-Paxos commit throughput and latency: 3 replicas (acceptor + proposer + learner each) on
+ * 3 worker nodes, LMDB synced on every acceptor, clients on the main thread; and the raw limit of
+ * one synced LMDB put at a time, measured in the same run.
+ */
+export const suite: Suite = {
+  async run(report) {
+    const { add, figures } = collector(report);
+    add({ name: 'lmdb_single_durable_put_per_s', value: await lmdbSinglePuts(1_500), unit: 'put/s', goal: 'raw limit' });
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'paxos-bench-'));
+    const system = await ActorSystem.start({ workers: nodes, dataDir, modules: [new URL('../kinds/paxos-bench.ts', import.meta.url)] });
+    try {
+      const plan = planGroup({ acceptors: nodes, proposers: nodes, learners: nodes, machine: KV_MACHINE, timing: { leaseMs: 2000, maxInflightSlots: 64, maxBatch: 512 } });
+      for (const s of plan.specs) await system.spawn(s.kind, s.props as never, { node: s.node, name: s.name });
+      await waitForLeader(system, plan.proposers);
+      const client = (id: string): PaxosClient =>
+        new PaxosClient({
+          clientId: id,
+          proposers: plan.proposers,
+          ask: (ref, m, timeoutMs) => system.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>,
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          timeoutMs: 5_000,
+        });
+
+      const one = await drive([client('solo')], 500, 3_000);
+      add({ name: 'commit_1_in_flight_per_s', value: one.perSec, unit: 'commit/s', goal: '>= 740 (etcd 3.4: 369)' });
+      add({ name: 'commit_1_in_flight_p50_ms', value: one.p50, unit: 'ms', goal: '<= 1.5' });
+
+      const many = await drive(Array.from({ length: 256 }, (_, i) => client(`c${i}`)), 1_000, 4_000);
+      add({ name: 'commit_256_in_flight_per_s', value: many.perSec, unit: 'commit/s', goal: '>= 20,000 (etcd 3.4, 64 in flight: 3,174)' });
+      add({ name: 'commit_256_in_flight_p99_ms', value: many.p99, unit: 'ms', goal: 'measured' });
+    } finally {
+      await system.shutdown();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    return figures;
+  },
+};
+
+/** Each client proposes puts back to back: a warm-up, then a measured span. */
+async function drive(clients: PaxosClient[], warmMs: number, spanMs: number): Promise<{ perSec: number; p50: number; p99: number }> {
+  const latencies: number[] = [];
+  let measuring = false;
+  let stop = false;
+  let count = 0;
+  const loops = clients.map(async (c, i) => {
+    for (let n = 0; !stop; n++) {
+      const t0 = performance.now();
+      await c.propose({ op: 'put', key: `k${i}`, value: n });
+      if (measuring) {
+        latencies.push(performance.now() - t0);
+        count++;
+      }
+    }
+  });
+  await new Promise((r) => setTimeout(r, warmMs));
+  measuring = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, spanMs));
+  measuring = false;
+  const elapsed = performance.now() - t0;
+  stop = true;
+  await Promise.all(loops);
+  latencies.sort((a, b) => a - b);
+  return { perSec: (count / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function waitForLeader(system: ActorSystem, proposers: ReturnType<typeof planGroup>['proposers']): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const statuses: ProposerStatus[] = await Promise.all(proposers.map((p) => system.ask(p, { type: 'status' })));
+    if (statuses.some((s) => s.role === 'leader' && s.leaseValid)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no leader emerged');
+}
+
+/** One synced put at a time: each waits for its own commit and fsync. */
+async function lmdbSinglePuts(count: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmdb-bench-'));
+  const db = open({ path: dir });
+  try {
+    const value = Buffer.alloc(100, 1);
+    for (let i = 0; i < 50; i++) await db.put(`warm${i}`, value);
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) await db.put(`k${i}`, value);
+    return (count / (performance.now() - t0)) * 1000;
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
