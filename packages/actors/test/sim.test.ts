@@ -106,6 +106,21 @@ describe('simulator: network faults', () => {
     expect(seen.length - distinct).toBeGreaterThan(120);
   });
 
+  it('onSend sees every cross-node message once, before the network drops or duplicates it', async () => {
+    const sent: number[] = [];
+    const sim = new SimCluster({
+      seed: 3,
+      nodes: ['a', 'b'],
+      network: { drop: 0.3, duplicate: 0.2 },
+      onSend: ({ from, to, body }) => {
+        if (from === 'a' && to.node === 'b') sent.push((body as { n: number }).n);
+      },
+    });
+    const seen = await sendNumbered(sim, 500);
+    expect(sent.filter((n) => n >= 0)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(seen.length).not.toBe(500); // the faults acted after the tap
+  });
+
   it('delay with reordering lets later messages overtake earlier ones; without it a link stays FIFO', async () => {
     const reordered = await sendNumbered(new SimCluster({ seed: 3, nodes: ['a', 'b'], network: { delayMs: [1, 50], reorder: true } }), 300);
     const ns = reordered.map(([, n]) => n);

@@ -1,6 +1,6 @@
 import type { ActorNode, ActorRef } from '@actorfs/actors';
-import { kvModel, UNKNOWN, type KvInput, type KvOutput, type Operation, type SimCluster } from '@actorfs/actors/testing';
-import { KV_MACHINE, planGroup, type GroupPlan, type LearnerView, type PaxosTiming, type SlotValue } from '../src/index.ts';
+import { kvModel, UNKNOWN, type KvInput, type KvOutput, type Operation, type SimCluster, type SimSend } from '@actorfs/actors/testing';
+import { KV_MACHINE, planGroup, type GroupPlan, type LearnerMsg, type LearnerView, type PaxosTiming, type SlotValue } from '../src/index.ts';
 import type { HistoryEntry } from './fixtures/kv-client.ts';
 
 /** Adds one node per acceptor (proposers and learners on the first nodes) and boots the group. */
@@ -73,3 +73,37 @@ export function valueOf(slot: SlotValue): string {
 }
 
 export type { ActorRef };
+
+/**
+ * An oracle over the whole run: every value a leader announces as chosen (a `commit` to a
+ * learner) and every value a replica hands another in catch-up (`entries`) must agree per slot.
+ * Unlike the learners' logs at the end, it sees slots that snapshots have since compacted away.
+ */
+export class ChosenOracle {
+  private readonly values = new Map<number, { value: string; from: string; time: number }>();
+  private violation: string | undefined;
+
+  readonly onSend = (s: SimSend): void => {
+    const m = s.body as LearnerMsg;
+    if (m.type === 'commit') this.see(m.slot, m.value, s);
+    else if (m.type === 'entries') for (const [slot, value] of m.entries) this.see(slot, value, s);
+  };
+
+  get slots(): number {
+    return this.values.size;
+  }
+
+  /** Throws if any slot was ever given two different values. */
+  check(): void {
+    if (this.violation) throw new Error(this.violation);
+  }
+
+  private see(slot: number, value: SlotValue, s: SimSend): void {
+    const text = valueOf(value);
+    const first = this.values.get(slot);
+    if (!first) this.values.set(slot, { value: text, from: s.from, time: s.time });
+    else if (first.value !== text && !this.violation) {
+      this.violation = `slot ${slot} has two chosen values: ${first.value} (from ${first.from} at t=${first.time}) and ${text} (from ${s.from} at t=${s.time})`;
+    }
+  }
+}

@@ -2,8 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { seededRandom } from '@actorfs/actors';
 import { checkOperations, forEachSeed, SimCluster } from '@actorfs/actors/testing';
 import { KvClient, type HistoryEntry } from './fixtures/kv-client.ts';
-import { assertConsistentLogs, kv, learnerViews, simGroup, toOperations } from './harness.ts';
-
+import { assertConsistentLogs, ChosenOracle, kv, learnerViews, simGroup, toOperations } from './harness.ts';
 
 /**
  * One randomized run: a group of 3, 5 or 7 acceptors under drops, duplicates, reordering,
@@ -14,8 +13,10 @@ async function chaosRun(seed: number): Promise<{ ops: number; slots: number }> {
   const acceptors = [3, 5, 7][Math.floor(rnd() * 3)]!;
   // Short leases against long delays make elections, duels and stale leaders common.
   const LEASE_MS = [30, 100, 300][Math.floor(rnd() * 3)]!;
+  const oracle = new ChosenOracle();
   const sim = new SimCluster({
     seed,
+    onSend: oracle.onSend,
     network: { drop: rnd() * 0.05, duplicate: rnd() * 0.05, delayMs: [1, 1 + Math.floor(rnd() * 20)], reorder: true },
   });
   const { plan, nodes } = simGroup(
@@ -50,6 +51,7 @@ async function chaosRun(seed: number): Promise<{ ops: number; slots: number }> {
       sim.heal();
     }
   }
+  oracle.check();
   // Heal everything; every command must then commit within a bounded virtual time.
   sim.heal();
   for (const n of down) sim.restart(n);
@@ -70,6 +72,7 @@ async function chaosRun(seed: number): Promise<{ ops: number; slots: number }> {
 
   // Let lagging learners catch up, then check the logs and the client histories.
   await sim.runFor(5 * LEASE_MS);
+  oracle.check();
   const views = await learnerViews(sim, plan);
   assertConsistentLogs(views);
   const applied = [...views.values()].map((v) => v.applied);
@@ -77,6 +80,7 @@ async function chaosRun(seed: number): Promise<{ ops: number; slots: number }> {
   const result = checkOperations(kv, toOperations(histories), { timeoutMs: 20_000 });
   if (result.ok === false) throw new Error(`client history is not linearizable: ${result.reason}`);
   if (result.ok !== true) throw new Error('linearizability check timed out');
+  if (oracle.slots < applied[0]! - 1) throw new Error(`the oracle saw ${oracle.slots} chosen slots of ${applied[0]}: it is not watching`);
   return { ops: histories.flat().length, slots: applied[0]! };
 }
 

@@ -5,7 +5,7 @@ import type { ActorKind } from '../kind.ts';
 import { LOG_LEVELS, type LogSink } from '../log.ts';
 import { ActorNode, type NodeEnv, type Transport } from '../node.ts';
 import { hashString, seededRandom, type Random } from '../random.ts';
-import type { ActorRef, MessageOf, ReplyOf } from '../ref.ts';
+import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { EventQueue, type SimEvent } from './event-queue.ts';
 import { linkKey, noFaults, resolveFaults, type LinkFaults, type ResolvedFaults } from './network.ts';
@@ -25,6 +25,20 @@ export interface SimOptions {
   defaultAskTimeoutMs?: number;
   /** Log lines from actors (default: dropped unless SIM_LOG names a level). */
   logSink?: LogSink;
+  /**
+   * Sees every message one node sends to another, before the network's faults act on it (in-node
+   * messages do not cross the network and are not seen). A test oracle's window on the whole run,
+   * such as every value a Paxos leader announced as chosen; it must not change what it sees.
+   */
+  onSend?: (send: SimSend) => void;
+}
+
+/** One message sent across the simulated network. */
+export interface SimSend {
+  readonly time: number;
+  readonly from: string;
+  readonly to: ActorRef<unknown>;
+  readonly body: unknown;
 }
 
 export interface SimNodeOptions {
@@ -237,6 +251,8 @@ export class SimCluster {
           return 'not-serializable';
         }
         if (sent.bytes > this.maxMessageBytes) return 'oversize';
+        // Replies (corr < 0) and system messages are the runtime's, not an actor's.
+        if (this.opts.onSend && corr >= 0 && id !== '$sys') this.opts.onSend({ time: this.time, from, to: new ActorRef(to, id), body: sent.copy });
         this.transmit(from, to, id, sent.copy, body, corr);
         return undefined;
       },

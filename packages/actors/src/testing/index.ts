@@ -1,5 +1,5 @@
 /** The testing entry point (`@actorfs/actors/testing`): the simulator, seeds, and the linearizability checker. */
-export { SimCluster, type SimOptions, type SimNodeOptions } from '../sim/cluster.ts';
+export { SimCluster, type SimSend, type SimOptions, type SimNodeOptions } from '../sim/cluster.ts';
 export type { LinkFaults } from '../sim/network.ts';
 export { simSeeds, withSeed, forEachSeed } from '../sim/seeds.ts';
 export * from './linearizability.ts';
