@@ -4,13 +4,18 @@ import { KV_MACHINE, planGroup, type GroupPlan, type LearnerMsg, type LearnerVie
 import type { HistoryEntry } from './fixtures/kv-client.ts';
 
 /** Adds one node per acceptor (proposers and learners on the first nodes) and boots the group. */
-export function simGroup(sim: SimCluster, sizes: { acceptors: number; proposers: number; learners: number }, timing: Partial<PaxosTiming>): { plan: GroupPlan; nodes: string[] } {
+export function simGroup(
+  sim: SimCluster,
+  sizes: { acceptors: number; proposers: number; learners: number },
+  timing: Partial<PaxosTiming>,
+  machine: string = KV_MACHINE,
+): { plan: GroupPlan; nodes: string[] } {
   const nodes = Array.from({ length: Math.max(sizes.acceptors, sizes.proposers, sizes.learners) }, (_, i) => `n${i}`);
   const plan = planGroup({
     acceptors: nodes.slice(0, sizes.acceptors),
     proposers: nodes.slice(0, sizes.proposers),
     learners: nodes.slice(0, sizes.learners),
-    machine: KV_MACHINE,
+    machine,
     timing,
   });
   for (const n of nodes) sim.addNode(n, { boot: (node) => bootSpecs(node, plan, n) });

@@ -1,0 +1,126 @@
+import { describe, expect, it } from '@jest/globals';
+import { SimCluster } from '@actorfs/actors/testing';
+import { defineStateMachine, type AcceptorView, type GroupPlan, type ProposeReply, type ProposerStatus } from '../src/index.ts';
+import { learnerViews, simGroup } from './harness.ts';
+
+/** Adds numbers: a machine on which applying a command twice shows. */
+const ADDER = defineStateMachine('test.adder', () => {
+  let total = 0;
+  return {
+    apply: (op) => (total += (op as { add: number }).add),
+    query: () => total,
+    snapshot: () => total,
+    restore: (s) => {
+      total = s as number;
+    },
+  };
+});
+
+const LEASE_MS = 100;
+
+/** Every running proposer's status, asked at once. */
+async function statuses(sim: SimCluster, plan: GroupPlan): Promise<ProposerStatus[]> {
+  const asks = plan.proposers.filter((p) => sim.isUp(p.node)).map((p) => sim.ask(p, { type: 'status' }, { timeoutMs: 50 }));
+  let out: ProposerStatus[] | undefined;
+  void Promise.all(asks).then((s) => (out = s));
+  if (!(await sim.runUntil(() => out !== undefined, { maxMs: 100 }))) throw new Error('a proposer did not answer status');
+  return out!;
+}
+
+async function waitForLeader(sim: SimCluster, plan: GroupPlan, not?: number): Promise<ProposerStatus> {
+  for (let waited = 0; waited < 50 * LEASE_MS; waited += LEASE_MS / 10) {
+    const leader = (await statuses(sim, plan)).find((s) => s.role === 'leader' && s.leaseValid && s.id !== not);
+    if (leader) return leader;
+    await sim.runFor(LEASE_MS / 10);
+  }
+  throw new Error(`no leader${not === undefined ? '' : ` other than ${not}`} emerged (seed ${sim.seed})`);
+}
+
+describe('Paxos claims, one scenario each (simulator)', () => {
+  it('a retried command (same client and seq) is applied exactly once, and every retry gets the first result', async () => {
+    const sim = new SimCluster({ seed: 11, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, ADDER);
+    const leader = plan.proposers[(await waitForLeader(sim, plan)).id]!;
+    const first = { client: 'c', seq: 1, op: { add: 5 } };
+    const replies: ProposeReply[] = [];
+    for (let i = 0; i < 3; i++) replies.push(await sim.call(leader, { type: 'propose', cmd: first }));
+    replies.push(await sim.call(leader, { type: 'propose', cmd: { client: 'c', seq: 2, op: { add: 1 } } }));
+    replies.push(await sim.call(leader, { type: 'propose', cmd: first })); // older than the client's newest
+    expect(replies.slice(0, 4)).toEqual([
+      { ok: true, result: 5 },
+      { ok: true, result: 5 },
+      { ok: true, result: 5 },
+      { ok: true, result: 6 },
+    ]);
+    expect(replies[4]).toMatchObject({ ok: false, reason: expect.stringContaining('stale retry') });
+    await sim.runFor(2 * LEASE_MS);
+    const views = await learnerViews(sim, plan);
+    expect(views.size).toBe(3);
+    for (const v of views.values()) expect(v.state).toBe(6);
+  });
+
+  it('at most one proposer holds a valid lease at any time; a cut-off leader stops serving reads and the next waits out its lease', async () => {
+    const sim = new SimCluster({ seed: 7, network: { delayMs: [1, 2] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS }, ADDER);
+    const old = await waitForLeader(sim, plan);
+    const oldRef = plan.proposers[old.id]!;
+    expect(await sim.call(oldRef, { type: 'propose', cmd: { client: 'c', seq: 1, op: { add: 2 } } })).toEqual({ ok: true, result: 2 });
+
+    const cutAt = sim.now();
+    sim.isolate(oldRef.node);
+    let oldLastValid = cutAt;
+    let next: ProposerStatus | undefined;
+    let nextAt = 0;
+    while (!next) {
+      if (sim.now() - cutAt > 50 * LEASE_MS) throw new Error('no new leader after the old one was cut off');
+      const round = await statuses(sim, plan);
+      const holders = round.filter((s) => s.role === 'leader' && s.leaseValid);
+      expect(holders.length).toBeLessThanOrEqual(1);
+      if (holders[0]?.id === old.id) oldLastValid = sim.now();
+      if (holders[0] && holders[0].id !== old.id) {
+        next = holders[0];
+        nextAt = sim.now();
+      }
+      await sim.runFor(LEASE_MS / 20);
+    }
+    // The new lease began only after the old one had lapsed, and not before a lease term passed.
+    expect(nextAt).toBeGreaterThan(oldLastValid);
+    expect(nextAt - cutAt).toBeGreaterThanOrEqual(LEASE_MS - LEASE_MS / 10);
+    const read = await sim.call(oldRef, { type: 'read', query: null });
+    expect(read).toMatchObject({ ok: false });
+    const nextRef = plan.proposers[next.id]!;
+    expect(await sim.call(nextRef, { type: 'propose', cmd: { client: 'c', seq: 2, op: { add: 3 } } })).toEqual({ ok: true, result: 5 });
+    expect(await sim.call(nextRef, { type: 'read', query: null })).toEqual({ ok: true, result: 5 });
+  });
+
+  it('a restarted replica whose log was truncated behind snapshots catches up from a peer snapshot', async () => {
+    const sim = new SimCluster({ seed: 5, network: { delayMs: [1, 3] } });
+    const timing = { leaseMs: LEASE_MS, snapshotEvery: 5, leaderLogSize: 4 };
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, timing, ADDER);
+    const leader = plan.proposers[(await waitForLeader(sim, plan)).id]!;
+    expect(leader.node).not.toBe('n2');
+    sim.crash('n2');
+    for (let seq = 1; seq <= 40; seq++) {
+      const r = await sim.call(leader, { type: 'propose', cmd: { client: 'c', seq, op: { add: 1 } } });
+      expect(r).toEqual({ ok: true, result: seq });
+    }
+    await sim.runFor(3 * LEASE_MS); // heartbeats carry the snapshots to the leader, which truncates
+    const acceptor: AcceptorView = await sim.call(plan.acceptors[0]!, { type: 'inspect' });
+    expect(acceptor.truncatedBefore).toBeGreaterThan(30);
+
+    sim.restart('n2');
+    const caughtUp = async (): Promise<boolean> => {
+      const v = await sim.call(plan.learners[2]!, { type: 'inspect' });
+      return v.state === 40;
+    };
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      await sim.runFor(LEASE_MS / 2);
+      ok = await caughtUp();
+    }
+    expect(ok).toBe(true);
+    const views = await learnerViews(sim, plan);
+    expect([...views.values()].map((v) => v.state)).toEqual([40, 40, 40]);
+    expect(views.get('n2')!.snapshotIndex).toBeGreaterThan(0);
+  });
+});
