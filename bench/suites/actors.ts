@@ -46,6 +46,7 @@ export const suite: Suite = {
       }
       const raw = (await rawPingPong(20_000)).sort((a, b) => a - b);
       add({ name: 'raw_pingpong_p50_us', value: percentile(raw, 50), unit: 'us', goal: 'baseline' });
+      add({ name: 'raw_pingpong_p99_us', value: percentile(raw, 99), unit: 'us', goal: 'baseline' });
       // Spawning and idle footprint: 100,000 actors on one node.
       {
         const spawner = await system.spawn(Spawner, {}, { node: 'w2' });
