@@ -15,7 +15,7 @@ const modules = [
 let sys: ActorSystem;
 
 beforeAll(async () => {
-  sys = await ActorSystem.start({ workers: 2, modules, logLevel: 'error' });
+  sys = await ActorSystem.start({ workers: 2, modules });
 });
 
 afterAll(async () => {

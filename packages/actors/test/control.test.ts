@@ -18,7 +18,7 @@ let sys: ActorSystem;
 const downs: string[] = [];
 
 beforeAll(async () => {
-  sys = await ActorSystem.start({ workers: ['w1', 'w2'], modules, logLevel: 'error' });
+  sys = await ActorSystem.start({ workers: ['w1', 'w2'], modules });
   sys.onNodeDown((node) => downs.push(node));
 });
 

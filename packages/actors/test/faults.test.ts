@@ -13,7 +13,7 @@ const maxMessageBytes = 4096;
 let sys: ActorSystem;
 
 beforeAll(async () => {
-  sys = await ActorSystem.start({ workers: 1, modules, maxMessageBytes, logLevel: 'error' });
+  sys = await ActorSystem.start({ workers: 1, modules, maxMessageBytes });
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ const modules = [new URL('./fixtures/kinds.ts', import.meta.url), new URL('./fix
 let sys: ActorSystem;
 
 beforeAll(async () => {
-  sys = await ActorSystem.start({ workers: 2, modules, logLevel: 'error' });
+  sys = await ActorSystem.start({ workers: 2, modules });
 });
 
 afterAll(async () => {

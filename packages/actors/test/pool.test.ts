@@ -10,7 +10,7 @@ let sys: ActorSystem;
 let pool: ActorRef<PoolMsg>;
 
 beforeAll(async () => {
-  sys = await ActorSystem.start({ workers: 2, modules: [new URL('./fixtures/pool-client.ts', import.meta.url)], logLevel: 'error' });
+  sys = await ActorSystem.start({ workers: 2, modules: [new URL('./fixtures/pool-client.ts', import.meta.url)] });
   pool = await sys.spawn(Pool, { filename, maxThreads: 2 }, { node: 'w1' });
 });
 

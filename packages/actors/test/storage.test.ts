@@ -16,7 +16,7 @@ let sys: ActorSystem;
 beforeAll(async () => {
   // A fixed directory, so a node started again finds what its previous incarnation wrote.
   dataDir = mkdtempSync(join(tmpdir(), 'actors-storage-test-'));
-  sys = await ActorSystem.start({ workers: ['w1'], dataDir, modules, logLevel: 'error' });
+  sys = await ActorSystem.start({ workers: ['w1'], dataDir, modules });
 });
 
 afterAll(async () => {

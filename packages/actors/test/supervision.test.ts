@@ -10,7 +10,7 @@ let sys: ActorSystem;
 
 beforeAll(async () => {
   // Failures are logged at error level by design; these tests cause many of them on purpose.
-  sys = await ActorSystem.start({ workers: 1, modules, logLevel: 'error' });
+  sys = await ActorSystem.start({ workers: 1, modules });
 });
 
 afterAll(async () => {
