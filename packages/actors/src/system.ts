@@ -135,8 +135,13 @@ export class ActorSystem {
     return this.main.deadLetters.recent();
   }
 
-  onNodeDown(listener: (node: string) => void): void {
+  /** Calls listener whenever a worker node dies or stops; returns a function that unsubscribes. */
+  onNodeDown(listener: (node: string) => void): () => void {
     this.downListeners.push(listener);
+    return () => {
+      const i = this.downListeners.indexOf(listener);
+      if (i >= 0) this.downListeners.splice(i, 1);
+    };
   }
 
   // ---- nodes ----
@@ -219,6 +224,6 @@ export class ActorSystem {
     this.transport.disconnect(name);
     this.main.nodeDown(name);
     for (const w of this.workers.values()) if (w.alive) void w.admin.peerDown(name).catch(() => undefined);
-    for (const l of this.downListeners) l(name);
+    for (const l of [...this.downListeners]) l(name);
   }
 }

@@ -127,6 +127,15 @@ describe('node lifecycle', () => {
     });
   }
 
+  it('a node-down listener hears each death until it unsubscribes', async () => {
+    const heard: string[] = [];
+    const unsubscribe = sys.onNodeDown((node) => heard.push(node));
+    await withW2Dead('killNode', async () => undefined);
+    unsubscribe();
+    await withW2Dead('killNode', async () => undefined);
+    expect(heard).toEqual(['w2']);
+  });
+
   it('an ask in flight when its target\'s node dies fails at once with node-down', async () => {
     const c = await sys.spawn(Counter, { start: 0 }, { node: 'w2' });
     const idle = await sys.spawn(Counter, { start: 0 }, { node: 'w2' });
