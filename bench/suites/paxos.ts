@@ -27,7 +27,7 @@ export const suite: Suite = {
     const system = await ActorSystem.start({ workers: nodes, dataDir, modules: [new URL('../kinds/paxos-bench.ts', import.meta.url)] });
     try {
       const plan = planGroup({ acceptors: nodes, proposers: nodes, learners: nodes, machine: KV_MACHINE, timing: { leaseMs: 2000, maxInflightSlots: 64, maxBatch: 512 } });
-      for (const s of plan.specs) await system.spawn(s.kind, s.props as never, { node: s.node, name: s.name });
+      for (const s of plan.specs) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
       await waitForLeader(system, plan.proposers);
       const client = (id: string): PaxosClient =>
         new PaxosClient({

@@ -15,8 +15,13 @@ export interface PaxosClientOptions {
   timeoutMs?: number;
   /** Default 30. */
   maxAttempts?: number;
-  /** Base backoff between attempts that found no leader. Default 20. */
+  /** First backoff after an attempt that found no leader; it doubles each time. Default 20. */
   backoffMs?: number;
+  /**
+   * The most one backoff grows to. Default 1000: with the other defaults the client keeps trying
+   * for about 25 s, long enough to ride out a leader change (a lease term plus an election).
+   */
+  maxBackoffMs?: number;
 }
 
 export class PaxosUnavailableError extends Error {
@@ -54,8 +59,15 @@ export class PaxosClient {
     if (this.busy) throw new Error(`client ${this.opts.clientId} already has an operation in flight`);
     this.busy = true;
     try {
-      const { proposers, ask, sleep, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20 } = this.opts;
+      const { proposers, ask, sleep, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20, maxBackoffMs = 1000 } = this.opts;
       let lastReason = 'no attempt';
+      let backoff = backoffMs;
+      // Proposers that failed this operation: a hint naming one (a dead leader, say) is not followed.
+      const failed = new Set<string>();
+      const wait = async (): Promise<void> => {
+        await sleep(backoff);
+        backoff = Math.min(maxBackoffMs, backoff * 2);
+      };
       for (let attempt = 0; attempt < maxAttempts; attempt++) {
         const target = this.leader ?? proposers[this.next % proposers.length]!;
         let reply: ProposeReply;
@@ -63,8 +75,9 @@ export class PaxosClient {
           reply = await ask(target, msg, timeoutMs);
         } catch (err) {
           lastReason = err instanceof Error ? err.message : String(err);
+          failed.add(target.toString());
           this.forget();
-          await sleep(backoffMs);
+          await wait();
           continue;
         }
         if (reply.ok) {
@@ -72,12 +85,12 @@ export class PaxosClient {
           return reply.result;
         }
         lastReason = reply.reason;
-        if (reply.leader && !reply.leader.equals(target)) {
+        if (reply.leader && !reply.leader.equals(target) && !failed.has(reply.leader.toString())) {
           this.leader = reply.leader;
           continue;
         }
         this.forget();
-        await sleep(backoffMs * Math.min(8, attempt + 1));
+        await wait();
       }
       throw new PaxosUnavailableError(`no answer after ${maxAttempts} attempts: ${lastReason}`);
     } finally {

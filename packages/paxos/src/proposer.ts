@@ -46,7 +46,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   /** Highest round seen or used; persisted before a ballot with it is used. */
   let round = store.get<number>('round') ?? 0;
   let ballot: Ballot = ZERO_BALLOT;
-  let leader: { ref: ActorRef<ProposerMsg>; ballot: Ballot } | undefined;
+  let leader: { ref: ActorRef<ProposerMsg>; ballot: Ballot; heardAt: number } | undefined;
   let electionAt = ctx.now() + t.heartbeatMs + ctx.random() * t.leaseMs;
 
   // candidate
@@ -77,16 +77,26 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   let widenArmed = false;
   const jitter = (spanMs: number): number => ctx.random() * spanMs;
 
+  /** A refusal, naming the leader only while it is likely alive (heard from within a lease term). */
   const notLeader = (reason: string): { ok: false; leader?: ActorRef<ProposerMsg>; reason: string } =>
-    leader && !leader.ref.equals(self) ? { ok: false, leader: leader.ref, reason } : { ok: false, reason };
+    leader && !leader.ref.equals(self) && ctx.now() - leader.heardAt <= t.leaseMs ? { ok: false, leader: leader.ref, reason } : { ok: false, reason };
 
-  /** The learner that answers clients: one on this node if it is alive, else any recently heard. */
-  const responder = (): ActorRef<LearnerMsg> => {
+  /**
+   * The learner that answers clients: one on this node if it is alive, else any recently heard;
+   * undefined when none has been heard lately (a new leader), and then every learner answers (the
+   * asker keeps the first reply), so a dead learner cannot swallow the replies.
+   */
+  const responder = (): ActorRef<LearnerMsg> | undefined => {
     const alive = (i: number): boolean => ctx.now() - (learnerHeard.get(i) ?? -Infinity) <= 3 * t.heartbeatMs;
     const local = props.learners.findIndex((l, i) => l.node === self.node && alive(i));
     if (local >= 0) return props.learners[local]!;
     const any = props.learners.findIndex((_, i) => alive(i));
-    return props.learners[any >= 0 ? any : 0]!;
+    return any >= 0 ? props.learners[any]! : undefined;
+  };
+
+  const responderOrAll = (): ActorRef<LearnerMsg>[] => {
+    const r = responder();
+    return r ? [r] : props.learners;
   };
 
   const becomeFollower = (reason: string, waitMs: number): void => {
@@ -118,7 +128,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
 
   const becomeLeader = (): void => {
     role = 'leader';
-    leader = { ref: self, ballot };
+    leader = { ref: self, ballot, heardAt: ctx.now() };
     // The lease is earned by the first heartbeat round a majority acknowledges (sent just below).
     leaseUntil = 0;
     leadingSince = ctx.now();
@@ -210,7 +220,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     while (chosenAhead.delete(commitIndex + 1)) commitIndex++;
     const answerer = responder();
     for (const l of props.learners) {
-      const answers = l.equals(answerer) && e.handles.some((h) => h) ? e.handles : undefined;
+      const answers = (answerer === undefined || l.equals(answerer)) && e.handles.some((h) => h) ? e.handles : undefined;
       ctx.send(l, answers ? { type: 'commit', slot, value: e.value, handles: answers } : { type: 'commit', slot, value: e.value });
     }
   };
@@ -264,7 +274,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
       case 'read': {
         if (role !== 'leader' || ctx.now() >= leaseUntil) return ctx.reply(notLeader(role === 'leader' ? 'lease not held' : 'not leader'));
         const handle = ctx.replyHandle();
-        if (handle) ctx.send(responder(), { type: 'read-at', index: nextSlot - 1, query: msg.query, handle });
+        if (handle) for (const l of responderOrAll()) ctx.send(l, { type: 'read-at', index: nextSlot - 1, query: msg.query, handle });
         return;
       }
       case 'promise': {
@@ -307,7 +317,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         if (leader && compareBallots(msg.ballot, leader.ballot) < 0) return;
         if (role !== 'follower' && compareBallots(msg.ballot, ballot) <= 0) return;
         if (role !== 'follower') becomeFollower('another leader', 0);
-        leader = { ref: msg.leader, ballot: msg.ballot };
+        leader = { ref: msg.leader, ballot: msg.ballot, heardAt: ctx.now() };
         round = Math.max(round, msg.ballot.round);
         commitIndex = Math.max(commitIndex, msg.commitIndex);
         electionAt = ctx.now() + t.leaseMs + t.driftMs + jitter(t.leaseMs);

@@ -17,10 +17,12 @@ export interface GroupLayout {
   timing?: Partial<PaxosTiming>;
 }
 
+/** One actor to spawn: `system.spawn(s.kind, s.props, { node: s.node, name: s.name })`. */
 export interface ActorSpec {
   node: string;
   name: string;
-  kind: ActorKind<never, unknown>;
+  /** Erased to unknown props, so specs of different kinds share a list; spec() pairs each with its props. */
+  kind: ActorKind<unknown, unknown>;
   props: unknown;
 }
 
@@ -54,5 +56,5 @@ export function planGroup(layout: GroupLayout): GroupPlan {
 }
 
 function spec<P, M>(ref: AnyRef, kind: ActorKind<P, M>, props: P): ActorSpec {
-  return { node: ref.node, name: ref.id, kind: kind as unknown as ActorKind<never, unknown>, props };
+  return { node: ref.node, name: ref.id, kind: kind as unknown as ActorKind<unknown, unknown>, props };
 }

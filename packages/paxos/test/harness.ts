@@ -23,7 +23,7 @@ export function simGroup(
 }
 
 export function bootSpecs(node: ActorNode, plan: GroupPlan, name: string): void {
-  for (const s of plan.on(name)) node.spawn(s.kind, s.props as never, { name: s.name });
+  for (const s of plan.on(name)) node.spawn(s.kind, s.props, { name: s.name });
 }
 
 /** Every learner's view (learners on crashed nodes are skipped). */
