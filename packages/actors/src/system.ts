@@ -174,10 +174,21 @@ export class ActorSystem {
     }
   }
 
-  /** Abrupt: terminates the thread as a crash would (no flush, no goodbye). */
-  async killNode(name: string): Promise<void> {
+  /**
+   * Abrupt: the thread ends as a crash would (no flush, no goodbye). It exits from inside, between
+   * two tasks: Worker.terminate() landing while lmdb-js is inside a native write call aborts the
+   * whole process (a fatal napi_throw), so terminate is kept for a thread that does not exit
+   * within killGraceMs (one stuck in a loop, say).
+   */
+  async killNode(name: string, killGraceMs = 2_000): Promise<void> {
     const w = this.liveWorker(name);
-    await w.worker.terminate();
+    void w.admin.exit().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<void>((resolve) => {
+      timer = setTimeout(() => void w.worker.terminate().then(() => resolve()), killGraceMs);
+    });
+    await Promise.race([w.exited, stuck]);
+    clearTimeout(timer);
     await w.exited;
   }
 

@@ -52,6 +52,34 @@ describe('durability on a worker node', () => {
     expect(await sys.ask(again, { type: 'get' })).toBe(15);
   });
 
+  it('a node killed while it writes without pause loses no acknowledged write, and the process lives on', async () => {
+    // killNode used to be Worker.terminate(), which aborts the whole process if it lands inside
+    // lmdb-js's native write call; now the thread exits between tasks, mid-stream all the same.
+    for (let round = 0; round < 5; round++) {
+      const kv = await sys.spawn(Kv, {}, { node: 'w1', name: `busy-${round}` });
+      const acked: number[] = [];
+      const writes: Array<Promise<void>> = [];
+      let killed = false;
+      // A stream of writes, a few per event-loop turn, that goes on until the node is dead.
+      const stream = (async () => {
+        for (let i = 0; !killed; i++) {
+          writes.push(sys.ask(kv, { type: 'put', key: ['n', i], value: i }, { timeoutMs: 10_000 }).then(() => void acked.push(i), noop));
+          if (i % 8 === 7) await new Promise((r) => setImmediate(r));
+        }
+      })();
+      while (acked.length < 200) await new Promise((r) => setTimeout(r, 1));
+      await sys.killNode('w1');
+      killed = true;
+      await stream;
+      await Promise.all(writes);
+      expect(acked.length).toBeLessThan(writes.length); // killed mid-stream
+      await sys.startNode('w1');
+      const again = await sys.spawn(Kv, {}, { node: 'w1', name: `busy-${round}` });
+      const stored = new Set((await sys.ask(again, { type: 'range' })).map((r) => r.value as number));
+      expect(acked.filter((i) => !stored.has(i))).toEqual([]);
+    }
+  }, 60_000);
+
   it('a delete acknowledged as durable stays deleted after an abrupt kill', async () => {
     const kv = await sys.spawn(Kv, {}, { node: 'w1', name: 'kv-delete' });
     await sys.ask(kv, { type: 'put', key: 'keep', value: 1 });

@@ -22,6 +22,8 @@ export interface NodeAdmin {
   shutdown(): Promise<void>;
   /** Fault injection: an uncaught exception in the node's event loop kills its thread. */
   crash(reason: string): void;
+  /** Fault injection: the thread exits at once, between two tasks (no flush, no goodbye). */
+  exit(): void;
 }
 
 export function makeAdmin(node: ActorNode, transport: PortTransport): NodeAdmin {
@@ -48,6 +50,9 @@ export function makeAdmin(node: ActorNode, transport: PortTransport): NodeAdmin 
       setImmediate(() => {
         throw new Error(`injected crash: ${reason}`);
       });
+    },
+    exit: () => {
+      setImmediate(() => process.exit(1));
     },
   };
 }
