@@ -66,9 +66,14 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
       case 'heartbeat': {
         const order = compareBallots(msg.ballot, promised);
         if (order < 0) return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
-        if (order > 0) return; // never promised to this ballot: grant no lease on hearsay
         grantLease(msg.ballot);
-        return ctx.send(msg.proposer, { type: 'heartbeat-ack', ballot: msg.ballot, round: msg.round, acceptor: props.index });
+        const ack = { type: 'heartbeat-ack' as const, ballot: msg.ballot, round: msg.round, acceptor: props.index };
+        if (order === 0) return ctx.send(msg.proposer, ack);
+        // A leader elected while this acceptor was away (restarted, cut off): promising its ballot
+        // is safe, as an accept at that ballot would be, and it lets the leader count this
+        // acceptor again. Acknowledged once the promise is on disk, so a restart keeps the lease.
+        promise(msg.ballot);
+        return ctx.sendWhenDurable(msg.proposer, ack);
       }
       case 'truncate': {
         if (msg.before <= truncatedBefore) return;

@@ -93,6 +93,21 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     expect(await sim.call(nextRef, { type: 'read', query: null })).toEqual({ ok: true, result: 5 });
   });
 
+  it('an acceptor that missed an election promises the new leader\'s ballot from its heartbeats', async () => {
+    const sim = new SimCluster({ seed: 9, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 5, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, ADDER);
+    const old = await waitForLeader(sim, plan);
+    sim.crash('n4');
+    sim.isolate(plan.proposers[old.id]!.node);
+    const next = await waitForLeader(sim, plan, old.id);
+    expect(next.ballot.round).toBeGreaterThan(old.ballot.round);
+    sim.heal();
+    sim.restart('n4');
+    await sim.runFor(3 * LEASE_MS);
+    const view: AcceptorView = await sim.call(plan.acceptors[4]!, { type: 'inspect' });
+    expect(view.promised).toEqual(next.ballot);
+  });
+
   it('a restarted replica whose log was truncated behind snapshots catches up from a peer snapshot', async () => {
     const sim = new SimCluster({ seed: 5, network: { delayMs: [1, 3] } });
     const timing = { leaseMs: LEASE_MS, snapshotEvery: 5, leaderLogSize: 4 };
