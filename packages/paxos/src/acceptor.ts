@@ -57,7 +57,10 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         if (compareBallots(msg.ballot, promised) < 0) {
           return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
         }
-        if (msg.slot < truncatedBefore) return; // chosen long ago and compacted away
+        if (msg.slot < truncatedBefore) {
+          // Chosen long ago and compacted away (a leader elected before the truncation reached it).
+          return ctx.send(msg.proposer, { type: 'truncated', ballot: msg.ballot, acceptor: props.index, before: truncatedBefore });
+        }
         promise(msg.ballot);
         grantLease(msg.ballot);
         store.put(['acc', msg.slot], [msg.ballot, msg.value]);
@@ -74,6 +77,12 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         // acceptor again. Acknowledged once the promise is on disk, so a restart keeps the lease.
         promise(msg.ballot);
         return ctx.sendWhenDurable(msg.proposer, ack);
+      }
+      case 'read-accepted': {
+        const entries = store
+          .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(msg.from, truncatedBefore)], end: ['acc', msg.to + 1] })
+          .map(({ key, value }) => [key[1] as number, value[0], value[1]] as [number, Ballot, SlotValue]);
+        return ctx.send(msg.learner, { type: 'accepted-entries', from: msg.from, acceptor: props.index, truncatedBefore, entries });
       }
       case 'truncate': {
         if (msg.before <= truncatedBefore) return;

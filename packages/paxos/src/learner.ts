@@ -1,6 +1,7 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
-import { timing, type PaxosTiming } from './config.ts';
-import type { LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import { compareBallots, type Ballot } from './ballot.ts';
+import { majority, timing, type PaxosTiming } from './config.ts';
+import type { AcceptorMsg, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
 import { makeStateMachine } from './state-machine.ts';
 
 export interface LearnerProps {
@@ -8,6 +9,7 @@ export interface LearnerProps {
   index: number;
   /** The state machine to build (registered with defineStateMachine). */
   machine: string;
+  acceptors: ActorRef<AcceptorMsg>[];
   learners: ActorRef<LearnerMsg>[];
   proposers: ActorRef<ProposerMsg>[];
   timing?: Partial<PaxosTiming>;
@@ -30,7 +32,8 @@ const FETCH_BATCH = 256;
  * durably, so a restarted learner restores its snapshot and catches up from the leader's recent
  * log, from peers' logs, or from a peer's snapshot where the log was truncated (and a new leader's
  * phase 1 recovers whatever no learner has). Keeping the log off the disk halves the fsyncs
- * per command.
+ * per command. A slot that no leader or peer can supply any more (every copy in memory was lost,
+ * the leader that chose it is gone) is read back from a majority of acceptors.
  */
 export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: ActorContext<LearnerMsg>) => {
   const t = timing(props.timing);
@@ -40,7 +43,12 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   let applied = 0;
   let snapshotIndex = 0;
   let knownCommit = 0;
+  /** Every slot up to here is chosen (the leader's commit index). */
+  let chosenPrefix = 0;
   let appliedAtLastTick = -1;
+  let stalledTicks = 0;
+  /** The outstanding read of chosen slots from the acceptors, and the answers so far. */
+  let acceptorRead: { from: number; to: number; answers: Map<number, { truncatedBefore: number; entries: Array<[number, Ballot, SlotValue]> }> } | undefined;
   let leader: ActorRef<ProposerMsg> | undefined;
   const pending = new Map<number, { value: SlotValue; handles: Array<ReplyHandle | null> | undefined }>();
   /** Applied slots after the snapshot, for peers that ask. */
@@ -128,6 +136,42 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   if (snap) restoreSnapshot(snap);
   ctx.setTimer('tick', t.heartbeatMs, { type: 'tick' }, { repeat: true });
 
+  /**
+   * Asks every acceptor for slots applied+1.. of the chosen prefix. For a chosen slot, the value
+   * with the highest ballot among any majority's answers is the chosen value: the majority shares
+   * an acceptor with the one that chose it, and every acceptance at that ballot or later is of the
+   * chosen value. That holds only while no answering acceptor has truncated the slot away.
+   */
+  const readFromAcceptors = (): void => {
+    const from = applied + 1;
+    const to = Math.min(chosenPrefix, applied + FETCH_BATCH);
+    if (to < from) return;
+    acceptorRead = { from, to, answers: new Map() };
+    for (const a of props.acceptors) ctx.send(a, { type: 'read-accepted', from, to, learner: ctx.self });
+  };
+
+  const acceptorEntries = (msg: Extract<LearnerMsg, { type: 'accepted-entries' }>): void => {
+    const read = acceptorRead;
+    if (!read || msg.from !== read.from) return;
+    read.answers.set(msg.acceptor, { truncatedBefore: msg.truncatedBefore, entries: msg.entries });
+    if (read.answers.size < majority(props.acceptors.length)) return;
+    acceptorRead = undefined;
+    let truncated = 0;
+    const best = new Map<number, [Ballot, SlotValue]>();
+    for (const answer of read.answers.values()) {
+      truncated = Math.max(truncated, answer.truncatedBefore);
+      for (const [slot, ballot, value] of answer.entries) {
+        const cur = best.get(slot);
+        if (!cur || compareBallots(ballot, cur[0]) > 0) best.set(slot, [ballot, value]);
+      }
+    }
+    for (let slot = Math.max(read.from, truncated); slot <= read.to; slot++) {
+      const b = best.get(slot);
+      if (b) learn(slot, b[1]);
+    }
+    drain();
+  };
+
   const fetchMissing = (): void => {
     const msg = { type: 'fetch' as const, from: applied + 1, learner: ctx.self };
     if (leader) ctx.send(leader, msg);
@@ -156,6 +200,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
         return drain();
       case 'commit-index':
         knownCommit = Math.max(knownCommit, msg.index);
+        chosenPrefix = Math.max(chosenPrefix, msg.index);
         leader = msg.leader;
         return;
       case 'fetch': {
@@ -174,10 +219,15 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
         for (const p of leader ? [leader] : props.proposers) ctx.sendWhenDurable(p, status);
         // No progress for a whole tick while behind: ask for what is missing.
         const behind = knownCommit > applied || pending.size > 0;
-        if (behind && applied === appliedAtLastTick) fetchMissing();
+        stalledTicks = behind && applied === appliedAtLastTick ? stalledTicks + 1 : 0;
+        if (stalledTicks > 0) fetchMissing();
+        // Leader and peers had nothing for a while: the acceptors hold every chosen slot.
+        if (stalledTicks > 2) readFromAcceptors();
         appliedAtLastTick = applied;
         return;
       }
+      case 'accepted-entries':
+        return acceptorEntries(msg);
       case 'inspect':
         return ctx.reply({
           applied,

@@ -22,6 +22,8 @@ export type AcceptorMsg =
   | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
   | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
   | { type: 'truncate'; before: number }
+  /** A learner's catch-up: the accepted entries of slots from..to (see Learner). */
+  | { type: 'read-accepted'; from: number; to: number; learner: ActorRef<LearnerMsg> }
   | ({ type: 'inspect' } & Asks<AcceptorView>);
 
 export interface AcceptorView {
@@ -39,6 +41,8 @@ export type ProposerMsg =
   | { type: 'accepted'; ballot: Ballot; acceptor: number; slot: number }
   | { type: 'nack'; ballot: Ballot; promised: Ballot; acceptor: number; leaseMs: number }
   | { type: 'heartbeat-ack'; ballot: Ballot; round: number; acceptor: number }
+  /** An accept for a slot the acceptor has compacted: every slot before `before` is chosen and in a snapshot. */
+  | { type: 'truncated'; ballot: Ballot; acceptor: number; before: number }
   | { type: 'leader'; ballot: Ballot; leader: ActorRef<ProposerMsg>; commitIndex: number }
   | { type: 'learner-status'; learner: number; applied: number; snapshot: number }
   | { type: 'fetch'; from: number; learner: ActorRef<LearnerMsg> }
@@ -64,10 +68,12 @@ export type LearnerMsg =
   /** handles[i] answers value.cmds[i] (only the responding learner gets them). */
   | { type: 'commit'; slot: number; value: SlotValue; handles?: Array<ReplyHandle | null> }
   | { type: 'read-at'; index: number; query: unknown; handle: ReplyHandle }
+  /** Every slot up to index is chosen. */
   | { type: 'commit-index'; index: number; leader: ActorRef<ProposerMsg> }
   | { type: 'fetch'; from: number; learner: ActorRef<LearnerMsg> }
   | { type: 'entries'; entries: Array<[number, SlotValue]> }
   | { type: 'snapshot'; index: number; state: unknown; sessions: Array<[string, number, unknown]> }
+  | { type: 'accepted-entries'; from: number; acceptor: number; truncatedBefore: number; entries: Array<[slot: number, ballot: Ballot, value: SlotValue]> }
   | { type: 'tick' }
   | ({ type: 'inspect' } & Asks<LearnerView>);
 

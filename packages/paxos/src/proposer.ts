@@ -212,6 +212,25 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     }
   };
 
+  /**
+   * Slots before `before` are chosen and live on in a learner's snapshot (acceptors truncate only
+   * behind one): stop proposing them. Their clients are told to retry; a command that did make it
+   * into a chosen slot is recognised by its (client, seq) and answered with its first result.
+   */
+  const skipCompacted = (before: number): void => {
+    if (before - 1 <= commitIndex) return;
+    for (const [slot, e] of inflight) {
+      if (slot >= before) continue;
+      inflight.delete(slot);
+      for (const h of e.handles) if (h) ctx.replyTo(h, { ok: false, reason: 'slot compacted before it was chosen here; retry' });
+    }
+    commitIndex = before - 1;
+    for (const s of [...chosenAhead]) if (s <= commitIndex) chosenAhead.delete(s);
+    while (chosenAhead.delete(commitIndex + 1)) commitIndex++;
+    nextSlot = Math.max(nextSlot, commitIndex + 1);
+    flush();
+  };
+
   const chosen = (slot: number, e: Inflight): void => {
     inflight.delete(slot);
     chosenLog.set(slot, e.value);
@@ -296,6 +315,9 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         }
         return;
       }
+      case 'truncated':
+        if (role === 'leader' && sameBallot(msg.ballot, ballot)) skipCompacted(msg.before);
+        return;
       case 'nack': {
         ctx.log.debug('nack', { ballot: msg.ballot, promised: msg.promised, acceptor: msg.acceptor, leaseMs: msg.leaseMs, role });
         round = Math.max(round, msg.promised.round);

@@ -50,7 +50,7 @@ export function planGroup(layout: GroupLayout): GroupPlan {
   const specs: ActorSpec[] = [
     ...acceptors.map((r, index) => spec(r, Acceptor, { index, ...t })),
     ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, ...t })),
-    ...learners.map((r, index) => spec(r, Learner, { index, machine: layout.machine, learners, proposers, ...t })),
+    ...learners.map((r, index) => spec(r, Learner, { index, machine: layout.machine, acceptors, learners, proposers, ...t })),
   ];
   return { acceptors, proposers, learners, specs, on: (node) => specs.filter((s) => s.node === node) };
 }
