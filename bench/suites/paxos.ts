@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { open } from 'lmdb';
 import { ActorSystem } from '@actorfs/actors';
 import { KV_MACHINE, PaxosClient, planGroup, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
-import { collector, percentile, type Suite } from '../suite.ts';
+import { collector, median, percentile, type Suite } from '../suite.ts';
 
 const nodes = ['w1', 'w2', 'w3'];
 
@@ -17,11 +17,7 @@ const nodes = ['w1', 'w2', 'w3'];
 export const suite: Suite = {
   async run(report) {
     const { add, figures } = collector(report);
-    const raw = await lmdbSinglePuts(1_500);
-    add({ name: 'lmdb_single_durable_put_per_s', value: raw, unit: 'put/s', goal: 'raw limit' });
-    // A commit needs a majority's synced accepts; here all acceptors share one disk.
-    const pair = Math.min(...(await Promise.all([lmdbSinglePuts(1_500), lmdbSinglePuts(1_500)])));
-    add({ name: 'lmdb_two_concurrent_durable_put_per_s', value: pair, unit: 'put/s', goal: 'floor for a 2-acceptor quorum on one disk' });
+    add({ name: 'lmdb_single_durable_put_per_s', value: await lmdbSyncedRounds(1, 1_500), unit: 'put/s', goal: 'raw limit' });
 
     const dataDir = mkdtempSync(join(tmpdir(), 'paxos-bench-'));
     const system = await ActorSystem.start({ workers: nodes, dataDir, modules: [new URL('../kinds/paxos-bench.ts', import.meta.url)] });
@@ -38,10 +34,19 @@ export const suite: Suite = {
           timeoutMs: 5_000,
         });
 
-      const one = await drive([client('solo')], 500, 3_000);
-      add({ name: 'commit_1_in_flight_per_s', value: one.perSec, unit: 'commit/s', goal: '>= 740 (etcd 3.4: 369)' });
-      add({ name: 'commit_1_in_flight_p50_ms', value: one.p50, unit: 'ms', goal: '<= 1.5' });
-      add({ name: 'commit_1_in_flight_vs_two_concurrent_puts', value: one.perSec / pair, unit: 'ratio', goal: '1.0 = the disk is the only cost' });
+      // This disk's sync latency drifts by 2x within seconds, so the floor (a commit needs a
+      // majority's synced accepts, and here every acceptor shares one disk) is measured in
+      // windows interleaved with commit_1's, and each figure is the median over the windows.
+      const solo = client('solo');
+      const windows: Array<{ floor: number; one: Awaited<ReturnType<typeof drive>> }> = [];
+      for (let w = 0; w < 5; w++) {
+        const floor = await lmdbSyncedRounds(2, 500);
+        windows.push({ floor, one: await drive([solo], w === 0 ? 500 : 100, 1_000) });
+      }
+      add({ name: 'lmdb_quorum_of_two_durable_puts_per_s', value: median(windows.map((w) => w.floor)), unit: 'round/s', goal: 'floor for commit_1: two synced puts at once, both awaited' });
+      add({ name: 'commit_1_in_flight_per_s', value: median(windows.map((w) => w.one.perSec)), unit: 'commit/s', goal: '>= 740 (etcd 3.4: 369)' });
+      add({ name: 'commit_1_in_flight_p50_ms', value: median(windows.map((w) => w.one.p50)), unit: 'ms', goal: '<= 1.5' });
+      add({ name: 'commit_1_in_flight_vs_quorum_floor', value: median(windows.map((w) => w.one.perSec / w.floor)), unit: 'ratio', goal: '1.0 = the disk is the only cost' });
 
       const many = await drive(Array.from({ length: 256 }, (_, i) => client(`c${i}`)), 1_000, 4_000);
       add({ name: 'commit_256_in_flight_per_s', value: many.perSec, unit: 'commit/s', goal: '>= 20,000 (etcd 3.4, 64 in flight: 3,174)' });
@@ -92,20 +97,22 @@ async function waitForLeader(system: ActorSystem, proposers: ReturnType<typeof p
 }
 
 /**
- * One synced put at a time: each waits for its own commit and sync. Opened as LmdbStore opens
- * its environment (every commit synced before its promise resolves, no event-turn batching).
+ * Synced puts, one round at a time: each round puts once into each of `envs` environments at
+ * once and waits for all of them (so with 2, a round is a quorum of two acceptors on one disk).
+ * Opened as LmdbStore opens its environment (every commit synced before its promise resolves, no
+ * event-turn batching). Returns rounds per second.
  */
-async function lmdbSinglePuts(count: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'lmdb-bench-'));
-  const db = open({ path: dir, overlappingSync: false, eventTurnBatching: false });
+async function lmdbSyncedRounds(envs: number, rounds: number): Promise<number> {
+  const dirs = Array.from({ length: envs }, () => mkdtempSync(join(tmpdir(), 'lmdb-bench-')));
+  const dbs = dirs.map((path) => open({ path, overlappingSync: false, eventTurnBatching: false }));
   try {
     const value = Buffer.alloc(100, 1);
-    for (let i = 0; i < 50; i++) await db.put(`warm${i}`, value);
+    for (let i = 0; i < 50; i++) await Promise.all(dbs.map((db) => db.put(`warm${i}`, value)));
     const t0 = performance.now();
-    for (let i = 0; i < count; i++) await db.put(`k${i}`, value);
-    return (count / (performance.now() - t0)) * 1000;
+    for (let i = 0; i < rounds; i++) await Promise.all(dbs.map((db) => db.put(`k${i}`, value)));
+    return (rounds / (performance.now() - t0)) * 1000;
   } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await Promise.all(dbs.map((db) => db.close()));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
