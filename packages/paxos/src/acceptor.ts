@@ -27,6 +27,12 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
   let leaseHolder = promised.id;
   let leaseUntil = sameBallot(promised, ZERO_BALLOT) ? 0 : ctx.now() + t.leaseMs;
 
+  /** Accepted (slot, ballot, value) of slots from..to (inclusive), never below the truncation point. */
+  const acceptedSlots = (from: number, to: number): Array<[number, Ballot, SlotValue]> =>
+    store
+      .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(from, truncatedBefore)], end: ['acc', to + 1] })
+      .map(({ key, value }) => [key[1] as number, value[0], value[1]]);
+
   const promise = (ballot: Ballot): void => {
     if (compareBallots(ballot, promised) <= 0) return;
     promised = ballot;
@@ -48,9 +54,7 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
           return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs });
         }
         promise(msg.ballot);
-        const accepted = store
-          .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(msg.fromSlot, truncatedBefore)], end: ['acc', LAST_SLOT] })
-          .map(({ key, value }) => [key[1] as number, value[0], value[1]] as [number, Ballot, SlotValue]);
+        const accepted = acceptedSlots(msg.fromSlot, LAST_SLOT);
         return ctx.sendWhenDurable(msg.proposer, { type: 'promise', ballot: msg.ballot, acceptor: props.index, accepted, truncatedBefore });
       }
       case 'accept': {
@@ -79,9 +83,7 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         return ctx.sendWhenDurable(msg.proposer, ack);
       }
       case 'read-accepted': {
-        const entries = store
-          .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(msg.from, truncatedBefore)], end: ['acc', msg.to + 1] })
-          .map(({ key, value }) => [key[1] as number, value[0], value[1]] as [number, Ballot, SlotValue]);
+        const entries = acceptedSlots(msg.from, msg.to);
         return ctx.send(msg.learner, { type: 'accepted-entries', from: msg.from, acceptor: props.index, truncatedBefore, entries });
       }
       case 'truncate': {
@@ -95,9 +97,7 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         return ctx.reply({
           promised,
           truncatedBefore,
-          accepted: store
-            .range<[Ballot, SlotValue]>({ start: ['acc', 0], end: ['acc', LAST_SLOT] })
-            .map(({ key, value }) => [key[1] as number, value[0], value[1]] as [number, Ballot, SlotValue]),
+          accepted: acceptedSlots(0, LAST_SLOT),
         });
       default:
         return ctx.unhandled(msg);

@@ -133,10 +133,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     leaseUntil = 0;
     leadingSince = ctx.now();
     // Slots below every acceptor's truncation point were chosen and live on in snapshots.
-    if (truncatedBefore - 1 > commitIndex) {
-      commitIndex = truncatedBefore - 1;
-      for (const s of [...chosenAhead]) if (s <= commitIndex) chosenAhead.delete(s);
-    }
+    advanceCommitTo(truncatedBefore - 1);
     const start = commitIndex + 1;
     const best = new Map<number, [Ballot, SlotValue]>();
     let last = commitIndex;
@@ -159,15 +156,25 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     flush();
   };
 
+  /** Every slot up to index is chosen (known from elsewhere: snapshots, truncation). */
+  const advanceCommitTo = (index: number): void => {
+    if (index <= commitIndex) return;
+    commitIndex = index;
+    for (const s of [...chosenAhead]) if (s <= commitIndex) chosenAhead.delete(s);
+    while (chosenAhead.delete(commitIndex + 1)) commitIndex++;
+  };
+
+  /** Sends slot's Accept to the acceptors `to` picks (by index). */
+  const sendAccept = (slot: number, value: SlotValue, to: (acceptor: number) => boolean): void => {
+    const accept = { type: 'accept' as const, ballot, slot, value, proposer: self };
+    props.acceptors.forEach((a, i) => to(i) && ctx.send(a, accept));
+  };
+
   const propose = (slot: number, value: SlotValue, handles: Handles): void => {
     const wide = !t.thrifty;
     inflight.set(slot, { value, handles, acks: new Set(), sentAt: ctx.now(), wide });
-    const accept = { type: 'accept' as const, ballot, slot, value, proposer: self };
-    if (wide) {
-      for (const a of props.acceptors) ctx.send(a, accept);
-      return;
-    }
-    for (const i of fastest) ctx.send(props.acceptors[i]!, accept);
+    if (wide) return sendAccept(slot, value, () => true);
+    sendAccept(slot, value, (i) => fastest.includes(i));
     if (!widenArmed) {
       widenArmed = true;
       ctx.setTimer('widen', t.thriftyWaitMs, { type: 'widen' });
@@ -186,8 +193,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         continue;
       }
       e.wide = true;
-      const accept = { type: 'accept' as const, ballot, slot, value: e.value, proposer: self };
-      props.acceptors.forEach((a, i) => fastest.includes(i) || ctx.send(a, accept));
+      sendAccept(slot, e.value, (i) => !fastest.includes(i));
     }
     if (waiting) {
       widenArmed = true;
@@ -224,9 +230,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
       inflight.delete(slot);
       for (const h of e.handles) if (h) ctx.replyTo(h, { ok: false, reason: 'slot compacted before it was chosen here; retry' });
     }
-    commitIndex = before - 1;
-    for (const s of [...chosenAhead]) if (s <= commitIndex) chosenAhead.delete(s);
-    while (chosenAhead.delete(commitIndex + 1)) commitIndex++;
+    advanceCommitTo(before - 1);
     nextSlot = Math.max(nextSlot, commitIndex + 1);
     flush();
   };
@@ -259,8 +263,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     for (const [slot, e] of inflight) {
       if (now - e.sentAt < t.retransmitMs) continue;
       e.sentAt = now;
-      const accept = { type: 'accept' as const, ballot, slot, value: e.value, proposer: self };
-      props.acceptors.forEach((a, i) => e.acks.has(i) || ctx.send(a, accept));
+      sendAccept(slot, e.value, (i) => !e.acks.has(i));
     }
     if (learnerSnapshot + 1 > truncateSent) {
       truncateSent = learnerSnapshot + 1;
