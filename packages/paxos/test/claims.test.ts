@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { SimCluster } from '@actorfs/actors/testing';
+import { seededRandom } from '@actorfs/actors';
+import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
 import { defineStateMachine, planGroup, type AcceptorView, type GroupPlan, type ProposeReply, type ProposerStatus } from '../src/index.ts';
 import { bootSpecs, learnerViews, simGroup } from './harness.ts';
 
@@ -106,6 +107,31 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     await sim.runFor(3 * LEASE_MS);
     const view: AcceptorView = await sim.call(plan.acceptors[4]!, { type: 'inspect' });
     expect(view.promised).toEqual(next.ballot);
+  });
+
+  it('a follower node that crashes and restarts again and again never deposes the working leader', async () => {
+    // The restarted proposer knows no leader and its election timer runs; the restarted acceptor
+    // has forgotten the lease it granted. Neither may cost the leader its ballot: the acceptor
+    // honours its last promise's lease for a full term, and the others refuse a prepare while the
+    // leader's lease runs.
+    await forEachSeed(20, async (seed) => {
+      const sim = new SimCluster({ seed, network: { delayMs: [1, 3] } });
+      const rnd = seededRandom(seed);
+      const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS }, ADDER);
+      const leader = await waitForLeader(sim, plan);
+      const leaderRef = plan.proposers[leader.id]!;
+      const follower = plan.proposers.find((p) => p.node !== leaderRef.node)!.node;
+      for (let seq = 1; seq <= 10; seq++) {
+        sim.crash(follower);
+        await sim.runFor(rnd() * LEASE_MS);
+        sim.restart(follower);
+        await sim.runFor(LEASE_MS / 2 + rnd() * 2 * LEASE_MS);
+        expect(await sim.call(leaderRef, { type: 'propose', cmd: { client: 'c', seq, op: { add: 1 } } })).toEqual({ ok: true, result: seq });
+      }
+      const now = await statuses(sim, plan);
+      expect(now.find((s) => s.id === leader.id)).toMatchObject({ role: 'leader', ballot: leader.ballot, leaseValid: true });
+      expect(now.filter((s) => s.role !== 'follower')).toHaveLength(1);
+    });
   });
 
   it('a restarted replica whose log was truncated behind snapshots catches up from a peer snapshot', async () => {
