@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 
-const { role, port, count } = workerData;
+const { role, port, count, gapMs = 0 } = workerData;
 if (role === 'sink') {
   let n = 0;
   port.on('message', () => {
@@ -21,11 +21,12 @@ if (role === 'sink') {
   port.on('message', () => {
     rtts.push((performance.now() - t0) * 1000);
     if (rtts.length === count) parentPort.postMessage(rtts);
-    else {
-      t0 = performance.now();
-      port.postMessage({ type: 'ping' });
-    }
+    else if (gapMs > 0) setTimeout(ping, gapMs);
+    else ping();
   });
-  t0 = performance.now();
-  port.postMessage({ type: 'ping' });
+  const ping = () => {
+    t0 = performance.now();
+    port.postMessage({ type: 'ping' });
+  };
+  ping();
 }

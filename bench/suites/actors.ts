@@ -1,6 +1,6 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
 import { ActorSystem, nativeDecoding } from '@actorfs/actors';
 import { Blaster, Pinger, Pong, Sink, Spawner } from '../kinds/actor-bench.ts';
+import { rawPingPong, rawPostMessage } from '../raw.ts';
 import { collector, percentile, type Suite } from '../suite.ts';
 
 const kinds = new URL('../kinds/actor-bench.ts', import.meta.url);
@@ -61,29 +61,3 @@ export const suite: Suite = {
     return figures;
   },
 };
-
-const rawWorker = new URL('../raw-worker.mjs', import.meta.url);
-
-function startRaw(role: string, port: import('node:worker_threads').MessagePort, count: number): Worker {
-  return new Worker(rawWorker, { workerData: { role, port, count }, transferList: [port] });
-}
-
-async function rawPostMessage(count: number): Promise<number> {
-  const ch = new MessageChannel();
-  const sink = startRaw('sink', ch.port2, count);
-  await new Promise((r) => sink.once('online', r));
-  const source = startRaw('source', ch.port1, count);
-  const ms = await new Promise<number>((r) => source.once('message', r));
-  await Promise.all([sink.terminate(), source.terminate()]);
-  return (count / ms) * 1000;
-}
-
-async function rawPingPong(count: number): Promise<number[]> {
-  const ch = new MessageChannel();
-  const echo = startRaw('echo', ch.port2, count);
-  await new Promise((r) => echo.once('online', r));
-  const pinger = startRaw('pinger', ch.port1, count);
-  const rtts = await new Promise<number[]>((r) => pinger.once('message', r));
-  await Promise.all([echo.terminate(), pinger.terminate()]);
-  return rtts.slice(count / 4);
-}
