@@ -67,8 +67,8 @@ export const suite: Suite = {
       add({ name: 'commit_1_in_flight_p50_ms', value: median(windows.map((w) => w.one.p50)), unit: 'ms', goal: '<= 1.5' });
       add({ name: 'commit_1_in_flight_vs_quorum_floor', value: median(windows.map((w) => w.one.perSec / w.floor)), unit: 'ratio', goal: '1.0 = the disk is the only cost' });
       add({ name: 'commit_1_in_flight_vs_staggered_floor', value: median(windows.map((w) => w.one.perSec / w.staggered)), unit: 'ratio', goal: 'measured' });
-      // The rest of commit_1's time is four cross-thread hops, each to a thread that was asleep
-      // while the disk synced: this machine's price for that, without actors.
+      // What commit_1 spends beyond the staggered floor is mostly cross-thread hops, each to a
+      // thread that slept while the disk synced: this machine's price for one, without actors.
       add({ name: 'raw_pingpong_p50_us', value: median(await rawPingPong(4_000)), unit: 'us', goal: 'baseline: back to back' });
       add({ name: 'raw_pingpong_after_idle_p50_us', value: median(await rawPingPong(800, 1)), unit: 'us', goal: 'baseline: each after 1 ms idle' });
 
