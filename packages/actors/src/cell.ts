@@ -4,7 +4,7 @@ import { makeLogger, type Logger } from './log.ts';
 import type { ActorNode, TimerHandle } from './node.ts';
 import { MessageQueue } from './queue.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
-import type { ActorRef, AnyRef } from './ref.ts';
+import { ActorRef, type AnyRef } from './ref.ts';
 import type { ActorStorage } from './storage/node-storage.ts';
 import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
 
@@ -195,14 +195,16 @@ class CellContext implements ActorContext<unknown> {
   }
 
   send<T>(ref: ActorRef<T>, msg: T): void {
-    this.cell.node.tell(ref, msg);
+    this.cell.node.tell(target(ref, 'send'), msg);
   }
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void {
+    // Checked now, in the actor's turn (its supervisor sees a throw), not when the commit lands.
+    const to = target(ref, 'sendWhenDurable');
     const node = this.cell.node;
-    node.storage().afterDurable(() => node.tell(ref, msg));
+    node.storage().afterDurable(() => node.tell(to, msg));
   }
   ask(ref: AnyRef, msg: unknown, opts?: { timeoutMs?: number }): Promise<never> {
-    return this.cell.node.ask(ref, msg, opts?.timeoutMs) as Promise<never>;
+    return this.cell.node.ask(target(ref, 'ask'), msg, opts?.timeoutMs) as Promise<never>;
   }
 
   reply(value: unknown): void {
@@ -298,4 +300,10 @@ function describe(msg: unknown): string {
 
 export function isPromise(v: unknown): v is Promise<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** A ref from a message may be anything at run time (data from another node): check it is a ref. */
+function target<R extends AnyRef>(ref: R, call: string): R {
+  if (!(ref instanceof ActorRef)) throw new TypeError(`${call}: the target is not an ActorRef (got ${ref === null ? 'null' : typeof ref})`);
+  return ref;
 }
