@@ -2,6 +2,8 @@ import { defineActor, type ActorContext } from '@actorfs/actors';
 import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, SlotValue } from './messages.ts';
+import { approxBytes, takeWithin } from './size.ts';
+import { acceptorMsgProblem } from './validate.ts';
 
 export interface AcceptorProps {
   /** This acceptor's index in the group's acceptor list. */
@@ -13,17 +15,20 @@ const LAST_SLOT = Number.MAX_SAFE_INTEGER;
 
 /**
  * A Paxos acceptor. Its promise and every accepted (ballot, value) per slot are written to storage
- * and the answer goes out only once that write is synced (group-committed with the other writes
- * of the same turn), so a restarted acceptor keeps every promise it made. It also grants the
- * leader lease: each heartbeat or accept from the ballot it promised renews it for leaseMs, and
- * while it runs the acceptor promises no other proposer.
+ * and every answer goes out only once what it reports is synced (group-committed with the other
+ * writes of the same turn), so a restarted acceptor keeps every promise it made. It also grants
+ * the leader lease: each heartbeat or accept from the ballot it promised renews it for leaseMs,
+ * and while it runs the acceptor answers no other proposer's prepare. (An accept or heartbeat at
+ * a higher ballot still moves its promise on: that proposer already holds a majority's promises.)
  */
 export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx: ActorContext<AcceptorMsg>) => {
   const t = timing(props.timing);
   const store = ctx.storage;
   let promised = store.get<Ballot>('promised') ?? ZERO_BALLOT;
   let truncatedBefore = store.get<number>('truncated') ?? 0;
-  // A lease this acceptor granted before a restart may still run: honour it for a full term.
+  // A lease this acceptor granted before a restart may still run: honour it for a full term. Its
+  // holder is the proposer of the promise on disk, since a lease is only acknowledged (heartbeat
+  // acks) once the promise it rests on is synced.
   let leaseHolder = promised.id;
   let leaseUntil = sameBallot(promised, ZERO_BALLOT) ? 0 : ctx.now() + t.leaseMs;
 
@@ -47,6 +52,11 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
   };
 
   return (msg: AcceptorMsg) => {
+    const problem = acceptorMsgProblem(msg);
+    if (problem) {
+      ctx.log.warn('malformed message dropped', { problem });
+      return ctx.unhandled(msg);
+    }
     switch (msg.type) {
       case 'prepare': {
         const leaseMs = msg.ballot.id === leaseHolder ? 0 : Math.max(0, leaseUntil - ctx.now());
@@ -71,20 +81,22 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         return ctx.sendWhenDurable(msg.proposer, { type: 'accepted', ballot: msg.ballot, acceptor: props.index, slot: msg.slot });
       }
       case 'heartbeat': {
-        const order = compareBallots(msg.ballot, promised);
-        if (order < 0) return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
+        if (compareBallots(msg.ballot, promised) < 0) return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
         grantLease(msg.ballot);
-        const ack = { type: 'heartbeat-ack' as const, ballot: msg.ballot, round: msg.round, acceptor: props.index };
-        if (order === 0) return ctx.send(msg.proposer, ack);
         // A leader elected while this acceptor was away (restarted, cut off): promising its ballot
         // is safe, as an accept at that ballot would be, and it lets the leader count this
-        // acceptor again. Acknowledged once the promise is on disk, so a restart keeps the lease.
+        // acceptor again. Acknowledged once the promise is on disk (also when an accept or prepare
+        // of this turn made it), so the lease it grants survives a restart.
         promise(msg.ballot);
-        return ctx.sendWhenDurable(msg.proposer, ack);
+        return ctx.sendWhenDurable(msg.proposer, { type: 'heartbeat-ack', ballot: msg.ballot, round: msg.round, acceptor: props.index });
       }
       case 'read-accepted': {
-        const entries = acceptedSlots(msg.from, msg.to);
-        return ctx.send(msg.learner, { type: 'accepted-entries', from: msg.from, acceptor: props.index, truncatedBefore, entries });
+        // Cut short to a reply the transport can carry; `covered` tells the learner how far it reaches.
+        const all = acceptedSlots(msg.from, msg.to);
+        const entries = takeWithin(all, t.maxReplyBytes, (e) => approxBytes(e[2]));
+        const covered = entries.length < all.length ? entries[entries.length - 1]![0] : msg.to;
+        const reply = { type: 'accepted-entries' as const, from: msg.from, to: msg.to, covered, acceptor: props.index, truncatedBefore, entries };
+        return ctx.send(msg.learner, reply);
       }
       case 'truncate': {
         if (msg.before <= truncatedBefore) return;

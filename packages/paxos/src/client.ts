@@ -5,8 +5,14 @@ import type { ProposeReply, ProposerMsg } from './messages.ts';
 export type Asker = (ref: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number) => Promise<ProposeReply>;
 
 export interface PaxosClientOptions {
-  /** Unique per client: with seq it makes retries exactly-once. */
+  /**
+   * Unique per client: with seq it makes retries exactly-once. A client that restarts must use a
+   * new id, or pass a firstSeq above every seq it used before: the group answers a seq it has
+   * seen with that command's first result.
+   */
   clientId: string;
+  /** The seq of the first command is firstSeq + 1. Default 0. */
+  firstSeq?: number;
   proposers: ActorRef<ProposerMsg>[];
   ask: Asker;
   /** Waits between attempts (ctx.sleep inside an actor, a timer outside). */
@@ -28,6 +34,11 @@ export class PaxosUnavailableError extends Error {
   override readonly name = 'PaxosUnavailableError';
 }
 
+/** The group refused the operation itself (malformed, too large, a stale retry): not retried. */
+export class PaxosRefusedError extends Error {
+  override readonly name = 'PaxosRefusedError';
+}
+
 /**
  * The client API: `propose(op)` resolves with the result of applying op, exactly once however
  * often it is retried; `read(query)` is a linearizable read served under the leader's lease.
@@ -35,12 +46,14 @@ export class PaxosUnavailableError extends Error {
  * One operation at a time per client (make more clients for concurrency).
  */
 export class PaxosClient {
-  private seq = 0;
+  private seq: number;
   private leader: ActorRef<ProposerMsg> | undefined;
   private next = 0;
   private busy = false;
 
-  constructor(private readonly opts: PaxosClientOptions) {}
+  constructor(private readonly opts: PaxosClientOptions) {
+    this.seq = opts.firstSeq ?? 0;
+  }
 
   get clientId(): string {
     return this.opts.clientId;
@@ -85,6 +98,7 @@ export class PaxosClient {
           return reply.result;
         }
         lastReason = reply.reason;
+        if (reply.refused) throw new PaxosRefusedError(reply.reason);
         if (reply.leader && !reply.leader.equals(target) && !failed.has(reply.leader.toString())) {
           this.leader = reply.leader;
           continue;

@@ -17,8 +17,23 @@ export interface PaxosTiming {
   thriftyWaitMs: number;
   /** Slots in flight at once. Default 64. */
   maxInflightSlots: number;
+  /**
+   * Bytes (msgpack, estimated) of the slots in flight at once; at least one slot is always let go.
+   * Bounds what a new leader's phase 1 gathers. Default 4 MiB.
+   */
+  maxInflightBytes: number;
   /** Commands batched into one slot at most. Default 512. */
   maxBatch: number;
+  /** Bytes of the commands batched into one slot at most (one command always fits). Default 1 MiB. */
+  maxBatchBytes: number;
+  /**
+   * A command bigger than this is refused with a clear reason. Default 1 MiB. This and the other
+   * byte limits must stay well below the transport's maxMessageBytes (16 MiB by default): a
+   * message over it is never delivered.
+   */
+  maxCommandBytes: number;
+  /** Bytes of one catch-up reply (log entries to a lagging learner) at most. Default 4 MiB. */
+  maxReplyBytes: number;
   /** A learner snapshots its machine every this many applied slots. Default 1000. */
   snapshotEvery: number;
   /** Chosen values the leader keeps in memory for learners that missed them. Default 10,000. */
@@ -26,6 +41,8 @@ export interface PaxosTiming {
   /** Client sessions (exactly-once records) a replica keeps. Default 100,000. */
   maxSessions: number;
 }
+
+const MIB = 1024 * 1024;
 
 export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
   const leaseMs = t.leaseMs ?? 1000;
@@ -38,7 +55,11 @@ export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
     thrifty: t.thrifty ?? true,
     thriftyWaitMs: t.thriftyWaitMs ?? 5,
     maxInflightSlots: t.maxInflightSlots ?? 64,
+    maxInflightBytes: t.maxInflightBytes ?? 4 * MIB,
     maxBatch: t.maxBatch ?? 512,
+    maxBatchBytes: t.maxBatchBytes ?? MIB,
+    maxCommandBytes: t.maxCommandBytes ?? MIB,
+    maxReplyBytes: t.maxReplyBytes ?? 4 * MIB,
     snapshotEvery: t.snapshotEvery ?? 1000,
     leaderLogSize: t.leaderLogSize ?? 10_000,
     maxSessions: t.maxSessions ?? 100_000,

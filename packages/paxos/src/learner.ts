@@ -2,7 +2,9 @@ import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from 
 import { compareBallots, type Ballot } from './ballot.ts';
 import { majority, timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import { approxBytes, takeWithin } from './size.ts';
 import { makeStateMachine } from './state-machine.ts';
+import { learnerMsgProblem } from './validate.ts';
 
 export interface LearnerProps {
   /** This learner's index in `learners`. */
@@ -23,6 +25,8 @@ interface Snapshot {
 }
 
 const FETCH_BATCH = 256;
+/** Snapshots above this cannot be shipped to a lagging peer in one message; warned about. */
+const SNAPSHOT_WARN_BYTES = 8 * 1024 * 1024;
 
 /**
  * A learner/replica: applies chosen slots to its state machine in slot order, exactly once per
@@ -30,10 +34,10 @@ const FETCH_BATCH = 256;
  * `snapshotEvery` slots it writes a snapshot of the machine to storage and truncates its log
  * behind it. The log itself stays in memory: the acceptors hold every slot after the snapshots
  * durably, so a restarted learner restores its snapshot and catches up from the leader's recent
- * log, from peers' logs, or from a peer's snapshot where the log was truncated (and a new leader's
- * phase 1 recovers whatever no learner has). Keeping the log off the disk halves the fsyncs
- * per command. A slot that no leader or peer can supply any more (every copy in memory was lost,
- * the leader that chose it is gone) is read back from a majority of acceptors.
+ * log, from peers' logs, or from a peer's snapshot where the log was truncated. Keeping the log
+ * off the disk halves the fsyncs per command. A chosen slot that no leader or peer can supply any
+ * more (every copy in memory was lost, the leader that chose it is gone) is read back from a
+ * majority of acceptors; slots past the commit index a new leader knows are its phase 1's.
  */
 export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: ActorContext<LearnerMsg>) => {
   const t = timing(props.timing);
@@ -48,7 +52,9 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   let appliedAtLastTick = -1;
   let stalledTicks = 0;
   /** The outstanding read of chosen slots from the acceptors, and the answers so far. */
-  let acceptorRead: { from: number; to: number; answers: Map<number, { truncatedBefore: number; entries: Array<[number, Ballot, SlotValue]> }> } | undefined;
+  let acceptorRead:
+    | { from: number; to: number; answers: Map<number, { truncatedBefore: number; covered: number; entries: Array<[number, Ballot, SlotValue]> }> }
+    | undefined;
   let leader: ActorRef<ProposerMsg> | undefined;
   const pending = new Map<number, { value: SlotValue; handles: Array<ReplyHandle | null> | undefined }>();
   /** Applied slots after the snapshot, for peers that ask. */
@@ -84,7 +90,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
 
   const answer = (handle: ReplyHandle, seq: number, session: Session): void => {
     if (session.seq === seq) ctx.replyTo(handle, { ok: true, result: session.result });
-    else ctx.replyTo(handle, { ok: false, reason: `stale retry: client is at seq ${session.seq}` });
+    else ctx.replyTo(handle, { ok: false, reason: `stale retry: client is at seq ${session.seq}`, refused: true });
   };
 
   const drain = (): void => {
@@ -110,6 +116,8 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
 
   const takeSnapshot = (): void => {
     const snap: Snapshot = { index: applied, state: machine.snapshot(), sessions: [...sessions].map(([c, s]) => [c, s.seq, s.result]) };
+    const bytes = approxBytes(snap);
+    if (bytes > SNAPSHOT_WARN_BYTES) ctx.log.warn('snapshot too big to ship to a lagging peer in one message', { index: applied, bytes });
     store.put('snap', snap);
     log.clear();
     snapshotIndex = applied;
@@ -147,15 +155,21 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
     const to = Math.min(chosenPrefix, applied + FETCH_BATCH);
     if (to < from) return;
     acceptorRead = { from, to, answers: new Map() };
+    // An answer is matched on from and to: a late answer to an earlier, shorter read says nothing
+    // about the slots beyond its range.
     for (const a of props.acceptors) ctx.send(a, { type: 'read-accepted', from, to, learner: ctx.self });
   };
 
   const acceptorEntries = (msg: Extract<LearnerMsg, { type: 'accepted-entries' }>): void => {
     const read = acceptorRead;
-    if (!read || msg.from !== read.from) return;
-    read.answers.set(msg.acceptor, { truncatedBefore: msg.truncatedBefore, entries: msg.entries });
-    if (read.answers.size < majority(props.acceptors.length)) return;
+    if (!read || msg.from !== read.from || msg.to !== read.to) return;
+    read.answers.set(msg.acceptor, { truncatedBefore: msg.truncatedBefore, covered: Math.min(msg.covered, read.to), entries: msg.entries });
+    const quorum = majority(props.acceptors.length);
+    if (read.answers.size < quorum) return;
     acceptorRead = undefined;
+    // An answer cut short speaks only for slots up to its `covered`: decide the slots a whole
+    // majority of answers covers.
+    const upTo = [...read.answers.values()].map((a) => a.covered).sort((a, b) => b - a)[quorum - 1]!;
     let truncated = 0;
     const best = new Map<number, [Ballot, SlotValue]>();
     for (const answer of read.answers.values()) {
@@ -165,7 +179,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
         if (!cur || compareBallots(ballot, cur[0]) > 0) best.set(slot, [ballot, value]);
       }
     }
-    for (let slot = Math.max(read.from, truncated); slot <= read.to; slot++) {
+    for (let slot = Math.max(read.from, truncated); slot <= upTo; slot++) {
       const b = best.get(slot);
       if (b) learn(slot, b[1]);
     }
@@ -180,6 +194,11 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   };
 
   return (msg: LearnerMsg) => {
+    const problem = learnerMsgProblem(msg);
+    if (problem) {
+      ctx.log.warn('malformed message dropped', { problem });
+      return ctx.unhandled(msg);
+    }
     switch (msg.type) {
       case 'commit':
         learn(msg.slot, msg.value, msg.handles);
@@ -208,8 +227,9 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
           const s = store.get<Snapshot>('snap');
           if (s) ctx.send(msg.learner, { type: 'snapshot', index: s.index, state: s.state, sessions: s.sessions });
         }
-        const entries: Array<[number, SlotValue]> = [];
-        for (let s = Math.max(msg.from, snapshotIndex + 1); s <= applied && entries.length < FETCH_BATCH; s++) entries.push([s, log.get(s)!]);
+        const all: Array<[number, SlotValue]> = [];
+        for (let s = Math.max(msg.from, snapshotIndex + 1); s <= applied && all.length < FETCH_BATCH; s++) all.push([s, log.get(s)!]);
+        const entries = takeWithin(all, t.maxReplyBytes, (e) => approxBytes(e[1]));
         if (entries.length > 0) ctx.send(msg.learner, { type: 'entries', entries });
         return;
       }
@@ -228,6 +248,8 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
       }
       case 'accepted-entries':
         return acceptorEntries(msg);
+      case 'status':
+        return ctx.reply({ applied, snapshotIndex, knownCommit });
       case 'inspect':
         return ctx.reply({
           applied,

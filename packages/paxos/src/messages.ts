@@ -13,7 +13,8 @@ export interface SlotValue {
   readonly cmds: readonly Command[];
 }
 
-export type ProposeReply = { ok: true; result: unknown } | { ok: false; leader?: ActorRef<ProposerMsg>; reason: string };
+/** `refused`: the command itself is refused (malformed, too large, a stale retry); retrying cannot help. */
+export type ProposeReply = { ok: true; result: unknown } | { ok: false; leader?: ActorRef<ProposerMsg>; reason: string; refused?: true };
 
 // ---- acceptor ----
 
@@ -73,9 +74,19 @@ export type LearnerMsg =
   | { type: 'fetch'; from: number; learner: ActorRef<LearnerMsg> }
   | { type: 'entries'; entries: Array<[number, SlotValue]> }
   | { type: 'snapshot'; index: number; state: unknown; sessions: Array<[string, number, unknown]> }
-  | { type: 'accepted-entries'; from: number; acceptor: number; truncatedBefore: number; entries: Array<[slot: number, ballot: Ballot, value: SlotValue]> }
+  /** An acceptor's answer to read-accepted from..to: its accepted entries of slots from..covered (cut short to stay small). */
+  | { type: 'accepted-entries'; from: number; to: number; covered: number; acceptor: number; truncatedBefore: number; entries: Array<[slot: number, ballot: Ballot, value: SlotValue]> }
   | { type: 'tick' }
+  | ({ type: 'status' } & Asks<LearnerStatus>)
+  /** Everything, the log included: for tests and debugging (large for a long log). */
   | ({ type: 'inspect' } & Asks<LearnerView>);
+
+export interface LearnerStatus {
+  applied: number;
+  snapshotIndex: number;
+  /** The highest slot known to be chosen. */
+  knownCommit: number;
+}
 
 export interface LearnerView {
   applied: number;

@@ -2,6 +2,8 @@ import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from 
 import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { majority, timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, Command, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import { approxBytes, takeWithin } from './size.ts';
+import { commandProblem, proposerMsgProblem } from './validate.ts';
 
 export interface ProposerProps {
   /** Unique among the group's proposers: it breaks ties between ballots of the same round. */
@@ -17,6 +19,8 @@ type Role = 'follower' | 'candidate' | 'leader';
 type Handles = Array<ReplyHandle | null>;
 interface Inflight {
   value: SlotValue;
+  /** approxBytes of the value's commands. */
+  bytes: number;
   handles: Handles;
   acks: Set<number>;
   sentAt: number;
@@ -60,7 +64,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   const chosenAhead = new Set<number>();
   const chosenLog = new Map<number, SlotValue>();
   const inflight = new Map<number, Inflight>();
-  let queue: Array<{ cmd: Command; handle: ReplyHandle | null }> = [];
+  let queue: Array<{ cmd: Command; handle: ReplyHandle | null; bytes: number }> = [];
   let flushScheduled = false;
   let leaseUntil = 0;
   let leadingSince = 0;
@@ -170,9 +174,9 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     props.acceptors.forEach((a, i) => to(i) && ctx.send(a, accept));
   };
 
-  const propose = (slot: number, value: SlotValue, handles: Handles): void => {
+  const propose = (slot: number, value: SlotValue, handles: Handles, bytes = approxBytes(value)): void => {
     const wide = !t.thrifty;
-    inflight.set(slot, { value, handles, acks: new Set(), sentAt: ctx.now(), wide });
+    inflight.set(slot, { value, bytes, handles, acks: new Set(), sentAt: ctx.now(), wide });
     if (wide) return sendAccept(slot, value, () => true);
     sendAccept(slot, value, (i) => fastest.includes(i));
     if (!widenArmed) {
@@ -206,14 +210,25 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   };
   rankAcceptors();
 
+  const inflightBytes = (): number => {
+    let n = 0;
+    for (const e of inflight.values()) n += e.bytes;
+    return n;
+  };
+
   const flush = (): void => {
     flushScheduled = false;
-    while (role === 'leader' && queue.length > 0 && inflight.size < t.maxInflightSlots) {
-      const batch = queue.splice(0, t.maxBatch);
+    let bytes = inflightBytes();
+    while (role === 'leader' && queue.length > 0 && inflight.size < t.maxInflightSlots && (inflight.size === 0 || bytes < t.maxInflightBytes)) {
+      const batch = takeWithin(queue.slice(0, t.maxBatch), t.maxBatchBytes, (q) => q.bytes);
+      queue.splice(0, batch.length);
+      const batchBytes = batch.reduce((n, q) => n + q.bytes, 0);
+      bytes += batchBytes;
       propose(
         nextSlot++,
         { cmds: batch.map((q) => q.cmd) },
         batch.map((q) => q.handle),
+        batchBytes,
       );
     }
   };
@@ -276,12 +291,21 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   ctx.setTimer('tick', t.heartbeatMs, { type: 'tick' }, { repeat: true });
 
   return (msg: ProposerMsg) => {
+    const problem = proposerMsgProblem(msg);
+    if (problem) {
+      ctx.log.warn('malformed message dropped', { problem });
+      return ctx.unhandled(msg);
+    }
     switch (msg.type) {
       case 'propose': {
         const handle = ctx.replyHandle() ?? null;
+        const bad = commandProblem(msg.cmd);
+        if (bad) return ctx.reply({ ok: false, reason: `malformed command: ${bad}`, refused: true });
+        const bytes = approxBytes(msg.cmd);
+        if (bytes > t.maxCommandBytes) return ctx.reply({ ok: false, reason: `command too large: about ${bytes} bytes, the limit is ${t.maxCommandBytes}`, refused: true });
         if (role !== 'leader') return ctx.reply(notLeader('not leader'));
         if (queue.length >= MAX_QUEUED) return ctx.reply({ ok: false, reason: 'overloaded' });
-        queue.push({ cmd: msg.cmd, handle });
+        queue.push({ cmd: msg.cmd, handle, bytes });
         if (!flushScheduled) {
           // Runs after the messages already in the mailbox: they all join the same batch.
           flushScheduled = true;
@@ -354,12 +378,13 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         return;
       case 'fetch': {
         if (role !== 'leader') return;
-        const entries: Array<[number, SlotValue]> = [];
-        for (let s = msg.from; s <= commitIndex && entries.length < FETCH_BATCH; s++) {
+        const all: Array<[number, SlotValue]> = [];
+        for (let s = msg.from; s <= commitIndex && all.length < FETCH_BATCH; s++) {
           const v = chosenLog.get(s);
           if (!v) break;
-          entries.push([s, v]);
+          all.push([s, v]);
         }
+        const entries = takeWithin(all, t.maxReplyBytes, (e) => approxBytes(e[1]));
         if (entries.length > 0) ctx.send(msg.learner, { type: 'entries', entries });
         return;
       }

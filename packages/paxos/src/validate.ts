@@ -1,0 +1,76 @@
+import { ActorRef } from '@actorfs/actors';
+import type { AcceptorMsg, Command, LearnerMsg, ProposerMsg } from './messages.ts';
+
+/**
+ * Shape checks for the messages Paxos actors receive. The runtime checks only that a message is
+ * an object with a string `type`; a field of the wrong type would otherwise throw inside the
+ * actor (a restart loses a leader's queue or a learner's log) or do worse quietly: a round of
+ * 1e308 cannot be outbid, and a string truncation point sorts after every slot. Each function
+ * returns what is wrong, or undefined.
+ */
+const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isRef = (v: unknown): boolean => v instanceof ActorRef;
+const isBallot = (v: unknown): boolean => {
+  const b = v as { round?: unknown; id?: unknown } | null;
+  return typeof b === 'object' && b !== null && isIndex(b.round) && Number.isSafeInteger(b.id);
+};
+const isSlotValue = (v: unknown): boolean => {
+  const cmds = (v as { cmds?: unknown } | null)?.cmds;
+  return Array.isArray(cmds) && cmds.every((c) => commandProblem(c) === undefined);
+};
+const isAcceptedList = (v: unknown): boolean =>
+  Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isBallot(e[1]) && isSlotValue(e[2]));
+const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isSlotValue(e[1]));
+
+/** What is wrong with a client's command, or undefined. */
+export function commandProblem(cmd: unknown): string | undefined {
+  const c = cmd as Partial<Command> | null;
+  if (typeof c !== 'object' || c === null) return 'a command must be an object { client, seq, op }';
+  if (typeof c.client !== 'string' || c.client.length === 0) return 'command.client must be a non-empty string';
+  if (!Number.isSafeInteger(c.seq) || (c.seq as number) < 1) return 'command.seq must be a positive integer';
+  return undefined;
+}
+
+/** Field name -> check, per message type; every listed field must pass. */
+function checker(fields: Record<string, Record<string, (v: unknown) => boolean>>): (msg: { type: string }) => string | undefined {
+  return (msg) => {
+    const spec = fields[msg.type];
+    if (!spec) return undefined; // unknown types are the actor's `default:` case
+    const m = msg as unknown as Record<string, unknown>;
+    for (const [field, ok] of Object.entries(spec)) if (!ok(m[field])) return `${msg.type}: bad or missing ${field}`;
+    return undefined;
+  };
+}
+
+const any = (): boolean => true;
+const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undefined || check(v);
+
+export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = checker({
+  prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
+  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
+  heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
+  truncate: { before: isIndex },
+  'read-accepted': { from: isIndex, to: isIndex, learner: isRef },
+});
+
+export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = checker({
+  read: { query: any },
+  promise: { ballot: isBallot, acceptor: isIndex, accepted: isAcceptedList, truncatedBefore: isIndex },
+  accepted: { ballot: isBallot, acceptor: isIndex, slot: isIndex },
+  nack: { ballot: isBallot, promised: isBallot, acceptor: isIndex, leaseMs: (v) => typeof v === 'number' && v >= 0 },
+  'heartbeat-ack': { ballot: isBallot, round: isIndex, acceptor: isIndex },
+  truncated: { ballot: isBallot, acceptor: isIndex, before: isIndex },
+  leader: { ballot: isBallot, leader: isRef, commitIndex: isIndex },
+  'learner-status': { learner: isIndex, applied: isIndex, snapshot: isIndex },
+  fetch: { from: isIndex, learner: isRef },
+});
+
+export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checker({
+  commit: { slot: isIndex, value: isSlotValue, handles: optional(Array.isArray) },
+  'read-at': { index: isIndex },
+  'commit-index': { index: isIndex, leader: isRef },
+  fetch: { from: isIndex, learner: isRef },
+  entries: { entries: isEntryList },
+  snapshot: { index: isIndex, sessions: Array.isArray },
+  'accepted-entries': { from: isIndex, to: isIndex, covered: isIndex, acceptor: isIndex, truncatedBefore: isIndex, entries: isAcceptedList },
+});
