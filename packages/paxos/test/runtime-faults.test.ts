@@ -324,8 +324,8 @@ describe('Paxos in the real runtime (worker threads, LMDB), with node threads en
     expect(await system.ask(barrierRef(victim), { type: 'synced' }, { timeoutMs: 5_000 })).toBe(true);
     expect(before.accepted.length).toBeGreaterThan(0);
     expect(before.promised.round).toBeGreaterThan(0);
-    // (Its promise may be older than the leader's ballot: an acceptor outside the thrifty majority
-    // hears only heartbeats, which grant no promise, until an accept reaches it.)
+    // (It may hold fewer slots than the others: an acceptor outside the thrifty majority hears
+    // only heartbeats, which move its promise on but carry no values, until an accept reaches it.)
 
     // Abrupt: worker.terminate(), nothing more is flushed (the node's storage is idle here).
     await system.killNode(victim);
