@@ -3,7 +3,7 @@ import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.t
 import { timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
-import { acceptorMsgProblem } from './validate.ts';
+import { acceptorMsgProblem, droppedAsMalformed } from './validate.ts';
 
 export interface AcceptorProps {
   /** This acceptor's index in the group's acceptor list. */
@@ -52,11 +52,7 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
   };
 
   return (msg: AcceptorMsg) => {
-    const problem = acceptorMsgProblem(msg);
-    if (problem) {
-      ctx.log.warn('malformed message dropped', { problem });
-      return ctx.unhandled(msg);
-    }
+    if (droppedAsMalformed(ctx, msg, acceptorMsgProblem)) return;
     switch (msg.type) {
       case 'prepare': {
         const leaseMs = msg.ballot.id === leaseHolder ? 0 : Math.max(0, leaseUntil - ctx.now());

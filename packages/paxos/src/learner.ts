@@ -4,7 +4,7 @@ import { majority, timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { makeStateMachine } from './state-machine.ts';
-import { learnerMsgProblem } from './validate.ts';
+import { droppedAsMalformed, learnerMsgProblem } from './validate.ts';
 
 export interface LearnerProps {
   /** This learner's index in `learners`. */
@@ -194,11 +194,7 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   };
 
   return (msg: LearnerMsg) => {
-    const problem = learnerMsgProblem(msg);
-    if (problem) {
-      ctx.log.warn('malformed message dropped', { problem });
-      return ctx.unhandled(msg);
-    }
+    if (droppedAsMalformed(ctx, msg, learnerMsgProblem)) return;
     switch (msg.type) {
       case 'commit':
         learn(msg.slot, msg.value, msg.handles);

@@ -3,7 +3,7 @@ import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.t
 import { majority, timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, Command, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
-import { commandProblem, proposerMsgProblem } from './validate.ts';
+import { commandProblem, droppedAsMalformed, proposerMsgProblem } from './validate.ts';
 
 export interface ProposerProps {
   /** Unique among the group's proposers: it breaks ties between ballots of the same round. */
@@ -291,11 +291,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   ctx.setTimer('tick', t.heartbeatMs, { type: 'tick' }, { repeat: true });
 
   return (msg: ProposerMsg) => {
-    const problem = proposerMsgProblem(msg);
-    if (problem) {
-      ctx.log.warn('malformed message dropped', { problem });
-      return ctx.unhandled(msg);
-    }
+    if (droppedAsMalformed(ctx, msg, proposerMsgProblem)) return;
     switch (msg.type) {
       case 'propose': {
         const handle = ctx.replyHandle() ?? null;

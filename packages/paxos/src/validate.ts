@@ -1,4 +1,4 @@
-import { ActorRef } from '@actorfs/actors';
+import { ActorRef, type ActorContext } from '@actorfs/actors';
 import type { AcceptorMsg, Command, LearnerMsg, ProposerMsg } from './messages.ts';
 
 /**
@@ -29,6 +29,15 @@ export function commandProblem(cmd: unknown): string | undefined {
   if (typeof c.client !== 'string' || c.client.length === 0) return 'command.client must be a non-empty string';
   if (!Number.isSafeInteger(c.seq) || (c.seq as number) < 1) return 'command.seq must be a positive integer';
   return undefined;
+}
+
+/** Drops msg as a dead letter, with a warning, if `problem` finds something wrong with it. */
+export function droppedAsMalformed<M extends { type: string }>(ctx: ActorContext<M>, msg: M, problem: (msg: M) => string | undefined): boolean {
+  const why = problem(msg);
+  if (why === undefined) return false;
+  ctx.log.warn('malformed message dropped', { problem: why });
+  ctx.unhandled(msg);
+  return true;
 }
 
 /** Field name -> check, per message type; every listed field must pass. */
