@@ -201,7 +201,8 @@ class CellContext implements ActorContext<unknown> {
     // Checked now, in the actor's turn (its supervisor sees a throw), not when the commit lands.
     const to = target(ref, 'sendWhenDurable');
     const node = this.cell.node;
-    node.storage().afterDurable(() => node.tell(to, msg));
+    // Refused: the message is not sent (the refusal is logged by the node).
+    node.storage().afterDurable(() => node.tell(to, msg), undefined, this.cell.id);
   }
   ask(ref: AnyRef, msg: unknown, opts?: { timeoutMs?: number }): Promise<never> {
     return this.cell.node.ask(target(ref, 'ask'), msg, opts?.timeoutMs) as Promise<never>;
@@ -218,7 +219,7 @@ class CellContext implements ActorContext<unknown> {
   replyWhenDurable(value: unknown): void {
     const h = this.handle();
     const node = this.cell.node;
-    if (h) node.storage().afterDurable(() => node.replyTo(h, value, false));
+    if (h) node.storage().afterDurable(() => node.replyTo(h, value, false), (err) => node.replyTo(h, err, true), this.cell.id);
   }
   replyHandle(): ReplyHandle | undefined {
     return this.handle();

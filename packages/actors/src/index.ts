@@ -3,7 +3,7 @@ export { defineActor, lookupKind, type ActorKind, type Behavior, type Receive, t
 export type { ActorContext, AskOptions, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
 export { ActorSystem, type SystemOptions, type SystemSpawnOptions } from './system.ts';
 export { ActorNode, type NodeEnv, type NodeStats, type Transport } from './node.ts';
-export { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
+export { AskTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 export type { DeadLetter } from './dead-letters.ts';
 export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
 export type { ActorStorage, StorageKey } from './storage/node-storage.ts';

@@ -460,7 +460,7 @@ export class ActorNode {
     if (!this.nodeStorage) {
       this.nodeStorage = new NodeStorage(
         this.openStore(),
-        (err) => this.logSink('error', this.env.now(), this.name, 'storage commit failed; retrying', { error: String(err) }),
+        (err) => this.logSink('error', this.env.now(), this.name, 'storage commit failed', { error: String(err) }),
         (fn, ms) => this.env.setTimer(fn, ms),
       );
       // Writes made outside a turn (after an await) still get committed.
@@ -506,7 +506,8 @@ export class ActorNode {
     for (const cell of [...this.cells.values()]) if (!cell.parent) this.stopCell(cell);
     if (this.nodeStorage) {
       this.nodeStorage.commitIfDirty();
-      await this.nodeStorage.flushed();
+      // Refused writes were logged when refused; what could be committed is.
+      await this.nodeStorage.flushed().catch(() => undefined);
       await this.nodeStorage.close();
     }
   }
