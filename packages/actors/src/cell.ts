@@ -11,6 +11,9 @@ import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
 /** The meta of a mailbox entry: 0 for a tell, the reply handle for an ask. */
 export type Meta = 0 | ReplyHandle;
 
+/** A setup that failed (wrapped: a setup may throw anything, undefined included), or undefined. */
+export type SetupOutcome = { error: unknown } | undefined;
+
 /**
  * One actor's runtime state. The node schedules cells; a cell runs one message at a time and,
  * when a receive returns a promise, stays busy (takes no next message) until it settles:
@@ -62,31 +65,36 @@ export class ActorCell {
     return (this.log ??= makeLogger(this.node.logSink, () => this.node.env.now(), `${this.ref.id}@${this.ref.node}`));
   }
 
-  /** Runs the kind's setup; messages wait in the mailbox until it is done. */
-  start(): void {
+  /**
+   * Runs the kind's setup; messages wait in the mailbox until it is done. Returns the failure of
+   * a setup that threw at once, or, for an async setup, a promise of its failure (undefined once
+   * the actor has its behaviour): the caller decides what a failure means (spawn fails with it;
+   * a restart goes back to the supervisor).
+   */
+  start(): SetupOutcome | Promise<SetupOutcome> {
     let result: Behavior<unknown> | Promise<Behavior<unknown>>;
     try {
       result = this.kind.setup(this.props, this.ctx);
-    } catch (err) {
-      this.node.failed(this, err, 0);
-      return;
+    } catch (error) {
+      return { error };
     }
-    if (isPromise(result)) {
-      this.busy = true;
-      this.node.env.promised?.();
-      result.then(
-        (b) => {
-          this.busy = false;
-          if (this.alive) this.become(b);
-        },
-        (err: unknown) => {
-          this.busy = false;
-          if (this.alive) this.node.failed(this, err, 0);
-        },
-      );
-    } else {
+    if (!isPromise(result)) {
       this.become(result);
+      return undefined;
     }
+    this.busy = true;
+    this.node.env.promised?.();
+    return result.then(
+      (b) => {
+        this.busy = false;
+        if (this.alive) this.become(b);
+        return undefined;
+      },
+      (error: unknown) => {
+        this.busy = false;
+        return { error };
+      },
+    );
   }
 
   private become(b: Behavior<unknown>): void {
@@ -155,7 +163,7 @@ export class ActorCell {
     try {
       hook();
     } catch (err) {
-      this.logger().error('stopped hook threw', { error: String(err) });
+      this.logger().error('stopped hook threw', { error: err });
     }
   }
 

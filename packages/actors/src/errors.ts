@@ -60,3 +60,15 @@ export class StorageCommitError extends Error {
     super(`${writes} storage writes of ${owner === '' ? 'the node' : `actor ${owner}`} were refused: their commit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
+
+/** A worker node did not answer a control call in time (an actor in a long synchronous loop holds its thread). */
+export class ControlTimeoutError extends Error {
+  override readonly name = 'ControlTimeoutError';
+  constructor(
+    readonly node: string,
+    readonly call: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`node ${node} did not answer ${call} within ${timeoutMs} ms (is an actor on it in a long synchronous loop?)`);
+  }
+}

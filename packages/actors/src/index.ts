@@ -1,9 +1,9 @@
 export { ActorRef, type AnyRef, type Asks, type ReplyOf, type MessageOf } from './ref.ts';
 export { defineActor, lookupKind, type ActorKind, type Behavior, type Receive, type Setup } from './kind.ts';
 export type { ActorContext, AskOptions, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
-export { ActorSystem, type SystemOptions, type SystemSpawnOptions } from './system.ts';
+export { ActorSystem, type NodeEnding, type ShutdownReport, type SystemOptions, type SystemSpawnOptions } from './system.ts';
 export { ActorNode, type NodeEnv, type NodeStats, type Transport } from './node.ts';
-export { AskTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
+export { AskTimeoutError, ControlTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 export type { DeadLetter } from './dead-letters.ts';
 export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
 export type { ActorStorage, StorageKey } from './storage/node-storage.ts';

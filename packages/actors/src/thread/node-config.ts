@@ -1,4 +1,4 @@
-import type { LogLevel } from '../log.ts';
+import type { LogFormat, LogLevel } from '../log.ts';
 
 /** Settings every node of a system shares (plain data: it crosses into workers). */
 export interface NodeConfig {
@@ -12,4 +12,5 @@ export interface NodeConfig {
   maxMessageBytes: number;
   defaultAskTimeoutMs: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }

@@ -20,7 +20,7 @@ const node = new ActorNode({
   name,
   env: realEnv,
   seed: config.seed,
-  logSink: consoleSink(config.logLevel),
+  logSink: consoleSink(config.logLevel, config.logFormat),
   openStore: () => LmdbStore.open(join(config.dataDir, name)),
   mailboxCapacity: config.mailboxCapacity,
   defaultAskTimeoutMs: config.defaultAskTimeoutMs,
