@@ -22,6 +22,9 @@ import { checkNodeName, MAIN, resolveOptions, type SystemOptions } from './syste
 
 export type { SystemOptions } from './system-options.ts';
 
+/** A new thread loads tsx and every module before it answers: seconds on a loaded machine. */
+const NODE_START_TIMEOUT_MS = 60_000;
+
 export interface SystemSpawnOptions extends SpawnOptions {
   /** Default 'main'. */
   node?: string;
@@ -177,7 +180,7 @@ export class ActorSystem {
       this.main.logSink('error', realEnv.now(), name, 'node thread failed', { error: err });
     });
     void exited.then(() => this.nodeExited(name, handle));
-    await this.call(name, 'start', (a) => a.ping());
+    await this.call(name, 'start', (a) => a.ping(), NODE_START_TIMEOUT_MS);
     // Wire the new node to main and to every other live worker.
     const toMain = new MessageChannel();
     this.transport.connect(name, toMain.port1);
