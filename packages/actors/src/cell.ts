@@ -1,3 +1,4 @@
+import { checkMs } from './checks.ts';
 import type { ActorContext, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
 import type { ActorKind, Behavior, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
@@ -260,6 +261,8 @@ class CellContext implements ActorContext<unknown> {
   }
 
   setTimer(key: string, delayMs: number, msg: unknown, opts?: TimerOptions): void {
+    // A NaN or over-long delay would fire at once (and a repeating one would never stop firing).
+    checkMs(`setTimer ${key}: delayMs`, delayMs, opts?.repeat === true);
     const cell = this.cell;
     const env = cell.node.env;
     const timers = (cell.timers ??= new Map());
@@ -280,6 +283,7 @@ class CellContext implements ActorContext<unknown> {
     this.cell.timers!.delete(key);
   }
   sleep(delayMs: number): Promise<void> {
+    checkMs('sleep: delayMs', delayMs, false);
     const env = this.cell.node.env;
     return new Promise((resolve) =>
       env.setTimer(() => {

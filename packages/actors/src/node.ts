@@ -1,4 +1,5 @@
 import { ActorCell, isPromise, type Meta } from './cell.ts';
+import { checkMs, checkSpawnOptions } from './checks.ts';
 import type { ReplyHandle, SpawnOptions } from './context.ts';
 import { DeadLetters, messageTypeOf } from './dead-letters.ts';
 import { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
@@ -8,9 +9,6 @@ import { ActorRef, type AnyRef } from './ref.ts';
 import { NodeStorage } from './storage/node-storage.ts';
 import type { DurableStore } from './storage/store.ts';
 import { defaultStrategy, RestartWindow } from './supervision.ts';
-
-/** setTimeout's largest delay; a longer one would fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Stopped actor names a node remembers (for the dead-letter reason); the oldest go first. */
 const MAX_STOPPED_NAMES = 10_000;
 
@@ -167,9 +165,7 @@ export class ActorNode {
   }
 
   private newCell(kind: ActorKind<unknown, unknown>, props: unknown, opts: SpawnOptions, parent: ActorCell | undefined): ActorCell {
-    if (opts.name !== undefined && !/^[^$~][^@]*$/.test(opts.name)) {
-      throw new Error(`bad actor name ${JSON.stringify(opts.name)}: it must not be empty, start with $ or ~, or contain @`);
-    }
+    checkSpawnOptions(opts);
     // Generated ids start with ~ and system endpoints with $, so neither can collide with a name.
     const id = opts.name ?? `~${(this.nextId++).toString(36)}`;
     if (this.cells.has(id)) throw new Error(`actor ${id} already exists on node ${this.name}`);
@@ -286,9 +282,7 @@ export class ActorNode {
 
   ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
-        throw new RangeError(`ask ${messageTypeOf(msg) ?? typeof msg} to ${key(ref)}: timeoutMs ${String(timeoutMs)} is not a number of ms above 0 and at most ${MAX_TIMER_MS}`);
-      }
+      checkMs(`ask ${messageTypeOf(msg) ?? typeof msg} to ${key(ref)}: timeoutMs`, timeoutMs, true);
       if (this.closed) throw new DeliveryError(key(ref), 'node-down', `node ${this.name} has shut down`);
       const corr = this.nextCorr++;
       const target = key(ref);

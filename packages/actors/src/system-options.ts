@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { LOG_LEVELS, defaultLogFormat, defaultLogLevel, type LogFormat, type LogLevel } from './log.ts';
-import { MAX_TIMER_MS } from './node.ts';
+import { MAX_TIMER_MS } from './checks.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 
 export const MAIN = 'main';

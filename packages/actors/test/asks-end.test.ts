@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorNode, ActorRef, ActorSystem, DeliveryError, MemoryStore, type NodeEnv } from '../src/index.ts';
-import { Stuck } from './fixtures/hardening-kinds.ts';
+import { Stuck, TimerUser } from './fixtures/hardening-kinds.ts';
 import { rejectionOf, within } from './helpers.ts';
 
 const modules = [new URL('./fixtures/hardening-kinds.ts', import.meta.url)];
@@ -74,7 +74,31 @@ describe('asks always end', () => {
       const s = await sys.spawn(Stuck, {}, { node: 'w1' });
       const err = await rejectionOf(sys.ask(s, { type: 'ping' }, { timeoutMs }));
       expect(err).toBeInstanceOf(RangeError);
-      expect(err.message).toMatch(/ask ping to ~\w+@w1: timeoutMs .* is not a number of ms above 0 and at most 2147483647/);
+      expect(err.message).toMatch(/ask ping to ~\w+@w1: timeoutMs: .* is not a number of ms above 0 and at most 2147483647/);
     });
   }
+});
+
+describe('timers are checked like asks', () => {
+  const bad: Array<[string, 'setTimer' | 'sleep', number, boolean]> = [
+    ['a timer of NaN ms', 'setTimer', Number.NaN, false],
+    ['a timer above the timer limit', 'setTimer', 2 ** 31, false],
+    ['a repeating timer of 0 ms', 'setTimer', 0, true],
+    ['a sleep of Infinity', 'sleep', Number.POSITIVE_INFINITY, false],
+    ['a sleep of -1 ms', 'sleep', -1, false],
+  ];
+  for (const [what, type, delayMs, repeat] of bad) {
+    it(`${what} fails the actor's turn with a RangeError naming the call`, async () => {
+      const t = await sys.spawn(TimerUser, {});
+      const err = await rejectionOf(sys.ask(t, { type, delayMs, repeat }));
+      expect(err).toMatchObject({ name: 'RemoteActorError', remoteName: 'RangeError' });
+      expect(err.message).toMatch(new RegExp(`${type}( t)?: delayMs: ${String(delayMs)} is not a number of ms`));
+    });
+  }
+
+  it('a one-shot timer of 0 ms and a sleep of 0 ms are fine', async () => {
+    const t = await sys.spawn(TimerUser, {});
+    expect(await sys.ask(t, { type: 'setTimer', delayMs: 0, repeat: false })).toBe(true);
+    expect(await sys.ask(t, { type: 'sleep', delayMs: 0 })).toBe(true);
+  });
 });

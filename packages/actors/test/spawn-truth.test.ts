@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ActorNode, ActorRef, ActorSystem, MemoryStore } from '../src/index.ts';
+import { ActorNode, ActorRef, ActorSystem, MemoryStore, type SpawnOptions } from '../src/index.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { BadSetup, Fragile, Spawner } from './fixtures/hardening-kinds.ts';
 import { Kv } from './fixtures/storage-kinds.ts';
@@ -67,4 +67,22 @@ describe('dead-letter reasons', () => {
     node.tell(first, { type: 'ping' });
     expect(reasons()).toEqual({ stopped: 2, 'no-such-actor': 3 }); // forgotten: the oldest name went first
   });
+});
+
+describe('spawn options are checked, not coerced', () => {
+  const bad: Array<[string, SpawnOptions, RegExp]> = [
+    ['a mailboxCapacity of NaN', { mailboxCapacity: Number.NaN }, /spawn option mailboxCapacity: NaN is not a whole number above 0/],
+    ['a mailboxCapacity of 0', { mailboxCapacity: 0 }, /spawn option mailboxCapacity: 0/],
+    ['an unknown onFailure', { supervision: { onFailure: 'retry' as 'restart' } }, /spawn option supervision.onFailure: "retry" is not one of restart, stop, escalate, resume/],
+    ['a maxRestarts of -1', { supervision: { maxRestarts: -1 } }, /spawn option supervision.maxRestarts: -1/],
+    ['a withinMs of NaN', { supervision: { withinMs: Number.NaN } }, /spawn option supervision.withinMs: NaN/],
+    ['a name that is not a string', { name: 42 as unknown as string }, /bad actor name 42/],
+  ];
+  for (const node of ['main', 'w1']) {
+    for (const [what, opts, message] of bad) {
+      it(`${what} fails spawn on ${node}`, async () => {
+        await expect(sys.spawn(Spawner, {}, { node, ...opts })).rejects.toThrow(message);
+      });
+    }
+  }
 });

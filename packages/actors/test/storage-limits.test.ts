@@ -46,6 +46,15 @@ describe('keys and values are checked when the write is made', () => {
     });
   }
 
+  it('a range with a limit that is not a whole number from 0 fails with an error naming the limit', async () => {
+    const kv = await sys.spawn(Kv, {}, { node: 'w1' });
+    for (const limit of [Number.NaN, -1, 1.5]) {
+      const err = await rejectionOf(sys.ask(kv, { type: 'range', limit }));
+      expect(err.message).toMatch(new RegExp(`storage range: limit ${String(limit)} is not a whole number from 0`));
+    }
+    expect(await sys.ask(kv, { type: 'range', limit: 0 })).toEqual([]);
+  });
+
   it('the largest key that fits is accepted and reads back from LMDB', async () => {
     const kv = await sys.spawn(Kv, {}, { node: 'w1', name: 'k' });
     // The actor's id ('k') is part of the stored key: ['k', part] encodes to 1 + 1 + part bytes.

@@ -83,6 +83,8 @@ export class NodeStorage {
   range(start: Key, end: Key, reverse: boolean, limit: number): Array<[Key, unknown]> {
     checkKey(start);
     checkKey(end);
+    if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) throw new RangeError(`storage range: limit ${String(limit)} is not a whole number from 0`);
+    if (typeof reverse !== 'boolean') throw new TypeError(`storage range: reverse ${String(reverse)} is not a boolean`);
     const rows = new Map<string, [Key, Uint8Array | undefined]>();
     // Read enough from the store that overlay deletions cannot starve the limit.
     const storeLimit = limit === Infinity ? undefined : limit + this.overlay.size;
