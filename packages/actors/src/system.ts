@@ -8,6 +8,7 @@ import { encode } from './codec.ts';
 import type { AskOptions, SpawnOptions } from './context.ts';
 import type { DeadLetter } from './dead-letters.ts';
 import type { ActorKind } from './kind.ts';
+import { checkMs } from './checks.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { ControlTimeoutError } from './errors.ts';
 import { consoleSink } from './log.ts';
@@ -61,6 +62,7 @@ export class ActorSystem {
   private readonly downListeners: Array<(node: string) => void> = [];
   private readonly releaseDataDir: () => void;
   private closing = false;
+  private shutdownDone: Promise<ShutdownReport> | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -108,7 +110,7 @@ export class ActorSystem {
     try {
       for (const name of resolved.workers) await system.startNode(name);
     } catch (err) {
-      await system.shutdown();
+      await system.shutdown().catch(() => undefined); // the start's error is the one to report
       throw err;
     }
     return system;
@@ -201,6 +203,7 @@ export class ActorSystem {
    * within killGraceMs (one stuck in a loop, say).
    */
   async killNode(name: string, killGraceMs = 2_000): Promise<void> {
+    checkMs('killNode: killGraceMs', killGraceMs, true);
     const w = this.liveWorker(name);
     void w.admin.exit().catch(() => undefined);
     await this.endWithin(name, w, killGraceMs);
@@ -241,7 +244,11 @@ export class ActorSystem {
    * asks still pending on main, and releases the data directory. Always ends; the report names
    * the nodes that had to be terminated (each is also logged as a warning).
    */
-  async shutdown(): Promise<ShutdownReport> {
+  shutdown(): Promise<ShutdownReport> {
+    return (this.shutdownDone ??= this.stopEverything());
+  }
+
+  private async stopEverything(): Promise<ShutdownReport> {
     this.closing = true;
     const report: ShutdownReport = { graceful: [], terminated: [] };
     const live = [...this.workers].filter(([, w]) => w.alive).map(([n]) => n);

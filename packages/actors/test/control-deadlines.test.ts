@@ -44,11 +44,19 @@ describe('a node held by a busy actor', () => {
   });
 
   it('a node that is not held stops gracefully', async () => {
+    await expect(sys.killNode('w3', Number.NaN)).rejects.toThrow(/killNode: killGraceMs: NaN is not a number of ms/);
     expect(await sys.stopNode('w3')).toBe('graceful');
   });
 });
 
 describe('shutdown', () => {
+  it('called twice, does the work once and gives both callers the same report', async () => {
+    const other = await ActorSystem.start({ workers: ['w1'], modules });
+    const [a, b] = await Promise.all([other.shutdown(), other.shutdown()]);
+    expect(a).toEqual({ graceful: ['w1'], terminated: [] });
+    expect(b).toBe(a);
+  });
+
   it('always ends: a held node is terminated and named in the report, a pending ask fails at once, and the process exits by itself', async () => {
     const run = await runScenario('stuck-shutdown', { limitMs: 40_000 });
     expect(run.results).toEqual([
