@@ -88,9 +88,9 @@ export class Cell {
     return this.ok({ type: 'openSession', principal }).session;
   }
 
-  /** Opens `path` (relative to the cell root), creating a file if absent. */
+  /** Opens `path` (relative to the cell root; empty for the root), creating a file if absent. */
   open(session: SessionId, path: string, options: Partial<OpOf<'open'>> = {}): HandleId {
-    return this.ok({ type: 'open', session, path: `${ROOT}/${path}`, create: 'ifAbsent', ...options }).handle;
+    return this.ok({ type: 'open', session, path: path === '' ? ROOT : `${ROOT}/${path}`, create: 'ifAbsent', ...options }).handle;
   }
 
   mkdir(session: SessionId, path: string, options: Partial<OpOf<'open'>> = {}): HandleId {
