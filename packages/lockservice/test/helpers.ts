@@ -106,7 +106,7 @@ export class Cell {
  * Random ops over a small namespace and few sessions, so they collide: most are well-formed,
  * some name unknown sessions, handles or paths, and a share are malformed in random ways.
  */
-export function randomOps(seed: number, malformedShare = 0.1): { next: (cell: Cell) => unknown; random: Random } {
+export function randomOps(seed: number, malformedShare = 0.1): { next: (cell: { db: LockDb }) => unknown; random: Random } {
   const random = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const int = (n: number) => Math.floor(random() * n);
@@ -115,18 +115,18 @@ export function randomOps(seed: number, malformedShare = 0.1): { next: (cell: Ce
     const depth = 1 + int(3);
     return `${ROOT}/${Array.from({ length: depth }, () => pick(names)).join('/')}`;
   };
-  const liveSession = (cell: Cell) => {
+  const liveSession = (cell: { db: LockDb }) => {
     const ids = [...cell.db.inspect().sessions.keys()];
     return ids.length > 0 && random() < 0.9 ? pick(ids) : int(20);
   };
-  const liveHandle = (cell: Cell, session: number) => {
+  const liveHandle = (cell: { db: LockDb }, session: number) => {
     const ids = [...(cell.db.inspect().sessions.get(session)?.handles ?? [])];
     return ids.length > 0 && random() < 0.9 ? pick(ids) : int(50);
   };
   const events = (): EventKind[] => ['contentsModified', 'childAdded', 'childRemoved', 'childModified', 'lockAcquired', 'conflictingLock', 'handleInvalid'].filter(() => random() < 0.5) as EventKind[];
   const contents = () => (random() < 0.2 ? bytes(pick(['alice', 'bob', 'alice\nbob', ''])) : Uint8Array.from({ length: int(300) }, () => int(256)));
 
-  const wellFormed = (cell: Cell): LsOp => {
+  const wellFormed = (cell: { db: LockDb }): LsOp => {
     const session = liveSession(cell);
     const handle = liveHandle(cell, session);
     const r = random();
@@ -147,7 +147,7 @@ export function randomOps(seed: number, malformedShare = 0.1): { next: (cell: Ce
   const oversize = new Uint8Array(300 * 1024);
   const junk = (): unknown =>
     pick<unknown>([null, 42, 'x', [], {}, -1, 1.5, NaN, Infinity, { type: 'nope' }, `${ROOT}/../x`, `${ROOT}//x`, `${ROOT}/\ud800`, `/ls/other/x`, 'a'.repeat(2000), true, oversize]);
-  const malformed = (cell: Cell): unknown => {
+  const malformed = (cell: { db: LockDb }): unknown => {
     const op = { ...wellFormed(cell) } as Record<string, unknown>;
     const keys = Object.keys(op);
     const r = random();
