@@ -36,13 +36,7 @@ export function registerModel<V>(initial: V): Model<V, RegisterInput<V>, Registe
 export function kvModel<K, V>(missing: V): Model<KvState<V>, KvInput<K, V>, KvOutput<V>> {
   return {
     init: () => new Map(),
-    step(state, input, output) {
-      const key = structuralKey(input.key);
-      const current = state.has(key) ? (state.get(key) as V) : missing;
-      const next = registerStep(current, asRegisterInput(input), output);
-      if (!next.ok || next.state === current) return { ok: next.ok, state };
-      return { ok: true, state: new Map(state).set(key, next.state) };
-    },
+    step: (state, input, output) => stepKeyed(state, input.key, missing, (current) => registerStep(current, asRegisterInput(input), output)),
     key: structuralKey,
     partition: (ops) => partitionBy(ops, (input) => input.key),
     describe(input, output) {
@@ -103,6 +97,20 @@ function asRegisterInput<K, V>(input: KvInput<K, V>): RegisterInput<V> {
 const same = (a: unknown, b: unknown): boolean => a === b || structuralKey(a) === structuralKey(b);
 
 const show = (value: unknown): string => (value === UNKNOWN ? '?' : structuralKey(value));
+
+/** Steps the entry under `key` (`initial` if absent) of a map state, copying the map only on a change. */
+function stepKeyed<T>(
+  state: ReadonlyMap<string, T>,
+  key: unknown,
+  initial: T,
+  step: (current: T) => { ok: boolean; state: T },
+): { ok: boolean; state: ReadonlyMap<string, T> } {
+  const k = structuralKey(key);
+  const current = state.has(k) ? (state.get(k) as T) : initial;
+  const next = step(current);
+  if (!next.ok || next.state === current) return { ok: next.ok, state };
+  return { ok: true, state: new Map(state).set(k, next.state) };
+}
 
 /**
  * Splits a history by a key of each input. An input without a key (a lock holder's expiry)
@@ -171,11 +179,7 @@ export function lockModel<L>(): Model<ReadonlyMap<string, LockState>, LockInput<
         for (const [key, lock] of state) next.set(key, withoutHolder(lock, input.holder));
         return { ok: true, state: next };
       }
-      const key = structuralKey(input.lock);
-      const lock = state.get(key) ?? FREE;
-      const next = lockStep(lock, input, output);
-      if (!next.ok || next.state === lock) return { ok: next.ok, state };
-      return { ok: true, state: new Map(state).set(key, next.state) };
+      return stepKeyed(state, input.lock, FREE, (lock) => lockStep(lock, input, output));
     },
     key: structuralKey,
     partition: (ops) => partitionBy(ops, (input) => (input.op === 'expire' ? undefined : input.lock)),
@@ -244,13 +248,7 @@ export interface FileState<C> {
 export function fileModel<P, C>(initial: C): Model<ReadonlyMap<string, FileState<C>>, FileInput<P, C>, FileOutput<C>> {
   return {
     init: () => new Map(),
-    step(state, input, output) {
-      const key = structuralKey(input.path);
-      const file = state.get(key) ?? { contents: initial, generation: 0 };
-      const next = fileStep(file, input, output);
-      if (!next.ok || next.state === file) return { ok: next.ok, state };
-      return { ok: true, state: new Map(state).set(key, next.state) };
-    },
+    step: (state, input, output) => stepKeyed(state, input.path, { contents: initial, generation: 0 }, (file) => fileStep(file, input, output)),
     key: structuralKey,
     partition: (ops) => partitionBy(ops, (input) => input.path),
     describe(input, output) {
