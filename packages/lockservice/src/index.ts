@@ -57,3 +57,5 @@ export { checkInvariants, checkProgress, progressOf, type Progress } from './inv
 export { SequencerGuard, sequencerProblem } from './sequencer-guard.ts';
 export { PIECE_BYTES, type SnapshotPiece } from './snapshot.ts';
 export type { DbState } from './state.ts';
+export { SessionLeases, DEFAULT_LEASE_TIMING, type LeaseTiming, type LeaseInput, type LeaseEffect } from './session-leases.ts';
+export { ClientLease, DEFAULT_CLIENT_LEASE_TIMING, type ClientLeaseState, type ClientLeaseTiming, type ClientLeaseInput, type ClientLeaseEffect } from './client-lease.ts';
