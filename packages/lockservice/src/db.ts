@@ -187,6 +187,9 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     const created = node === undefined;
     if (node) {
       if (op.create === 'exclusive') return failure('EXISTS', `${op.path} exists`);
+      if (op.kind !== undefined && op.kind !== node.kind) {
+        return failure(node.kind === 'dir' ? 'IS_A_DIRECTORY' : 'NOT_A_DIRECTORY', `${op.path} exists as a ${node.kind === 'dir' ? 'directory' : 'file'}, not the ${op.kind} asked for`);
+      }
       const denied = denial(state, session.principal, node, 'read');
       if (denied) return failure('PERMISSION_DENIED', denied);
     } else {

@@ -24,6 +24,16 @@ describe('namespace: files and directories under /ls/<cell>', () => {
     expect(cell.ok({ type: 'open', session: s, path: `${ROOT}/f`, create: 'ifAbsent' }).created).toBe(false);
   });
 
+  it('opening an existing node as the other kind is an error, not a silent success', () => {
+    const cell = new Cell();
+    const s = cell.session();
+    cell.open(s, 'f');
+    cell.mkdir(s, 'd');
+    expect(cell.fails({ type: 'open', session: s, path: `${ROOT}/f`, create: 'ifAbsent', kind: 'dir' }, 'NOT_A_DIRECTORY')).toBe(`${ROOT}/f exists as a file, not the dir asked for`);
+    cell.fails({ type: 'open', session: s, path: `${ROOT}/d`, create: 'never', kind: 'file' }, 'IS_A_DIRECTORY');
+    cell.ok({ type: 'open', session: s, path: `${ROOT}/d`, create: 'never', kind: 'dir' });
+  });
+
   it('creates a node only inside an existing directory', () => {
     const cell = new Cell();
     const s = cell.session();
