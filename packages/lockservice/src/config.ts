@@ -16,6 +16,8 @@ export interface LsLimits {
   maxSessions: number;
   /** Open handles per session at most; an open past it is refused. */
   maxHandlesPerSession: number;
+  /** Open handles in the cell at most; an open past it is refused. */
+  maxHandles: number;
 }
 
 export interface LsConfig {
@@ -38,6 +40,7 @@ export const DEFAULT_LIMITS: LsLimits = {
   maxNodes: 1_000_000,
   maxSessions: 1_000_000,
   maxHandlesPerSession: 10_000,
+  maxHandles: 2_000_000,
 };
 
 export function lsConfig(cell: string, overrides: Partial<Omit<LsConfig, 'cell' | 'limits'>> & { limits?: Partial<LsLimits> } = {}): LsConfig {

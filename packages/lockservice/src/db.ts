@@ -183,6 +183,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     if (session.handles.size >= state.config.limits.maxHandlesPerSession) {
       return failure('LIMIT_REACHED', `session ${session.id} has ${session.handles.size} handles open, its limit (maxHandlesPerSession)`);
     }
+    if (state.handles.size >= state.config.limits.maxHandles) return failure('LIMIT_REACHED', `the cell has ${state.handles.size} handles open, its limit (maxHandles)`);
     let node = state.nodes.get(op.path);
     const created = node === undefined;
     if (node) {

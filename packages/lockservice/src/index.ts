@@ -25,6 +25,11 @@
  *   a re-created node's generation).
  * - Snapshots are pieces of records (about 64 KiB each); restore rebuilds the indexes and checks
  *   every invariant (`checkInvariants`) before it replaces anything.
+ * - Every map is bounded (`LsLimits`: sessions, handles, nodes, bytes); an op past a bound is
+ *   refused with LIMIT_REACHED and changes nothing.
+ * - The master's side of sessions (`SessionLeases`) and the client's (`ClientLease`) are pure
+ *   `step(input, now) -> effects` cores for the actors to come: held KeepAlives answered near
+ *   the lease end or early to carry events, expiry proposals, grace across failover, jeopardy.
  */
 export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';

@@ -17,6 +17,7 @@ export function checkInvariants(state: Readonly<DbState>): string[] {
   if (!root || root.kind !== 'dir' || root.ephemeralOwner !== null) bad(`the root ${state.root} is missing or not a permanent directory`);
   if (nodes.size > limits.maxNodes) bad(`${nodes.size} nodes, over maxNodes ${limits.maxNodes}`);
   if (sessions.size > limits.maxSessions) bad(`${sessions.size} sessions, over maxSessions ${limits.maxSessions}`);
+  if (handles.size > limits.maxHandles) bad(`${handles.size} handles, over maxHandles ${limits.maxHandles}`);
 
   let totalBytes = 0;
   for (const [path, node] of nodes) {

@@ -83,6 +83,15 @@ describe('limits and bad paths: clear errors', () => {
     cell.ok({ type: 'setContents', session: s, handle: again, contents: bytes('1234567890') });
   });
 
+  it('the cell holds at most maxHandles handles in all sessions together', () => {
+    const cell = new Cell(testConfig({ limits: { maxHandles: 3 } }));
+    const [s1, s2] = [cell.session(), cell.session('bob')];
+    cell.open(s1, 'a');
+    cell.open(s1, 'a');
+    cell.open(s2, 'a');
+    expect(cell.fails({ type: 'open', session: s2, path: `${ROOT}/a`, create: 'never' }, 'LIMIT_REACHED')).toContain('maxHandles');
+  });
+
   it('refuses a bad config at construction', () => {
     expect(() => new LockDb(testConfig({ defaultLockDelayMs: 60_001 }))).toThrow(/defaultLockDelayMs must be an integer from 0 to 60000/);
     expect(() => new LockDb(testConfig({ limits: { maxNodes: 0 } }))).toThrow(/maxNodes must be a positive integer/);
