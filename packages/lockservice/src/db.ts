@@ -277,6 +277,10 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     if (node.children.size > 0) return failure('NOT_EMPTY', `${node.path} is a directory with ${node.children.size} entries; only an empty one can be deleted`);
     const denied = denial(this.state, session.principal, node, 'write');
     if (denied) return failure('PERMISSION_DENIED', denied);
+    // Deleting and re-creating the file would otherwise hand out a lock still in lock-delay.
+    if (this.state.now < node.lockFreeAt) {
+      return failure('LOCK_DELAY', `${node.path} cannot be deleted while its lock is in lock-delay (${node.lockFreeAt - this.state.now} ms more)`);
+    }
     this.removeNode(node, handle.id, changes);
     return ok({ freed: changes.freed });
   }

@@ -111,6 +111,15 @@ describe('lock-delay', () => {
     cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
   });
 
+  it('a lock in lock-delay cannot be escaped by deleting and re-creating its file', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });
+    cell.ok({ type: 'expireSession', session: s1 });
+    expect(cell.fails({ type: 'delete', session: s2, handle: h2 }, 'LOCK_DELAY')).toContain('cannot be deleted while its lock is in lock-delay (1000 ms more)');
+    cell.time += 1000;
+    cell.ok({ type: 'delete', session: s2, handle: h2 });
+  });
+
   it('a shared holder that expires delays the lock for everyone once the others are gone', () => {
     const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
     cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared' });
