@@ -18,7 +18,10 @@ describe('bad input never corrupts the database', () => {
         cell.time += Math.floor(ops.random() * 400) - 50; // the leader's clock may even step back
         const op = ops.next(cell);
         const before = digestButTime(cell.db);
+        const reason = cell.db.validate(op);
         const outcome = cell.apply(op as LsOp); // checks the invariants
+        // What validate refuses, apply refuses with the same reason (no log slot is spent on it).
+        if (reason !== undefined) expect(outcome).toEqual({ ok: false, error: { code: 'BAD_REQUEST', message: reason } });
         if (!outcome.ok) {
           refusals++;
           if (outcome.error.code === 'BAD_REQUEST') malformedRefusals++;
