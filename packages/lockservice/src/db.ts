@@ -415,14 +415,14 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
 }
 
 /** The mode the lock on `node` is held in, or null if free. */
-export function lockModeOf(state: DbState, node: LsNode): LockMode | null {
+function lockModeOf(state: DbState, node: LsNode): LockMode | null {
   for (const id of node.holders) return state.handles.get(id)!.lock;
   return null;
 }
 
 const sequencerOf = (node: LsNode, mode: LockMode): Sequencer => ({ lock: node.path, mode, generation: node.lockGeneration });
 
-export function statOf(node: LsNode): Stat {
+function statOf(node: LsNode): Stat {
   return {
     path: node.path,
     kind: node.kind,

@@ -34,7 +34,7 @@
 export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';
 export type { LsErrorCode, LsError, Outcome } from './errors.ts';
-export { LockDb, statOf } from './db.ts';
+export { LockDb } from './db.ts';
 export { EVENT_KINDS } from './protocol.ts';
 export type {
   AclNames,
