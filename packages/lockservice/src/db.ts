@@ -22,6 +22,7 @@ import type {
   LsResult,
   LsResults,
   Sequencer,
+  SessionId,
   Stat,
 } from './protocol.ts';
 import { restoreState, snapshotPieces } from './snapshot.ts';
@@ -109,9 +110,9 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
         return this.openSession(op);
       case 'closeSession':
       case 'expireSession': {
-        const session = this.state.sessions.get(op.session);
-        if (!session) return failure('SESSION_UNKNOWN', `session ${op.session} is not open (closed, expired or never opened)`);
-        this.endSession(session, op.type === 'expireSession', changes);
+        const session = this.sessionOf(op.session);
+        if (!session.ok) return session;
+        this.endSession(session.result, op.type === 'expireSession', changes);
         return ok({ freed: changes.freed });
       }
       case 'open':
@@ -166,9 +167,15 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
   // --- handles and nodes ------------------------------------------------------------------
 
   /** The session, handle and node an op names, or why not. */
-  private find(op: { session: number; handle: number }): Found {
-    const session = this.state.sessions.get(op.session);
-    if (!session) return failure('SESSION_UNKNOWN', `session ${op.session} is not open (closed, expired or never opened)`);
+  private sessionOf(id: SessionId): Outcome<LsSession> {
+    const session = this.state.sessions.get(id);
+    return session ? ok(session) : failure('SESSION_UNKNOWN', `session ${id} is not open (closed, expired or never opened)`);
+  }
+
+  private find(op: { session: SessionId; handle: HandleId }): Found {
+    const found = this.sessionOf(op.session);
+    if (!found.ok) return found;
+    const session = found.result;
     const handle = this.state.handles.get(op.handle);
     if (!handle || handle.session !== session.id) {
       return failure('HANDLE_UNKNOWN', `handle ${op.handle} is not open in session ${op.session} (closed, never opened, or its node was deleted)`);
@@ -178,8 +185,9 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
 
   private open(op: OpOf<'open'>, changes: Changes): Outcome<LsResults['open']> {
     const { state } = this;
-    const session = state.sessions.get(op.session);
-    if (!session) return failure('SESSION_UNKNOWN', `session ${op.session} is not open (closed, expired or never opened)`);
+    const found = this.sessionOf(op.session);
+    if (!found.ok) return found;
+    const session = found.result;
     if (session.handles.size >= state.config.limits.maxHandlesPerSession) {
       return failure('LIMIT_REACHED', `session ${session.id} has ${session.handles.size} handles open, its limit (maxHandlesPerSession)`);
     }
