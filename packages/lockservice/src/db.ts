@@ -166,12 +166,12 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
 
   // --- handles and nodes ------------------------------------------------------------------
 
-  /** The session, handle and node an op names, or why not. */
   private sessionOf(id: SessionId): Outcome<LsSession> {
     const session = this.state.sessions.get(id);
     return session ? ok(session) : failure('SESSION_UNKNOWN', `session ${id} is not open (closed, expired or never opened)`);
   }
 
+  /** The session, handle and node an op names, or why not. */
   private find(op: { session: SessionId; handle: HandleId }): Found {
     const found = this.sessionOf(op.session);
     if (!found.ok) return found;
