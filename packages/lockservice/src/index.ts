@@ -15,10 +15,10 @@
  *   round with the clients; a node's deletion closes its handles (holders hear
  *   `handleInvalid`). The cost is a log slot per open and close.
  * - Locks have try semantics in the database (granted or refused now, with the reason). Blocking
- *   acquire and its timeout are the master's: it queues waiters in memory and retries them when
- *   a result reports a lock freed (`freed: { path, availableAt }`, where `availableAt` is past
- *   the lock-delay). A waiter queue in the database would need an op for every timeout and for
- *   every lock-delay's end, since apply runs only when an op arrives.
+ *   acquire and its timeout are the master's (`LockWaiters`): it queues waiters in memory and
+ *   tries the head again when a result reports the lock freed (`freed: { path, availableAt }`,
+ *   where `availableAt` is past the lock-delay). A waiter queue in the database would need an op
+ *   for every timeout and for every lock-delay's end, since apply runs only when an op arrives.
  * - Lock generations come from one cell-wide counter: a name never reuses one, even after delete
  *   and create, so `SequencerGuard` can order any two sequencers of a lock. Content and ACL
  *   generations count per node from 0 (a handle names the node's instance, so a CAS never meets
@@ -27,9 +27,10 @@
  *   every invariant (`checkInvariants`) before it replaces anything.
  * - Every map is bounded (`LsLimits`: sessions, handles, nodes, bytes); an op past a bound is
  *   refused with LIMIT_REACHED and changes nothing.
- * - The master's side of sessions (`SessionLeases`) and the client's (`ClientLease`) are pure
- *   `step(input, now) -> effects` cores for the actors to come: held KeepAlives answered near
- *   the lease end or early to carry events, expiry proposals, grace across failover, jeopardy.
+ * - The master's side of sessions (`SessionLeases`), its blocking acquire (`LockWaiters`) and the
+ *   client's lease (`ClientLease`) are pure `step(input, now) -> effects` cores for the actors to
+ *   come: held KeepAlives answered near the lease end or early to carry events, expiry
+ *   proposals, grace across failover, FIFO waiters with timeouts, jeopardy.
  */
 export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';
@@ -64,3 +65,4 @@ export { PIECE_BYTES, type SnapshotPiece } from './snapshot.ts';
 export type { DbState } from './state.ts';
 export { SessionLeases, DEFAULT_LEASE_TIMING, type LeaseTiming, type LeaseInput, type LeaseEffect } from './session-leases.ts';
 export { ClientLease, DEFAULT_CLIENT_LEASE_TIMING, type ClientLeaseState, type ClientLeaseTiming, type ClientLeaseInput, type ClientLeaseEffect } from './client-lease.ts';
+export { LockWaiters, DEFAULT_WAITER_LIMITS, type Waiter, type WaiterLimits, type TryOutcome, type WaitersInput, type WaitersEffect } from './lock-waiters.ts';
