@@ -87,12 +87,12 @@ describe('lock model: shared locks and generations', () => {
     expect(checkOperations(locks, ops.filter((op) => op.input.op === 'expire' || (op.input as { lock: string }).lock === 'B')).ok).toBe(true);
   });
 
-  it('agrees with an exhaustive search on 1,500 random small histories', () => {
+  it('agrees with an exhaustive search on 1,000 random small histories', () => {
     const rand = mulberry32(11);
     const int = (n: number) => Math.floor(rand() * n);
     const whole = { ...locks, partition: undefined };
     const verdicts = { ok: 0, bad: 0 };
-    for (let round = 0; round < 1500; round++) {
+    for (let round = 0; round < 1000; round++) {
       const ops: LOp[] = [];
       for (let c = 1; c <= 3; c++) {
         let t = int(3);
@@ -116,8 +116,8 @@ describe('lock model: shared locks and generations', () => {
       expect(bruteForce(whole, ops)).toBe(verdict);
       verdicts[verdict === true ? 'ok' : 'bad']++;
     }
-    expect(verdicts.ok).toBeGreaterThan(80);
-    expect(verdicts.bad).toBeGreaterThan(150);
+    expect(verdicts.ok).toBeGreaterThan(50);
+    expect(verdicts.bad).toBeGreaterThan(100);
   });
 });
 

@@ -6,6 +6,7 @@
  * application told; if a master answers within the grace period the session carries on (safe),
  * otherwise it is expired.
  */
+import { unreachable } from './unreachable.ts';
 
 export type ClientLeaseState = 'live' | 'jeopardy' | 'expired';
 
@@ -88,7 +89,7 @@ export class ClientLease<E> {
         }
         break;
       default:
-        return unreachable(input);
+        return unreachable(input, 'client lease');
     }
     return effects;
   }
@@ -98,8 +99,4 @@ export class ClientLease<E> {
     if (this.current === 'live') return this.leaseEnd;
     return this.current === 'jeopardy' ? this.leaseEnd + this.timing.gracePeriodMs : undefined;
   }
-}
-
-function unreachable(x: never): never {
-  throw new Error(`client lease: unhandled input ${JSON.stringify(x)}`);
 }

@@ -28,6 +28,7 @@ import type {
 import { restoreState, snapshotPieces } from './snapshot.ts';
 import { emptyState, indexNode, type DbState, type HandleRecord, type LsNode, type LsSession } from './state.ts';
 import { validators } from './validate.ts';
+import { unreachable } from './unreachable.ts';
 
 type OpOf<T extends LsOp['type']> = Extract<LsOp, { type: T }>;
 type QueryOf<T extends LsQuery['type']> = Extract<LsQuery, { type: T }>;
@@ -92,7 +93,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       case 'sessions':
         return ok({ sessions: [...this.state.sessions.keys()] });
       default:
-        return unreachable(q);
+        return unreachable(q, 'lock service database');
     }
   }
 
@@ -140,7 +141,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
         return ok({ freed: changes.freed });
       }
       default:
-        return unreachable(op);
+        return unreachable(op, 'lock service database');
     }
   }
 
@@ -443,8 +444,4 @@ function statOf(node: LsNode): Stat {
     length: node.contents.byteLength,
     acl: { ...node.acl },
   };
-}
-
-function unreachable(x: never): never {
-  throw new Error(`lock service: unhandled ${JSON.stringify(x)}`);
 }

@@ -7,6 +7,7 @@
  * clients acquire again.
  */
 import type { LockMode, SessionId } from './protocol.ts';
+import { unreachable } from './unreachable.ts';
 
 export interface Waiter<R> {
   /** Whatever the host needs to answer the client. */
@@ -136,7 +137,7 @@ export class LockWaiters<R> {
         }
         break;
       default:
-        return unreachable(input);
+        return unreachable(input, 'lock waiters');
     }
     return effects;
   }
@@ -169,8 +170,4 @@ export class LockWaiters<R> {
     this.count--;
     if (queue.waiters.length === 0 && !queue.trying) this.queues.delete(lock);
   }
-}
-
-function unreachable(x: never): never {
-  throw new Error(`lock waiters: unhandled input ${JSON.stringify(x)}`);
 }

@@ -17,6 +17,7 @@
  * - A session whose lease ends with no KeepAlive held is expired once (`proposeExpire`).
  */
 import type { SessionId } from './protocol.ts';
+import { unreachable } from './unreachable.ts';
 
 export interface LeaseTiming {
   /** Session lease. Chubby's default: 12 s. */
@@ -111,7 +112,7 @@ export class SessionLeases<R, E> {
         }
         break;
       default:
-        return unreachable(input);
+        return unreachable(input, 'session leases');
     }
     return effects;
   }
@@ -155,8 +156,4 @@ export class SessionLeases<R, E> {
   private fresh(deadline: number): Lease<R, E> {
     return { deadline, held: null, events: [], eventsLost: false, expiring: false, takenOver: false };
   }
-}
-
-function unreachable(x: never): never {
-  throw new Error(`session leases: unhandled input ${JSON.stringify(x)}`);
 }
