@@ -1,0 +1,35 @@
+import type { DomainError } from './contract.ts';
+
+/** The lock service's error codes. They are stable: clients and tests branch on them. */
+export type LsErrorCode =
+  /** The op or query is malformed (wrong shape, bad path, oversize contents, …); nothing changed. */
+  | 'BAD_REQUEST'
+  | 'SESSION_UNKNOWN'
+  /** The handle is not open in this session: never opened, closed, or invalidated by its node's deletion. */
+  | 'HANDLE_UNKNOWN'
+  | 'NOT_FOUND'
+  | 'EXISTS'
+  | 'NOT_A_DIRECTORY'
+  | 'IS_A_DIRECTORY'
+  | 'NOT_EMPTY'
+  /** A node in an ephemeral directory must be an ephemeral of the same session. */
+  | 'EPHEMERAL_PARENT'
+  | 'PERMISSION_DENIED'
+  | 'GENERATION_MISMATCH'
+  /** Another handle holds the lock in a conflicting mode. */
+  | 'LOCK_HELD'
+  /** A holder's session expired while holding the lock: no one may take it until the lock-delay passes. */
+  | 'LOCK_DELAY'
+  | 'ALREADY_HELD'
+  | 'NOT_HELD'
+  | 'STALE_SEQUENCER'
+  /** A configured bound (sessions, handles, nodes, total contents) is reached. */
+  | 'LIMIT_REACHED';
+
+export interface LsError extends DomainError {
+  code: LsErrorCode;
+}
+
+export type Outcome<R> = { ok: true; result: R } | { ok: false; error: LsError };
+
+export const failure = (code: LsErrorCode, message: string): { ok: false; error: LsError } => ({ ok: false, error: { code, message } });

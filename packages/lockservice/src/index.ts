@@ -1,0 +1,68 @@
+/**
+ * @actorfs/lockservice: a Chubby cell's foundations.
+ *
+ * Design (the parts that do not need the reworked Paxos package yet):
+ * - `LockDb` is the cell's database as a pure, deterministic state machine in the agreed
+ *   contract (`contract.ts`; registering it with Paxos's `defineStateMachine` is one line once
+ *   that package exports the same interface). Time enters only as `meta.time`, the leader's
+ *   timestamp; the database keeps the newest one it saw, so its clock never goes back.
+ * - Session leases live in the master's memory, as in Chubby: the master proposes
+ *   `expireSession` when a lease runs out, and the database then closes the session's handles,
+ *   releases its locks with lock-delay and deletes its ephemeral nodes. `closeSession` does the
+ *   same without lock-delay.
+ * - Handles are in the database. Events are computed by apply for the handles subscribed to
+ *   them, so every replica derives the same events and a new master needs no handle-rebuilding
+ *   round with the clients; a node's deletion closes its handles (holders hear
+ *   `handleInvalid`). The cost is a log slot per open and close.
+ * - Locks have try semantics in the database (granted or refused now, with the reason). Blocking
+ *   acquire and its timeout are the master's (`LockWaiters`): it queues waiters in memory and
+ *   tries the head again when a result reports the lock freed (`freed: { path, availableAt }`,
+ *   where `availableAt` is past the lock-delay). A waiter queue in the database would need an op
+ *   for every timeout and for every lock-delay's end, since apply runs only when an op arrives.
+ * - Lock generations come from one cell-wide counter: a name never reuses one, even after delete
+ *   and create, so `SequencerGuard` can order any two sequencers of a lock. Content and ACL
+ *   generations count per node from 0 (a handle names the node's instance, so a CAS never meets
+ *   a re-created node's generation).
+ * - Snapshots are pieces of records (about 64 KiB each); restore rebuilds the indexes and checks
+ *   every invariant (`checkInvariants`) before it replaces anything.
+ * - Every map is bounded (`LsLimits`: sessions, handles, nodes, bytes); an op past a bound is
+ *   refused with LIMIT_REACHED and changes nothing.
+ * - The master's side of sessions (`SessionLeases`), its blocking acquire (`LockWaiters`) and the
+ *   client's lease (`ClientLease`) are pure `step(input, now) -> effects` cores for the actors to
+ *   come: held KeepAlives answered near the lease end or early to carry events, expiry
+ *   proposals, grace across failover, FIFO waiters with timeouts, jeopardy.
+ */
+export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
+export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';
+export type { LsErrorCode, LsError, Outcome } from './errors.ts';
+export { LockDb } from './db.ts';
+export { EVENT_KINDS } from './protocol.ts';
+export type {
+  AclNames,
+  AclPermission,
+  CreateMode,
+  EventKind,
+  FreedLock,
+  HandleId,
+  LockMode,
+  LsEvent,
+  LsOp,
+  LsOpType,
+  LsQuery,
+  LsQueryResult,
+  LsQueryResults,
+  LsResult,
+  LsResults,
+  NodeKind,
+  Sequencer,
+  SessionId,
+  Stat,
+} from './protocol.ts';
+export { cellRoot, aclDirectory, pathProblem } from './paths.ts';
+export { checkInvariants, checkProgress, progressOf, type Progress } from './invariants.ts';
+export { SequencerGuard, sequencerProblem } from './sequencer-guard.ts';
+export { PIECE_BYTES, type SnapshotPiece } from './snapshot.ts';
+export type { DbState } from './state.ts';
+export { SessionLeases, DEFAULT_LEASE_TIMING, type LeaseTiming, type LeaseInput, type LeaseEffect } from './session-leases.ts';
+export { ClientLease, DEFAULT_CLIENT_LEASE_TIMING, type ClientLeaseState, type ClientLeaseTiming, type ClientLeaseInput, type ClientLeaseEffect } from './client-lease.ts';
+export { LockWaiters, DEFAULT_WAITER_LIMITS, type Waiter, type WaiterLimits, type TryOutcome, type WaitersInput, type WaitersEffect } from './lock-waiters.ts';

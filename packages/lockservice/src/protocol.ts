@@ -1,0 +1,130 @@
+/**
+ * The database's protocol: the ops the master proposes (a closed union), the queries it answers
+ * under its lease, their results, and the events apply emits.
+ */
+export type SessionId = number;
+export type HandleId = number;
+export type NodeKind = 'file' | 'dir';
+export type LockMode = 'exclusive' | 'shared';
+export type AclPermission = 'read' | 'write' | 'changeAcl';
+/** Per permission, the name of an ACL file in the cell's ACL directory; null lets everyone. */
+export type AclNames = Record<AclPermission, string | null>;
+/** `never`: the node must exist; `ifAbsent`: create it if missing; `exclusive`: it must not exist yet. */
+export type CreateMode = 'never' | 'ifAbsent' | 'exclusive';
+
+export const EVENT_KINDS = [
+  'contentsModified',
+  'childAdded',
+  'childRemoved',
+  'childModified',
+  'lockAcquired',
+  'conflictingLock',
+  'handleInvalid',
+  /** Sent by a new master, never by the database; listed so handles can subscribe to it. */
+  'masterFailover',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** (lock name, mode, lock generation): what a holder shows other servers. */
+export interface Sequencer {
+  lock: string;
+  mode: LockMode;
+  generation: number;
+}
+
+export type LsOp =
+  | { type: 'openSession'; principal: string }
+  /** A client ends its session: its locks are released without lock-delay. */
+  | { type: 'closeSession'; session: SessionId }
+  /** The master saw the session's lease run out: its locks are released with lock-delay. */
+  | { type: 'expireSession'; session: SessionId }
+  | {
+      type: 'open';
+      session: SessionId;
+      path: string;
+      create: CreateMode;
+      /** For a node this open creates (default file, permanent, empty). */
+      kind?: NodeKind;
+      ephemeral?: boolean;
+      contents?: Uint8Array;
+      /** The events this handle subscribes to. */
+      events?: EventKind[];
+    }
+  | { type: 'close'; session: SessionId; handle: HandleId }
+  /** Whole-file write; with `ifGeneration`, only if the content generation is still that one. */
+  | { type: 'setContents'; session: SessionId; handle: HandleId; contents: Uint8Array; ifGeneration?: number }
+  | { type: 'delete'; session: SessionId; handle: HandleId }
+  | { type: 'setAcl'; session: SessionId; handle: HandleId; acl: Partial<AclNames> }
+  /** Try semantics: granted now or refused now. Blocking is the master's job. */
+  | { type: 'acquire'; session: SessionId; handle: HandleId; mode: LockMode; lockDelayMs?: number }
+  | { type: 'release'; session: SessionId; handle: HandleId };
+
+export type LsOpType = LsOp['type'];
+
+export interface Stat {
+  path: string;
+  kind: NodeKind;
+  ephemeral: boolean;
+  /** Greater than that of any earlier node of the same name. */
+  instance: number;
+  /** Grows by one per write of the contents; 0 at creation. */
+  contentGeneration: number;
+  /** Changes whenever the lock goes from free to held; cell-wide increasing, so never reused by a name. */
+  lockGeneration: number;
+  /** Grows by one per ACL change; 0 at creation. */
+  aclGeneration: number;
+  /** CRC-32 of the contents. */
+  checksum: number;
+  length: number;
+  acl: AclNames;
+}
+
+/** A lock that became free (no holders left), and from when it may be taken again. */
+export interface FreedLock {
+  path: string;
+  availableAt: number;
+}
+
+export interface LsResults {
+  openSession: { session: SessionId };
+  closeSession: { freed: FreedLock[] };
+  expireSession: { freed: FreedLock[] };
+  open: { handle: HandleId; created: boolean; stat: Stat };
+  close: { freed: FreedLock[] };
+  setContents: { stat: Stat };
+  delete: { freed: FreedLock[] };
+  setAcl: { stat: Stat };
+  acquire: { sequencer: Sequencer };
+  release: { freed: FreedLock[] };
+}
+export type LsResult = LsResults[LsOpType];
+
+export type LsQuery =
+  | { type: 'getContentsAndStat'; session: SessionId; handle: HandleId }
+  | { type: 'stat'; session: SessionId; handle: HandleId }
+  | { type: 'readdir'; session: SessionId; handle: HandleId }
+  | { type: 'getSequencer'; session: SessionId; handle: HandleId }
+  | { type: 'checkSequencer'; sequencer: Sequencer }
+  /** The live sessions: a new master extends every one of them. */
+  | { type: 'sessions' };
+
+export type LsQueryType = LsQuery['type'];
+
+export interface LsQueryResults {
+  getContentsAndStat: { contents: Uint8Array; stat: Stat };
+  stat: { stat: Stat };
+  readdir: { names: string[] };
+  getSequencer: { sequencer: Sequencer };
+  checkSequencer: { valid: true };
+  sessions: { sessions: SessionId[] };
+}
+export type LsQueryResult = LsQueryResults[LsQueryType];
+
+/** An event for one subscribed handle. `child` names the child for the child* kinds. */
+export interface LsEvent {
+  session: SessionId;
+  handle: HandleId;
+  kind: EventKind;
+  path: string;
+  child?: string;
+}

@@ -1,0 +1,159 @@
+/**
+ * The master's session leases, as a pure core: `step(input, now)` returns effects, and
+ * `nextWakeAt()` says when to tick next; the host actor owns the clock, the timer and the
+ * network. Leases live only in the master's memory, as in Chubby: the database learns of an
+ * expiry only when the master proposes `expireSession`.
+ *
+ * - A KeepAlive is held until the session's lease is `answerBeforeEndMs` from its end, then
+ *   answered with a fresh lease (`leaseMs` from now); the client sends the next one at once, so
+ *   a live client always has one held here.
+ * - Events for a session answer its held KeepAlive early; without one they wait, at most
+ *   `maxPendingEvents` per session: past that, newer events are dropped and the next answer
+ *   says `eventsLost`, so the client drops its cache and reads afresh.
+ * - A new master extends every session by the lease and the grace period, so clients that
+ *   reach it within their grace period carry on (no lease the old master granted outlasts
+ *   that). It answers each session's first KeepAlive at once, with `failover` set (the client
+ *   hears "master failed over" and leaves jeopardy), and from then on a normal lease.
+ * - A session whose lease ends with no KeepAlive held is expired once (`proposeExpire`).
+ */
+import type { SessionId } from './protocol.ts';
+import { unreachable } from './unreachable.ts';
+
+export interface LeaseTiming {
+  /** Session lease. Chubby's default: 12 s. */
+  leaseMs: number;
+  /** A held KeepAlive is answered this long before the lease ends (network and scheduling slack). */
+  answerBeforeEndMs: number;
+  /** How long a client in jeopardy waits for a master before it gives its session up. Default 45 s. */
+  gracePeriodMs: number;
+  /** Events queued per session without a KeepAlive to carry them. */
+  maxPendingEvents: number;
+}
+
+export const DEFAULT_LEASE_TIMING: LeaseTiming = { leaseMs: 12_000, answerBeforeEndMs: 1_000, gracePeriodMs: 45_000, maxPendingEvents: 1_000 };
+
+export type LeaseInput<R, E> =
+  /** This node's proposer became leader; `sessions` are the live ones in the database. */
+  | { type: 'becameMaster'; sessions: SessionId[] }
+  | { type: 'lostMastership' }
+  | { type: 'sessionOpened'; session: SessionId }
+  /** The database closed or expired the session. */
+  | { type: 'sessionEnded'; session: SessionId }
+  /** A KeepAlive arrived; `from` is whatever the host needs to answer it. */
+  | { type: 'keepAlive'; session: SessionId; from: R }
+  /** Committed events for the session (in commit order). */
+  | { type: 'events'; session: SessionId; events: E[] }
+  | { type: 'tick' };
+
+export type LeaseEffect<R, E> =
+  | { type: 'answer'; to: R; session: SessionId; leaseRemainingMs: number; events: E[]; eventsLost: boolean; failover: boolean }
+  | { type: 'refuse'; to: R; session: SessionId; reason: 'unknownSession' | 'sessionExpired' | 'notMaster' }
+  | { type: 'proposeExpire'; session: SessionId };
+
+interface Lease<R, E> {
+  deadline: number;
+  held: R | null;
+  events: E[];
+  eventsLost: boolean;
+  /** Its expiry is proposed: no more KeepAlives for it. */
+  expiring: boolean;
+  /** Taken over from an old master and not yet answered: the deadline is a wait, not a lease granted. */
+  takenOver: boolean;
+}
+
+export class SessionLeases<R, E> {
+  private master = false;
+  private readonly leases = new Map<SessionId, Lease<R, E>>();
+
+  constructor(readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING) {}
+
+  step(input: LeaseInput<R, E>, now: number): LeaseEffect<R, E>[] {
+    const effects: LeaseEffect<R, E>[] = [];
+    switch (input.type) {
+      case 'becameMaster':
+        this.master = true;
+        this.leases.clear();
+        for (const session of input.sessions) this.leases.set(session, { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true });
+        break;
+      case 'lostMastership':
+        for (const [session, lease] of this.leases) if (lease.held !== null) effects.push({ type: 'refuse', to: lease.held, session, reason: 'notMaster' });
+        this.master = false;
+        this.leases.clear();
+        break;
+      case 'sessionOpened':
+        if (this.master) this.leases.set(input.session, this.fresh(now + this.timing.leaseMs));
+        break;
+      case 'sessionEnded': {
+        const lease = this.leases.get(input.session);
+        if (lease?.held != null) effects.push({ type: 'refuse', to: lease.held, session: input.session, reason: 'sessionExpired' });
+        this.leases.delete(input.session);
+        break;
+      }
+      case 'keepAlive':
+        this.keepAlive(input.session, input.from, now, effects);
+        break;
+      case 'events': {
+        const lease = this.leases.get(input.session);
+        if (!lease || lease.expiring) break;
+        const room = this.timing.maxPendingEvents - lease.events.length;
+        if (input.events.length > room) lease.eventsLost = true;
+        lease.events.push(...input.events.slice(0, Math.max(0, room)));
+        if (lease.held !== null) this.answer(input.session, lease, now, effects);
+        break;
+      }
+      case 'tick':
+        for (const [session, lease] of this.leases) {
+          if (lease.expiring) continue;
+          if (lease.held !== null && now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
+          else if (lease.held === null && now >= lease.deadline) {
+            lease.expiring = true;
+            effects.push({ type: 'proposeExpire', session });
+          }
+        }
+        break;
+      default:
+        return unreachable(input, 'session leases');
+    }
+    return effects;
+  }
+
+  /** When the host should tick next (the earliest answer or expiry due), or undefined if nothing is due. */
+  nextWakeAt(): number | undefined {
+    let next: number | undefined;
+    for (const lease of this.leases.values()) {
+      if (lease.expiring) continue;
+      const at = lease.held !== null ? lease.deadline - this.timing.answerBeforeEndMs : lease.deadline;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  /** The lease deadline of a session (master's clock), for status pages and tests. */
+  deadlineOf(session: SessionId): number | undefined {
+    return this.leases.get(session)?.deadline;
+  }
+
+  private keepAlive(session: SessionId, from: R, now: number, effects: LeaseEffect<R, E>[]): void {
+    if (!this.master) return void effects.push({ type: 'refuse', to: from, session, reason: 'notMaster' });
+    const lease = this.leases.get(session);
+    if (!lease) return void effects.push({ type: 'refuse', to: from, session, reason: 'unknownSession' });
+    if (lease.expiring) return void effects.push({ type: 'refuse', to: from, session, reason: 'sessionExpired' });
+    // A newer KeepAlive supersedes a held one (the client gave up on it): answer the old one now.
+    if (lease.held !== null) this.answer(session, lease, now, effects);
+    lease.held = from;
+    if (lease.takenOver || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
+  }
+
+  private answer(session: SessionId, lease: Lease<R, E>, now: number, effects: LeaseEffect<R, E>[]): void {
+    if (lease.held === null) return;
+    // A lease granted is never shortened; a taken-over session's wait is not a lease granted.
+    lease.deadline = lease.takenOver ? now + this.timing.leaseMs : Math.max(lease.deadline, now + this.timing.leaseMs);
+    const failover = lease.takenOver;
+    effects.push({ type: 'answer', to: lease.held, session, leaseRemainingMs: lease.deadline - now, events: lease.events, eventsLost: lease.eventsLost, failover });
+    [lease.held, lease.events, lease.eventsLost, lease.takenOver] = [null, [], false, false];
+  }
+
+  private fresh(deadline: number): Lease<R, E> {
+    return { deadline, held: null, events: [], eventsLost: false, expiring: false, takenOver: false };
+  }
+}

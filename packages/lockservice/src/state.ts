@@ -1,0 +1,129 @@
+/**
+ * The database's state: records (what a snapshot holds) and the indexes rebuilt from them
+ * (children, open handles and lock holders per node, handles and ephemerals per session).
+ */
+import type { LsConfig } from './config.ts';
+import { aclDirectory, cellRoot } from './paths.ts';
+import type { AclNames, EventKind, HandleId, LockMode, NodeKind, SessionId } from './protocol.ts';
+
+export interface NodeRecord {
+  path: string;
+  kind: NodeKind;
+  /** The session whose end deletes this node; null for a permanent node. */
+  ephemeralOwner: SessionId | null;
+  instance: number;
+  contentGeneration: number;
+  lockGeneration: number;
+  aclGeneration: number;
+  contents: Uint8Array;
+  checksum: number;
+  acl: AclNames;
+  /** Lock-delay: the lock may not be taken before this time (leader ms). */
+  lockFreeAt: number;
+}
+
+export interface SessionRecord {
+  id: SessionId;
+  principal: string;
+}
+
+export interface HandleRecord {
+  id: HandleId;
+  session: SessionId;
+  path: string;
+  /** The instance of the node it was opened on; the node's deletion closes the handle. */
+  instance: number;
+  events: EventKind[];
+  lock: LockMode | null;
+  /** The lock-delay this holder's expiry imposes (meaningful while `lock` is set). */
+  lockDelayMs: number;
+}
+
+export interface LsNode extends NodeRecord {
+  children: Set<string>;
+  /** Handles open on this node. */
+  handles: Set<HandleId>;
+  /** Handles holding its lock; all in one mode. */
+  holders: Set<HandleId>;
+}
+
+export interface LsSession extends SessionRecord {
+  handles: Set<HandleId>;
+  ephemerals: Set<string>;
+}
+
+export interface Counters {
+  nextSession: SessionId;
+  nextHandle: HandleId;
+  nextInstance: number;
+  /** Lock generations come from one cell-wide counter, so a name never reuses one, even after delete and create. */
+  nextLockGeneration: number;
+}
+
+export interface DbState {
+  readonly config: LsConfig;
+  readonly root: string;
+  readonly aclDir: string;
+  nodes: Map<string, LsNode>;
+  sessions: Map<SessionId, LsSession>;
+  handles: Map<HandleId, HandleRecord>;
+  counters: Counters;
+  /** The newest leader time applied; time in the database never goes back. */
+  now: number;
+  totalContentsBytes: number;
+}
+
+const OPEN_ACL: AclNames = { read: null, write: null, changeAcl: null };
+
+export function emptyState(config: LsConfig): DbState {
+  const state: DbState = {
+    config,
+    root: cellRoot(config.cell),
+    aclDir: aclDirectory(config.cell),
+    nodes: new Map(),
+    sessions: new Map(),
+    handles: new Map(),
+    counters: { nextSession: 1, nextHandle: 1, nextInstance: 2, nextLockGeneration: 1 },
+    now: 0,
+    totalContentsBytes: 0,
+  };
+  state.nodes.set(state.root, indexNode(rootRecord(state.root)));
+  return state;
+}
+
+export function rootRecord(root: string): NodeRecord {
+  return {
+    path: root,
+    kind: 'dir',
+    ephemeralOwner: null,
+    instance: 1,
+    contentGeneration: 0,
+    lockGeneration: 0,
+    aclGeneration: 0,
+    contents: new Uint8Array(0),
+    checksum: 0,
+    acl: { ...OPEN_ACL },
+    lockFreeAt: 0,
+  };
+}
+
+export const indexNode = (record: NodeRecord): LsNode => ({ ...record, children: new Set(), handles: new Set(), holders: new Set() });
+export const indexSession = (record: SessionRecord): LsSession => ({ ...record, handles: new Set(), ephemerals: new Set() });
+
+export function nodeRecord(n: LsNode): NodeRecord {
+  return {
+    path: n.path,
+    kind: n.kind,
+    ephemeralOwner: n.ephemeralOwner,
+    instance: n.instance,
+    contentGeneration: n.contentGeneration,
+    lockGeneration: n.lockGeneration,
+    aclGeneration: n.aclGeneration,
+    contents: n.contents,
+    checksum: n.checksum,
+    acl: { ...n.acl },
+    lockFreeAt: n.lockFreeAt,
+  };
+}
+
+export const sessionRecord = (s: LsSession): SessionRecord => ({ id: s.id, principal: s.principal });

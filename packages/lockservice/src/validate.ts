@@ -1,0 +1,106 @@
+/**
+ * Shape checks for untrusted ops and queries. The master runs them before proposing (no log slot
+ * for a bad op), and apply and query run them again, so a malformed op that reaches the log
+ * anyway is refused as BAD_REQUEST instead of throwing or corrupting the database.
+ */
+import { MAX_LOCK_DELAY_MS, type LsConfig } from './config.ts';
+import { componentProblem, pathProblem, principalProblem } from './paths.ts';
+import { EVENT_KINDS, type LsOpType, type LsQueryType, type Sequencer } from './protocol.ts';
+import { sequencerProblem } from './sequencer-guard.ts';
+
+/** A field's check: what is wrong with the value, or undefined. */
+type Check = (value: unknown) => string | undefined;
+interface Fields {
+  required: Record<string, Check>;
+  optional?: Record<string, Check>;
+}
+
+const id: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'must be a non-negative integer');
+const oneOf =
+  (...values: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v) ? undefined : `must be one of ${values.join(', ')}`;
+const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be a boolean');
+const eventKinds: Check = (v) => {
+  if (!Array.isArray(v)) return 'must be an array of event kinds';
+  if (v.length > EVENT_KINDS.length || new Set(v).size !== v.length) return 'must list each event kind at most once';
+  const bad = v.find((k) => !(EVENT_KINDS as readonly unknown[]).includes(k));
+  return bad === undefined ? undefined : `holds an unknown event kind ${JSON.stringify(bad)} (known: ${EVENT_KINDS.join(', ')})`;
+};
+const lockDelay: Check = (v) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_LOCK_DELAY_MS ? undefined : `must be an integer from 0 to ${MAX_LOCK_DELAY_MS} (ms)`;
+
+/** The op and query checkers of one cell. */
+export function validators(config: LsConfig): { op: (op: unknown) => string | undefined; query: (q: unknown) => string | undefined } {
+  const { limits } = config;
+  const path: Check = (v) => pathProblem(v, config.cell, limits);
+  const contents: Check = (v) => {
+    if (!(v instanceof Uint8Array)) return 'must be bytes (a Uint8Array)';
+    return v.byteLength > limits.maxContentsBytes ? `is ${v.byteLength} bytes, over the limit of ${limits.maxContentsBytes}` : undefined;
+  };
+  const aclName: Check = (v) => (v === null ? undefined : componentProblem(v, limits, 'an ACL file name'));
+  const acl: Check = (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be an object { read?, write?, changeAcl? }';
+    return fieldsProblem(v as Record<string, unknown>, { required: {}, optional: { read: aclName, write: aclName, changeAcl: aclName } });
+  };
+  const sequencer: Check = (v) => sequencerProblem(v) ?? path((v as Sequencer).lock);
+  const onHandle: Fields = { required: { session: id, handle: id } };
+
+  const ops: Record<LsOpType, Fields> = {
+    openSession: { required: { principal: (v) => principalProblem(v, limits) } },
+    closeSession: { required: { session: id } },
+    expireSession: { required: { session: id } },
+    open: {
+      required: { session: id, path, create: oneOf('never', 'ifAbsent', 'exclusive') },
+      optional: { kind: oneOf('file', 'dir'), ephemeral: boolean, contents, events: eventKinds },
+    },
+    close: onHandle,
+    setContents: { required: { session: id, handle: id, contents }, optional: { ifGeneration: id } },
+    delete: onHandle,
+    setAcl: { required: { session: id, handle: id, acl } },
+    acquire: { required: { session: id, handle: id, mode: oneOf('exclusive', 'shared') }, optional: { lockDelayMs: lockDelay } },
+    release: onHandle,
+  };
+  const queries: Record<LsQueryType, Fields> = {
+    getContentsAndStat: onHandle,
+    stat: onHandle,
+    readdir: onHandle,
+    getSequencer: onHandle,
+    checkSequencer: { required: { sequencer } },
+    sessions: { required: {} },
+  };
+
+  const op = (raw: unknown): string | undefined => {
+    const problem = typed(raw, ops, 'op');
+    if (problem) return problem;
+    const o = raw as { type: string; kind?: unknown; contents?: unknown };
+    if (o.type === 'open' && o.kind === 'dir' && o.contents !== undefined) return 'open: a directory has no contents';
+    return undefined;
+  };
+  return { op, query: (raw) => typed(raw, queries, 'query') };
+}
+
+function typed(raw: unknown, table: Record<string, Fields>, what: string): string | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `${what} must be an object with a type`;
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== 'string' || !Object.hasOwn(table, type)) {
+    return `unknown ${what} type ${JSON.stringify(type)} (known: ${Object.keys(table).join(', ')})`;
+  }
+  const problem = fieldsProblem(raw as Record<string, unknown>, table[type]!, ['type']);
+  return problem && `${type}: ${problem}`;
+}
+
+function fieldsProblem(obj: Record<string, unknown>, fields: Fields, extra: string[] = []): string | undefined {
+  for (const [name, check] of Object.entries(fields.required)) {
+    if (obj[name] === undefined) return `${name}: missing`;
+    const problem = check(obj[name]);
+    if (problem) return `${name}: ${problem}`;
+  }
+  for (const [name, check] of Object.entries(fields.optional ?? {})) {
+    const problem = obj[name] === undefined ? undefined : check(obj[name]);
+    if (problem) return `${name}: ${problem}`;
+  }
+  const known = new Set([...extra, ...Object.keys(fields.required), ...Object.keys(fields.optional ?? {})]);
+  const unknown = Object.keys(obj).find((k) => !known.has(k));
+  return unknown === undefined ? undefined : `unknown field ${JSON.stringify(unknown)}`;
+}

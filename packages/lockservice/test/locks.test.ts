@@ -1,0 +1,131 @@
+import { describe, expect, it } from '@jest/globals';
+import { Cell, ROOT, testConfig } from './helpers.ts';
+
+function twoSessionsOnOneLock(cell = new Cell()) {
+  const [s1, s2] = [cell.session(), cell.session('bob')];
+  return { cell, s1, s2, h1: cell.open(s1, 'lock'), h2: cell.open(s2, 'lock') };
+}
+
+describe('locks: exclusive and shared', () => {
+  it('an exclusive holder excludes every other acquire, exclusive or shared', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });
+    expect(cell.fails({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' }, 'LOCK_HELD')).toContain('held exclusive');
+    cell.fails({ type: 'acquire', session: s2, handle: h2, mode: 'shared' }, 'LOCK_HELD');
+    const h3 = cell.open(s1, 'lock');
+    cell.fails({ type: 'acquire', session: s1, handle: h3, mode: 'shared' }, 'LOCK_HELD');
+  });
+
+  it('shared holders coexist and keep out an exclusive acquire until the last one releases', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    const s3 = cell.session('carol');
+    const h3 = cell.open(s3, 'lock');
+    const a = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared' }).sequencer;
+    const b = cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'shared' }).sequencer;
+    expect(b.generation).toBe(a.generation);
+    cell.fails({ type: 'acquire', session: s3, handle: h3, mode: 'exclusive' }, 'LOCK_HELD');
+    expect(cell.ok({ type: 'release', session: s1, handle: h1 }).freed).toEqual([]);
+    cell.fails({ type: 'acquire', session: s3, handle: h3, mode: 'exclusive' }, 'LOCK_HELD');
+    expect(cell.ok({ type: 'release', session: s2, handle: h2 }).freed).toEqual([{ path: `${ROOT}/lock`, availableAt: cell.time }]);
+    cell.ok({ type: 'acquire', session: s3, handle: h3, mode: 'exclusive' });
+  });
+
+  it('release frees the lock at once for the next acquirer (no lock-delay)', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', lockDelayMs: 60_000 });
+    cell.ok({ type: 'release', session: s1, handle: h1 });
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+  });
+
+  it('closing a handle or a session releases its lock without lock-delay', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });
+    expect(cell.ok({ type: 'close', session: s1, handle: h1 }).freed).toEqual([{ path: `${ROOT}/lock`, availableAt: cell.time }]);
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+    cell.ok({ type: 'closeSession', session: s2 });
+    const h = cell.open(s1, 'lock');
+    cell.ok({ type: 'acquire', session: s1, handle: h, mode: 'exclusive' });
+  });
+
+  it('releasing a lock not held, or acquiring one already held by the handle, is an error', () => {
+    const { cell, s1, h1 } = twoSessionsOnOneLock();
+    expect(cell.fails({ type: 'release', session: s1, handle: h1 }, 'NOT_HELD')).toContain('does not hold');
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared' });
+    expect(cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }, 'ALREADY_HELD')).toContain('(shared)');
+  });
+
+  it('each time the lock goes from free to held it gets a new, greater lock generation', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    const g1 = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }).sequencer.generation;
+    cell.ok({ type: 'release', session: s1, handle: h1 });
+    const g2 = cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' }).sequencer.generation;
+    expect(g2).toBeGreaterThan(g1);
+    expect(cell.read({ type: 'stat', session: s1, handle: h1 }).stat.lockGeneration).toBe(g2);
+  });
+
+  it('deleting a locked node releases its lock with the node', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+    expect(cell.ok({ type: 'delete', session: s1, handle: h1 }).freed).toEqual([{ path: `${ROOT}/lock`, availableAt: cell.time }]);
+    expect(cell.db.inspect().handles.has(h2)).toBe(false);
+  });
+});
+
+describe('lock-delay', () => {
+  it("keeps a lost holder's lock for the delay after its session expires", () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });
+    const expiredAt = cell.time;
+    cell.ok({ type: 'expireSession', session: s1 });
+    cell.time = expiredAt + 999;
+    expect(cell.fails({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' }, 'LOCK_DELAY')).toContain('lock-delay for 1 ms more');
+    cell.fails({ type: 'acquire', session: s2, handle: h2, mode: 'shared' }, 'LOCK_DELAY');
+    cell.time = expiredAt + 1000;
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+  });
+
+  it('uses the lock-delay the holder asked for at acquire (0 to 60 s), else the cell default', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock(new Cell(testConfig({ defaultLockDelayMs: 5000 })));
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', lockDelayMs: 0 });
+    cell.ok({ type: 'expireSession', session: s1 });
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+    cell.ok({ type: 'expireSession', session: s2 });
+    const s3 = cell.session('carol');
+    const h3 = cell.open(s3, 'lock');
+    cell.time += 4999;
+    cell.fails({ type: 'acquire', session: s3, handle: h3, mode: 'exclusive' }, 'LOCK_DELAY');
+    cell.time += 1;
+    cell.ok({ type: 'acquire', session: s3, handle: h3, mode: 'exclusive' });
+    expect(cell.fails({ type: 'acquire', session: s3, handle: cell.open(s3, 'other'), mode: 'exclusive', lockDelayMs: 60_001 }, 'BAD_REQUEST')).toContain('from 0 to 60000');
+  });
+
+  it('a leader timestamp that goes back (a new leader with a slower clock) does not shorten the delay', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });
+    cell.time = 50_000;
+    cell.ok({ type: 'expireSession', session: s1 });
+    cell.time = 10_000; // back by 40 s: the database's time stays at 50,000
+    cell.fails({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' }, 'LOCK_DELAY');
+    expect(cell.db.inspect().now).toBe(50_000);
+    cell.time = 51_000;
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+  });
+
+  it('a lock in lock-delay cannot be escaped by deleting and re-creating its file', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });
+    cell.ok({ type: 'expireSession', session: s1 });
+    expect(cell.fails({ type: 'delete', session: s2, handle: h2 }, 'LOCK_DELAY')).toContain('cannot be deleted while its lock is in lock-delay (1000 ms more)');
+    cell.time += 1000;
+    cell.ok({ type: 'delete', session: s2, handle: h2 });
+  });
+
+  it('a shared holder that expires delays the lock for everyone once the others are gone', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared' });
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'shared' });
+    expect(cell.ok({ type: 'expireSession', session: s1 }).freed).toEqual([]);
+    expect(cell.ok({ type: 'release', session: s2, handle: h2 }).freed).toEqual([{ path: `${ROOT}/lock`, availableAt: cell.time + 1000 }]);
+    cell.fails({ type: 'acquire', session: s2, handle: h2, mode: 'shared' }, 'LOCK_DELAY');
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from '@jest/globals';
+import { SessionLeases, type LeaseTiming } from '../src/index.ts';
+
+const timing: LeaseTiming = { leaseMs: 12_000, answerBeforeEndMs: 1_000, gracePeriodMs: 45_000, maxPendingEvents: 3 };
+type Ev = string;
+
+function master(sessions: number[] = [], now = 0) {
+  const leases = new SessionLeases<string, Ev>(timing);
+  leases.step({ type: 'becameMaster', sessions }, now);
+  return leases;
+}
+
+describe("the master's session leases", () => {
+  it('holds a KeepAlive until the lease nears its end, then answers with a fresh lease', () => {
+    const leases = master();
+    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100)).toEqual([]);
+    expect(leases.nextWakeAt()).toBe(11_000);
+    expect(leases.step({ type: 'tick' }, 10_999)).toEqual([]);
+    expect(leases.step({ type: 'tick' }, 11_000)).toEqual([{ type: 'answer', to: 'ka1', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: false }]);
+    expect(leases.deadlineOf(1)).toBe(23_000);
+  });
+
+  it('a client that keeps sending KeepAlives never expires', () => {
+    const leases = master();
+    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    let now = 0;
+    for (let round = 0; round < 50; round++) {
+      leases.step({ type: 'keepAlive', session: 1, from: `ka${round}` }, now + 5);
+      now = leases.nextWakeAt()!;
+      const effects = leases.step({ type: 'tick' }, now);
+      expect(effects.map((e) => e.type)).toEqual(['answer']);
+    }
+    expect(now).toBeGreaterThan(50 * 10_000);
+  });
+
+  it('answers early to carry events, in order', () => {
+    const leases = master();
+    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    leases.step({ type: 'keepAlive', session: 1, from: 'ka' }, 10);
+    expect(leases.step({ type: 'events', session: 1, events: ['a', 'b'] }, 500)).toEqual([
+      { type: 'answer', to: 'ka', session: 1, leaseRemainingMs: 12_000, events: ['a', 'b'], eventsLost: false, failover: false },
+    ]);
+    leases.step({ type: 'events', session: 1, events: ['c'] }, 600);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka2' }, 700)).toMatchObject([{ type: 'answer', to: 'ka2', events: ['c'] }]);
+  });
+
+  it('queues at most maxPendingEvents per session and then says events were lost', () => {
+    const leases = master();
+    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    leases.step({ type: 'events', session: 1, events: ['a', 'b'] }, 1);
+    leases.step({ type: 'events', session: 1, events: ['c', 'd'] }, 2);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka' }, 3)).toMatchObject([{ type: 'answer', events: ['a', 'b', 'c'], eventsLost: true }]);
+  });
+
+  it('expires a session whose lease ends with no KeepAlive held, once', () => {
+    const leases = master();
+    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    leases.step({ type: 'sessionOpened', session: 2 }, 0);
+    leases.step({ type: 'keepAlive', session: 2, from: 'ka' }, 0);
+    expect(leases.step({ type: 'tick' }, 11_999)).toMatchObject([{ type: 'answer', session: 2 }]);
+    expect(leases.step({ type: 'tick' }, 12_000)).toEqual([{ type: 'proposeExpire', session: 1 }]);
+    expect(leases.step({ type: 'tick' }, 13_000)).toEqual([]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'late' }, 13_001)).toEqual([{ type: 'refuse', to: 'late', session: 1, reason: 'sessionExpired' }]);
+    leases.step({ type: 'sessionEnded', session: 1 }, 13_002);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'later' }, 13_003)).toEqual([{ type: 'refuse', to: 'later', session: 1, reason: 'unknownSession' }]);
+  });
+
+  it('a new master extends every session by lease and grace period, answers its first KeepAlive at once with failover, then grants normal leases', () => {
+    const leases = master([1, 2], 100_000);
+    expect(leases.deadlineOf(1)).toBe(100_000 + 12_000 + 45_000);
+    expect(leases.step({ type: 'tick' }, 156_999)).toEqual([]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'back' }, 130_000)).toEqual([
+      { type: 'answer', to: 'back', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: true },
+    ]);
+    expect(leases.deadlineOf(1)).toBe(142_000);
+    expect(leases.step({ type: 'tick' }, 157_000)).toEqual([{ type: 'proposeExpire', session: 1 }, { type: 'proposeExpire', session: 2 }]);
+  });
+
+  it('a newer KeepAlive answers the held one; losing mastership refuses every held KeepAlive as not master', () => {
+    const leases = master();
+    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    leases.step({ type: 'keepAlive', session: 1, from: 'old' }, 0);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'new' }, 10)).toMatchObject([{ type: 'answer', to: 'old' }]);
+    expect(leases.step({ type: 'lostMastership' }, 20)).toEqual([{ type: 'refuse', to: 'new', session: 1, reason: 'notMaster' }]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'x' }, 30)).toEqual([{ type: 'refuse', to: 'x', session: 1, reason: 'notMaster' }]);
+    expect(leases.nextWakeAt()).toBeUndefined();
+  });
+});
