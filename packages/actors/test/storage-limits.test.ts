@@ -139,6 +139,27 @@ describe('a commit that fails', () => {
     expect(order).toEqual(['first refused', 'second ok']);
   });
 
+  it('an actor whose writes were refused is not told that later writes made before the refusal are durable: they relied on it', async () => {
+    const { store } = poisonedStore((_k, v) => v !== undefined && decode(v) === 'poison');
+    const storage = new NodeStorage(store, () => undefined, soon);
+    const a = storage.scope('a');
+    const b = storage.scope('b');
+    a.put('x', 'poison');
+    const first = rejectionOf(a.flushed());
+    storage.commitIfDirty();
+    a.put('y', 'fine'); // a second batch in flight while the first fails
+    b.put('y', 'fine');
+    const second = rejectionOf(a.flushed());
+    const other = b.flushed();
+    storage.commitIfDirty();
+    expect(await first).toHaveProperty('owner', 'a');
+    expect(await second).toHaveProperty('owner', 'a');
+    await other;
+    a.put('z', 'after'); // made after the refusal was told: judged on its own
+    storage.commitIfDirty();
+    await a.flushed();
+  });
+
   it('a write refused in one batch does not overwrite a newer write of the same key that committed', async () => {
     const { store, inner } = poisonedStore((_k, v) => v !== undefined && decode(v) === 'old');
     const storage = new NodeStorage(store, () => undefined, soon);
