@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ActorSystem, MemoryStore, decode, type DurableStore, type Key } from '../src/index.ts';
+import { ActorNode, ActorSystem, MemoryStore, decode, type DurableStore, type Key } from '../src/index.ts';
+import { realEnv } from '../src/thread/real-env.ts';
+import { Remember } from './fixtures/hardening-kinds.ts';
 import { NodeStorage } from '../src/storage/node-storage.ts';
 import { MAX_KEY_BYTES } from '../src/storage/key-limits.ts';
 import { rejectionOf, within } from './helpers.ts';
@@ -158,6 +160,19 @@ describe('a commit that fails', () => {
     a.put('z', 'after'); // made after the refusal was told: judged on its own
     storage.commitIfDirty();
     await a.flushed();
+  });
+
+  it('an actor whose writes are refused is failed to its supervisor, so a restart rebuilds its state from storage', async () => {
+    const { store } = poisonedStore((_k, v) => v !== undefined && decode(v) === 'poison');
+    const node = new ActorNode({ name: 'n', env: realEnv, seed: 1, logSink: () => undefined, openStore: () => store });
+    const r = node.spawn(Remember, {});
+    expect(await node.ask(r, { type: 'set', value: 'kept' })).toBe(true);
+    const err = await rejectionOf(node.ask(r, { type: 'set', value: 'poison' }));
+    expect(err).toMatchObject({ name: 'RemoteActorError', remoteName: 'StorageCommitError' });
+    expect(await node.ask(r, { type: 'remembered' })).toBe('kept');
+    // Refused while its turn still runs: the failure waits for the turn to end.
+    expect(await node.ask(r, { type: 'setSlowly', value: 'poison', pauseMs: 400 })).toBe(true);
+    expect(await node.ask(r, { type: 'remembered' })).toBe('kept');
   });
 
   it('a write refused in one batch does not overwrite a newer write of the same key that committed', async () => {

@@ -201,6 +201,11 @@ export class NodeStorage {
       } catch (err) {
         const e = new StorageCommitError(owner, group.length, err);
         refused.set(owner, e);
+        // Gone from reads before anyone hears of it (a restarted actor must not read them back).
+        for (const p of group) {
+          const ks = keyString(p.key);
+          if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
+        }
         this.onError(e);
       }
     }
