@@ -45,6 +45,8 @@ export class ActorCell {
   random: Random | undefined = undefined;
   log: Logger | undefined = undefined;
   storageView: ActorStorage | undefined = undefined;
+  /** A failure that arrived during an async receive (its writes were refused), applied when the turn ends. */
+  pendingFailure: Error | undefined = undefined;
 
   constructor(
     readonly node: ActorNode,
@@ -139,11 +141,15 @@ export class ActorCell {
           () => {
             this.busy = false;
             this.current = 0;
-            this.node.wake(this);
+            const failure = this.pendingFailure;
+            this.pendingFailure = undefined;
+            if (failure) this.node.failed(this, failure, 0);
+            else this.node.wake(this);
           },
           (err: unknown) => {
             this.busy = false;
             this.current = 0;
+            this.pendingFailure = undefined;
             // Even if the actor was stopped meanwhile, its asker hears of the failure now.
             this.node.failed(this, err, meta);
           },

@@ -2,7 +2,7 @@ import { ActorCell, isPromise, type Meta } from './cell.ts';
 import { checkMs, checkSpawnOptions } from './checks.ts';
 import type { ReplyHandle, SpawnOptions } from './context.ts';
 import { DeadLetters, messageTypeOf } from './dead-letters.ts';
-import { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
+import { AskTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 import { lookupKind, type ActorKind } from './kind.ts';
 import type { LogSink } from './log.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
@@ -518,7 +518,16 @@ export class ActorNode {
     if (!this.nodeStorage) {
       this.nodeStorage = new NodeStorage(
         this.openStore(),
-        (err) => this.logSink('error', this.env.now(), this.name, 'storage commit failed', { error: err }),
+        (err) => {
+          this.logSink('error', this.env.now(), this.name, 'storage commit failed', { error: err });
+          // The actor's state in memory may hold what storage refused: its supervisor decides
+          // (a restart rebuilds it from storage), once its current turn is over.
+          if (!(err instanceof StorageCommitError)) return;
+          const cell = this.cells.get(err.owner);
+          if (cell?.receive === undefined) return;
+          if (cell.busy) cell.pendingFailure = err;
+          else this.failed(cell, err, 0);
+        },
         (fn, ms) => this.env.setTimer(fn, ms),
       );
       // Writes made outside a turn (after an await) still get committed.

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { randomInt } from 'node:crypto';
 import { LOG_LEVELS, defaultLogFormat, defaultLogLevel, type LogFormat, type LogLevel } from './log.ts';
 import { MAX_TIMER_MS } from './checks.ts';
+import { LOCK_FILE } from './data-dir-lock.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 
 export const MAIN = 'main';
@@ -86,6 +87,7 @@ export function checkNodeName(name: unknown, option: string): asserts name is st
     throw new TypeError(`${option}: ${show(name)} is not a node name (1-64 letters, digits, _, . or -, not starting with . or -)`);
   }
   if (name === MAIN) throw new TypeError(`${option}: "main" is the main thread's node, not a worker`);
+  if (name === LOCK_FILE) throw new TypeError(`${option}: "${LOCK_FILE}" is the data directory's lock file, not a node`);
 }
 
 function workerNames(w: unknown): string[] {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ActorSystem, MemoryStore, decode, type DurableStore, type Key } from '../src/index.ts';
+import { ActorNode, ActorSystem, MemoryStore, decode, type DurableStore, type Key } from '../src/index.ts';
+import { realEnv } from '../src/thread/real-env.ts';
+import { Remember } from './fixtures/hardening-kinds.ts';
 import { NodeStorage } from '../src/storage/node-storage.ts';
 import { MAX_KEY_BYTES } from '../src/storage/key-limits.ts';
 import { rejectionOf, within } from './helpers.ts';
@@ -137,6 +139,40 @@ describe('a commit that fails', () => {
     storage.commitIfDirty();
     await settle();
     expect(order).toEqual(['first refused', 'second ok']);
+  });
+
+  it('an actor whose writes were refused is not told that later writes made before the refusal are durable: they relied on it', async () => {
+    const { store } = poisonedStore((_k, v) => v !== undefined && decode(v) === 'poison');
+    const storage = new NodeStorage(store, () => undefined, soon);
+    const a = storage.scope('a');
+    const b = storage.scope('b');
+    a.put('x', 'poison');
+    const first = rejectionOf(a.flushed());
+    storage.commitIfDirty();
+    a.put('y', 'fine'); // a second batch in flight while the first fails
+    b.put('y', 'fine');
+    const second = rejectionOf(a.flushed());
+    const other = b.flushed();
+    storage.commitIfDirty();
+    expect(await first).toHaveProperty('owner', 'a');
+    expect(await second).toHaveProperty('owner', 'a');
+    await other;
+    a.put('z', 'after'); // made after the refusal was told: judged on its own
+    storage.commitIfDirty();
+    await a.flushed();
+  });
+
+  it('an actor whose writes are refused is failed to its supervisor, so a restart rebuilds its state from storage', async () => {
+    const { store } = poisonedStore((_k, v) => v !== undefined && decode(v) === 'poison');
+    const node = new ActorNode({ name: 'n', env: realEnv, seed: 1, logSink: () => undefined, openStore: () => store });
+    const r = node.spawn(Remember, {});
+    expect(await node.ask(r, { type: 'set', value: 'kept' })).toBe(true);
+    const err = await rejectionOf(node.ask(r, { type: 'set', value: 'poison' }));
+    expect(err).toMatchObject({ name: 'RemoteActorError', remoteName: 'StorageCommitError' });
+    expect(await node.ask(r, { type: 'remembered' })).toBe('kept');
+    // Refused while its turn still runs: the failure waits for the turn to end.
+    expect(await node.ask(r, { type: 'setSlowly', value: 'poison', pauseMs: 400 })).toBe(true);
+    expect(await node.ask(r, { type: 'remembered' })).toBe('kept');
   });
 
   it('a write refused in one batch does not overwrite a newer write of the same key that committed', async () => {

@@ -24,6 +24,7 @@ describe('options are checked before anything starts, each a clear error naming 
     ['a worker name with a path separator', { workers: ['a/b'] }, /option workers\[0\]: "a\/b" is not a node name/],
     ['a worker name ..', { workers: ['..'] }, /option workers\[0\]: "\.\." is not a node name/],
     ['an empty worker name', { workers: [''] }, /option workers\[0\]: "" is not a node name/],
+    ['a worker named like the lock file', { workers: ['actors.lock'] }, /option workers\[0\]: "actors.lock" is the data directory's lock file/],
     ['a dataDir that is a file', { dataDir: aFile }, /option dataDir: .*a-file exists and is not a directory/],
     ['a dataDir that cannot be created', { dataDir: join(aFile, 'sub') }, /option dataDir: .*a-file\/sub cannot be created/],
     ['a module as a bare name', { modules: ['kinds.ts'] }, /option modules\[0\]: "kinds.ts" is not a URL, an absolute path or a path starting with \.\/ or \.\.\//],

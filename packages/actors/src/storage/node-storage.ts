@@ -31,6 +31,8 @@ interface Waiter {
   owner: string | undefined;
   done: () => void;
   refused: (err: StorageCommitError) => void;
+  /** Set when an earlier batch refused this owner's writes: this waiter relied on them too. */
+  refusal?: StorageCommitError;
 }
 
 /** Commits that may be in flight at once (their syncs overlap; they complete in order). */
@@ -57,6 +59,8 @@ export class NodeStorage {
   private waiters: Waiter[] = [];
   /** Told when the newest commit in flight is synced; undefined when none is in flight. */
   private newestWaiters: Waiter[] | undefined;
+  /** The waiters of each commit in flight, oldest first. */
+  private readonly inflightWaiters: Waiter[][] = [];
   private inflight = 0;
   /** Settles when the newest commit and every earlier one are settled. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -143,6 +147,7 @@ export class NodeStorage {
     this.dirty = [];
     this.waiters = [];
     this.newestWaiters = waiters;
+    this.inflightWaiters.push(waiters);
     this.inflight++;
     // Settled only when every earlier commit is settled too: a waiter may rely on all writes before it.
     const outcome = Promise.all([this.tail, this.commitOrIsolate(batch)]).then(([, refused]) => refused);
@@ -156,10 +161,17 @@ export class NodeStorage {
         if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
       }
       if (this.newestWaiters === waiters) this.newestWaiters = undefined;
+      this.inflightWaiters.splice(this.inflightWaiters.indexOf(waiters), 1);
       for (const w of waiters) {
-        const err = w.owner === undefined ? refused.values().next().value : refused.get(w.owner);
+        const err = w.refusal ?? (w.owner === undefined ? refused.values().next().value : refused.get(w.owner));
         if (err) w.refused(err);
         else w.done();
+      }
+      // A refused actor's later waiters ("everything so far is durable") cannot be told so either.
+      if (refused.size > 0) {
+        for (const w of [...this.inflightWaiters.flat(), ...this.waiters]) {
+          w.refusal ??= w.owner === undefined ? refused.values().next().value : refused.get(w.owner);
+        }
       }
       this.commitIfDirty();
     });
@@ -189,6 +201,11 @@ export class NodeStorage {
       } catch (err) {
         const e = new StorageCommitError(owner, group.length, err);
         refused.set(owner, e);
+        // Gone from reads before anyone hears of it (a restarted actor must not read them back).
+        for (const p of group) {
+          const ks = keyString(p.key);
+          if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
+        }
         this.onError(e);
       }
     }
