@@ -17,6 +17,7 @@ import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 import { PortTransport } from './thread/port-transport.ts';
 import { realEnv } from './thread/real-env.ts';
+import { workerStart } from './thread/worker-start.ts';
 
 export interface SystemOptions {
   /** Worker nodes to start: a count (named w1..wN) or names. Default 0. */
@@ -151,10 +152,8 @@ export class ActorSystem {
     if (name === MAIN) throw new Error('main is not a worker node');
     if (this.workers.get(name)?.alive) throw new Error(`node ${name} is already running`);
     const control = new MessageChannel();
-    const worker = new Worker(new URL('./thread/bootstrap.mjs', import.meta.url), {
-      workerData: { entry: new URL('./thread/worker-main.ts', import.meta.url).href, name, config: this.config, control: control.port2 },
-      transferList: [control.port2],
-    });
+    const start = workerStart({ name, config: this.config, control: control.port2 });
+    const worker = new Worker(start.file, { ...start.options, transferList: [control.port2] });
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const handle: WorkerNode = { worker, admin: wrap<NodeAdmin>(nodeEndpoint(control.port1)), alive: true, exited };
     this.workers.set(name, handle);
