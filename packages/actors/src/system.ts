@@ -152,7 +152,7 @@ export class ActorSystem {
     if (name === MAIN) throw new Error('main is not a worker node');
     if (this.workers.get(name)?.alive) throw new Error(`node ${name} is already running`);
     const control = new MessageChannel();
-    const start = workerStart({ name, config: this.config, control: control.port2 });
+    const start = workerStart(this.config.modules, { name, config: this.config, control: control.port2 });
     const worker = new Worker(start.file, { ...start.options, transferList: [control.port2] });
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const handle: WorkerNode = { worker, admin: wrap<NodeAdmin>(nodeEndpoint(control.port1)), alive: true, exited };
