@@ -51,6 +51,18 @@ function workspaceVersion(pkg: string): string {
   return (JSON.parse(readFileSync(join(repo, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** Beside the README's examples: a piscina pool, whose threads must start without tsx too. */
+const POOL_APP = {
+  'pool-task.ts': 'export default function double(input: number): number {\n  return input * 2;\n}\n',
+  'pool-main.ts': `import { ActorSystem, Pool } from '@actorfs/actors';
+
+const system = await ActorSystem.start({ workers: 1 });
+const pool = await system.spawn(Pool, { filename: new URL('./pool-task.js', import.meta.url).href }, { node: 'w1' });
+console.log(\`pool: \${await system.ask(pool, { type: 'run', input: 21 }, { timeoutMs: 10_000 })}\`);
+await system.shutdown();
+`,
+};
+
 describe('the packages, installed from their tarballs outside the workspace', () => {
   beforeAll(async () => {
     mkdirSync(npmCache, { recursive: true });
@@ -66,6 +78,7 @@ describe('the packages, installed from their tarballs outside the workspace', ()
       JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], lib: ['ES2022'] } }),
     );
     for (const [name, code] of readmeFiles(readFileSync(join(repo, 'README.md'), 'utf8'))) writeFileSync(join(app, name), code);
+    for (const [name, code] of Object.entries(POOL_APP)) writeFileSync(join(app, name), code);
     const packed = readdirSync(tarballs).map((f) => join(tarballs, f));
     await npmInstall([...packed, `@types/node@${workspaceVersion('@types/node')}`]);
   }, 300_000);
@@ -100,6 +113,10 @@ describe('the packages, installed from their tarballs outside the workspace', ()
 
   it("the README's Paxos group elects a leader, commits a put and reads it back, with plain node", async () => {
     expect(await run(process.execPath, ['paxos.js'], app, 60_000)).toBe('x = 1\n');
+  }, 70_000);
+
+  it('a Pool runs a compiled task file in its threads, with plain node', async () => {
+    expect(await run(process.execPath, ['pool-main.js'], app, 60_000)).toBe('pool: 42\n');
   }, 70_000);
 
   it('under tsx (installed by the app), worker threads load a TypeScript kinds module', async () => {
