@@ -97,6 +97,22 @@ describe('the packages, installed from their tarballs outside the workspace', ()
     expect(existsSync(join(app, 'node_modules', 'tsx'))).toBe(false);
   });
 
+  it('every entry point in the exports maps imports with plain node and has its declarations', async () => {
+    const specifiers: string[] = [];
+    for (const p of PACKAGES) {
+      const root = join(app, 'node_modules', '@actorfs', p);
+      const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> };
+      for (const [subpath, targets] of Object.entries(manifest.exports)) {
+        expect(existsSync(join(root, targets.types!))).toBe(true);
+        specifiers.push(join(`@actorfs/${p}`, subpath));
+      }
+    }
+    expect(specifiers).toEqual(expect.arrayContaining(['@actorfs/actors', '@actorfs/actors/testing', '@actorfs/paxos']));
+    const script = `for (const s of ${JSON.stringify(specifiers)}) console.log(s, Object.keys(await import(s)).length > 0);`;
+    const out = await run(process.execPath, ['--input-type=module', '-e', script], app, 60_000);
+    expect(out).toBe(specifiers.map((s) => `${s} true\n`).join(''));
+  }, 70_000);
+
   it("the README's examples type-check with tsc --strict against the packages' declarations", async () => {
     expect([...readmeFiles(readFileSync(join(repo, 'README.md'), 'utf8')).keys()].sort()).toEqual(['counter.ts', 'main.ts', 'paxos.ts', 'sim.ts']);
     await run(process.execPath, [tsc, '-p', '.'], app, 120_000);
