@@ -27,7 +27,7 @@ afterAll(() => {
 /** The child sees neither the pnpm script's npm_* settings nor a NODE_OPTIONS meant for this process. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_') && k !== 'NODE_OPTIONS' && k !== 'ACTORS_LOG'));
-  return { ...env, npm_config_cache: npmCache, npm_config_update_notifier: 'false' };
+  return { ...env, npm_config_update_notifier: 'false' };
 }
 
 async function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
@@ -41,9 +41,9 @@ async function run(cmd: string, args: string[], cwd: string, timeoutMs: number):
 }
 
 const npmInstall = (specs: string[]): Promise<string> =>
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...specs], app, 120_000);
+  run('npm', ['install', '--cache', npmCache, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...specs], app, 120_000);
 
-function installedManifest(pkg: string): { dependencies?: Record<string, string>; peerDependencies?: Record<string, string> } {
+function installedManifest(pkg: string): { dependencies?: Record<string, string> } {
   return JSON.parse(readFileSync(join(app, 'node_modules', '@actorfs', pkg, 'package.json'), 'utf8'));
 }
 
