@@ -13,6 +13,7 @@ import { readmeFiles } from './readme-files.ts';
  */
 const repo = join(import.meta.dirname, '..');
 const PACKAGES = ['actors', 'paxos'];
+const PNPM = 'pnpm@12.21.0';
 const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
 const app = mkdtempSync(join(tmpdir(), 'actorfs-app-'));
 const tarballs = mkdtempSync(join(tmpdir(), 'actorfs-tarballs-'));
@@ -66,12 +67,8 @@ await system.shutdown();
 describe('the packages, installed from their tarballs outside the workspace', () => {
   beforeAll(async () => {
     mkdirSync(npmCache, { recursive: true });
-    for (const p of PACKAGES) {
-      const dir = join(repo, 'packages', p);
-      rmSync(join(dir, 'dist'), { recursive: true, force: true });
-      await run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], dir, 120_000);
-      await run('npx', ['-y', 'pnpm@12.21.0', 'pack', '--pack-destination', tarballs], dir, 60_000);
-    }
+    await run('npx', ['-y', PNPM, '-r', 'run', 'build'], repo, 180_000);
+    for (const p of PACKAGES) await run('npx', ['-y', PNPM, 'pack', '--pack-destination', tarballs], join(repo, 'packages', p), 60_000);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'actorfs-app', private: true, type: 'module' }));
     writeFileSync(
       join(app, 'tsconfig.json'),
