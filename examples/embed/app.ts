@@ -68,7 +68,10 @@ export async function startEmbedApp(opts: EmbedOptions = {}): Promise<EmbedApp> 
     if (raced) return raced;
     const spawned = { node, ref: system.spawn(UserCounter, {}, { node, name: `user-${user}` }) };
     counters.set(user, spawned);
-    spawned.ref.catch(() => counters.get(user) === spawned && counters.delete(user));
+    // A spawn that failed (its node died meanwhile) is tried again by the next request.
+    spawned.ref.catch(() => {
+      if (counters.get(user) === spawned) counters.delete(user);
+    });
     return spawned;
   };
 
