@@ -1,6 +1,8 @@
 /** Jest in native ESM mode with swc: the code stays ESM (import.meta.url finds worker files). */
 export default {
   testEnvironment: 'node',
+  // The workspace's packages resolve to their TypeScript source (see the packages' exports).
+  testEnvironmentOptions: { customExportConditions: ['@actorfs/source', 'node', 'node-addons'] },
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' } }] },
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],

@@ -1,5 +1,5 @@
 /**
- * `npx tsx examples/custom-cluster/main.ts`: composes a Multi-Paxos group of 5 acceptors,
+ * `npx tsx --conditions=@actorfs/source examples/custom-cluster/main.ts`: composes a Multi-Paxos group of 5 acceptors,
  * 2 proposers and 3 learners on 5 worker threads, writes through it, kills the leader's thread
  * and watches the other proposer take over. State is kept in LMDB under data/custom-cluster
  * (DATA_DIR overrides it), so a second run recovers the first run's log before it starts.

@@ -27,8 +27,8 @@ export const Pool = defineActor('actors.pool', (props: PoolProps, ctx: ActorCont
     minThreads: props.minThreads ?? 1,
     maxThreads: props.maxThreads ?? 2,
     maxQueue: props.maxQueue ?? 1024,
-    // Task files may be TypeScript; piscina requires them, so they load through tsx's CJS hook.
-    execArgv: ['--require', 'tsx/cjs'],
+    // A TypeScript task file (run from source) loads through tsx's CJS hook: piscina requires it.
+    execArgv: /\.[cm]?ts$/.test(props.filename) ? ['--require', 'tsx/cjs'] : [],
   });
   return {
     receive: (msg: PoolMsg) => {

@@ -20,6 +20,7 @@ import type { NodeConfig } from './thread/node-config.ts';
 import { PortTransport } from './thread/port-transport.ts';
 import { realEnv } from './thread/real-env.ts';
 import { checkNodeName, MAIN, resolveOptions, type SystemOptions } from './system-options.ts';
+import { workerStart } from './thread/worker-start.ts';
 
 export type { SystemOptions } from './system-options.ts';
 
@@ -170,10 +171,8 @@ export class ActorSystem {
     if (this.closing) throw new Error(`cannot start node ${name}: the system is shutting down`);
     if (this.workers.get(name)?.alive) throw new Error(`node ${name} is already running`);
     const control = new MessageChannel();
-    const worker = new Worker(new URL('./thread/bootstrap.mjs', import.meta.url), {
-      workerData: { entry: new URL('./thread/worker-main.ts', import.meta.url).href, name, config: this.config, control: control.port2 },
-      transferList: [control.port2],
-    });
+    const start = workerStart(this.config.modules, { name, config: this.config, control: control.port2 });
+    const worker = new Worker(start.file, { ...start.options, transferList: [control.port2] });
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const handle: WorkerNode = { worker, admin: wrap<NodeAdmin>(nodeEndpoint(control.port1)), alive: true, exited };
     this.workers.set(name, handle);
