@@ -1,5 +1,5 @@
-import type { ActorContext, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
-import type { ActorKind, Behavior, Receive } from './kind.ts';
+import type { ActorContext, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
+import type { ActorKind, Behavior, Next, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
 import type { ActorNode, TimerHandle } from './node.ts';
 import { MessageQueue } from './queue.ts';
@@ -105,7 +105,7 @@ export class ActorCell {
    * throws, or stops or restarts the actor.
    */
   run(budget: number): number {
-    const receive = this.receive;
+    let receive = this.receive;
     if (receive === undefined) return 0;
     const box = this.mailbox;
     let n = 0;
@@ -115,7 +115,7 @@ export class ActorCell {
       box.shift();
       n++;
       this.current = meta;
-      let r: void | Promise<void>;
+      let r: Next<unknown> | Promise<Next<unknown>>;
       try {
         r = receive(msg);
       } catch (err) {
@@ -123,13 +123,18 @@ export class ActorCell {
         this.node.failed(this, err, meta);
         return n;
       }
-      if (r !== undefined && isPromise(r)) {
+      if (typeof r === 'function') {
+        // A switch of behaviour, unless the receive stopped or restarted the actor.
+        if (this.alive && this.receive === receive) this.receive = receive = r;
+      } else if (r !== undefined && isPromise(r)) {
         this.busy = true;
         this.node.env.promised?.();
         r.then(
-          () => {
+          (next) => {
             this.busy = false;
             this.current = 0;
+            // Not if a restart or another switch replaced the behaviour meanwhile.
+            if (typeof next === 'function' && this.receive === receive) this.receive = next;
             this.node.wake(this);
           },
           (err: unknown) => {
@@ -220,14 +225,33 @@ class CellContext implements ActorContext<unknown> {
     const node = this.cell.node;
     if (h) node.storage().afterDurable(() => node.replyTo(h, value, false));
   }
-  replyHandle(): ReplyHandle | undefined {
-    return this.handle();
+  replyHandle(): ReplyHandle<never> | undefined {
+    return this.handle() as ReplyHandle<never> | undefined;
   }
   replyTo(h: ReplyHandle, value: unknown): void {
     this.cell.node.replyTo(h, value, false);
   }
   replyErrorTo(h: ReplyHandle, error: Error | string): void {
     this.cell.node.replyTo(h, error, true);
+  }
+  pipeToSelf<T>(promise: Promise<T>, toMsg: (result: Settled<T>) => unknown): void {
+    const cell = this.cell;
+    const deliver = (result: Settled<T>): void => {
+      cell.node.env.promised?.();
+      if (!cell.alive) return;
+      let msg: unknown;
+      try {
+        msg = toMsg(result);
+      } catch (err) {
+        cell.node.failed(cell, err, 0);
+        return;
+      }
+      cell.node.deliverLocal(cell.id, msg, 0);
+    };
+    promise.then(
+      (value) => deliver({ ok: true, value }),
+      (err: unknown) => deliver({ ok: false, error: err instanceof Error ? err : new Error(String(err)) }),
+    );
   }
 
   spawn<P, C>(kind: ActorKind<P, C>, props: P, opts?: SpawnOptions): ActorRef<C> {

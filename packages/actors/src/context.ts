@@ -4,11 +4,18 @@ import type { ActorRef, MessageOf, ReplyOf } from './ref.ts';
 import type { ActorStorage } from './storage/node-storage.ts';
 import type { SupervisorStrategy } from './supervision.ts';
 
-/** Where a reply goes: the asking node and its correlation id. Plain data; it may be stored or forwarded. */
-export interface ReplyHandle {
+/**
+ * Where a reply goes: the asking node and its correlation id. Plain data; it may be stored or
+ * forwarded. R is a phantom: the reply's type, so `replyTo` checks the value at compile time.
+ */
+export interface ReplyHandle<R = unknown> {
   readonly node: string;
   readonly corr: number;
+  readonly __reply?: R;
 }
+
+/** How a piped promise settled. */
+export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Error };
 
 export interface AskOptions {
   /** Default 5000. */
@@ -51,10 +58,20 @@ export interface ActorContext<M> {
   replyError(error: Error | string): void;
   /** Like reply, but only once every write made so far is synced. */
   replyWhenDurable(value: unknown): void;
-  /** A handle to answer the current ask later (undefined for a tell). */
+  /**
+   * A handle to answer the current ask later (undefined for a tell). Given the message being
+   * handled, the handle carries the reply type its `Asks<R>` declares.
+   */
   replyHandle(): ReplyHandle | undefined;
-  replyTo(handle: ReplyHandle, value: unknown): void;
-  replyErrorTo(handle: ReplyHandle, error: Error | string): void;
+  replyHandle<T extends M>(msg: T): ReplyHandle<ReplyOf<T>> | undefined;
+  replyTo<R>(handle: ReplyHandle<R>, value: NoInfer<R>): void;
+  replyErrorTo(handle: ReplyHandle<unknown>, error: Error | string): void;
+  /**
+   * When the promise settles, `toMsg(result)` is delivered to this actor as a message. The turn
+   * does not wait: the actor keeps serving its mailbox while an ask (or any promise) is pending.
+   * If toMsg throws, the actor fails as if its receive had thrown.
+   */
+  pipeToSelf<T>(promise: Promise<T>, toMsg: (result: Settled<T>) => M): void;
 
   /** A child on this node, supervised by this actor. */
   spawn<P, C>(kind: ActorKind<P, C>, props: P, opts?: SpawnOptions): ActorRef<C>;

@@ -1,6 +1,7 @@
 export { ActorRef, type AnyRef, type Asks, type ReplyOf, type MessageOf } from './ref.ts';
-export { defineActor, lookupKind, type ActorKind, type Behavior, type Receive, type Setup } from './kind.ts';
-export type { ActorContext, AskOptions, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
+export { defineActor, lookupKind, type ActorKind, type Behavior, type Next, type Receive, type Setup } from './kind.ts';
+export { unreachable } from './exhaustive.ts';
+export type { ActorContext, AskOptions, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
 export { ActorSystem, type SystemOptions, type SystemSpawnOptions } from './system.ts';
 export { ActorNode, type NodeEnv, type NodeStats, type Transport } from './node.ts';
 export { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';

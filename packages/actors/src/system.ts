@@ -11,6 +11,7 @@ import type { DeadLetter } from './dead-letters.ts';
 import type { ActorKind } from './kind.ts';
 import { consoleSink, defaultLogLevel, type LogLevel } from './log.ts';
 import { ActorNode, type NodeStats } from './node.ts';
+import { hashString } from './random.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
 import { LmdbStore } from './storage/lmdb-store.ts';
 import type { NodeAdmin } from './thread/admin.ts';
@@ -69,7 +70,7 @@ export class ActorSystem {
     this.main = new ActorNode({
       name: MAIN,
       env: realEnv,
-      seed: config.seed,
+      seed: hashString(MAIN, config.seed),
       logSink: consoleSink(config.logLevel),
       openStore: () => LmdbStore.open(join(config.dataDir, MAIN)),
       mailboxCapacity: config.mailboxCapacity,

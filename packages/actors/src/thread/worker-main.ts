@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { consoleSink } from '../log.ts';
 import { ActorNode } from '../node.ts';
+import { hashString } from '../random.ts';
 import { LmdbStore } from '../storage/lmdb-store.ts';
 import '../pool.ts'; // built-in kinds exist on every node
 import { makeAdmin } from './admin.ts';
@@ -19,7 +20,8 @@ for (const m of config.modules) await import(m);
 const node = new ActorNode({
   name,
   env: realEnv,
-  seed: config.seed,
+  // Same-named actors on different nodes must not draw the same values (the simulator does the same).
+  seed: hashString(name, config.seed),
   logSink: consoleSink(config.logLevel),
   openStore: () => LmdbStore.open(join(config.dataDir, name)),
   mailboxCapacity: config.mailboxCapacity,
