@@ -179,7 +179,7 @@ export class ActorCell {
 
 /** ctx for one cell: methods live on the prototype, so a context costs one small object. */
 class CellContext implements ActorContext<unknown> {
-  constructor(private readonly cell: ActorCell) {}
+  constructor(readonly cell: ActorCell) {}
 
   get self(): ActorRef<unknown> {
     return this.cell.ref;
@@ -330,4 +330,10 @@ export function isPromise(v: unknown): v is Promise<unknown> {
 function target<R extends AnyRef>(ref: R, call: string): R {
   if (!(ref instanceof ActorRef)) throw new TypeError(`${call}: the target is not an ActorRef (got ${ref === null ? 'null' : typeof ref})`);
   return ref;
+}
+
+/** The node behind an actor's context: for the runtime's own kinds (Pool) to reach host services. */
+export function hostOf(ctx: ActorContext<never>): ActorNode {
+  if (!(ctx instanceof CellContext)) throw new TypeError('not a runtime actor context');
+  return ctx.cell.node;
 }

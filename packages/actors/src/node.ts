@@ -8,6 +8,7 @@ import { ActorRef, type AnyRef } from './ref.ts';
 import { NodeStorage } from './storage/node-storage.ts';
 import type { DurableStore } from './storage/store.ts';
 import { defaultStrategy, RestartWindow } from './supervision.ts';
+import type { TaskPools } from './tasks/task-pool.ts';
 
 export type TimerHandle = unknown;
 
@@ -50,6 +51,8 @@ export interface NodeOptions {
   /** Messages one actor handles before others get a go. */
   actorBudget?: number;
   defaultAskTimeoutMs?: number;
+  /** Makes the thread pools behind Pool actors (none: spawning a Pool fails with a clear error). */
+  taskPools?: TaskPools;
 }
 
 type SysMsg =
@@ -90,6 +93,7 @@ export class ActorNode {
   readonly seed: number;
   readonly logSink: LogSink;
   readonly deadLetters = new DeadLetters();
+  readonly taskPools: TaskPools | undefined;
   transport: Transport = { send: () => 'unknown-node' };
 
   private readonly cells = new Map<string, ActorCell>();
@@ -116,6 +120,7 @@ export class ActorNode {
     this.seed = opts.seed;
     this.logSink = opts.logSink;
     this.openStore = opts.openStore;
+    this.taskPools = opts.taskPools;
     this.mailboxCapacity = opts.mailboxCapacity ?? 100_000;
     this.turnBudget = opts.turnBudget ?? 20_000;
     this.actorBudget = opts.actorBudget ?? 256;

@@ -14,6 +14,7 @@ import { ActorNode, type NodeStats } from './node.ts';
 import { hashString } from './random.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
 import { LmdbStore } from './storage/lmdb-store.ts';
+import { piscinaPools } from './tasks/piscina-pools.ts';
 import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 import { PortTransport } from './thread/port-transport.ts';
@@ -75,6 +76,7 @@ export class ActorSystem {
       openStore: () => LmdbStore.open(join(config.dataDir, MAIN)),
       mailboxCapacity: config.mailboxCapacity,
       defaultAskTimeoutMs: config.defaultAskTimeoutMs,
+      taskPools: piscinaPools,
     });
     this.transport = new PortTransport(this.main, config.maxMessageBytes);
     this.main.transport = this.transport;

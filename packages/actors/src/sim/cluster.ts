@@ -8,6 +8,7 @@ import { hashString, seededRandom, type Random } from '../random.ts';
 import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { EventQueue, type SimEvent } from './event-queue.ts';
+import { SimPools } from './sim-pools.ts';
 import { linkKey, noFaults, resolveFaults, type LinkFaults, type ResolvedFaults } from './network.ts';
 
 export interface SimOptions {
@@ -23,6 +24,8 @@ export interface SimOptions {
   mailboxCapacity?: number;
   maxMessageBytes?: number;
   defaultAskTimeoutMs?: number;
+  /** What one Pool task costs, in virtual ms (drawn from the seed). Default [1, 5]. */
+  poolTaskMs?: readonly [number, number];
   /** Log lines from actors (default: dropped unless SIM_LOG names a level). */
   logSink?: LogSink;
   /**
@@ -85,6 +88,7 @@ export class SimCluster {
   /** Set when promise work may be pending: continuations then run before the next event. */
   private promised = false;
   private readonly nodeIndex = new Map<string, number>();
+  private readonly simPools: SimPools;
   readonly dropped = { partition: 0, random: 0, nodeDown: 0 };
   readonly duplicated = { count: 0 };
 
@@ -96,6 +100,13 @@ export class SimCluster {
     this.crashDetection = opts.crashDetection ?? false;
     this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
     this.logSink = opts.logSink ?? simLogSink();
+    const poolTaskMs = opts.poolTaskMs ?? [1, 5];
+    this.simPools = new SimPools({
+      afterTaskCost: (fn) => void this.after(this.between(poolTaskMs), fn),
+      promised: () => {
+        this.promised = true;
+      },
+    });
     this.addNode(DRIVER);
     for (const n of opts.nodes ?? []) this.addNode(n);
   }
@@ -188,6 +199,7 @@ export class SimCluster {
       seed: hashString(sn.name, this.seed),
       logSink: this.logSink,
       openStore: () => sn.store,
+      taskPools: this.simPools.pools,
       ...(this.opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: this.opts.mailboxCapacity }),
       ...(this.opts.defaultAskTimeoutMs === undefined ? {} : { defaultAskTimeoutMs: this.opts.defaultAskTimeoutMs }),
     });
@@ -340,10 +352,12 @@ export class SimCluster {
     let sinceYield = 0;
     for (;;) {
       if (pred?.()) return true;
+      if (this.simPools.busy) await this.simPools.loaded();
       const ev = this.queue.peek();
       if (ev === undefined || ev.time > deadline) {
         // Settle promise chains that may schedule more work before concluding.
         await settleMicrotasks();
+        if (this.simPools.busy) continue;
         const next = this.queue.peek();
         if (next !== undefined && next.time <= deadline) continue;
         return pred?.() ?? false;

@@ -6,6 +6,7 @@ import { consoleSink } from '../log.ts';
 import { ActorNode } from '../node.ts';
 import { hashString } from '../random.ts';
 import { LmdbStore } from '../storage/lmdb-store.ts';
+import { piscinaPools } from '../tasks/piscina-pools.ts';
 import '../pool.ts'; // built-in kinds exist on every node
 import { makeAdmin } from './admin.ts';
 import type { NodeConfig } from './node-config.ts';
@@ -26,6 +27,7 @@ const node = new ActorNode({
   openStore: () => LmdbStore.open(join(config.dataDir, name)),
   mailboxCapacity: config.mailboxCapacity,
   defaultAskTimeoutMs: config.defaultAskTimeoutMs,
+  taskPools: piscinaPools,
 });
 const transport = new PortTransport(node, config.maxMessageBytes);
 node.transport = transport;
