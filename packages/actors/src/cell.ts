@@ -1,6 +1,7 @@
 import type { ActorContext, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
 import type { ActorKind, Behavior, Next, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
+import { checkMessage, checkValue } from './message-shape.ts';
 import type { ActorNode, TimerHandle } from './node.ts';
 import { MessageQueue } from './queue.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
@@ -205,6 +206,7 @@ class CellContext implements ActorContext<unknown> {
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void {
     // Checked now, in the actor's turn (its supervisor sees a throw), not when the commit lands.
     const to = target(ref, 'sendWhenDurable');
+    checkMessage(msg);
     const node = this.cell.node;
     node.storage().afterDurable(() => node.tell(to, msg));
   }
@@ -223,6 +225,7 @@ class CellContext implements ActorContext<unknown> {
   replyWhenDurable(value: unknown): void {
     const h = this.handle();
     const node = this.cell.node;
+    checkValue(value, 'reply');
     if (h) node.storage().afterDurable(() => node.replyTo(h, value, false));
   }
   replyHandle(): ReplyHandle<never> | undefined {

@@ -12,6 +12,7 @@ export type { DurableStore, Key, KeyPart } from './storage/store.ts';
 export { LmdbStore } from './storage/lmdb-store.ts';
 export { MemoryStore } from './storage/memory-store.ts';
 export { encode, decode, nativeDecoding } from './codec.ts';
+export { UnsendableError, MAX_MESSAGE_DEPTH } from './message-shape.ts';
 export type { Logger, LogLevel, LogSink } from './log.ts';
 export { Pool, type PoolMsg, type PoolProps } from './pool.ts';
 export { seededRandom, hashString, type Random } from './random.ts';

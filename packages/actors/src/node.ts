@@ -4,6 +4,7 @@ import { DeadLetters, messageTypeOf } from './dead-letters.ts';
 import { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
 import { lookupKind, type ActorKind } from './kind.ts';
 import type { LogSink } from './log.ts';
+import { checkMessage, checkValue } from './message-shape.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
 import { NodeStorage } from './storage/node-storage.ts';
 import type { DurableStore } from './storage/store.ts';
@@ -224,13 +225,16 @@ export class ActorNode {
 
   // ---- sending ----
 
+  /** Throws UnsendableError (naming the path inside msg) for what no path could carry faithfully. */
   tell(ref: AnyRef, msg: unknown): void {
+    checkMessage(msg);
     if (ref.node === this.name) this.deliverLocal(ref.id, msg, 0);
     else this.sendRemote(ref, msg, 0);
   }
 
   ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      checkMessage(msg); // a throw here rejects the ask
       const corr = this.nextCorr++;
       const target = key(ref);
       const timer = this.env.setTimer(() => {
@@ -245,6 +249,7 @@ export class ActorNode {
   }
 
   replyTo(h: ReplyHandle, value: unknown, isError: boolean): void {
+    if (!isError) checkValue(value, 'reply');
     const body = isError ? errorBody(value) : value;
     if (h.node === this.name) this.settleAsk(h.corr, isError, body);
     else {
