@@ -47,7 +47,7 @@ addExtension({
 /** A msgpack bin (what msgpackr writes for a binary itself), written by hand: the extension above replaces its own. */
 function writeBin(bytes: Uint8Array, allocateForWrite: (size: number) => { target: Uint8Array; targetView: DataView; position: number }): void {
   const n = bytes.length;
-  const header = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const header = binHeaderBytes(n);
   const { target, targetView, position } = allocateForWrite(header + n);
   if (header === 2) {
     target[position] = 0xc4;
@@ -145,6 +145,21 @@ export function decodeTransferred(bytes: Uint8Array, binaries: ArrayBuffer[]): u
 /** Encode into a fresh, exactly-sized buffer (for storage values and wire frames). */
 export function encode(value: unknown): Uint8Array {
   return copyOut(packr.pack(value));
+}
+
+/**
+ * Encodes a storage value. Bytes are not re-encoded: they are copied once behind a msgpack bin
+ * header (what `decode` reads back as a Uint8Array); anything else goes through msgpack.
+ */
+export function encodeValue(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) return encode(value);
+  const out = new Uint8Array(binHeaderBytes(value.length) + value.length);
+  writeBin(value, (size) => ({ target: out, targetView: new DataView(out.buffer), position: out.length - size }));
+  return out;
+}
+
+function binHeaderBytes(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
 /**

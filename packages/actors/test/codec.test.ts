@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MessageChannel } from 'node:worker_threads';
-import { decodeTransferred, TransferEncoder } from '../src/codec.ts';
+import { decodeTransferred, encodeValue, TransferEncoder } from '../src/codec.ts';
 import { ActorRef, decode, encode } from '../src/index.ts';
 
 /** Posts bytes through a real MessagePort, transferring their buffer; resolves with what arrives. */
@@ -124,5 +124,21 @@ describe('binaries across threads', () => {
     expect(got.constructor).toBe(Uint8Array);
     expect(got.buffer.byteLength).toBe(100);
     expect(Buffer.compare(got, filled(100, 7))).toBe(0);
+  });
+});
+
+describe('storage values', () => {
+  it('bytes are stored as themselves behind a bin header, the same bytes msgpack would write, and read back as a Uint8Array', () => {
+    for (const n of [0, 200, 60_000, 70_000]) {
+      const data = new Uint8Array(n).map((_, i) => i & 0xff);
+      const stored = encodeValue(data);
+      expect(stored.length - n).toBe(n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+      expect(Buffer.compare(stored, encode(data))).toBe(0);
+      expect(Buffer.compare(stored.subarray(stored.length - n), data)).toBe(0);
+      const back = decode(stored) as Uint8Array;
+      expect(back).toBeInstanceOf(Uint8Array);
+      expect(Buffer.compare(back, data)).toBe(0);
+    }
+    expect(decode(encodeValue({ type: 'x', n: 1 }))).toEqual({ type: 'x', n: 1 });
   });
 });

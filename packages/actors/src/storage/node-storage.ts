@@ -1,4 +1,4 @@
-import { decode, encode } from '../codec.ts';
+import { decode, encodeValue } from '../codec.ts';
 import { compareKeys, keyString, type DurableStore, type Key, type KeyPart, type Write } from './store.ts';
 
 export type StorageKey = KeyPart | readonly KeyPart[];
@@ -76,7 +76,7 @@ export class NodeStorage {
   }
 
   put(key: Key, value: unknown): void {
-    this.write(key, encode(value));
+    this.write(key, encodeValue(value));
   }
 
   delete(key: Key): void {
