@@ -7,10 +7,15 @@ import { MessageQueue } from './queue.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
 import type { ActorStorage } from './storage/node-storage.ts';
+import { StreamCredit, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
 import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
 
-/** The meta of a mailbox entry: 0 for a tell, the reply handle for an ask. */
-export type Meta = 0 | ReplyHandle;
+/** The meta of a mailbox entry: 0 for a tell, the reply handle for an ask, a credit for stream data. */
+export type Meta = 0 | ReplyHandle | StreamCredit;
+
+export function replyHandleOf(meta: Meta): ReplyHandle | undefined {
+  return meta === 0 || meta instanceof StreamCredit ? undefined : meta;
+}
 
 /**
  * One actor's runtime state. The node schedules cells; a cell runs one message at a time and,
@@ -121,6 +126,7 @@ export class ActorCell {
         r = receive(msg);
       } catch (err) {
         this.current = 0;
+        if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
         this.node.failed(this, err, meta);
         return n;
       }
@@ -134,6 +140,7 @@ export class ActorCell {
           (next) => {
             this.busy = false;
             this.current = 0;
+            if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
             // Not if a restart or another switch replaced the behaviour meanwhile.
             if (typeof next === 'function' && this.receive === receive) this.receive = next;
             this.node.wake(this);
@@ -141,12 +148,14 @@ export class ActorCell {
           (err: unknown) => {
             this.busy = false;
             this.current = 0;
+            if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
             // Even if the actor was stopped meanwhile, its asker hears of the failure now.
             this.node.failed(this, err, meta);
           },
         );
         return n;
       }
+      if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
       if (!this.alive || this.receive !== receive) break;
     }
     this.current = 0;
@@ -196,8 +205,7 @@ class CellContext implements ActorContext<unknown> {
   }
 
   private handle(): ReplyHandle | undefined {
-    const c = this.cell.current;
-    return c === 0 ? undefined : c;
+    return replyHandleOf(this.cell.current);
   }
 
   send<T>(ref: ActorRef<T>, msg: T): void {
@@ -312,6 +320,12 @@ class CellContext implements ActorContext<unknown> {
   random(): number {
     const cell = this.cell;
     return (cell.random ??= seededRandom(hashString(cell.ref.id, cell.node.seed)))();
+  }
+  openStream(ref: ActorRef<StreamEvent>, opts?: StreamOptions): StreamWriter {
+    return this.cell.node.streams().open(this.cell, target(ref, 'openStream'), opts ?? {});
+  }
+  abortStream(stream: string, reason: string): void {
+    this.cell.node.streams().abortIncoming(this.cell, stream, reason);
   }
   unhandled(msg: unknown): void {
     this.cell.node.deadLetter(this.cell.ref, 'unhandled', msg);

@@ -2,6 +2,7 @@ import type { ActorKind } from './kind.ts';
 import type { Logger } from './log.ts';
 import type { ActorRef, MessageOf, ReplyOf } from './ref.ts';
 import type { ActorStorage } from './storage/node-storage.ts';
+import type { StreamEvent, StreamOptions, StreamWriter } from './streams.ts';
 import type { SupervisorStrategy } from './supervision.ts';
 
 /**
@@ -93,6 +94,13 @@ export interface ActorContext<M> {
   now(): number;
   /** Seeded per actor: the same seed gives the same sequence. */
   random(): number;
+  /**
+   * Opens a flow-controlled stream of bytes to an actor whose protocol includes StreamEvent.
+   * Any node, any thread, and the simulator alike. See StreamWriter.
+   */
+  openStream(ref: ActorRef<StreamEvent>, opts?: StreamOptions): StreamWriter;
+  /** The receiver gives up on a stream it gets: the sender's writes and end fail with reason. */
+  abortStream(stream: string, reason: string): void;
   /** Sends a message this actor does not handle to dead letters. */
   unhandled(msg: unknown): void;
 }

@@ -16,3 +16,4 @@ export { UnsendableError, MAX_MESSAGE_DEPTH } from './message-shape.ts';
 export type { Logger, LogLevel, LogSink } from './log.ts';
 export { Pool, type PoolMsg, type PoolProps } from './pool.ts';
 export { seededRandom, hashString, type Random } from './random.ts';
+export { StreamError, MAX_STREAMS_PER_NODE, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';

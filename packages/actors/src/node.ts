@@ -1,4 +1,4 @@
-import { ActorCell, type Meta } from './cell.ts';
+import { ActorCell, replyHandleOf, type Meta } from './cell.ts';
 import type { ReplyHandle, SpawnOptions } from './context.ts';
 import { DeadLetters, messageTypeOf } from './dead-letters.ts';
 import { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
@@ -8,6 +8,7 @@ import { checkMessage, checkValue } from './message-shape.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
 import { NodeStorage } from './storage/node-storage.ts';
 import type { DurableStore } from './storage/store.ts';
+import { NodeStreams, StreamCredit } from './streams.ts';
 import { defaultStrategy, RestartWindow } from './supervision.ts';
 import type { TaskPools } from './tasks/task-pool.ts';
 
@@ -107,6 +108,7 @@ export class ActorNode {
   private nextCorr = 1;
   private nextId = 1;
   private nodeStorage: NodeStorage | undefined;
+  private nodeStreams: NodeStreams | undefined;
   private readonly openStore: () => DurableStore;
   private readonly mailboxCapacity: number;
   private readonly turnBudget: number;
@@ -177,7 +179,8 @@ export class ActorNode {
     for (const child of [...(cell.children?.values() ?? [])]) this.stopCell(child);
     cell.cancelTimers();
     cell.runStoppedHook();
-    for (const [msg, meta] of cell.mailbox.drain()) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
+    this.nodeStreams?.actorStopped(cell);
+    for (const [msg, meta] of cell.mailbox.drain()) if (!(meta instanceof StreamCredit)) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
     this.cells.delete(cell.id);
     cell.parent?.children?.delete(cell.id);
     for (const w of cell.watchers?.values() ?? []) this.notifyTerminated(w, cell.ref);
@@ -193,7 +196,8 @@ export class ActorNode {
 
   /** A cell's setup or receive threw: tell the asker, then apply the cell's supervisor strategy. */
   failed(cell: ActorCell, err: unknown, meta: Meta): void {
-    if (meta !== 0) this.replyTo(meta, err instanceof Error ? err : String(err), true);
+    const asker = replyHandleOf(meta);
+    if (asker) this.replyTo(asker, err instanceof Error ? err : String(err), true);
     if (!cell.alive) return;
     const decision = (cell.restarts ??= new RestartWindow()).decide(cell.strategy, this.env.now());
     cell.logger().error(`failed (${decision})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
@@ -283,6 +287,7 @@ export class ActorNode {
   receiveRemote(from: string, to: string, body: unknown, corr: number): void {
     if (corr < 0) return this.settleAsk(-corr, to === '!', body);
     if (to === '$sys') return this.handleSys(from, body);
+    if (to === '$stream') return this.streams().receive(from, body);
     const meta: Meta = corr > 0 ? { node: from, corr } : 0;
     if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') {
       return this.refuse(new ActorRef(this.name, to), 'malformed', body, meta, 'a message is an object with a string type');
@@ -293,7 +298,8 @@ export class ActorNode {
   /** Records a dead letter; an ask gets a fast error reply instead of waiting for its timeout. */
   private refuse(target: AnyRef, reason: DeadLetterReason, msg: unknown, meta: Meta, detail?: string): void {
     this.deadLetter(target, reason, msg, detail);
-    if (meta !== 0) this.replyTo(meta, new DeliveryError(key(target), reason, detail), true);
+    const asker = replyHandleOf(meta);
+    if (asker) this.replyTo(asker, new DeliveryError(key(target), reason, detail), true);
   }
 
   /** The transport could not send a message it had accepted (too large, not serializable). */
@@ -392,6 +398,7 @@ export class ActorNode {
   /** Another node died: its actors are terminated for every watcher here, and asks to it fail. */
   nodeDown(node: string): void {
     this.downNodes.add(node);
+    this.nodeStreams?.nodeDown(node);
     for (const cell of [...this.cells.values()]) {
       for (const { ref } of [...(cell.watching?.values() ?? [])]) if (ref.node === node) this.terminatedNotice(cell.id, ref);
       for (const [k, w] of cell.watchers ?? []) if (w.node === node) cell.watchers!.delete(k);
@@ -462,6 +469,29 @@ export class ActorNode {
     this.transport.flush?.();
     this.nodeStorage?.commitIfDirty();
     if (this.readyHead < this.ready.length) this.requestTurn();
+  }
+
+  // ---- streams ----
+
+  streams(): NodeStreams {
+    return (this.nodeStreams ??= new NodeStreams(this));
+  }
+
+  cellOf(id: string): ActorCell | undefined {
+    return this.cells.get(id);
+  }
+
+  /** Stream events skip the capacity check: the stream's window bounds them instead. */
+  deliverStream(cell: ActorCell, event: unknown, meta: StreamCredit | 0): void {
+    if (!cell.alive) return;
+    cell.mailbox.push(event, meta);
+    this.counters.in++;
+    this.wake(cell);
+  }
+
+  /** Node-to-node housekeeping on a system endpoint; returns why it cannot be sent. */
+  sendSystem(peer: string, endpoint: string, body: unknown): DeadLetterReason | undefined {
+    return this.downNodes.has(peer) ? 'node-down' : this.transport.send(peer, endpoint, body, 0);
   }
 
   // ---- storage ----
