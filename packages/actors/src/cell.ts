@@ -6,7 +6,7 @@ import type { ActorNode, TimerHandle } from './node.ts';
 import { MessageQueue } from './queue.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
-import type { ActorStorage } from './storage/node-storage.ts';
+import type { ActorStorage, NodeStorage } from './storage/node-storage.ts';
 import { StreamCredit, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
 import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
 
@@ -47,6 +47,11 @@ export class ActorCell {
   random: Random | undefined = undefined;
   log: Logger | undefined = undefined;
   storageView: ActorStorage | undefined = undefined;
+  /** The storage domain behind ctx.storage, once used; other domains the actor used. */
+  domain: NodeStorage | undefined = undefined;
+  otherDomains: Set<NodeStorage> | undefined = undefined;
+  /** Waiting for room in its domain (over the bound on writes waiting for their commit). */
+  held = false;
 
   constructor(
     readonly node: ActorNode,
@@ -56,8 +61,19 @@ export class ActorCell {
     readonly parent: ActorCell | undefined,
     readonly strategy: SupervisorStrategy,
     readonly capacity: number,
+    readonly domainName: string,
   ) {
     this.ctx = new CellContext(this);
+  }
+
+  ownDomain(): NodeStorage {
+    return (this.domain ??= this.node.storage(this.domainName));
+  }
+
+  /** Where a durable reply must wait: the actor's own domain and any other it wrote through. */
+  domainsUsed(): NodeStorage[] {
+    const own = this.ownDomain();
+    return this.otherDomains ? [own, ...this.otherDomains] : [own];
   }
 
   get id(): string {
@@ -201,7 +217,14 @@ class CellContext implements ActorContext<unknown> {
     return this.cell.logger();
   }
   get storage(): ActorStorage {
-    return (this.cell.storageView ??= this.cell.node.storage().scope(this.cell.id));
+    return (this.cell.storageView ??= this.cell.ownDomain().scope(this.cell.id));
+  }
+  storageDomain(name: string): ActorStorage {
+    const cell = this.cell;
+    const d = cell.node.storage(name);
+    if (d === cell.ownDomain()) return this.storage;
+    (cell.otherDomains ??= new Set()).add(d);
+    return d.scope(cell.id);
   }
 
   private handle(): ReplyHandle | undefined {
@@ -216,7 +239,7 @@ class CellContext implements ActorContext<unknown> {
     const to = target(ref, 'sendWhenDurable');
     checkMessage(msg);
     const node = this.cell.node;
-    node.storage().afterDurable(() => node.tell(to, msg));
+    node.afterDurable(this.cell, () => node.tell(to, msg));
   }
   ask(ref: AnyRef, msg: unknown, opts?: { timeoutMs?: number }): Promise<never> {
     return this.cell.node.ask(target(ref, 'ask'), msg, opts?.timeoutMs) as Promise<never>;
@@ -234,7 +257,7 @@ class CellContext implements ActorContext<unknown> {
     const h = this.handle();
     const node = this.cell.node;
     checkValue(value, 'reply');
-    if (h) node.storage().afterDurable(() => node.replyTo(h, value, false));
+    if (h) node.afterDurable(this.cell, () => node.replyTo(h, value, false));
   }
   replyHandle(): ReplyHandle<never> | undefined {
     return this.handle() as ReplyHandle<never> | undefined;

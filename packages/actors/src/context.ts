@@ -29,6 +29,12 @@ export interface SpawnOptions {
   supervision?: Partial<SupervisorStrategy>;
   /** Messages the mailbox holds before new ones go to dead letters (default: the node's). */
   mailboxCapacity?: number;
+  /**
+   * The storage domain behind ctx.storage (default 'default'). Each domain has its own store and
+   * group commit: an actor that writes in bulk gets a domain of its own, so its writes never
+   * delay the durable replies of actors in other domains.
+   */
+  storageDomain?: string;
 }
 
 export interface TimerOptions {
@@ -44,8 +50,13 @@ export interface ActorContext<M> {
   readonly self: ActorRef<M>;
   readonly node: string;
   readonly log: Logger;
-  /** Durable key-value storage, scoped to this actor's id. */
+  /** Durable key-value storage, scoped to this actor's id, in its storage domain (SpawnOptions.storageDomain). */
   readonly storage: ActorStorage;
+  /**
+   * The actor's keys in another storage domain of its node. A durable reply or send then waits
+   * for that domain's commit too.
+   */
+  storageDomain(name: string): ActorStorage;
 
   /** At-most-once, FIFO per sender/receiver pair. */
   send<T>(ref: ActorRef<T>, msg: T): void;

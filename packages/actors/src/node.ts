@@ -6,8 +6,8 @@ import { lookupKind, type ActorKind } from './kind.ts';
 import type { LogSink } from './log.ts';
 import { checkMessage, checkValue } from './message-shape.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
+import { checkDomainName, DEFAULT_DOMAIN, StorageDomains, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
 import { NodeStorage } from './storage/node-storage.ts';
-import type { DurableStore } from './storage/store.ts';
 import { NodeStreams, StreamCredit } from './streams.ts';
 import { defaultStrategy, RestartWindow } from './supervision.ts';
 import type { TaskPools } from './tasks/task-pool.ts';
@@ -45,8 +45,10 @@ export interface NodeOptions {
   env: NodeEnv;
   seed: number;
   logSink: LogSink;
-  /** Opened on first use of storage. */
-  openStore: () => DurableStore;
+  /** Opens a storage domain's store, on its first use (the default domain is 'default'). */
+  openStore: OpenStore;
+  /** Settings per storage domain (LMDB options, the bound on writes waiting for their commit). */
+  storageDomains?: Record<string, StorageDomainOptions>;
   mailboxCapacity?: number;
   /** Messages a turn handles before yielding to the event loop. */
   turnBudget?: number;
@@ -107,9 +109,10 @@ export class ActorNode {
   private turnPending = false;
   private nextCorr = 1;
   private nextId = 1;
-  private nodeStorage: NodeStorage | undefined;
+  private domains: StorageDomains | undefined;
+  private readonly domainOptions: Record<string, StorageDomainOptions>;
   private nodeStreams: NodeStreams | undefined;
-  private readonly openStore: () => DurableStore;
+  private readonly openStore: OpenStore;
   private readonly mailboxCapacity: number;
   private readonly turnBudget: number;
   private readonly actorBudget: number;
@@ -123,6 +126,7 @@ export class ActorNode {
     this.seed = opts.seed;
     this.logSink = opts.logSink;
     this.openStore = opts.openStore;
+    this.domainOptions = opts.storageDomains ?? {};
     this.taskPools = opts.taskPools;
     this.mailboxCapacity = opts.mailboxCapacity ?? 100_000;
     this.turnBudget = opts.turnBudget ?? 20_000;
@@ -158,7 +162,9 @@ export class ActorNode {
       parent,
       strategy,
       opts.mailboxCapacity ?? this.mailboxCapacity,
+      opts.storageDomain ?? DEFAULT_DOMAIN,
     );
+    if (opts.storageDomain !== undefined) checkDomainName(opts.storageDomain);
     this.cells.set(id, cell);
     if (parent) (parent.children ??= new Map()).set(id, cell);
     cell.start();
@@ -447,6 +453,10 @@ export class ActorNode {
         const cell = this.ready[this.readyHead++]!;
         cell.scheduled = false;
         if (!cell.alive) continue;
+        if (cell.domain?.full) {
+          this.hold(cell);
+          continue;
+        }
         const n = cell.run(this.actorBudget);
         budget -= n;
         this.counters.processed += n;
@@ -467,7 +477,7 @@ export class ActorNode {
     }
     // Messages leave before the commit starts, so peers work while this node syncs.
     this.transport.flush?.();
-    this.nodeStorage?.commitIfDirty();
+    this.domains?.commitIfDirty();
     if (this.readyHead < this.ready.length) this.requestTurn();
   }
 
@@ -496,17 +506,40 @@ export class ActorNode {
 
   // ---- storage ----
 
-  storage(): NodeStorage {
-    if (!this.nodeStorage) {
-      this.nodeStorage = new NodeStorage(
-        this.openStore(),
-        (err) => this.logSink('error', this.env.now(), this.name, 'storage commit failed; retrying', { error: String(err) }),
+  /** A storage domain of this node (each its own store and group commit). */
+  storage(domain = DEFAULT_DOMAIN): NodeStorage {
+    this.domains ??= new StorageDomains((name) => {
+      const opts = this.domainOptions[name] ?? {};
+      const d = new NodeStorage(
+        this.openStore(name, opts),
+        (err) => this.logSink('error', this.env.now(), this.name, `storage commit failed in domain ${name}; retrying`, { error: String(err) }),
         (fn, ms) => this.env.setTimer(fn, ms),
+        opts.maxPendingBytes,
       );
       // Writes made outside a turn (after an await) still get committed.
-      this.nodeStorage.onDirty = () => this.requestTurn();
-    }
-    return this.nodeStorage;
+      d.onDirty = () => this.requestTurn();
+      return d;
+    });
+    return this.domains.get(domain);
+  }
+
+  /** Runs fn once every write in each domain the actor used is synced. */
+  afterDurable(cell: ActorCell, fn: () => void): void {
+    const used = cell.domainsUsed();
+    if (used.length === 1) return used[0]!.afterDurable(fn);
+    let left = used.length;
+    for (const d of used) d.afterDurable(() => --left === 0 && fn());
+  }
+
+  /** A writer whose domain is over its byte bound waits: its next message waits for room. */
+  private hold(cell: ActorCell): void {
+    if (cell.held) return;
+    cell.held = true;
+    void cell.domain!.room().then(() => {
+      cell.held = false;
+      this.env.promised?.();
+      this.wake(cell);
+    });
   }
 
   // ---- introspection and shutdown ----
@@ -537,18 +570,14 @@ export class ActorNode {
       mailboxTotal: total,
       deepestMailboxes: depths.slice(0, 10),
       deadLetters: { total: this.deadLetters.total, byReason: { ...this.deadLetters.counts } },
-      storage: { ...(this.nodeStorage?.stats ?? { commits: 0, writes: 0 }) },
+      storage: this.domains?.stats() ?? { commits: 0, writes: 0 },
     };
   }
 
   /** Stops every actor, waits for storage to be synced, and closes it. */
   async shutdown(): Promise<void> {
     for (const cell of [...this.cells.values()]) if (!cell.parent) this.stopCell(cell);
-    if (this.nodeStorage) {
-      this.nodeStorage.commitIfDirty();
-      await this.nodeStorage.flushed();
-      await this.nodeStorage.close();
-    }
+    await this.domains?.close();
   }
 }
 

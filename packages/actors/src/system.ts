@@ -13,7 +13,8 @@ import { consoleSink, defaultLogLevel, type LogLevel } from './log.ts';
 import { ActorNode, type NodeStats } from './node.ts';
 import { hashString } from './random.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
-import { LmdbStore } from './storage/lmdb-store.ts';
+import type { StorageDomainOptions } from './storage/domains.ts';
+import { domainPath, LmdbStore } from './storage/lmdb-store.ts';
 import { piscinaPools } from './tasks/piscina-pools.ts';
 import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
@@ -35,6 +36,8 @@ export interface SystemOptions {
   maxMessageBytes?: number;
   defaultAskTimeoutMs?: number;
   logLevel?: LogLevel;
+  /** Settings of named storage domains (each its own LMDB environment and group commit), on every node. */
+  storageDomains?: Record<string, StorageDomainOptions>;
 }
 
 export interface SystemSpawnOptions extends SpawnOptions {
@@ -73,7 +76,8 @@ export class ActorSystem {
       env: realEnv,
       seed: hashString(MAIN, config.seed),
       logSink: consoleSink(config.logLevel),
-      openStore: () => LmdbStore.open(join(config.dataDir, MAIN)),
+      openStore: (domain, opts) => LmdbStore.open(domainPath(config.dataDir, MAIN, domain), opts),
+      storageDomains: config.storageDomains,
       mailboxCapacity: config.mailboxCapacity,
       defaultAskTimeoutMs: config.defaultAskTimeoutMs,
       taskPools: piscinaPools,
@@ -93,6 +97,7 @@ export class ActorSystem {
       maxMessageBytes: opts.maxMessageBytes ?? 16 * 1024 * 1024,
       defaultAskTimeoutMs: opts.defaultAskTimeoutMs ?? 5_000,
       logLevel: opts.logLevel ?? defaultLogLevel(),
+      storageDomains: opts.storageDomains ?? {},
     };
     const system = new ActorSystem(config, opts.dataDir === undefined);
     const w = opts.workers ?? 0;

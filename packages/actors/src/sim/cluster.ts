@@ -6,6 +6,7 @@ import { LOG_LEVELS, type LogSink } from '../log.ts';
 import { ActorNode, type NodeEnv, type Transport } from '../node.ts';
 import { hashString, seededRandom, type Random } from '../random.ts';
 import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
+import { DEFAULT_DOMAIN, type StorageDomainOptions } from '../storage/domains.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { EventQueue, type SimEvent } from './event-queue.ts';
 import { SimPools } from './sim-pools.ts';
@@ -22,6 +23,8 @@ export interface SimOptions {
   /** Tell the other nodes at once when a node crashes, as the thread runtime does. Default false: a crashed node just goes silent. */
   crashDetection?: boolean;
   mailboxCapacity?: number;
+  /** Settings of named storage domains (as in SystemOptions); each domain is its own simulated disk. */
+  storageDomains?: Record<string, StorageDomainOptions>;
   maxMessageBytes?: number;
   defaultAskTimeoutMs?: number;
   /** What one Pool task costs, in virtual ms (drawn from the seed). Default [1, 5]. */
@@ -52,7 +55,8 @@ export interface SimNodeOptions {
 interface SimNode {
   name: string;
   node: ActorNode | undefined;
-  store: MemoryStore;
+  /** Durable stores by storage domain, made on first use; they survive crashes. */
+  stores: Map<string, MemoryStore>;
   incarnation: number;
   boot: ((node: ActorNode) => void) | undefined;
 }
@@ -119,13 +123,7 @@ export class SimCluster {
 
   addNode(name: string, opts: SimNodeOptions = {}): ActorNode {
     if (this.nodes.has(name)) throw new Error(`node ${name} already exists`);
-    const sn: SimNode = { name, node: undefined, store: undefined as unknown as MemoryStore, incarnation: 0, boot: opts.boot };
-    sn.store = new MemoryStore((done) =>
-      this.after(this.between(this.fsyncMs), () => {
-        this.promised = true; // the commit's promise resolves: its callbacks must run
-        done();
-      }),
-    );
+    const sn: SimNode = { name, node: undefined, stores: new Map(), incarnation: 0, boot: opts.boot };
     this.nodes.set(name, sn);
     this.nodeIndex.set(name, this.nodeIndex.size);
     return this.boot(sn);
@@ -146,11 +144,25 @@ export class SimCluster {
     return [...this.nodes.keys()].filter((n) => n !== DRIVER);
   }
 
-  /** The node's durable store (it survives crashes). */
-  store(name: string): MemoryStore {
+  /** A storage domain's durable store on a node (it survives crashes). */
+  store(name: string, domain = DEFAULT_DOMAIN): MemoryStore {
     const sn = this.nodes.get(name);
     if (!sn) throw new Error(`unknown node ${name}`);
-    return sn.store;
+    return this.storeOf(sn, domain);
+  }
+
+  private storeOf(sn: SimNode, domain: string): MemoryStore {
+    let store = sn.stores.get(domain);
+    if (!store) {
+      store = new MemoryStore((done) =>
+        this.after(this.between(this.fsyncMs), () => {
+          this.promised = true; // the commit's promise resolves: its callbacks must run
+          done();
+        }),
+      );
+      sn.stores.set(domain, store);
+    }
+    return store;
   }
 
   /** The node loses its memory, its mailboxes, its timers and every commit not yet synced. */
@@ -159,7 +171,7 @@ export class SimCluster {
     if (!sn?.node || name === DRIVER) throw new Error(`cannot crash ${name}`);
     sn.node = undefined;
     sn.incarnation++;
-    sn.store.crash();
+    for (const store of sn.stores.values()) store.crash();
     this.record(1, this.nodeIndex.get(name)!);
     if (this.crashDetection) for (const other of this.nodes.values()) other.node?.nodeDown(name);
   }
@@ -198,8 +210,9 @@ export class SimCluster {
       env,
       seed: hashString(sn.name, this.seed),
       logSink: this.logSink,
-      openStore: () => sn.store,
+      openStore: (domain) => this.storeOf(sn, domain),
       taskPools: this.simPools.pools,
+      ...(this.opts.storageDomains === undefined ? {} : { storageDomains: this.opts.storageDomains }),
       ...(this.opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: this.opts.mailboxCapacity }),
       ...(this.opts.defaultAskTimeoutMs === undefined ? {} : { defaultAskTimeoutMs: this.opts.defaultAskTimeoutMs }),
     });

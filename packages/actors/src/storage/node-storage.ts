@@ -16,9 +16,18 @@ export interface ActorStorage {
   delete(key: StorageKey): void;
   /** Resolves when every write made so far by this node is synced. */
   flushed(): Promise<void>;
+  /**
+   * Resolves when the domain's writes waiting for their commit are under its byte bound. The
+   * runtime already holds back an actor's next message while its domain is over the bound; an
+   * async receive that writes in a loop awaits this between writes.
+   */
+  room(): Promise<void>;
 }
 
 type Pending = { key: Key; value: Uint8Array | undefined; version: number };
+
+/** Default bound on the bytes of writes waiting for their commit, per storage domain. */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /** Commits that may be in flight at once (their syncs overlap; they complete in order). */
 const MAX_INFLIGHT_COMMITS = 4;
@@ -48,12 +57,25 @@ export class NodeStorage {
   readonly stats = { commits: 0, writes: 0 };
   /** Called when a write lands and no commit is pending for it (the node then schedules one). */
   onDirty: (() => void) | undefined;
+  /** Bytes written and not yet committed (counted until their commit succeeds). */
+  private pendingBytes = 0;
+  private roomWaiters: Array<() => void> = [];
 
   constructor(
     private readonly store: DurableStore,
     private readonly onError: (err: unknown) => void,
     private readonly later: (fn: () => void, ms: number) => void,
+    private readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES,
   ) {}
+
+  /** Over the byte bound: writers wait (the node holds back their next message). */
+  get full(): boolean {
+    return this.pendingBytes > this.maxPendingBytes;
+  }
+
+  room(): Promise<void> {
+    return this.full ? new Promise((resolve) => this.roomWaiters.push(resolve)) : Promise.resolve();
+  }
 
   get(key: Key): unknown {
     const p = this.overlay.get(keyString(key));
@@ -85,6 +107,7 @@ export class NodeStorage {
 
   private write(key: Key, value: Uint8Array | undefined): void {
     const p: Pending = { key, value, version: ++this.version };
+    this.pendingBytes += pendingSize(p);
     this.overlay.set(keyString(key), p);
     this.dirty.push(p);
     if (this.dirty.length === 1) this.onDirty?.();
@@ -119,6 +142,12 @@ export class NodeStorage {
         this.inflight--;
         this.stats.commits++;
         this.stats.writes += batch.length;
+        for (const p of batch) this.pendingBytes -= pendingSize(p);
+        if (!this.full && this.roomWaiters.length > 0) {
+          const ready = this.roomWaiters;
+          this.roomWaiters = [];
+          for (const r of ready) r();
+        }
         for (const p of batch) {
           const ks = keyString(p.key);
           if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
@@ -133,6 +162,10 @@ export class NodeStorage {
         this.onError(err);
         // Write again what no newer write has superseded; the waiters wait for that commit.
         const again = batch.filter((p) => this.overlay.get(keyString(p.key))?.version === p.version);
+        if (again.length < batch.length) {
+          const kept = new Set(again);
+          for (const p of batch) if (!kept.has(p)) this.pendingBytes -= pendingSize(p);
+        }
         this.dirty = [...again, ...this.dirty];
         if (this.inflight === 0) this.tail = Promise.resolve();
         if (this.dirty.length > 0) this.waiters = [...waiters, ...this.waiters];
@@ -160,10 +193,16 @@ export class NodeStorage {
       put: (key, value) => this.put(full(key), value),
       delete: (key) => this.delete(full(key)),
       flushed: () => this.flushed(),
+      room: () => this.room(),
     };
   }
 
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+/** What a pending write holds in memory, roughly: its value and a little for the key. */
+function pendingSize(p: Pending): number {
+  return (p.value?.length ?? 0) + 64;
 }

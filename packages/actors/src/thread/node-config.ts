@@ -1,4 +1,5 @@
 import type { LogLevel } from '../log.ts';
+import type { StorageDomainOptions } from '../storage/domains.ts';
 
 /** Settings every node of a system shares (plain data: it crosses into workers). */
 export interface NodeConfig {
@@ -12,4 +13,5 @@ export interface NodeConfig {
   maxMessageBytes: number;
   defaultAskTimeoutMs: number;
   logLevel: LogLevel;
+  storageDomains: Record<string, StorageDomainOptions>;
 }

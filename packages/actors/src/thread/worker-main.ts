@@ -1,11 +1,10 @@
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { join } from 'node:path';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { consoleSink } from '../log.ts';
 import { ActorNode } from '../node.ts';
 import { hashString } from '../random.ts';
-import { LmdbStore } from '../storage/lmdb-store.ts';
+import { domainPath, LmdbStore } from '../storage/lmdb-store.ts';
 import { piscinaPools } from '../tasks/piscina-pools.ts';
 import '../pool.ts'; // built-in kinds exist on every node
 import { makeAdmin } from './admin.ts';
@@ -24,7 +23,8 @@ const node = new ActorNode({
   // Same-named actors on different nodes must not draw the same values (the simulator does the same).
   seed: hashString(name, config.seed),
   logSink: consoleSink(config.logLevel),
-  openStore: () => LmdbStore.open(join(config.dataDir, name)),
+  openStore: (domain, opts) => LmdbStore.open(domainPath(config.dataDir, name, domain), opts),
+  storageDomains: config.storageDomains,
   mailboxCapacity: config.mailboxCapacity,
   defaultAskTimeoutMs: config.defaultAskTimeoutMs,
   taskPools: piscinaPools,
