@@ -9,6 +9,7 @@ import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
 import { DEFAULT_DOMAIN, type StorageDomainOptions } from '../storage/domains.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { EventQueue, type SimEvent } from './event-queue.ts';
+import { FaultyDisk, type DiskFaults } from './faulty-disk.ts';
 import { SimPools } from './sim-pools.ts';
 import { linkKey, noFaults, resolveFaults, type LinkFaults, type ResolvedFaults } from './network.ts';
 
@@ -20,6 +21,8 @@ export interface SimOptions {
   network?: LinkFaults;
   /** How long a durable commit takes to sync, in virtual ms. Default [1, 3]. */
   fsyncMs?: readonly [number, number];
+  /** Faults of every node's disks (flipped bytes, failed reads and commits), drawn from the seed. Default none. */
+  disk?: DiskFaults;
   /** Tell the other nodes at once when a node crashes, as the thread runtime does. Default false: a crashed node just goes silent. */
   crashDetection?: boolean;
   mailboxCapacity?: number;
@@ -154,12 +157,12 @@ export class SimCluster {
   private storeOf(sn: SimNode, domain: string): MemoryStore {
     let store = sn.stores.get(domain);
     if (!store) {
-      store = new MemoryStore((done) =>
-        this.after(this.between(this.fsyncMs), () => {
+      const fsync = (done: () => void): void =>
+        void this.after(this.between(this.fsyncMs), () => {
           this.promised = true; // the commit's promise resolves: its callbacks must run
           done();
-        }),
-      );
+        });
+      store = this.opts.disk ? new FaultyDisk(fsync, this.opts.disk, this.rng) : new MemoryStore(fsync);
       sn.stores.set(domain, store);
     }
     return store;
