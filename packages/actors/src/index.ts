@@ -1,19 +1,5 @@
-export { ActorRef, type AnyRef, type Asks, type ReplyOf, type MessageOf } from './ref.ts';
-export { defineActor, lookupKind, type ActorKind, type Behavior, type Next, type Receive, type Setup } from './kind.ts';
-export { unreachable } from './exhaustive.ts';
-export type { ActorContext, AskOptions, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
+/** The main entry point: the core, plus the thread runtime (ActorSystem) and the LMDB store. */
+export * from './core.ts';
 export { ActorSystem, type SystemOptions, type SystemSpawnOptions } from './system.ts';
-export { ActorNode, type NodeEnv, type NodeStats, type Transport } from './node.ts';
-export { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
-export type { DeadLetter } from './dead-letters.ts';
-export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
-export type { ActorStorage, StorageKey } from './storage/node-storage.ts';
-export type { DurableStore, Key, KeyPart } from './storage/store.ts';
 export { LmdbStore } from './storage/lmdb-store.ts';
-export { MemoryStore } from './storage/memory-store.ts';
-export { encode, decode, nativeDecoding } from './codec.ts';
-export { UnsendableError, MAX_MESSAGE_DEPTH } from './message-shape.ts';
-export type { Logger, LogLevel, LogSink } from './log.ts';
-export { Pool, type PoolMsg, type PoolProps } from './pool.ts';
-export { seededRandom, hashString, type Random } from './random.ts';
-export { StreamError, MAX_STREAMS_PER_NODE, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
+export type { LogSinkFactory, StoreFactory } from './thread/real-node.ts';

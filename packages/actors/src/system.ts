@@ -9,17 +9,15 @@ import { encode } from './codec.ts';
 import type { AskOptions, SpawnOptions } from './context.ts';
 import type { DeadLetter } from './dead-letters.ts';
 import type { ActorKind } from './kind.ts';
-import { consoleSink, defaultLogLevel, type LogLevel } from './log.ts';
-import { ActorNode, type NodeStats } from './node.ts';
-import { hashString } from './random.ts';
+import { defaultLogLevel, type LogLevel } from './log.ts';
+import { ActorNode, type NodeOptions, type NodeStats } from './node.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
 import type { StorageDomainOptions } from './storage/domains.ts';
-import { domainPath, LmdbStore } from './storage/lmdb-store.ts';
-import { piscinaPools } from './tasks/piscina-pools.ts';
 import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 import { PortTransport } from './thread/port-transport.ts';
 import { realEnv } from './thread/real-env.ts';
+import { realNodeOptions } from './thread/real-node.ts';
 
 export interface SystemOptions {
   /** Worker nodes to start: a count (named w1..wN) or names. Default 0. */
@@ -38,6 +36,13 @@ export interface SystemOptions {
   logLevel?: LogLevel;
   /** Settings of named storage domains (each its own LMDB environment and group commit), on every node. */
   storageDomains?: Record<string, StorageDomainOptions>;
+  /**
+   * A module (file URL) whose default export is a StoreFactory: every node opens its storage
+   * domains through it instead of LMDB. A module, not a function, because workers import it.
+   */
+  storeModule?: string | URL;
+  /** A module (file URL) whose default export is a LogSinkFactory: every node's log lines go to its sink. */
+  logSinkModule?: string | URL;
 }
 
 export interface SystemSpawnOptions extends SpawnOptions {
@@ -69,19 +74,10 @@ export class ActorSystem {
   private constructor(
     readonly config: NodeConfig,
     ownsDataDir: boolean,
+    mainOptions: NodeOptions,
   ) {
     this.ownsDataDir = ownsDataDir;
-    this.main = new ActorNode({
-      name: MAIN,
-      env: realEnv,
-      seed: hashString(MAIN, config.seed),
-      logSink: consoleSink(config.logLevel),
-      openStore: (domain, opts) => LmdbStore.open(domainPath(config.dataDir, MAIN, domain), opts),
-      storageDomains: config.storageDomains,
-      mailboxCapacity: config.mailboxCapacity,
-      defaultAskTimeoutMs: config.defaultAskTimeoutMs,
-      taskPools: piscinaPools,
-    });
+    this.main = new ActorNode(mainOptions);
     this.transport = new PortTransport(this.main, config.maxMessageBytes);
     this.main.transport = this.transport;
   }
@@ -98,8 +94,10 @@ export class ActorSystem {
       defaultAskTimeoutMs: opts.defaultAskTimeoutMs ?? 5_000,
       logLevel: opts.logLevel ?? defaultLogLevel(),
       storageDomains: opts.storageDomains ?? {},
+      ...(opts.storeModule === undefined ? {} : { storeModule: opts.storeModule.toString() }),
+      ...(opts.logSinkModule === undefined ? {} : { logSinkModule: opts.logSinkModule.toString() }),
     };
-    const system = new ActorSystem(config, opts.dataDir === undefined);
+    const system = new ActorSystem(config, opts.dataDir === undefined, await realNodeOptions(MAIN, config));
     const w = opts.workers ?? 0;
     const names = typeof w === 'number' ? Array.from({ length: w }, (_, i) => `w${i + 1}`) : w;
     for (const name of names) await system.startNode(name);

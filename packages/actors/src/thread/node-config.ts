@@ -14,4 +14,7 @@ export interface NodeConfig {
   defaultAskTimeoutMs: number;
   logLevel: LogLevel;
   storageDomains: Record<string, StorageDomainOptions>;
+  /** Module URLs of the injected store factory and log sink (see SystemOptions). */
+  storeModule?: string;
+  logSinkModule?: string;
 }
