@@ -5,7 +5,7 @@ import { PortTransport } from '../src/thread/port-transport.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { Counter, Echo } from './fixtures/kinds.ts';
 import { Recorder } from './fixtures/probes.ts';
-import { rejectionOf, sleep, within } from './helpers.ts';
+import { rejectionOf, until, within } from './helpers.ts';
 
 const modules = [new URL('./fixtures/kinds.ts', import.meta.url), new URL('./fixtures/probes.ts', import.meta.url)];
 const maxMessageBytes = 4096;
@@ -46,7 +46,8 @@ describe('bounded mailboxes', () => {
       ['mailbox-full', 'add', `${c.id}@main`],
     ]);
     expect(await pause).toBe(0);
-    await sleep(10); // until the three queued adds are handled: a full mailbox would refuse the get too
+    // Until the three queued adds are handled (a full mailbox would refuse the get too): a condition, not a sleep.
+    await until(() => sys.main.stats().mailboxTotal === 0, 'the queued adds are handled');
     expect(await sys.ask(c, { type: 'get' })).toBe(3);
   });
 
