@@ -1,3 +1,4 @@
+import { checkMs } from './checks.ts';
 import type { ActorContext, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
 import type { ActorKind, Behavior, Next, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
@@ -16,6 +17,9 @@ export type Meta = 0 | ReplyHandle | StreamCredit;
 export function replyHandleOf(meta: Meta): ReplyHandle | undefined {
   return meta === 0 || meta instanceof StreamCredit ? undefined : meta;
 }
+
+/** A setup that failed (wrapped: a setup may throw anything, undefined included), or undefined. */
+export type SetupOutcome = { error: unknown } | undefined;
 
 /**
  * One actor's runtime state. The node schedules cells; a cell runs one message at a time and,
@@ -84,31 +88,36 @@ export class ActorCell {
     return (this.log ??= makeLogger(this.node.logSink, () => this.node.env.now(), `${this.ref.id}@${this.ref.node}`));
   }
 
-  /** Runs the kind's setup; messages wait in the mailbox until it is done. */
-  start(): void {
+  /**
+   * Runs the kind's setup; messages wait in the mailbox until it is done. Returns the failure of
+   * a setup that threw at once, or, for an async setup, a promise of its failure (undefined once
+   * the actor has its behaviour): the caller decides what a failure means (spawn fails with it;
+   * a restart goes back to the supervisor).
+   */
+  start(): SetupOutcome | Promise<SetupOutcome> {
     let result: Behavior<unknown> | Promise<Behavior<unknown>>;
     try {
       result = this.kind.setup(this.props, this.ctx);
-    } catch (err) {
-      this.node.failed(this, err, 0);
-      return;
+    } catch (error) {
+      return { error };
     }
-    if (isPromise(result)) {
-      this.busy = true;
-      this.node.env.promised?.();
-      result.then(
-        (b) => {
-          this.busy = false;
-          if (this.alive) this.become(b);
-        },
-        (err: unknown) => {
-          this.busy = false;
-          if (this.alive) this.node.failed(this, err, 0);
-        },
-      );
-    } else {
+    if (!isPromise(result)) {
       this.become(result);
+      return undefined;
     }
+    this.busy = true;
+    this.node.env.promised?.();
+    return result.then(
+      (b) => {
+        this.busy = false;
+        if (this.alive) this.become(b);
+        return undefined;
+      },
+      (error: unknown) => {
+        this.busy = false;
+        return { error };
+      },
+    );
   }
 
   private become(b: Behavior<unknown>): void {
@@ -186,7 +195,7 @@ export class ActorCell {
     try {
       hook();
     } catch (err) {
-      this.logger().error('stopped hook threw', { error: String(err) });
+      this.logger().error('stopped hook threw', { error: err });
     }
   }
 
@@ -239,6 +248,7 @@ class CellContext implements ActorContext<unknown> {
     const to = target(ref, 'sendWhenDurable');
     checkMessage(msg);
     const node = this.cell.node;
+    // Refused: the message is not sent (the refusal is logged by the node).
     node.afterDurable(this.cell, () => node.tell(to, msg));
   }
   ask(ref: AnyRef, msg: unknown, opts?: { timeoutMs?: number }): Promise<never> {
@@ -257,7 +267,7 @@ class CellContext implements ActorContext<unknown> {
     const h = this.handle();
     const node = this.cell.node;
     checkValue(value, 'reply');
-    if (h) node.afterDurable(this.cell, () => node.replyTo(h, value, false));
+    if (h) node.afterDurable(this.cell, () => node.replyTo(h, value, false), (err) => node.replyTo(h, err, true));
   }
   replyHandle(): ReplyHandle<never> | undefined {
     return this.handle() as ReplyHandle<never> | undefined;
@@ -309,6 +319,8 @@ class CellContext implements ActorContext<unknown> {
   }
 
   setTimer(key: string, delayMs: number, msg: unknown, opts?: TimerOptions): void {
+    // A NaN or over-long delay would fire at once (and a repeating one would never stop firing).
+    checkMs(`setTimer ${key}: delayMs`, delayMs, opts?.repeat === true);
     const cell = this.cell;
     const env = cell.node.env;
     const timers = (cell.timers ??= new Map());
@@ -329,6 +341,7 @@ class CellContext implements ActorContext<unknown> {
     this.cell.timers!.delete(key);
   }
   sleep(delayMs: number): Promise<void> {
+    checkMs('sleep: delayMs', delayMs, false);
     const env = this.cell.node.env;
     return new Promise((resolve) =>
       env.setTimer(() => {

@@ -9,7 +9,7 @@ export { defineActor, lookupKind, type ActorKind, type Behavior, type Next, type
 export { unreachable } from './exhaustive.ts';
 export type { ActorContext, AskOptions, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
 export { ActorNode, type NodeEnv, type NodeOptions, type NodeStats, type Transport } from './node.ts';
-export { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
+export { AskTimeoutError, ControlTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 export type { DeadLetter } from './dead-letters.ts';
 export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
 export type { ActorStorage, StorageKey } from './storage/node-storage.ts';

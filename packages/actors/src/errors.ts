@@ -45,3 +45,30 @@ export type DeadLetterReason =
   | 'node-down'
   | 'unknown-node'
   | 'not-serializable';
+
+/**
+ * A commit of an actor's writes failed, on its own: those writes were refused (they are not
+ * stored, and reads no longer see them), and nothing that waited for them was told they are durable.
+ */
+export class StorageCommitError extends Error {
+  override readonly name = 'StorageCommitError';
+  constructor(
+    readonly owner: string,
+    readonly writes: number,
+    cause: unknown,
+  ) {
+    super(`${writes} storage writes of ${owner === '' ? 'the node' : `actor ${owner}`} were refused: their commit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A worker node did not answer a control call in time (an actor in a long synchronous loop holds its thread). */
+export class ControlTimeoutError extends Error {
+  override readonly name = 'ControlTimeoutError';
+  constructor(
+    readonly node: string,
+    readonly call: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`node ${node} did not answer ${call} within ${timeoutMs} ms (is an actor on it in a long synchronous loop?)`);
+  }
+}

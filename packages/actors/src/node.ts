@@ -1,16 +1,19 @@
-import { ActorCell, replyHandleOf, type Meta } from './cell.ts';
+import { ActorCell, isPromise, replyHandleOf, type Meta } from './cell.ts';
+import { checkMs, checkSpawnOptions } from './checks.ts';
 import type { ReplyHandle, SpawnOptions } from './context.ts';
 import { DeadLetters, messageTypeOf } from './dead-letters.ts';
-import { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason } from './errors.ts';
+import { AskTimeoutError, DeliveryError, RemoteActorError, type DeadLetterReason, type StorageCommitError } from './errors.ts';
 import { lookupKind, type ActorKind } from './kind.ts';
 import type { LogSink } from './log.ts';
 import { checkMessage, checkValue } from './message-shape.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
-import { checkDomainName, DEFAULT_DOMAIN, StorageDomains, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
+import { DEFAULT_DOMAIN, StorageDomains, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
 import { NodeStorage } from './storage/node-storage.ts';
 import { NodeStreams, StreamCredit } from './streams.ts';
 import { defaultStrategy, RestartWindow } from './supervision.ts';
 import type { TaskPools } from './tasks/task-pool.ts';
+/** Stopped actor names a node remembers (for the dead-letter reason); the oldest go first. */
+const MAX_STOPPED_NAMES = 10_000;
 
 export type TimerHandle = unknown;
 
@@ -119,6 +122,9 @@ export class ActorNode {
   private readonly defaultAskTimeoutMs: number;
   private readonly runTurnFn = (): void => this.runTurn();
   private counters = { in: 0, out: 0, processed: 0 };
+  /** Names of stopped actors, oldest first, so a message to one is a dead letter as `stopped`. */
+  private readonly stoppedNames = new Set<string>();
+  private closed = false;
 
   constructor(opts: NodeOptions) {
     this.name = opts.name;
@@ -136,20 +142,42 @@ export class ActorNode {
 
   // ---- spawning and stopping ----
 
+  /** Spawns at once; a setup that throws makes spawn throw (an async setup that rejects is supervised). */
   spawn<P, M>(kind: ActorKind<P, M>, props: P, opts: SpawnOptions = {}): ActorRef<M> {
     return this.spawnCell(kind as ActorKind<unknown, unknown>, props, opts, undefined).ref as ActorRef<M>;
   }
 
-  spawnByName(kindName: string, props: unknown, opts: SpawnOptions = {}): AnyRef {
-    const kind = lookupKind(kindName);
-    if (!kind) throw new Error(`unknown actor kind ${kindName} on node ${this.name} (is its module loaded?)`);
-    return this.spawnCell(kind, props, opts, undefined).ref;
+  /**
+   * Spawns and waits for the actor's setup: the ref comes back only once the actor has its
+   * behaviour, and a setup that throws or rejects makes this reject with its error (the actor is
+   * then stopped; messages already sent to it go to dead letters as stopped).
+   */
+  async spawnStarted(kind: ActorKind<unknown, unknown> | string, props: unknown, opts: SpawnOptions = {}): Promise<AnyRef> {
+    const k = typeof kind === 'string' ? lookupKind(kind) : kind;
+    if (!k) throw new Error(`unknown actor kind ${String(kind)} on node ${this.name} (is its module loaded?)`);
+    const cell = this.newCell(k, props, opts, undefined);
+    const outcome = await cell.start();
+    if (outcome) {
+      this.stopCell(cell);
+      throw outcome.error;
+    }
+    return cell.ref;
   }
 
   spawnCell(kind: ActorKind<unknown, unknown>, props: unknown, opts: SpawnOptions, parent: ActorCell | undefined): ActorCell {
-    if (opts.name !== undefined && !/^[^$~][^@]*$/.test(opts.name)) {
-      throw new Error(`bad actor name ${JSON.stringify(opts.name)}: it must not be empty, start with $ or ~, or contain @`);
+    const cell = this.newCell(kind, props, opts, parent);
+    // The first setup's failure is the spawner's, not the supervisor's.
+    const outcome = cell.start();
+    if (isPromise(outcome)) void outcome.then((o) => o && cell.alive && this.failed(cell, o.error, 0));
+    else if (outcome) {
+      this.stopCell(cell);
+      throw outcome.error;
     }
+    return cell;
+  }
+
+  private newCell(kind: ActorKind<unknown, unknown>, props: unknown, opts: SpawnOptions, parent: ActorCell | undefined): ActorCell {
+    checkSpawnOptions(opts);
     // Generated ids start with ~ and system endpoints with $, so neither can collide with a name.
     const id = opts.name ?? `~${(this.nextId++).toString(36)}`;
     if (this.cells.has(id)) throw new Error(`actor ${id} already exists on node ${this.name}`);
@@ -164,10 +192,9 @@ export class ActorNode {
       opts.mailboxCapacity ?? this.mailboxCapacity,
       opts.storageDomain ?? DEFAULT_DOMAIN,
     );
-    if (opts.storageDomain !== undefined) checkDomainName(opts.storageDomain);
     this.cells.set(id, cell);
+    this.stoppedNames.delete(id);
     if (parent) (parent.children ??= new Map()).set(id, cell);
-    cell.start();
     return cell;
   }
 
@@ -186,8 +213,12 @@ export class ActorNode {
     cell.cancelTimers();
     cell.runStoppedHook();
     this.nodeStreams?.actorStopped(cell);
+    // An ask whose async receive is still running will not be answered by this actor now.
+    const running = replyHandleOf(cell.current);
+    if (cell.busy && running) this.replyTo(running, new DeliveryError(key(cell.ref), 'stopped', 'stopped while handling it'), true);
     for (const [msg, meta] of cell.mailbox.drain()) if (!(meta instanceof StreamCredit)) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
     this.cells.delete(cell.id);
+    this.rememberStopped(cell.id);
     cell.parent?.children?.delete(cell.id);
     for (const w of cell.watchers?.values() ?? []) this.notifyTerminated(w, cell.ref);
     cell.watchers = undefined;
@@ -200,37 +231,62 @@ export class ActorNode {
 
   // ---- supervision ----
 
-  /** A cell's setup or receive threw: tell the asker, then apply the cell's supervisor strategy. */
+  /**
+   * A cell's setup or receive threw: tell the asker, then apply the cell's supervisor strategy.
+   * A restart whose setup throws again loops here (never recursing) until the strategy stops it.
+   */
   failed(cell: ActorCell, err: unknown, meta: Meta): void {
     const asker = replyHandleOf(meta);
     if (asker) this.replyTo(asker, err instanceof Error ? err : String(err), true);
-    if (!cell.alive) return;
-    const decision = (cell.restarts ??= new RestartWindow()).decide(cell.strategy, this.env.now());
-    cell.logger().error(`failed (${decision})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-    switch (decision) {
-      case 'resume':
-        this.wake(cell);
-        return;
-      case 'restart':
-        for (const child of [...(cell.children?.values() ?? [])]) this.stopCell(child);
-        cell.cancelTimers();
-        cell.resetBehavior();
-        cell.start();
-        return;
-      case 'stop':
-        this.stopCell(cell);
-        return;
-      case 'escalate': {
-        const parent = cell.parent;
-        this.stopCell(cell);
-        if (parent) this.failed(parent, err, 0);
-        return;
-      }
-      default: {
-        const never: never = decision;
-        throw new Error(`unknown decision ${String(never)}`);
+    let error = err;
+    while (cell.alive) {
+      const decision = (cell.restarts ??= new RestartWindow()).decide(cell.strategy, this.env.now());
+      cell.logger().error(`failed (${decision})`, { error: error instanceof Error ? error : String(error) });
+      switch (decision) {
+        case 'resume':
+          this.wake(cell);
+          return;
+        case 'restart': {
+          for (const child of [...(cell.children?.values() ?? [])]) this.stopCell(child);
+          cell.cancelTimers();
+          cell.resetBehavior();
+          const outcome = cell.start();
+          if (isPromise(outcome)) void outcome.then((o) => o && cell.alive && this.failed(cell, o.error, 0));
+          else if (outcome) {
+            error = outcome.error;
+            continue;
+          }
+          return;
+        }
+        case 'stop':
+          this.stopCell(cell);
+          return;
+        case 'escalate': {
+          const parent = cell.parent;
+          this.stopCell(cell);
+          if (parent) this.failed(parent, error, 0);
+          return;
+        }
+        default: {
+          const never: never = decision;
+          throw new Error(`unknown decision ${String(never)}`);
+        }
       }
     }
+  }
+
+  private rememberStopped(id: string): void {
+    if (id.startsWith('~')) return; // a generated id below nextId was spawned here once: see wasStopped
+    this.stoppedNames.add(id);
+    // Bounded: beyond this many, the oldest names are forgotten (their messages say no-such-actor).
+    if (this.stoppedNames.size > MAX_STOPPED_NAMES) this.stoppedNames.delete(this.stoppedNames.values().next().value!);
+  }
+
+  /** Whether `id` named an actor of this node that has stopped (this incarnation of the node). */
+  private wasStopped(id: string): boolean {
+    if (!id.startsWith('~')) return this.stoppedNames.has(id);
+    const n = Number.parseInt(id.slice(1), 36);
+    return `~${n.toString(36)}` === id && n >= 1 && n < this.nextId;
   }
 
   // ---- sending ----
@@ -245,6 +301,8 @@ export class ActorNode {
   ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {
     return new Promise((resolve, reject) => {
       checkMessage(msg); // a throw here rejects the ask
+      checkMs(`ask ${messageTypeOf(msg) ?? typeof msg} to ${key(ref)}: timeoutMs`, timeoutMs, true);
+      if (this.closed) throw new DeliveryError(key(ref), 'node-down', `node ${this.name} has shut down`);
       const corr = this.nextCorr++;
       const target = key(ref);
       const timer = this.env.setTimer(() => {
@@ -278,7 +336,7 @@ export class ActorNode {
   /** The hot path of every local message. */
   deliverLocal(id: string, msg: unknown, meta: Meta): void {
     const cell = this.cells.get(id);
-    if (cell === undefined) return this.refuse(new ActorRef(this.name, id), 'no-such-actor', msg, meta);
+    if (cell === undefined) return this.refuse(new ActorRef(this.name, id), this.wasStopped(id) ? 'stopped' : 'no-such-actor', msg, meta);
     if (cell.mailbox.length >= cell.capacity) return this.refuse(cell.ref, 'mailbox-full', msg, meta);
     cell.mailbox.push(msg, meta);
     this.counters.in++;
@@ -512,7 +570,7 @@ export class ActorNode {
       const opts = this.domainOptions[name] ?? {};
       const d = new NodeStorage(
         this.openStore(name, opts),
-        (err) => this.logSink('error', this.env.now(), this.name, `storage commit failed in domain ${name}; retrying`, { error: String(err) }),
+        (err) => this.logSink('error', this.env.now(), this.name, `storage commit failed in domain ${name}`, { error: err }),
         (fn, ms) => this.env.setTimer(fn, ms),
         opts.maxPendingBytes,
       );
@@ -523,12 +581,23 @@ export class ActorNode {
     return this.domains.get(domain);
   }
 
-  /** Runs fn once every write in each domain the actor used is synced. */
-  afterDurable(cell: ActorCell, fn: () => void): void {
+  /** Runs done once this actor's writes in each domain it used are synced (refused if any were refused). */
+  afterDurable(cell: ActorCell, done: () => void, refused: (err: StorageCommitError) => void = () => undefined): void {
     const used = cell.domainsUsed();
-    if (used.length === 1) return used[0]!.afterDurable(fn);
+    if (used.length === 1) return used[0]!.afterDurable(done, refused, cell.id);
     let left = used.length;
-    for (const d of used) d.afterDurable(() => --left === 0 && fn());
+    let failed = false;
+    for (const d of used) {
+      d.afterDurable(
+        () => --left === 0 && !failed && done(),
+        (err) => {
+          if (failed) return;
+          failed = true;
+          refused(err);
+        },
+        cell.id,
+      );
+    }
   }
 
   /** A writer whose domain is over its byte bound waits: its next message waits for room. */
@@ -576,7 +645,16 @@ export class ActorNode {
 
   /** Stops every actor, waits for storage to be synced, and closes it. */
   async shutdown(): Promise<void> {
+    this.closed = true;
     for (const cell of [...this.cells.values()]) if (!cell.parent) this.stopCell(cell);
+    // Asks still waiting fail now, and their timers go: nothing keeps the process alive.
+    for (const [corr, p] of this.asks) {
+      this.asks.delete(corr);
+      this.env.clearTimer(p.timer);
+      this.env.promised?.();
+      p.reject(new DeliveryError(p.target, 'node-down', `node ${this.name} shut down before the answer came`));
+    }
+    // Refused writes were logged when refused; what could be committed is.
     await this.domains?.close();
   }
 }

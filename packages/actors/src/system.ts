@@ -1,6 +1,5 @@
 import { transfer, wrap, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,41 +8,22 @@ import { encode } from './codec.ts';
 import type { AskOptions, SpawnOptions } from './context.ts';
 import type { DeadLetter } from './dead-letters.ts';
 import type { ActorKind } from './kind.ts';
-import { defaultLogLevel, type LogLevel } from './log.ts';
+import { checkMs } from './checks.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import { ControlTimeoutError } from './errors.ts';
 import { ActorNode, type NodeOptions, type NodeStats } from './node.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
-import type { StorageDomainOptions } from './storage/domains.ts';
 import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 import { PortTransport } from './thread/port-transport.ts';
 import { realEnv } from './thread/real-env.ts';
 import { realNodeOptions } from './thread/real-node.ts';
+import { checkNodeName, MAIN, resolveOptions, type SystemOptions } from './system-options.ts';
 
-export interface SystemOptions {
-  /** Worker nodes to start: a count (named w1..wN) or names. Default 0. */
-  workers?: number | string[];
-  /** Modules that define actor kinds; main and every worker import them. */
-  modules?: Array<string | URL>;
-  /** Where nodes keep durable state. Default: a fresh temporary directory, removed at shutdown. */
-  dataDir?: string;
-  /** Seeds every actor's random(). Default: random. */
-  seed?: number;
-  /** Default 100,000 messages per actor; beyond it new messages go to dead letters. */
-  mailboxCapacity?: number;
-  /** Default 16 MiB. */
-  maxMessageBytes?: number;
-  defaultAskTimeoutMs?: number;
-  logLevel?: LogLevel;
-  /** Settings of named storage domains (each its own LMDB environment and group commit), on every node. */
-  storageDomains?: Record<string, StorageDomainOptions>;
-  /**
-   * A module (file URL) whose default export is a StoreFactory: every node opens its storage
-   * domains through it instead of LMDB. A module, not a function, because workers import it.
-   */
-  storeModule?: string | URL;
-  /** A module (file URL) whose default export is a LogSinkFactory: every node's log lines go to its sink. */
-  logSinkModule?: string | URL;
-}
+export type { SystemOptions } from './system-options.ts';
+
+/** A new thread loads tsx and every module before it answers: seconds on a loaded machine. */
+const NODE_START_TIMEOUT_MS = 60_000;
 
 export interface SystemSpawnOptions extends SpawnOptions {
   /** Default 'main'. */
@@ -55,9 +35,19 @@ interface WorkerNode {
   admin: Remote<NodeAdmin>;
   alive: boolean;
   exited: Promise<void>;
+  /** Why the thread failed, if it reported an error before it exited. */
+  error?: Error;
 }
 
-const MAIN = 'main';
+/** How a node ended: it stopped when asked, or its thread was terminated after the grace period. */
+export type NodeEnding = 'graceful' | 'terminated';
+
+/** What shutdown did to each worker node (main always stops gracefully). */
+export interface ShutdownReport {
+  graceful: string[];
+  /** Nodes that did not stop within shutdownGraceMs (an actor in a long synchronous loop, say). */
+  terminated: string[];
+}
 
 /**
  * The main thread's view of a system: a node of its own ('main') plus worker-thread nodes in a
@@ -69,38 +59,53 @@ export class ActorSystem {
   private readonly transport: PortTransport;
   private readonly workers = new Map<string, WorkerNode>();
   private readonly downListeners: Array<(node: string) => void> = [];
-  private readonly ownsDataDir: boolean;
+  private readonly releaseDataDir: () => void;
+  private closing = false;
+  private shutdownDone: Promise<ShutdownReport> | undefined;
 
   private constructor(
     readonly config: NodeConfig,
-    ownsDataDir: boolean,
+    private readonly ownsDataDir: boolean,
+    private readonly controlTimeoutMs: number,
+    private readonly shutdownGraceMs: number,
     mainOptions: NodeOptions,
   ) {
-    this.ownsDataDir = ownsDataDir;
+    // The lock comes first: nothing opens the directory before it is ours.
+    this.releaseDataDir = lockDataDir(config.dataDir);
     this.main = new ActorNode(mainOptions);
     this.transport = new PortTransport(this.main, config.maxMessageBytes);
     this.main.transport = this.transport;
   }
 
+  /**
+   * Checks every option before anything starts (a clear error naming the option), loads the
+   * modules, takes the data directory, then starts the workers. If a worker fails to start, the
+   * nodes already started are stopped and the directory released before the error is thrown.
+   */
   static async start(opts: SystemOptions = {}): Promise<ActorSystem> {
-    const modules = (opts.modules ?? []).map((m) => m.toString());
-    for (const m of modules) await import(m);
-    const config: NodeConfig = {
-      modules,
-      dataDir: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'actors-')),
-      seed: opts.seed ?? randomInt(2 ** 31),
-      mailboxCapacity: opts.mailboxCapacity ?? 100_000,
-      maxMessageBytes: opts.maxMessageBytes ?? 16 * 1024 * 1024,
-      defaultAskTimeoutMs: opts.defaultAskTimeoutMs ?? 5_000,
-      logLevel: opts.logLevel ?? defaultLogLevel(),
-      storageDomains: opts.storageDomains ?? {},
-      ...(opts.storeModule === undefined ? {} : { storeModule: opts.storeModule.toString() }),
-      ...(opts.logSinkModule === undefined ? {} : { logSinkModule: opts.logSinkModule.toString() }),
-    };
-    const system = new ActorSystem(config, opts.dataDir === undefined, await realNodeOptions(MAIN, config));
-    const w = opts.workers ?? 0;
-    const names = typeof w === 'number' ? Array.from({ length: w }, (_, i) => `w${i + 1}`) : w;
-    for (const name of names) await system.startNode(name);
+    const resolved = resolveOptions(opts);
+    for (const [i, m] of resolved.config.modules.entries()) {
+      try {
+        await import(m);
+      } catch (err) {
+        throw new Error(`option modules[${i}]: ${m} could not be imported: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    }
+    const dataDir = resolved.dataDir ?? mkdtempSync(join(tmpdir(), 'actors-'));
+    let system: ActorSystem;
+    try {
+      const config: NodeConfig = { ...resolved.config, dataDir };
+      system = new ActorSystem(config, resolved.dataDir === undefined, resolved.controlTimeoutMs, resolved.shutdownGraceMs, await realNodeOptions(MAIN, config));
+    } catch (err) {
+      if (resolved.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+    try {
+      for (const name of resolved.workers) await system.startNode(name);
+    } catch (err) {
+      await system.shutdown().catch(() => undefined); // the start's error is the one to report
+      throw err;
+    }
     return system;
   }
 
@@ -121,19 +126,19 @@ export class ActorSystem {
 
   async spawn<P, M>(kind: ActorKind<P, M>, props: P, opts: SystemSpawnOptions = {}): Promise<ActorRef<M>> {
     const { node = MAIN, ...rest } = opts;
-    if (node === MAIN) return this.main.spawn(kind, props, rest);
-    const id = await this.call(node, (a) => a.spawn(kind.name, encode(props), rest));
+    if (node === MAIN) return (await this.main.spawnStarted(kind as ActorKind<unknown, unknown>, props, rest)) as ActorRef<M>;
+    const id = await this.call(node, 'spawn', (a) => a.spawn(kind.name, encode(props), rest));
     return new ActorRef<M>(node, id);
   }
 
   async stop(ref: AnyRef): Promise<boolean> {
     if (ref.node === MAIN) return this.main.stopActor(ref.id);
-    return this.call(ref.node, (a) => a.stop(ref.id));
+    return this.call(ref.node, 'stop', (a) => a.stop(ref.id));
   }
 
   async stats(node = MAIN): Promise<NodeStats> {
     if (node === MAIN) return this.main.stats();
-    return this.call(node, (a) => a.stats());
+    return this.call(node, 'stats', (a) => a.stats());
   }
 
   /** Dead letters recorded on main (each worker counts its own in stats). */
@@ -154,7 +159,8 @@ export class ActorSystem {
 
   /** Starts a worker node (again, after it died or was stopped) and wires it to every live node. */
   async startNode(name: string): Promise<void> {
-    if (name === MAIN) throw new Error('main is not a worker node');
+    checkNodeName(name, 'startNode');
+    if (this.closing) throw new Error(`cannot start node ${name}: the system is shutting down`);
     if (this.workers.get(name)?.alive) throw new Error(`node ${name} is already running`);
     const control = new MessageChannel();
     const worker = new Worker(new URL('./thread/bootstrap.mjs', import.meta.url), {
@@ -164,19 +170,22 @@ export class ActorSystem {
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const handle: WorkerNode = { worker, admin: wrap<NodeAdmin>(nodeEndpoint(control.port1)), alive: true, exited };
     this.workers.set(name, handle);
-    worker.on('error', (err) => this.main.logSink('error', realEnv.now(), name, 'node thread failed', { error: String(err) }));
+    worker.on('error', (err) => {
+      handle.error = err;
+      this.main.logSink('error', realEnv.now(), name, 'node thread failed', { error: err });
+    });
     void exited.then(() => this.nodeExited(name, handle));
-    await this.call(name, (a) => a.ping());
+    await this.call(name, 'start', (a) => a.ping(), NODE_START_TIMEOUT_MS);
     // Wire the new node to main and to every other live worker.
     const toMain = new MessageChannel();
     this.transport.connect(name, toMain.port1);
     this.main.nodeUp(name);
-    await this.call(name, (a) => a.connect(MAIN, transfer(toMain.port2, [toMain.port2])));
+    await this.call(name, 'connect', (a) => a.connect(MAIN, transfer(toMain.port2, [toMain.port2])));
     for (const [peer, w] of this.workers) {
       if (peer === name || !w.alive) continue;
       const ch = new MessageChannel();
-      await this.call(peer, (a) => a.connect(name, transfer(ch.port1, [ch.port1])));
-      await this.call(name, (a) => a.connect(peer, transfer(ch.port2, [ch.port2])));
+      await this.call(peer, 'connect', (a) => a.connect(name, transfer(ch.port1, [ch.port1])));
+      await this.call(name, 'connect', (a) => a.connect(peer, transfer(ch.port2, [ch.port2])));
     }
   }
 
@@ -187,33 +196,66 @@ export class ActorSystem {
    * within killGraceMs (one stuck in a loop, say).
    */
   async killNode(name: string, killGraceMs = 2_000): Promise<void> {
+    checkMs('killNode: killGraceMs', killGraceMs, true);
     const w = this.liveWorker(name);
     void w.admin.exit().catch(() => undefined);
-    const stuck = setTimeout(() => void w.worker.terminate(), killGraceMs);
-    await w.exited;
-    clearTimeout(stuck);
+    await this.endWithin(name, w, killGraceMs);
   }
 
-  /** Fault injection inside the thread: an uncaught exception kills it. */
+  /**
+   * Fault injection inside the thread: an uncaught exception kills it. A thread too busy to take
+   * the request within controlTimeoutMs is terminated instead (a warning says so).
+   */
   async crashNode(name: string, reason = 'test'): Promise<void> {
     const w = this.liveWorker(name);
-    void w.admin.crash(reason);
-    await w.exited;
+    void w.admin.crash(reason).catch(() => undefined);
+    await this.endWithin(name, w, this.controlTimeoutMs);
   }
 
-  /** Graceful: stops the node's actors, syncs its storage, then ends the thread. */
-  async stopNode(name: string): Promise<void> {
+  /**
+   * Graceful: stops the node's actors, syncs its storage, then ends the thread. A node that has
+   * not done so within shutdownGraceMs (an actor stuck in a synchronous loop holds its thread) is
+   * terminated: the result says which, and a warning is logged.
+   */
+  async stopNode(name: string): Promise<NodeEnding> {
     const w = this.liveWorker(name);
-    await this.call(name, (a) => a.shutdown());
+    let ending: NodeEnding = 'graceful';
+    try {
+      await this.call(name, 'stopNode', (a) => a.shutdown(), this.shutdownGraceMs);
+    } catch (err) {
+      if (!(err instanceof ControlTimeoutError)) throw err;
+      ending = 'terminated';
+      this.main.logSink('warn', realEnv.now(), name, `did not stop within ${this.shutdownGraceMs} ms; its thread is terminated`);
+    }
     await w.worker.terminate();
     await w.exited;
+    return ending;
   }
 
-  async shutdown(): Promise<void> {
-    await Promise.all([...this.workers].filter(([, w]) => w.alive).map(([n]) => this.stopNode(n).catch(() => undefined)));
+  /**
+   * Stops every node (workers first, each within shutdownGraceMs, else terminated), fails the
+   * asks still pending on main, and releases the data directory. Always ends; the report names
+   * the nodes that had to be terminated (each is also logged as a warning).
+   */
+  shutdown(): Promise<ShutdownReport> {
+    return (this.shutdownDone ??= this.stopEverything());
+  }
+
+  private async stopEverything(): Promise<ShutdownReport> {
+    this.closing = true;
+    const report: ShutdownReport = { graceful: [], terminated: [] };
+    const live = [...this.workers].filter(([, w]) => w.alive).map(([n]) => n);
+    await Promise.all(
+      live.map(async (n) => {
+        const ending = await this.stopNode(n).catch(() => 'terminated' as const);
+        report[ending].push(n);
+      }),
+    );
     await this.main.shutdown();
     this.transport.close();
+    this.releaseDataDir();
     if (this.ownsDataDir) rmSync(this.config.dataDir, { recursive: true, force: true });
+    return report;
   }
 
   private liveWorker(name: string): WorkerNode {
@@ -222,13 +264,35 @@ export class ActorSystem {
     return w;
   }
 
-  /** A control-plane call that fails (instead of hanging) if the node's thread dies meanwhile. */
-  private async call<R>(name: string, fn: (admin: Remote<NodeAdmin>) => Promise<R> | R): Promise<R> {
+  /** Waits for a thread to exit; terminates it if it has not within ms. */
+  private async endWithin(name: string, w: WorkerNode, ms: number): Promise<void> {
+    const stuck = setTimeout(() => {
+      this.main.logSink('warn', realEnv.now(), name, `did not exit within ${ms} ms; its thread is terminated`);
+      void w.worker.terminate();
+    }, ms);
+    await w.exited;
+    clearTimeout(stuck);
+  }
+
+  /**
+   * A control-plane call with a deadline: it fails with ControlTimeoutError naming the node if the
+   * node does not answer in time (a busy actor holds its thread), and at once if the node's
+   * thread dies meanwhile.
+   */
+  private async call<R>(name: string, what: string, fn: (admin: Remote<NodeAdmin>) => Promise<R> | R, timeoutMs = this.controlTimeoutMs): Promise<R> {
     const w = this.liveWorker(name);
-    const died = w.exited.then(() => {
-      throw new Error(`node ${name} died during a control call`);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ControlTimeoutError(name, what, timeoutMs)), timeoutMs);
     });
-    return Promise.race([fn(w.admin) as Promise<R>, died]);
+    const died = w.exited.then(() => {
+      throw new Error(`node ${name} died during ${what}${w.error ? `: ${w.error.message}` : ''}`);
+    });
+    try {
+      return await Promise.race([fn(w.admin) as Promise<R>, died, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private nodeExited(name: string, handle: WorkerNode): void {

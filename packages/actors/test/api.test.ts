@@ -64,37 +64,39 @@ describe('spawn, tell and ask', () => {
 });
 
 describe('stop and dead letters', () => {
-  it('a tell to a stopped actor on main goes to dead letters as no-such-actor, seen by every observer', async () => {
+  it('a tell to a stopped actor on main goes to dead letters as stopped, seen by every observer', async () => {
     const c = await sys.spawn(Counter, { start: 0 });
     expect(await sys.stop(c)).toBe(true);
     const seen: DeadLetter[] = [];
     const unsubscribe = sys.main.deadLetters.subscribe((d) => seen.push(d));
-    const before = (await sys.stats()).deadLetters.byReason['no-such-actor'] ?? 0;
+    const before = (await sys.stats()).deadLetters.byReason['stopped'] ?? 0;
     sys.tell(c, { type: 'add', by: 1 });
     unsubscribe();
-    const expected = { target: `${c.id}@main`, reason: 'no-such-actor', messageType: 'add' };
+    const expected = { target: `${c.id}@main`, reason: 'stopped', messageType: 'add' };
     expect(seen).toEqual([expect.objectContaining(expected)]);
     expect(sys.deadLetters().at(-1)).toEqual(expect.objectContaining(expected));
-    expect((await sys.stats()).deadLetters.byReason['no-such-actor']).toBe(before + 1);
+    expect((await sys.stats()).deadLetters.byReason['stopped']).toBe(before + 1);
   });
 
   it('a tell to a stopped actor on a worker is counted in that worker\'s dead letters', async () => {
     const c = await sys.spawn(Counter, { start: 0 }, { node: 'w1' });
     expect(await sys.stop(c)).toBe(true);
-    const before = (await sys.stats('w1')).deadLetters.byReason['no-such-actor'] ?? 0;
+    const before = (await sys.stats('w1')).deadLetters.byReason['stopped'] ?? 0;
     sys.tell(c, { type: 'add', by: 1 });
     // An ask behind the tell (FIFO per pair) shows the tell has been handled by w1.
     await rejectionOf(sys.ask(c, { type: 'get' }));
-    expect((await sys.stats('w1')).deadLetters.byReason['no-such-actor']).toBe(before + 2);
+    expect((await sys.stats('w1')).deadLetters.byReason['stopped']).toBe(before + 2);
   });
 
-  it('an ask to a stopped actor fails fast with DeliveryError, locally and across threads', async () => {
+  it('an ask to a stopped actor fails fast with DeliveryError stopped, locally and across threads, named or not', async () => {
     for (const node of ['main', 'w1']) {
-      const c = await sys.spawn(Counter, { start: 0 }, { node });
-      await sys.stop(c);
-      const err = await rejectionOf(within(sys.ask(c, { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
-      expect(err).toBeInstanceOf(DeliveryError);
-      expect(err).toMatchObject({ reason: 'no-such-actor', target: `${c.id}@${node}` });
+      for (const name of [undefined, `named-${node}`]) {
+        const c = await sys.spawn(Counter, { start: 0 }, { node, ...(name ? { name } : {}) });
+        await sys.stop(c);
+        const err = await rejectionOf(within(sys.ask(c, { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
+        expect(err).toBeInstanceOf(DeliveryError);
+        expect(err).toMatchObject({ reason: 'stopped', target: `${c.id}@${node}` });
+      }
     }
   });
 
@@ -147,7 +149,7 @@ describe('child actors', () => {
     await sys.stop(parent);
     for (const child of [a, b]) {
       const err = await rejectionOf(within(sys.ask(child, { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
-      expect(err).toMatchObject({ name: 'DeliveryError', reason: 'no-such-actor' });
+      expect(err).toMatchObject({ name: 'DeliveryError', reason: 'stopped' });
     }
   });
 
@@ -156,7 +158,7 @@ describe('child actors', () => {
     const a = await sys.ask(parent, { type: 'spawn' });
     const b = await sys.ask(parent, { type: 'spawn' });
     expect(await sys.ask(parent, { type: 'stopChild', ref: a })).toBe(true);
-    await expect(sys.ask(a, { type: 'get' })).rejects.toMatchObject({ reason: 'no-such-actor' });
+    await expect(sys.ask(a, { type: 'get' })).rejects.toMatchObject({ reason: 'stopped' });
     expect(await sys.ask(b, { type: 'add', by: 1 })).toBe(1);
     expect((await sys.ask(parent, { type: 'children' })).map(String)).toEqual([String(b)]);
   });

@@ -33,3 +33,38 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+export interface ScenarioRun {
+  /** null when the process had to be killed: it did not exit by itself within the limit. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The JSON lines it printed. */
+  results: unknown[];
+}
+
+/**
+ * Runs fixtures/run-scenario.ts in a process of its own and waits for it to exit by itself; kills
+ * it after `limitMs` (then code is null). For claims about a whole process: nothing left running.
+ */
+export async function runScenario(scenario: string, opts: { arg?: string; env?: Record<string, string>; limitMs?: number } = {}): Promise<ScenarioRun> {
+  const { spawn } = await import('node:child_process');
+  const script = new URL('./fixtures/run-scenario.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script, scenario, ...(opts.arg === undefined ? [] : [opts.arg])], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { ...process.env, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.limitMs ?? 30_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c, signal) => resolve(signal ? null : c)));
+  clearTimeout(killer);
+  const results = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as unknown);
+  return { code, stdout, stderr, results };
+}

@@ -2,7 +2,7 @@ import { roundTrip } from '../codec.ts';
 import type { AskOptions, SpawnOptions } from '../context.ts';
 import type { DeadLetterReason } from '../errors.ts';
 import type { ActorKind } from '../kind.ts';
-import { LOG_LEVELS, type LogSink } from '../log.ts';
+import { LOG_LEVELS, textFields, type LogSink } from '../log.ts';
 import { ActorNode, type NodeEnv, type Transport } from '../node.ts';
 import { hashString, seededRandom, type Random } from '../random.ts';
 import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
@@ -437,6 +437,6 @@ function simLogSink(): LogSink {
   if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') return () => {};
   const min = LOG_LEVELS[level];
   return (lvl, time, source, msg, fields) => {
-    if (LOG_LEVELS[lvl] >= min) process.stderr.write(`[t=${time.toFixed(1)}] ${lvl} ${source}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
+    if (LOG_LEVELS[lvl] >= min) process.stderr.write(`[t=${time.toFixed(1)}] ${lvl} ${source}: ${msg}${textFields(fields)}\n`);
   };
 }

@@ -64,7 +64,7 @@ export class StorageDomains {
   async close(): Promise<void> {
     const all = [...this.open.values()];
     for (const d of all) d.commitIfDirty();
-    await Promise.all(all.map((d) => d.flushed()));
+    await Promise.all(all.map((d) => d.flushed().catch(() => undefined)));
     await Promise.all(all.map((d) => d.close()));
   }
 }

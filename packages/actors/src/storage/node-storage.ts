@@ -1,5 +1,7 @@
 import { decode, encodeValue } from '../codec.ts';
-import { compareKeys, keyString, type DurableStore, type Key, type KeyPart, type Write } from './store.ts';
+import { StorageCommitError } from '../errors.ts';
+import { checkKey } from './key-limits.ts';
+import { compareKeys, keyString, type DurableStore, type Key, type KeyPart } from './store.ts';
 
 export type StorageKey = KeyPart | readonly KeyPart[];
 
@@ -14,7 +16,10 @@ export interface ActorStorage {
   /** Visible to reads at once; durable with the next group commit. */
   put(key: StorageKey, value: unknown): void;
   delete(key: StorageKey): void;
-  /** Resolves when every write made so far by this node is synced. */
+  /**
+   * Resolves when every write made so far by this node is synced; rejects with a
+   * StorageCommitError if this actor's writes among them were refused (their commit failed).
+   */
   flushed(): Promise<void>;
   /**
    * Resolves when the domain's writes waiting for their commit are under its byte bound. The
@@ -24,14 +29,22 @@ export interface ActorStorage {
   room(): Promise<void>;
 }
 
-type Pending = { key: Key; value: Uint8Array | undefined; version: number };
+/** A write not yet synced; `owner` is the actor (persistence id) that made it, '' for the node. */
+type Pending = { key: Key; value: Uint8Array | undefined; version: number; owner: string };
 
-/** Default bound on the bytes of writes waiting for their commit, per storage domain. */
-export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/** Work that waits for durability: `done` once synced, `refused` if the owner's writes were refused. */
+interface Waiter {
+  owner: string | undefined;
+  done: () => void;
+  refused: (err: StorageCommitError) => void;
+}
 
 /** Commits that may be in flight at once (their syncs overlap; they complete in order). */
 const MAX_INFLIGHT_COMMITS = 4;
 const RETRY_AFTER_MS = 100;
+
+/** Default bound on the bytes of writes waiting for their commit, per storage domain. */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /**
  * A node's storage: writes go into an overlay that reads see at once, and the node commits the
@@ -39,25 +52,30 @@ const RETRY_AFTER_MS = 100;
  * (a reply saying "accepted") registers with `afterDurable` and runs when its batch and every
  * earlier one are synced, so no mailbox waits on the disk. A few commits may be in flight at
  * once, so one actor's writes do not queue behind another's sync; beyond that, writes gather
- * into the next batch, which is how batches grow under load. A failed commit is retried (its
- * waiters wait): nothing acknowledged is lost, and nothing is acknowledged early.
+ * into the next batch, which is how batches grow under load.
+ *
+ * Keys are checked when a write is made. A batch whose commit fails anyway is tried once more,
+ * each actor's writes in a transaction of their own: the actors whose writes fail again are
+ * refused (their writes leave the overlay, their waiters hear `refused`), the others commit.
+ * Nothing is retried forever, and nothing is acknowledged that was not synced.
  */
 export class NodeStorage {
   private readonly overlay = new Map<string, Pending>();
   private dirty: Pending[] = [];
-  /** Run when the next batch (the dirty writes) is synced. */
-  private waiters: Array<() => void> = [];
-  /** Run when the newest commit in flight is synced; undefined when none is in flight. */
-  private newestWaiters: Array<() => void> | undefined;
+  /** Told when the next batch (the dirty writes) is synced. */
+  private waiters: Waiter[] = [];
+  /** Told when the newest commit in flight is synced; undefined when none is in flight. */
+  private newestWaiters: Waiter[] | undefined;
   private inflight = 0;
-  /** Settles when the newest commit and every earlier one are synced (rejects if one failed). */
-  private tail: Promise<void> = Promise.resolve();
+  /** Settles when the newest commit and every earlier one are settled. */
+  private tail: Promise<unknown> = Promise.resolve();
   private version = 0;
   /** Synced commits and how many writes they carried (for stats and benchmarks). */
   readonly stats = { commits: 0, writes: 0 };
   /** Called when a write lands and no commit is pending for it (the node then schedules one). */
   onDirty: (() => void) | undefined;
-  /** Bytes written and not yet committed (counted until their commit succeeds). */
+
+  /** Bytes written and not yet through their commit. */
   private pendingBytes = 0;
   private roomWaiters: Array<() => void> = [];
 
@@ -78,6 +96,7 @@ export class NodeStorage {
   }
 
   get(key: Key): unknown {
+    checkKey(key);
     const p = this.overlay.get(keyString(key));
     if (p) return p.value === undefined ? undefined : decode(p.value);
     const bytes = this.store.get(key);
@@ -85,6 +104,10 @@ export class NodeStorage {
   }
 
   range(start: Key, end: Key, reverse: boolean, limit: number): Array<[Key, unknown]> {
+    checkKey(start);
+    checkKey(end);
+    if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) throw new RangeError(`storage range: limit ${String(limit)} is not a whole number from 0`);
+    if (typeof reverse !== 'boolean') throw new TypeError(`storage range: reverse ${String(reverse)} is not a boolean`);
     const rows = new Map<string, [Key, Uint8Array | undefined]>();
     // Read enough from the store that overlay deletions cannot starve the limit.
     const storeLimit = limit === Infinity ? undefined : limit + this.overlay.size;
@@ -97,31 +120,43 @@ export class NodeStorage {
     return out.slice(0, limit).map(([k, v]) => [k, decode(v)]);
   }
 
-  put(key: Key, value: unknown): void {
-    this.write(key, encodeValue(value));
+  put(key: Key, value: unknown, owner = ''): void {
+    checkKey(key);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeValue(value);
+    } catch (err) {
+      throw new TypeError(`storage value for key ${keyString(key)} cannot be encoded: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.write(key, bytes, owner);
   }
 
-  delete(key: Key): void {
-    this.write(key, undefined);
+  delete(key: Key, owner = ''): void {
+    checkKey(key);
+    this.write(key, undefined, owner);
   }
 
-  private write(key: Key, value: Uint8Array | undefined): void {
-    const p: Pending = { key, value, version: ++this.version };
+  private write(key: Key, value: Uint8Array | undefined, owner: string): void {
+    const p: Pending = { key, value, version: ++this.version, owner };
     this.pendingBytes += pendingSize(p);
     this.overlay.set(keyString(key), p);
     this.dirty.push(p);
     if (this.dirty.length === 1) this.onDirty?.();
   }
 
-  /** Runs `fn` once every write made so far is durable (at once, if nothing is outstanding). */
-  afterDurable(fn: () => void): void {
-    if (this.dirty.length > 0) this.waiters.push(fn);
-    else if (this.newestWaiters) this.newestWaiters.push(fn);
-    else fn();
+  /**
+   * Runs `done` once every write made so far is durable (at once, if nothing is outstanding), or
+   * `refused` if writes of `owner` (of anyone, when no owner is given) among them were refused.
+   */
+  afterDurable(done: () => void, refused: (err: StorageCommitError) => void = () => undefined, owner?: string): void {
+    const w: Waiter = { owner, done, refused };
+    if (this.dirty.length > 0) this.waiters.push(w);
+    else if (this.newestWaiters) this.newestWaiters.push(w);
+    else done();
   }
 
-  flushed(): Promise<void> {
-    return new Promise((resolve) => this.afterDurable(resolve));
+  flushed(owner?: string): Promise<void> {
+    return new Promise((resolve, reject) => this.afterDurable(resolve, reject, owner));
   }
 
   /** Called by the node at the end of each turn: starts a commit if there is work for one. */
@@ -133,46 +168,61 @@ export class NodeStorage {
     this.waiters = [];
     this.newestWaiters = waiters;
     this.inflight++;
-    const writes: Write[] = batch.map((p) => [p.key, p.value] as const);
-    // Done only when every earlier commit is done too: a waiter may rely on all writes before it.
-    const done = Promise.all([this.tail, this.store.commit(writes)]).then(() => undefined);
-    this.tail = done;
-    done.then(
-      () => {
-        this.inflight--;
-        this.stats.commits++;
-        this.stats.writes += batch.length;
-        for (const p of batch) this.pendingBytes -= pendingSize(p);
-        if (!this.full && this.roomWaiters.length > 0) {
-          const ready = this.roomWaiters;
-          this.roomWaiters = [];
-          for (const r of ready) r();
-        }
-        for (const p of batch) {
-          const ks = keyString(p.key);
-          if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
-        }
-        if (this.newestWaiters === waiters) this.newestWaiters = undefined;
-        for (const w of waiters) w();
-        this.commitIfDirty();
-      },
-      (err: unknown) => {
-        this.inflight--;
-        if (this.newestWaiters === waiters) this.newestWaiters = undefined;
-        this.onError(err);
-        // Write again what no newer write has superseded; the waiters wait for that commit.
-        const again = batch.filter((p) => this.overlay.get(keyString(p.key))?.version === p.version);
-        if (again.length < batch.length) {
-          const kept = new Set(again);
-          for (const p of batch) if (!kept.has(p)) this.pendingBytes -= pendingSize(p);
-        }
-        this.dirty = [...again, ...this.dirty];
-        if (this.inflight === 0) this.tail = Promise.resolve();
-        if (this.dirty.length > 0) this.waiters = [...waiters, ...this.waiters];
-        else for (const w of waiters) this.afterDurable(w); // every write was superseded by a newer one
-        this.later(() => this.commitIfDirty(), RETRY_AFTER_MS);
-      },
-    );
+    // Settled only when every earlier commit is settled too: a waiter may rely on all writes before it.
+    const outcome = Promise.all([this.tail, this.commitOrIsolate(batch)]).then(([, refused]) => refused);
+    this.tail = outcome;
+    void outcome.then((refused) => {
+      this.inflight--;
+      this.stats.commits++;
+      this.stats.writes += batch.length;
+      for (const p of batch) this.pendingBytes -= pendingSize(p);
+      if (!this.full && this.roomWaiters.length > 0) {
+        const ready = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const r of ready) r();
+      }
+      for (const p of batch) {
+        const ks = keyString(p.key);
+        if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
+      }
+      if (this.newestWaiters === waiters) this.newestWaiters = undefined;
+      for (const w of waiters) {
+        const err = w.owner === undefined ? refused.values().next().value : refused.get(w.owner);
+        if (err) w.refused(err);
+        else w.done();
+      }
+      this.commitIfDirty();
+    });
+  }
+
+  /** Commits a batch; if that fails, each owner's writes alone. Resolves with the owners refused. */
+  private async commitOrIsolate(batch: Pending[]): Promise<Map<string, StorageCommitError>> {
+    const refused = new Map<string, StorageCommitError>();
+    try {
+      await this.store.commit(batch.map((p) => [p.key, p.value] as const));
+      return refused;
+    } catch (err) {
+      this.onError(new Error(`group commit of ${batch.length} writes failed; trying each actor's writes alone: ${String(err)}`));
+    }
+    await new Promise<void>((resolve) => this.later(resolve, RETRY_AFTER_MS));
+    const byOwner = new Map<string, Pending[]>();
+    for (const p of batch) {
+      // A write superseded by a newer one meanwhile is left to that one (it must not overwrite it).
+      if (this.overlay.get(keyString(p.key))?.version !== p.version) continue;
+      const group = byOwner.get(p.owner);
+      if (group) group.push(p);
+      else byOwner.set(p.owner, [p]);
+    }
+    for (const [owner, group] of byOwner) {
+      try {
+        await this.store.commit(group.map((p) => [p.key, p.value] as const));
+      } catch (err) {
+        const e = new StorageCommitError(owner, group.length, err);
+        refused.set(owner, e);
+        this.onError(e);
+      }
+    }
+    return refused;
   }
 
   /** A scoped view for one actor: its keys live under its persistence id. */
@@ -190,9 +240,9 @@ export class NodeStorage {
           opts.reverse ?? false,
           opts.limit ?? Infinity,
         ).map(([k, value]) => ({ key: k.slice(1) as KeyPart[], value: value as T })),
-      put: (key, value) => this.put(full(key), value),
-      delete: (key) => this.delete(full(key)),
-      flushed: () => this.flushed(),
+      put: (key, value) => this.put(full(key), value, id),
+      delete: (key) => this.delete(full(key), id),
+      flushed: () => this.flushed(id),
       room: () => this.room(),
     };
   }

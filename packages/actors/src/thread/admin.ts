@@ -10,8 +10,8 @@ import type { PortTransport } from './port-transport.ts';
  */
 export interface NodeAdmin {
   ping(): string;
-  /** props are codec-encoded (refs inside survive); returns the new actor's id. */
-  spawn(kind: string, props: Uint8Array, opts: SpawnOptions): string;
+  /** props are codec-encoded (refs inside survive); returns the new actor's id once its setup is done. */
+  spawn(kind: string, props: Uint8Array, opts: SpawnOptions): Promise<string>;
   stop(id: string): boolean;
   stats(): NodeStats;
   actorIds(): string[];
@@ -29,7 +29,7 @@ export interface NodeAdmin {
 export function makeAdmin(node: ActorNode, transport: PortTransport): NodeAdmin {
   return {
     ping: () => node.name,
-    spawn: (kind, props, opts) => node.spawnByName(kind, decode(props), opts).id,
+    spawn: async (kind, props, opts) => (await node.spawnStarted(kind, decode(props), opts)).id,
     stop: (id) => node.stopActor(id),
     stats: () => node.stats(),
     actorIds: () => node.actorIds(),

@@ -1,4 +1,4 @@
-import type { LogLevel } from '../log.ts';
+import type { LogFormat, LogLevel } from '../log.ts';
 import type { StorageDomainOptions } from '../storage/domains.ts';
 
 /** Settings every node of a system shares (plain data: it crosses into workers). */
@@ -13,6 +13,7 @@ export interface NodeConfig {
   maxMessageBytes: number;
   defaultAskTimeoutMs: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   storageDomains: Record<string, StorageDomainOptions>;
   /** Module URLs of the injected store factory and log sink (see SystemOptions). */
   storeModule?: string;

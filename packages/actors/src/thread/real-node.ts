@@ -28,7 +28,7 @@ export async function realNodeOptions(name: string, config: NodeConfig): Promise
     env: realEnv,
     // Same-named actors on different nodes must not draw the same values (the simulator does the same).
     seed: hashString(name, config.seed),
-    logSink: sinks ? sinks(name) : consoleSink(config.logLevel),
+    logSink: sinks ? sinks(name) : consoleSink(config.logLevel, config.logFormat),
     openStore: stores
       ? (domain, options) => stores({ node: name, domain, dataDir: config.dataDir, options })
       : (domain, options) => LmdbStore.open(domainPath(config.dataDir, name, domain), options),

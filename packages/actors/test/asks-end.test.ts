@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ActorNode, ActorRef, ActorSystem, DeliveryError, MemoryStore, type NodeEnv } from '../src/index.ts';
+import { Stuck, TimerUser } from './fixtures/hardening-kinds.ts';
+import { rejectionOf, within } from './helpers.ts';
+
+const modules = [new URL('./fixtures/hardening-kinds.ts', import.meta.url)];
+let sys: ActorSystem;
+
+beforeAll(async () => {
+  sys = await ActorSystem.start({ workers: ['w1'], modules });
+});
+
+afterAll(async () => {
+  await sys.shutdown();
+});
+
+describe('asks always end', () => {
+  for (const node of ['main', 'w1']) {
+    it(`an ask whose receive never settles fails with stopped when the actor is stopped, on ${node}`, async () => {
+      const s = await sys.spawn(Stuck, {}, { node });
+      const failure = rejectionOf(within(sys.ask(s, { type: 'hang' }, { timeoutMs: 60_000 }), 2_000));
+      await new Promise((r) => setTimeout(r, 50));
+      await sys.stop(s);
+      const err = await failure;
+      expect(err).toBeInstanceOf(DeliveryError);
+      expect(err).toMatchObject({ reason: 'stopped', target: `${s.id}@${node}` });
+    });
+  }
+
+  it('an ask pending when its system shuts down fails at once', async () => {
+    const other = await ActorSystem.start({ workers: ['w1'], modules });
+    const s = await other.spawn(Stuck, {}, { node: 'w1' });
+    const failure = rejectionOf(other.ask(s, { type: 'hang' }, { timeoutMs: 600_000 }));
+    await new Promise((r) => setTimeout(r, 50));
+    await other.shutdown();
+    // The worker stops the actor (stopped) or main fails what is still pending (node-down).
+    expect(await within(failure, 100)).toMatchObject({ name: 'DeliveryError', reason: expect.stringMatching(/^(stopped|node-down)$/) });
+    expect(await rejectionOf(other.ask(s, { type: 'ping' }))).toHaveProperty('message', expect.stringMatching(/node main has shut down/));
+  });
+
+  it('a node that shuts down fails the asks it is still waiting on at once, and clears their timers', async () => {
+    const live = new Set<unknown>();
+    const env: NodeEnv = {
+      now: () => 0,
+      setTimer: (fn, ms) => {
+        const h = setTimeout(fn, ms);
+        live.add(h);
+        return h;
+      },
+      clearTimer: (h) => {
+        clearTimeout(h as NodeJS.Timeout);
+        live.delete(h);
+      },
+      defer: (fn) => setImmediate(fn),
+    };
+    const node = new ActorNode({ name: 'n', env, seed: 1, logSink: () => undefined, openStore: () => new MemoryStore() });
+    node.transport = { send: () => undefined }; // accepted, never answered: a reply lost on the way
+    const failure = rejectionOf(node.ask(new ActorRef('elsewhere', 'x'), { type: 'get' }, 600_000));
+    expect(live.size).toBe(1);
+    await node.shutdown();
+    expect(await within(failure, 100)).toMatchObject({ name: 'DeliveryError', reason: 'node-down' });
+    expect(live.size).toBe(0);
+  });
+
+  const badTimeouts: Array<[string, number]> = [
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['above the timer limit', 2 ** 31],
+    ['zero', 0],
+    ['negative', -5],
+  ];
+  for (const [what, timeoutMs] of badTimeouts) {
+    it(`a timeoutMs that is ${what} is a clear error, not a near-zero timeout`, async () => {
+      const s = await sys.spawn(Stuck, {}, { node: 'w1' });
+      const err = await rejectionOf(sys.ask(s, { type: 'ping' }, { timeoutMs }));
+      expect(err).toBeInstanceOf(RangeError);
+      expect(err.message).toMatch(/ask ping to ~\w+@w1: timeoutMs: .* is not a number of ms above 0 and at most 2147483647/);
+    });
+  }
+});
+
+describe('timers are checked like asks', () => {
+  const bad: Array<[string, 'setTimer' | 'sleep', number, boolean]> = [
+    ['a timer of NaN ms', 'setTimer', Number.NaN, false],
+    ['a timer above the timer limit', 'setTimer', 2 ** 31, false],
+    ['a repeating timer of 0 ms', 'setTimer', 0, true],
+    ['a sleep of Infinity', 'sleep', Number.POSITIVE_INFINITY, false],
+    ['a sleep of -1 ms', 'sleep', -1, false],
+  ];
+  for (const [what, type, delayMs, repeat] of bad) {
+    it(`${what} fails the actor's turn with a RangeError naming the call`, async () => {
+      const t = await sys.spawn(TimerUser, {});
+      const err = await rejectionOf(sys.ask(t, { type, delayMs, repeat }));
+      expect(err).toMatchObject({ name: 'RemoteActorError', remoteName: 'RangeError' });
+      expect(err.message).toMatch(new RegExp(`${type}( t)?: delayMs: ${String(delayMs)} is not a number of ms`));
+    });
+  }
+
+  it('a one-shot timer of 0 ms and a sleep of 0 ms are fine', async () => {
+    const t = await sys.spawn(TimerUser, {});
+    expect(await sys.ask(t, { type: 'setTimer', delayMs: 0, repeat: false })).toBe(true);
+    expect(await sys.ask(t, { type: 'sleep', delayMs: 0 })).toBe(true);
+  });
+});

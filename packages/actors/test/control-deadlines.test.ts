@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ActorSystem, ControlTimeoutError } from '../src/index.ts';
+import { Stuck } from './fixtures/hardening-kinds.ts';
+import { rejectionOf, runScenario, within } from './helpers.ts';
+
+const modules = [new URL('./fixtures/hardening-kinds.ts', import.meta.url)];
+let sys: ActorSystem;
+
+beforeAll(async () => {
+  sys = await ActorSystem.start({ workers: ['w1', 'w2', 'w3'], modules, controlTimeoutMs: 500, shutdownGraceMs: 500 });
+});
+
+afterAll(async () => {
+  await within(sys.shutdown(), 10_000);
+});
+
+/** Puts an actor on `node` into a synchronous loop that never ends: the node's thread is held. */
+async function holdThread(node: string): Promise<void> {
+  const s = await sys.spawn(Stuck, {}, { node });
+  sys.tell(s, { type: 'spin' });
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+describe('a node held by a busy actor', () => {
+  it('stats and spawn fail by their deadline with an error naming the node, and the other nodes answer', async () => {
+    await holdThread('w1');
+    const stats = await rejectionOf(within(sys.stats('w1'), 5_000));
+    expect(stats).toBeInstanceOf(ControlTimeoutError);
+    expect(stats.message).toBe('node w1 did not answer stats within 500 ms (is an actor on it in a long synchronous loop?)');
+    const spawn = await rejectionOf(within(sys.spawn(Stuck, {}, { node: 'w1' }), 5_000));
+    expect(spawn).toMatchObject({ name: 'ControlTimeoutError', node: 'w1', call: 'spawn' });
+    expect((await sys.stats('w2')).node).toBe('w2');
+  });
+
+  it('stopNode ends it all the same: the thread is terminated after the grace period, and the result says so', async () => {
+    expect(await within(sys.stopNode('w1'), 5_000)).toBe('terminated');
+    expect(sys.nodes()).not.toContain('w1');
+  });
+
+  it('crashNode ends it all the same', async () => {
+    await holdThread('w2');
+    await within(sys.crashNode('w2'), 5_000);
+    expect(sys.nodes()).not.toContain('w2');
+  });
+
+  it('a node that is not held stops gracefully', async () => {
+    await expect(sys.killNode('w3', Number.NaN)).rejects.toThrow(/killNode: killGraceMs: NaN is not a number of ms/);
+    expect(await sys.stopNode('w3')).toBe('graceful');
+  });
+});
+
+describe('shutdown', () => {
+  it('called twice, does the work once and gives both callers the same report', async () => {
+    const other = await ActorSystem.start({ workers: ['w1'], modules });
+    const [a, b] = await Promise.all([other.shutdown(), other.shutdown()]);
+    expect(a).toEqual({ graceful: ['w1'], terminated: [] });
+    expect(b).toBe(a);
+  });
+
+  it('always ends: a held node is terminated and named in the report, a pending ask fails at once, and the process exits by itself', async () => {
+    const run = await runScenario('stuck-shutdown', { limitMs: 40_000 });
+    expect(run.results).toEqual([
+      {
+        report: { graceful: [], terminated: ['w1'] },
+        pending: expect.stringMatching(/^DeliveryError: cannot deliver to ~\w+@w1: node-down/),
+      },
+    ]);
+    expect(run.code).toBe(0);
+  });
+});
