@@ -1,15 +1,24 @@
-import { ActorSystem, nativeDecoding } from '@actorfs/actors';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ActorSystem, nativeDecoding, type ActorRef } from '@actorfs/actors';
 import { Blaster, Pinger, Pong, Sink, Spawner } from '../kinds/actor-bench.ts';
+import { BenchStreamSink, BenchStreamSource, BulkWriter, DurablePong, Putter, type PutterMsg } from '../kinds/bulk-bench.ts';
+import { rawLmdbPuts } from '../raw-lmdb.ts';
 import { rawPingPong, rawPostMessage } from '../raw.ts';
 import { collector, percentile, type Suite } from '../suite.ts';
 
 const kinds = new URL('../kinds/actor-bench.ts', import.meta.url);
+const bulkKinds = new URL('../kinds/bulk-bench.ts', import.meta.url);
+const MIB = 1_048_576;
+const KIB64 = 65_536;
 
 /** Figures for the actor runtime, with raw postMessage baselines measured in the same run. */
 export const suite: Suite = {
   async run(report) {
     const { add, figures } = collector(report);
-    const system = await ActorSystem.start({ workers: 2, modules: [kinds] });
+    const system = await ActorSystem.start({ workers: 2, modules: [kinds, bulkKinds], storageDomains: { bulk: {} } });
+    let tell64kib = NaN;
     try {
       // Same thread: both actors on w1.
       {
@@ -32,7 +41,8 @@ export const suite: Suite = {
         const big = 20_000;
         await system.ask(blaster, { type: 'run', target: sink, total: 2_000, window: 64, ackEvery: 16, payloadBytes: 65_536 }, { timeoutMs: 60_000 });
         const bigMs = await system.ask(blaster, { type: 'run', target: sink, total: big, window: 64, ackEvery: 16, payloadBytes: 65_536 }, { timeoutMs: 120_000 });
-        add({ name: 'tell_cross_thread_64kib_mb_per_s', value: (big * 65_536) / 1_048_576 / (bigMs / 1000), unit: 'MiB/s', goal: '>= 1,000' });
+        tell64kib = (big * 65_536) / 1_048_576 / (bigMs / 1000);
+        add({ name: 'tell_cross_thread_64kib_mb_per_s', value: tell64kib, unit: 'MiB/s', goal: '>= 1,000' });
       }
       add({ name: 'raw_postmessage_msgs_per_s', value: await rawPostMessage(1_000_000), unit: 'msg/s', goal: 'baseline' });
       // Ask round trips w1 -> w2.
@@ -53,6 +63,66 @@ export const suite: Suite = {
         const r = await system.ask(spawner, { type: 'spawn', count: 100_000 }, { timeoutMs: 60_000 });
         add({ name: 'spawn_actors_per_s', value: (100_000 / r.ms) * 1000, unit: 'actor/s', goal: '>= 100,000' });
         add({ name: 'idle_actor_bytes', value: r.bytesPerActor, unit: 'B', goal: '<= 1,000' });
+      }
+      // A stream between two worker nodes: 1 GiB in 64 KiB chunks; the process's RSS sampled meanwhile.
+      {
+        const sink = await system.spawn(BenchStreamSink, {}, { node: 'w2' });
+        const source = await system.spawn(BenchStreamSource, {}, { node: 'w1' });
+        const run = async (total: number): Promise<number> => {
+          const ms = await system.ask(source, { type: 'stream', to: sink, total, chunkBytes: KIB64, windowBytes: 4 * MIB }, { timeoutMs: 300_000 });
+          if ((await system.ask(sink, { type: 'done' }, { timeoutMs: 60_000 })) !== total) throw new Error('the stream lost bytes');
+          return ms;
+        };
+        await run(64 * MIB);
+        const rssBefore = process.memoryUsage().rss;
+        let rssPeak = rssBefore;
+        const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 10);
+        const ms = await run(1024 * MIB);
+        clearInterval(sampler);
+        const mbPerS = 1024 / (ms / 1000);
+        add({ name: 'stream_cross_thread_mb_per_s', value: mbPerS, unit: 'MiB/s', goal: '>= 1,000' });
+        add({ name: 'stream_peak_rss_mb', value: (rssPeak - rssBefore) / MIB, unit: 'MiB', goal: '<= 64' });
+        add({ name: 'stream_vs_tell_64kib', value: mbPerS / tell64kib, unit: 'x', goal: '>= 0.8' });
+      }
+      // 64 KiB puts through ctx.storage (batches of 16 answered when durable, 4 in flight) and the same into raw LMDB.
+      {
+        const count = 2048;
+        const putter = await system.spawn(Putter, {}, { node: 'w1' });
+        const puts = async (ref: ActorRef<PutterMsg>): Promise<number> => {
+          const t0 = performance.now();
+          const running = new Set<Promise<unknown>>();
+          for (let from = 0; from < count; from += 16) {
+            const p: Promise<unknown> = system.ask(ref, { type: 'puts', from, count: 16, bytes: KIB64 }, { timeoutMs: 60_000 }).then(() => running.delete(p));
+            running.add(p);
+            if (running.size >= 4) await Promise.race(running);
+          }
+          await Promise.all(running);
+          return (count * KIB64) / MIB / ((performance.now() - t0) / 1000);
+        };
+        await puts(putter);
+        const actorMbPerS = await puts(putter);
+        const dir = mkdtempSync(join(tmpdir(), 'raw-lmdb-'));
+        const rawMbPerS = await rawLmdbPuts(dir, { count, bytes: KIB64, batch: 16, inflight: 4 }).finally(() => rmSync(dir, { recursive: true, force: true }));
+        add({ name: 'storage_put_64kib_mb_per_s', value: actorMbPerS, unit: 'MiB/s', goal: 'vs raw' });
+        add({ name: 'raw_lmdb_put_64kib_mb_per_s', value: rawMbPerS, unit: 'MiB/s', goal: 'baseline' });
+        add({ name: 'storage_vs_raw_lmdb_64kib', value: actorMbPerS / rawMbPerS, unit: 'x', goal: '>= 0.8' });
+      }
+      // A durable reply (an acceptor's) on w1, asked from w2, alone and while w1's bulk domain takes 64 KiB writes flat out.
+      {
+        const acceptor = await system.spawn(DurablePong, {}, { node: 'w1' });
+        const bulk = await system.spawn(BulkWriter, {}, { node: 'w1', storageDomain: 'bulk' });
+        const pinger = await system.spawn(Pinger, {}, { node: 'w2' });
+        const p99 = async (): Promise<number> => {
+          const rtts = (await system.ask(pinger, { type: 'run', target: acceptor, count: 1_000 }, { timeoutMs: 120_000 })).sort((a, b) => a - b);
+          return percentile(rtts, 99) / 1000;
+        };
+        await p99();
+        const alone = await p99();
+        system.tell(bulk, { type: 'start', bytes: KIB64 });
+        const underBulk = await p99();
+        await system.ask(bulk, { type: 'stop' }, { timeoutMs: 60_000 });
+        add({ name: 'acceptor_reply_p99_ms_alone', value: alone, unit: 'ms', goal: 'baseline' });
+        add({ name: 'acceptor_reply_p99_ms_under_bulk_writes', value: underBulk, unit: 'ms', goal: `<= ${(2 * alone).toFixed(2)} (2 x alone)` });
       }
       console.log(`(msgpackr native decoding on main: ${nativeDecoding()})`);
     } finally {

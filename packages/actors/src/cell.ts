@@ -1,16 +1,22 @@
 import { checkMs } from './checks.ts';
-import type { ActorContext, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
-import type { ActorKind, Behavior, Receive } from './kind.ts';
+import type { ActorContext, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
+import type { ActorKind, Behavior, Next, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
+import { checkMessage, checkValue } from './message-shape.ts';
 import type { ActorNode, TimerHandle } from './node.ts';
 import { MessageQueue } from './queue.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
-import type { ActorStorage } from './storage/node-storage.ts';
+import type { ActorStorage, NodeStorage } from './storage/node-storage.ts';
+import { StreamCredit, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
 import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
 
-/** The meta of a mailbox entry: 0 for a tell, the reply handle for an ask. */
-export type Meta = 0 | ReplyHandle;
+/** The meta of a mailbox entry: 0 for a tell, the reply handle for an ask, a credit for stream data. */
+export type Meta = 0 | ReplyHandle | StreamCredit;
+
+export function replyHandleOf(meta: Meta): ReplyHandle | undefined {
+  return meta === 0 || meta instanceof StreamCredit ? undefined : meta;
+}
 
 /** A setup that failed (wrapped: a setup may throw anything, undefined included), or undefined. */
 export type SetupOutcome = { error: unknown } | undefined;
@@ -47,6 +53,11 @@ export class ActorCell {
   storageView: ActorStorage | undefined = undefined;
   /** A failure that arrived during an async receive (its writes were refused), applied when the turn ends. */
   pendingFailure: Error | undefined = undefined;
+  /** The storage domain behind ctx.storage, once used; other domains the actor used. */
+  domain: NodeStorage | undefined = undefined;
+  otherDomains: Set<NodeStorage> | undefined = undefined;
+  /** Waiting for room in its domain (over the bound on writes waiting for their commit). */
+  held = false;
 
   constructor(
     readonly node: ActorNode,
@@ -56,8 +67,19 @@ export class ActorCell {
     readonly parent: ActorCell | undefined,
     readonly strategy: SupervisorStrategy,
     readonly capacity: number,
+    readonly domainName: string,
   ) {
     this.ctx = new CellContext(this);
+  }
+
+  ownDomain(): NodeStorage {
+    return (this.domain ??= this.node.storage(this.domainName));
+  }
+
+  /** Where a durable reply must wait: the actor's own domain and any other it wrote through. */
+  domainsUsed(): NodeStorage[] {
+    const own = this.ownDomain();
+    return this.otherDomains ? [own, ...this.otherDomains] : [own];
   }
 
   get id(): string {
@@ -116,7 +138,7 @@ export class ActorCell {
    * throws, or stops or restarts the actor.
    */
   run(budget: number): number {
-    const receive = this.receive;
+    let receive = this.receive;
     if (receive === undefined) return 0;
     const box = this.mailbox;
     let n = 0;
@@ -126,36 +148,45 @@ export class ActorCell {
       box.shift();
       n++;
       this.current = meta;
-      let r: void | Promise<void>;
+      let r: Next<unknown> | Promise<Next<unknown>>;
       try {
         r = receive(msg);
       } catch (err) {
         this.current = 0;
+        if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
         this.node.failed(this, err, meta);
         return n;
       }
-      if (r !== undefined && isPromise(r)) {
+      if (typeof r === 'function') {
+        // A switch of behaviour, unless the receive stopped or restarted the actor.
+        if (this.alive && this.receive === receive) this.receive = receive = r;
+      } else if (r !== undefined && isPromise(r)) {
         this.busy = true;
         this.node.env.promised?.();
         r.then(
-          () => {
+          (next) => {
             this.busy = false;
             this.current = 0;
+            if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
             const failure = this.pendingFailure;
             this.pendingFailure = undefined;
-            if (failure) this.node.failed(this, failure, 0);
-            else this.node.wake(this);
+            if (failure) return this.node.failed(this, failure, 0);
+            // Not if a restart or another switch replaced the behaviour meanwhile.
+            if (typeof next === 'function' && this.receive === receive) this.receive = next;
+            this.node.wake(this);
           },
           (err: unknown) => {
             this.busy = false;
             this.current = 0;
             this.pendingFailure = undefined;
+            if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
             // Even if the actor was stopped meanwhile, its asker hears of the failure now.
             this.node.failed(this, err, meta);
           },
         );
         return n;
       }
+      if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
       if (!this.alive || this.receive !== receive) break;
     }
     this.current = 0;
@@ -189,7 +220,7 @@ export class ActorCell {
 
 /** ctx for one cell: methods live on the prototype, so a context costs one small object. */
 class CellContext implements ActorContext<unknown> {
-  constructor(private readonly cell: ActorCell) {}
+  constructor(readonly cell: ActorCell) {}
 
   get self(): ActorRef<unknown> {
     return this.cell.ref;
@@ -201,12 +232,18 @@ class CellContext implements ActorContext<unknown> {
     return this.cell.logger();
   }
   get storage(): ActorStorage {
-    return (this.cell.storageView ??= this.cell.node.storage().scope(this.cell.id));
+    return (this.cell.storageView ??= this.cell.ownDomain().scope(this.cell.id));
+  }
+  storageDomain(name: string): ActorStorage {
+    const cell = this.cell;
+    const d = cell.node.storage(name);
+    if (d === cell.ownDomain()) return this.storage;
+    (cell.otherDomains ??= new Set()).add(d);
+    return d.scope(cell.id);
   }
 
   private handle(): ReplyHandle | undefined {
-    const c = this.cell.current;
-    return c === 0 ? undefined : c;
+    return replyHandleOf(this.cell.current);
   }
 
   send<T>(ref: ActorRef<T>, msg: T): void {
@@ -215,9 +252,10 @@ class CellContext implements ActorContext<unknown> {
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void {
     // Checked now, in the actor's turn (its supervisor sees a throw), not when the commit lands.
     const to = target(ref, 'sendWhenDurable');
+    checkMessage(msg);
     const node = this.cell.node;
     // Refused: the message is not sent (the refusal is logged by the node).
-    node.storage().afterDurable(() => node.tell(to, msg), undefined, this.cell.id);
+    node.afterDurable(this.cell, () => node.tell(to, msg));
   }
   ask(ref: AnyRef, msg: unknown, opts?: { timeoutMs?: number }): Promise<never> {
     return this.cell.node.ask(target(ref, 'ask'), msg, opts?.timeoutMs) as Promise<never>;
@@ -234,16 +272,36 @@ class CellContext implements ActorContext<unknown> {
   replyWhenDurable(value: unknown): void {
     const h = this.handle();
     const node = this.cell.node;
-    if (h) node.storage().afterDurable(() => node.replyTo(h, value, false), (err) => node.replyTo(h, err, true), this.cell.id);
+    checkValue(value, 'reply');
+    if (h) node.afterDurable(this.cell, () => node.replyTo(h, value, false), (err) => node.replyTo(h, err, true));
   }
-  replyHandle(): ReplyHandle | undefined {
-    return this.handle();
+  replyHandle(): ReplyHandle<never> | undefined {
+    return this.handle() as ReplyHandle<never> | undefined;
   }
   replyTo(h: ReplyHandle, value: unknown): void {
     this.cell.node.replyTo(h, value, false);
   }
   replyErrorTo(h: ReplyHandle, error: Error | string): void {
     this.cell.node.replyTo(h, error, true);
+  }
+  pipeToSelf<T>(promise: Promise<T>, toMsg: (result: Settled<T>) => unknown): void {
+    const cell = this.cell;
+    const deliver = (result: Settled<T>): void => {
+      cell.node.env.promised?.();
+      if (!cell.alive) return;
+      let msg: unknown;
+      try {
+        msg = toMsg(result);
+      } catch (err) {
+        cell.node.failed(cell, err, 0);
+        return;
+      }
+      cell.node.deliverLocal(cell.id, msg, 0);
+    };
+    promise.then(
+      (value) => deliver({ ok: true, value }),
+      (err: unknown) => deliver({ ok: false, error: err instanceof Error ? err : new Error(String(err)) }),
+    );
   }
 
   spawn<P, C>(kind: ActorKind<P, C>, props: P, opts?: SpawnOptions): ActorRef<C> {
@@ -305,6 +363,12 @@ class CellContext implements ActorContext<unknown> {
     const cell = this.cell;
     return (cell.random ??= seededRandom(hashString(cell.ref.id, cell.node.seed)))();
   }
+  openStream(ref: ActorRef<StreamEvent>, opts?: StreamOptions): StreamWriter {
+    return this.cell.node.streams().open(this.cell, target(ref, 'openStream'), opts ?? {});
+  }
+  abortStream(stream: string, reason: string): void {
+    this.cell.node.streams().abortIncoming(this.cell, stream, reason);
+  }
   unhandled(msg: unknown): void {
     this.cell.node.deadLetter(this.cell.ref, 'unhandled', msg);
     const h = this.handle();
@@ -325,4 +389,10 @@ export function isPromise(v: unknown): v is Promise<unknown> {
 function target<R extends AnyRef>(ref: R, call: string): R {
   if (!(ref instanceof ActorRef)) throw new TypeError(`${call}: the target is not an ActorRef (got ${ref === null ? 'null' : typeof ref})`);
   return ref;
+}
+
+/** The node behind an actor's context: for the runtime's own kinds (Pool) to reach host services. */
+export function hostOf(ctx: ActorContext<never>): ActorNode {
+  if (!(ctx instanceof CellContext)) throw new TypeError('not a runtime actor context');
+  return ctx.cell.node;
 }

@@ -1,3 +1,4 @@
+import { checkDomainName } from './storage/domains.ts';
 import type { SpawnOptions } from './context.ts';
 
 /** setTimeout's largest delay; a longer one (or NaN) would fire at once. */
@@ -20,6 +21,7 @@ export function checkSpawnOptions(opts: SpawnOptions): void {
   if (opts.mailboxCapacity !== undefined && !(Number.isInteger(opts.mailboxCapacity) && opts.mailboxCapacity >= 1)) {
     throw new RangeError(`spawn option mailboxCapacity: ${String(opts.mailboxCapacity)} is not a whole number above 0`);
   }
+  if (opts.storageDomain !== undefined) checkDomainName(opts.storageDomain);
   const s = opts.supervision;
   if (s === undefined) return;
   if (s.onFailure !== undefined && !FAILURE_DECISIONS.includes(s.onFailure)) {

@@ -10,16 +10,75 @@ addExtension({
   read: ([node, id]: [string, string]) => new ActorRef(node, id),
 });
 
+/**
+ * Binaries at least this large cross threads out of band: copied once into an ArrayBuffer of
+ * their own, which is transferred beside the batch and becomes the receiver's Uint8Array as it
+ * is (one copy in all, and no view pinning a whole batch). Smaller ones ride inside the batch and
+ * are copied out of it on arrival.
+ */
+export const OUT_OF_BAND_BYTES = 4096;
+const OOB_EXT_TYPE = 0x42;
+/** Set while a TransferEncoder packs: where out-of-band binaries go. */
+let outgoing: ArrayBuffer[] | undefined;
+/** Set while a transferred batch is decoded: the binaries that came beside it. */
+let incoming: ArrayBuffer[] | undefined;
+
+addExtension({
+  Class: Uint8Array,
+  type: OOB_EXT_TYPE,
+  pack(bytes: Uint8Array, allocateForWrite: (size: number) => { target: Uint8Array; targetView: DataView; position: number }) {
+    if (outgoing !== undefined && bytes.length >= OUT_OF_BAND_BYTES) {
+      const own = new Uint8Array(bytes.length);
+      own.set(bytes);
+      const index = outgoing.push(own.buffer) - 1;
+      return new Uint8Array([index >>> 24, (index >>> 16) & 0xff, (index >>> 8) & 0xff, index & 0xff]);
+    }
+    writeBin(bytes, allocateForWrite);
+    return undefined;
+  },
+  unpack(data: Uint8Array) {
+    const index = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
+    const buf = incoming?.[index];
+    if (buf === undefined) throw new Error(`out-of-band binary ${index} is missing from the batch`);
+    return new Uint8Array(buf);
+  },
+} as unknown as Parameters<typeof addExtension>[0]);
+
+/** A msgpack bin (what msgpackr writes for a binary itself), written by hand: the extension above replaces its own. */
+function writeBin(bytes: Uint8Array, allocateForWrite: (size: number) => { target: Uint8Array; targetView: DataView; position: number }): void {
+  const n = bytes.length;
+  const header = binHeaderBytes(n);
+  const { target, targetView, position } = allocateForWrite(header + n);
+  if (header === 2) {
+    target[position] = 0xc4;
+    target[position + 1] = n;
+  } else if (header === 3) {
+    target[position] = 0xc5;
+    targetView.setUint16(position + 1, n);
+  } else {
+    target[position] = 0xc6;
+    targetView.setUint32(position + 1, n);
+  }
+  target.set(bytes, position + header);
+}
+
 /** Whether msgpackr's native string extractor is loaded (it speeds up decoding). */
 export const nativeDecoding = (): boolean => isNativeAccelerationEnabled;
+
+/** An encoded batch for another thread: its bytes and the binaries that go beside it. */
+export interface Transferable {
+  bytes: Uint8Array;
+  binaries: ArrayBuffer[];
+  /** bytes plus binaries. */
+  totalBytes: number;
+}
 
 /**
  * Encodes values into buffers that can be transferred to another thread. msgpackr packs into a
  * shared internal buffer and returns a view into it; posting that view would clone the whole
  * backing store, and transferring it would detach msgpackr's buffer. So small results are copied
  * out (cheap), and large ones keep the buffer they were packed into, which is then handed over
- * whole while the packer moves on to a fresh scratch buffer: a large payload is copied exactly
- * once, into the buffer that is transferred.
+ * whole while the packer moves on to a fresh scratch buffer. Large binaries go out of band.
  */
 export class TransferEncoder {
   private readonly packr = new Packr({ useRecords: false, moreTypes: false });
@@ -32,16 +91,25 @@ export class TransferEncoder {
     this.scratch = Buffer.allocUnsafeSlow(scratchBytes);
   }
 
-  /** Returns bytes whose `.buffer` the caller may transfer (it is not used again here). */
-  encode(value: unknown): Uint8Array {
+  /** The caller may transfer `bytes.buffer` and every binary (none is used again here). */
+  encode(value: unknown): Transferable {
     this.packr.useBuffer(this.scratch);
-    const packed = this.packr.pack(value);
-    if (packed.length < this.copyBelowBytes) return copyOut(packed);
+    const binaries: ArrayBuffer[] = [];
+    outgoing = binaries;
+    let packed: Uint8Array;
+    try {
+      packed = this.packr.pack(value);
+    } finally {
+      outgoing = undefined;
+    }
+    let totalBytes = packed.length;
+    for (const b of binaries) totalBytes += b.byteLength;
+    if (packed.length < this.copyBelowBytes) return { bytes: copyOut(packed), binaries, totalBytes };
     // Hand over the buffer the bytes live in; start the next batch in a fresh one, sized to
     // fit a batch like this one without growing.
     const size = Math.max(this.scratchBytes, nextPowerOfTwo(packed.length + 1024));
     this.scratch = Buffer.allocUnsafeSlow(size);
-    return packed;
+    return { bytes: packed, binaries, totalBytes };
   }
 }
 
@@ -56,9 +124,22 @@ function nextPowerOfTwo(n: number): number {
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 const packr = new Packr({ useRecords: false, moreTypes: false });
+/** Binaries come out as copies of their own: none pins the buffer it arrived in. */
+const copyingUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
 export function decode(bytes: Uint8Array): unknown {
   return unpackr.unpack(bytes);
+}
+
+/** Decodes a batch from another thread, with the binaries that were transferred beside it. */
+export function decodeTransferred(bytes: Uint8Array, binaries: ArrayBuffer[]): unknown {
+  incoming = binaries;
+  try {
+    // Through a plain Uint8Array view, so binaries come out as Uint8Arrays, never Buffers.
+    return copyingUnpackr.unpack(plainView(bytes));
+  } finally {
+    incoming = undefined;
+  }
 }
 
 /** Encode into a fresh, exactly-sized buffer (for storage values and wire frames). */
@@ -66,7 +147,20 @@ export function encode(value: unknown): Uint8Array {
   return copyOut(packr.pack(value));
 }
 
-const copyingUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+/**
+ * Encodes a storage value. Bytes are not re-encoded: they are copied once behind a msgpack bin
+ * header (what `decode` reads back as a Uint8Array); anything else goes through msgpack.
+ */
+export function encodeValue(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) return encode(value);
+  const out = new Uint8Array(binHeaderBytes(value.length) + value.length);
+  writeBin(value, (size) => ({ target: out, targetView: new DataView(out.buffer), position: out.length - size }));
+  return out;
+}
+
+function binHeaderBytes(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
 
 /**
  * A deep copy through the codec (what a receiver on another node would see) and its encoded
@@ -74,5 +168,9 @@ const copyingUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, cop
  */
 export function roundTrip(value: unknown): { copy: unknown; bytes: number } {
   const packed = packr.pack(value);
-  return { copy: copyingUnpackr.unpack(packed), bytes: packed.length };
+  return { copy: copyingUnpackr.unpack(plainView(packed)), bytes: packed.length };
+}
+
+function plainView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }

@@ -2,13 +2,21 @@ import type { ActorKind } from './kind.ts';
 import type { Logger } from './log.ts';
 import type { ActorRef, MessageOf, ReplyOf } from './ref.ts';
 import type { ActorStorage } from './storage/node-storage.ts';
+import type { StreamEvent, StreamOptions, StreamWriter } from './streams.ts';
 import type { SupervisorStrategy } from './supervision.ts';
 
-/** Where a reply goes: the asking node and its correlation id. Plain data; it may be stored or forwarded. */
-export interface ReplyHandle {
+/**
+ * Where a reply goes: the asking node and its correlation id. Plain data; it may be stored or
+ * forwarded. R is a phantom: the reply's type, so `replyTo` checks the value at compile time.
+ */
+export interface ReplyHandle<R = unknown> {
   readonly node: string;
   readonly corr: number;
+  readonly __reply?: R;
 }
+
+/** How a piped promise settled. */
+export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Error };
 
 export interface AskOptions {
   /** Default 5000. */
@@ -21,6 +29,12 @@ export interface SpawnOptions {
   supervision?: Partial<SupervisorStrategy>;
   /** Messages the mailbox holds before new ones go to dead letters (default: the node's). */
   mailboxCapacity?: number;
+  /**
+   * The storage domain behind ctx.storage (default 'default'). Each domain has its own store and
+   * group commit: an actor that writes in bulk gets a domain of its own, so its writes never
+   * delay the durable replies of actors in other domains.
+   */
+  storageDomain?: string;
 }
 
 export interface TimerOptions {
@@ -36,8 +50,13 @@ export interface ActorContext<M> {
   readonly self: ActorRef<M>;
   readonly node: string;
   readonly log: Logger;
-  /** Durable key-value storage, scoped to this actor's id. */
+  /** Durable key-value storage, scoped to this actor's id, in its storage domain (SpawnOptions.storageDomain). */
   readonly storage: ActorStorage;
+  /**
+   * The actor's keys in another storage domain of its node. A durable reply or send then waits
+   * for that domain's commit too.
+   */
+  storageDomain(name: string): ActorStorage;
 
   /** At-most-once, FIFO per sender/receiver pair. */
   send<T>(ref: ActorRef<T>, msg: T): void;
@@ -51,10 +70,20 @@ export interface ActorContext<M> {
   replyError(error: Error | string): void;
   /** Like reply, but only once every write made so far is synced. */
   replyWhenDurable(value: unknown): void;
-  /** A handle to answer the current ask later (undefined for a tell). */
+  /**
+   * A handle to answer the current ask later (undefined for a tell). Given the message being
+   * handled, the handle carries the reply type its `Asks<R>` declares.
+   */
   replyHandle(): ReplyHandle | undefined;
-  replyTo(handle: ReplyHandle, value: unknown): void;
-  replyErrorTo(handle: ReplyHandle, error: Error | string): void;
+  replyHandle<T extends M>(msg: T): ReplyHandle<ReplyOf<T>> | undefined;
+  replyTo<R>(handle: ReplyHandle<R>, value: NoInfer<R>): void;
+  replyErrorTo(handle: ReplyHandle<unknown>, error: Error | string): void;
+  /**
+   * When the promise settles, `toMsg(result)` is delivered to this actor as a message. The turn
+   * does not wait: the actor keeps serving its mailbox while an ask (or any promise) is pending.
+   * If toMsg throws, the actor fails as if its receive had thrown.
+   */
+  pipeToSelf<T>(promise: Promise<T>, toMsg: (result: Settled<T>) => M): void;
 
   /** A child on this node, supervised by this actor. */
   spawn<P, C>(kind: ActorKind<P, C>, props: P, opts?: SpawnOptions): ActorRef<C>;
@@ -76,6 +105,13 @@ export interface ActorContext<M> {
   now(): number;
   /** Seeded per actor: the same seed gives the same sequence. */
   random(): number;
+  /**
+   * Opens a flow-controlled stream of bytes to an actor whose protocol includes StreamEvent.
+   * Any node, any thread, and the simulator alike. See StreamWriter.
+   */
+  openStream(ref: ActorRef<StreamEvent>, opts?: StreamOptions): StreamWriter;
+  /** The receiver gives up on a stream it gets: the sender's writes and end fail with reason. */
+  abortStream(stream: string, reason: string): void;
   /** Sends a message this actor does not handle to dead letters. */
   unhandled(msg: unknown): void;
 }

@@ -1,16 +1,5 @@
-export { ActorRef, type AnyRef, type Asks, type ReplyOf, type MessageOf } from './ref.ts';
-export { defineActor, lookupKind, type ActorKind, type Behavior, type Receive, type Setup } from './kind.ts';
-export type { ActorContext, AskOptions, ReplyHandle, SpawnOptions, TimerOptions } from './context.ts';
+/** The main entry point: the core, plus the thread runtime (ActorSystem) and the LMDB store. */
+export * from './core.ts';
 export { ActorSystem, type NodeEnding, type ShutdownReport, type SystemOptions, type SystemSpawnOptions } from './system.ts';
-export { ActorNode, type NodeEnv, type NodeStats, type Transport } from './node.ts';
-export { AskTimeoutError, ControlTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
-export type { DeadLetter } from './dead-letters.ts';
-export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
-export type { ActorStorage, StorageKey } from './storage/node-storage.ts';
-export type { DurableStore, Key, KeyPart } from './storage/store.ts';
 export { LmdbStore } from './storage/lmdb-store.ts';
-export { MemoryStore } from './storage/memory-store.ts';
-export { encode, decode, nativeDecoding } from './codec.ts';
-export type { Logger, LogLevel, LogSink } from './log.ts';
-export { Pool, type PoolMsg, type PoolProps } from './pool.ts';
-export { seededRandom, hashString, type Random } from './random.ts';
+export type { LogSinkFactory, StoreFactory } from './thread/real-node.ts';

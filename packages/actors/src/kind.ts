@@ -1,7 +1,14 @@
 import type { ActorContext } from './context.ts';
 
-/** What an actor does with a message. A returned promise makes the turn last until it settles. */
-export type Receive<M> = (msg: M) => void | Promise<void>;
+/**
+ * What an actor does with a message. A returned promise makes the turn last until it settles.
+ * A receive that returns (or resolves to) another receive function switches the actor to it
+ * from the next message on: protocol roles can be separate functions (Akka Typed's behaviours).
+ */
+export type Receive<M> = (msg: M) => Next<M> | Promise<Next<M>>;
+
+/** What a receive returns: nothing (same behaviour next time) or the next behaviour. */
+export type Next<M> = void | Receive<M>;
 
 /** A behaviour: a receive function, or an object with lifecycle hooks too. */
 export type Behavior<M> =

@@ -1,14 +1,17 @@
-import { ActorCell, isPromise, type Meta } from './cell.ts';
+import { ActorCell, isPromise, replyHandleOf, type Meta } from './cell.ts';
 import { checkMs, checkSpawnOptions } from './checks.ts';
 import type { ReplyHandle, SpawnOptions } from './context.ts';
 import { DeadLetters, messageTypeOf } from './dead-letters.ts';
 import { AskTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 import { lookupKind, type ActorKind } from './kind.ts';
 import type { LogSink } from './log.ts';
+import { checkMessage, checkValue } from './message-shape.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
+import { DEFAULT_DOMAIN, StorageDomains, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
 import { NodeStorage } from './storage/node-storage.ts';
-import type { DurableStore } from './storage/store.ts';
+import { NodeStreams, StreamCredit } from './streams.ts';
 import { defaultStrategy, RestartWindow } from './supervision.ts';
+import type { TaskPools } from './tasks/task-pool.ts';
 /** Stopped actor names a node remembers (for the dead-letter reason); the oldest go first. */
 const MAX_STOPPED_NAMES = 10_000;
 
@@ -45,14 +48,18 @@ export interface NodeOptions {
   env: NodeEnv;
   seed: number;
   logSink: LogSink;
-  /** Opened on first use of storage. */
-  openStore: () => DurableStore;
+  /** Opens a storage domain's store, on its first use (the default domain is 'default'). */
+  openStore: OpenStore;
+  /** Settings per storage domain (LMDB options, the bound on writes waiting for their commit). */
+  storageDomains?: Record<string, StorageDomainOptions>;
   mailboxCapacity?: number;
   /** Messages a turn handles before yielding to the event loop. */
   turnBudget?: number;
   /** Messages one actor handles before others get a go. */
   actorBudget?: number;
   defaultAskTimeoutMs?: number;
+  /** Makes the thread pools behind Pool actors (none: spawning a Pool fails with a clear error). */
+  taskPools?: TaskPools;
 }
 
 type SysMsg =
@@ -93,6 +100,7 @@ export class ActorNode {
   readonly seed: number;
   readonly logSink: LogSink;
   readonly deadLetters = new DeadLetters();
+  readonly taskPools: TaskPools | undefined;
   transport: Transport = { send: () => 'unknown-node' };
 
   private readonly cells = new Map<string, ActorCell>();
@@ -104,8 +112,10 @@ export class ActorNode {
   private turnPending = false;
   private nextCorr = 1;
   private nextId = 1;
-  private nodeStorage: NodeStorage | undefined;
-  private readonly openStore: () => DurableStore;
+  private domains: StorageDomains | undefined;
+  private readonly domainOptions: Record<string, StorageDomainOptions>;
+  private nodeStreams: NodeStreams | undefined;
+  private readonly openStore: OpenStore;
   private readonly mailboxCapacity: number;
   private readonly turnBudget: number;
   private readonly actorBudget: number;
@@ -122,6 +132,8 @@ export class ActorNode {
     this.seed = opts.seed;
     this.logSink = opts.logSink;
     this.openStore = opts.openStore;
+    this.domainOptions = opts.storageDomains ?? {};
+    this.taskPools = opts.taskPools;
     this.mailboxCapacity = opts.mailboxCapacity ?? 100_000;
     this.turnBudget = opts.turnBudget ?? 20_000;
     this.actorBudget = opts.actorBudget ?? 256;
@@ -178,6 +190,7 @@ export class ActorNode {
       parent,
       strategy,
       opts.mailboxCapacity ?? this.mailboxCapacity,
+      opts.storageDomain ?? DEFAULT_DOMAIN,
     );
     this.cells.set(id, cell);
     this.stoppedNames.delete(id);
@@ -199,9 +212,11 @@ export class ActorNode {
     for (const child of [...(cell.children?.values() ?? [])]) this.stopCell(child);
     cell.cancelTimers();
     cell.runStoppedHook();
+    this.nodeStreams?.actorStopped(cell);
     // An ask whose async receive is still running will not be answered by this actor now.
-    if (cell.busy && cell.current !== 0) this.replyTo(cell.current, new DeliveryError(key(cell.ref), 'stopped', 'stopped while handling it'), true);
-    for (const [msg, meta] of cell.mailbox.drain()) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
+    const running = replyHandleOf(cell.current);
+    if (cell.busy && running) this.replyTo(running, new DeliveryError(key(cell.ref), 'stopped', 'stopped while handling it'), true);
+    for (const [msg, meta] of cell.mailbox.drain()) if (!(meta instanceof StreamCredit)) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
     this.cells.delete(cell.id);
     this.rememberStopped(cell.id);
     cell.parent?.children?.delete(cell.id);
@@ -221,7 +236,8 @@ export class ActorNode {
    * A restart whose setup throws again loops here (never recursing) until the strategy stops it.
    */
   failed(cell: ActorCell, err: unknown, meta: Meta): void {
-    if (meta !== 0) this.replyTo(meta, err instanceof Error ? err : String(err), true);
+    const asker = replyHandleOf(meta);
+    if (asker) this.replyTo(asker, err instanceof Error ? err : String(err), true);
     let error = err;
     while (cell.alive) {
       const decision = (cell.restarts ??= new RestartWindow()).decide(cell.strategy, this.env.now());
@@ -275,13 +291,16 @@ export class ActorNode {
 
   // ---- sending ----
 
+  /** Throws UnsendableError (naming the path inside msg) for what no path could carry faithfully. */
   tell(ref: AnyRef, msg: unknown): void {
+    checkMessage(msg);
     if (ref.node === this.name) this.deliverLocal(ref.id, msg, 0);
     else this.sendRemote(ref, msg, 0);
   }
 
   ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      checkMessage(msg); // a throw here rejects the ask
       checkMs(`ask ${messageTypeOf(msg) ?? typeof msg} to ${key(ref)}: timeoutMs`, timeoutMs, true);
       if (this.closed) throw new DeliveryError(key(ref), 'node-down', `node ${this.name} has shut down`);
       const corr = this.nextCorr++;
@@ -298,6 +317,7 @@ export class ActorNode {
   }
 
   replyTo(h: ReplyHandle, value: unknown, isError: boolean): void {
+    if (!isError) checkValue(value, 'reply');
     const body = isError ? errorBody(value) : value;
     if (h.node === this.name) this.settleAsk(h.corr, isError, body);
     else {
@@ -331,6 +351,7 @@ export class ActorNode {
   receiveRemote(from: string, to: string, body: unknown, corr: number): void {
     if (corr < 0) return this.settleAsk(-corr, to === '!', body);
     if (to === '$sys') return this.handleSys(from, body);
+    if (to === '$stream') return this.streams().receive(from, body);
     const meta: Meta = corr > 0 ? { node: from, corr } : 0;
     if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') {
       return this.refuse(new ActorRef(this.name, to), 'malformed', body, meta, 'a message is an object with a string type');
@@ -341,7 +362,8 @@ export class ActorNode {
   /** Records a dead letter; an ask gets a fast error reply instead of waiting for its timeout. */
   private refuse(target: AnyRef, reason: DeadLetterReason, msg: unknown, meta: Meta, detail?: string): void {
     this.deadLetter(target, reason, msg, detail);
-    if (meta !== 0) this.replyTo(meta, new DeliveryError(key(target), reason, detail), true);
+    const asker = replyHandleOf(meta);
+    if (asker) this.replyTo(asker, new DeliveryError(key(target), reason, detail), true);
   }
 
   /** The transport could not send a message it had accepted (too large, not serializable). */
@@ -440,6 +462,7 @@ export class ActorNode {
   /** Another node died: its actors are terminated for every watcher here, and asks to it fail. */
   nodeDown(node: string): void {
     this.downNodes.add(node);
+    this.nodeStreams?.nodeDown(node);
     for (const cell of [...this.cells.values()]) {
       for (const { ref } of [...(cell.watching?.values() ?? [])]) if (ref.node === node) this.terminatedNotice(cell.id, ref);
       for (const [k, w] of cell.watchers ?? []) if (w.node === node) cell.watchers!.delete(k);
@@ -488,6 +511,10 @@ export class ActorNode {
         const cell = this.ready[this.readyHead++]!;
         cell.scheduled = false;
         if (!cell.alive) continue;
+        if (cell.domain?.full) {
+          this.hold(cell);
+          continue;
+        }
         const n = cell.run(this.actorBudget);
         budget -= n;
         this.counters.processed += n;
@@ -508,32 +535,93 @@ export class ActorNode {
     }
     // Messages leave before the commit starts, so peers work while this node syncs.
     this.transport.flush?.();
-    this.nodeStorage?.commitIfDirty();
+    this.domains?.commitIfDirty();
     if (this.readyHead < this.ready.length) this.requestTurn();
+  }
+
+  // ---- streams ----
+
+  streams(): NodeStreams {
+    return (this.nodeStreams ??= new NodeStreams(this));
+  }
+
+  cellOf(id: string): ActorCell | undefined {
+    return this.cells.get(id);
+  }
+
+  /** Stream events skip the capacity check: the stream's window bounds them instead. */
+  deliverStream(cell: ActorCell, event: unknown, meta: StreamCredit | 0): void {
+    if (!cell.alive) return;
+    cell.mailbox.push(event, meta);
+    this.counters.in++;
+    this.wake(cell);
+  }
+
+  /** Node-to-node housekeeping on a system endpoint; returns why it cannot be sent. */
+  sendSystem(peer: string, endpoint: string, body: unknown): DeadLetterReason | undefined {
+    return this.downNodes.has(peer) ? 'node-down' : this.transport.send(peer, endpoint, body, 0);
   }
 
   // ---- storage ----
 
-  storage(): NodeStorage {
-    if (!this.nodeStorage) {
-      this.nodeStorage = new NodeStorage(
-        this.openStore(),
-        (err) => {
-          this.logSink('error', this.env.now(), this.name, 'storage commit failed', { error: err });
-          // The actor's state in memory may hold what storage refused: its supervisor decides
-          // (a restart rebuilds it from storage), once its current turn is over.
-          if (!(err instanceof StorageCommitError)) return;
-          const cell = this.cells.get(err.owner);
-          if (cell?.receive === undefined) return;
-          if (cell.busy) cell.pendingFailure = err;
-          else this.failed(cell, err, 0);
-        },
+  /**
+   * A commit failed. The actor's state in memory may hold what storage refused: its supervisor
+   * decides (a restart rebuilds it from storage), once its current turn is over.
+   */
+  private storageFailed(domain: string, err: unknown): void {
+    this.logSink('error', this.env.now(), this.name, `storage commit failed in domain ${domain}`, { error: err });
+    if (!(err instanceof StorageCommitError)) return;
+    const cell = this.cells.get(err.owner);
+    if (cell?.receive === undefined) return;
+    if (cell.busy) cell.pendingFailure = err;
+    else this.failed(cell, err, 0);
+  }
+
+  /** A storage domain of this node (each its own store and group commit). */
+  storage(domain = DEFAULT_DOMAIN): NodeStorage {
+    this.domains ??= new StorageDomains((name) => {
+      const opts = this.domainOptions[name] ?? {};
+      const d = new NodeStorage(
+        this.openStore(name, opts),
+        (err) => this.storageFailed(name, err),
         (fn, ms) => this.env.setTimer(fn, ms),
+        opts.maxPendingBytes,
       );
       // Writes made outside a turn (after an await) still get committed.
-      this.nodeStorage.onDirty = () => this.requestTurn();
+      d.onDirty = () => this.requestTurn();
+      return d;
+    });
+    return this.domains.get(domain);
+  }
+
+  /** Runs done once this actor's writes in each domain it used are synced (refused if any were refused). */
+  afterDurable(cell: ActorCell, done: () => void, refused: (err: StorageCommitError) => void = () => undefined): void {
+    const used = cell.domainsUsed();
+    if (used.length === 1) return used[0]!.afterDurable(done, refused, cell.id);
+    let left = used.length;
+    let failed = false;
+    for (const d of used) {
+      d.afterDurable(
+        () => --left === 0 && !failed && done(),
+        (err) => {
+          if (failed) return;
+          failed = true;
+          refused(err);
+        },
+        cell.id,
+      );
     }
-    return this.nodeStorage;
+  }
+
+  /** A writer whose domain is over its byte bound waits: its next message waits for room. */
+  private hold(cell: ActorCell): void {
+    if (cell.held) return;
+    cell.held = true;
+    void cell.domain!.room().then(() => {
+      cell.held = false;
+      this.env.promised?.();
+      this.wake(cell);
+    });
   }
 
   // ---- introspection and shutdown ----
@@ -564,7 +652,7 @@ export class ActorNode {
       mailboxTotal: total,
       deepestMailboxes: depths.slice(0, 10),
       deadLetters: { total: this.deadLetters.total, byReason: { ...this.deadLetters.counts } },
-      storage: { ...(this.nodeStorage?.stats ?? { commits: 0, writes: 0 }) },
+      storage: this.domains?.stats() ?? { commits: 0, writes: 0 },
     };
   }
 
@@ -579,12 +667,8 @@ export class ActorNode {
       this.env.promised?.();
       p.reject(new DeliveryError(p.target, 'node-down', `node ${this.name} shut down before the answer came`));
     }
-    if (this.nodeStorage) {
-      this.nodeStorage.commitIfDirty();
-      // Refused writes were logged when refused; what could be committed is.
-      await this.nodeStorage.flushed().catch(() => undefined);
-      await this.nodeStorage.close();
-    }
+    // Refused writes were logged when refused; what could be committed is.
+    await this.domains?.close();
   }
 }
 

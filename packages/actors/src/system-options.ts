@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { LOG_LEVELS, defaultLogFormat, defaultLogLevel, type LogFormat, type LogLevel } from './log.ts';
 import { MAX_TIMER_MS } from './checks.ts';
 import { LOCK_FILE } from './data-dir-lock.ts';
+import type { StorageDomainOptions } from './storage/domains.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 
 export const MAIN = 'main';
@@ -44,6 +45,15 @@ export interface SystemOptions {
    * default): ACTORS_LOG_FORMAT if set to text or json, else text when stderr is a TTY and JSON when not.
    */
   logFormat?: LogFormat | 'auto';
+  /** Settings of named storage domains (each its own LMDB environment and group commit), on every node. */
+  storageDomains?: Record<string, StorageDomainOptions>;
+  /**
+   * A module (as for modules) whose default export is a StoreFactory: every node opens its storage
+   * domains through it instead of LMDB. A module, not a function, because workers import it.
+   */
+  storeModule?: string | URL;
+  /** A module (as for modules) whose default export is a LogSinkFactory: every node's log lines go to its sink. */
+  logSinkModule?: string | URL;
 }
 
 export interface ResolvedOptions {
@@ -59,7 +69,7 @@ export interface ResolvedOptions {
 export function resolveOptions(opts: SystemOptions): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('ActorSystem.start: options must be an object');
   const workers = workerNames(opts.workers);
-  const modules = (optionalArray(opts.modules, 'modules') ?? []).map((m, i) => moduleUrl(m, i));
+  const modules = (optionalArray(opts.modules, 'modules') ?? []).map((m, i) => moduleUrl(m, `option modules[${i}]`));
   const logLevel = opts.logLevel ?? defaultLogLevel();
   if (!Object.hasOwn(LOG_LEVELS, logLevel)) throw new TypeError(`option logLevel: ${show(logLevel)} is not one of ${Object.keys(LOG_LEVELS).join(', ')}`);
   const logFormat = opts.logFormat ?? 'auto';
@@ -73,6 +83,9 @@ export function resolveOptions(opts: SystemOptions): ResolvedOptions {
       defaultAskTimeoutMs: integer(opts.defaultAskTimeoutMs, 'defaultAskTimeoutMs', 1, MAX_TIMER_MS) ?? 5_000,
       logLevel,
       logFormat: logFormat === 'auto' ? defaultLogFormat() : logFormat,
+      storageDomains: opts.storageDomains ?? {},
+      ...(opts.storeModule === undefined ? {} : { storeModule: moduleUrl(opts.storeModule, 'option storeModule') }),
+      ...(opts.logSinkModule === undefined ? {} : { logSinkModule: moduleUrl(opts.logSinkModule, 'option logSinkModule') }),
     },
     workers,
     dataDir: opts.dataDir === undefined ? undefined : checkedDataDir(opts.dataDir),
@@ -107,8 +120,7 @@ function workerNames(w: unknown): string[] {
   return [...seen];
 }
 
-function moduleUrl(m: unknown, i: number): string {
-  const option = `option modules[${i}]`;
+function moduleUrl(m: unknown, option: string): string {
   if (m instanceof URL) return m.href;
   if (typeof m !== 'string') throw new TypeError(`${option}: ${show(m)} is neither a URL nor a path`);
   if (isAbsolute(m)) return pathToFileURL(m).href;

@@ -11,14 +11,13 @@ import type { ActorKind } from './kind.ts';
 import { checkMs } from './checks.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { ControlTimeoutError } from './errors.ts';
-import { consoleSink } from './log.ts';
-import { ActorNode, type NodeStats } from './node.ts';
+import { ActorNode, type NodeOptions, type NodeStats } from './node.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
-import { LmdbStore } from './storage/lmdb-store.ts';
 import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 import { PortTransport } from './thread/port-transport.ts';
 import { realEnv } from './thread/real-env.ts';
+import { realNodeOptions } from './thread/real-node.ts';
 import { checkNodeName, MAIN, resolveOptions, type SystemOptions } from './system-options.ts';
 import { workerStart } from './thread/worker-start.ts';
 
@@ -70,18 +69,11 @@ export class ActorSystem {
     private readonly ownsDataDir: boolean,
     private readonly controlTimeoutMs: number,
     private readonly shutdownGraceMs: number,
+    mainOptions: NodeOptions,
   ) {
     // The lock comes first: nothing opens the directory before it is ours.
     this.releaseDataDir = lockDataDir(config.dataDir);
-    this.main = new ActorNode({
-      name: MAIN,
-      env: realEnv,
-      seed: config.seed,
-      logSink: consoleSink(config.logLevel, config.logFormat),
-      openStore: () => LmdbStore.open(join(config.dataDir, MAIN)),
-      mailboxCapacity: config.mailboxCapacity,
-      defaultAskTimeoutMs: config.defaultAskTimeoutMs,
-    });
+    this.main = new ActorNode(mainOptions);
     this.transport = new PortTransport(this.main, config.maxMessageBytes);
     this.main.transport = this.transport;
   }
@@ -103,7 +95,8 @@ export class ActorSystem {
     const dataDir = resolved.dataDir ?? mkdtempSync(join(tmpdir(), 'actors-'));
     let system: ActorSystem;
     try {
-      system = new ActorSystem({ ...resolved.config, dataDir }, resolved.dataDir === undefined, resolved.controlTimeoutMs, resolved.shutdownGraceMs);
+      const config: NodeConfig = { ...resolved.config, dataDir };
+      system = new ActorSystem(config, resolved.dataDir === undefined, resolved.controlTimeoutMs, resolved.shutdownGraceMs, await realNodeOptions(MAIN, config));
     } catch (err) {
       if (resolved.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
       throw err;

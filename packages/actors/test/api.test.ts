@@ -290,6 +290,14 @@ describe('clock, randomness and logging', () => {
     }
   });
 
+  it('random() is seeded with the node\'s name too: same-named actors on different nodes draw different values', async () => {
+    const draws = await Promise.all(
+      ['main', 'w1', 'w2'].map(async (node) => sys.ask(await sys.spawn(Recorder, {}, { name: 'twin', node }), { type: 'random', count: 4 })),
+    );
+    expect(new Set(draws.map((d) => JSON.stringify(d))).size).toBe(3);
+    await Promise.all(['main', 'w1', 'w2'].map((node) => sys.stop(new ActorRef(node, 'twin'))));
+  });
+
   it('ctx.log writes to the node\'s sink, tagged with the actor\'s address and the node\'s time', async () => {
     const lines: Array<{ level: LogLevel; time: number; source: string; msg: string; fields?: Record<string, unknown> }> = [];
     const node = new ActorNode({

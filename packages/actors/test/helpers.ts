@@ -22,6 +22,18 @@ export async function rejectionOf(p: Promise<unknown>): Promise<Error & Record<s
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until `cond` holds, checking every few ms: a test waits for the state it needs, never a
+ * fixed sleep that a loaded machine may outrun. Fails after `maxMs` naming what it waited for.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, maxMs = 20_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`until: ${what} did not happen within ${maxMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 export interface ScenarioRun {
   /** null when the process had to be killed: it did not exit by itself within the limit. */
   code: number | null;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorSystem, DeliveryError, RemoteActorError, type ActorRef, type AnyRef } from '../src/index.ts';
 import { Doomed, Flaky, Parent, type FlakyMsg } from './fixtures/supervision-kinds.ts';
 import { Kv } from './fixtures/storage-kinds.ts';
-import { rejectionOf, sleep, within } from './helpers.ts';
+import { SimCluster } from '../src/testing/index.ts';
+import { rejectionOf, within } from './helpers.ts';
 
 const modules = [new URL('./fixtures/supervision-kinds.ts', import.meta.url), new URL('./fixtures/storage-kinds.ts', import.meta.url)];
 
@@ -70,14 +71,16 @@ describe('restart', () => {
   });
 
   it('restarts older than withinMs no longer count toward the limit', async () => {
-    // A wide window: the last two failures must fall inside it even on a loaded machine.
-    const f = await sys.spawn(Flaky, { start: 0 }, { supervision: { maxRestarts: 1, withinMs: 150 } });
-    await fail(f);
-    await sleep(200);
-    await fail(f); // the first restart has left the window: restarted again
-    expect(await sys.ask(f, { type: 'get' })).toMatchObject({ incarnation: 3 });
-    await fail(f); // the second is still inside it: stopped
-    await expectStopped(f);
+    // In the simulator: the window is virtual time, so a loaded machine cannot stretch it.
+    const sim = new SimCluster({ seed: 1, nodes: ['a'] });
+    const f = sim.spawn('a', Flaky, { start: 0 }, { supervision: { maxRestarts: 1, withinMs: 150 } });
+    const simFail = () => rejectionOf(sim.call(f, { type: 'fail', message: 'kaput' }));
+    await simFail();
+    await sim.runFor(200);
+    await simFail(); // the first restart has left the window: restarted again
+    expect(await sim.call(f, { type: 'get' })).toMatchObject({ incarnation: 3 });
+    await simFail(); // the second is still inside it: stopped
+    expect(await rejectionOf(sim.call(f, { type: 'get' }))).toMatchObject({ name: 'DeliveryError', reason: 'stopped' });
   });
 
   it('a setup that throws at spawn makes spawn fail with its error, and nothing is restarted', async () => {

@@ -3,8 +3,8 @@
  * `pnpm test`); nothing here runs. Each `@ts-expect-error` must meet an error, or tsc fails with
  * "unused directive": a protocol that stopped being checked would break the build.
  */
-import type { ActorContext, ActorRef, ActorSystem, AnyRef } from '../src/index.ts';
-import { defineActor } from '../src/index.ts';
+import type { ActorContext, ActorRef, ActorSystem, AnyRef, Asks } from '../src/index.ts';
+import { defineActor, unreachable } from '../src/index.ts';
 import type { CounterMsg } from './fixtures/kinds.ts';
 
 export async function systemCallsAreCheckedAgainstTheProtocol(sys: ActorSystem, counter: ActorRef<CounterMsg>): Promise<void> {
@@ -52,4 +52,42 @@ export function anyRefIsSendOnlyWithAProtocol(sys: ActorSystem, ref: AnyRef, cou
   sys.tell(ref, { type: 'add', by: 1 });
   // Any typed ref can be compared with any other.
   return ref.equals(counter) && counter.equals(ref);
+}
+
+type TypedAskMsg = ({ type: 'get' } & Asks<number>) | ({ type: 'name' } & Asks<string>) | { type: 'poke' };
+
+/** A reply handle taken for a message carries that message's reply type. */
+export const TypedHandles = defineActor('test.typed-handles', (_p: Record<string, never>, ctx: ActorContext<TypedAskMsg>) => (msg: TypedAskMsg) => {
+  switch (msg.type) {
+    case 'get': {
+      const h = ctx.replyHandle(msg);
+      if (!h) return;
+      ctx.replyTo(h, 42);
+      // @ts-expect-error the reply to 'get' is a number
+      ctx.replyTo(h, 'forty-two');
+      return;
+    }
+    case 'name': {
+      const h = ctx.replyHandle(msg);
+      if (h) ctx.replyTo(h, 'n');
+      return;
+    }
+    case 'poke':
+      return;
+    default:
+      return unreachable(msg);
+  }
+});
+
+/** A switch that forgets a member of the union does not compile. */
+export function unreachableNeedsEveryCase(msg: TypedAskMsg): string {
+  switch (msg.type) {
+    case 'get':
+      return 'g';
+    case 'name':
+      return 'n';
+    default:
+      // @ts-expect-error 'poke' has no case
+      return unreachable(msg);
+  }
 }

@@ -6,8 +6,11 @@ import { LOG_LEVELS, textFields, type LogSink } from '../log.ts';
 import { ActorNode, type NodeEnv, type Transport } from '../node.ts';
 import { hashString, seededRandom, type Random } from '../random.ts';
 import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
+import { DEFAULT_DOMAIN, type StorageDomainOptions } from '../storage/domains.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { EventQueue, type SimEvent } from './event-queue.ts';
+import { FaultyDisk, type DiskFaults } from './faulty-disk.ts';
+import { SimPools } from './sim-pools.ts';
 import { linkKey, noFaults, resolveFaults, type LinkFaults, type ResolvedFaults } from './network.ts';
 
 export interface SimOptions {
@@ -18,11 +21,17 @@ export interface SimOptions {
   network?: LinkFaults;
   /** How long a durable commit takes to sync, in virtual ms. Default [1, 3]. */
   fsyncMs?: readonly [number, number];
+  /** Faults of every node's disks (flipped bytes, failed reads and commits), drawn from the seed. Default none. */
+  disk?: DiskFaults;
   /** Tell the other nodes at once when a node crashes, as the thread runtime does. Default false: a crashed node just goes silent. */
   crashDetection?: boolean;
   mailboxCapacity?: number;
+  /** Settings of named storage domains (as in SystemOptions); each domain is its own simulated disk. */
+  storageDomains?: Record<string, StorageDomainOptions>;
   maxMessageBytes?: number;
   defaultAskTimeoutMs?: number;
+  /** What one Pool task costs, in virtual ms (drawn from the seed). Default [1, 5]. */
+  poolTaskMs?: readonly [number, number];
   /** Log lines from actors (default: dropped unless SIM_LOG names a level). */
   logSink?: LogSink;
   /**
@@ -49,7 +58,8 @@ export interface SimNodeOptions {
 interface SimNode {
   name: string;
   node: ActorNode | undefined;
-  store: MemoryStore;
+  /** Durable stores by storage domain, made on first use; they survive crashes. */
+  stores: Map<string, MemoryStore>;
   incarnation: number;
   boot: ((node: ActorNode) => void) | undefined;
 }
@@ -85,6 +95,7 @@ export class SimCluster {
   /** Set when promise work may be pending: continuations then run before the next event. */
   private promised = false;
   private readonly nodeIndex = new Map<string, number>();
+  private readonly simPools: SimPools;
   readonly dropped = { partition: 0, random: 0, nodeDown: 0 };
   readonly duplicated = { count: 0 };
 
@@ -96,6 +107,13 @@ export class SimCluster {
     this.crashDetection = opts.crashDetection ?? false;
     this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
     this.logSink = opts.logSink ?? simLogSink();
+    const poolTaskMs = opts.poolTaskMs ?? [1, 5];
+    this.simPools = new SimPools({
+      afterTaskCost: (fn) => void this.after(this.between(poolTaskMs), fn),
+      promised: () => {
+        this.promised = true;
+      },
+    });
     this.addNode(DRIVER);
     for (const n of opts.nodes ?? []) this.addNode(n);
   }
@@ -108,13 +126,7 @@ export class SimCluster {
 
   addNode(name: string, opts: SimNodeOptions = {}): ActorNode {
     if (this.nodes.has(name)) throw new Error(`node ${name} already exists`);
-    const sn: SimNode = { name, node: undefined, store: undefined as unknown as MemoryStore, incarnation: 0, boot: opts.boot };
-    sn.store = new MemoryStore((done) =>
-      this.after(this.between(this.fsyncMs), () => {
-        this.promised = true; // the commit's promise resolves: its callbacks must run
-        done();
-      }),
-    );
+    const sn: SimNode = { name, node: undefined, stores: new Map(), incarnation: 0, boot: opts.boot };
     this.nodes.set(name, sn);
     this.nodeIndex.set(name, this.nodeIndex.size);
     return this.boot(sn);
@@ -135,11 +147,25 @@ export class SimCluster {
     return [...this.nodes.keys()].filter((n) => n !== DRIVER);
   }
 
-  /** The node's durable store (it survives crashes). */
-  store(name: string): MemoryStore {
+  /** A storage domain's durable store on a node (it survives crashes). */
+  store(name: string, domain = DEFAULT_DOMAIN): MemoryStore {
     const sn = this.nodes.get(name);
     if (!sn) throw new Error(`unknown node ${name}`);
-    return sn.store;
+    return this.storeOf(sn, domain);
+  }
+
+  private storeOf(sn: SimNode, domain: string): MemoryStore {
+    let store = sn.stores.get(domain);
+    if (!store) {
+      const fsync = (done: () => void): void =>
+        void this.after(this.between(this.fsyncMs), () => {
+          this.promised = true; // the commit's promise resolves: its callbacks must run
+          done();
+        });
+      store = this.opts.disk ? new FaultyDisk(fsync, this.opts.disk, this.rng) : new MemoryStore(fsync);
+      sn.stores.set(domain, store);
+    }
+    return store;
   }
 
   /** The node loses its memory, its mailboxes, its timers and every commit not yet synced. */
@@ -148,7 +174,7 @@ export class SimCluster {
     if (!sn?.node || name === DRIVER) throw new Error(`cannot crash ${name}`);
     sn.node = undefined;
     sn.incarnation++;
-    sn.store.crash();
+    for (const store of sn.stores.values()) store.crash();
     this.record(1, this.nodeIndex.get(name)!);
     if (this.crashDetection) for (const other of this.nodes.values()) other.node?.nodeDown(name);
   }
@@ -187,7 +213,9 @@ export class SimCluster {
       env,
       seed: hashString(sn.name, this.seed),
       logSink: this.logSink,
-      openStore: () => sn.store,
+      openStore: (domain) => this.storeOf(sn, domain),
+      taskPools: this.simPools.pools,
+      ...(this.opts.storageDomains === undefined ? {} : { storageDomains: this.opts.storageDomains }),
       ...(this.opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: this.opts.mailboxCapacity }),
       ...(this.opts.defaultAskTimeoutMs === undefined ? {} : { defaultAskTimeoutMs: this.opts.defaultAskTimeoutMs }),
     });
@@ -340,10 +368,12 @@ export class SimCluster {
     let sinceYield = 0;
     for (;;) {
       if (pred?.()) return true;
+      if (this.simPools.busy) await this.simPools.loaded();
       const ev = this.queue.peek();
       if (ev === undefined || ev.time > deadline) {
         // Settle promise chains that may schedule more work before concluding.
         await settleMicrotasks();
+        if (this.simPools.busy) continue;
         const next = this.queue.peek();
         if (next !== undefined && next.time <= deadline) continue;
         return pred?.() ?? false;

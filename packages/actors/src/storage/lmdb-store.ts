@@ -1,4 +1,6 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { join } from 'node:path';
+import { DEFAULT_DOMAIN, type StorageDomainOptions } from './domains.ts';
 import type { DurableStore, Key, KeyPart, RangeOptions, Write } from './store.ts';
 
 type LmdbKey = KeyPart[];
@@ -15,8 +17,16 @@ export class LmdbStore implements DurableStore {
     private readonly db: Database<Buffer, LmdbKey>,
   ) {}
 
-  static open(path: string): LmdbStore {
-    const env = open({ path, noSubdir: false, mapSize: 2 ** 34, maxReaders: 512, overlappingSync: false, eventTurnBatching: false });
+  static open(path: string, opts: StorageDomainOptions = {}): LmdbStore {
+    const env = open({
+      path,
+      noSubdir: false,
+      mapSize: opts.mapSizeBytes ?? 2 ** 34,
+      maxReaders: 512,
+      // Either way a commit's promise resolves only after its sync (see commit).
+      overlappingSync: opts.syncMode === 'overlapping',
+      eventTurnBatching: false,
+    });
     const db = env.openDB<Buffer, LmdbKey>({ name: 'actors', encoding: 'binary' });
     return new LmdbStore(env, db);
   }
@@ -54,4 +64,9 @@ export class LmdbStore implements DurableStore {
   async close(): Promise<void> {
     await this.env.close();
   }
+}
+
+/** Where a node's domain lives under the data directory: the default domain at `<node>`, others at `<node>@<domain>`. */
+export function domainPath(dataDir: string, node: string, domain: string): string {
+  return join(dataDir, domain === DEFAULT_DOMAIN ? node : `${node}@${domain}`);
 }

@@ -8,6 +8,8 @@ import { compareKeys, keyString, type DurableStore, type Key, type RangeOptions,
 export class MemoryStore implements DurableStore {
   private readonly data = new Map<string, readonly [Key, Uint8Array]>();
   private epoch = 0;
+  /** Commits made and not yet applied, oldest first. */
+  private syncing: Array<{ writes: readonly Write[]; synced: boolean; resolve: () => void }> = [];
 
   /** `fsync(done)` runs `done` when the commit would be on disk (the simulator delays it). */
   constructor(private readonly fsync: (done: () => void) => void = (done) => queueMicrotask(done)) {}
@@ -28,20 +30,35 @@ export class MemoryStore implements DurableStore {
   commit(writes: readonly Write[]): Promise<void> {
     const epoch = this.epoch;
     return new Promise((resolve) => {
+      const entry = { writes, synced: false, resolve };
+      this.syncing.push(entry);
       this.fsync(() => {
         if (epoch !== this.epoch) return; // lost in a crash: never durable, never acknowledged
-        for (const [key, value] of writes) {
-          if (value === undefined) this.data.delete(keyString(key));
-          else this.data.set(keyString(key), [key, value]);
-        }
-        resolve();
+        entry.synced = true;
+        this.applySynced();
       });
     });
+  }
+
+  /**
+   * Commits land in the order they were made, as LMDB's do: one whose sync finished early waits
+   * for the ones before it (else an older value could overwrite a newer one on "disk").
+   */
+  private applySynced(): void {
+    while (this.syncing.length > 0 && this.syncing[0]!.synced) {
+      const { writes, resolve } = this.syncing.shift()!;
+      for (const [key, value] of writes) {
+        if (value === undefined) this.data.delete(keyString(key));
+        else this.data.set(keyString(key), [key, value]);
+      }
+      resolve();
+    }
   }
 
   /** A crash: commits not yet synced are lost. */
   crash(): void {
     this.epoch++;
+    this.syncing = [];
   }
 
   /** Number of keys on "disk" (for tests). */

@@ -1,4 +1,4 @@
-import { decode, encode } from '../codec.ts';
+import { decode, encodeValue } from '../codec.ts';
 import { StorageCommitError } from '../errors.ts';
 import { checkKey } from './key-limits.ts';
 import { compareKeys, keyString, type DurableStore, type Key, type KeyPart } from './store.ts';
@@ -21,6 +21,12 @@ export interface ActorStorage {
    * StorageCommitError if this actor's writes among them were refused (their commit failed).
    */
   flushed(): Promise<void>;
+  /**
+   * Resolves when the domain's writes waiting for their commit are under its byte bound. The
+   * runtime already holds back an actor's next message while its domain is over the bound; an
+   * async receive that writes in a loop awaits this between writes.
+   */
+  room(): Promise<void>;
 }
 
 /** A write not yet synced; `owner` is the actor (persistence id) that made it, '' for the node. */
@@ -38,6 +44,9 @@ interface Waiter {
 /** Commits that may be in flight at once (their syncs overlap; they complete in order). */
 const MAX_INFLIGHT_COMMITS = 4;
 const RETRY_AFTER_MS = 100;
+
+/** Default bound on the bytes of writes waiting for their commit, per storage domain. */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /**
  * A node's storage: writes go into an overlay that reads see at once, and the node commits the
@@ -70,11 +79,25 @@ export class NodeStorage {
   /** Called when a write lands and no commit is pending for it (the node then schedules one). */
   onDirty: (() => void) | undefined;
 
+  /** Bytes written and not yet through their commit. */
+  private pendingBytes = 0;
+  private roomWaiters: Array<() => void> = [];
+
   constructor(
     private readonly store: DurableStore,
     private readonly onError: (err: unknown) => void,
     private readonly later: (fn: () => void, ms: number) => void,
+    private readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES,
   ) {}
+
+  /** Over the byte bound: writers wait (the node holds back their next message). */
+  get full(): boolean {
+    return this.pendingBytes > this.maxPendingBytes;
+  }
+
+  room(): Promise<void> {
+    return this.full ? new Promise((resolve) => this.roomWaiters.push(resolve)) : Promise.resolve();
+  }
 
   get(key: Key): unknown {
     checkKey(key);
@@ -105,7 +128,7 @@ export class NodeStorage {
     checkKey(key);
     let bytes: Uint8Array;
     try {
-      bytes = encode(value);
+      bytes = encodeValue(value);
     } catch (err) {
       throw new TypeError(`storage value for key ${keyString(key)} cannot be encoded: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -119,6 +142,7 @@ export class NodeStorage {
 
   private write(key: Key, value: Uint8Array | undefined, owner: string): void {
     const p: Pending = { key, value, version: ++this.version, owner };
+    this.pendingBytes += pendingSize(p);
     this.overlay.set(keyString(key), p);
     this.dirty.push(p);
     if (this.dirty.length === 1) this.onDirty?.();
@@ -156,6 +180,12 @@ export class NodeStorage {
       this.inflight--;
       this.stats.commits++;
       this.stats.writes += batch.length;
+      for (const p of batch) this.pendingBytes -= pendingSize(p);
+      if (!this.full && this.roomWaiters.length > 0) {
+        const ready = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const r of ready) r();
+      }
       for (const p of batch) {
         const ks = keyString(p.key);
         if (this.overlay.get(ks)?.version === p.version) this.overlay.delete(ks);
@@ -230,10 +260,16 @@ export class NodeStorage {
       put: (key, value) => this.put(full(key), value, id),
       delete: (key) => this.delete(full(key), id),
       flushed: () => this.flushed(id),
+      room: () => this.room(),
     };
   }
 
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+/** What a pending write holds in memory, roughly: its value and a little for the key. */
+function pendingSize(p: Pending): number {
+  return (p.value?.length ?? 0) + 64;
 }

@@ -1,6 +1,7 @@
 /** The testing entry point (`@actorfs/actors/testing`): the simulator, seeds, and the linearizability checker. */
 export { SimCluster, type SimSend, type SimOptions, type SimNodeOptions } from '../sim/cluster.ts';
 export type { LinkFaults } from '../sim/network.ts';
+export { DiskError, FaultyDisk, type DiskFaults } from '../sim/faulty-disk.ts';
 export { simSeeds, withSeed, forEachSeed } from '../sim/seeds.ts';
 export * from './linearizability.ts';
 export * from './models.ts';

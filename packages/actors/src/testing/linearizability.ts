@@ -72,11 +72,16 @@ export type LinearizabilityResult<I, O> =
       /** The operations that could have come next after `prefix`; none leads anywhere. */
       candidates: Operation<I, O>[];
     }
-  | { ok: 'unknown'; reason: 'timeout' };
+  | { ok: 'unknown'; reason: 'timeout' | 'steps' };
 
 export interface CheckOptions {
   /** Give up (result `ok: 'unknown'`) after this long. */
   timeoutMs?: number;
+  /**
+   * Give up (`ok: 'unknown'`, reason 'steps') after this many search steps in all: a budget that
+   * does not depend on how loaded the machine is, for tests that claim the search stays small.
+   */
+  maxSteps?: number;
 }
 
 export function checkOperations<S, I, O>(
@@ -88,9 +93,10 @@ export function checkOperations<S, I, O>(
   const deadline = opts.timeoutMs === undefined ? undefined : performance.now() + opts.timeoutMs;
   const parts = model.partition ? model.partition(ops) : [[...ops]];
   const linearizations: Operation<I, O>[][] = [];
+  const budget = { steps: opts.maxSteps ?? Infinity };
   for (const [index, part] of parts.entries()) {
-    const r = search(model, part, deadline);
-    if (r === 'timeout') return { ok: 'unknown', reason: 'timeout' };
+    const r = search(model, part, deadline, budget);
+    if (r === 'timeout' || r === 'steps') return { ok: 'unknown', reason: r };
     if (!Array.isArray(r)) {
       const where = parts.length > 1 ? ` (in partition ${index + 1} of ${parts.length})` : '';
       return { ok: false, reason: explain(model, r, where), ...r.ops };
@@ -204,7 +210,8 @@ function search<S, I, O>(
   model: Model<S, I, O>,
   ops: readonly Operation<I, O>[],
   deadline: number | undefined,
-): Operation<I, O>[] | Failure<S, I, O> | 'timeout' {
+  budget: { steps: number },
+): Operation<I, O>[] | Failure<S, I, O> | 'timeout' | 'steps' {
   const keyOf = model.key ? (s: S) => model.key!(s) : structuralKey;
   const head = buildEntryList(ops);
   const bits = new Uint32Array((ops.length + 31) >>> 5);
@@ -218,6 +225,7 @@ function search<S, I, O>(
   let entry = head.next;
   for (let iteration = 0; remaining > 0; iteration++) {
     if (deadline !== undefined && (iteration & 1023) === 0 && performance.now() >= deadline) return 'timeout';
+    if (--budget.steps < 0) return 'steps';
     // Unreachable: some unlinearized operation's return entry always lies ahead.
     if (entry === null) throw new Error('linearizability: internal error: ran off the entry list');
     if (entry.isCall) {

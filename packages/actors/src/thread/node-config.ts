@@ -1,4 +1,5 @@
 import type { LogFormat, LogLevel } from '../log.ts';
+import type { StorageDomainOptions } from '../storage/domains.ts';
 
 /** Settings every node of a system shares (plain data: it crosses into workers). */
 export interface NodeConfig {
@@ -13,4 +14,8 @@ export interface NodeConfig {
   defaultAskTimeoutMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  storageDomains: Record<string, StorageDomainOptions>;
+  /** Module URLs of the injected store factory and log sink (see SystemOptions). */
+  storeModule?: string;
+  logSinkModule?: string;
 }

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { decode, TransferEncoder } from '../codec.ts';
+import { decodeTransferred, TransferEncoder, type Transferable } from '../codec.ts';
 import type { DeadLetterReason } from '../errors.ts';
 import type { ActorNode, Transport } from '../node.ts';
 
@@ -52,7 +52,9 @@ export class PortTransport implements Transport {
   private receive(peer: string, data: unknown): void {
     let items: unknown;
     try {
-      items = data instanceof Uint8Array ? decode(data) : undefined;
+      // A batch alone, or [batch, binaries] when large binaries came out of band beside it.
+      if (data instanceof Uint8Array) items = decodeTransferred(data, []);
+      else if (Array.isArray(data) && data[0] instanceof Uint8Array && Array.isArray(data[1])) items = decodeTransferred(data[0], data[1] as ArrayBuffer[]);
     } catch {
       items = undefined;
     }
@@ -109,23 +111,25 @@ class PortLink {
 
   /** Encodes and posts; a batch over the size limit is split until the oversize messages stand alone. */
   private postItems(items: unknown[]): void {
-    let bytes: Uint8Array | undefined;
+    let out: Transferable | undefined;
     try {
-      bytes = this.encoder.encode(items);
+      out = this.encoder.encode(items);
     } catch (err) {
       if (items.length === 3) return this.refuse(items, 'not-serializable', String(err));
     }
-    if (bytes === undefined || bytes.length > this.maxMessageBytes) {
-      if (items.length === 3) return this.refuse(items, 'oversize', `${bytes?.length} bytes > ${this.maxMessageBytes}`);
+    if (out === undefined || out.totalBytes > this.maxMessageBytes) {
+      if (items.length === 3) return this.refuse(items, 'oversize', `${out?.totalBytes} bytes > ${this.maxMessageBytes}`);
       const half = Math.floor(items.length / 6) * 3;
       this.postItems(items.slice(0, half));
       this.postItems(items.slice(half));
       return;
     }
     const count = items.length / 3;
-    const avg = bytes.length / count;
+    const avg = out.totalBytes / count;
     this.maxMessages = Math.max(1, Math.min(MAX_BATCH_MESSAGES, Math.floor(TARGET_BATCH_BYTES / avg)));
-    this.port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+    const { bytes, binaries } = out;
+    if (binaries.length === 0) this.port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+    else this.port.postMessage([bytes, binaries], [bytes.buffer as ArrayBuffer, ...binaries]);
   }
 
   private refuse(items: unknown[], reason: DeadLetterReason, detail: string): void {

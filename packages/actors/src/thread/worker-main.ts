@@ -1,30 +1,19 @@
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { join } from 'node:path';
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { consoleSink } from '../log.ts';
 import { ActorNode } from '../node.ts';
-import { LmdbStore } from '../storage/lmdb-store.ts';
 import '../pool.ts'; // built-in kinds exist on every node
 import { makeAdmin } from './admin.ts';
 import type { NodeConfig } from './node-config.ts';
 import { PortTransport } from './port-transport.ts';
-import { realEnv } from './real-env.ts';
+import { realNodeOptions } from './real-node.ts';
 
 /** A worker node: load the kinds' modules, build the node, and serve the control plane. */
 const { name, config, control } = workerData as { name: string; config: NodeConfig; control: MessagePort };
 
 for (const m of config.modules) await import(m);
 
-const node = new ActorNode({
-  name,
-  env: realEnv,
-  seed: config.seed,
-  logSink: consoleSink(config.logLevel, config.logFormat),
-  openStore: () => LmdbStore.open(join(config.dataDir, name)),
-  mailboxCapacity: config.mailboxCapacity,
-  defaultAskTimeoutMs: config.defaultAskTimeoutMs,
-});
+const node = new ActorNode(await realNodeOptions(name, config));
 const transport = new PortTransport(node, config.maxMessageBytes);
 node.transport = transport;
 expose(makeAdmin(node, transport), nodeEndpoint(control));

@@ -1,0 +1,350 @@
+import type { ActorCell } from './cell.ts';
+import { checkValue } from './message-shape.ts';
+import type { ActorNode, TimerHandle } from './node.ts';
+import { ActorRef, type AnyRef } from './ref.ts';
+
+/**
+ * What a stream's receiver gets, as messages of its own protocol: include `StreamEvent` in the
+ * actor's message union. Events of one stream arrive in order: open, data…, then end or error.
+ * Stream events never count against the mailbox's capacity (they are bounded by the stream's
+ * window instead), so they never go to dead letters because a mailbox is full.
+ */
+export type StreamEvent =
+  | { type: 'stream-open'; stream: string; from: AnyRef; meta: unknown }
+  | { type: 'stream-data'; stream: string; chunk: Uint8Array }
+  | { type: 'stream-end'; stream: string }
+  | { type: 'stream-error'; stream: string; reason: string };
+
+export interface StreamOptions {
+  /** Bytes sent but not yet consumed by the receiver, at most. Default 1 MiB. */
+  windowBytes?: number;
+  /** Plain data the receiver gets with `stream-open` (what the stream is, say). */
+  meta?: unknown;
+  /** A writer waiting this long for credit, or for the end to be consumed, fails the stream. Default 30,000. */
+  idleTimeoutMs?: number;
+}
+
+/** The sending end. Await each write: one write at a time may wait for credit. */
+export interface StreamWriter {
+  readonly id: string;
+  /** Resolves once the chunk is sent (at once while the window has room). The chunk is handed over. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Resolves when the receiver has consumed every chunk and the end. */
+  end(): Promise<void>;
+  /** Ends the stream with an error on both sides. */
+  abort(reason: string): void;
+}
+
+export class StreamError extends Error {
+  override readonly name = 'StreamError';
+  constructor(
+    readonly stream: string,
+    readonly reason: string,
+  ) {
+    super(`stream ${stream} failed: ${reason}`);
+  }
+}
+
+/** Marks a mailbox entry as stream data: when its receive is done, its bytes are credited back. */
+export class StreamCredit {
+  constructor(
+    readonly stream: string,
+    readonly bytes: number,
+  ) {}
+}
+
+/** Streams a node may have open at once, each way; an open beyond it is refused. */
+export const MAX_STREAMS_PER_NODE = 10_000;
+const DEFAULT_WINDOW_BYTES = 1 << 20;
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** Node-to-node stream control, to the '$stream' endpoint. `seq` numbers data, so a loss is seen, not skipped. */
+type Wire =
+  | { t: 'open'; id: string; to: string; from: AnyRef; meta: unknown; window: number }
+  | { t: 'data'; id: string; seq: number; chunk: Uint8Array }
+  | { t: 'end'; id: string; seq: number }
+  | { t: 'credit'; id: string; consumed: number }
+  | { t: 'done'; id: string }
+  | { t: 'abort'; id: string; reason: string };
+
+interface Outgoing {
+  id: string;
+  owner: ActorCell;
+  peer: string;
+  window: number;
+  idleMs: number;
+  sent: number;
+  consumed: number;
+  seq: number;
+  /** A write waiting for credit. */
+  waiting: { bytes: number; go: () => void; fail: (e: Error) => void } | undefined;
+  ending: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  timer: TimerHandle | undefined;
+  failed: StreamError | undefined;
+}
+
+interface Incoming {
+  id: string;
+  peer: string;
+  cell: ActorCell;
+  window: number;
+  nextSeq: number;
+  /** Delivered to the mailbox, not yet consumed. */
+  buffered: number;
+  consumed: number;
+  ended: boolean;
+}
+
+/**
+ * A node's streams, both ways. Flow control is by credit: the sender may have `window` bytes
+ * sent but not consumed; the receiver's node credits a chunk back once the actor's receive for
+ * it is done. Memory is bounded by the windows: a sender waits, and a receiver node refuses a
+ * stream whose sender overruns its window.
+ */
+export class NodeStreams {
+  private readonly out = new Map<string, Outgoing>();
+  private readonly in = new Map<string, Incoming>();
+  private nextId = 1;
+
+  constructor(private readonly node: ActorNode) {}
+
+  open(owner: ActorCell, target: AnyRef, opts: StreamOptions): StreamWriter {
+    if (this.out.size >= MAX_STREAMS_PER_NODE) throw new Error(`node ${this.node.name} has ${MAX_STREAMS_PER_NODE} streams open; no more`);
+    const window = opts.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    if (!(Number.isSafeInteger(window) && window > 0)) throw new RangeError(`windowBytes must be a positive integer, got ${window}`);
+    checkValue(opts.meta, 'meta');
+    const id = `${this.node.name}:${(this.nextId++).toString(36)}`;
+    const s: Outgoing = {
+      id,
+      owner,
+      peer: target.node,
+      window,
+      idleMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      sent: 0,
+      consumed: 0,
+      seq: 0,
+      waiting: undefined,
+      ending: undefined,
+      timer: undefined,
+      failed: undefined,
+    };
+    this.out.set(id, s);
+    this.wire(s.peer, { t: 'open', id, to: target.id, from: owner.ref, meta: opts.meta, window });
+    return {
+      id,
+      write: (chunk) => this.write(s, chunk),
+      end: () => this.end(s),
+      abort: (reason) => this.fail(s, reason, true),
+    };
+  }
+
+  private write(s: Outgoing, chunk: Uint8Array): Promise<void> {
+    if (s.failed) return Promise.reject(s.failed);
+    if (!(chunk instanceof Uint8Array)) return Promise.reject(new TypeError(`stream ${s.id}: a chunk is a Uint8Array`));
+    if (s.ending) return Promise.reject(new StreamError(s.id, 'write after end'));
+    if (s.waiting) return Promise.reject(new StreamError(s.id, 'a write is already waiting for credit: await each write'));
+    const send = (): void => {
+      s.sent += chunk.length;
+      this.wire(s.peer, { t: 'data', id: s.id, seq: s.seq++, chunk });
+    };
+    // A chunk larger than the window goes alone, when nothing else is in flight.
+    if (s.sent - s.consumed + chunk.length <= s.window || s.sent === s.consumed) {
+      send();
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      s.waiting = {
+        bytes: chunk.length,
+        go: () => {
+          send();
+          resolve();
+        },
+        fail: reject,
+      };
+      this.arm(s);
+    });
+  }
+
+  private end(s: Outgoing): Promise<void> {
+    if (s.failed) return Promise.reject(s.failed);
+    if (s.ending) return Promise.reject(new StreamError(s.id, 'ended twice'));
+    if (s.waiting) return Promise.reject(new StreamError(s.id, 'end while a write waits: await each write'));
+    return new Promise((resolve, reject) => {
+      s.ending = { resolve, reject };
+      this.wire(s.peer, { t: 'end', id: s.id, seq: s.seq++ });
+      this.arm(s);
+    });
+  }
+
+  /** The idle timer: a stream that makes no progress for idleMs fails rather than hang. */
+  private arm(s: Outgoing): void {
+    const env = this.node.env;
+    if (s.timer !== undefined) env.clearTimer(s.timer);
+    s.timer = env.setTimer(() => {
+      s.timer = undefined;
+      this.fail(s, `no progress for ${s.idleMs} ms`, true);
+    }, s.idleMs);
+  }
+
+  private fail(s: Outgoing, reason: string, tellPeer: boolean): void {
+    if (s.failed || !this.out.has(s.id)) return;
+    s.failed = new StreamError(s.id, reason);
+    this.closeOut(s);
+    if (tellPeer) this.wire(s.peer, { t: 'abort', id: s.id, reason });
+    this.node.env.promised?.();
+    s.waiting?.fail(s.failed);
+    s.ending?.reject(s.failed);
+    s.waiting = undefined;
+  }
+
+  private closeOut(s: Outgoing): void {
+    this.out.delete(s.id);
+    if (s.timer !== undefined) this.node.env.clearTimer(s.timer);
+    s.timer = undefined;
+  }
+
+  /** Control from a peer (or from this node, for a stream between two of its actors). */
+  receive(from: string, body: unknown): void {
+    if (!isWire(body)) return this.node.deadLetter(new ActorRef(this.node.name, '$stream'), 'malformed', body, `from ${from}`);
+    switch (body.t) {
+      case 'open':
+        return this.opened(from, body);
+      case 'data': {
+        const s = this.in.get(body.id);
+        if (!s || s.peer !== from) return;
+        if (body.seq !== s.nextSeq) return this.failIn(s, `chunk ${s.nextSeq} was lost`, true);
+        s.nextSeq++;
+        s.buffered += body.chunk.length;
+        if (s.buffered > s.window + body.chunk.length) return this.failIn(s, `the sender overran its window of ${s.window} bytes`, true);
+        return this.deliver(s, { type: 'stream-data', stream: s.id, chunk: body.chunk }, new StreamCredit(s.id, body.chunk.length));
+      }
+      case 'end': {
+        const s = this.in.get(body.id);
+        if (!s || s.peer !== from) return;
+        if (body.seq !== s.nextSeq) return this.failIn(s, `chunk ${s.nextSeq} was lost`, true);
+        s.ended = true;
+        return this.deliver(s, { type: 'stream-end', stream: s.id }, new StreamCredit(s.id, 0));
+      }
+      case 'credit': {
+        const s = this.out.get(body.id);
+        if (!s || s.peer !== from || body.consumed <= s.consumed) return; // credits are cumulative: a lost one is covered by the next
+        s.consumed = body.consumed;
+        const w = s.waiting;
+        if (w && (s.sent - s.consumed + w.bytes <= s.window || s.sent === s.consumed)) {
+          s.waiting = undefined;
+          if (s.timer !== undefined) this.node.env.clearTimer(s.timer);
+          s.timer = undefined;
+          this.node.env.promised?.();
+          w.go();
+        } else if (w || s.ending) this.arm(s);
+        return;
+      }
+      case 'done': {
+        const s = this.out.get(body.id);
+        if (!s || s.peer !== from || !s.ending) return;
+        this.closeOut(s);
+        this.node.env.promised?.();
+        s.ending.resolve();
+        return;
+      }
+      case 'abort': {
+        const o = this.out.get(body.id);
+        if (o && o.peer === from) return this.fail(o, body.reason, false);
+        const i = this.in.get(body.id);
+        if (i && i.peer === from) this.failIn(i, body.reason, false);
+        return;
+      }
+      default: {
+        const never: never = body;
+        throw new Error(`unknown stream control ${String(never)}`);
+      }
+    }
+  }
+
+  private opened(from: string, m: Extract<Wire, { t: 'open' }>): void {
+    const cell = this.node.cellOf(m.to);
+    if (!cell) return this.wire(from, { t: 'abort', id: m.id, reason: `no actor ${m.to} on node ${this.node.name}` });
+    if (this.in.size >= MAX_STREAMS_PER_NODE) return this.wire(from, { t: 'abort', id: m.id, reason: `node ${this.node.name} has too many streams open` });
+    const s: Incoming = { id: m.id, peer: from, cell, window: m.window, nextSeq: 0, buffered: 0, consumed: 0, ended: false };
+    this.in.set(m.id, s);
+    this.deliver(s, { type: 'stream-open', stream: m.id, from: m.from, meta: m.meta }, 0);
+  }
+
+  private deliver(s: Incoming, event: StreamEvent, meta: StreamCredit | 0): void {
+    this.node.deliverStream(s.cell, event, meta);
+  }
+
+  /** The receiving actor is done with a chunk (or the end): credit the sender. */
+  consumed(credit: StreamCredit): void {
+    const s = this.in.get(credit.stream);
+    if (!s) return;
+    s.buffered -= credit.bytes;
+    s.consumed += credit.bytes;
+    if (s.ended && s.buffered === 0 && credit.bytes === 0) {
+      this.in.delete(s.id);
+      this.wire(s.peer, { t: 'done', id: s.id });
+    } else if (credit.bytes > 0) this.wire(s.peer, { t: 'credit', id: s.id, consumed: s.consumed });
+  }
+
+  private failIn(s: Incoming, reason: string, tellPeer: boolean): void {
+    if (!this.in.delete(s.id)) return;
+    if (tellPeer) this.wire(s.peer, { t: 'abort', id: s.id, reason });
+    if (s.cell.alive) this.deliver(s, { type: 'stream-error', stream: s.id, reason }, 0);
+  }
+
+  /** The receiver gives up on a stream: the sender's writes and end fail with the reason. */
+  abortIncoming(cell: ActorCell, id: string, reason: string): void {
+    const s = this.in.get(id);
+    if (!s || s.cell !== cell) return;
+    this.in.delete(id);
+    this.wire(s.peer, { t: 'abort', id, reason });
+  }
+
+  /** Every stream to or from a dead node ends with an error on this side. */
+  nodeDown(node: string): void {
+    for (const s of [...this.out.values()]) if (s.peer === node) this.fail(s, `node ${node} is down`, false);
+    for (const s of [...this.in.values()]) if (s.peer === node) this.failIn(s, `node ${node} is down`, false);
+  }
+
+  /** A stopped actor's streams end with an error on the other side. */
+  actorStopped(cell: ActorCell): void {
+    for (const s of [...this.out.values()]) if (s.owner === cell) this.fail(s, `sender ${cell.ref} stopped`, true);
+    for (const s of [...this.in.values()]) if (s.cell === cell) this.failIn(s, `receiver ${cell.ref} stopped`, true);
+  }
+
+  private wire(peer: string, body: Wire): void {
+    if (peer === this.node.name) {
+      this.receive(peer, body);
+      return;
+    }
+    const why = this.node.sendSystem(peer, '$stream', body);
+    if (why === undefined) return;
+    // The peer cannot be reached: this side's end of the stream fails now.
+    const o = this.out.get(body.id);
+    if (o) this.fail(o, `cannot reach node ${peer}: ${why}`, false);
+    const i = this.in.get(body.id);
+    if (i) this.failIn(i, `cannot reach node ${peer}: ${why}`, false);
+  }
+}
+
+function isWire(m: unknown): m is Wire {
+  if (typeof m !== 'object' || m === null) return false;
+  const w = m as Record<string, unknown>;
+  if (typeof w.id !== 'string') return false;
+  switch (w.t) {
+    case 'open':
+      return typeof w.to === 'string' && w.from instanceof ActorRef && Number.isSafeInteger(w.window) && (w.window as number) > 0;
+    case 'data':
+      return typeof w.seq === 'number' && w.chunk instanceof Uint8Array;
+    case 'end':
+      return typeof w.seq === 'number';
+    case 'credit':
+      return typeof w.consumed === 'number';
+    case 'done':
+      return true;
+    case 'abort':
+      return typeof w.reason === 'string';
+    default:
+      return false;
+  }
+}

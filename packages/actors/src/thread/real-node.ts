@@ -1,0 +1,46 @@
+import type { LogSink } from '../log.ts';
+import { consoleSink } from '../log.ts';
+import type { NodeOptions } from '../node.ts';
+import { hashString } from '../random.ts';
+import type { StorageDomainOptions } from '../storage/domains.ts';
+import { domainPath, LmdbStore } from '../storage/lmdb-store.ts';
+import type { DurableStore } from '../storage/store.ts';
+import { piscinaPools } from '../tasks/piscina-pools.ts';
+import type { NodeConfig } from './node-config.ts';
+import { realEnv } from './real-env.ts';
+
+/** What a `SystemOptions.storeModule` exports by default: opens one storage domain of one node. */
+export type StoreFactory = (place: { node: string; domain: string; dataDir: string; options: StorageDomainOptions }) => DurableStore;
+
+/** What a `SystemOptions.logSinkModule` exports by default: the log sink of one node. */
+export type LogSinkFactory = (node: string) => LogSink;
+
+/**
+ * The options of a node of the real runtime, main or worker alike: the system's settings, plus
+ * the injected store factory and log sink when the system names their modules (functions do not
+ * cross threads; module names do, as for actor kinds).
+ */
+export async function realNodeOptions(name: string, config: NodeConfig): Promise<NodeOptions> {
+  const stores = config.storeModule === undefined ? undefined : await defaultExport<StoreFactory>(config.storeModule, 'storeModule');
+  const sinks = config.logSinkModule === undefined ? undefined : await defaultExport<LogSinkFactory>(config.logSinkModule, 'logSinkModule');
+  return {
+    name,
+    env: realEnv,
+    // Same-named actors on different nodes must not draw the same values (the simulator does the same).
+    seed: hashString(name, config.seed),
+    logSink: sinks ? sinks(name) : consoleSink(config.logLevel, config.logFormat),
+    openStore: stores
+      ? (domain, options) => stores({ node: name, domain, dataDir: config.dataDir, options })
+      : (domain, options) => LmdbStore.open(domainPath(config.dataDir, name, domain), options),
+    storageDomains: config.storageDomains,
+    mailboxCapacity: config.mailboxCapacity,
+    defaultAskTimeoutMs: config.defaultAskTimeoutMs,
+    taskPools: piscinaPools,
+  };
+}
+
+async function defaultExport<T>(module: string, option: string): Promise<T> {
+  const m = (await import(module)) as { default?: unknown };
+  if (typeof m.default !== 'function') throw new Error(`${option} ${module} has no default export function`);
+  return m.default as T;
+}

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ActorNode, ActorSystem, MemoryStore } from '../src/index.ts';
+import { SimCluster } from '../src/testing/index.ts';
+import { realEnv } from '../src/thread/real-env.ts';
+import { DomainWriter } from './fixtures/domain-kinds.ts';
+import { until } from './helpers.ts';
+
+describe('storage domains', () => {
+  it('one domain\'s commits never delay another\'s durable replies: a stuck bulk disk leaves the default domain answering', async () => {
+    const stuck: Array<() => void> = [];
+    const node = new ActorNode({
+      name: 'n',
+      env: realEnv,
+      seed: 1,
+      logSink: () => undefined,
+      openStore: (domain) => (domain === 'bulk' ? new MemoryStore((done) => stuck.push(done)) : new MemoryStore()),
+    });
+    const bulk = node.spawn(DomainWriter, {}, { storageDomain: 'bulk' });
+    const acceptor = node.spawn(DomainWriter, {});
+    const bulkReply = node.ask(bulk, { type: 'put', key: 'chunk', bytes: 65_536 }, 20_000);
+    await until(() => stuck.length === 1, 'the bulk commit started');
+    // The bulk commit is not synced, yet the other domain's durable reply comes.
+    expect(await node.ask(acceptor, { type: 'put', key: 'promise', bytes: 10 }, 20_000)).toBe('promise');
+    let bulkDone = false;
+    void bulkReply.then(() => (bulkDone = true));
+    await new Promise((r) => setImmediate(r));
+    expect(bulkDone).toBe(false); // never acknowledged before its own sync
+    stuck.shift()!();
+    expect(await bulkReply).toBe('chunk');
+    await node.shutdown();
+  });
+
+  it('writes waiting for their commit are bounded in bytes: past the bound the writer\'s next message waits for the commit', async () => {
+    const sim = new SimCluster({ seed: 1, nodes: ['a'], fsyncMs: [50, 50], storageDomains: { bulk: { maxPendingBytes: 100_000 } } });
+    const writer = sim.spawn('a', DomainWriter, {}, { storageDomain: 'bulk' });
+    for (let i = 0; i < 5; i++) sim.tell(writer, { type: 'put-tell', key: `k${i}`, bytes: 60_000 });
+    await sim.runFor(10);
+    // Two puts (120 KB) took the domain past its bound; the other three wait in the mailbox.
+    expect(sim.node('a').stats().mailboxTotal).toBe(3);
+    await sim.runFor(40);
+    expect(sim.node('a').stats().mailboxTotal).toBe(3); // nothing moves until the commit is synced
+    await sim.runFor(500);
+    expect(sim.node('a').stats().mailboxTotal).toBe(0);
+    for (let i = 0; i < 5; i++) expect(await sim.call(writer, { type: 'get', key: `k${i}` })).toBe(60_000);
+    expect(sim.store('a', 'bulk').size).toBe(5);
+    expect(sim.store('a').size).toBe(0); // the default domain is another disk
+  });
+
+  it('a bad domain name is refused at spawn', () => {
+    const sim = new SimCluster({ seed: 1, nodes: ['a'] });
+    expect(() => sim.spawn('a', DomainWriter, {}, { storageDomain: '../etc' })).toThrow(/bad storage domain name/);
+  });
+});
+
+describe('storage domains on LMDB', () => {
+  let sys: ActorSystem;
+  beforeAll(async () => {
+    sys = await ActorSystem.start({
+      workers: 1,
+      modules: [new URL('./fixtures/domain-kinds.ts', import.meta.url)],
+      storageDomains: { bulk: { mapSizeBytes: 2 ** 30, syncMode: 'overlapping' } },
+    });
+  });
+  afterAll(async () => {
+    await sys.shutdown();
+  });
+
+  it('each domain is its own LMDB environment, with its own options, and durable writes survive a killed node', async () => {
+    const bulk = await sys.spawn(DomainWriter, {}, { node: 'w1', name: 'bulk', storageDomain: 'bulk' });
+    const plain = await sys.spawn(DomainWriter, {}, { node: 'w1', name: 'plain' });
+    for (let i = 0; i < 20; i++) expect(await sys.ask(bulk, { type: 'put', key: `c${i}`, bytes: 65_536 })).toBe(`c${i}`);
+    expect(await sys.ask(plain, { type: 'put', key: 'p', bytes: 3 })).toBe('p');
+    expect(existsSync(join(sys.config.dataDir, 'w1@bulk', 'data.mdb'))).toBe(true);
+    expect(existsSync(join(sys.config.dataDir, 'w1', 'data.mdb'))).toBe(true);
+    await sys.killNode('w1');
+    await sys.startNode('w1');
+    const bulk2 = await sys.spawn(DomainWriter, {}, { node: 'w1', name: 'bulk', storageDomain: 'bulk' });
+    const plain2 = await sys.spawn(DomainWriter, {}, { node: 'w1', name: 'plain' });
+    for (let i = 0; i < 20; i++) expect(await sys.ask(bulk2, { type: 'get', key: `c${i}` })).toBe(65_536);
+    expect(await sys.ask(plain2, { type: 'get', key: 'p' })).toBe(3);
+    expect(await sys.ask(plain2, { type: 'get', key: 'c0' })).toBe(null); // another domain's keys are not here
+  });
+});

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ActorRef, ActorSystem } from '../src/index.ts';
+import { SimCluster } from '../src/testing/index.ts';
+import { until } from './helpers.ts';
+import { StreamSink, StreamSource, type SinkMsg, type SinkState, type SourceOutcome } from './fixtures/stream-kinds.ts';
+
+describe('streams in the simulator', () => {
+  async function slowSink(seed: number): Promise<{ out: SourceOutcome; state: SinkState; deepest: number; hash: string }> {
+    const sim = new SimCluster({ seed, nodes: ['a', 'b'], network: { delayMs: [1, 3] } });
+    const sink = sim.spawn('b', StreamSink, { delayMs: 2 });
+    const source = sim.spawn('a', StreamSource, {});
+    let deepest = 0;
+    let out: SourceOutcome | undefined;
+    void sim.ask(source, { type: 'send', to: sink, chunks: 100, chunkBytes: 10_000, windowBytes: 32_768 }, { timeoutMs: 60_000 }).then((o) => (out = o));
+    await sim.runUntil(
+      () => {
+        deepest = Math.max(deepest, sim.node('b').stats().mailboxTotal);
+        return out !== undefined;
+      },
+      { maxMs: 60_000 },
+    );
+    const state = await sim.call(sink, { type: 'result' });
+    return { out: out!, state, deepest, hash: sim.traceHash() };
+  }
+
+  it('a slow receiver holds the sender back: every byte arrives in order, and no more than the window waits', async () => {
+    const { out, state, deepest } = await slowSink(1);
+    expect(out.ok).toBe(true);
+    expect(state).toMatchObject({ opened: 1, meta: { name: 'test', chunks: 100 }, chunks: 100, bytes: 1_000_000, ended: true });
+    expect(state.crc).toBe((out as { crc: number }).crc);
+    // A 32 KiB window holds at most 3 chunks of 10 KB, plus the one being consumed.
+    expect(deepest).toBeLessThanOrEqual(4);
+  });
+
+  it('is deterministic: the same seed replays the same run', async () => {
+    const one = await slowSink(5);
+    const two = await slowSink(5);
+    expect(two.hash).toBe(one.hash);
+  });
+
+  it('a lost chunk ends the stream with an error on both sides, never a silent gap', async () => {
+    const sim = new SimCluster({ seed: 3, nodes: ['a', 'b'] });
+    sim.setLink('a', 'b', { drop: 0.2 }, true);
+    const sink = sim.spawn('b', StreamSink, {});
+    const source = sim.spawn('a', StreamSource, {});
+    let out: SourceOutcome | undefined;
+    void sim.ask(source, { type: 'send', to: sink, chunks: 50, chunkBytes: 1000, windowBytes: 4000 }, { timeoutMs: 60_000 }).then((o) => (out = o));
+    await sim.runUntil(() => out !== undefined, { maxMs: 60_000 });
+    expect(out).toMatchObject({ ok: false, name: 'StreamError' });
+    const state = await sim.call(sink, { type: 'peek' });
+    expect(state.ended).toBe(false);
+    expect(state.chunks).toBeLessThan(50);
+    // The receiver saw the gap itself, or heard the sender's abort (unless that was lost too).
+    if (state.error !== undefined) expect(state.error).toMatch(/lost|no progress/);
+  });
+
+  it('a receiver that aborts fails the sender\'s next write with its reason; a sender that aborts fails the receiver', async () => {
+    const sim = new SimCluster({ seed: 4, nodes: ['a', 'b'] });
+    const source = sim.spawn('a', StreamSource, {});
+    const quitter = sim.spawn('b', StreamSink, { abortAfter: 3 });
+    const out = await sim.call(source, { type: 'send', to: quitter, chunks: 50, chunkBytes: 1000, windowBytes: 2000 }, { timeoutMs: 10_000 });
+    expect(out).toMatchObject({ ok: false, name: 'StreamError', message: expect.stringContaining('enough') });
+    const sink = sim.spawn('b', StreamSink, {});
+    const out2 = await sim.call(source, { type: 'send', to: sink, chunks: 10, chunkBytes: 100, windowBytes: 2000, abortAfter: 5 }, { timeoutMs: 10_000 });
+    expect(out2).toMatchObject({ ok: false, wrote: 5 });
+    expect(await sim.call(sink, { type: 'result' })).toMatchObject({ chunks: 5, ended: false, error: 'sender gave up' });
+  });
+
+  it('a crashed receiver node fails the sender (crash detection on)', async () => {
+    const sim = new SimCluster({ seed: 6, nodes: ['a', 'b'], crashDetection: true });
+    const sink = sim.spawn('b', StreamSink, { delayMs: 5 });
+    const source = sim.spawn('a', StreamSource, {});
+    let out: SourceOutcome | undefined;
+    void sim.ask(source, { type: 'send', to: sink, chunks: 100, chunkBytes: 1000, windowBytes: 4000 }, { timeoutMs: 60_000 }).then((o) => (out = o));
+    await sim.runFor(50);
+    sim.crash('b');
+    await sim.runUntil(() => out !== undefined, { maxMs: 1_000 });
+    expect(out).toMatchObject({ ok: false, name: 'StreamError', message: expect.stringContaining('node b is down') });
+  });
+
+  it('a stream to an actor that does not exist fails at once', async () => {
+    const sim = new SimCluster({ seed: 7, nodes: ['a', 'b'] });
+    const source = sim.spawn('a', StreamSource, {});
+    const out = await sim.call(source, { type: 'send', to: new ActorRef<SinkMsg>('b', 'nobody'), chunks: 3, chunkBytes: 10, windowBytes: 100 });
+    expect(out).toMatchObject({ ok: false, message: expect.stringContaining('no actor nobody') });
+  });
+});
+
+describe('streams between worker threads', () => {
+  let sys: ActorSystem;
+  beforeAll(async () => {
+    sys = await ActorSystem.start({ workers: 2, modules: [new URL('./fixtures/stream-kinds.ts', import.meta.url)], mailboxCapacity: 4 });
+  });
+  afterAll(async () => {
+    await sys.shutdown();
+  });
+
+  it('8 MiB in 64 KiB chunks arrive whole into a mailbox of capacity 4: stream data is never a dead letter', async () => {
+    const sink = await sys.spawn(StreamSink, {}, { node: 'w2' });
+    const source = await sys.spawn(StreamSource, {}, { node: 'w1' });
+    const out = await sys.ask(source, { type: 'send', to: sink, chunks: 128, chunkBytes: 65_536, windowBytes: 1 << 20 }, { timeoutMs: 30_000 });
+    expect(out.ok).toBe(true);
+    const state = await sys.ask(sink, { type: 'result' }, { timeoutMs: 30_000 });
+    expect(state).toMatchObject({ chunks: 128, bytes: 128 * 65_536, ended: true, crc: (out as { crc: number }).crc });
+    expect((await sys.stats('w2')).deadLetters.total).toBe(0);
+  });
+
+  it('a receiver node that dies ends the stream with an error at the sender', async () => {
+    await sys.startNode('w3');
+    const sink = await sys.spawn(StreamSink, { delayMs: 20 }, { node: 'w3' });
+    const source = await sys.spawn(StreamSource, {}, { node: 'w1' });
+    const out = sys.ask(source, { type: 'send', to: sink, chunks: 1000, chunkBytes: 1000, windowBytes: 4000 }, { timeoutMs: 30_000 });
+    await until(async () => (await sys.ask(sink, { type: 'peek' })).chunks > 0, 'the stream is under way');
+    await sys.killNode('w3');
+    expect(await out).toMatchObject({ ok: false, name: 'StreamError', message: expect.stringContaining('node w3 is down') });
+  });
+
+  it('a sender node that dies ends the stream with an error at the receiver', async () => {
+    await sys.startNode('w4');
+    const sink = await sys.spawn(StreamSink, { delayMs: 20 }, { node: 'w2' });
+    const source = await sys.spawn(StreamSource, {}, { node: 'w4' });
+    void sys.ask(source, { type: 'send', to: sink, chunks: 1000, chunkBytes: 1000, windowBytes: 4000 }, { timeoutMs: 30_000 }).catch(() => undefined);
+    const result = sys.ask(sink, { type: 'result' }, { timeoutMs: 30_000 });
+    await until(async () => (await sys.ask(sink, { type: 'peek' })).chunks > 0, 'the stream is under way');
+    await sys.killNode('w4');
+    expect(await result).toMatchObject({ ended: false, error: 'node w4 is down' });
+  });
+});
