@@ -38,8 +38,15 @@ export interface PaxosTiming {
   snapshotEvery: number;
   /** Chosen values the leader keeps in memory for learners that missed them. Default 10,000. */
   leaderLogSize: number;
-  /** Client sessions (exactly-once records) a replica keeps. Default 100,000. */
+  /**
+   * Client sessions open at once at most; opening one more is refused with a domain error
+   * (`too-many-sessions`). Sessions are never evicted by count, only closed or expired. Default 100,000.
+   */
   maxSessions: number;
+  /** A session with no command for this long (by the slots' leader timestamps) expires. Default 10 minutes. */
+  sessionIdleMs: number;
+  /** Commands a session may have outstanding (seqs above its acknowledged low-water mark). Default 64. */
+  sessionWindow: number;
 }
 
 const MIB = 1024 * 1024;
@@ -63,6 +70,8 @@ export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
     snapshotEvery: t.snapshotEvery ?? 1000,
     leaderLogSize: t.leaderLogSize ?? 10_000,
     maxSessions: t.maxSessions ?? 100_000,
+    sessionIdleMs: t.sessionIdleMs ?? 10 * 60_000,
+    sessionWindow: t.sessionWindow ?? 64,
   };
 }
 

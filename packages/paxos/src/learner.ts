@@ -1,9 +1,10 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
-import { compareBallots, type Ballot } from './ballot.ts';
+import { highestBallotPerSlot, type Ballot } from './ballot.ts';
 import { majority, timing, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import type { AcceptorMsg, AppliedEvents, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import { Replica, type SnapshotMeta } from './replica.ts';
 import { approxBytes, takeWithin } from './size.ts';
-import { makeStateMachine } from './state-machine.ts';
+import { SnapshotStore } from './snapshot-store.ts';
 import { droppedAsMalformed, learnerMsgProblem } from './validate.ts';
 
 export interface LearnerProps {
@@ -17,33 +18,27 @@ export interface LearnerProps {
   timing?: Partial<PaxosTiming>;
 }
 
-type Session = { seq: number; result: unknown };
-interface Snapshot {
-  index: number;
-  state: unknown;
-  sessions: Array<[string, number, unknown]>;
-}
+type Handles = Array<ReplyHandle | null>;
+type ChunkMsg = Extract<LearnerMsg, { type: 'snapshot-chunk' }>;
 
 const FETCH_BATCH = 256;
-/** Snapshots above this cannot be shipped to a lagging peer in one message; warned about. */
-const SNAPSHOT_WARN_BYTES = 8 * 1024 * 1024;
+/** Local subscribers to applied events at most; more are refused with a warning. */
+export const MAX_SUBSCRIBERS = 16;
 
 /**
- * A learner/replica: applies chosen slots to its state machine in slot order, exactly once per
- * (client, seq), and answers the clients whose reply handles came with the commit. Every
- * `snapshotEvery` slots it writes a snapshot of the machine to storage and truncates its log
- * behind it. The log itself stays in memory: the acceptors hold every slot after the snapshots
- * durably, so a restarted learner restores its snapshot and catches up from the leader's recent
- * log, from peers' logs, or from a peer's snapshot where the log was truncated. Keeping the log
- * off the disk halves the fsyncs per command. A chosen slot that no leader or peer can supply any
- * more (every copy in memory was lost, the leader that chose it is gone) is read back from a
- * majority of acceptors; slots past the commit index a new leader knows are its phase 1's.
+ * A learner/replica: applies chosen slots to its state machine and client sessions in slot order
+ * (see Replica), and answers the clients whose reply handles came with the commit; local
+ * subscribers get each applied slot's events (a chosen slot is durable in a majority). Every
+ * `snapshotEvery` slots it writes a snapshot to storage in pieces and truncates its log behind
+ * it. The log itself stays in memory: the acceptors hold every slot after the snapshots durably,
+ * so a restarted learner restores its snapshot and catches up from the leader's recent log, from
+ * peers' logs, or from a peer's snapshot (streamed in pieces) where the log was truncated. A
+ * chosen slot that no leader or peer can supply any more is read back from a majority of acceptors.
  */
 export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: ActorContext<LearnerMsg>) => {
   const t = timing(props.timing);
-  const store = ctx.storage;
-  const machine = makeStateMachine(props.machine);
-  let sessions = new Map<string, Session>();
+  const snapshots = new SnapshotStore(ctx.storage);
+  const replica = new Replica(props.machine, t);
   let applied = 0;
   let snapshotIndex = 0;
   let knownCommit = 0;
@@ -55,82 +50,52 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
   let acceptorRead:
     | { from: number; to: number; answers: Map<number, { truncatedBefore: number; covered: number; entries: Array<[number, Ballot, SlotValue]> }> }
     | undefined;
+  /** A peer's snapshot being downloaded: its header and the next piece wanted. */
+  let download: (SnapshotMeta & { next: number; peer: ActorRef<LearnerMsg>; progressAt: number }) | undefined;
   let leader: ActorRef<ProposerMsg> | undefined;
-  const pending = new Map<number, { value: SlotValue; handles: Array<ReplyHandle | null> | undefined }>();
+  const pending = new Map<number, { value: SlotValue; handles: Handles | undefined }>();
   /** Applied slots after the snapshot, for peers that ask. */
   const log = new Map<number, SlotValue>();
   let reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
+  const subscribers: ActorRef<AppliedEvents>[] = [];
 
-  const restoreSnapshot = (snap: Snapshot): void => {
-    machine.restore(snap.state);
-    sessions = new Map(snap.sessions.map(([client, seq, result]) => [client, { seq, result }]));
-    applied = snapshotIndex = snap.index;
+  const restore = (meta: SnapshotMeta): void => {
+    snapshots.restoreInto(replica, meta);
+    applied = snapshotIndex = meta.index;
   };
 
-  const applyValue = (value: SlotValue, handles: Array<ReplyHandle | null> | undefined): void => {
-    value.cmds.forEach((cmd, i) => {
-      let session = sessions.get(cmd.client);
-      if (!session || cmd.seq > session.seq) {
-        let result: unknown;
-        try {
-          result = machine.apply(cmd.op);
-        } catch (err) {
-          // Deterministic on every replica: the same command fails the same way everywhere.
-          result = { error: err instanceof Error ? err.message : String(err) };
-        }
-        session = { seq: cmd.seq, result };
-        sessions.delete(cmd.client); // re-insert: the Map's order is the eviction order
-        sessions.set(cmd.client, session);
-        if (sessions.size > t.maxSessions) sessions.delete(sessions.keys().next().value!);
-      }
-      const handle = handles?.[i];
-      if (handle) answer(handle, cmd.seq, session);
-    });
-  };
-
-  const answer = (handle: ReplyHandle, seq: number, session: Session): void => {
-    if (session.seq === seq) ctx.replyTo(handle, { ok: true, result: session.result });
-    else ctx.replyTo(handle, { ok: false, reason: `stale retry: client is at seq ${session.seq}`, refused: true });
+  const applySlot = (slot: number, value: SlotValue, handles: Handles | undefined): void => {
+    const out = replica.applySlot(slot, value);
+    handles?.forEach((h, i) => h && ctx.replyTo(h, out.replies[i]));
+    if (out.events.length > 0) for (const s of subscribers) ctx.send(s, { type: 'applied', slot, events: out.events });
   };
 
   const drain = (): void => {
     for (let next = pending.get(applied + 1); next; next = pending.get(applied + 1)) {
       pending.delete(applied + 1);
-      applyValue(next.value, next.handles);
+      applySlot(applied + 1, next.value, next.handles);
       applied++;
       log.set(applied, next.value);
     }
     if (reads.length > 0) {
       const ready = reads.filter((r) => r.index <= applied);
       reads = reads.filter((r) => r.index > applied);
-      for (const r of ready) {
-        try {
-          ctx.replyTo(r.handle, { ok: true, result: machine.query(r.query) });
-        } catch (err) {
-          ctx.replyTo(r.handle, { ok: false, reason: `query failed: ${err instanceof Error ? err.message : String(err)}` });
-        }
-      }
+      for (const r of ready) ctx.replyTo(r.handle, replica.query(r.query));
     }
-    if (applied - snapshotIndex >= t.snapshotEvery) takeSnapshot();
+    if (applied - snapshotIndex >= t.snapshotEvery) {
+      snapshots.write(applied, replica);
+      log.clear();
+      snapshotIndex = applied;
+    }
   };
 
-  const takeSnapshot = (): void => {
-    const snap: Snapshot = { index: applied, state: machine.snapshot(), sessions: [...sessions].map(([c, s]) => [c, s.seq, s.result]) };
-    const bytes = approxBytes(snap);
-    if (bytes > SNAPSHOT_WARN_BYTES) ctx.log.warn('snapshot too big to ship to a lagging peer in one message', { index: applied, bytes });
-    store.put('snap', snap);
-    log.clear();
-    snapshotIndex = applied;
-  };
-
-  const learn = (slot: number, value: SlotValue, handles?: Array<ReplyHandle | null>): void => {
+  const learn = (slot: number, value: SlotValue, handles?: Handles): void => {
     if (slot <= applied) {
       // Applied already (from another copy): the clients still get their answers.
-      handles?.forEach((h, i) => {
-        const cmd = value.cmds[i];
-        const session = cmd && sessions.get(cmd.client);
-        if (h && cmd && session) answer(h, cmd.seq, session);
-      });
+      if (handles?.some((h) => h)) {
+        const replies = replica.answersFor(slot, value);
+        handles.forEach((h, i) => h && ctx.replyTo(h, replies[i]));
+      }
       return;
     }
     const have = pending.get(slot);
@@ -139,16 +104,17 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
     knownCommit = Math.max(knownCommit, slot);
   };
 
-  // Recover the latest snapshot; the slots after it come from the leader and peers.
-  const snap = store.get<Snapshot>('snap');
-  if (snap) restoreSnapshot(snap);
+  // Recover the latest snapshot (and drop a download a crash cut short); the slots after it come
+  // from the leader and peers.
+  const saved = snapshots.current();
+  if (saved) restore(saved);
+  snapshots.dropExcept(saved?.index ?? 0);
   ctx.setTimer('tick', t.heartbeatMs, { type: 'tick' }, { repeat: true });
 
   /**
    * Asks every acceptor for slots applied+1.. of the chosen prefix. For a chosen slot, the value
-   * with the highest ballot among any majority's answers is the chosen value: the majority shares
-   * an acceptor with the one that chose it, and every acceptance at that ballot or later is of the
-   * chosen value. That holds only while no answering acceptor has truncated the slot away.
+   * with the highest ballot among any majority's answers is the chosen value, as long as no
+   * answering acceptor has truncated the slot away.
    */
   const readFromAcceptors = (): void => {
     const from = applied + 1;
@@ -169,20 +135,11 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
     acceptorRead = undefined;
     // An answer cut short speaks only for slots up to its `covered`: decide the slots a whole
     // majority of answers covers.
-    const upTo = [...read.answers.values()].map((a) => a.covered).sort((a, b) => b - a)[quorum - 1]!;
-    let truncated = 0;
-    const best = new Map<number, [Ballot, SlotValue]>();
-    for (const answer of read.answers.values()) {
-      truncated = Math.max(truncated, answer.truncatedBefore);
-      for (const [slot, ballot, value] of answer.entries) {
-        const cur = best.get(slot);
-        if (!cur || compareBallots(ballot, cur[0]) > 0) best.set(slot, [ballot, value]);
-      }
-    }
-    for (let slot = Math.max(read.from, truncated); slot <= upTo; slot++) {
-      const b = best.get(slot);
-      if (b) learn(slot, b[1]);
-    }
+    const answers = [...read.answers.values()];
+    const upTo = answers.map((a) => a.covered).sort((a, b) => b - a)[quorum - 1]!;
+    const truncated = Math.max(...answers.map((a) => a.truncatedBefore));
+    const best = highestBallotPerSlot(answers.map((a) => a.entries), Math.max(read.from, truncated));
+    for (const [slot, value] of best) if (slot <= upTo) learn(slot, value);
     drain();
   };
 
@@ -191,6 +148,71 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
     if (leader) ctx.send(leader, msg);
     const peers = props.learners.filter((_, i) => i !== props.index);
     if (peers.length > 0) ctx.send(peers[Math.floor(ctx.random() * peers.length)]!, msg);
+  };
+
+  /** Sends pieces from `from` on of the current snapshot (or, if `index` is gone, of the newer one from its start). */
+  const sendChunk = (to: ActorRef<LearnerMsg>, index: number, from: number): void => {
+    const meta = snapshots.current();
+    if (!meta || meta.index < index) return;
+    const first = meta.index === index ? from : 0;
+    if (first >= meta.total) return;
+    const pieces = snapshots.chunk(meta, first, t.maxReplyBytes);
+    ctx.send(to, { type: 'snapshot-chunk', ...meta, first, pieces, peer: ctx.self });
+  };
+
+  /** Stores a piece of a peer's snapshot; asks for the next, or installs the snapshot once whole. */
+  const receiveChunk = (msg: ChunkMsg): void => {
+    if (msg.index <= applied) return;
+    if (!download || msg.index > download.index) {
+      if (msg.first !== 0) return;
+      snapshots.dropExcept(snapshotIndex); // a superseded download
+      download = { index: msg.index, time: msg.time, total: msg.total, machinePieces: msg.machinePieces, next: 0, peer: msg.peer, progressAt: ctx.now() };
+    }
+    if (msg.index !== download.index || msg.first !== download.next) return; // a duplicate or a late one
+    msg.pieces.forEach((p, i) => snapshots.putPiece(msg.index, msg.first + i, p));
+    download.next += msg.pieces.length;
+    download.progressAt = ctx.now();
+    if (download.next < download.total) return void ctx.send(msg.peer, { type: 'snapshot-fetch', index: msg.index, from: download.next, learner: ctx.self });
+    const meta: SnapshotMeta = { index: download.index, time: download.time, total: download.total, machinePieces: download.machinePieces };
+    download = undefined;
+    snapshots.install(meta);
+    restore(meta);
+    log.clear();
+    for (const slot of [...pending.keys()]) if (slot <= applied) pending.delete(slot);
+    drain();
+  };
+
+  const serveFetch = (from: number, to: ActorRef<LearnerMsg>): void => {
+    if (from <= snapshotIndex) sendChunk(to, snapshotIndex, 0);
+    const all: Array<[number, SlotValue]> = [];
+    for (let s = Math.max(from, snapshotIndex + 1); s <= applied && all.length < FETCH_BATCH; s++) all.push([s, log.get(s)!]);
+    const entries = takeWithin(all, t.maxReplyBytes, (e) => approxBytes(e[1]));
+    if (entries.length > 0) ctx.send(to, { type: 'entries', entries });
+  };
+
+  const tick = (): void => {
+    const status = { type: 'learner-status' as const, learner: props.index, applied, snapshot: snapshotIndex };
+    // Only once the snapshot is synced: the leader truncates the acceptors' logs behind it.
+    for (const p of leader ? [leader] : props.proposers) ctx.sendWhenDurable(p, status);
+    // A download that made no progress for a lease term: its chunk was lost, ask again.
+    if (download && ctx.now() - download.progressAt > t.leaseMs) {
+      download.progressAt = ctx.now();
+      ctx.send(download.peer, { type: 'snapshot-fetch', index: download.index, from: download.next, learner: ctx.self });
+    }
+    // No progress for a whole tick while behind: ask for what is missing.
+    const behind = knownCommit > applied || pending.size > 0;
+    stalledTicks = behind && applied === appliedAtLastTick ? stalledTicks + 1 : 0;
+    if (stalledTicks > 0 && !download) fetchMissing();
+    // Leader and peers had nothing for a while: the acceptors hold every chosen slot.
+    if (stalledTicks > 2) readFromAcceptors();
+    appliedAtLastTick = applied;
+  };
+
+  const subscribe = (subscriber: ActorRef<AppliedEvents>): void => {
+    if (subscriber.node !== ctx.self.node) return ctx.log.warn('subscriber refused: not on this node', { subscriber: subscriber.toString() });
+    if (subscribers.some((s) => s.equals(subscriber))) return;
+    if (subscribers.length >= MAX_SUBSCRIBERS) return ctx.log.warn('subscriber refused: too many', { max: MAX_SUBSCRIBERS });
+    subscribers.push(subscriber);
   };
 
   return (msg: LearnerMsg) => {
@@ -202,14 +224,10 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
       case 'entries':
         for (const [slot, value] of msg.entries) learn(slot, value);
         return drain();
-      case 'snapshot': {
-        if (msg.index <= applied) return;
-        restoreSnapshot({ index: msg.index, state: msg.state, sessions: msg.sessions });
-        store.put('snap', { index: msg.index, state: msg.state, sessions: msg.sessions });
-        log.clear();
-        for (const slot of [...pending.keys()]) if (slot <= applied) pending.delete(slot);
-        return drain();
-      }
+      case 'snapshot-chunk':
+        return receiveChunk(msg);
+      case 'snapshot-fetch':
+        return sendChunk(msg.learner, msg.index, msg.from);
       case 'read-at':
         reads.push({ index: msg.index, query: msg.query, handle: msg.handle });
         return drain();
@@ -218,43 +236,20 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
         chosenPrefix = Math.max(chosenPrefix, msg.index);
         leader = msg.leader;
         return;
-      case 'fetch': {
-        if (msg.from <= snapshotIndex) {
-          const s = store.get<Snapshot>('snap');
-          if (s) ctx.send(msg.learner, { type: 'snapshot', index: s.index, state: s.state, sessions: s.sessions });
-        }
-        const all: Array<[number, SlotValue]> = [];
-        for (let s = Math.max(msg.from, snapshotIndex + 1); s <= applied && all.length < FETCH_BATCH; s++) all.push([s, log.get(s)!]);
-        const entries = takeWithin(all, t.maxReplyBytes, (e) => approxBytes(e[1]));
-        if (entries.length > 0) ctx.send(msg.learner, { type: 'entries', entries });
-        return;
-      }
-      case 'tick': {
-        const status = { type: 'learner-status' as const, learner: props.index, applied, snapshot: snapshotIndex };
-        // Only once the snapshot is synced: the leader truncates the acceptors' logs behind it.
-        for (const p of leader ? [leader] : props.proposers) ctx.sendWhenDurable(p, status);
-        // No progress for a whole tick while behind: ask for what is missing.
-        const behind = knownCommit > applied || pending.size > 0;
-        stalledTicks = behind && applied === appliedAtLastTick ? stalledTicks + 1 : 0;
-        if (stalledTicks > 0) fetchMissing();
-        // Leader and peers had nothing for a while: the acceptors hold every chosen slot.
-        if (stalledTicks > 2) readFromAcceptors();
-        appliedAtLastTick = applied;
-        return;
-      }
+      case 'fetch':
+        return serveFetch(msg.from, msg.learner);
+      case 'tick':
+        return tick();
       case 'accepted-entries':
         return acceptorEntries(msg);
+      case 'subscribe':
+        return subscribe(msg.subscriber);
       case 'status':
         return ctx.reply({ applied, snapshotIndex, knownCommit });
       case 'inspect':
-        return ctx.reply({
-          applied,
-          snapshotIndex,
-          log: [...log],
-          state: machine.snapshot(),
-        });
+        return ctx.reply({ applied, snapshotIndex, log: [...log], state: [...replica.machine.snapshot()], sessions: replica.sessions.size });
       default:
-        return ctx.unhandled(msg);
+        return ctx.unhandled(msg satisfies never);
     }
   };
 });

@@ -1,7 +1,7 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
-import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
+import { compareBallots, highestBallotPerSlot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { majority, timing, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, Command, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import type { AcceptorMsg, Command, LeadershipEvent, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { commandProblem, droppedAsMalformed, proposerMsgProblem } from './validate.ts';
 
@@ -31,6 +31,8 @@ interface Inflight {
 /** Queued commands beyond this are refused (the client backs off and retries). */
 const MAX_QUEUED = 100_000;
 const FETCH_BATCH = 256;
+/** Local subscribers to leadership events at most; more are refused with a warning. */
+const MAX_SUBSCRIBERS = 16;
 
 /**
  * A proposer. At most one is leader at a time in steady state: it wins phase 1 once for every
@@ -80,6 +82,10 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   let fastest: number[] = [];
   let widenArmed = false;
   const jitter = (spanMs: number): number => ctx.random() * spanMs;
+  const subscribers: ActorRef<LeadershipEvent>[] = [];
+  const tellSubscribers = (event: LeadershipEvent): void => {
+    for (const s of subscribers) ctx.send(s, event);
+  };
 
   /** A refusal, naming the leader only while it is likely alive (heard from within a lease term). */
   const notLeader = (reason: string): { ok: false; leader?: ActorRef<ProposerMsg>; reason: string } =>
@@ -104,8 +110,10 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   };
 
   const becomeFollower = (reason: string, waitMs: number): void => {
-    if (role === 'leader') ctx.log.info('stepping down', { reason, ballot });
-    else ctx.log.debug('follower', { reason, waitMs });
+    if (role === 'leader') {
+      ctx.log.info('stepping down', { reason, ballot });
+      if (leaseUntil > 0) tellSubscribers({ type: 'not-leading', ballot, reason });
+    } else ctx.log.debug('follower', { reason, waitMs });
     role = 'follower';
     electionAt = ctx.now() + waitMs;
     for (const q of queue) if (q.handle) ctx.replyTo(q.handle, notLeader(reason));
@@ -139,20 +147,12 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     // Slots below every acceptor's truncation point were chosen and live on in snapshots.
     advanceCommitTo(truncatedBefore - 1);
     const start = commitIndex + 1;
-    const best = new Map<number, [Ballot, SlotValue]>();
-    let last = commitIndex;
-    for (const accepted of promises.values()) {
-      for (const [slot, b, value] of accepted) {
-        if (slot < start) continue;
-        const cur = best.get(slot);
-        if (!cur || compareBallots(b, cur[0]) > 0) best.set(slot, [b, value]);
-        last = Math.max(last, slot);
-      }
-    }
+    const best = highestBallotPerSlot<SlotValue>(promises.values(), start);
+    const last = Math.max(commitIndex, ...best.keys());
     // Re-propose what may have been chosen, and fill the gaps with no-ops.
     for (let slot = start; slot <= last; slot++) {
       if (chosenAhead.has(slot)) continue;
-      propose(slot, best.get(slot)?.[1] ?? { cmds: [] }, []);
+      propose(slot, best.get(slot) ?? { cmds: [], time: ctx.now() }, []);
     }
     nextSlot = last + 1;
     ctx.log.info('leading', { ballot, from: start, recovered: last - start + 1 });
@@ -226,7 +226,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
       bytes += batchBytes;
       propose(
         nextSlot++,
-        { cmds: batch.map((q) => q.cmd) },
+        { cmds: batch.map((q) => q.cmd), time: ctx.now() },
         batch.map((q) => q.handle),
         batchBytes,
       );
@@ -296,9 +296,9 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
       case 'propose': {
         const handle = ctx.replyHandle() ?? null;
         const bad = commandProblem(msg.cmd);
-        if (bad) return ctx.reply({ ok: false, reason: `malformed command: ${bad}`, refused: true });
+        if (bad) return ctx.reply({ ok: false, reason: `malformed command: ${bad}`, refused: 'malformed' });
         const bytes = approxBytes(msg.cmd);
-        if (bytes > t.maxCommandBytes) return ctx.reply({ ok: false, reason: `command too large: about ${bytes} bytes, the limit is ${t.maxCommandBytes}`, refused: true });
+        if (bytes > t.maxCommandBytes) return ctx.reply({ ok: false, reason: `command too large: about ${bytes} bytes, the limit is ${t.maxCommandBytes}`, refused: 'too-large' });
         if (role !== 'leader') return ctx.reply(notLeader('not leader'));
         if (queue.length >= MAX_QUEUED) return ctx.reply({ ok: false, reason: 'overloaded' });
         queue.push({ cmd: msg.cmd, handle, bytes });
@@ -355,7 +355,10 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         if (!r) return;
         r.acks.add(msg.acceptor);
         if (ackMs[msg.acceptor]! >= t.retransmitMs) ackMs[msg.acceptor] = t.thriftyWaitMs; // back, give it another go
-        if (r.acks.size >= quorum) leaseUntil = Math.max(leaseUntil, r.sentAt + t.leaseMs - t.driftMs);
+        if (r.acks.size >= quorum && r.sentAt + t.leaseMs - t.driftMs > leaseUntil) {
+          leaseUntil = r.sentAt + t.leaseMs - t.driftMs;
+          tellSubscribers({ type: 'leading', ballot, leaseUntil });
+        }
         return;
       }
       case 'leader': {
@@ -395,6 +398,13 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
           return;
         }
         if (now >= electionAt) startElection();
+        return;
+      }
+      case 'subscribe': {
+        if (msg.subscriber.node !== self.node) return ctx.log.warn('subscriber refused: not on this node', { subscriber: msg.subscriber.toString() });
+        if (subscribers.length >= MAX_SUBSCRIBERS) return ctx.log.warn('subscriber refused: too many', { max: MAX_SUBSCRIBERS });
+        if (!subscribers.some((s) => s.equals(msg.subscriber))) subscribers.push(msg.subscriber);
+        if (role === 'leader' && leaseUntil > 0) ctx.send(msg.subscriber, { type: 'leading', ballot, leaseUntil });
         return;
       }
       case 'status':

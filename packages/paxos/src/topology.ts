@@ -4,6 +4,7 @@ import type { PaxosTiming } from './config.ts';
 import { Learner } from './learner.ts';
 import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
 import { Proposer } from './proposer.ts';
+import type { AnyMachineDef } from './state-machine.ts';
 
 export interface GroupLayout {
   /** A name for the group; actor names derive from it. Default 'paxos'. */
@@ -12,8 +13,8 @@ export interface GroupLayout {
   acceptors: string[];
   proposers: string[];
   learners: string[];
-  /** The state machine learners build. */
-  machine: string;
+  /** The state machine learners build (its definition, or the name it was registered under). */
+  machine: AnyMachineDef | string;
   timing?: Partial<PaxosTiming>;
 }
 
@@ -50,7 +51,7 @@ export function planGroup(layout: GroupLayout): GroupPlan {
   const specs: ActorSpec[] = [
     ...acceptors.map((r, index) => spec(r, Acceptor, { index, ...t })),
     ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, ...t })),
-    ...learners.map((r, index) => spec(r, Learner, { index, machine: layout.machine, acceptors, learners, proposers, ...t })),
+    ...learners.map((r, index) => spec(r, Learner, { index, machine: typeof layout.machine === 'string' ? layout.machine : layout.machine.name, acceptors, learners, proposers, ...t })),
   ];
   return { acceptors, proposers, learners, specs, on: (node) => specs.filter((s) => s.node === node) };
 }
