@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { defineActor, seededRandom, type ActorContext, type ActorRef, type Asks } from '@actorfs/actors';
 import { checkOperations, forEachSeed, SimCluster } from '@actorfs/actors/testing';
-import { defineStateMachine, PaxosClient, PaxosRefusedError, type OpCommand, type ProposeReply, type ProposerMsg, type ProposerStatus } from '../src/index.ts';
+import { defineStateMachine, PaxosClient, PaxosRefusedError, type Asker, type OpCommand, type ProposeReply, type ProposerMsg, type ProposerStatus } from '../src/index.ts';
 import { SessionTable } from '../src/sessions.ts';
 import { PipelinedKvClient, type HistoryEntry } from './fixtures/kv-client.ts';
 import { assertConsistentLogs, command, kv, learnerViews, openSession, simGroup, toOperations } from './harness.ts';
@@ -95,19 +95,14 @@ const ONCE = defineStateMachine<{ id: number }, number, null, number[]>('test.on
   };
 });
 
+function onceClient(id: string, proposers: ActorRef<ProposerMsg>[], ask: Asker, sleep: (ms: number) => Promise<void>): PaxosClient<typeof ONCE> {
+  return new PaxosClient({ clientId: id, machine: ONCE, proposers, ask, sleep, timeoutMs: 2 * LEASE_MS, maxAttempts: 1_000, maxBackoffMs: LEASE_MS });
+}
+
 type OnceClientMsg = { type: 'run'; proposers: ActorRef<ProposerMsg>[]; count: number } & Asks<Array<number | string>>;
 /** Proposes ids 0..count-1 all at once through one pipelined client; answers with each result (or error). */
 const OnceClient = defineActor('test.sessions-once-client', (_props: Record<string, never>, ctx: ActorContext<OnceClientMsg>) => async (msg: OnceClientMsg) => {
-  const client = new PaxosClient({
-    clientId: 'p',
-    machine: ONCE,
-    proposers: msg.proposers,
-    ask: (ref, m, timeoutMs) => ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>,
-    sleep: (ms) => ctx.sleep(ms),
-    timeoutMs: 2 * LEASE_MS,
-    maxAttempts: 1_000,
-    maxBackoffMs: LEASE_MS,
-  });
+  const client = onceClient('p', msg.proposers, (ref, m, timeoutMs) => ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>, (ms) => ctx.sleep(ms));
   const all = Array.from({ length: msg.count }, (_, id) => client.propose({ id }).catch((e: unknown) => String(e)));
   ctx.reply(await Promise.all(all));
 });
@@ -191,13 +186,7 @@ describe('pipelined exactly-once sessions (simulator)', () => {
       expect(counts.has(2)).toBe(false);
     }
     // The client sees its own kind of error, and opens a new session for the next command.
-    const client = new PaxosClient({
-      clientId: 'late',
-      machine: ONCE,
-      proposers: plan.proposers,
-      ask: (ref, m, timeoutMs) => sim.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>,
-      sleep: (ms) => sim.runFor(ms),
-    });
+    const client = onceClient('late', plan.proposers, (ref, m, timeoutMs) => sim.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>, (ms) => sim.runFor(ms));
     let first: unknown;
     void client.propose({ id: 3 }).then((r) => (first = r));
     await sim.runUntil(() => first !== undefined, { maxMs: 10 * LEASE_MS });
