@@ -10,6 +10,7 @@ export type {
   CloseSession,
   Command,
   LeadershipEvent,
+  LearnerDigest,
   LearnerMsg,
   LearnerStatus,
   LearnerView,

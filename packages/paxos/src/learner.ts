@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { highestBallotPerSlot, type Ballot } from './ballot.ts';
 import { majority, timing, type PaxosTiming } from './config.ts';
@@ -246,6 +247,16 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
         return subscribe(msg.subscriber);
       case 'status':
         return ctx.reply({ applied, snapshotIndex, knownCommit });
+      case 'digest': {
+        const hash = createHash('sha256');
+        let bytes = 0;
+        for (const piece of replica.machine.snapshot()) {
+          const text = JSON.stringify(piece);
+          bytes += text.length;
+          hash.update(text);
+        }
+        return ctx.reply({ applied, snapshotIndex, hash: hash.digest('hex'), bytes });
+      }
       case 'inspect':
         return ctx.reply({ applied, snapshotIndex, log: [...log], state: [...replica.machine.snapshot()], sessions: replica.sessions.size });
       default:

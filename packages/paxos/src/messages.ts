@@ -134,6 +134,8 @@ export type LearnerMsg =
   | { type: 'accepted-entries'; from: number; to: number; covered: number; acceptor: number; truncatedBefore: number; entries: Array<[slot: number, ballot: Ballot, value: SlotValue]> }
   | { type: 'tick' }
   | ({ type: 'status' } & Asks<LearnerStatus>)
+  /** A digest of the state, small whatever the state's size: to compare replicas. */
+  | ({ type: 'digest' } & Asks<LearnerDigest>)
   /** Everything, the log included: for tests and debugging (large for a long log). */
   | ({ type: 'inspect' } & Asks<LearnerView>);
 
@@ -142,6 +144,15 @@ export interface LearnerStatus {
   snapshotIndex: number;
   /** The highest slot known to be chosen. */
   knownCommit: number;
+}
+
+export interface LearnerDigest {
+  applied: number;
+  snapshotIndex: number;
+  /** SHA-256 of the machine's snapshot pieces (as JSON), hex. */
+  hash: string;
+  /** Length of that JSON. */
+  bytes: number;
 }
 
 export interface LearnerView {
