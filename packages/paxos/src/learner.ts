@@ -232,11 +232,15 @@ export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: A
       case 'read-at':
         reads.push({ index: msg.index, query: msg.query, handle: msg.handle });
         return drain();
-      case 'commit-index':
+      case 'commit-index': {
+        // Far behind with nothing on the way (new, or back from a crash): ask at once, not a tick later.
+        const farBehind = msg.index > applied + t.maxInflightSlots && pending.size === 0 && !download && stalledTicks === 0;
         knownCommit = Math.max(knownCommit, msg.index);
         chosenPrefix = Math.max(chosenPrefix, msg.index);
         leader = msg.leader;
+        if (farBehind) fetchMissing();
         return;
+      }
       case 'fetch':
         return serveFetch(msg.from, msg.learner);
       case 'tick':
