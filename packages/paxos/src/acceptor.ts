@@ -1,7 +1,7 @@
 import { defineActor, type ActorContext } from '@actorfs/actors';
 import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { timing, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, SlotValue } from './messages.ts';
+import type { AcceptorMsg, ProposerMsg, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { acceptorMsgProblem, droppedAsMalformed } from './validate.ts';
 
@@ -12,6 +12,8 @@ export interface AcceptorProps {
 }
 
 const LAST_SLOT = Number.MAX_SAFE_INTEGER;
+/** Accepted slots one piece of a promise carries at most (and maxReplyBytes). */
+const PROMISE_SLOTS = 256;
 
 /**
  * A Paxos acceptor. Its promise and every accepted (ballot, value) per slot are written to storage
@@ -32,11 +34,18 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
   let leaseHolder = promised.id;
   let leaseUntil = sameBallot(promised, ZERO_BALLOT) ? 0 : ctx.now() + t.leaseMs;
 
-  /** Accepted (slot, ballot, value) of slots from..to (inclusive), never below the truncation point. */
-  const acceptedSlots = (from: number, to: number): Array<[number, Ballot, SlotValue]> =>
+  /** Accepted (slot, ballot, value) of slots from..to (inclusive), never below the truncation point; at most `limit`. */
+  const acceptedSlots = (from: number, to: number, limit?: number): Array<[number, Ballot, SlotValue]> =>
     store
-      .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(from, truncatedBefore)], end: ['acc', to + 1] })
+      .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(from, truncatedBefore)], end: ['acc', to + 1], ...(limit === undefined ? {} : { limit }) })
       .map(({ key, value }) => [key[1] as number, value[0], value[1]]);
+
+  /** The promise to `ballot`, with one piece of the accepted slots from `from` on (within maxReplyBytes). */
+  const promiseFrom = (ballot: Ballot, from: number): Extract<ProposerMsg, { type: 'promise' }> => {
+    const read = acceptedSlots(from, LAST_SLOT, PROMISE_SLOTS + 1);
+    const accepted = takeWithin(read.slice(0, PROMISE_SLOTS), t.maxReplyBytes, (e) => approxBytes(e[2]));
+    return { type: 'promise', ballot, acceptor: props.index, from, accepted, more: accepted.length < read.length, truncatedBefore };
+  };
 
   const promise = (ballot: Ballot): void => {
     if (compareBallots(ballot, promised) <= 0) return;
@@ -60,9 +69,12 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
           return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs });
         }
         promise(msg.ballot);
-        const accepted = acceptedSlots(msg.fromSlot, LAST_SLOT);
-        return ctx.sendWhenDurable(msg.proposer, { type: 'promise', ballot: msg.ballot, acceptor: props.index, accepted, truncatedBefore });
+        return ctx.sendWhenDurable(msg.proposer, promiseFrom(msg.ballot, msg.fromSlot));
       }
+      case 'prepare-more':
+        // Only while the promise stands (synced when it was made; the pieces wait on the same commit).
+        if (!sameBallot(msg.ballot, promised)) return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
+        return ctx.sendWhenDurable(msg.proposer, promiseFrom(msg.ballot, msg.fromSlot));
       case 'accept': {
         if (compareBallots(msg.ballot, promised) < 0) {
           return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });

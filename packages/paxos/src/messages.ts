@@ -69,6 +69,8 @@ export type AcceptorMsg =
   | { type: 'prepare'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
   | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
   | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
+  /** The next piece of the promise made to `ballot`: accepted slots from fromSlot on. */
+  | { type: 'prepare-more'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
   | { type: 'truncate'; before: number }
   /** A learner's catch-up: the accepted entries of slots from..to (see Learner). */
   | { type: 'read-accepted'; from: number; to: number; learner: ActorRef<LearnerMsg> }
@@ -85,7 +87,11 @@ export interface AcceptorView {
 export type ProposerMsg =
   | ({ type: 'propose'; cmd: Command } & Asks<ProposeReply>)
   | ({ type: 'read'; query: unknown } & Asks<ProposeReply>)
-  | { type: 'promise'; ballot: Ballot; acceptor: number; accepted: Array<[number, Ballot, SlotValue]>; truncatedBefore: number }
+  /**
+   * A promise with the acceptor's accepted slots from `from` on, in pieces within maxReplyBytes:
+   * `more` says a piece follows (asked for with prepare-more); it counts once the last has come.
+   */
+  | { type: 'promise'; ballot: Ballot; acceptor: number; from: number; accepted: Array<[number, Ballot, SlotValue]>; more: boolean; truncatedBefore: number }
   | { type: 'accepted'; ballot: Ballot; acceptor: number; slot: number }
   | { type: 'nack'; ballot: Ballot; promised: Ballot; acceptor: number; leaseMs: number }
   | { type: 'heartbeat-ack'; ballot: Ballot; round: number; acceptor: number }

@@ -49,7 +49,10 @@ interface Inflight {
 /** A candidate's phase 1: the promises so far. */
 interface Candidate {
   kind: 'candidate';
+  /** Whole promises: every piece arrived. */
   promises: Map<number, Array<[number, Ballot, SlotValue]>>;
+  /** Promises still arriving in pieces: the slots so far and the slot the next piece starts at. */
+  partial: Map<number, { accepted: Array<[number, Ballot, SlotValue]>; next: number }>;
   /** Every acceptor that promised has compacted the slots before this. */
   truncatedBefore: number;
   sentAt: number;
@@ -183,16 +186,16 @@ export class ProposerCore {
   private stepCandidate(c: Candidate, input: ProposerInput): void {
     switch (input.type) {
       case 'promise':
-        if (!sameBallot(input.ballot, this.ballot)) return;
-        c.promises.set(input.acceptor, input.accepted);
-        c.truncatedBefore = Math.max(c.truncatedBefore, input.truncatedBefore);
-        if (c.promises.size >= this.quorum) this.becomeLeader(c);
-        return;
+        return this.promised(c, input);
       case 'tick': {
         // Resend to the silent; after a lease term without a majority, try again higher.
         if (this.now - c.sentAt > this.t.leaseMs) return this.becomeFollower('election timed out', this.jitter(this.t.leaseMs));
         const prepare = this.prepare();
-        this.peers.acceptors.forEach((a, i) => c.promises.has(i) || this.send(a, prepare));
+        this.peers.acceptors.forEach((a, i) => {
+          const part = c.partial.get(i);
+          if (part) this.send(a, { type: 'prepare-more', ballot: this.ballot, fromSlot: part.next, proposer: this.peers.self });
+          else if (!c.promises.has(i)) this.send(a, prepare);
+        });
         return;
       }
       case 'propose':
@@ -278,11 +281,29 @@ export class ProposerCore {
     this.round = Math.max(this.round, this.leader?.ballot.round ?? 0) + 1;
     this.ballot = { round: this.round, id: this.peers.id };
     this.out.push({ type: 'persist', key: 'round', value: this.round });
-    this.role = { kind: 'candidate', promises: new Map(), truncatedBefore: 0, sentAt: this.now };
+    this.role = { kind: 'candidate', promises: new Map(), partial: new Map(), truncatedBefore: 0, sentAt: this.now };
     this.log('debug', 'starting election', { ballot: this.ballot });
     // The round is on disk before any acceptor hears of it.
     const prepare = this.prepare();
     for (const a of this.peers.acceptors) this.out.push({ type: 'send-durable', to: a as ActorRef<never>, msg: prepare });
+  }
+
+  /** A piece of a promise: asks for the next, or counts the promise once it is whole. */
+  private promised(c: Candidate, msg: Extract<ProposerMsg, { type: 'promise' }>): void {
+    if (!sameBallot(msg.ballot, this.ballot) || c.promises.has(msg.acceptor)) return;
+    const part = c.partial.get(msg.acceptor) ?? { accepted: [], next: this.commitIndex + 1 };
+    // Pieces come in order; a duplicate or a late one (of an earlier prepare) is not the one wanted.
+    if (c.partial.has(msg.acceptor) ? msg.from !== part.next : msg.from > part.next) return;
+    part.accepted.push(...msg.accepted);
+    c.truncatedBefore = Math.max(c.truncatedBefore, msg.truncatedBefore);
+    if (msg.more) {
+      part.next = (msg.accepted.at(-1)?.[0] ?? msg.from) + 1;
+      c.partial.set(msg.acceptor, part);
+      return this.send(this.peers.acceptors[msg.acceptor]!, { type: 'prepare-more', ballot: this.ballot, fromSlot: part.next, proposer: this.peers.self });
+    }
+    c.partial.delete(msg.acceptor);
+    c.promises.set(msg.acceptor, part.accepted);
+    if (c.promises.size >= this.quorum) this.becomeLeader(c);
   }
 
   private becomeLeader(c: Candidate): void {

@@ -70,13 +70,14 @@ export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = chec
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
+  'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },
   'read-accepted': { from: isIndex, to: isIndex, learner: isRef },
 });
 
 export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = checker({
   read: { query: any },
-  promise: { ballot: isBallot, acceptor: isIndex, accepted: isAcceptedList, truncatedBefore: isIndex },
+  promise: { ballot: isBallot, acceptor: isIndex, from: isIndex, accepted: isAcceptedList, more: (v) => typeof v === 'boolean', truncatedBefore: isIndex },
   accepted: { ballot: isBallot, acceptor: isIndex, slot: isIndex },
   nack: { ballot: isBallot, promised: isBallot, acceptor: isIndex, leaseMs: (v) => typeof v === 'number' && v >= 0 },
   'heartbeat-ack': { ballot: isBallot, round: isIndex, acceptor: isIndex },

@@ -39,7 +39,7 @@ function elect(c: ProposerCore): { effects: ProposerEffect[]; now: number; ballo
 /** A leader at `now`, its lease held (heartbeat round 1 acknowledged by a majority). */
 function leader(c: ProposerCore, accepted: Array<[number, Ballot, SlotValue]> = []): { now: number; ballot: Ballot } {
   const { now, ballot } = elect(c);
-  for (const acceptor of [0, 1]) c.step({ type: 'promise', ballot, acceptor, accepted, truncatedBefore: 0 }, now);
+  for (const acceptor of [0, 1]) c.step({ type: 'promise', ballot, acceptor, from: 1, accepted, more: false, truncatedBefore: 0 }, now);
   for (const acceptor of [0, 1]) c.step({ type: 'heartbeat-ack', ballot, round: 1, acceptor }, now);
   return { now, ballot };
 }
@@ -61,9 +61,9 @@ describe('ProposerCore: phase 1', () => {
     const { now, ballot } = elect(c);
     const low = { round: 0, id: 1 };
     const high = { round: 0, id: 2 };
-    c.step({ type: 'promise', ballot, acceptor: 0, accepted: [[1, low, slot(1)], [3, low, slot(3)]], truncatedBefore: 0 }, now);
+    c.step({ type: 'promise', ballot, acceptor: 0, from: 1, accepted: [[1, low, slot(1)], [3, low, slot(3)]], more: false, truncatedBefore: 0 }, now);
     expect(c.status(now).role).toBe('candidate'); // one promise of three is no majority
-    const effects = c.step({ type: 'promise', ballot, acceptor: 2, accepted: [[1, high, slot(9)]], truncatedBefore: 0 }, now);
+    const effects = c.step({ type: 'promise', ballot, acceptor: 2, from: 1, accepted: [[1, high, slot(9)]], more: false, truncatedBefore: 0 }, now);
     expect(c.status(now).role).toBe('leader');
     const accepts = sent(effects, 'accept').map((s) => [s.msg.slot, (s.msg.value as SlotValue).cmds.map((x) => (x as { seq: number }).seq)]);
     expect(new Map(accepts as Array<[number, number[]]>)).toEqual(
@@ -74,6 +74,21 @@ describe('ProposerCore: phase 1', () => {
       ]),
     );
     expect(c.status(now).nextSlot).toBe(4);
+  });
+
+  it('a promise in pieces counts once its last piece is in, each asked for in turn; duplicates are ignored', () => {
+    const c = core();
+    const { now, ballot } = elect(c);
+    const b = { round: 0, id: 1 };
+    const piece = (acceptor: number, from: number, slots: number[], more: boolean) =>
+      c.step({ type: 'promise', ballot, acceptor, from, accepted: slots.map((s): [number, Ballot, SlotValue] => [s, b, slot(s)]), more, truncatedBefore: 0 }, now);
+    expect(sent(piece(0, 1, [1, 2], true), 'prepare-more')).toEqual([{ to: 'acc-0', msg: { type: 'prepare-more', ballot, fromSlot: 3, proposer: proposers[0] } }]);
+    piece(1, 1, [1, 2, 3], false);
+    expect(c.status(now).role).toBe('candidate'); // acceptor 0's promise is not whole yet
+    piece(0, 1, [1, 2], true); // a copy of the first piece
+    const done = piece(0, 3, [3], false);
+    expect(c.status(now).role).toBe('leader');
+    expect(sent(done, 'accept').map((a) => a.msg.slot)).toEqual([1, 1, 2, 2, 3, 3]);
   });
 
   it('a candidate told of another\'s lease waits it out as a follower', () => {
@@ -144,7 +159,7 @@ describe('ProposerCore: the lease', () => {
     const { now, ballot } = elect(c);
     const sub = new ActorRef<LeadershipEvent>('n0', 'master');
     c.step({ type: 'subscribe', subscriber: sub }, now);
-    for (const acceptor of [0, 1]) c.step({ type: 'promise', ballot, acceptor, accepted: [], truncatedBefore: 0 }, now);
+    for (const acceptor of [0, 1]) c.step({ type: 'promise', ballot, acceptor, from: 1, accepted: [], more: false, truncatedBefore: 0 }, now);
     const read = (at: number): ProposerEffect[] => c.step({ type: 'read', query: 'q', handle: handle(7) }, at);
     expect(read(now)).toContainEqual(expect.objectContaining({ type: 'reply', reply: expect.objectContaining({ ok: false, reason: 'lease not held' }) }));
     c.step({ type: 'heartbeat-ack', ballot, round: 1, acceptor: 0 }, now + 2);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { SimCluster } from '@actorfs/actors/testing';
-import { KV_MACHINE, PaxosClient, type GroupPlan, type ProposeReply, type ProposerStatus } from '../src/index.ts';
-import { simGroup } from './harness.ts';
+import { KV_MACHINE, PaxosClient, planGroup, type GroupPlan, type ProposeReply, type ProposerStatus } from '../src/index.ts';
+import { bootSpecs, simGroup } from './harness.ts';
 
 const LEASE_MS = 100;
 const KIB = 1024;
@@ -68,4 +68,24 @@ describe('snapshots in pieces (simulator)', () => {
     expect(restored.snapshotIndex).toBeGreaterThan(1_000);
     expect(restored.bytes).toBeGreaterThan(5 * MIB);
   }, 120_000);
+});
+
+describe('phase 1 in pieces (simulator)', () => {
+  it('a new leader gathers promises many times the message limit in pieces, and leads', async () => {
+    const sim = new SimCluster({ seed: 52, network: { delayMs: [1, 3] }, maxMessageBytes: 256 * KIB });
+    const timing = { leaseMs: LEASE_MS, snapshotEvery: 1e9, maxReplyBytes: 64 * KIB, maxBatchBytes: 64 * KIB, maxInflightBytes: 128 * KIB };
+    // Proposers on nodes of their own: restarted, they know no commit index, so phase 1 covers every slot.
+    const plan = planGroup({ acceptors: ['a0', 'a1', 'a2'], proposers: ['p0', 'p1'], learners: ['l0', 'l1', 'l2'], machine: KV_MACHINE, timing });
+    for (const n of ['a0', 'a1', 'a2', 'p0', 'p1', 'l0', 'l1', 'l2']) sim.addNode(n, { boot: (node) => bootSpecs(node, plan, n) });
+    await waitForLeader(sim, plan);
+    await fill(sim, plan, 400, 2 * KIB); // about 800 KiB of accepted slots on every acceptor
+    for (const p of ['p0', 'p1']) sim.crash(p);
+    for (const p of ['p0', 'p1']) sim.restart(p);
+    await waitForLeader(sim, plan);
+    const leader = plan.proposers.find((p) => p.node === 'p0' || p.node === 'p1')!;
+    const status: ProposerStatus = await sim.call(leader, { type: 'status' });
+    const other: ProposerStatus = await sim.call(plan.proposers.find((p) => !p.equals(leader))!, { type: 'status' });
+    expect(Math.max(status.commitIndex, other.commitIndex)).toBeGreaterThan(10);
+    for (const n of sim.nodeNames()) expect(sim.node(n).stats().deadLetters.byReason.oversize ?? 0).toBe(0);
+  }, 60_000);
 });
