@@ -51,6 +51,11 @@ export interface PaxosTiming {
 
 const MIB = 1024 * 1024;
 
+/** Log entries one catch-up reply carries at most (besides maxReplyBytes). */
+export const FETCH_BATCH = 256;
+/** Local subscribers (to applied events, to leadership) one actor keeps at most; more are refused with a warning. */
+export const MAX_SUBSCRIBERS = 16;
+
 export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
   const leaseMs = t.leaseMs ?? 1000;
   const heartbeatMs = t.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 4));

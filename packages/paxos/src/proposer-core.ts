@@ -1,6 +1,6 @@
 import type { ActorRef, ReplyHandle } from '@actorfs/actors';
 import { compareBallots, highestBallotPerSlot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
-import { majority, type PaxosTiming } from './config.ts';
+import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, Command, LeadershipEvent, LearnerMsg, ProposeReply, ProposerMsg, ProposerStatus, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { commandProblem } from './validate.ts';
@@ -77,10 +77,6 @@ type Role = { kind: 'follower' } | Candidate | Leader;
 
 /** Queued commands beyond this are refused (the client backs off and retries). */
 const MAX_QUEUED = 100_000;
-/** Slots (log entries) one catch-up reply carries at most (and maxReplyBytes). */
-export const FETCH_BATCH = 256;
-/** Local subscribers to leadership events at most; more are refused with a warning. */
-const MAX_SUBSCRIBERS = 16;
 /** Heartbeat rounds whose acknowledgements are still counted. */
 const HEARTBEAT_ROUNDS_KEPT = 8;
 /** A leader cut off from a majority for this many lease terms gives way. */
