@@ -14,6 +14,8 @@ export interface ProposerPeers {
   learners: ActorRef<LearnerMsg>[];
   /** Every proposer of the group, this one included. */
   proposers: ActorRef<ProposerMsg>[];
+  /** The machine's check of an op (a reason it is bad, or undefined): a bad op never takes a slot. */
+  validate?: ((op: unknown) => string | undefined) | undefined;
 }
 
 /** What the host feeds the core: the protocol messages, with a client's reply handle beside its request. */
@@ -342,6 +344,8 @@ export class ProposerCore {
     if (bytes > this.t.maxCommandBytes) {
       return this.reply(input.handle, { ok: false, reason: `command too large: about ${bytes} bytes, the limit is ${this.t.maxCommandBytes}`, refused: 'too-large' });
     }
+    const invalid = input.cmd.type === 'op' ? this.peers.validate?.(input.cmd.op) : undefined;
+    if (invalid !== undefined) return this.reply(input.handle, { ok: false, reason: `invalid op: ${invalid}`, refused: 'invalid' });
     if (!l) return this.reply(input.handle, this.notLeader('not leader'));
     if (l.queue.length >= MAX_QUEUED) return this.reply(input.handle, { ok: false, reason: 'overloaded' });
     l.queue.push({ cmd: input.cmd, handle: input.handle, bytes });

@@ -2,6 +2,7 @@ import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
 import { ProposerCore, type ProposerEffect, type ProposerInput } from './proposer-core.ts';
+import { makeStateMachine } from './state-machine.ts';
 import { droppedAsMalformed, proposerMsgProblem } from './validate.ts';
 
 export interface ProposerProps {
@@ -11,6 +12,8 @@ export interface ProposerProps {
   learners: ActorRef<LearnerMsg>[];
   /** Every proposer of the group, this one included. */
   proposers: ActorRef<ProposerMsg>[];
+  /** The group's state machine (its registered name): ops it finds invalid are refused before they take a slot. */
+  machine?: string;
   timing?: Partial<PaxosTiming>;
 }
 
@@ -40,7 +43,9 @@ const MESSAGE_TYPES: Record<ProposerMsg['type'], true> = {
  */
 export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx: ActorContext<ProposerMsg>) => {
   const t = timing(props.timing);
-  const peers = { id: props.id, self: ctx.self, acceptors: props.acceptors, learners: props.learners, proposers: props.proposers };
+  const machine = props.machine === undefined ? undefined : makeStateMachine(props.machine);
+  const validate = machine?.validate?.bind(machine);
+  const peers = { id: props.id, self: ctx.self, acceptors: props.acceptors, learners: props.learners, proposers: props.proposers, validate };
   const core = new ProposerCore(peers, t, () => ctx.random(), { round: ctx.storage.get<number>('round') ?? 0, now: ctx.now() });
 
   const run = (effects: ProposerEffect[]): void => {

@@ -48,10 +48,11 @@ export function planGroup(layout: GroupLayout): GroupPlan {
   const proposers = layout.proposers.map((n, i) => new ActorRef<ProposerMsg>(n, `${g}-proposer-${i}`));
   const learners = layout.learners.map((n, i) => new ActorRef<LearnerMsg>(n, `${g}-learner-${i}`));
   const t = layout.timing === undefined ? {} : { timing: layout.timing };
+  const machine = typeof layout.machine === 'string' ? layout.machine : layout.machine.name;
   const specs: ActorSpec[] = [
     ...acceptors.map((r, index) => spec(r, Acceptor, { index, ...t })),
-    ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, ...t })),
-    ...learners.map((r, index) => spec(r, Learner, { index, machine: typeof layout.machine === 'string' ? layout.machine : layout.machine.name, acceptors, learners, proposers, ...t })),
+    ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, machine, ...t })),
+    ...learners.map((r, index) => spec(r, Learner, { index, machine, acceptors, learners, proposers, ...t })),
   ];
   return { acceptors, proposers, learners, specs, on: (node) => specs.filter((s) => s.node === node) };
 }

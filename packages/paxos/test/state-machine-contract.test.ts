@@ -5,6 +5,7 @@ import {
   defineStateMachine,
   PaxosClient,
   PaxosDomainError,
+  PaxosRefusedError,
   type AppliedEvents,
   type ApplyMeta,
   type GroupPlan,
@@ -26,6 +27,7 @@ type LedgerEvent = { kind: 'added' | 'withdrew'; amount: number };
 const LEDGER = defineStateMachine<LedgerOp, { balance: number; meta: ApplyMeta }, 'balance', number, LedgerEvent>('test.ledger', () => {
   let balance = 0;
   return {
+    validate: (op) => (typeof op === 'object' && op !== null && ('add' in op || 'withdraw' in op) ? undefined : 'a ledger op is { add } or { withdraw }'),
     apply: (op, meta) => {
       if ('add' in op) {
         balance += op.add;
@@ -121,6 +123,19 @@ describe('the state-machine contract (simulator)', () => {
     expect(failed).toMatchObject({ code: 'insufficient-funds', message: 'balance 5 is below 9' });
     expect((await settle(sim, c.propose({ withdraw: 2 }))).balance).toBe(3);
     expect(await settle(sim, c.read('balance'))).toBe(3);
+  });
+
+  it('an op the machine finds invalid is refused before it takes a log slot', async () => {
+    const sim = new SimCluster({ seed: 35, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, LEDGER);
+    const leader = await leaderOf(sim, plan);
+    const c = client(sim, plan, 'v');
+    await settle(sim, c.propose({ add: 1 }));
+    const before: ProposerStatus = await sim.call(leader, { type: 'status' });
+    const refused = await settle(sim, c.propose({ deposit: 5 } as unknown as LedgerOp)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PaxosRefusedError);
+    expect(refused).toMatchObject({ code: 'invalid', message: 'invalid op: a ledger op is { add } or { withdraw }' });
+    expect((await sim.call(leader, { type: 'status' })).nextSlot).toBe(before.nextSlot);
   });
 
   it('a local subscriber gets each applied slot\'s events in slot order', async () => {
