@@ -1,6 +1,6 @@
 import { ActorRef, type ActorKind, type AnyRef } from '@actorfs/actors';
 import { Acceptor } from './acceptor.ts';
-import type { PaxosTiming } from './config.ts';
+import { timing, type PaxosTiming } from './config.ts';
 import { Learner } from './learner.ts';
 import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
 import { Proposer } from './proposer.ts';
@@ -47,6 +47,7 @@ export function planGroup(layout: GroupLayout): GroupPlan {
   const acceptors = layout.acceptors.map((n, i) => new ActorRef<AcceptorMsg>(n, `${g}-acceptor-${i}`));
   const proposers = layout.proposers.map((n, i) => new ActorRef<ProposerMsg>(n, `${g}-proposer-${i}`));
   const learners = layout.learners.map((n, i) => new ActorRef<LearnerMsg>(n, `${g}-learner-${i}`));
+  timing(layout.timing); // settings that cannot work fail here, not in every actor at spawn
   const t = layout.timing === undefined ? {} : { timing: layout.timing };
   const machine = typeof layout.machine === 'string' ? layout.machine : layout.machine.name;
   const specs: ActorSpec[] = [

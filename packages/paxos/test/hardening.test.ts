@@ -7,9 +7,11 @@ import {
   Learner,
   PaxosClient,
   PaxosRefusedError,
+  planGroup,
   type Ballot,
   type GroupPlan,
   type LearnerMsg,
+  type PaxosTiming,
   type ProposeReply,
   type ProposerMsg,
   type ProposerStatus,
@@ -280,5 +282,15 @@ describe('Paxos hardening (simulator)', () => {
     expect(await sim.call(leader, put(c, 2, 'k', 2))).toEqual({ ok: true, result: 1 });
     const deadLetters = plan.acceptors.reduce((n, a) => n + (sim.node(a.node).stats().deadLetters.byReason.unhandled ?? 0), 0);
     expect(deadLetters).toBeGreaterThanOrEqual(junk.length);
+  });
+});
+
+describe('Paxos settings', () => {
+  it('timing that cannot work is refused when the group is planned, naming each problem', () => {
+    const plan = (timing: Partial<PaxosTiming>): unknown => planGroup({ acceptors: ['a'], proposers: ['a'], learners: ['a'], machine: KV_MACHINE, timing });
+    expect(() => plan({ leaseMs: 100, heartbeatMs: 95 })).toThrow('heartbeatMs (95) must be below leaseMs - driftMs (90)');
+    expect(() => plan({ leaseMs: 100, driftMs: 100 })).toThrow('driftMs must be at least 0 and below leaseMs');
+    expect(() => plan({ sessionWindow: 0, maxBatch: -1 })).toThrow(/maxBatch must be a positive number.*sessionWindow must be a positive number/);
+    expect(plan({ leaseMs: 100 })).toBeDefined();
   });
 });
