@@ -4,8 +4,10 @@ import { approxBytes } from './size.ts';
 
 const META = 'snap-meta';
 const PIECE = 'snap-piece';
-/** Pieces read from storage at once when a snapshot is streamed. */
+/** Pieces read from storage at once when a snapshot is restored or its pieces deleted. */
 const PAGE = 64;
+/** Pieces read at once for a chunk to a peer: a chunk holds a few (maxReplyBytes), so reading 64 would decode many for nothing. */
+const CHUNK_PAGE = 4;
 
 /**
  * A learner's snapshots in storage, in pieces: ['snap-piece', index, i] per piece and one header
@@ -41,10 +43,11 @@ export class SnapshotStore {
   }
 
   /** Pieces from..to-1 of snapshot `index`, read a page at a time. */
-  *pieces(index: number, from: number, to: number): Iterable<unknown> {
-    for (let at = from; at < to; at += PAGE) {
-      const page = this.store.range({ start: [PIECE, index, at], end: [PIECE, index, Math.min(to, at + PAGE)] });
-      if (page.length !== Math.min(to, at + PAGE) - at) throw new Error(`snapshot ${index} is missing pieces in ${at}..${Math.min(to, at + PAGE) - 1}`);
+  *pieces(index: number, from: number, to: number, pageSize = PAGE): Iterable<unknown> {
+    for (let at = from; at < to; at += pageSize) {
+      const end = Math.min(to, at + pageSize);
+      const page = this.store.range({ start: [PIECE, index, at], end: [PIECE, index, end] });
+      if (page.length !== end - at) throw new Error(`snapshot ${index} is missing pieces in ${at}..${end - 1}`);
       for (const row of page) yield row.value;
     }
   }
@@ -53,7 +56,7 @@ export class SnapshotStore {
   chunk(meta: SnapshotMeta, from: number, maxBytes: number): unknown[] {
     const out: unknown[] = [];
     let bytes = 0;
-    for (const piece of this.pieces(meta.index, from, meta.total)) {
+    for (const piece of this.pieces(meta.index, from, meta.total, CHUNK_PAGE)) {
       bytes += approxBytes(piece);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(piece);
