@@ -89,7 +89,10 @@ class LearnerReplica {
         return this.drain();
       case 'entries':
         for (const [slot, value] of msg.entries) this.learn(slot, value);
-        return this.drain();
+        this.drain();
+        // Catching up: ask for the next batch now, not a stalled tick later.
+        if (this.knownCommit > this.applied && this.pending.size === 0 && !this.download) this.fetchMissing();
+        return;
       case 'snapshot-chunk':
         return this.receiveChunk(msg);
       case 'snapshot-fetch':
