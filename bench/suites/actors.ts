@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ActorSystem, nativeDecoding, type ActorRef } from '@actorfs/actors';
 import { Blaster, Pinger, Pong, Sink, Spawner } from '../kinds/actor-bench.ts';
 import { BenchStreamSink, BenchStreamSource, BulkWriter, DurablePong, Putter, type PutterMsg } from '../kinds/bulk-bench.ts';
-import { rawLmdbPuts } from '../raw-lmdb.ts';
+import { rawLmdbPuts, rawSmallPutP99UnderBulk } from '../raw-lmdb.ts';
 import { rawPingPong, rawPostMessage } from '../raw.ts';
 import { collector, percentile, type Suite } from '../suite.ts';
 
@@ -123,6 +123,12 @@ export const suite: Suite = {
         await system.ask(bulk, { type: 'stop' }, { timeoutMs: 60_000 });
         add({ name: 'acceptor_reply_p99_ms_alone', value: alone, unit: 'ms', goal: 'baseline' });
         add({ name: 'acceptor_reply_p99_ms_under_bulk_writes', value: underBulk, unit: 'ms', goal: `<= ${(2 * alone).toFixed(2)} (2 x alone)` });
+        // The same question put to the disk alone: two raw LMDB environments on it, no actors.
+        const dir = mkdtempSync(join(tmpdir(), 'raw-lmdb-bulk-'));
+        const raw = await rawSmallPutP99UnderBulk(dir, { puts: 1_000, bulkBytes: KIB64 }).finally(() => rmSync(dir, { recursive: true, force: true }));
+        add({ name: 'raw_lmdb_put_p99_ms_alone', value: raw.alone, unit: 'ms', goal: 'baseline' });
+        add({ name: 'raw_lmdb_put_p99_ms_under_bulk_writes', value: raw.underBulk, unit: 'ms', goal: 'the disk\'s limit' });
+        add({ name: 'acceptor_under_bulk_vs_raw_under_bulk', value: underBulk / raw.underBulk, unit: 'x', goal: '<= 2 (where the disk is the limit)' });
       }
       console.log(`(msgpackr native decoding on main: ${nativeDecoding()})`);
     } finally {

@@ -187,7 +187,8 @@ export class ActorCell {
         return n;
       }
       if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
-      if (!this.alive || this.receive !== receive) break;
+      // A writer over its domain's byte bound stops here: the node holds its next message.
+      if (!this.alive || this.receive !== receive || this.domain?.full) break;
     }
     this.current = 0;
     return n;

@@ -48,6 +48,18 @@ describe('storage domains', () => {
     expect(sim.store('a').size).toBe(0); // the default domain is another disk
   });
 
+  it('a writer over the bound stops within its run, not after its whole message budget', async () => {
+    const sim = new SimCluster({ seed: 1, nodes: ['a'], fsyncMs: [50, 50], storageDomains: { bulk: { maxPendingBytes: 100_000 } } });
+    const writer = sim.spawn('a', DomainWriter, {}, { storageDomain: 'bulk' });
+    sim.tell(writer, { type: 'burst', count: 5, bytes: 60_000 });
+    await sim.runFor(10);
+    // The five put-tells were queued at once and run in one go: two took the domain past its bound.
+    expect(sim.node('a').stats().mailboxTotal).toBe(3);
+    await sim.runFor(500);
+    expect(sim.node('a').stats().mailboxTotal).toBe(0);
+    expect(sim.store('a', 'bulk').size).toBe(5);
+  });
+
   it('a bad domain name is refused at spawn', () => {
     const sim = new SimCluster({ seed: 1, nodes: ['a'] });
     expect(() => sim.spawn('a', DomainWriter, {}, { storageDomain: '../etc' })).toThrow(/bad storage domain name/);
