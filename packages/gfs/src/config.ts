@@ -35,6 +35,10 @@ export interface GfsConfig {
   rebalanceThreshold: number;
   /** Rows of one checkpoint piece (each piece is one storage value). Default 1000. */
   checkpointPieceRows: number;
+  /** The master checkpoints after this many op-log records (recovery replays at most that many). Default 10,000. */
+  checkpointEveryRecords: number;
+  /** The master scans for dead chunkservers and deleted files to reclaim every this many ms. Default 10 s. */
+  scanIntervalMs: number;
   /** Operations waiting for namespace locks at once; beyond it a new one is refused. Default 10,000. */
   maxLockWaiters: number;
   /** Record ids the record reader remembers to drop duplicates. Default 100,000. */
@@ -72,6 +76,8 @@ export function gfsConfig(c: Partial<GfsConfig> = {}): GfsConfig {
     maxClonesPerServer: c.maxClonesPerServer ?? 2,
     rebalanceThreshold: c.rebalanceThreshold ?? 0.1,
     checkpointPieceRows: c.checkpointPieceRows ?? 1000,
+    checkpointEveryRecords: c.checkpointEveryRecords ?? 10_000,
+    scanIntervalMs: c.scanIntervalMs ?? 10_000,
     maxLockWaiters: c.maxLockWaiters ?? 10_000,
     recordDedupWindow: c.recordDedupWindow ?? 100_000,
   };
@@ -95,6 +101,8 @@ const positiveIntegers = [
   'maxClonesInFlight',
   'maxClonesPerServer',
   'checkpointPieceRows',
+  'checkpointEveryRecords',
+  'scanIntervalMs',
   'maxLockWaiters',
   'recordDedupWindow',
 ] as const satisfies ReadonlyArray<keyof GfsConfig>;

@@ -60,14 +60,21 @@ export class MasterMetadata {
     return this.chunkMeta.get(handle);
   }
 
+  /** The chunks of every file at or below `path` (a snapshot revokes their leases first). */
+  chunksUnder(path: string): ChunkHandle[] {
+    const entry = this.namespace.get(path);
+    const entries: Entry[] = entry ? [entry, ...(entry.kind === 'dir' ? [...this.namespace.subtree(path)].map(([, e]) => e) : [])] : [];
+    return entries.flatMap((e) => (e.kind === 'file' ? e.chunks : []));
+  }
+
   /** The handle the next new chunk gets. */
   newHandle(): ChunkHandle {
     return this.nextHandle;
   }
 
-  /** A deletion time at or after nowMs that keeps deletion times increasing. */
+  /** A deletion time (whole ms) at or after nowMs that keeps deletion times increasing. */
   deletionTime(nowMs: number): number {
-    return Math.max(nowMs, this.lastDeletedAtMs + 1);
+    return Math.max(Math.floor(nowMs), this.lastDeletedAtMs + 1);
   }
 
   /** Hidden files deleted at least gcDelayMs before nowMs, at most `limit` of them, in namespace order. */

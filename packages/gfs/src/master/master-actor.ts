@@ -1,0 +1,172 @@
+import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
+import { gfsConfig, type GfsConfig } from '../config.ts';
+import { validatePath } from '../namespace/path.ts';
+import type { ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import { ChunkLocations, type ServerId } from './chunk-locations.ts';
+import { MetadataError } from './metadata.ts';
+import { OpLog } from './op-log.ts';
+import { placeNewChunk, RecentCreations, type ServerInfo } from './placement.ts';
+import type { MetadataRecord } from './records.ts';
+
+export interface MasterProps {
+  config?: Partial<GfsConfig>;
+}
+
+interface ServerState extends ServerInfo {
+  ref: ActorRef<ChunkserverMsg>;
+  lastSeenMs: number;
+}
+
+/** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
+const RECLAIM_PER_SCAN = 1000;
+
+/**
+ * The GFS master (a first skeleton): the namespace and file -> chunk metadata, changed only
+ * through op-log records that are acknowledged once synced (replyWhenDurable) and recovered
+ * from the newest checkpoint plus the log after it; chunk locations learned from chunkserver
+ * heartbeats (stale and orphaned replicas are told to go); new chunks placed by the placement
+ * policy. Not yet here: leases, re-replication, rebalancing, namespace locks across turns.
+ */
+export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorContext<MasterMsg>) => {
+  const config = gfsConfig(props.config);
+  const { log, metadata } = OpLog.recover(ctx.storage);
+  const locations = new ChunkLocations();
+  const servers = new Map<ServerId, ServerState>();
+  const recent = new RecentCreations(config);
+  ctx.setTimer('scan', config.scanIntervalMs, { type: 'scan' }, { repeat: true });
+
+  const pathOf = (p: unknown): string => validatePath(p, config).path;
+  const mutate = (record: MetadataRecord): void => {
+    metadata.apply(record); // a record that does not fit throws here and changes nothing
+    log.append(record);
+    if (log.recordsSinceCheckpoint >= config.checkpointEveryRecords) log.checkpoint(metadata, config.checkpointPieceRows);
+  };
+  const versionOf = (h: number): number | undefined => metadata.chunk(h)?.version;
+
+  const receive = (msg: MasterMsg): void => {
+    switch (msg.type) {
+      case 'mkdir':
+      case 'create':
+        mutate({ type: msg.type, path: pathOf(msg.path) });
+        return ctx.replyWhenDurable(true);
+      case 'delete':
+        mutate({ type: 'delete', path: pathOf(msg.path), atMs: metadata.deletionTime(ctx.now()) });
+        return ctx.replyWhenDurable(true);
+      case 'undelete': {
+        const hidden = metadata.deletedVersionsOf(pathOf(msg.path)).pop();
+        if (!hidden) throw new MetadataError('not-found', `no deleted file ${msg.path} to undelete`);
+        mutate({ type: 'undelete', hiddenPath: hidden });
+        return ctx.replyWhenDurable(true);
+      }
+      case 'rename':
+        mutate({ type: 'rename', from: pathOf(msg.from), to: pathOf(msg.to) });
+        return ctx.replyWhenDurable(true);
+      case 'snapshot': {
+        const source = pathOf(msg.source);
+        // a primary must ask for a new lease after this, and so finds its chunk shared
+        for (const h of metadata.chunksUnder(source)) locations.revokeLease(h);
+        mutate({ type: 'snapshot', source, target: pathOf(msg.target) });
+        return ctx.replyWhenDurable(true);
+      }
+      case 'list':
+        return ctx.reply(metadata.list(pathOf(msg.path)).map(({ name, entry }) => ({ name, kind: entry.kind })));
+      case 'stat': {
+        const entry = metadata.get(pathOf(msg.path));
+        if (!entry) throw new MetadataError('not-found', `${msg.path} does not exist`);
+        return ctx.reply(entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length });
+      }
+      case 'add-chunk':
+        return addChunk(pathOf(msg.path));
+      case 'locate': {
+        const handle = fileChunks(pathOf(msg.path))[msg.index];
+        if (handle === undefined) throw new MetadataError('not-found', `${msg.path} has no chunk ${msg.index}`);
+        const version = versionOf(handle)!;
+        return ctx.reply({ handle, version, replicas: locations.liveReplicas(handle, version) });
+      }
+      case 'heartbeat':
+        return heartbeat(msg);
+      case 'chunk-created':
+        if (servers.has(msg.server) && versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
+        return;
+      case 'bad-replica': {
+        ctx.log.warn('bad replica', { server: msg.server, handle: msg.handle, reason: msg.reason });
+        locations.removeReplica(msg.server, msg.handle);
+        const s = servers.get(msg.server);
+        if (s) ctx.send(s.ref, { type: 'delete-chunks', handles: [msg.handle] });
+        return;
+      }
+      case 'checkpoint':
+        return ctx.replyWhenDurable(log.checkpoint(metadata, config.checkpointPieceRows));
+      case 'scan':
+        return scan();
+      default: {
+        const never: never = msg;
+        ctx.unhandled(never);
+      }
+    }
+  };
+
+  function fileChunks(path: string): number[] {
+    const entry = metadata.get(path);
+    if (!entry) throw new MetadataError('not-found', `${path} does not exist`);
+    if (entry.kind !== 'file') throw new MetadataError('not-a-file', `${path} is a directory`);
+    return entry.chunks;
+  }
+
+  function addChunk(path: string): void {
+    fileChunks(path);
+    const now = ctx.now();
+    const replicas = placeNewChunk([...servers.values()], config.replicas, recent, now);
+    if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
+    const handle = metadata.newHandle();
+    mutate({ type: 'add-chunk', path, handle });
+    for (const id of replicas) {
+      recent.record(id, now);
+      // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
+      ctx.sendWhenDurable(servers.get(id)!.ref, { type: 'create-chunk', handle, version: 1 });
+    }
+    ctx.replyWhenDurable({ handle, replicas });
+  }
+
+  function heartbeat(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
+    if (typeof msg.server !== 'string' || !Array.isArray(msg.chunks)) throw new Error('malformed heartbeat');
+    servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
+    const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
+    // a replica ahead of the master's version means the master failed while granting a lease: adopt it
+    // (replicas still recorded at the old version are not handed out from now on; each one's own
+    // next report shows whether it is stale, so none is deleted on an outdated view)
+    for (const { handle, version } of verdict.ahead) if (version > versionOf(handle)!) mutate({ type: 'set-version', handle, version });
+    const doomed = [...verdict.orphaned, ...verdict.stale];
+    if (doomed.length > 0) ctx.send(msg.ref, { type: 'delete-chunks', handles: doomed });
+  }
+
+  function scan(): void {
+    const now = ctx.now();
+    for (const [id, s] of servers) {
+      if (s.lastSeenMs + config.serverTimeoutMs < now) {
+        ctx.log.info('chunkserver silent, taken for dead', { server: id });
+        locations.removeServer(id);
+        servers.delete(id);
+      }
+    }
+    reclaim(now);
+  }
+
+  function reclaim(now: number): void {
+    for (const hiddenPath of metadata.dueForReclaim(now, config.gcDelayMs, RECLAIM_PER_SCAN)) {
+      const chunks = metadata.chunksUnder(hiddenPath);
+      mutate({ type: 'reclaim', hiddenPath });
+      // replicas of forgotten chunks are orphans now: the next heartbeats have them deleted
+      for (const h of chunks) if (!metadata.chunk(h)) locations.forgetChunk(h);
+    }
+  }
+
+  return (msg: MasterMsg) => {
+    try {
+      receive(msg);
+    } catch (err) {
+      // bad input (a bad path, an operation that does not fit the namespace) gets a clear error; the master goes on
+      ctx.replyError(err instanceof Error ? err : String(err));
+    }
+  };
+});

@@ -1,0 +1,43 @@
+import type { ActorRef, Asks } from '@actorfs/actors';
+import type { ChunkInfo } from './chunkserver/block-store.ts';
+import type { ReplicaReport, ServerId } from './master/chunk-locations.ts';
+import type { ChunkHandle } from './master/records.ts';
+
+/** What the master answers about one of a file's chunks. */
+export interface ChunkLocation {
+  handle: ChunkHandle;
+  version: number;
+  /** Servers with a live (current-version) replica; stale ones are never listed. */
+  replicas: ServerId[];
+}
+
+export type MasterMsg =
+  // ---- namespace (clients) ----
+  | ({ type: 'mkdir'; path: string } & Asks<true>)
+  | ({ type: 'create'; path: string } & Asks<true>)
+  | ({ type: 'delete'; path: string } & Asks<true>)
+  | ({ type: 'undelete'; path: string } & Asks<true>)
+  | ({ type: 'rename'; from: string; to: string } & Asks<true>)
+  | ({ type: 'snapshot'; source: string; target: string } & Asks<true>)
+  | ({ type: 'list'; path: string } & Asks<Array<{ name: string; kind: 'dir' | 'file' }>>)
+  | ({ type: 'stat'; path: string } & Asks<{ kind: 'dir' } | { kind: 'file'; chunks: number }>)
+  // ---- chunks (clients) ----
+  /** Adds a chunk at the end of a file, placed on new replicas; answers once it is logged. */
+  | ({ type: 'add-chunk'; path: string } & Asks<{ handle: ChunkHandle; replicas: ServerId[] }>)
+  | ({ type: 'locate'; path: string; index: number } & Asks<ChunkLocation>)
+  // ---- chunkservers ----
+  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[] }
+  | { type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number }
+  | { type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string }
+  // ---- upkeep ----
+  | ({ type: 'checkpoint' } & Asks<number>)
+  | { type: 'scan' };
+
+export type ChunkserverMsg =
+  | { type: 'create-chunk'; handle: ChunkHandle; version: number }
+  | { type: 'delete-chunks'; handles: ChunkHandle[] }
+  | ({ type: 'set-version'; handle: ChunkHandle; version: number } & Asks<true>)
+  | ({ type: 'write'; handle: ChunkHandle; offset: number; data: Uint8Array } & Asks<true>)
+  | ({ type: 'read'; handle: ChunkHandle; offset: number; length: number } & Asks<Uint8Array>)
+  | ({ type: 'inspect' } & Asks<Array<{ handle: ChunkHandle } & ChunkInfo>>)
+  | { type: 'heartbeat-tick' };
