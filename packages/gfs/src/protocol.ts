@@ -11,6 +11,13 @@ export interface ChunkLocation {
   replicas: ServerId[];
 }
 
+export interface MasterStatus {
+  /** Live chunkservers, by id. */
+  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number }>;
+  /** Op-log records since the last checkpoint. */
+  recordsSinceCheckpoint: number;
+}
+
 export type MasterMsg =
   // ---- namespace (clients) ----
   | ({ type: 'mkdir'; path: string } & Asks<true>)
@@ -30,6 +37,7 @@ export type MasterMsg =
   | { type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number }
   | { type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string }
   // ---- upkeep ----
+  | ({ type: 'status' } & Asks<MasterStatus>)
   | ({ type: 'checkpoint' } & Asks<number>)
   | { type: 'scan' };
 

@@ -95,6 +95,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         if (s) ctx.send(s.ref, { type: 'delete-chunks', handles: [msg.handle] });
         return;
       }
+      case 'status':
+        return ctx.reply({
+          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes })).sort((a, b) => (a.id < b.id ? -1 : 1)),
+          recordsSinceCheckpoint: log.recordsSinceCheckpoint,
+        });
       case 'checkpoint':
         return ctx.replyWhenDurable(log.checkpoint(metadata, config.checkpointPieceRows));
       case 'scan':
