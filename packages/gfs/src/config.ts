@@ -12,6 +12,10 @@ export interface GfsConfig {
   replicas: number;
   /** A primary's chunk lease. Default 60 s. */
   leaseMs: number;
+  /** How long a lease grant waits for the replicas to persist the raised version; then it goes on with those that did. Default 2 s. */
+  leaseGrantTimeoutMs: number;
+  /** Clients waiting at once for the lease of one chunk; beyond it a request is refused. Default 1000. */
+  maxLeaseWaiters: number;
   /** Chunkservers report to the master every this many ms. Default 5 s. */
   heartbeatIntervalMs: number;
   /** A chunkserver silent this long is taken for dead. Default 3 heartbeats. */
@@ -64,6 +68,8 @@ export function gfsConfig(c: Partial<GfsConfig> = {}): GfsConfig {
     blockSizeBytes: c.blockSizeBytes ?? Math.min(64 * KIB, chunkSizeBytes),
     replicas: c.replicas ?? 3,
     leaseMs: c.leaseMs ?? 60_000,
+    leaseGrantTimeoutMs: c.leaseGrantTimeoutMs ?? 2_000,
+    maxLeaseWaiters: c.maxLeaseWaiters ?? 1000,
     heartbeatIntervalMs,
     serverTimeoutMs: c.serverTimeoutMs ?? 3 * heartbeatIntervalMs,
     gcDelayMs: c.gcDelayMs ?? 3 * DAY_MS,
@@ -91,6 +97,8 @@ const positiveIntegers = [
   'blockSizeBytes',
   'replicas',
   'leaseMs',
+  'leaseGrantTimeoutMs',
+  'maxLeaseWaiters',
   'heartbeatIntervalMs',
   'serverTimeoutMs',
   'maxNameBytes',

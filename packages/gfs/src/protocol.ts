@@ -32,16 +32,31 @@ export type MasterMsg =
   /** Adds a chunk at the end of a file, placed on new replicas; answers once it is logged. */
   | ({ type: 'add-chunk'; path: string } & Asks<{ handle: ChunkHandle; replicas: ServerId[] }>)
   | ({ type: 'locate'; path: string; index: number } & Asks<ChunkLocation>)
+  /**
+   * Who may order mutations of a chunk: the lease holder, granted on demand. A grant first raises
+   * the chunk's version, logged at the master and persisted by the replicas, before any client
+   * hears of the primary; replicas that missed the raise are stale from then on.
+   */
+  | ({ type: 'lease'; path: string; index: number } & Asks<ChunkLease>)
   // ---- chunkservers ----
   | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[] }
   | { type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number }
   | { type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string }
+  | { type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number }
+  | { type: 'grant-timeout'; handle: ChunkHandle }
   // ---- upkeep ----
   | ({ type: 'status' } & Asks<MasterStatus>)
   | ({ type: 'checkpoint' } & Asks<number>)
   | { type: 'scan' };
 
+export interface ChunkLease extends ChunkLocation {
+  primary: ServerId;
+  expiresAtMs: number;
+}
+
 export type ChunkserverMsg =
+  /** Persists a raised version, then answers the master with version-raised. */
+  | { type: 'raise-version'; handle: ChunkHandle; version: number }
   | { type: 'create-chunk'; handle: ChunkHandle; version: number }
   | { type: 'delete-chunks'; handles: ChunkHandle[] }
   | ({ type: 'set-version'; handle: ChunkHandle; version: number } & Asks<true>)

@@ -38,6 +38,20 @@ describe('chunk locations (learned from chunkservers, not persisted)', () => {
     expect(l.lease(2, 1)).toBeUndefined();
   });
 
+  it("a server's report keeps the leases it holds on chunks it still reports, and drops the others", () => {
+    const l = new ChunkLocations();
+    l.applyReport('cs1', [{ handle: 1, version: 3 }, { handle: 2, version: 1 }], versionOf);
+    l.grantLease(1, 'cs1', 0, 60_000);
+    l.grantLease(2, 'cs1', 0, 60_000);
+    l.applyReport('cs1', [{ handle: 1, version: 3 }], versionOf);
+    expect(l.lease(1, 1000)?.holder).toBe('cs1');
+    expect(l.lease(2, 1000)).toBeUndefined();
+    // a stale report of the chunk drops it too
+    l.applyReport('cs1', [{ handle: 1, version: 2 }], versionOf);
+    expect(l.lease(1, 1000)).toBeUndefined();
+    expect(l.chunksOn('cs1')).toEqual([]);
+  });
+
   it('after a version bump, replicas that missed it are stale and dropped', () => {
     const l = new ChunkLocations();
     for (const s of ['cs1', 'cs2', 'cs3']) l.addReplica(s, 1, 3);

@@ -5,7 +5,7 @@ import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
 import { Master } from '../src/master/master-actor.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
 
-const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3 };
+const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3, leaseMs: 1000, leaseGrantTimeoutMs: 500 };
 
 function bootMaster(sim: SimCluster): () => ActorRef<MasterMsg> {
   let master: ActorRef<MasterMsg> | undefined;
@@ -29,6 +29,15 @@ function classify(err: unknown): 'refused' | 'unknown' | `bug: ${string}` {
   if (!(err instanceof RemoteActorError)) return 'unknown';
   if (err.remoteName === 'MetadataError' && /does not exist|already exists|is a directory|is not a directory/.test(err.message)) return 'refused';
   return `bug: ${err.message}`;
+}
+
+/** Lets the chunkservers report, then makes /f with one chunk whose replicas the master knows. */
+async function fileWithChunk(sim: SimCluster, master: ActorRef<MasterMsg>): Promise<{ handle: number }> {
+  await sim.runFor(300);
+  await sim.call(master, { type: 'create', path: '/f' });
+  const { handle } = await sim.call(master, { type: 'add-chunk', path: '/f' });
+  await sim.runFor(300);
+  return { handle };
 }
 
 describe('master on the simulator', () => {
@@ -131,22 +140,62 @@ describe('master on the simulator', () => {
     expect((await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas).toEqual([...replicas].sort());
   });
 
-  it('a replica that missed a version bump is stale: never handed out, and deleted', async () => {
+  it('a lease grant raises the version at the master and on every replica, persisted, before the client hears of the primary', async () => {
     const sim = new SimCluster({ seed: 4 });
     const master = bootMaster(sim)();
     const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+    expect(lease.replicas).toContain(lease.primary);
+    // crashing every replica and the master at once loses nothing the answer relied on
+    for (const n of ['m', 'cs1', 'cs2', 'cs3']) sim.crash(n);
+    for (const n of ['m', 'cs1', 'cs2', 'cs3']) sim.restart(n);
+    for (const cs of servers.values()) expect(await sim.call(cs, { type: 'inspect' })).toEqual([{ handle, version: 2, lengthBytes: 0 }]);
     await sim.runFor(300);
-    await sim.call(master, { type: 'create', path: '/f' });
-    const { handle } = await sim.call(master, { type: 'add-chunk', path: '/f' });
-    await sim.runFor(300);
+    expect(await sim.call(master, { type: 'locate', path: '/f', index: 0 })).toEqual({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+  });
+
+  it('while a lease runs every request gets the same primary and no new version; concurrent requests share one grant; after expiry a grant raises the version again', async () => {
+    const sim = new SimCluster({ seed: 5 });
+    const master = bootMaster(sim)();
+    bootChunkservers(sim, master, ['A', 'B', 'C']);
+    await fileWithChunk(sim, master);
+    const asks = [0, 1, 2].map(() => sim.ask(master, { type: 'lease', path: '/f', index: 0 }));
+    await sim.runFor(100);
+    const leases = await Promise.all(asks);
+    expect(new Set(leases.map((l) => `${l.primary}@${l.version}`)).size).toBe(1);
+    expect(leases[0]!.version).toBe(2);
+    await sim.runFor(500);
+    expect(await sim.call(master, { type: 'lease', path: '/f', index: 0 })).toEqual(leases[0]);
+    await sim.runFor(600); // past the lease
+    expect((await sim.call(master, { type: 'lease', path: '/f', index: 0 })).version).toBe(3);
+  });
+
+  it('a replica down during a version raise comes back stale: never handed out, and deleted', async () => {
+    const sim = new SimCluster({ seed: 6 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
     sim.crash('cs1');
-    // the bump a lease grant makes, reaching only the live replicas (granting leases is not built yet)
-    for (const cs of ['cs2', 'cs3']) await sim.call(servers.get(cs)!, { type: 'set-version', handle, version: 2 });
-    await sim.runFor(300);
-    expect(await sim.call(master, { type: 'locate', path: '/f', index: 0 })).toEqual({ handle, version: 2, replicas: ['cs2', 'cs3'] });
+    // the master still counts cs1 live; the grant waits for it until the timeout, then goes on without it
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs2', 'cs3'] });
+    expect(['cs2', 'cs3']).toContain(lease.primary);
     sim.restart('cs1');
     await sim.runFor(300);
     expect((await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas).toEqual(['cs2', 'cs3']);
     expect(await sim.call(servers.get('cs1')!, { type: 'inspect' })).toEqual([]);
+  });
+
+  it('a lease is refused with a clear error for a chunk with no live replica', async () => {
+    const sim = new SimCluster({ seed: 7 });
+    const master = bootMaster(sim)();
+    bootChunkservers(sim, master, ['A']);
+    await fileWithChunk(sim, master);
+    sim.crash('cs1');
+    await sim.runFor(1000); // cs1 is taken for dead
+    await expect(sim.call(master, { type: 'lease', path: '/f', index: 0 })).rejects.toThrow(/no live replica to grant a lease to/);
+    await expect(sim.call(master, { type: 'lease', path: '/f', index: 5 })).rejects.toThrow(/\/f has no chunk 5/);
   });
 });

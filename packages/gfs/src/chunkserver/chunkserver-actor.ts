@@ -44,6 +44,10 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'create-chunk':
         if (!store.info(msg.handle)) store.create(msg.handle, msg.version);
         return ctx.sendWhenDurable(props.master, { type: 'chunk-created', server: props.server, handle: msg.handle, version: msg.version });
+      case 'raise-version':
+        if (!store.info(msg.handle)) return;
+        store.setVersion(msg.handle, msg.version);
+        return ctx.sendWhenDurable(props.master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
       case 'delete-chunks':
         for (const h of msg.handles) if (store.info(h)) store.delete(h);
         return;

@@ -32,8 +32,10 @@ export class ChunkLocations {
   /** A server's full report replaces what was known of it. `versionOf` is the metadata's version (undefined: unknown chunk). */
   applyReport(server: ServerId, chunks: readonly ReplicaReport[], versionOf: (h: ChunkHandle) => number | undefined): ReportVerdict {
     const verdict: ReportVerdict = { orphaned: [], stale: [], ahead: [] };
-    for (const h of [...(this.byServer.get(server) ?? [])]) this.removeReplica(server, h);
-    this.byServer.set(server, new Set());
+    const before = this.byServer.get(server) ?? new Set<ChunkHandle>();
+    const reported = new Set(chunks.filter((c) => (versionOf(c.handle) ?? Infinity) <= c.version).map((c) => c.handle));
+    // replicas it no longer holds go (with their leases); the rest are refreshed below, leases kept
+    for (const h of before) if (!reported.has(h)) this.removeReplica(server, h);
     for (const { handle, version } of chunks) {
       const current = versionOf(handle);
       if (current === undefined) verdict.orphaned.push(handle);

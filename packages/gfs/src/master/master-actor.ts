@@ -1,8 +1,8 @@
-import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
+import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import { validatePath } from '../namespace/path.ts';
-import type { ChunkserverMsg, MasterMsg } from '../protocol.ts';
-import { ChunkLocations, type ServerId } from './chunk-locations.ts';
+import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
 import { OpLog } from './op-log.ts';
 import { placeNewChunk, RecentCreations, type ServerInfo } from './placement.ts';
@@ -15,6 +15,14 @@ export interface MasterProps {
 interface ServerState extends ServerInfo {
   ref: ActorRef<ChunkserverMsg>;
   lastSeenMs: number;
+}
+
+/** A lease grant waiting for the replicas to persist the raised version. */
+interface PendingGrant {
+  version: number;
+  awaiting: Set<ServerId>;
+  raised: ServerId[];
+  waiters: ReplyHandle[];
 }
 
 /** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
@@ -33,6 +41,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const locations = new ChunkLocations();
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
+  const grants = new Map<number, PendingGrant>();
   ctx.setTimer('scan', config.scanIntervalMs, { type: 'scan' }, { repeat: true });
 
   const pathOf = (p: unknown): string => validatePath(p, config).path;
@@ -78,11 +87,25 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       case 'add-chunk':
         return addChunk(pathOf(msg.path));
       case 'locate': {
-        const handle = fileChunks(pathOf(msg.path))[msg.index];
-        if (handle === undefined) throw new MetadataError('not-found', `${msg.path} has no chunk ${msg.index}`);
+        const handle = chunkAt(pathOf(msg.path), msg.index);
         const version = versionOf(handle)!;
         return ctx.reply({ handle, version, replicas: locations.liveReplicas(handle, version) });
       }
+      case 'lease': {
+        const handle = chunkAt(pathOf(msg.path), msg.index);
+        const waiter = ctx.replyHandle();
+        return waiter && requestLease(handle, waiter);
+      }
+      case 'version-raised': {
+        const g = grants.get(msg.handle);
+        if (!g || msg.version !== g.version || !g.awaiting.delete(msg.server)) return;
+        g.raised.push(msg.server);
+        locations.addReplica(msg.server, msg.handle, msg.version);
+        if (g.awaiting.size === 0) finishGrant(msg.handle);
+        return;
+      }
+      case 'grant-timeout':
+        return finishGrant(msg.handle);
       case 'heartbeat':
         return heartbeat(msg);
       case 'chunk-created':
@@ -116,6 +139,56 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (!entry) throw new MetadataError('not-found', `${path} does not exist`);
     if (entry.kind !== 'file') throw new MetadataError('not-a-file', `${path} is a directory`);
     return entry.chunks;
+  }
+
+  function chunkAt(path: string, index: number): number {
+    const handle = fileChunks(path)[index];
+    if (handle === undefined) throw new MetadataError('not-found', `${path} has no chunk ${String(index)}`);
+    return handle;
+  }
+
+  function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
+    return { handle, version, replicas: locations.liveReplicas(handle, version), primary: lease.holder, expiresAtMs: lease.expiresAtMs };
+  }
+
+  /**
+   * Answers with the running lease, or starts a grant: the raised version is logged, and only
+   * once it is durable do the live replicas hear of it; the lease goes out when they have all
+   * persisted it (or, at the timeout, to those that did). Requests meanwhile wait on that grant.
+   */
+  function requestLease(handle: number, waiter: ReplyHandle): void {
+    const version = versionOf(handle)!;
+    const lease = locations.lease(handle, ctx.now());
+    if (lease) return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    const pending = grants.get(handle);
+    if (pending) {
+      if (pending.waiters.length >= config.maxLeaseWaiters) throw new Error(`chunk ${handle}: ${config.maxLeaseWaiters} clients already wait for its lease`);
+      pending.waiters.push(waiter);
+      return;
+    }
+    const live = locations.liveReplicas(handle, version);
+    if (live.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
+    const next = version + 1;
+    mutate({ type: 'set-version', handle, version: next });
+    grants.set(handle, { version: next, awaiting: new Set(live), raised: [], waiters: [waiter] });
+    for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, { type: 'raise-version', handle, version: next });
+    ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
+  }
+
+  /** Replicas that did not persist the raised version are stale from now on (their next report has them deleted). */
+  function finishGrant(handle: number): void {
+    const g = grants.get(handle);
+    if (!g) return;
+    grants.delete(handle);
+    ctx.cancelTimer(`grant:${handle}`);
+    // (one that raised it may have died since)
+    const primary = locations.liveReplicas(handle, g.version).find((s) => g.raised.includes(s));
+    if (primary === undefined) {
+      for (const w of g.waiters) ctx.replyErrorTo(w, `chunk ${handle}: no live replica took version ${g.version}`);
+      return;
+    }
+    const lease = locations.grantLease(handle, primary, ctx.now(), config.leaseMs);
+    for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
   function addChunk(path: string): void {
