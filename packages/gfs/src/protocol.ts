@@ -57,6 +57,8 @@ export interface ChunkLease extends ChunkLocation {
 export type ChunkserverMsg =
   /** Persists a raised version, then answers the master with version-raised. */
   | { type: 'raise-version'; handle: ChunkHandle; version: number }
+  /** Copy-on-write: copies chunk `from` locally as `to` at `version`, then answers with version-raised for `to`. */
+  | { type: 'copy-chunk'; from: ChunkHandle; to: ChunkHandle; version: number }
   | { type: 'create-chunk'; handle: ChunkHandle; version: number }
   | { type: 'delete-chunks'; handles: ChunkHandle[] }
   | ({ type: 'set-version'; handle: ChunkHandle; version: number } & Asks<true>)

@@ -120,6 +120,7 @@ describe('chunk block store on LMDB', () => {
     await expect(sys.ask(host, { type: 'write', handle: 10, offset: sizes.chunkSizeBytes - 1, data: bytes(2, 9) })).rejects.toThrow(/crosses the chunk's end/);
     await expect(sys.ask(host, { type: 'create', handle: 10, version: 1 })).rejects.toThrow(/chunk 10: already exists/);
     await expect(sys.ask(host, { type: 'set-version', handle: 10, version: 0 })).rejects.toThrow(/older than the stored 1/);
+    await expect(sys.ask(host, { type: 'write', handle: 10, offset: 0, data: 'abc' as unknown as Uint8Array })).rejects.toThrow(/write data must be bytes/);
     // and the store goes on serving
     expect((await sys.ask(host, { type: 'read', handle: 10, offset: 0, length: 10 })).length).toBe(10);
   });

@@ -96,6 +96,10 @@ describe('master on the simulator', () => {
     expect(await refused({ type: 'undelete', path: '/nothing' })).toMatch(/no deleted file \/nothing/);
     expect(await refused({ type: 'locate', path: '/', index: 0 })).toMatch(/is a directory/);
     expect(await refused({ type: 'add-chunk', path: '/' })).toMatch(/is a directory/);
+    // a malformed heartbeat (a tell: nobody to answer) is dropped with a warning
+    sim.tell(master, { type: 'heartbeat', server: 'x', rack: 'r', usedBytes: Number.NaN, capacityBytes: 1, chunks: [], ref: master as never });
+    sim.tell(master, { type: 'heartbeat', server: 'y', rack: 'r', usedBytes: 0, capacityBytes: 1, chunks: [null as never], ref: master as never });
+    expect((await sim.call(master, { type: 'status' })).servers).toEqual([]);
     expect(await sim.call(master, { type: 'mkdir', path: '/ok' })).toBe(true);
     expect(await sim.call(master, { type: 'list', path: '/' })).toEqual([{ name: 'ok', kind: 'dir' }]);
   });
@@ -186,6 +190,29 @@ describe('master on the simulator', () => {
     await sim.runFor(300);
     expect((await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas).toEqual(['cs2', 'cs3']);
     expect(await sim.call(servers.get('cs1')!, { type: 'inspect' })).toEqual([]);
+  });
+
+  it('after a snapshot, the first lease on a shared chunk has every replica copy it locally; writes to the copy leave the snapshot unchanged', async () => {
+    const sim = new SimCluster({ seed: 8 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    const before = new TextEncoder().encode('before the snapshot');
+    for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle, offset: 0, data: before });
+    await sim.call(master, { type: 'snapshot', source: '/f', target: '/g' });
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease.handle).not.toBe(handle);
+    expect(lease).toMatchObject({ version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+    expect((await sim.call(master, { type: 'locate', path: '/g', index: 0 })).handle).toBe(handle);
+    const after = new TextEncoder().encode('AFTER the snapshot!');
+    for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle: lease.handle, offset: 0, data: after });
+    for (const cs of servers.values()) {
+      expect(Buffer.from(await sim.call(cs, { type: 'read', handle, offset: 0, length: before.length })).equals(before)).toBe(true);
+      expect(Buffer.from(await sim.call(cs, { type: 'read', handle: lease.handle, offset: 0, length: after.length })).equals(after)).toBe(true);
+    }
+    // the file keeps its own chunk: the next lease asks for no copy
+    expect((await sim.call(master, { type: 'lease', path: '/f', index: 0 })).handle).toBe(lease.handle);
+    expect((await sim.call(master, { type: 'lease', path: '/g', index: 0 })).handle).toBe(handle);
   });
 
   it('a lease is refused with a clear error for a chunk with no live replica', async () => {

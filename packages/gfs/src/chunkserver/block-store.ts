@@ -79,6 +79,7 @@ export class ChunkBlockStore {
 
   write(handle: ChunkHandle, offset: number, data: Uint8Array): void {
     const info = this.mustExist(handle);
+    if (!(data instanceof Uint8Array)) throw new ChunkStoreError(handle, 'write data must be bytes (a Uint8Array)');
     const end = offset + data.length;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new ChunkStoreError(handle, `bad offset ${offset}`);
     if (end > this.sizes.chunkSizeBytes) throw new ChunkStoreError(handle, `write of [${offset}, ${end}) crosses the chunk's end at ${this.sizes.chunkSizeBytes}`);
@@ -128,6 +129,18 @@ export class ChunkBlockStore {
       }
     }
     return bad;
+  }
+
+  /** A local copy of a chunk under a new handle (copy-on-write after a snapshot); every block is verified on the way. */
+  copy(from: ChunkHandle, to: ChunkHandle, version: number): void {
+    const info = this.mustExist(from);
+    if (this.info(to)) throw new ChunkStoreError(to, 'already exists');
+    const bs = this.sizes.blockSizeBytes;
+    for (let block = 0; block * bs < info.lengthBytes; block++) {
+      const data = this.verifiedBlock(from, block, Math.min(bs, info.lengthBytes - block * bs));
+      this.storage.put([BLOCK, to, block], { crc: crc32(data), data } satisfies StoredBlock);
+    }
+    this.storage.put([CHUNK, to], { version, lengthBytes: info.lengthBytes } satisfies ChunkInfo);
   }
 
   delete(handle: ChunkHandle): void {

@@ -48,6 +48,9 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         if (!store.info(msg.handle)) return;
         store.setVersion(msg.handle, msg.version);
         return ctx.sendWhenDurable(props.master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
+      case 'copy-chunk':
+        if (!store.info(msg.to)) store.copy(msg.from, msg.to, msg.version);
+        return ctx.sendWhenDurable(props.master, { type: 'version-raised', server: props.server, handle: msg.to, version: msg.version });
       case 'delete-chunks':
         for (const h of msg.handles) if (store.info(h)) store.delete(h);
         return;
@@ -79,6 +82,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
     try {
       receive(msg);
     } catch (err) {
+      if (!ctx.replyHandle()) ctx.log.warn('message refused', { type: String((msg as { type?: unknown }).type), error: String(err) });
       ctx.replyError(err instanceof Error ? err : String(err));
     }
   };

@@ -92,9 +92,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return ctx.reply({ handle, version, replicas: locations.liveReplicas(handle, version) });
       }
       case 'lease': {
-        const handle = chunkAt(pathOf(msg.path), msg.index);
+        const path = pathOf(msg.path);
+        const handle = chunkAt(path, msg.index);
         const waiter = ctx.replyHandle();
-        return waiter && requestLease(handle, waiter);
+        if (!waiter) return;
+        return metadata.chunk(handle)!.refs > 1 ? copyOnWrite(path, msg.index, handle, waiter) : requestLease(handle, waiter);
       }
       case 'version-raised': {
         const g = grants.get(msg.handle);
@@ -170,9 +172,29 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (live.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
     const next = version + 1;
     mutate({ type: 'set-version', handle, version: next });
-    grants.set(handle, { version: next, awaiting: new Set(live), raised: [], waiters: [waiter] });
-    for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, { type: 'raise-version', handle, version: next });
+    startGrant(handle, next, live, waiter, { type: 'raise-version', handle, version: next });
+  }
+
+  /** Sends `order` to the live replicas once the log is durable, and waits for their version-raised. */
+  function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle, order: ChunkserverMsg): void {
+    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter] });
+    for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, order);
     ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
+  }
+
+  /**
+   * The first lease asked for a chunk shared since a snapshot: the file gets its own chunk, which
+   * every live replica of the shared one copies locally (no data crosses the network), at a
+   * raised version; the lease then goes out on the copy as for any grant.
+   */
+  function copyOnWrite(path: string, index: number, shared: number, waiter: ReplyHandle): void {
+    const version = versionOf(shared)!;
+    const live = locations.liveReplicas(shared, version);
+    if (live.length === 0) throw new Error(`chunk ${shared}: no live replica to copy for ${path}`);
+    const handle = metadata.newHandle();
+    mutate({ type: 'copy-on-write', path, index, handle });
+    mutate({ type: 'set-version', handle, version: version + 1 });
+    startGrant(handle, version + 1, live, waiter, { type: 'copy-chunk', from: shared, to: handle, version: version + 1 });
   }
 
   /** Replicas that did not persist the raised version are stale from now on (their next report has them deleted). */
@@ -207,7 +229,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   }
 
   function heartbeat(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
-    if (typeof msg.server !== 'string' || !Array.isArray(msg.chunks)) throw new Error('malformed heartbeat');
+    const problem = heartbeatProblem(msg);
+    if (problem) throw new Error(`malformed heartbeat: ${problem}`);
     servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
     // a replica ahead of the master's version means the master failed while granting a lease: adopt it
@@ -244,7 +267,19 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       receive(msg);
     } catch (err) {
       // bad input (a bad path, an operation that does not fit the namespace) gets a clear error; the master goes on
+      if (!ctx.replyHandle()) ctx.log.warn('message refused', { type: String((msg as { type?: unknown }).type), error: String(err) });
       ctx.replyError(err instanceof Error ? err : String(err));
     }
   };
 });
+
+function heartbeatProblem(msg: Extract<MasterMsg, { type: 'heartbeat' }>): string | undefined {
+  if (typeof msg.server !== 'string' || typeof msg.rack !== 'string') return 'server and rack must be strings';
+  if (!(msg.usedBytes >= 0 && msg.capacityBytes >= 0)) return 'usedBytes and capacityBytes must be numbers >= 0';
+  if (!Array.isArray(msg.chunks)) return 'chunks must be a list';
+  const bad = msg.chunks.find((c: unknown) => {
+    const r = c as { handle?: unknown; version?: unknown } | null;
+    return !Number.isSafeInteger(r?.handle) || !Number.isSafeInteger(r?.version);
+  });
+  return bad === undefined ? undefined : `bad chunk report ${JSON.stringify(bad)}`;
+}
