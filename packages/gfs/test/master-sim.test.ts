@@ -215,6 +215,23 @@ describe('master on the simulator', () => {
     expect((await sim.call(master, { type: 'lease', path: '/g', index: 0 })).handle).toBe(handle);
   });
 
+  it('a snapshot taken while a lease grant runs turns the grant down; asked again, the lease comes on a copy', async () => {
+    const sim = new SimCluster({ seed: 9 });
+    const master = bootMaster(sim)();
+    bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    const first = sim.ask(master, { type: 'lease', path: '/f', index: 0 }).then(
+      () => 'granted',
+      (e: Error) => e.message,
+    );
+    const snap = sim.ask(master, { type: 'snapshot', source: '/f', target: '/g' });
+    await sim.runFor(100);
+    await snap;
+    expect(await first).toMatch(/shared by a snapshot during the lease grant; ask again/);
+    const again = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(again.handle).not.toBe(handle);
+  });
+
   it('a lease is refused with a clear error for a chunk with no live replica', async () => {
     const sim = new SimCluster({ seed: 7 });
     const master = bootMaster(sim)();

@@ -203,6 +203,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (!g) return;
     grants.delete(handle);
     ctx.cancelTimer(`grant:${handle}`);
+    if (metadata.chunk(handle)!.refs > 1) {
+      // a snapshot came while the grant ran: a lease now would let writes reach the snapshot's copy
+      for (const w of g.waiters) ctx.replyErrorTo(w, `chunk ${handle} was shared by a snapshot during the lease grant; ask again`);
+      return;
+    }
     // (one that raised it may have died since)
     const primary = locations.liveReplicas(handle, g.version).find((s) => g.raised.includes(s));
     if (primary === undefined) {
