@@ -35,6 +35,10 @@ export interface GfsConfig {
   maxClonesInFlight: number;
   /** Clones a single chunkserver takes part in at once (as source or target). Default 2. */
   maxClonesPerServer: number;
+  /** A clone not reported done within this long is given up (and planned again). Default 60 s. */
+  cloneTimeoutMs: number;
+  /** Bytes a clone copies per request from its source. Default 1 MiB (well below the transport's message limit). */
+  clonePieceBytes: number;
   /** Rebalancing leaves servers alone once their disk use differs by no more than this fraction. Default 0.1. */
   rebalanceThreshold: number;
   /** Rows of one checkpoint piece (each piece is one storage value). Default 1000. */
@@ -80,6 +84,8 @@ export function gfsConfig(c: Partial<GfsConfig> = {}): GfsConfig {
     recentCreationWindowMs: c.recentCreationWindowMs ?? 60_000,
     maxClonesInFlight: c.maxClonesInFlight ?? 20,
     maxClonesPerServer: c.maxClonesPerServer ?? 2,
+    cloneTimeoutMs: c.cloneTimeoutMs ?? 60_000,
+    clonePieceBytes: c.clonePieceBytes ?? 1024 * 1024,
     rebalanceThreshold: c.rebalanceThreshold ?? 0.1,
     checkpointPieceRows: c.checkpointPieceRows ?? 1000,
     checkpointEveryRecords: c.checkpointEveryRecords ?? 10_000,
@@ -108,6 +114,8 @@ const positiveIntegers = [
   'recentCreationWindowMs',
   'maxClonesInFlight',
   'maxClonesPerServer',
+  'cloneTimeoutMs',
+  'clonePieceBytes',
   'checkpointPieceRows',
   'checkpointEveryRecords',
   'scanIntervalMs',

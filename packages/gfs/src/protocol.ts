@@ -44,6 +44,7 @@ export type MasterMsg =
   | { type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string }
   | { type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number }
   | { type: 'grant-timeout'; handle: ChunkHandle }
+  | { type: 'clone-done'; server: ServerId; handle: ChunkHandle; version: number; error?: string }
   // ---- upkeep ----
   | ({ type: 'status' } & Asks<MasterStatus>)
   | ({ type: 'checkpoint' } & Asks<number>)
@@ -61,6 +62,9 @@ export type ChunkserverMsg =
   | { type: 'copy-chunk'; from: ChunkHandle; to: ChunkHandle; version: number }
   | { type: 'create-chunk'; handle: ChunkHandle; version: number }
   | { type: 'delete-chunks'; handles: ChunkHandle[] }
+  /** Re-replication: copy a chunk from `source` (piece by piece), then answer the master with clone-done. */
+  | { type: 'clone'; handle: ChunkHandle; version: number; source: ActorRef<ChunkserverMsg> }
+  | ({ type: 'chunk-info'; handle: ChunkHandle } & Asks<ChunkInfo | null>)
   | ({ type: 'set-version'; handle: ChunkHandle; version: number } & Asks<true>)
   | ({ type: 'write'; handle: ChunkHandle; offset: number; data: Uint8Array } & Asks<true>)
   | ({ type: 'read'; handle: ChunkHandle; offset: number; length: number } & Asks<Uint8Array>)

@@ -5,7 +5,7 @@ import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
 import { Master } from '../src/master/master-actor.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
 
-const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3, leaseMs: 1000, leaseGrantTimeoutMs: 500 };
+const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3, leaseMs: 1000, leaseGrantTimeoutMs: 500, clonePieceBytes: 4096 };
 
 function bootMaster(sim: SimCluster): () => ActorRef<MasterMsg> {
   let master: ActorRef<MasterMsg> | undefined;
@@ -230,6 +230,28 @@ describe('master on the simulator', () => {
     expect(await first).toMatch(/shared by a snapshot during the lease grant; ask again/);
     const again = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
     expect(again.handle).not.toBe(handle);
+  });
+
+  it("a dead chunkserver's chunks are cloned back to the replica target, across racks, with their data", async () => {
+    const sim = new SimCluster({ seed: 10 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C', 'D']);
+    const rackOf: Record<string, string> = { cs1: 'A', cs2: 'B', cs3: 'C', cs4: 'D' };
+    const { handle } = await fileWithChunk(sim, master);
+    const data = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 31) & 0xff);
+    const { replicas } = await sim.call(master, { type: 'locate', path: '/f', index: 0 });
+    expect(replicas).toHaveLength(3);
+    for (const id of replicas) await sim.call(servers.get(id)!, { type: 'write', handle, offset: 0, data });
+    const victim = replicas[0]!;
+    sim.crash(victim);
+    await sim.runFor(1500); // taken for dead after serverTimeoutMs, then a scan plans the clone
+    const after = (await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas;
+    expect(after).toHaveLength(3);
+    expect(after).not.toContain(victim);
+    expect(new Set(after.map((id) => rackOf[id])).size).toBe(3);
+    const [fresh] = after.filter((id) => !replicas.includes(id));
+    const copied = await sim.call(servers.get(fresh!)!, { type: 'read', handle, offset: 0, length: data.length });
+    expect(Buffer.from(copied).equals(data)).toBe(true);
   });
 
   it('a lease is refused with a clear error for a chunk with no live replica', async () => {

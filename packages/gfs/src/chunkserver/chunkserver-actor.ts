@@ -39,7 +39,26 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
   ctx.setTimer('first-heartbeat', 0, { type: 'heartbeat-tick' });
   ctx.setTimer('heartbeat', config.heartbeatIntervalMs, { type: 'heartbeat-tick' }, { repeat: true });
 
-  const receive = (msg: ChunkserverMsg): void => {
+  /**
+   * Copies a chunk from another chunkserver, piece by piece (each piece verified at the source).
+   * The copy is stored at version 0 until it is complete, so a crash midway leaves a replica the
+   * master takes for stale and has deleted, never a short one at the current version. The copy
+   * runs beside the mailbox (no turn awaits it), so the chunkserver goes on serving; a deletion
+   * of the chunk meanwhile makes the clone fail. (Bulk data moves to streams once the runtime has them.)
+   */
+  async function clone(msg: Extract<ChunkserverMsg, { type: 'clone' }>): Promise<void> {
+    const info = await ctx.ask(msg.source, { type: 'chunk-info', handle: msg.handle });
+    if (!info || info.version !== msg.version) throw new Error(`source has chunk ${msg.handle} at version ${info?.version ?? 'none'}, not ${msg.version}`);
+    if (store.info(msg.handle)) store.delete(msg.handle);
+    store.create(msg.handle, 0);
+    for (let offset = 0; offset < info.lengthBytes; offset += config.clonePieceBytes) {
+      const length = Math.min(config.clonePieceBytes, info.lengthBytes - offset);
+      store.write(msg.handle, offset, await ctx.ask(msg.source, { type: 'read', handle: msg.handle, offset, length }));
+    }
+    store.setVersion(msg.handle, msg.version);
+  }
+
+  const receive = (msg: ChunkserverMsg): void | Promise<void> => {
     switch (msg.type) {
       case 'create-chunk':
         if (!store.info(msg.handle)) store.create(msg.handle, msg.version);
@@ -67,6 +86,13 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
           if (err instanceof ChecksumError) ctx.send(props.master, { type: 'bad-replica', server: props.server, handle: msg.handle, reason: err.message });
           throw err;
         }
+      case 'chunk-info':
+        return ctx.reply(store.info(msg.handle) ?? null);
+      case 'clone':
+        return void clone(msg).then(
+          () => ctx.sendWhenDurable(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version }),
+          (err: unknown) => ctx.send(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version, error: String(err) }),
+        );
       case 'inspect':
         return ctx.reply(store.list());
       case 'heartbeat-tick':

@@ -5,7 +5,7 @@ import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
 import { OpLog } from './op-log.ts';
-import { placeNewChunk, RecentCreations, type ServerInfo } from './placement.ts';
+import { placeNewChunk, planClones, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 
 export interface MasterProps {
@@ -42,6 +42,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
+  /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
+  const clones = new Map<number, { source: ServerId; target: ServerId; startedMs: number }>();
   ctx.setTimer('scan', config.scanIntervalMs, { type: 'scan' }, { repeat: true });
 
   const pathOf = (p: unknown): string => validatePath(p, config).path;
@@ -108,6 +110,14 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'grant-timeout':
         return finishGrant(msg.handle);
+      case 'clone-done': {
+        const c = clones.get(msg.handle);
+        if (c?.target !== msg.server) return;
+        clones.delete(msg.handle);
+        if (msg.error !== undefined) ctx.log.warn('clone failed', { handle: msg.handle, target: msg.server, error: msg.error });
+        else if (versionOf(msg.handle) === msg.version && servers.has(msg.server)) locations.addReplica(msg.server, msg.handle, msg.version);
+        return;
+      }
       case 'heartbeat':
         return heartbeat(msg);
       case 'chunk-created':
@@ -256,6 +266,28 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
     reclaim(now);
+    reReplicate(now);
+  }
+
+  /** Clones chunks below their replica target, the most endangered first, within the clone limits. */
+  function reReplicate(now: number): void {
+    for (const [h, c] of clones) if (c.startedMs + config.cloneTimeoutMs < now) clones.delete(h);
+    const inFlight: ClonesInFlight = { total: clones.size, perServer: new Map() };
+    for (const c of clones.values()) for (const id of [c.source, c.target]) inFlight.perServer.set(id, (inFlight.perServer.get(id) ?? 0) + 1);
+    const under: UnderReplicated[] = [];
+    for (const [handle, meta] of metadata.chunks()) {
+      if (clones.has(handle)) continue;
+      const replicas = locations.liveReplicas(handle, meta.version);
+      if (replicas.length < config.replicas) under.push({ handle, replicas, target: config.replicas, deleted: false, blockingClient: false });
+    }
+    // one clone per chunk per scan: the next scan plans the next one with the new replica counted
+    const planned = new Set<number>();
+    for (const t of planClones(under, [...servers.values()], inFlight, config)) {
+      if (planned.has(t.handle)) continue;
+      planned.add(t.handle);
+      clones.set(t.handle, { source: t.source, target: t.target, startedMs: now });
+      ctx.send(servers.get(t.target)!.ref, { type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref });
+    }
   }
 
   function reclaim(now: number): void {

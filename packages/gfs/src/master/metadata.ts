@@ -56,6 +56,11 @@ export class MasterMetadata {
     return [...this.namespace.children(dir)].map(([path, entry]) => ({ name: baseName(path), entry }));
   }
 
+  /** Every chunk with its metadata (re-replication scans them). */
+  chunks(): IterableIterator<[ChunkHandle, ChunkMeta]> {
+    return this.chunkMeta.entries();
+  }
+
   chunk(handle: ChunkHandle): ChunkMeta | undefined {
     return this.chunkMeta.get(handle);
   }
