@@ -23,6 +23,8 @@ interface PendingGrant {
   awaiting: Set<ServerId>;
   raised: ServerId[];
   waiters: ReplyHandle[];
+  /** What the replicas are told (raise-version or copy-chunk); sent again while none has answered. */
+  order: ChunkserverMsg;
 }
 
 /** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
@@ -109,7 +111,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return;
       }
       case 'grant-timeout':
-        return finishGrant(msg.handle);
+        return grantTimedOut(msg.handle);
       case 'clone-done': {
         const c = clones.get(msg.handle);
         if (c?.target !== msg.server) return;
@@ -187,8 +189,30 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
 
   /** Sends `order` to the live replicas once the log is durable, and waits for their version-raised. */
   function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle, order: ChunkserverMsg): void {
-    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter] });
+    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter], order });
     for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, order);
+    ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
+  }
+
+  /**
+   * With some replica raised, the lease goes out. With none, the round is not given up: the
+   * master's version already moved on, so every replica would be stale and the chunk lost. The
+   * waiting clients get an error (they ask again) and the order goes again to the replicas still
+   * alive, until one answers or none is left.
+   */
+  function grantTimedOut(handle: number): void {
+    const g = grants.get(handle);
+    if (!g) return;
+    if (g.raised.length > 0) return finishGrant(handle);
+    for (const w of g.waiters) ctx.replyErrorTo(w, `chunk ${handle}: no replica answered the version raise yet; ask again`);
+    g.waiters = [];
+    for (const id of g.awaiting) if (!servers.has(id)) g.awaiting.delete(id);
+    if (g.awaiting.size === 0) {
+      grants.delete(handle);
+      ctx.log.error('chunk lost: no live replica took its new version', { handle, version: g.version });
+      return;
+    }
+    for (const id of g.awaiting) ctx.send(servers.get(id)!.ref, g.order);
     ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
   }
 
@@ -252,7 +276,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     // (replicas still recorded at the old version are not handed out from now on; each one's own
     // next report shows whether it is stale, so none is deleted on an outdated view)
     for (const { handle, version } of verdict.ahead) if (version > versionOf(handle)!) mutate({ type: 'set-version', handle, version });
-    const doomed = [...verdict.orphaned, ...verdict.stale];
+    // a replica a version raise still waits for is not stale but late
+    const doomed = [...verdict.orphaned, ...verdict.stale.filter((h) => !grants.get(h)?.awaiting.has(msg.server))];
     if (doomed.length > 0) ctx.send(msg.ref, { type: 'delete-chunks', handles: doomed });
   }
 
@@ -269,6 +294,22 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     reReplicate(now);
   }
 
+  /**
+   * A chunk above its target (a server came back after its chunks were cloned elsewhere) loses
+   * one replica per scan: the one on the fullest server, never the lease holder's.
+   */
+  function dropExtraReplica(handle: number, replicas: ServerId[], now: number): void {
+    const holder = locations.lease(handle, now)?.holder;
+    const use = (id: ServerId): number => {
+      const s = servers.get(id)!;
+      return s.capacityBytes > 0 ? s.usedBytes / s.capacityBytes : 1;
+    };
+    const extra = replicas.filter((id) => id !== holder).sort((a, b) => use(b) - use(a) || (a < b ? -1 : 1))[0];
+    if (extra === undefined) return;
+    locations.removeReplica(extra, handle);
+    ctx.send(servers.get(extra)!.ref, { type: 'delete-chunks', handles: [handle] });
+  }
+
   /** Clones chunks below their replica target, the most endangered first, within the clone limits. */
   function reReplicate(now: number): void {
     for (const [h, c] of clones) if (c.startedMs + config.cloneTimeoutMs < now) clones.delete(h);
@@ -279,6 +320,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       if (clones.has(handle)) continue;
       const replicas = locations.liveReplicas(handle, meta.version);
       if (replicas.length < config.replicas) under.push({ handle, replicas, target: config.replicas, deleted: false, blockingClient: false });
+      else if (replicas.length > config.replicas && !grants.has(handle)) dropExtraReplica(handle, replicas, now);
     }
     // one clone per chunk per scan: the next scan plans the next one with the new replica counted
     const planned = new Set<number>();
