@@ -232,6 +232,23 @@ describe('master on the simulator', () => {
     expect(again.handle).not.toBe(handle);
   });
 
+  it('a version raise that reaches no replica is sent again, not given up: the replicas stay and the lease comes once they answer', async () => {
+    const sim = new SimCluster({ seed: 11 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    // the master's orders are lost; the chunkservers' heartbeats still arrive
+    sim.partition(['m'], ['cs1', 'cs2', 'cs3'], { oneWay: true });
+    await expect(sim.call(master, { type: 'lease', path: '/f', index: 0 })).rejects.toThrow(/no replica answered the version raise yet; ask again/);
+    await sim.runFor(1000);
+    // the replicas, still at version 1 while the master is at 2, are late, not stale: none is deleted
+    for (const cs of servers.values()) expect(await sim.call(cs, { type: 'chunk-info', handle })).toEqual({ version: 1, lengthBytes: 0 });
+    sim.heal();
+    await sim.runFor(600);
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+  });
+
   it("a dead chunkserver's chunks are cloned back to the replica target, across racks, with their data", async () => {
     const sim = new SimCluster({ seed: 10 });
     const master = bootMaster(sim)();
