@@ -318,6 +318,39 @@ describe('master on the simulator', () => {
     });
   });
 
+  it('rebalancing moves replicas onto new empty chunkservers until disk use is even, keeping three replicas on three racks', async () => {
+    const sim = new SimCluster({ seed: 12 });
+    let master: ActorRef<MasterMsg> | undefined;
+    // 1 MiB disks: a 64 KiB chunk is 6% of one; rebalancing stops within 10%
+    sim.addNode('m', { boot: (node) => void (master = node.spawn(Master, { config: { ...config, maxClonesPerServer: 4 } }, { name: 'master' })) });
+    const refs = new Map<string, ActorRef<ChunkserverMsg>>();
+    const rackOf: Record<string, string> = {};
+    const add = (server: string, rack: string): void => {
+      rackOf[server] = rack;
+      sim.addNode(server, { boot: (node) => void refs.set(server, node.spawn(Chunkserver, { server, rack, master: master!, capacityBytes: 1 << 20, config }, { name: 'chunkserver' })) });
+    };
+    for (const [s, r] of [['a1', 'A'], ['b1', 'B'], ['c1', 'C']] as const) add(s, r);
+    await sim.runFor(300);
+    await sim.call(master!, { type: 'create', path: '/f' });
+    const full = new Uint8Array(64 * 1024).fill(9);
+    for (let i = 0; i < 6; i++) {
+      const { handle, replicas } = await sim.call(master!, { type: 'add-chunk', path: '/f' });
+      await sim.runFor(50);
+      for (const s of replicas) await sim.call(refs.get(s)!, { type: 'write', handle, offset: 0, data: full });
+    }
+    for (const [s, r] of [['a2', 'A'], ['b2', 'B'], ['c2', 'C']] as const) add(s, r);
+    await sim.runFor(10_000);
+    const status = await sim.call(master!, { type: 'status' });
+    const use = status.servers.map((s) => s.usedBytes / s.capacityBytes);
+    expect(status.servers).toHaveLength(6);
+    expect(Math.max(...use) - Math.min(...use)).toBeLessThanOrEqual(0.1 + 64 / 1024);
+    expect(Math.min(...use)).toBeGreaterThan(0);
+    for (let index = 0; index < 6; index++) {
+      const { replicas } = await sim.call(master!, { type: 'locate', path: '/f', index });
+      expect({ index, racks: new Set(replicas.map((s) => rackOf[s])).size, replicas: replicas.length }).toEqual({ index, racks: 3, replicas: 3 });
+    }
+  });
+
   it('a lease is refused with a clear error for a chunk with no live replica', async () => {
     const sim = new SimCluster({ seed: 7 });
     const master = bootMaster(sim)();

@@ -5,7 +5,7 @@ import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
 import { OpLog } from './op-log.ts';
-import { placeNewChunk, planClones, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
+import { placeNewChunk, planClones, planRebalance, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 
 export interface MasterProps {
@@ -295,22 +295,25 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   }
 
   /**
-   * A chunk above its target (a server came back after its chunks were cloned elsewhere) loses
-   * one replica per scan: the one on the fullest server, never the lease holder's.
+   * A chunk above its target (a server came back after its chunks were cloned elsewhere, or a
+   * rebalancing clone finished) loses one replica per scan: one on a rack that keeps another
+   * replica if there is such, on the fullest server, never the lease holder's.
    */
   function dropExtraReplica(handle: number, replicas: ServerId[], now: number): void {
     const holder = locations.lease(handle, now)?.holder;
+    const rackOf = (id: ServerId): string => servers.get(id)!.rack;
+    const loneRack = (id: ServerId): number => (replicas.filter((r) => rackOf(r) === rackOf(id)).length > 1 ? 0 : 1);
     const use = (id: ServerId): number => {
       const s = servers.get(id)!;
       return s.capacityBytes > 0 ? s.usedBytes / s.capacityBytes : 1;
     };
-    const extra = replicas.filter((id) => id !== holder).sort((a, b) => use(b) - use(a) || (a < b ? -1 : 1))[0];
+    const extra = replicas.filter((id) => id !== holder).sort((a, b) => loneRack(a) - loneRack(b) || use(b) - use(a) || (a < b ? -1 : 1))[0];
     if (extra === undefined) return;
     locations.removeReplica(extra, handle);
     ctx.send(servers.get(extra)!.ref, { type: 'delete-chunks', handles: [handle] });
   }
 
-  /** Clones chunks below their replica target, the most endangered first, within the clone limits. */
+  /** Clones chunks below their replica target, the most endangered first, within the clone limits; else rebalances. */
   function reReplicate(now: number): void {
     for (const [h, c] of clones) if (c.startedMs + config.cloneTimeoutMs < now) clones.delete(h);
     const inFlight: ClonesInFlight = { total: clones.size, perServer: new Map() };
@@ -322,9 +325,16 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       if (replicas.length < config.replicas) under.push({ handle, replicas, target: config.replicas, deleted: false, blockingClient: false });
       else if (replicas.length > config.replicas && !grants.has(handle)) dropExtraReplica(handle, replicas, now);
     }
-    // one clone per chunk per scan: the next scan plans the next one with the new replica counted
+    // one clone per chunk per scan: the next scan plans the next one with the new replica counted.
+    // Rebalancing only when nothing is endangered: a move is a clone to an emptier server, after
+    // which the chunk is one above its target and dropExtraReplica takes it off the fullest one.
+    const live = [...servers.values()];
+    const tasks =
+      under.length > 0
+        ? planClones(under, live, inFlight, config)
+        : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
     const planned = new Set<number>();
-    for (const t of planClones(under, [...servers.values()], inFlight, config)) {
+    for (const t of tasks) {
       if (planned.has(t.handle)) continue;
       planned.add(t.handle);
       clones.set(t.handle, { source: t.source, target: t.target, startedMs: now });
