@@ -2,23 +2,30 @@ import { describe, expect, it } from '@jest/globals';
 import { RemoteActorError, seededRandom, type ActorRef } from '@actorfs/actors';
 import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
 import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
+import type { GfsConfig } from '../src/config.ts';
 import { Master } from '../src/master/master-actor.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
 
 const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3, leaseMs: 1000, leaseGrantTimeoutMs: 500, clonePieceBytes: 4096, cloneTimeoutMs: 1000 };
 
-function bootMaster(sim: SimCluster): () => ActorRef<MasterMsg> {
+function bootMaster(sim: SimCluster, extra: Partial<GfsConfig> = {}): () => ActorRef<MasterMsg> {
   let master: ActorRef<MasterMsg> | undefined;
-  sim.addNode('m', { boot: (node) => void (master = node.spawn(Master, { config }, { name: 'master' })) });
+  sim.addNode('m', { boot: (node) => void (master = node.spawn(Master, { config: { ...config, ...extra } }, { name: 'master' })) });
   return () => master!;
 }
 
-function bootChunkservers(sim: SimCluster, master: ActorRef<MasterMsg>, racks: string[]): Map<string, ActorRef<ChunkserverMsg>> {
-  const refs = new Map<string, ActorRef<ChunkserverMsg>>();
-  racks.forEach((rack, i) => {
-    const server = `cs${i + 1}`;
+/** Chunkservers cs1, cs2, … on the given racks (or named servers, with [name, rack] pairs). */
+function bootChunkservers(
+  sim: SimCluster,
+  master: ActorRef<MasterMsg>,
+  racks: Array<string | readonly [string, string]>,
+  capacityBytes = 1 << 30,
+  refs = new Map<string, ActorRef<ChunkserverMsg>>(),
+): Map<string, ActorRef<ChunkserverMsg>> {
+  racks.forEach((r, i) => {
+    const [server, rack] = typeof r === 'string' ? [`cs${i + 1}`, r] : r;
     sim.addNode(server, {
-      boot: (node) => void refs.set(server, node.spawn(Chunkserver, { server, rack, master, capacityBytes: 1 << 30, config }, { name: 'chunkserver' })),
+      boot: (node) => void refs.set(server, node.spawn(Chunkserver, { server, rack, master, capacityBytes, config }, { name: 'chunkserver' })),
     });
   });
   return refs;
@@ -104,21 +111,27 @@ describe('master on the simulator', () => {
     expect(await sim.call(master, { type: 'list', path: '/' })).toEqual([{ name: 'ok', kind: 'dir' }]);
   });
 
-  it('delete hides a file, undelete brings it back, and after the delay a scan reclaims it', async () => {
+  it('delete hides a file, undelete brings it back, and after the delay a scan reclaims it and its chunks are deleted from the chunkservers', async () => {
     const sim = new SimCluster({ seed: 2 });
-    let master: ActorRef<MasterMsg> | undefined;
-    sim.addNode('m', { boot: (node) => void (master = node.spawn(Master, { config: { ...config, gcDelayMs: 10_000 } }, { name: 'master' })) });
-    await sim.call(master!, { type: 'create', path: '/f' });
-    await sim.call(master!, { type: 'delete', path: '/f' });
-    await expect(sim.call(master!, { type: 'stat', path: '/f' })).rejects.toThrow(/does not exist/);
-    await sim.call(master!, { type: 'undelete', path: '/f' });
-    expect(await sim.call(master!, { type: 'stat', path: '/f' })).toEqual({ kind: 'file', chunks: 0 });
-    await sim.call(master!, { type: 'delete', path: '/f' });
+    const master = bootMaster(sim, { gcDelayMs: 10_000 });
+    const servers = bootChunkservers(sim, master(), ['A', 'B', 'C']);
+    await sim.runFor(300);
+    await sim.call(master(), { type: 'create', path: '/f' });
+    await sim.call(master(), { type: 'add-chunk', path: '/f' });
+    await sim.runFor(300);
+    await sim.call(master(), { type: 'delete', path: '/f' });
+    await expect(sim.call(master(), { type: 'stat', path: '/f' })).rejects.toThrow(/does not exist/);
+    await sim.call(master(), { type: 'undelete', path: '/f' });
+    expect(await sim.call(master(), { type: 'stat', path: '/f' })).toEqual({ kind: 'file', chunks: 1 });
+    await sim.call(master(), { type: 'delete', path: '/f' });
     await sim.runFor(5_000);
-    expect((await sim.call(master!, { type: 'list', path: '/' })).map((e) => e.name)[0]).toMatch(/^\.deleted~\d+~f$/);
+    expect((await sim.call(master(), { type: 'list', path: '/' })).map((e) => e.name)[0]).toMatch(/^\.deleted~\d+~f$/);
     await sim.runFor(5_200);
-    expect(await sim.call(master!, { type: 'list', path: '/' })).toEqual([]);
-    await expect(sim.call(master!, { type: 'undelete', path: '/f' })).rejects.toThrow(/no deleted file/);
+    expect(await sim.call(master(), { type: 'list', path: '/' })).toEqual([]);
+    await expect(sim.call(master(), { type: 'undelete', path: '/f' })).rejects.toThrow(/no deleted file/);
+    // the chunk is an orphan now: the next heartbeats have every replica deleted
+    await sim.runFor(300);
+    for (const cs of servers.values()) expect(await sim.call(cs, { type: 'inspect' })).toEqual([]);
   });
 
   it('new chunks are placed across racks; the master learns replicas from chunkservers and has orphans deleted', async () => {
@@ -320,34 +333,28 @@ describe('master on the simulator', () => {
 
   it('rebalancing moves replicas onto new empty chunkservers until disk use is even, keeping three replicas on three racks', async () => {
     const sim = new SimCluster({ seed: 12 });
-    let master: ActorRef<MasterMsg> | undefined;
+    const master = bootMaster(sim, { maxClonesPerServer: 4 })();
     // 1 MiB disks: a 64 KiB chunk is 6% of one; rebalancing stops within 10%
-    sim.addNode('m', { boot: (node) => void (master = node.spawn(Master, { config: { ...config, maxClonesPerServer: 4 } }, { name: 'master' })) });
-    const refs = new Map<string, ActorRef<ChunkserverMsg>>();
-    const rackOf: Record<string, string> = {};
-    const add = (server: string, rack: string): void => {
-      rackOf[server] = rack;
-      sim.addNode(server, { boot: (node) => void refs.set(server, node.spawn(Chunkserver, { server, rack, master: master!, capacityBytes: 1 << 20, config }, { name: 'chunkserver' })) });
-    };
-    for (const [s, r] of [['a1', 'A'], ['b1', 'B'], ['c1', 'C']] as const) add(s, r);
+    const rackOf = (s: string): string => s[0]!.toUpperCase();
+    const refs = bootChunkservers(sim, master, [['a1', 'A'], ['b1', 'B'], ['c1', 'C']], 1 << 20);
     await sim.runFor(300);
-    await sim.call(master!, { type: 'create', path: '/f' });
+    await sim.call(master, { type: 'create', path: '/f' });
     const full = new Uint8Array(64 * 1024).fill(9);
     for (let i = 0; i < 6; i++) {
-      const { handle, replicas } = await sim.call(master!, { type: 'add-chunk', path: '/f' });
+      const { handle, replicas } = await sim.call(master, { type: 'add-chunk', path: '/f' });
       await sim.runFor(50);
       for (const s of replicas) await sim.call(refs.get(s)!, { type: 'write', handle, offset: 0, data: full });
     }
-    for (const [s, r] of [['a2', 'A'], ['b2', 'B'], ['c2', 'C']] as const) add(s, r);
+    bootChunkservers(sim, master, [['a2', 'A'], ['b2', 'B'], ['c2', 'C']], 1 << 20, refs);
     await sim.runFor(10_000);
-    const status = await sim.call(master!, { type: 'status' });
+    const status = await sim.call(master, { type: 'status' });
     const use = status.servers.map((s) => s.usedBytes / s.capacityBytes);
     expect(status.servers).toHaveLength(6);
     expect(Math.max(...use) - Math.min(...use)).toBeLessThanOrEqual(0.1 + 64 / 1024);
     expect(Math.min(...use)).toBeGreaterThan(0);
     for (let index = 0; index < 6; index++) {
-      const { replicas } = await sim.call(master!, { type: 'locate', path: '/f', index });
-      expect({ index, racks: new Set(replicas.map((s) => rackOf[s])).size, replicas: replicas.length }).toEqual({ index, racks: 3, replicas: 3 });
+      const { replicas } = await sim.call(master, { type: 'locate', path: '/f', index });
+      expect({ index, racks: new Set(replicas.map((s) => rackOf(s))).size, replicas: replicas.length }).toEqual({ index, racks: 3, replicas: 3 });
     }
   });
 

@@ -87,6 +87,19 @@ describe('master metadata', () => {
     expect(m.get('/f')).toEqual({ kind: 'file', chunks: [1] });
   });
 
+  it('chunks of deleted files only are told apart from chunks of live files (re-replication serves live files first)', () => {
+    const m = build([
+      { type: 'create', path: '/f' },
+      { type: 'add-chunk', path: '/f', handle: 1 },
+      { type: 'create', path: '/g' },
+      { type: 'add-chunk', path: '/g', handle: 2 },
+      { type: 'snapshot', source: '/g', target: '/h' },
+      { type: 'delete', path: '/f', atMs: 10 },
+      { type: 'delete', path: '/g', atMs: 11 },
+    ]);
+    expect([...m.liveFileChunks()]).toEqual([2]); // chunk 2 lives on in the snapshot /h
+  });
+
   it('a deleted file is reclaimed only after the delay, and its chunks are forgotten', () => {
     const m = build([
       { type: 'create', path: '/f' },

@@ -319,10 +319,14 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const inFlight: ClonesInFlight = { total: clones.size, perServer: new Map() };
     for (const c of clones.values()) for (const id of [c.source, c.target]) inFlight.perServer.set(id, (inFlight.perServer.get(id) ?? 0) + 1);
     const under: UnderReplicated[] = [];
+    let liveChunks: Set<number> | undefined; // worked out only when some chunk is endangered
     for (const [handle, meta] of metadata.chunks()) {
       if (clones.has(handle)) continue;
       const replicas = locations.liveReplicas(handle, meta.version);
-      if (replicas.length < config.replicas) under.push({ handle, replicas, target: config.replicas, deleted: false, blockingClient: false });
+      if (replicas.length < config.replicas) {
+        liveChunks ??= metadata.liveFileChunks();
+        under.push({ handle, replicas, target: config.replicas, deleted: !liveChunks.has(handle), blockingClient: false });
+      }
       else if (replicas.length > config.replicas && !grants.has(handle)) dropExtraReplica(handle, replicas, now);
     }
     // one clone per chunk per scan: the next scan plans the next one with the new replica counted.

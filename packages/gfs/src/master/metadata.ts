@@ -56,6 +56,15 @@ export class MasterMetadata {
     return [...this.namespace.children(dir)].map(([path, entry]) => ({ name: baseName(path), entry }));
   }
 
+  /** Chunks some live (not deleted) file refers to; the others belong to deleted files only. */
+  liveFileChunks(): Set<ChunkHandle> {
+    const live = new Set<ChunkHandle>();
+    for (const [path, entry] of this.namespace.entries()) {
+      if (entry.kind === 'file' && !parseHiddenName(baseName(path))) for (const h of entry.chunks) live.add(h);
+    }
+    return live;
+  }
+
   /** Every chunk with its metadata (re-replication scans them). */
   chunks(): IterableIterator<[ChunkHandle, ChunkMeta]> {
     return this.chunkMeta.entries();
