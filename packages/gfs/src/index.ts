@@ -20,3 +20,6 @@ export {
 } from './master/placement.ts';
 export { ChunkBlockStore, ChecksumError, ChunkStoreError, type BlockStorage, type ChunkInfo } from './chunkserver/block-store.ts';
 export { encodeRecord, RecordReader, RecordTooLargeError, RECORD_HEADER_BYTES, type FoundRecord, type ReaderStats } from './append/record.ts';
+export { Master, type MasterProps } from './master/master-actor.ts';
+export { Chunkserver, type ChunkserverProps } from './chunkserver/chunkserver-actor.ts';
+export type { MasterMsg, ChunkserverMsg, ChunkLocation, ChunkLease, MasterStatus } from './protocol.ts';

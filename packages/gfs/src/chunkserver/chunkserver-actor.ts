@@ -2,6 +2,7 @@ import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import type { ServerId } from '../master/chunk-locations.ts';
 import type { ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import { refusingBadInput } from '../refuse.ts';
 import { ChecksumError, ChunkBlockStore } from './block-store.ts';
 
 export interface ChunkserverProps {
@@ -58,7 +59,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
     store.setVersion(msg.handle, msg.version);
   }
 
-  const receive = (msg: ChunkserverMsg): void | Promise<void> => {
+  const receive = (msg: ChunkserverMsg): void => {
     switch (msg.type) {
       case 'create-chunk':
         if (!store.info(msg.handle)) store.create(msg.handle, msg.version);
@@ -104,12 +105,5 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
     }
   };
 
-  return (msg: ChunkserverMsg) => {
-    try {
-      receive(msg);
-    } catch (err) {
-      if (!ctx.replyHandle()) ctx.log.warn('message refused', { type: String((msg as { type?: unknown }).type), error: String(err) });
-      ctx.replyError(err instanceof Error ? err : String(err));
-    }
-  };
+  return refusingBadInput(ctx, receive);
 });

@@ -2,6 +2,7 @@ import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from 
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import { validatePath } from '../namespace/path.ts';
 import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
 import { OpLog } from './op-log.ts';
@@ -355,15 +356,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     }
   }
 
-  return (msg: MasterMsg) => {
-    try {
-      receive(msg);
-    } catch (err) {
-      // bad input (a bad path, an operation that does not fit the namespace) gets a clear error; the master goes on
-      if (!ctx.replyHandle()) ctx.log.warn('message refused', { type: String((msg as { type?: unknown }).type), error: String(err) });
-      ctx.replyError(err instanceof Error ? err : String(err));
-    }
-  };
+  return refusingBadInput(ctx, receive);
 });
 
 function heartbeatProblem(msg: Extract<MasterMsg, { type: 'heartbeat' }>): string | undefined {
