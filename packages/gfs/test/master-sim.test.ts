@@ -91,6 +91,24 @@ describe('master on the simulator', () => {
     });
   });
 
+  it('a restarted master recovers from its newest checkpoint plus the log records after it', async () => {
+    const sim = new SimCluster({ seed: 13 });
+    const master = bootMaster(sim);
+    for (let i = 0; i < 20; i++) await sim.call(master(), { type: 'create', path: `/f${i}` });
+    // checkpoints after every 7 records: two of them, then 6 records in the log
+    expect((await sim.call(master(), { type: 'status' })).recordsSinceCheckpoint).toBe(6);
+    sim.crash('m');
+    sim.restart('m');
+    expect((await sim.call(master(), { type: 'status' })).recordsSinceCheckpoint).toBe(6);
+    expect((await sim.call(master(), { type: 'list', path: '/' })).map((e) => e.name).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}`).sort());
+    // an explicit checkpoint leaves no record to replay
+    expect(await sim.call(master(), { type: 'checkpoint' })).toBeGreaterThan(0);
+    sim.crash('m');
+    sim.restart('m');
+    expect((await sim.call(master(), { type: 'status' })).recordsSinceCheckpoint).toBe(0);
+    expect(await sim.call(master(), { type: 'list', path: '/' })).toHaveLength(20);
+  });
+
   it('bad paths and operations that do not fit get clear errors, and the master goes on serving', async () => {
     const sim = new SimCluster({ seed: 1 });
     const master = bootMaster(sim)();
