@@ -6,7 +6,7 @@ import type { GfsConfig } from '../src/config.ts';
 import { Master } from '../src/master/master-actor.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
 
-const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3, leaseMs: 1000, leaseGrantTimeoutMs: 500, clonePieceBytes: 4096, cloneTimeoutMs: 1000 };
+const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3, leaseMs: 1000, leaseGrantTimeoutMs: 500, clonePieceBytes: 1024, cloneTimeoutMs: 1000 };
 
 function bootMaster(sim: SimCluster, extra: Partial<GfsConfig> = {}): () => ActorRef<MasterMsg> {
   let master: ActorRef<MasterMsg> | undefined;
@@ -286,7 +286,8 @@ describe('master on the simulator', () => {
     const servers = bootChunkservers(sim, master, ['A', 'B', 'C', 'D']);
     const rackOf: Record<string, string> = { cs1: 'A', cs2: 'B', cs3: 'C', cs4: 'D' };
     const { handle } = await fileWithChunk(sim, master);
-    const data = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 31) & 0xff);
+    // a whole chunk, copied in 64 pieces: the clone spans heartbeats, which must not take the unfinished copy for stale
+    const data = Uint8Array.from({ length: 64 * 1024 }, (_, i) => (i * 31) & 0xff);
     const { replicas } = await sim.call(master, { type: 'locate', path: '/f', index: 0 });
     expect(replicas).toHaveLength(3);
     for (const id of replicas) await sim.call(servers.get(id)!, { type: 'write', handle, offset: 0, data });

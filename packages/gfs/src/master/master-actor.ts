@@ -106,8 +106,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       case 'version-raised': {
         const g = grants.get(msg.handle);
         if (!g || msg.version !== g.version || !g.awaiting.delete(msg.server)) return;
-        g.raised.push(msg.server);
-        locations.addReplica(msg.server, msg.handle, msg.version);
+        // (a server taken for dead meanwhile is known again only through its next heartbeat)
+        if (servers.has(msg.server)) {
+          g.raised.push(msg.server);
+          locations.addReplica(msg.server, msg.handle, msg.version);
+        }
         if (g.awaiting.size === 0) finishGrant(msg.handle);
         return;
       }
@@ -277,8 +280,10 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     // (replicas still recorded at the old version are not handed out from now on; each one's own
     // next report shows whether it is stale, so none is deleted on an outdated view)
     for (const { handle, version } of verdict.ahead) if (version > versionOf(handle)!) mutate({ type: 'set-version', handle, version });
-    // a replica a version raise still waits for is not stale but late
-    const doomed = [...verdict.orphaned, ...verdict.stale.filter((h) => !grants.get(h)?.awaiting.has(msg.server))];
+    // a replica a version raise still waits for is not stale but late, and one being cloned (at
+    // version 0 until complete) is not stale but unfinished; a clone that times out is collected
+    const busy = (h: number): boolean => grants.get(h)?.awaiting.has(msg.server) === true || clones.get(h)?.target === msg.server;
+    const doomed = [...verdict.orphaned, ...verdict.stale.filter((h) => !busy(h))];
     if (doomed.length > 0) ctx.send(msg.ref, { type: 'delete-chunks', handles: doomed });
   }
 
