@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RemoteActorError, seededRandom, type ActorRef } from '@actorfs/actors';
+import { decode, encode, RemoteActorError, seededRandom, type ActorRef } from '@actorfs/actors';
 import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
 import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
 import type { GfsConfig } from '../src/config.ts';
@@ -381,6 +381,31 @@ describe('master on the simulator', () => {
       const { replicas } = await sim.call(master, { type: 'locate', path: '/f', index });
       expect({ index, racks: new Set(replicas.map((s) => rackOf(s))).size, replicas: replicas.length }).toEqual({ index, racks: 3, replicas: 3 });
     }
+  });
+
+  it('a flipped byte in a stored block is detected on read, reported, and the replica replaced from a good one', async () => {
+    const sim = new SimCluster({ seed: 14 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    const data = Uint8Array.from({ length: 8192 }, (_, i) => (i * 13) & 0xff);
+    for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle, offset: 0, data });
+    // damage block 1 of cs1's replica behind its back (the simulator's disk); the node restarts to drop any cached view
+    sim.crash('cs1');
+    const key = ['chunkserver', 'block', handle, 1];
+    const stored = decode(sim.store('cs1').get(key)!) as { crc: number; data: Uint8Array };
+    stored.data[100]! ^= 0x04;
+    const written = sim.store('cs1').commit([[key, encode(stored)]]); // synced in virtual time
+    await sim.runFor(10);
+    await written;
+    sim.restart('cs1');
+    await sim.runFor(200);
+    await expect(sim.call(servers.get('cs1')!, { type: 'read', handle, offset: 0, length: data.length })).rejects.toThrow(/chunk \d+ block 1: checksum mismatch/);
+    // the master drops the bad replica, has it deleted and clones a good one back
+    await sim.runFor(1000);
+    expect((await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas).toEqual(['cs1', 'cs2', 'cs3']);
+    const healed = await sim.call(servers.get('cs1')!, { type: 'read', handle, offset: 0, length: data.length });
+    expect(Buffer.from(healed).equals(data)).toBe(true);
   });
 
   it('a lease is refused with a clear error for a chunk with no live replica', async () => {
