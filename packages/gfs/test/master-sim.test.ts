@@ -286,6 +286,21 @@ describe('master on the simulator', () => {
     expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
   });
 
+  it('a master that restarts after logging a version raise no replica got does not delete the older replicas (the last copies)', async () => {
+    const sim = new SimCluster({ seed: 15 });
+    const master = bootMaster(sim);
+    const servers = bootChunkservers(sim, master(), ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master());
+    sim.partition(['m'], ['cs1', 'cs2', 'cs3'], { oneWay: true });
+    await expect(sim.call(master(), { type: 'lease', path: '/f', index: 0 })).rejects.toThrow(/no replica answered/);
+    sim.crash('m');
+    sim.restart('m');
+    sim.heal();
+    await sim.runFor(1000);
+    expect((await sim.call(master(), { type: 'locate', path: '/f', index: 0 })).version).toBe(2);
+    for (const cs of servers.values()) expect(await sim.call(cs, { type: 'chunk-info', handle })).toEqual({ version: 1, lengthBytes: 0 });
+  });
+
   it("a dead chunkserver's chunks are cloned back to the replica target, across racks, with their data", async () => {
     const sim = new SimCluster({ seed: 10 });
     const master = bootMaster(sim)();

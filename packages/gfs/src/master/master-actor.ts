@@ -283,7 +283,10 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     // a replica a version raise still waits for is not stale but late, and one being cloned (at
     // version 0 until complete) is not stale but unfinished; a clone that times out is collected
     const busy = (h: number): boolean => grants.get(h)?.awaiting.has(msg.server) === true || clones.get(h)?.target === msg.server;
-    const doomed = [...verdict.orphaned, ...verdict.stale.filter((h) => !busy(h))];
+    // and the last copies of a chunk are never deleted: with no replica at the current version
+    // (the master restarted after logging a raise no replica got), the older ones are all there is
+    const lastCopies = (h: number): boolean => locations.liveReplicas(h, versionOf(h)!).length === 0;
+    const doomed = [...verdict.orphaned, ...verdict.stale.filter((h) => !busy(h) && !lastCopies(h))];
     if (doomed.length > 0) ctx.send(msg.ref, { type: 'delete-chunks', handles: doomed });
   }
 
