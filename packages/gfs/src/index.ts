@@ -1,0 +1,25 @@
+export { gfsConfig, ConfigError, type GfsConfig } from './config.ts';
+export { validatePath, PathError, HIDDEN_PREFIX, type PathLimits } from './namespace/path.ts';
+export { PathTable } from './namespace/path-table.ts';
+export { LockManager, LockQueueFullError, locksFor, type LockMode, type PathLock, type OpId } from './namespace/locks.ts';
+export type { MetadataRecord, ChunkHandle } from './master/records.ts';
+export { MasterMetadata, MetadataError, type Entry, type ChunkMeta, type CheckpointPiece, type MetadataErrorCode } from './master/metadata.ts';
+export { ChunkLocations, type ServerId, type ReplicaReport, type ReportVerdict, type Lease } from './master/chunk-locations.ts';
+export {
+  chooseTargets,
+  placeNewChunk,
+  planClones,
+  planRebalance,
+  replicationOrder,
+  RecentCreations,
+  type ServerInfo,
+  type UnderReplicated,
+  type CloneTask,
+  type ClonesInFlight,
+  type Move,
+} from './master/placement.ts';
+export { ChunkBlockStore, ChecksumError, ChunkStoreError, type BlockStorage, type ChunkInfo } from './chunkserver/block-store.ts';
+export { encodeRecord, RecordReader, RecordTooLargeError, RECORD_HEADER_BYTES, type FoundRecord, type ReaderStats } from './append/record.ts';
+export { Master, type MasterProps } from './master/master-actor.ts';
+export { Chunkserver, type ChunkserverProps } from './chunkserver/chunkserver-actor.ts';
+export type { MasterMsg, ChunkserverMsg, ChunkLocation, ChunkLease, MasterStatus } from './protocol.ts';
