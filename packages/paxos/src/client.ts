@@ -119,7 +119,13 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   }
 
   async propose(op: OpOf<M>): Promise<ResultOf<M>> {
-    const session = await this.openSession();
+    let session: string;
+    try {
+      session = await this.openSession();
+    } catch (err) {
+      // The op itself was never sent, whatever became of the open.
+      throw new PaxosNoEffectError(`client ${this.opts.clientId}: no session to propose in: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
     const seq = await this.takeSeq();
     return this.run({ session, seq, op }, false);
   }
