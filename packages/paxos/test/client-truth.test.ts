@@ -44,6 +44,8 @@ type TruthMsg =
 interface TruthProps {
   proposers: ActorRef<ProposerMsg>[];
   maxAttempts: number;
+  /** Per attempt; default two lease terms. */
+  timeoutMs?: number;
   resume?: ClientPosition;
 }
 
@@ -60,7 +62,7 @@ const TruthClient = defineActor('test.truth-client', (props: TruthProps, ctx: Ac
     proposers: props.proposers,
     ask: (ref, m, timeoutMs) => ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>,
     sleep: (ms) => ctx.sleep(ms),
-    timeoutMs: 2 * LEASE_MS,
+    timeoutMs: props.timeoutMs ?? 2 * LEASE_MS,
     maxAttempts: props.maxAttempts,
     maxBackoffMs: LEASE_MS,
     ...(props.resume ? { resume: props.resume } : {}),
@@ -137,6 +139,24 @@ describe('a Paxos client that tells the truth (simulator)', () => {
     expect(await call<Answer>(c, { type: 'retry', handle })).toMatchObject({ kind: 'unknown', retry: null, message: expect.stringContaining('not open') });
     await sim.runFor(2 * LEASE_MS);
     for (const counts of await appliedCounts(sim, plan)) expect([...counts]).toEqual([[1, 1], [2, 1], [3, 1]]);
+  });
+
+  it('a leader cut off from the other acceptors with the command in an accept answers "not leader": the outcome is unknown, and a retry applies it once', async () => {
+    const { sim, plan, leader, call } = await setUp(5);
+    const leaderNode = plan.proposers[leader.id]!.node;
+    // One attempt, waiting long enough for the leader to give up its lease and answer.
+    const c = sim.spawn(CLIENTS, TruthClient, { proposers: plan.proposers, maxAttempts: 1, timeoutMs: 20 * LEASE_MS });
+    expect(await call<Answer>(c, { type: 'propose', id: 1 })).toEqual({ kind: 'ok', result: 1 });
+    const others = plan.acceptors.map((a) => a.node).filter((n) => n !== leaderNode);
+    sim.partition([leaderNode], others);
+    const answer = await call<Answer>(c, { type: 'propose', id: 2 });
+    expect(answer).toMatchObject({ kind: 'unknown', name: 'PaxosUnavailableError', message: expect.stringContaining('lost'), retry: { seq: 2 } });
+    sim.heal();
+    const handle = (answer as { retry: RetryHandle }).retry;
+    const again = sim.spawn(CLIENTS, TruthClient, { proposers: plan.proposers, maxAttempts: 50, resume: { session: handle.session, ack: 1, nextSeq: 3 } }, { name: 'again' });
+    expect(await call<Answer>(again, { type: 'retry', handle })).toEqual({ kind: 'ok', result: 1 });
+    await sim.runFor(2 * LEASE_MS);
+    for (const counts of await appliedCounts(sim, plan)) expect(counts.get(2)).toBe(1);
   });
 
   it('under drops and duplicates, every failure is classified truly: no-effect commands were never applied, unknown ones retried to their one result', async () => {
