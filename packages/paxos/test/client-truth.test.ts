@@ -199,6 +199,26 @@ describe('a Paxos client that tells the truth (simulator)', () => {
     for (const counts of await appliedCounts(sim, plan)) expect([...counts]).toEqual([[1, 1], [2, 1], [3, 1]]);
   });
 
+  it('a call refused for lack of room in the window fails as no effect, and is never applied', async () => {
+    const { sim, plan } = await setUp(13);
+    const client = new PaxosClient({
+      clientId: 'narrow',
+      machine: ONCE,
+      proposers: plan.proposers,
+      ask: (ref, m, timeoutMs) => sim.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>,
+      sleep: (ms) => sim.runFor(ms),
+      window: 1,
+      maxWaiting: 1,
+    });
+    const outcomes: unknown[] = [];
+    [1, 2, 3].forEach((id, i) => void client.propose({ id }).then((r) => (outcomes[i] = r), (e: unknown) => (outcomes[i] = e)));
+    expect(await sim.runUntil(() => outcomes.filter((o) => o !== undefined).length === 3, { maxMs: 20 * LEASE_MS })).toBe(true);
+    expect(outcomes.slice(0, 2)).toEqual([1, 1]);
+    expect(outcomes[2]).toBeInstanceOf(PaxosNoEffectError);
+    await sim.runFor(2 * LEASE_MS);
+    for (const counts of await appliedCounts(sim, plan)) expect([...counts]).toEqual([[1, 1], [2, 1]]);
+  });
+
   it('leader() answers the proposer that holds the lease and its ballot, and none when no proposer answers', async () => {
     const { sim, plan, nodes, leader, call } = await setUp(3);
     const c = sim.spawn(CLIENTS, TruthClient, { proposers: plan.proposers, maxAttempts: 3 });
