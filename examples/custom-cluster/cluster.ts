@@ -10,6 +10,7 @@ import {
   type KvQuery,
   type LearnerView,
   type ProposeReply,
+  type ProposerStatus,
 } from '@actorfs/paxos';
 
 /**
@@ -48,6 +49,8 @@ export interface ClusterSummary {
   newLeader: LeaderInfo;
   /** From the kill to a new leader holding its lease. */
   failoverMs: number;
+  /** The killed node once started again and its part of the group re-spawned: its proposer's role, who leads (-1: none known), writes since. */
+  restarted: { node: string; role: ProposerStatus['role']; leader: number; writesAfter: number };
   /** Every acknowledged write, and what a linearizable read of its key returned at the end. */
   writes: Array<{ key: string; value: string; afterKill: boolean; readBack: unknown }>;
   /** The new leader's commit index once every live learner caught up. */
@@ -77,9 +80,9 @@ export async function runCustomCluster(opts: CustomClusterOptions = {}): Promise
   try {
     // A failover waits out the old leader's lease: shorter leases fail over sooner, renew more often.
     const plan = planGroup({ ...LAYOUT, machine: KV_MACHINE, timing: { leaseMs: 1000 } });
-    // Actor names are fixed by the plan, so a node started again would spawn the same names
-    // and they would reload their state from its LMDB store.
-    for (const s of plan.specs) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
+    // Actor names are fixed by the plan, so a node started again spawns the same names (the same
+    // call, below) and they reload their state from its LMDB store.
+    for (const n of nodes) await plan.spawnOn(system, n);
     for (const n of nodes) log(`${n}: ${plan.on(n).map((s) => s.name).join(', ')}`);
 
     const elected = await waitForLeader(system, plan, [], waitMs);
@@ -112,6 +115,23 @@ export async function runCustomCluster(opts: CustomClusterOptions = {}): Promise
 
     const ackedAtTakeover = writer.acked.length;
     await until(() => writer.acked.length >= ackedAtTakeover + perPhase, 'writes under the new leader', waitMs, writer);
+
+    // The killed node comes back: its thread starts again and one call re-spawns its part of the
+    // group, which reloads its promises and accepted slots from disk and follows the new leader.
+    await system.startNode(killedNode);
+    await plan.spawnOn(system, killedNode);
+    const ackedAtRestart = writer.acked.length;
+    await until(() => writer.acked.length >= ackedAtRestart + perPhase, 'writes after the restart', waitMs, writer);
+    const restartedProposer = plan.proposers.findIndex((p) => p.node === killedNode);
+    // Who leads, by the proposers' own account (undefined if none holds a lease right now).
+    const leaderNow = await reader.leader();
+    const restarted = {
+      node: killedNode,
+      role: (await system.ask(plan.proposers[restartedProposer]!, { type: 'status' })).role,
+      leader: leaderNow ? plan.proposers.findIndex((p) => p.equals(leaderNow.ref)) : -1,
+      writesAfter: writer.acked.length - ackedAtRestart,
+    };
+    log(`${killedNode} restarted: its proposer is a ${restarted.role}, proposer ${restarted.leader} leads, ${restarted.writesAfter} writes since`);
     await writer.stop();
 
     const writes: ClusterSummary['writes'] = [];
@@ -119,7 +139,7 @@ export async function runCustomCluster(opts: CustomClusterOptions = {}): Promise
     const lost = writes.filter((w) => w.readBack !== w.value);
     log(`${writes.length} writes acknowledged (${writes.filter((w) => w.afterKill).length} after the kill); lost: ${lost.length}`);
 
-    const live = plan.learners.filter((l) => l.node !== killedNode);
+    const live = plan.learners; // the killed node holds no learner in this layout
     const leaderRef = plan.proposers[newLeader.proposer]!;
     let commitIndex = 0;
     let views: LearnerView[] = [];
@@ -141,7 +161,7 @@ export async function runCustomCluster(opts: CustomClusterOptions = {}): Promise
     }));
     for (const l of learners) log(`learner ${l.learner} on ${l.node}: applied ${l.applied} (state digest ${l.stateDigest.toString(16)})`);
 
-    return { firstLeader, firstRead, killedNode, newLeader, failoverMs, writes, commitIndex, learners };
+    return { firstLeader, firstRead, killedNode, newLeader, failoverMs, restarted, writes, commitIndex, learners };
   } finally {
     running = false;
     unsubscribe();

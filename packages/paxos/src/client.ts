@@ -1,8 +1,12 @@
 import type { ActorRef } from '@actorfs/actors';
-import type { Command, ProposeReply, ProposerMsg, RefusalCode } from './messages.ts';
-import type { AnyMachineDef, DomainError, MachineDef, OpOf, QueryOf, QueryResultOf, ResultOf } from './state-machine.ts';
+import { compareBallots, type Ballot } from './ballot.ts';
+import { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRefusedError, PaxosUnavailableError, type RetryHandle } from './client-errors.ts';
+import type { Command, ProposeReply, ProposerMsg, ProposerStatus } from './messages.ts';
+import type { AnyMachineDef, MachineDef, OpOf, QueryOf, QueryResultOf, ResultOf } from './state-machine.ts';
 
-/** How the client reaches a proposer: system.ask, ctx.ask or sim.ask, wrapped. */
+export { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRefusedError, PaxosUnavailableError, type RetryHandle } from './client-errors.ts';
+
+/** How the client reaches a proposer: system.ask, ctx.ask or sim.ask, wrapped (it answers a status ask with the status). */
 export type Asker = (ref: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number) => Promise<ProposeReply>;
 
 export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
@@ -29,31 +33,26 @@ export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
   window?: number;
   /** Calls waiting for room in the window at most; one more throws at once. Default 10,000. */
   maxWaiting?: number;
+  /**
+   * Carries on where an earlier client (of this id, restarted, say) stood: its `position`. Seqs
+   * from ack+1 below nextSeq stay open for `retry`, so their outcomes can still be learned.
+   */
+  resume?: ClientPosition;
 }
 
-export class PaxosUnavailableError extends Error {
-  override readonly name = 'PaxosUnavailableError';
+/** Where a client stands in its session: the group applies each seq of it once. */
+export interface ClientPosition {
+  session: string;
+  /** Every seq up to here is settled: the group may have forgotten their outcomes. */
+  ack: number;
+  /** The seq the next new command gets. */
+  nextSeq: number;
 }
 
-/** The group refused the command itself (see RefusalCode): not retried. */
-export class PaxosRefusedError extends Error {
-  override readonly name = 'PaxosRefusedError';
-  constructor(
-    message: string,
-    readonly code: RefusalCode,
-  ) {
-    super(message);
-  }
-}
-
-/** The machine applied the op and answered with a domain error. */
-export class PaxosDomainError extends Error {
-  override readonly name = 'PaxosDomainError';
-  readonly code: string;
-  constructor(error: DomainError) {
-    super(error.message);
-    this.code = error.code;
-  }
+/** Who leads the group now, by the proposers' own account. */
+export interface LeaderInfo {
+  ref: ActorRef<ProposerMsg>;
+  ballot: Ballot;
 }
 
 /**
@@ -63,22 +62,41 @@ export class PaxosDomainError extends Error {
  * at once (further calls wait their turn), each retried with its own seq until answered. Every
  * command carries the client's low-water mark, so the group forgets the outcomes it no longer needs.
  * It follows leader hints, tries the next proposer on timeouts, and backs off when no one leads.
+ *
+ * A call that fails says what the command came to: PaxosDomainError (applied, as that error),
+ * PaxosNoEffectError (never applied) or PaxosOutcomeUnknownError (maybe applied: `retry(err.retry)`
+ * learns which). A seq whose outcome is unknown stays open (unacknowledged) for retries until it is
+ * retried to an answer, or until the window needs its room: then the oldest is released.
  */
 export class PaxosClient<M extends AnyMachineDef = MachineDef> {
-  private session: Promise<string> | undefined;
+  private opening: Promise<string> | undefined;
+  private sessionId: string | undefined;
   /** The newest seq handed out. */
   private seq = 0;
   /** Every seq up to here is settled (answered or given up): never sent again. */
   private ack = 0;
   /** Settled seqs above ack. */
   private readonly settled = new Set<number>();
+  /** Seqs whose outcome is unknown, kept open for retry. */
+  private readonly open = new Set<number>();
   private readonly waiting: Array<(seq: number) => void> = [];
-  private leader: ActorRef<ProposerMsg> | undefined;
+  private hint: ActorRef<ProposerMsg> | undefined;
   private next = 0;
   private readonly window: number;
 
   constructor(private readonly opts: PaxosClientOptions<M>) {
     this.window = opts.window ?? 64;
+    const r = opts.resume;
+    if (r) {
+      if (!(Number.isSafeInteger(r.ack) && Number.isSafeInteger(r.nextSeq) && r.ack >= 0 && r.nextSeq > r.ack && r.nextSeq - 1 - r.ack <= this.window)) {
+        throw new RangeError(`client ${opts.clientId}: resume needs 0 <= ack < nextSeq <= ack + 1 + window (${this.window}), got ack ${r.ack}, nextSeq ${r.nextSeq}`);
+      }
+      this.sessionId = r.session;
+      this.opening = Promise.resolve(r.session);
+      this.ack = r.ack;
+      this.seq = r.nextSeq - 1;
+      for (let seq = r.ack + 1; seq <= this.seq; seq++) this.open.add(seq);
+    }
   }
 
   get clientId(): string {
@@ -90,17 +108,39 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
     return this.seq + 1;
   }
 
+  /** The session's id, once opened (undefined before the first command, or after it was lost). */
+  get session(): string | undefined {
+    return this.sessionId;
+  }
+
+  /** Where this client stands, to give a restarted one as `resume` (undefined without a session). */
+  get position(): ClientPosition | undefined {
+    return this.sessionId === undefined ? undefined : { session: this.sessionId, ack: this.ack, nextSeq: this.nextSeq };
+  }
+
   async propose(op: OpOf<M>): Promise<ResultOf<M>> {
-    const session = await this.openSession();
-    const seq = await this.takeSeq();
+    let session: string;
     try {
-      return (await this.attempt(() => ({ type: 'propose', cmd: { type: 'op', session, seq, ack: this.ack, op } }))) as ResultOf<M>;
+      session = await this.openSession();
     } catch (err) {
-      if (err instanceof PaxosRefusedError && err.code === 'session') this.session = undefined;
-      throw err;
-    } finally {
-      this.settle(seq);
+      // The op itself was never sent, whatever became of the open.
+      throw new PaxosNoEffectError(`client ${this.opts.clientId}: no session to propose in: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
+    const seq = await this.takeSeq();
+    return this.run({ session, seq, op }, false);
+  }
+
+  /**
+   * Sends a command whose outcome was unknown again, with its own (session, seq), and resolves with
+   * the outcome it had (or has now, if no copy was ever applied). May fail as propose does, again
+   * with a handle to retry while the outcome is still to be learned.
+   */
+  async retry(handle: RetryHandle<OpOf<M>>): Promise<ResultOf<M>> {
+    if (handle.session !== this.sessionId || !this.open.delete(handle.seq)) {
+      const why = handle.session !== this.sessionId ? `session ${handle.session} is not this client's (${this.sessionId ?? 'none'})` : `seq ${handle.seq} is not open for retry (answered, or released for room in the window)`;
+      throw new PaxosOutcomeUnknownError(`client ${this.opts.clientId}: cannot retry: ${why}`);
+    }
+    return this.run(handle, true);
   }
 
   async read(query: QueryOf<M>): Promise<QueryResultOf<M>> {
@@ -109,20 +149,65 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
 
   /** Closes the session (the group forgets it); the next propose opens a new one. */
   async close(): Promise<void> {
-    const session = this.session;
-    this.session = undefined;
+    const session = this.opening;
+    this.forgetSession();
     if (session) await this.command({ type: 'close', session: await session });
   }
 
-  private openSession(): Promise<string> {
-    if (!this.session) {
-      const opening = this.command({ type: 'open', client: this.opts.clientId }).then((id) => id as string);
-      opening.catch(() => {
-        if (this.session === opening) this.session = undefined;
-      });
-      this.session = opening;
+  /**
+   * Who leads now: asks every proposer for its status and answers the one that holds a valid lease
+   * with the highest ballot (the hint for the next command), or undefined if none says so.
+   */
+  async leader(): Promise<LeaderInfo | undefined> {
+    const { proposers, ask, timeoutMs = 1000 } = this.opts;
+    const statuses = await Promise.allSettled(proposers.map((p) => ask(p, { type: 'status' }, timeoutMs) as unknown as Promise<ProposerStatus>));
+    let best: LeaderInfo | undefined;
+    statuses.forEach((s, i) => {
+      if (s.status !== 'fulfilled' || s.value.role !== 'leader' || !s.value.leaseValid) return;
+      if (!best || compareBallots(s.value.ballot, best.ballot) > 0) best = { ref: proposers[i]!, ballot: s.value.ballot };
+    });
+    if (best) this.hint = best.ref;
+    return best;
+  }
+
+  private async run(cmd: RetryHandle<OpOf<M>>, retried: boolean): Promise<ResultOf<M>> {
+    const { session, seq, op } = cmd;
+    try {
+      const result = await this.attempt(() => ({ type: 'propose', cmd: { type: 'op', session, seq, ack: this.ack, op } }), { retried, handle: cmd });
+      this.settle(seq);
+      return result as ResultOf<M>;
+    } catch (err) {
+      if (err instanceof PaxosOutcomeUnknownError && err.retry) this.open.add(seq);
+      else this.settle(seq);
+      if (err instanceof PaxosRefusedError || err instanceof PaxosOutcomeUnknownError) {
+        if (err.code === 'session' && session === this.sessionId) this.forgetSession();
+      }
+      throw err;
     }
-    return this.session;
+  }
+
+  private openSession(): Promise<string> {
+    if (!this.opening) {
+      const opening = this.command({ type: 'open', client: this.opts.clientId }).then((id) => id as string);
+      opening.then(
+        (id) => {
+          if (this.opening === opening) this.sessionId = id;
+        },
+        () => {
+          if (this.opening === opening) this.opening = undefined;
+        },
+      );
+      this.opening = opening;
+    }
+    return this.opening;
+  }
+
+  /** A new session's seqs start again at 1: whatever was open in the old one cannot be learned now. */
+  private forgetSession(): void {
+    this.opening = undefined;
+    this.sessionId = undefined;
+    for (const seq of this.open) this.settle(seq);
+    this.open.clear();
   }
 
   private command(cmd: Command): Promise<unknown> {
@@ -131,23 +216,40 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
 
   /** A seq for a new command, once the window has room for it (callers wait in turn). */
   private takeSeq(): Promise<number> {
-    if (this.seq - this.ack < this.window && this.waiting.length === 0) return Promise.resolve(++this.seq);
-    if (this.waiting.length >= (this.opts.maxWaiting ?? 10_000)) throw new Error(`client ${this.opts.clientId}: ${this.waiting.length} calls already wait for the window`);
-    return new Promise<number>((resolve) => this.waiting.push(resolve));
+    if (this.waiting.length >= (this.opts.maxWaiting ?? 10_000)) {
+      throw new PaxosNoEffectError(`client ${this.opts.clientId}: ${this.waiting.length} calls already wait for the window`);
+    }
+    const seq = new Promise<number>((resolve) => this.waiting.push(resolve));
+    this.advance();
+    return seq;
   }
 
   private settle(seq: number): void {
     this.settled.add(seq);
-    while (this.settled.delete(this.ack + 1)) this.ack++;
-    // A waiter's seq is taken as it is woken, so a new caller cannot slip in ahead of it.
-    while (this.waiting.length > 0 && this.seq - this.ack < this.window) this.waiting.shift()!(++this.seq);
+    this.advance();
   }
 
-  /** Sends the message made by `msg` (fresh per attempt: it carries the current ack) until answered. */
-  private async attempt(msg: () => ProposerMsg): Promise<unknown> {
+  private advance(): void {
+    for (;;) {
+      while (this.settled.delete(this.ack + 1)) this.ack++;
+      // A waiter's seq is taken as it is woken, so a new caller cannot slip in ahead of it.
+      while (this.waiting.length > 0 && this.seq - this.ack < this.window) this.waiting.shift()!(++this.seq);
+      // Room is wanted and the oldest seq is one kept open for retry: release it (its outcome stays unknown).
+      if (this.waiting.length === 0 || !this.open.delete(this.ack + 1)) return;
+      this.settled.add(this.ack + 1);
+    }
+  }
+
+  /**
+   * Sends the message made by `msg` (fresh per attempt: it carries the current ack) until answered.
+   * `retried`: an earlier call may have sent this command already. `handle`: what an unknown outcome carries.
+   */
+  private async attempt(msg: () => ProposerMsg, sent: { retried: boolean; handle?: RetryHandle } = { retried: false }): Promise<unknown> {
     const { proposers, ask, sleep, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20, maxBackoffMs = 1000 } = this.opts;
     let lastReason = 'no attempt';
     let backoff = backoffMs;
+    // Whether a copy of the command may be in the group: then a failure leaves its outcome unknown.
+    let maybeSent = sent.retried;
     // Proposers that failed this operation: a hint naming one (a dead leader, say) is not followed.
     const failed = new Set<string>();
     const wait = async (): Promise<void> => {
@@ -155,11 +257,13 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
       backoff = Math.min(maxBackoffMs, backoff * 2);
     };
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const target = this.leader ?? proposers[this.next % proposers.length]!;
+      const target = this.hint ?? proposers[this.next % proposers.length]!;
       let reply: ProposeReply;
       try {
         reply = await ask(target, msg(), timeoutMs);
       } catch (err) {
+        // The command may have arrived and been proposed; only its answer is missing.
+        maybeSent = true;
         lastReason = err instanceof Error ? err.message : String(err);
         failed.add(target.toString());
         this.forget();
@@ -167,24 +271,31 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
         continue;
       }
       if (reply.ok) {
-        this.leader = target;
+        this.hint = target;
         return reply.result;
       }
       if ('error' in reply) throw new PaxosDomainError(reply.error);
-      if ('refused' in reply) throw new PaxosRefusedError(reply.reason, reply.refused);
+      if ('refused' in reply) {
+        // An earlier copy may have been applied before its session went or its seq was acknowledged.
+        if (maybeSent && (reply.refused === 'session' || reply.refused === 'stale')) throw new PaxosOutcomeUnknownError(reply.reason, undefined, reply.refused);
+        throw new PaxosRefusedError(reply.reason, reply.refused);
+      }
+      if (reply.maybeProposed) maybeSent = true;
       lastReason = reply.reason;
       if (reply.leader && !reply.leader.equals(target) && !failed.has(reply.leader.toString())) {
-        this.leader = reply.leader;
+        this.hint = reply.leader;
         continue;
       }
       this.forget();
       await wait();
     }
-    throw new PaxosUnavailableError(`no answer after ${maxAttempts} attempts: ${lastReason}`);
+    const message = `no answer after ${maxAttempts} attempts: ${lastReason}`;
+    if (maybeSent) throw new PaxosUnavailableError(message, sent.handle);
+    throw new PaxosNoEffectError(`${message} (never proposed)`);
   }
 
   private forget(): void {
-    this.leader = undefined;
+    this.hint = undefined;
     this.next++;
   }
 }

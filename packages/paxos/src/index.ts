@@ -39,5 +39,17 @@ export {
   type StateMachine,
 } from './state-machine.ts';
 export { KvMachine, KV_MACHINE, type KvOp, type KvQuery } from './kv-machine.ts';
-export { PaxosClient, PaxosDomainError, PaxosRefusedError, PaxosUnavailableError, type Asker, type PaxosClientOptions } from './client.ts';
-export { planGroup, type ActorSpec, type GroupLayout, type GroupPlan } from './topology.ts';
+export {
+  PaxosClient,
+  PaxosDomainError,
+  PaxosNoEffectError,
+  PaxosOutcomeUnknownError,
+  PaxosRefusedError,
+  PaxosUnavailableError,
+  type Asker,
+  type ClientPosition,
+  type LeaderInfo,
+  type PaxosClientOptions,
+  type RetryHandle,
+} from './client.ts';
+export { planGroup, type ActorSpec, type GroupLayout, type GroupPlan, type GroupSpawner } from './topology.ts';

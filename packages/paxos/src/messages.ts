@@ -47,8 +47,12 @@ export type SessionReply =
   /** Applied: the machine refused the op with a domain error. */
   | { ok: false; error: DomainError }
   | { ok: false; refused: RefusalCode; reason: string }
-  /** Not applied (yet): try again, at `leader` if given. */
-  | { ok: false; reason: string; leader?: ActorRef<ProposerMsg> };
+  /**
+   * Not applied (yet): try again, at `leader` if given. `maybeProposed` says the command may
+   * already be in an accept (so it may yet be chosen and applied); without it, it was never
+   * proposed by the one answering.
+   */
+  | { ok: false; reason: string; leader?: ActorRef<ProposerMsg>; maybeProposed?: true };
 
 export type ProposeReply = SessionReply;
 

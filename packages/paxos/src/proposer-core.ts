@@ -269,7 +269,7 @@ export class ProposerCore {
       this.log('info', 'stepping down', { reason, ballot: this.ballot });
       if (r.leaseUntil > 0) this.tell({ type: 'not-leading', ballot: this.ballot, reason });
       for (const q of r.queue) this.reply(q.handle, this.notLeader(reason));
-      for (const e of r.inflight.values()) for (const h of e.handles) this.reply(h, this.notLeader(reason));
+      for (const e of r.inflight.values()) for (const h of e.handles) this.reply(h, this.notLeader(reason, true));
     } else this.log('debug', 'follower', { reason, waitMs });
     this.role = { kind: 'follower' };
     this.electionAt = this.now + waitMs;
@@ -440,7 +440,7 @@ export class ProposerCore {
     for (const [slot, e] of l.inflight) {
       if (slot >= before) continue;
       l.inflight.delete(slot);
-      for (const h of e.handles) this.reply(h, { ok: false, reason: 'slot compacted before it was chosen here; retry' });
+      for (const h of e.handles) this.reply(h, { ok: false, reason: 'slot compacted before it was chosen here; retry', maybeProposed: true });
     }
     this.advanceCommitTo(before - 1);
     l.nextSlot = Math.max(l.nextSlot, this.commitIndex + 1);
@@ -549,10 +549,14 @@ export class ProposerCore {
     return { type: 'prepare', ballot: this.ballot, fromSlot: this.commitIndex + 1, proposer: this.peers.self };
   }
 
-  /** A refusal, naming the leader only while it is likely alive (heard from within a lease term). */
-  private notLeader(reason: string): ProposeReply {
+  /**
+   * A refusal, naming the leader only while it is likely alive (heard from within a lease term);
+   * `maybeProposed` for a command that may already be in an accept.
+   */
+  private notLeader(reason: string, maybeProposed = false): ProposeReply {
     const l = this.leader;
-    return l && !l.ref.equals(this.peers.self) && this.now - l.heardAt <= this.t.leaseMs ? { ok: false, leader: l.ref, reason } : { ok: false, reason };
+    const hint = l && !l.ref.equals(this.peers.self) && this.now - l.heardAt <= this.t.leaseMs ? { leader: l.ref } : {};
+    return { ok: false, reason, ...hint, ...(maybeProposed ? { maybeProposed: true as const } : {}) };
   }
 
   /**

@@ -96,7 +96,7 @@ export class SessionTable {
   /** The answer for a command already applied (a retry or a second copy of its slot). */
   answerFor(cmd: OpCommand): SessionReply {
     const s = this.sessions.get(cmd.session);
-    return s ? (this.answer(cmd, s) ?? { ok: false, reason: 'not applied here yet; retry' }) : unknownSession(cmd.session);
+    return s ? (this.answer(cmd, s) ?? { ok: false, reason: 'not applied here yet; retry', maybeProposed: true }) : unknownSession(cmd.session);
   }
 
   private answer(cmd: OpCommand, s: Session): SessionReply | undefined {

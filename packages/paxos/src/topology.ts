@@ -35,6 +35,17 @@ export interface GroupPlan {
   specs: ActorSpec[];
   /** The specs of one node (spawn them at each start of that node). */
   on(node: string): ActorSpec[];
+  /**
+   * Spawns the group's actors of one node, at its first start or after a restart (the same names
+   * reload their storage); answers their refs. Fails with the system's error if the node is down
+   * or one of them is already running.
+   */
+  spawnOn(system: GroupSpawner, node: string): Promise<AnyRef[]>;
+}
+
+/** What spawnOn needs of an ActorSystem. */
+export interface GroupSpawner {
+  spawn<P, M>(kind: ActorKind<P, M>, props: P, opts: { node: string; name: string }): Promise<ActorRef<M>>;
 }
 
 /**
@@ -55,7 +66,13 @@ export function planGroup(layout: GroupLayout): GroupPlan {
     ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, machine, ...t })),
     ...learners.map((r, index) => spec(r, Learner, { index, machine, acceptors, learners, proposers, ...t })),
   ];
-  return { acceptors, proposers, learners, specs, on: (node) => specs.filter((s) => s.node === node) };
+  const on = (node: string): ActorSpec[] => specs.filter((s) => s.node === node);
+  const spawnOn = async (system: GroupSpawner, node: string): Promise<AnyRef[]> => {
+    const refs: AnyRef[] = [];
+    for (const s of on(node)) refs.push(await system.spawn(s.kind, s.props, { node: s.node, name: s.name }));
+    return refs;
+  };
+  return { acceptors, proposers, learners, specs, on, spawnOn };
 }
 
 function spec<P, M>(ref: AnyRef, kind: ActorKind<P, M>, props: P): ActorSpec {

@@ -6,6 +6,7 @@ import {
   KV_MACHINE,
   Learner,
   PaxosClient,
+  PaxosNoEffectError,
   PaxosRefusedError,
   planGroup,
   type Ballot,
@@ -208,6 +209,7 @@ describe('Paxos hardening (simulator)', () => {
     await sim.runUntil(() => asks > 0, { maxMs: 100 });
     await sim.runFor(50);
     await expect(refused).rejects.toBeInstanceOf(PaxosRefusedError);
+    await expect(refused).rejects.toBeInstanceOf(PaxosNoEffectError); // of the kind that certainly had no effect
     expect(asks).toBeLessThanOrEqual(2); // at most a hop to the leader, then refused for good
 
     expect(await sim.call(leader, put(c, 3, 'k', 3))).toEqual({ ok: true, result: 1 });

@@ -183,4 +183,18 @@ describe('ProposerCore: the lease', () => {
     expect(effects).toContainEqual({ type: 'reply', handle: handle(1), reply: expect.objectContaining({ ok: false }) });
     expect(sent(effects)).toContainEqual({ to: 'master', msg: { type: 'not-leading', ballot, reason: 'higher ballot' } });
   });
+
+  it('stepping down, a leader tells a client whose command may be in an accept so (its outcome is unknown), and one only queued that it was not proposed', () => {
+    const c = core();
+    const { now, ballot } = leader(c);
+    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
+    const accepts = sent(c.step({ type: 'flush' }, now), 'accept');
+    expect(accepts.length).toBeGreaterThan(0); // seq 1 is in an accept
+    c.step({ type: 'propose', cmd: cmd(2), handle: handle(2) }, now); // queued: its flush has not run
+    const effects = c.step({ type: 'nack', ballot, promised: { round: 5, id: 1 }, acceptor: 1, leaseMs: 0 }, now + 1);
+    const replies = new Map(effects.flatMap((e) => (e.type === 'reply' ? [[e.handle.corr, e.reply] as const] : [])));
+    expect(replies.get(1)).toMatchObject({ ok: false, maybeProposed: true });
+    expect(replies.get(2)).toMatchObject({ ok: false });
+    expect(replies.get(2)).not.toHaveProperty('maybeProposed');
+  });
 });

@@ -38,7 +38,7 @@ const barrierRef = (node: string): ActorRef<BarrierMsg> => new ActorRef<BarrierM
 
 /** Spawns a node's share of the group under its fixed names (which reload their storage), and its barrier. */
 async function spawnNode(node: string): Promise<void> {
-  for (const s of plan.on(node)) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
+  await plan.spawnOn(system, node);
   await system.spawn(DurabilityBarrier, {}, { node, name: barrierRef(node).id });
 }
 

@@ -21,7 +21,7 @@ let system: ActorSystem;
 let plan: GroupPlan;
 
 async function spawnNode(node: string): Promise<void> {
-  for (const s of plan.on(node)) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
+  await plan.spawnOn(system, node);
 }
 
 beforeAll(async () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { defineActor, seededRandom, type ActorContext, type ActorRef, type Asks } from '@actorfs/actors';
 import { checkOperations, forEachSeed, SimCluster } from '@actorfs/actors/testing';
-import { defineStateMachine, PaxosClient, PaxosRefusedError, type Asker, type OpCommand, type ProposeReply, type ProposerMsg, type ProposerStatus } from '../src/index.ts';
+import { PaxosClient, PaxosRefusedError, type Asker, type OpCommand, type ProposeReply, type ProposerMsg, type ProposerStatus } from '../src/index.ts';
 import { SessionTable } from '../src/sessions.ts';
 import { PipelinedKvClient, type HistoryEntry } from './fixtures/kv-client.ts';
+import { ONCE } from './fixtures/once-machine.ts';
 import { assertConsistentLogs, command, kv, learnerViews, openSession, simGroup, toOperations } from './harness.ts';
 
 const LEASE_MS = 100;
@@ -77,22 +78,6 @@ describe('client sessions, the replicated records (SessionTable)', () => {
     copy.expire(1_007);
     expect(copy.has('s')).toBe(false);
   });
-});
-
-/** Counts how often each id was applied: a machine on which a second apply shows. */
-const ONCE = defineStateMachine<{ id: number }, number, null, number[]>('test.once', () => {
-  let counts = new Map<number, number>();
-  return {
-    apply: (o) => {
-      counts.set(o.id, (counts.get(o.id) ?? 0) + 1);
-      return { ok: true, result: counts.get(o.id)! };
-    },
-    query: () => [...counts.values()],
-    snapshot: () => [[...counts]],
-    restore: (pieces) => {
-      counts = new Map([...pieces].flat() as Array<[number, number]>);
-    },
-  };
 });
 
 function onceClient(id: string, proposers: ActorRef<ProposerMsg>[], ask: Asker, sleep: (ms: number) => Promise<void>): PaxosClient<typeof ONCE> {
