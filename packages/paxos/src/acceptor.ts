@@ -1,8 +1,8 @@
-import { defineActor, type ActorContext } from '@actorfs/actors';
+import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
-import { timing, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, SlotValue } from './messages.ts';
-import { approxBytes, takeWithin } from './size.ts';
+import { FETCH_BATCH, timing, type PaxosTiming } from './config.ts';
+import type { AcceptorMsg, ProposerMsg } from './messages.ts';
+import { AcceptedLog, LAST_SLOT } from './accepted-log.ts';
 import { acceptorMsgProblem, droppedAsMalformed } from './validate.ts';
 
 export interface AcceptorProps {
@@ -11,7 +11,8 @@ export interface AcceptorProps {
   timing?: Partial<PaxosTiming>;
 }
 
-const LAST_SLOT = Number.MAX_SAFE_INTEGER;
+/** Accepted slots one piece of a promise carries at most (and maxReplyBytes). */
+const PROMISE_SLOTS = 256;
 
 /**
  * A Paxos acceptor. Its promise and every accepted (ballot, value) per slot are written to storage
@@ -24,19 +25,19 @@ const LAST_SLOT = Number.MAX_SAFE_INTEGER;
 export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx: ActorContext<AcceptorMsg>) => {
   const t = timing(props.timing);
   const store = ctx.storage;
+  const log = new AcceptedLog(store);
   let promised = store.get<Ballot>('promised') ?? ZERO_BALLOT;
-  let truncatedBefore = store.get<number>('truncated') ?? 0;
   // A lease this acceptor granted before a restart may still run: honour it for a full term. Its
   // holder is the proposer of the promise on disk, since a lease is only acknowledged (heartbeat
   // acks) once the promise it rests on is synced.
   let leaseHolder = promised.id;
   let leaseUntil = sameBallot(promised, ZERO_BALLOT) ? 0 : ctx.now() + t.leaseMs;
 
-  /** Accepted (slot, ballot, value) of slots from..to (inclusive), never below the truncation point. */
-  const acceptedSlots = (from: number, to: number): Array<[number, Ballot, SlotValue]> =>
-    store
-      .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(from, truncatedBefore)], end: ['acc', to + 1] })
-      .map(({ key, value }) => [key[1] as number, value[0], value[1]]);
+  /** The promise to `ballot`, with one piece of the accepted slots from `from` on. */
+  const promiseFrom = (ballot: Ballot, from: number): Extract<ProposerMsg, { type: 'promise' }> => {
+    const { entries, more } = log.piece(from, LAST_SLOT, PROMISE_SLOTS, t.maxReplyBytes);
+    return { type: 'promise', ballot, acceptor: props.index, from, accepted: entries, more, truncatedBefore: log.truncatedBefore };
+  };
 
   const promise = (ballot: Ballot): void => {
     if (compareBallots(ballot, promised) <= 0) return;
@@ -51,33 +52,34 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
     leaseUntil = ctx.now() + t.leaseMs;
   };
 
+  const nack = (ballot: Ballot, proposer: ActorRef<ProposerMsg>, leaseMs = 0): void => ctx.send(proposer, { type: 'nack', ballot, promised, acceptor: props.index, leaseMs });
+
   return (msg: AcceptorMsg) => {
     if (droppedAsMalformed(ctx, msg, acceptorMsgProblem)) return;
     switch (msg.type) {
       case 'prepare': {
         const leaseMs = msg.ballot.id === leaseHolder ? 0 : Math.max(0, leaseUntil - ctx.now());
-        if (compareBallots(msg.ballot, promised) < 0 || leaseMs > 0) {
-          return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs });
-        }
+        if (compareBallots(msg.ballot, promised) < 0 || leaseMs > 0) return nack(msg.ballot, msg.proposer, leaseMs);
         promise(msg.ballot);
-        const accepted = acceptedSlots(msg.fromSlot, LAST_SLOT);
-        return ctx.sendWhenDurable(msg.proposer, { type: 'promise', ballot: msg.ballot, acceptor: props.index, accepted, truncatedBefore });
+        return ctx.sendWhenDurable(msg.proposer, promiseFrom(msg.ballot, msg.fromSlot));
       }
+      case 'prepare-more':
+        // Only while the promise stands (synced when it was made; the pieces wait on the same commit).
+        if (!sameBallot(msg.ballot, promised)) return nack(msg.ballot, msg.proposer);
+        return ctx.sendWhenDurable(msg.proposer, promiseFrom(msg.ballot, msg.fromSlot));
       case 'accept': {
-        if (compareBallots(msg.ballot, promised) < 0) {
-          return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
-        }
-        if (msg.slot < truncatedBefore) {
+        if (compareBallots(msg.ballot, promised) < 0) return nack(msg.ballot, msg.proposer);
+        if (msg.slot < log.truncatedBefore) {
           // Chosen long ago and compacted away (a leader elected before the truncation reached it).
-          return ctx.send(msg.proposer, { type: 'truncated', ballot: msg.ballot, acceptor: props.index, before: truncatedBefore });
+          return ctx.send(msg.proposer, { type: 'truncated', ballot: msg.ballot, acceptor: props.index, before: log.truncatedBefore });
         }
         promise(msg.ballot);
         grantLease(msg.ballot);
-        store.put(['acc', msg.slot], [msg.ballot, msg.value]);
+        log.put(msg.slot, msg.ballot, msg.value);
         return ctx.sendWhenDurable(msg.proposer, { type: 'accepted', ballot: msg.ballot, acceptor: props.index, slot: msg.slot });
       }
       case 'heartbeat': {
-        if (compareBallots(msg.ballot, promised) < 0) return ctx.send(msg.proposer, { type: 'nack', ballot: msg.ballot, promised, acceptor: props.index, leaseMs: 0 });
+        if (compareBallots(msg.ballot, promised) < 0) return nack(msg.ballot, msg.proposer);
         grantLease(msg.ballot);
         // A leader elected while this acceptor was away (restarted, cut off): promising its ballot
         // is safe, as an accept at that ballot would be, and it lets the leader count this
@@ -88,25 +90,14 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
       }
       case 'read-accepted': {
         // Cut short to a reply the transport can carry; `covered` tells the learner how far it reaches.
-        const all = acceptedSlots(msg.from, msg.to);
-        const entries = takeWithin(all, t.maxReplyBytes, (e) => approxBytes(e[2]));
-        const covered = entries.length < all.length ? entries[entries.length - 1]![0] : msg.to;
-        const reply = { type: 'accepted-entries' as const, from: msg.from, to: msg.to, covered, acceptor: props.index, truncatedBefore, entries };
-        return ctx.send(msg.learner, reply);
+        const { entries, more } = log.piece(msg.from, msg.to, FETCH_BATCH, t.maxReplyBytes);
+        const covered = more ? entries[entries.length - 1]![0] : msg.to;
+        return ctx.send(msg.learner, { type: 'accepted-entries', from: msg.from, to: msg.to, covered, acceptor: props.index, truncatedBefore: log.truncatedBefore, entries });
       }
-      case 'truncate': {
-        if (msg.before <= truncatedBefore) return;
-        for (const { key } of store.range({ start: ['acc', truncatedBefore], end: ['acc', msg.before] })) store.delete(key);
-        truncatedBefore = msg.before;
-        store.put('truncated', truncatedBefore);
-        return;
-      }
+      case 'truncate':
+        return log.truncate(msg.before);
       case 'inspect':
-        return ctx.reply({
-          promised,
-          truncatedBefore,
-          accepted: acceptedSlots(0, LAST_SLOT),
-        });
+        return ctx.reply({ promised, truncatedBefore: log.truncatedBefore, accepted: log.slots(0, LAST_SLOT) });
       default:
         return ctx.unhandled(msg);
     }

@@ -20,3 +20,21 @@ export function sameBallot(a: Ballot, b: Ballot): boolean {
 export function ballotString(b: Ballot): string {
   return `${b.round}.${b.id}`;
 }
+
+/**
+ * Per slot, the value accepted at the highest ballot among the answers of acceptors, from slot
+ * `from` on. Over a majority's answers this is the rule Paxos rests on: a value chosen at some
+ * ballot is the one any later ballot finds here, so a new leader re-proposes it and a learner
+ * reading a chosen slot back from the acceptors gets it.
+ */
+export function highestBallotPerSlot<V>(answers: Iterable<Iterable<readonly [slot: number, ballot: Ballot, value: V]>>, from = 0): Map<number, V> {
+  const best = new Map<number, [Ballot, V]>();
+  for (const accepted of answers) {
+    for (const [slot, b, value] of accepted) {
+      if (slot < from) continue;
+      const cur = best.get(slot);
+      if (!cur || compareBallots(b, cur[0]) > 0) best.set(slot, [b, value]);
+    }
+  }
+  return new Map([...best].map(([slot, [, value]]) => [slot, value]));
+}

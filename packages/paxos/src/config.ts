@@ -38,13 +38,33 @@ export interface PaxosTiming {
   snapshotEvery: number;
   /** Chosen values the leader keeps in memory for learners that missed them. Default 10,000. */
   leaderLogSize: number;
-  /** Client sessions (exactly-once records) a replica keeps. Default 100,000. */
+  /**
+   * Client sessions open at once at most; opening one more is refused with a domain error
+   * (`too-many-sessions`). Sessions are never evicted by count, only closed or expired. Default 100,000.
+   */
   maxSessions: number;
+  /** A session with no command for this long (by the slots' leader timestamps) expires. Default 10 minutes. */
+  sessionIdleMs: number;
+  /** Commands a session may have outstanding (seqs above its acknowledged low-water mark). Default 64. */
+  sessionWindow: number;
 }
 
 const MIB = 1024 * 1024;
 
+/** Log entries one catch-up reply carries at most (besides maxReplyBytes). */
+export const FETCH_BATCH = 256;
+/** Local subscribers (to applied events, to leadership) one actor keeps at most; more are refused with a warning. */
+export const MAX_SUBSCRIBERS = 16;
+
+/** The settings with their defaults filled in; throws, naming every problem, for settings that cannot work. */
 export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
+  const full = withDefaults(t);
+  const problems = timingProblems(full);
+  if (problems.length > 0) throw new Error(`Paxos timing cannot work: ${problems.join('; ')}`);
+  return full;
+}
+
+function withDefaults(t: Partial<PaxosTiming>): PaxosTiming {
   const leaseMs = t.leaseMs ?? 1000;
   const heartbeatMs = t.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 4));
   return {
@@ -63,7 +83,21 @@ export function timing(t: Partial<PaxosTiming> = {}): PaxosTiming {
     snapshotEvery: t.snapshotEvery ?? 1000,
     leaderLogSize: t.leaderLogSize ?? 10_000,
     maxSessions: t.maxSessions ?? 100_000,
+    sessionIdleMs: t.sessionIdleMs ?? 10 * 60_000,
+    sessionWindow: t.sessionWindow ?? 64,
   };
+}
+
+function timingProblems(t: PaxosTiming): string[] {
+  const problems: string[] = [];
+  const need = (ok: boolean, problem: string): void => void (ok || problems.push(problem));
+  const positive = ['leaseMs', 'heartbeatMs', 'retransmitMs', 'maxInflightSlots', 'maxInflightBytes', 'maxBatch', 'maxBatchBytes', 'maxCommandBytes', 'maxReplyBytes', 'snapshotEvery', 'leaderLogSize', 'maxSessions', 'sessionIdleMs', 'sessionWindow'] as const;
+  for (const k of positive) need(Number.isFinite(t[k]) && t[k] > 0, `${k} must be a positive number (got ${t[k]})`);
+  need(Number.isFinite(t.driftMs) && t.driftMs >= 0 && t.driftMs < t.leaseMs, `driftMs must be at least 0 and below leaseMs (got ${t.driftMs} against ${t.leaseMs})`);
+  need(Number.isFinite(t.thriftyWaitMs) && t.thriftyWaitMs >= 0, `thriftyWaitMs must be at least 0 (got ${t.thriftyWaitMs})`);
+  // A lease a leader trusts for leaseMs - driftMs must be renewed within it, or it lapses between heartbeats.
+  need(t.heartbeatMs < t.leaseMs - t.driftMs, `heartbeatMs (${t.heartbeatMs}) must be below leaseMs - driftMs (${t.leaseMs - t.driftMs}), or the lease lapses between renewals`);
+  return problems;
 }
 
 export function majority(n: number): number {

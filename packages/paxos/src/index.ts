@@ -3,8 +3,41 @@ export { Proposer, type ProposerProps } from './proposer.ts';
 export { Learner, type LearnerProps } from './learner.ts';
 export { compareBallots, type Ballot } from './ballot.ts';
 export { timing, majority, type PaxosTiming } from './config.ts';
-export type { AcceptorMsg, AcceptorView, Command, LearnerMsg, LearnerStatus, LearnerView, ProposeReply, ProposerMsg, ProposerStatus, SlotValue } from './messages.ts';
-export { defineStateMachine, makeStateMachine, type StateMachine } from './state-machine.ts';
+export type {
+  AcceptorMsg,
+  AcceptorView,
+  AppliedEvents,
+  CloseSession,
+  Command,
+  LeadershipEvent,
+  LearnerDigest,
+  LearnerMsg,
+  LearnerStatus,
+  LearnerView,
+  OpCommand,
+  OpenSession,
+  ProposeReply,
+  ProposerMsg,
+  ProposerStatus,
+  RefusalCode,
+  SessionReply,
+  SlotValue,
+} from './messages.ts';
+export {
+  defineStateMachine,
+  makeStateMachine,
+  type AnyMachineDef,
+  type ApplyMeta,
+  type ApplyOutcome,
+  type DomainError,
+  type EventOf,
+  type MachineDef,
+  type OpOf,
+  type QueryOf,
+  type QueryResultOf,
+  type ResultOf,
+  type StateMachine,
+} from './state-machine.ts';
 export { KvMachine, KV_MACHINE, type KvOp, type KvQuery } from './kv-machine.ts';
-export { PaxosClient, PaxosRefusedError, PaxosUnavailableError, type Asker, type PaxosClientOptions } from './client.ts';
+export { PaxosClient, PaxosDomainError, PaxosRefusedError, PaxosUnavailableError, type Asker, type PaxosClientOptions } from './client.ts';
 export { planGroup, type ActorSpec, type GroupLayout, type GroupPlan } from './topology.ts';

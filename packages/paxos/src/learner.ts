@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
-import { compareBallots, type Ballot } from './ballot.ts';
-import { majority, timing, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import { highestBallotPerSlot, type Ballot } from './ballot.ts';
+import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, timing, type PaxosTiming } from './config.ts';
+import type { AcceptorMsg, AppliedEvents, LearnerDigest, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import { Replica, type SnapshotMeta } from './replica.ts';
 import { approxBytes, takeWithin } from './size.ts';
-import { makeStateMachine } from './state-machine.ts';
+import { SnapshotStore } from './snapshot-store.ts';
 import { droppedAsMalformed, learnerMsgProblem } from './validate.ts';
 
 export interface LearnerProps {
@@ -17,244 +19,278 @@ export interface LearnerProps {
   timing?: Partial<PaxosTiming>;
 }
 
-type Session = { seq: number; result: unknown };
-interface Snapshot {
-  index: number;
-  state: unknown;
-  sessions: Array<[string, number, unknown]>;
-}
-
-const FETCH_BATCH = 256;
-/** Snapshots above this cannot be shipped to a lagging peer in one message; warned about. */
-const SNAPSHOT_WARN_BYTES = 8 * 1024 * 1024;
+type Handles = Array<ReplyHandle | null>;
+type ChunkMsg = Extract<LearnerMsg, { type: 'snapshot-chunk' }>;
 
 /**
- * A learner/replica: applies chosen slots to its state machine in slot order, exactly once per
- * (client, seq), and answers the clients whose reply handles came with the commit. Every
- * `snapshotEvery` slots it writes a snapshot of the machine to storage and truncates its log
- * behind it. The log itself stays in memory: the acceptors hold every slot after the snapshots
- * durably, so a restarted learner restores its snapshot and catches up from the leader's recent
- * log, from peers' logs, or from a peer's snapshot where the log was truncated. Keeping the log
- * off the disk halves the fsyncs per command. A chosen slot that no leader or peer can supply any
- * more (every copy in memory was lost, the leader that chose it is gone) is read back from a
- * majority of acceptors; slots past the commit index a new leader knows are its phase 1's.
+ * A learner/replica: applies chosen slots to its state machine and client sessions in slot order
+ * (see Replica), and answers the clients whose reply handles came with the commit; local
+ * subscribers get each applied slot's events (a chosen slot is durable in a majority). Every
+ * `snapshotEvery` slots it writes a snapshot to storage in pieces and truncates its log behind
+ * it. The log itself stays in memory: the acceptors hold every slot after the snapshots durably,
+ * so a restarted learner restores its snapshot and catches up from the leader's recent log, from
+ * peers' logs, or from a peer's snapshot (streamed in pieces) where the log was truncated. A
+ * chosen slot that no leader or peer can supply any more is read back from a majority of acceptors.
  */
+/** The outstanding read of chosen slots from the acceptors, and the answers so far. */
+interface AcceptorRead {
+  from: number;
+  to: number;
+  answers: Map<number, { truncatedBefore: number; covered: number; entries: Array<[number, Ballot, SlotValue]> }>;
+}
+
 export const Learner = defineActor('paxos.learner', (props: LearnerProps, ctx: ActorContext<LearnerMsg>) => {
-  const t = timing(props.timing);
-  const store = ctx.storage;
-  const machine = makeStateMachine(props.machine);
-  let sessions = new Map<string, Session>();
-  let applied = 0;
-  let snapshotIndex = 0;
-  let knownCommit = 0;
+  const learner = new LearnerReplica(props, ctx);
+  return (msg: LearnerMsg) => learner.receive(msg);
+});
+
+class LearnerReplica {
+  private readonly t: PaxosTiming;
+  private readonly snapshots: SnapshotStore;
+  private readonly replica: Replica;
+  private applied = 0;
+  private snapshotIndex = 0;
+  private knownCommit = 0;
   /** Every slot up to here is chosen (the leader's commit index). */
-  let chosenPrefix = 0;
-  let appliedAtLastTick = -1;
-  let stalledTicks = 0;
-  /** The outstanding read of chosen slots from the acceptors, and the answers so far. */
-  let acceptorRead:
-    | { from: number; to: number; answers: Map<number, { truncatedBefore: number; covered: number; entries: Array<[number, Ballot, SlotValue]> }> }
-    | undefined;
-  let leader: ActorRef<ProposerMsg> | undefined;
-  const pending = new Map<number, { value: SlotValue; handles: Array<ReplyHandle | null> | undefined }>();
+  private chosenPrefix = 0;
+  private appliedAtLastTick = -1;
+  private stalledTicks = 0;
+  private acceptorRead: AcceptorRead | undefined;
+  /** A peer's snapshot being downloaded: its header and the next piece wanted. */
+  private download: (SnapshotMeta & { next: number; peer: ActorRef<LearnerMsg>; progressAt: number }) | undefined;
+  private leader: ActorRef<ProposerMsg> | undefined;
+  private readonly pending = new Map<number, { value: SlotValue; handles: Handles | undefined }>();
   /** Applied slots after the snapshot, for peers that ask. */
-  const log = new Map<number, SlotValue>();
-  let reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
+  private readonly log = new Map<number, SlotValue>();
+  private reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
+  private readonly subscribers: ActorRef<AppliedEvents>[] = [];
 
-  const restoreSnapshot = (snap: Snapshot): void => {
-    machine.restore(snap.state);
-    sessions = new Map(snap.sessions.map(([client, seq, result]) => [client, { seq, result }]));
-    applied = snapshotIndex = snap.index;
-  };
+  constructor(
+    private readonly props: LearnerProps,
+    private readonly ctx: ActorContext<LearnerMsg>,
+  ) {
+    this.t = timing(props.timing);
+    this.snapshots = new SnapshotStore(ctx.storage);
+    this.replica = new Replica(props.machine, this.t);
+    // Recover the latest snapshot (and drop a download a crash cut short); the slots after it come
+    // from the leader and peers.
+    const saved = this.snapshots.current();
+    if (saved) this.restore(saved);
+    this.snapshots.dropExcept(saved?.index ?? 0);
+    ctx.setTimer('tick', this.t.heartbeatMs, { type: 'tick' }, { repeat: true });
+  }
 
-  const applyValue = (value: SlotValue, handles: Array<ReplyHandle | null> | undefined): void => {
-    value.cmds.forEach((cmd, i) => {
-      let session = sessions.get(cmd.client);
-      if (!session || cmd.seq > session.seq) {
-        let result: unknown;
-        try {
-          result = machine.apply(cmd.op);
-        } catch (err) {
-          // Deterministic on every replica: the same command fails the same way everywhere.
-          result = { error: err instanceof Error ? err.message : String(err) };
-        }
-        session = { seq: cmd.seq, result };
-        sessions.delete(cmd.client); // re-insert: the Map's order is the eviction order
-        sessions.set(cmd.client, session);
-        if (sessions.size > t.maxSessions) sessions.delete(sessions.keys().next().value!);
-      }
-      const handle = handles?.[i];
-      if (handle) answer(handle, cmd.seq, session);
-    });
-  };
-
-  const answer = (handle: ReplyHandle, seq: number, session: Session): void => {
-    if (session.seq === seq) ctx.replyTo(handle, { ok: true, result: session.result });
-    else ctx.replyTo(handle, { ok: false, reason: `stale retry: client is at seq ${session.seq}`, refused: true });
-  };
-
-  const drain = (): void => {
-    for (let next = pending.get(applied + 1); next; next = pending.get(applied + 1)) {
-      pending.delete(applied + 1);
-      applyValue(next.value, next.handles);
-      applied++;
-      log.set(applied, next.value);
-    }
-    if (reads.length > 0) {
-      const ready = reads.filter((r) => r.index <= applied);
-      reads = reads.filter((r) => r.index > applied);
-      for (const r of ready) {
-        try {
-          ctx.replyTo(r.handle, { ok: true, result: machine.query(r.query) });
-        } catch (err) {
-          ctx.replyTo(r.handle, { ok: false, reason: `query failed: ${err instanceof Error ? err.message : String(err)}` });
-        }
-      }
-    }
-    if (applied - snapshotIndex >= t.snapshotEvery) takeSnapshot();
-  };
-
-  const takeSnapshot = (): void => {
-    const snap: Snapshot = { index: applied, state: machine.snapshot(), sessions: [...sessions].map(([c, s]) => [c, s.seq, s.result]) };
-    const bytes = approxBytes(snap);
-    if (bytes > SNAPSHOT_WARN_BYTES) ctx.log.warn('snapshot too big to ship to a lagging peer in one message', { index: applied, bytes });
-    store.put('snap', snap);
-    log.clear();
-    snapshotIndex = applied;
-  };
-
-  const learn = (slot: number, value: SlotValue, handles?: Array<ReplyHandle | null>): void => {
-    if (slot <= applied) {
-      // Applied already (from another copy): the clients still get their answers.
-      handles?.forEach((h, i) => {
-        const cmd = value.cmds[i];
-        const session = cmd && sessions.get(cmd.client);
-        if (h && cmd && session) answer(h, cmd.seq, session);
-      });
-      return;
-    }
-    const have = pending.get(slot);
-    if (have && (have.handles || !handles)) return;
-    pending.set(slot, { value, handles });
-    knownCommit = Math.max(knownCommit, slot);
-  };
-
-  // Recover the latest snapshot; the slots after it come from the leader and peers.
-  const snap = store.get<Snapshot>('snap');
-  if (snap) restoreSnapshot(snap);
-  ctx.setTimer('tick', t.heartbeatMs, { type: 'tick' }, { repeat: true });
-
-  /**
-   * Asks every acceptor for slots applied+1.. of the chosen prefix. For a chosen slot, the value
-   * with the highest ballot among any majority's answers is the chosen value: the majority shares
-   * an acceptor with the one that chose it, and every acceptance at that ballot or later is of the
-   * chosen value. That holds only while no answering acceptor has truncated the slot away.
-   */
-  const readFromAcceptors = (): void => {
-    const from = applied + 1;
-    const to = Math.min(chosenPrefix, applied + FETCH_BATCH);
-    if (to < from) return;
-    acceptorRead = { from, to, answers: new Map() };
-    // An answer is matched on from and to: a late answer to an earlier, shorter read says nothing
-    // about the slots beyond its range.
-    for (const a of props.acceptors) ctx.send(a, { type: 'read-accepted', from, to, learner: ctx.self });
-  };
-
-  const acceptorEntries = (msg: Extract<LearnerMsg, { type: 'accepted-entries' }>): void => {
-    const read = acceptorRead;
-    if (!read || msg.from !== read.from || msg.to !== read.to) return;
-    read.answers.set(msg.acceptor, { truncatedBefore: msg.truncatedBefore, covered: Math.min(msg.covered, read.to), entries: msg.entries });
-    const quorum = majority(props.acceptors.length);
-    if (read.answers.size < quorum) return;
-    acceptorRead = undefined;
-    // An answer cut short speaks only for slots up to its `covered`: decide the slots a whole
-    // majority of answers covers.
-    const upTo = [...read.answers.values()].map((a) => a.covered).sort((a, b) => b - a)[quorum - 1]!;
-    let truncated = 0;
-    const best = new Map<number, [Ballot, SlotValue]>();
-    for (const answer of read.answers.values()) {
-      truncated = Math.max(truncated, answer.truncatedBefore);
-      for (const [slot, ballot, value] of answer.entries) {
-        const cur = best.get(slot);
-        if (!cur || compareBallots(ballot, cur[0]) > 0) best.set(slot, [ballot, value]);
-      }
-    }
-    for (let slot = Math.max(read.from, truncated); slot <= upTo; slot++) {
-      const b = best.get(slot);
-      if (b) learn(slot, b[1]);
-    }
-    drain();
-  };
-
-  const fetchMissing = (): void => {
-    const msg = { type: 'fetch' as const, from: applied + 1, learner: ctx.self };
-    if (leader) ctx.send(leader, msg);
-    const peers = props.learners.filter((_, i) => i !== props.index);
-    if (peers.length > 0) ctx.send(peers[Math.floor(ctx.random() * peers.length)]!, msg);
-  };
-
-  return (msg: LearnerMsg) => {
+  receive(msg: LearnerMsg): void {
+    const ctx = this.ctx;
     if (droppedAsMalformed(ctx, msg, learnerMsgProblem)) return;
     switch (msg.type) {
       case 'commit':
-        learn(msg.slot, msg.value, msg.handles);
-        return drain();
+        this.learn(msg.slot, msg.value, msg.handles);
+        return this.drain();
       case 'entries':
-        for (const [slot, value] of msg.entries) learn(slot, value);
-        return drain();
-      case 'snapshot': {
-        if (msg.index <= applied) return;
-        restoreSnapshot({ index: msg.index, state: msg.state, sessions: msg.sessions });
-        store.put('snap', { index: msg.index, state: msg.state, sessions: msg.sessions });
-        log.clear();
-        for (const slot of [...pending.keys()]) if (slot <= applied) pending.delete(slot);
-        return drain();
-      }
+        for (const [slot, value] of msg.entries) this.learn(slot, value);
+        this.drain();
+        // Catching up: ask for the next batch now, not a stalled tick later.
+        if (this.knownCommit > this.applied && this.pending.size === 0 && !this.download) this.fetchMissing();
+        return;
+      case 'snapshot-chunk':
+        return this.receiveChunk(msg);
+      case 'snapshot-fetch':
+        return this.sendChunk(msg.learner, msg.index, msg.from);
       case 'read-at':
-        reads.push({ index: msg.index, query: msg.query, handle: msg.handle });
-        return drain();
+        this.reads.push({ index: msg.index, query: msg.query, handle: msg.handle });
+        return this.drain();
       case 'commit-index':
-        knownCommit = Math.max(knownCommit, msg.index);
-        chosenPrefix = Math.max(chosenPrefix, msg.index);
-        leader = msg.leader;
-        return;
-      case 'fetch': {
-        if (msg.from <= snapshotIndex) {
-          const s = store.get<Snapshot>('snap');
-          if (s) ctx.send(msg.learner, { type: 'snapshot', index: s.index, state: s.state, sessions: s.sessions });
-        }
-        const all: Array<[number, SlotValue]> = [];
-        for (let s = Math.max(msg.from, snapshotIndex + 1); s <= applied && all.length < FETCH_BATCH; s++) all.push([s, log.get(s)!]);
-        const entries = takeWithin(all, t.maxReplyBytes, (e) => approxBytes(e[1]));
-        if (entries.length > 0) ctx.send(msg.learner, { type: 'entries', entries });
-        return;
-      }
-      case 'tick': {
-        const status = { type: 'learner-status' as const, learner: props.index, applied, snapshot: snapshotIndex };
-        // Only once the snapshot is synced: the leader truncates the acceptors' logs behind it.
-        for (const p of leader ? [leader] : props.proposers) ctx.sendWhenDurable(p, status);
-        // No progress for a whole tick while behind: ask for what is missing.
-        const behind = knownCommit > applied || pending.size > 0;
-        stalledTicks = behind && applied === appliedAtLastTick ? stalledTicks + 1 : 0;
-        if (stalledTicks > 0) fetchMissing();
-        // Leader and peers had nothing for a while: the acceptors hold every chosen slot.
-        if (stalledTicks > 2) readFromAcceptors();
-        appliedAtLastTick = applied;
-        return;
-      }
+        return this.commitIndex(msg.index, msg.leader);
+      case 'fetch':
+        return this.serveFetch(msg.from, msg.learner);
+      case 'tick':
+        return this.tick();
       case 'accepted-entries':
-        return acceptorEntries(msg);
+        return this.acceptorEntries(msg);
+      case 'subscribe':
+        return this.subscribe(msg.subscriber);
       case 'status':
-        return ctx.reply({ applied, snapshotIndex, knownCommit });
+        return ctx.reply({ applied: this.applied, snapshotIndex: this.snapshotIndex, knownCommit: this.knownCommit });
+      case 'digest':
+        return ctx.reply(this.digest());
       case 'inspect':
-        return ctx.reply({
-          applied,
-          snapshotIndex,
-          log: [...log],
-          state: machine.snapshot(),
-        });
+        return ctx.reply({ applied: this.applied, snapshotIndex: this.snapshotIndex, log: [...this.log], state: [...this.replica.machine.snapshot()], sessions: this.replica.sessions.size });
       default:
-        return ctx.unhandled(msg);
+        return ctx.unhandled(msg satisfies never);
     }
-  };
-});
+  }
+
+  private restore(meta: SnapshotMeta): void {
+    this.snapshots.restoreInto(this.replica, meta);
+    this.applied = this.snapshotIndex = meta.index;
+  }
+
+  private applySlot(slot: number, value: SlotValue, handles: Handles | undefined): void {
+    const out = this.replica.applySlot(slot, value);
+    handles?.forEach((h, i) => h && this.ctx.replyTo(h, out.replies[i]));
+    if (out.events.length > 0) for (const s of this.subscribers) this.ctx.send(s, { type: 'applied', slot, events: out.events });
+  }
+
+  private drain(): void {
+    for (let next = this.pending.get(this.applied + 1); next; next = this.pending.get(this.applied + 1)) {
+      this.pending.delete(this.applied + 1);
+      this.applySlot(this.applied + 1, next.value, next.handles);
+      this.applied++;
+      this.log.set(this.applied, next.value);
+    }
+    if (this.reads.length > 0) {
+      const ready = this.reads.filter((r) => r.index <= this.applied);
+      this.reads = this.reads.filter((r) => r.index > this.applied);
+      for (const r of ready) this.ctx.replyTo(r.handle, this.replica.query(r.query));
+    }
+    if (this.applied - this.snapshotIndex >= this.t.snapshotEvery) {
+      this.snapshots.write(this.applied, this.replica);
+      this.log.clear();
+      this.snapshotIndex = this.applied;
+    }
+  }
+
+  private learn(slot: number, value: SlotValue, handles?: Handles): void {
+    if (slot <= this.applied) {
+      // Applied already (from another copy): the clients still get their answers.
+      if (handles?.some((h) => h)) {
+        const replies = this.replica.answersFor(slot, value);
+        handles.forEach((h, i) => h && this.ctx.replyTo(h, replies[i]));
+      }
+      return;
+    }
+    const have = this.pending.get(slot);
+    if (have && (have.handles || !handles)) return;
+    this.pending.set(slot, { value, handles });
+    this.knownCommit = Math.max(this.knownCommit, slot);
+  }
+
+  private commitIndex(index: number, leader: ActorRef<ProposerMsg>): void {
+    // Far behind with nothing on the way (new, or back from a crash): ask at once, not a tick later.
+    const farBehind = index > this.applied + this.t.maxInflightSlots && this.pending.size === 0 && !this.download && this.stalledTicks === 0;
+    this.knownCommit = Math.max(this.knownCommit, index);
+    this.chosenPrefix = Math.max(this.chosenPrefix, index);
+    this.leader = leader;
+    if (farBehind) this.fetchMissing();
+  }
+
+  /**
+   * Asks every acceptor for slots applied+1.. of the chosen prefix. For a chosen slot, the value
+   * with the highest ballot among any majority's answers is the chosen value, as long as no
+   * answering acceptor has truncated the slot away.
+   */
+  private readFromAcceptors(): void {
+    const from = this.applied + 1;
+    const to = Math.min(this.chosenPrefix, this.applied + FETCH_BATCH);
+    if (to < from) return;
+    this.acceptorRead = { from, to, answers: new Map() };
+    // An answer is matched on from and to: a late answer to an earlier, shorter read says nothing
+    // about the slots beyond its range.
+    for (const a of this.props.acceptors) this.ctx.send(a, { type: 'read-accepted', from, to, learner: this.ctx.self });
+  }
+
+  private acceptorEntries(msg: Extract<LearnerMsg, { type: 'accepted-entries' }>): void {
+    const read = this.acceptorRead;
+    if (!read || msg.from !== read.from || msg.to !== read.to) return;
+    read.answers.set(msg.acceptor, { truncatedBefore: msg.truncatedBefore, covered: Math.min(msg.covered, read.to), entries: msg.entries });
+    const quorum = majority(this.props.acceptors.length);
+    if (read.answers.size < quorum) return;
+    this.acceptorRead = undefined;
+    // An answer cut short speaks only for slots up to its `covered`: decide the slots a whole
+    // majority of answers covers.
+    const answers = [...read.answers.values()];
+    const upTo = answers.map((a) => a.covered).sort((a, b) => b - a)[quorum - 1]!;
+    const truncated = Math.max(...answers.map((a) => a.truncatedBefore));
+    const best = highestBallotPerSlot(answers.map((a) => a.entries), Math.max(read.from, truncated));
+    for (const [slot, value] of best) if (slot <= upTo) this.learn(slot, value);
+    this.drain();
+  }
+
+  private fetchMissing(): void {
+    const msg = { type: 'fetch' as const, from: this.applied + 1, learner: this.ctx.self };
+    if (this.leader) this.ctx.send(this.leader, msg);
+    const peers = this.props.learners.filter((_, i) => i !== this.props.index);
+    if (peers.length > 0) this.ctx.send(peers[Math.floor(this.ctx.random() * peers.length)]!, msg);
+  }
+
+  /** Sends pieces from `from` on of the current snapshot (or, if `index` is gone, of the newer one from its start). */
+  private sendChunk(to: ActorRef<LearnerMsg>, index: number, from: number): void {
+    const meta = this.snapshots.current();
+    if (!meta || meta.index < index) return;
+    const first = meta.index === index ? from : 0;
+    if (first >= meta.total) return;
+    const pieces = this.snapshots.chunk(meta, first, this.t.maxReplyBytes);
+    this.ctx.send(to, { type: 'snapshot-chunk', ...meta, first, pieces, peer: this.ctx.self });
+  }
+
+  /** Stores a piece of a peer's snapshot; asks for the next, or installs the snapshot once whole. */
+  private receiveChunk(msg: ChunkMsg): void {
+    if (msg.index <= this.applied) return;
+    if (!this.download || msg.index > this.download.index) {
+      if (msg.first !== 0) return;
+      this.snapshots.dropExcept(this.snapshotIndex); // a superseded download
+      this.download = { index: msg.index, time: msg.time, total: msg.total, machinePieces: msg.machinePieces, next: 0, peer: msg.peer, progressAt: this.ctx.now() };
+    }
+    const d = this.download;
+    if (msg.index !== d.index || msg.first !== d.next) return; // a duplicate or a late one
+    msg.pieces.forEach((p, i) => this.snapshots.putPiece(msg.index, msg.first + i, p));
+    d.next += msg.pieces.length;
+    d.progressAt = this.ctx.now();
+    if (d.next < d.total) return void this.ctx.send(msg.peer, { type: 'snapshot-fetch', index: msg.index, from: d.next, learner: this.ctx.self });
+    const meta: SnapshotMeta = { index: d.index, time: d.time, total: d.total, machinePieces: d.machinePieces };
+    this.download = undefined;
+    this.snapshots.install(meta);
+    this.restore(meta);
+    this.log.clear();
+    for (const slot of [...this.pending.keys()]) if (slot <= this.applied) this.pending.delete(slot);
+    this.drain();
+  }
+
+  private serveFetch(from: number, to: ActorRef<LearnerMsg>): void {
+    if (from <= this.snapshotIndex) this.sendChunk(to, this.snapshotIndex, 0);
+    const all: Array<[number, SlotValue]> = [];
+    for (let s = Math.max(from, this.snapshotIndex + 1); s <= this.applied && all.length < FETCH_BATCH; s++) all.push([s, this.log.get(s)!]);
+    const entries = takeWithin(all, this.t.maxReplyBytes, (e) => approxBytes(e[1]));
+    if (entries.length > 0) this.ctx.send(to, { type: 'entries', entries });
+  }
+
+  private tick(): void {
+    const ctx = this.ctx;
+    const status = { type: 'learner-status' as const, learner: this.props.index, applied: this.applied, snapshot: this.snapshotIndex };
+    // Only once the snapshot is synced: the leader truncates the acceptors' logs behind it.
+    for (const p of this.leader ? [this.leader] : this.props.proposers) ctx.sendWhenDurable(p, status);
+    // A download that made no progress for a lease term: its chunk was lost, ask again.
+    const d = this.download;
+    if (d && ctx.now() - d.progressAt > this.t.leaseMs) {
+      d.progressAt = ctx.now();
+      ctx.send(d.peer, { type: 'snapshot-fetch', index: d.index, from: d.next, learner: ctx.self });
+    }
+    // No progress for a whole tick while behind: ask for what is missing.
+    const behind = this.knownCommit > this.applied || this.pending.size > 0;
+    this.stalledTicks = behind && this.applied === this.appliedAtLastTick ? this.stalledTicks + 1 : 0;
+    if (this.stalledTicks > 0 && !d) this.fetchMissing();
+    // Leader and peers had nothing for a while: the acceptors hold every chosen slot.
+    if (this.stalledTicks > 2) this.readFromAcceptors();
+    this.appliedAtLastTick = this.applied;
+  }
+
+  private subscribe(subscriber: ActorRef<AppliedEvents>): void {
+    const ctx = this.ctx;
+    if (subscriber.node !== ctx.self.node) return ctx.log.warn('subscriber refused: not on this node', { subscriber: subscriber.toString() });
+    if (this.subscribers.some((s) => s.equals(subscriber))) return;
+    if (this.subscribers.length >= MAX_SUBSCRIBERS) return ctx.log.warn('subscriber refused: too many', { max: MAX_SUBSCRIBERS });
+    this.subscribers.push(subscriber);
+  }
+
+  private digest(): LearnerDigest {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for (const piece of this.replica.machine.snapshot()) {
+      const text = JSON.stringify(piece);
+      bytes += text.length;
+      hash.update(text);
+    }
+    return { applied: this.applied, snapshotIndex: this.snapshotIndex, hash: hash.digest('hex'), bytes };
+  }
+}

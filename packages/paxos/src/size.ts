@@ -39,3 +39,20 @@ export function takeWithin<T>(items: readonly T[], budget: number, size: (item: 
   }
   return items.slice(0, n);
 }
+
+/** Items cut into consecutive pieces whose sizes add up to about budget bytes each (at least one item per piece). */
+export function* piecesWithin<T>(items: Iterable<T>, budget: number, size: (item: T) => number = approxBytes): Iterable<T[]> {
+  let piece: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item);
+    if (piece.length > 0 && bytes + n > budget) {
+      yield piece;
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(item);
+    bytes += n;
+  }
+  if (piece.length > 0) yield piece;
+}

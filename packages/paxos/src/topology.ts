@@ -1,9 +1,10 @@
 import { ActorRef, type ActorKind, type AnyRef } from '@actorfs/actors';
 import { Acceptor } from './acceptor.ts';
-import type { PaxosTiming } from './config.ts';
+import { timing, type PaxosTiming } from './config.ts';
 import { Learner } from './learner.ts';
 import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
 import { Proposer } from './proposer.ts';
+import type { AnyMachineDef } from './state-machine.ts';
 
 export interface GroupLayout {
   /** A name for the group; actor names derive from it. Default 'paxos'. */
@@ -12,8 +13,8 @@ export interface GroupLayout {
   acceptors: string[];
   proposers: string[];
   learners: string[];
-  /** The state machine learners build. */
-  machine: string;
+  /** The state machine learners build (its definition, or the name it was registered under). */
+  machine: AnyMachineDef | string;
   timing?: Partial<PaxosTiming>;
 }
 
@@ -46,11 +47,13 @@ export function planGroup(layout: GroupLayout): GroupPlan {
   const acceptors = layout.acceptors.map((n, i) => new ActorRef<AcceptorMsg>(n, `${g}-acceptor-${i}`));
   const proposers = layout.proposers.map((n, i) => new ActorRef<ProposerMsg>(n, `${g}-proposer-${i}`));
   const learners = layout.learners.map((n, i) => new ActorRef<LearnerMsg>(n, `${g}-learner-${i}`));
+  timing(layout.timing); // settings that cannot work fail here, not in every actor at spawn
   const t = layout.timing === undefined ? {} : { timing: layout.timing };
+  const machine = typeof layout.machine === 'string' ? layout.machine : layout.machine.name;
   const specs: ActorSpec[] = [
     ...acceptors.map((r, index) => spec(r, Acceptor, { index, ...t })),
-    ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, ...t })),
-    ...learners.map((r, index) => spec(r, Learner, { index, machine: layout.machine, acceptors, learners, proposers, ...t })),
+    ...proposers.map((r, id) => spec(r, Proposer, { id, acceptors, learners, proposers, machine, ...t })),
+    ...learners.map((r, index) => spec(r, Learner, { index, machine, acceptors, learners, proposers, ...t })),
   ];
   return { acceptors, proposers, learners, specs, on: (node) => specs.filter((s) => s.node === node) };
 }

@@ -1,5 +1,5 @@
 import { ActorRef, type ActorContext } from '@actorfs/actors';
-import type { AcceptorMsg, Command, LearnerMsg, ProposerMsg } from './messages.ts';
+import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
 
 /**
  * Shape checks for the messages Paxos actors receive. The runtime checks only that a message is
@@ -15,20 +15,32 @@ const isBallot = (v: unknown): boolean => {
   return typeof b === 'object' && b !== null && isIndex(b.round) && Number.isSafeInteger(b.id);
 };
 const isSlotValue = (v: unknown): boolean => {
-  const cmds = (v as { cmds?: unknown } | null)?.cmds;
-  return Array.isArray(cmds) && cmds.every((c) => commandProblem(c) === undefined);
+  const s = v as { cmds?: unknown; time?: unknown } | null;
+  return Number.isFinite(s?.time) && Array.isArray(s?.cmds) && s.cmds.every((c) => commandProblem(c) === undefined);
 };
 const isAcceptedList = (v: unknown): boolean =>
   Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isBallot(e[1]) && isSlotValue(e[2]));
 const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isSlotValue(e[1]));
 
+const isName = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
+
 /** What is wrong with a client's command, or undefined. */
 export function commandProblem(cmd: unknown): string | undefined {
-  const c = cmd as Partial<Command> | null;
-  if (typeof c !== 'object' || c === null) return 'a command must be an object { client, seq, op }';
-  if (typeof c.client !== 'string' || c.client.length === 0) return 'command.client must be a non-empty string';
-  if (!Number.isSafeInteger(c.seq) || (c.seq as number) < 1) return 'command.seq must be a positive integer';
-  return undefined;
+  const c = cmd as Partial<Record<string, unknown>> | null;
+  if (typeof c !== 'object' || c === null) return 'a command must be an object { type, ... }';
+  switch (c.type) {
+    case 'op':
+      if (!isName(c.session)) return 'command.session must be a non-empty string';
+      if (!Number.isSafeInteger(c.seq) || (c.seq as number) < 1) return 'command.seq must be a positive integer';
+      if (!isIndex(c.ack) || (c.ack as number) >= (c.seq as number)) return 'command.ack must be an integer from 0 to seq - 1';
+      return undefined;
+    case 'open':
+      return isName(c.client) ? undefined : 'command.client must be a non-empty string';
+    case 'close':
+      return isName(c.session) ? undefined : 'command.session must be a non-empty string';
+    default:
+      return "command.type must be 'op', 'open' or 'close'";
+  }
 }
 
 /** Drops msg as a dead letter, with a warning, if `problem` finds something wrong with it. */
@@ -58,13 +70,14 @@ export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = chec
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
+  'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },
   'read-accepted': { from: isIndex, to: isIndex, learner: isRef },
 });
 
 export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = checker({
   read: { query: any },
-  promise: { ballot: isBallot, acceptor: isIndex, accepted: isAcceptedList, truncatedBefore: isIndex },
+  promise: { ballot: isBallot, acceptor: isIndex, from: isIndex, accepted: isAcceptedList, more: (v) => typeof v === 'boolean', truncatedBefore: isIndex },
   accepted: { ballot: isBallot, acceptor: isIndex, slot: isIndex },
   nack: { ballot: isBallot, promised: isBallot, acceptor: isIndex, leaseMs: (v) => typeof v === 'number' && v >= 0 },
   'heartbeat-ack': { ballot: isBallot, round: isIndex, acceptor: isIndex },
@@ -72,6 +85,7 @@ export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = chec
   leader: { ballot: isBallot, leader: isRef, commitIndex: isIndex },
   'learner-status': { learner: isIndex, applied: isIndex, snapshot: isIndex },
   fetch: { from: isIndex, learner: isRef },
+  subscribe: { subscriber: isRef },
 });
 
 export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checker({
@@ -80,6 +94,8 @@ export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checke
   'commit-index': { index: isIndex, leader: isRef },
   fetch: { from: isIndex, learner: isRef },
   entries: { entries: isEntryList },
-  snapshot: { index: isIndex, sessions: Array.isArray },
+  'snapshot-chunk': { index: isIndex, time: Number.isFinite, total: isIndex, machinePieces: isIndex, first: isIndex, pieces: Array.isArray, peer: isRef },
+  'snapshot-fetch': { index: isIndex, from: isIndex, learner: isRef },
+  subscribe: { subscriber: isRef },
   'accepted-entries': { from: isIndex, to: isIndex, covered: isIndex, acceptor: isIndex, truncatedBefore: isIndex, entries: isAcceptedList },
 });

@@ -2,17 +2,17 @@ import { describe, expect, it } from '@jest/globals';
 import { seededRandom } from '@actorfs/actors';
 import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
 import { defineStateMachine, planGroup, type AcceptorView, type GroupPlan, type ProposeReply, type ProposerStatus } from '../src/index.ts';
-import { bootSpecs, learnerViews, simGroup } from './harness.ts';
+import { bootSpecs, command, learnerViews, openSession, simGroup } from './harness.ts';
 
 /** Adds numbers: a machine on which applying a command twice shows. */
-const ADDER = defineStateMachine('test.adder', () => {
+const ADDER = defineStateMachine<{ add: number }, number, null, number>('test.adder', () => {
   let total = 0;
   return {
-    apply: (op) => (total += (op as { add: number }).add),
+    apply: (op) => ({ ok: true, result: (total += op.add) }),
     query: () => total,
-    snapshot: () => total,
-    restore: (s) => {
-      total = s as number;
+    snapshot: () => [total],
+    restore: (pieces) => {
+      total = ([...pieces][0] as number | undefined) ?? 0;
     },
   };
 });
@@ -38,15 +38,16 @@ async function waitForLeader(sim: SimCluster, plan: GroupPlan, not?: number): Pr
 }
 
 describe('Paxos claims, one scenario each (simulator)', () => {
-  it('a retried command (same client and seq) is applied exactly once, and every retry gets the first result', async () => {
+  it('a retried command (same session and seq) is applied exactly once, and every retry gets the first result until acknowledged', async () => {
     const sim = new SimCluster({ seed: 11, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, ADDER);
     const leader = plan.proposers[(await waitForLeader(sim, plan)).id]!;
-    const first = { client: 'c', seq: 1, op: { add: 5 } };
+    const session = await openSession(sim, leader);
+    const first = command(session, 1, { add: 5 });
     const replies: ProposeReply[] = [];
-    for (let i = 0; i < 3; i++) replies.push(await sim.call(leader, { type: 'propose', cmd: first }));
-    replies.push(await sim.call(leader, { type: 'propose', cmd: { client: 'c', seq: 2, op: { add: 1 } } }));
-    replies.push(await sim.call(leader, { type: 'propose', cmd: first })); // older than the client's newest
+    for (let i = 0; i < 3; i++) replies.push(await sim.call(leader, first));
+    replies.push(await sim.call(leader, command(session, 2, { add: 1 }))); // acknowledges seq 1
+    replies.push(await sim.call(leader, first)); // acknowledged since: a late copy
     expect(replies.slice(0, 4)).toEqual([
       { ok: true, result: 5 },
       { ok: true, result: 5 },
@@ -57,7 +58,7 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     await sim.runFor(2 * LEASE_MS);
     const views = await learnerViews(sim, plan);
     expect(views.size).toBe(3);
-    for (const v of views.values()) expect(v.state).toBe(6);
+    for (const v of views.values()) expect(v.state).toEqual([6]);
   });
 
   it('at most one proposer holds a valid lease at any time; a cut-off leader stops serving reads and the next waits out its lease', async () => {
@@ -65,7 +66,8 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS }, ADDER);
     const old = await waitForLeader(sim, plan);
     const oldRef = plan.proposers[old.id]!;
-    expect(await sim.call(oldRef, { type: 'propose', cmd: { client: 'c', seq: 1, op: { add: 2 } } })).toEqual({ ok: true, result: 2 });
+    const session = await openSession(sim, oldRef);
+    expect(await sim.call(oldRef, command(session, 1, { add: 2 }))).toEqual({ ok: true, result: 2 });
 
     const cutAt = sim.now();
     sim.isolate(oldRef.node);
@@ -90,7 +92,7 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     const read = await sim.call(oldRef, { type: 'read', query: null });
     expect(read).toMatchObject({ ok: false });
     const nextRef = plan.proposers[next.id]!;
-    expect(await sim.call(nextRef, { type: 'propose', cmd: { client: 'c', seq: 2, op: { add: 3 } } })).toEqual({ ok: true, result: 5 });
+    expect(await sim.call(nextRef, command(session, 2, { add: 3 }))).toEqual({ ok: true, result: 5 });
     expect(await sim.call(nextRef, { type: 'read', query: null })).toEqual({ ok: true, result: 5 });
   });
 
@@ -121,12 +123,13 @@ describe('Paxos claims, one scenario each (simulator)', () => {
       const leader = await waitForLeader(sim, plan);
       const leaderRef = plan.proposers[leader.id]!;
       const follower = plan.proposers.find((p) => p.node !== leaderRef.node)!.node;
+      const session = await openSession(sim, leaderRef);
       for (let seq = 1; seq <= 10; seq++) {
         sim.crash(follower);
         await sim.runFor(rnd() * LEASE_MS);
         sim.restart(follower);
         await sim.runFor(LEASE_MS / 2 + rnd() * 2 * LEASE_MS);
-        expect(await sim.call(leaderRef, { type: 'propose', cmd: { client: 'c', seq, op: { add: 1 } } })).toEqual({ ok: true, result: seq });
+        expect(await sim.call(leaderRef, command(session, seq, { add: 1 }))).toEqual({ ok: true, result: seq });
       }
       const now = await statuses(sim, plan);
       expect(now.find((s) => s.id === leader.id)).toMatchObject({ role: 'leader', ballot: leader.ballot, leaseValid: true });
@@ -141,8 +144,9 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     const leader = plan.proposers[(await waitForLeader(sim, plan)).id]!;
     expect(leader.node).not.toBe('n2');
     sim.crash('n2');
+    const session = await openSession(sim, leader);
     for (let seq = 1; seq <= 40; seq++) {
-      const r = await sim.call(leader, { type: 'propose', cmd: { client: 'c', seq, op: { add: 1 } } });
+      const r = await sim.call(leader, command(session, seq, { add: 1 }));
       expect(r).toEqual({ ok: true, result: seq });
     }
     await sim.runFor(3 * LEASE_MS); // heartbeats carry the snapshots to the leader, which truncates
@@ -152,7 +156,7 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     sim.restart('n2');
     const caughtUp = async (): Promise<boolean> => {
       const v = await sim.call(plan.learners[2]!, { type: 'inspect' });
-      return v.state === 40;
+      return v.state[0] === 40;
     };
     let ok = false;
     for (let i = 0; i < 50 && !ok; i++) {
@@ -161,7 +165,7 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     }
     expect(ok).toBe(true);
     const views = await learnerViews(sim, plan);
-    expect([...views.values()].map((v) => v.state)).toEqual([40, 40, 40]);
+    expect([...views.values()].map((v) => v.state[0])).toEqual([40, 40, 40]);
     expect(views.get('n2')!.snapshotIndex).toBeGreaterThan(0);
   });
 
@@ -172,14 +176,15 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     for (const n of ['a0', 'a1', 'a2', 'p0', 'p1', 'l0', 'l1', 'l2']) sim.addNode(n, { boot: (node) => bootSpecs(node, plan, n) });
     const old = await waitForLeader(sim, plan);
     const oldNode = plan.proposers[old.id]!.node;
-    expect(await sim.call(plan.proposers[old.id]!, { type: 'propose', cmd: { client: 'c', seq: 1, op: { add: 1 } } })).toEqual({ ok: true, result: 1 });
+    const session = await openSession(sim, plan.proposers[old.id]!);
+    expect(await sim.call(plan.proposers[old.id]!, command(session, 1, { add: 1 }))).toEqual({ ok: true, result: 1 });
 
     // The learners are cut off while the leader gets a command chosen; then the leader dies with
     // the only copy outside the acceptors. Its heartbeats already told the other proposer the
     // slot is chosen, so the new leader's phase 1 starts after it and never re-proposes it.
     const learners = ['l0', 'l1', 'l2'];
     sim.partition(learners, ['a0', 'a1', 'a2', 'p0', 'p1']);
-    void sim.ask(plan.proposers[old.id]!, { type: 'propose', cmd: { client: 'c', seq: 2, op: { add: 10 } } }, { timeoutMs: LEASE_MS }).catch(() => undefined);
+    void sim.ask(plan.proposers[old.id]!, command(session, 2, { add: 10 }), { timeoutMs: LEASE_MS }).catch(() => undefined);
     await sim.runFor(LEASE_MS);
     const before = await statuses(sim, plan);
     expect(before.find((s) => s.id === old.id)!.commitIndex).toBe(before.find((s) => s.id !== old.id)!.commitIndex);
@@ -191,7 +196,7 @@ describe('Paxos claims, one scenario each (simulator)', () => {
     let states: unknown[] = [];
     for (let i = 0; i < 40 && !(states.length === 3 && states.every((v) => v === 11)); i++) {
       await sim.runFor(LEASE_MS / 2);
-      states = [...(await learnerViews(sim, plan)).values()].map((v) => v.state);
+      states = [...(await learnerViews(sim, plan)).values()].map((v) => v.state[0]);
     }
     expect(states).toEqual([11, 11, 11]);
   });

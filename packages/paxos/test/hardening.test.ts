@@ -7,15 +7,17 @@ import {
   Learner,
   PaxosClient,
   PaxosRefusedError,
+  planGroup,
   type Ballot,
   type GroupPlan,
   type LearnerMsg,
+  type PaxosTiming,
   type ProposeReply,
   type ProposerMsg,
   type ProposerStatus,
   type SlotValue,
 } from '../src/index.ts';
-import { learnerViews, simGroup } from './harness.ts';
+import { command, learnerViews, openSession, simGroup } from './harness.ts';
 
 // Bad input, message races and byte limits, each a scenario found by review. Every test drives
 // the real actors in the simulator; some stand in for a peer with a recorder and craft its messages.
@@ -31,11 +33,11 @@ const Recorder = defineActor('test.hardening-recorder', (_props: Record<string, 
   inbox.set(ctx.self.id, list);
 });
 /** Asks the leader for `count` puts of `bytes` each at once and records the replies under 'burst'. */
-type BurstMsg = { type: 'go'; leader: ActorRef<ProposerMsg>; count: number; bytes: number };
+type BurstMsg = { type: 'go'; leader: ActorRef<ProposerMsg>; session: string; count: number; bytes: number };
 const Burst = defineActor('test.hardening-burst', (_props: Record<string, never>, ctx: ActorContext<BurstMsg>) => (msg: BurstMsg) => {
   const record = (r: unknown): void => void inbox.set('burst', [...(inbox.get('burst') ?? []), r]);
   for (let i = 0; i < msg.count; i++) {
-    void ctx.ask(msg.leader, put(`b${i}`, 1, `b${i}`, 'x'.repeat(msg.bytes)), { timeoutMs: 3_000 }).then(record, (e: unknown) => record(String(e)));
+    void ctx.ask(msg.leader, command(msg.session, i + 1, { op: 'put', key: `b${i}`, value: 'x'.repeat(msg.bytes) }, 0), { timeoutMs: 3_000 }).then(record, (e: unknown) => record(String(e)));
   }
 });
 const received = (name: string): Array<{ type: string }> => (inbox.get(name) ?? []) as Array<{ type: string }>;
@@ -61,20 +63,22 @@ function loneLearner(seed: number): { sim: SimCluster; learner: ActorRef<Learner
   const acceptors = [0, 1, 2].map((i) => sim.spawn('r', Recorder, {}, { name: `A${i}` }));
   const proposer = sim.spawn('r', Recorder, {}, { name: 'P' });
   const learner = new ActorRef<LearnerMsg>('l', 'learner');
-  sim.node('l').spawn(Learner, { index: 0, machine: KV_MACHINE, acceptors, learners: [learner], proposers: [proposer], timing: { leaseMs: LEASE_MS } }, { name: 'learner' });
+  sim.node('l').spawn(Learner, { index: 0, machine: KV_MACHINE.name, acceptors, learners: [learner], proposers: [proposer], timing: { leaseMs: LEASE_MS } }, { name: 'learner' });
   return { sim, learner, proposer };
 }
 
-const put = (client: string, seq: number, key: string, value: unknown): ProposerMsg => ({ type: 'propose', cmd: { client, seq, op: { op: 'put', key, value } } });
+const put = (session: string, seq: number, key: string, value: unknown): ProposerMsg => command(session, seq, { op: 'put', key, value });
+/** A slot of one command of session `session`, as a leader would make it. */
+const slotOf = (session: string, seq: number, op: unknown): SlotValue => ({ cmds: [{ type: 'op', session, seq, ack: 0, op }], time: 0 });
 
 describe('Paxos hardening (simulator)', () => {
   it('a late answer to an earlier, shorter acceptor read is not counted for slots beyond its range', async () => {
     const { sim, learner, proposer } = loneLearner(6);
     const b1: Ballot = { round: 1, id: 0 };
     const b2: Ballot = { round: 2, id: 1 };
-    const x: SlotValue = { cmds: [{ client: 'x', seq: 1, op: { op: 'put', key: 'a', value: 'x' } }] };
-    const notChosen: SlotValue = { cmds: [{ client: 'old', seq: 1, op: { op: 'put', key: 'k', value: 'not chosen' } }] };
-    const chosen: SlotValue = { cmds: [{ client: 'new', seq: 1, op: { op: 'put', key: 'k', value: 'chosen' } }] };
+    const x = slotOf('x', 1, { op: 'put', key: 'a', value: 'x' });
+    const notChosen = slotOf('old', 1, { op: 'put', key: 'k', value: 'not chosen' });
+    const chosen = slotOf('new', 1, { op: 'put', key: 'k', value: 'chosen' });
     // Slot 2 was chosen at b2 by A0 and A2; A1 still holds an older accept at b1.
     const reads = (): Array<{ from: number; to: number }> => received('A0').filter((m) => m.type === 'read-accepted') as never;
 
@@ -105,7 +109,7 @@ describe('Paxos hardening (simulator)', () => {
   it('an answer cut short by its byte limit decides only the slots a majority of answers covers', async () => {
     const { sim, learner, proposer } = loneLearner(8);
     const b: Ballot = { round: 1, id: 0 };
-    const v = (n: number): SlotValue => ({ cmds: [{ client: 'c', seq: n, op: { op: 'put', key: 'k', value: n } }] });
+    const v = (n: number): SlotValue => slotOf('c', n, { op: 'put', key: 'k', value: n });
     sim.tell(learner, { type: 'commit-index', index: 3, leader: proposer as never });
     await sim.runUntil(() => received('A0').some((m) => m.type === 'read-accepted'), { maxMs: 2_000 });
     // A0 covers 1..1 only; A1 covers 1..3 but has not accepted slot 3 (it missed that accept).
@@ -126,7 +130,7 @@ describe('Paxos hardening (simulator)', () => {
     const acc = new ActorRef<never>('a', 'acc');
     const ballot = { round: 1, id: 0 };
     for (let slot = 1; slot <= 10; slot++) {
-      const value = { cmds: [{ client: 'c', seq: slot, op: 'x'.repeat(10 * KIB) }] };
+      const value = slotOf('c', slot, 'x'.repeat(10 * KIB));
       sim.tell(acc as never, { type: 'accept', ballot, slot, value, proposer: leader });
     }
     await sim.runFor(20);
@@ -149,7 +153,7 @@ describe('Paxos hardening (simulator)', () => {
       const rival = sim.spawn('r', Recorder, {}, { name: 'X' });
       const acc = new ActorRef<never>('a', 'acc');
       const ballot = { round: 1, id: 0 };
-      sim.tell(acc as never, { type: 'accept', ballot, slot: 1, value: { cmds: [] }, proposer: leader });
+      sim.tell(acc as never, { type: 'accept', ballot, slot: 1, value: { cmds: [], time: 0 }, proposer: leader });
       sim.tell(acc as never, { type: 'heartbeat', ballot, round: 1, proposer: leader });
       await sim.runFor(crashBeforeSync ? 2 : 20);
       const acked = received('L').some((m) => m.type === 'heartbeat-ack');
@@ -170,20 +174,31 @@ describe('Paxos hardening (simulator)', () => {
     const sim = new SimCluster({ seed: 3, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS, maxCommandBytes: 4 * KIB });
     const leader = await leaderOf(sim, plan);
-    expect(await sim.call(leader, put('c', 1, 'k', 1))).toEqual({ ok: true, result: null });
-    for (const cmd of [null, { client: '', seq: 1, op: 1 }, { client: 'c', seq: 0, op: 1 }, { client: 'c', seq: 1.5, op: 1 }]) {
+    const c = await openSession(sim, leader);
+    expect(await sim.call(leader, put(c, 1, 'k', 1))).toEqual({ ok: true, result: null });
+    const malformed = [
+      null,
+      { type: 'op', session: '', seq: 1, ack: 0, op: 1 },
+      { type: 'op', session: c, seq: 0, ack: 0, op: 1 },
+      { type: 'op', session: c, seq: 1.5, ack: 0, op: 1 },
+      { type: 'op', session: c, seq: 2, ack: 2, op: 1 },
+      { type: 'op', session: c, seq: 2, op: 1 },
+      { type: 'shut', session: c },
+      { client: c, seq: 2, op: 1 },
+    ];
+    for (const cmd of malformed) {
       const r = (await sim.call(leader, { type: 'propose', cmd } as never)) as ProposeReply;
-      expect(r).toMatchObject({ ok: false, refused: true, reason: expect.stringContaining('malformed command') });
+      expect(r).toMatchObject({ ok: false, refused: 'malformed', reason: expect.stringContaining('malformed command') });
     }
-    const big = (await sim.call(leader, put('c', 2, 'k', 'x'.repeat(8 * KIB)))) as ProposeReply;
-    expect(big).toMatchObject({ ok: false, refused: true, reason: expect.stringContaining('command too large') });
+    const big = (await sim.call(leader, put(c, 2, 'k', 'x'.repeat(8 * KIB)))) as ProposeReply;
+    expect(big).toMatchObject({ ok: false, refused: 'too-large', reason: expect.stringContaining('command too large') });
 
     let asks = 0;
     const client = new PaxosClient({
       clientId: 'd',
       proposers: plan.proposers,
       ask: (ref, m, timeoutMs) => {
-        asks++;
+        if (m.type === 'propose' && m.cmd.type === 'op') asks++; // not the session's open
         return sim.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>;
       },
       sleep: (ms) => sim.runFor(ms),
@@ -195,9 +210,9 @@ describe('Paxos hardening (simulator)', () => {
     await expect(refused).rejects.toBeInstanceOf(PaxosRefusedError);
     expect(asks).toBeLessThanOrEqual(2); // at most a hop to the leader, then refused for good
 
-    expect(await sim.call(leader, put('c', 3, 'k', 3))).toEqual({ ok: true, result: 1 });
+    expect(await sim.call(leader, put(c, 3, 'k', 3))).toEqual({ ok: true, result: 1 });
     await sim.runFor(2 * LEASE_MS);
-    for (const v of (await learnerViews(sim, plan)).values()) expect(v.state).toEqual([['k', 3]]);
+    for (const v of (await learnerViews(sim, plan)).values()) expect(v.state).toEqual([[['k', 3]]]);
   });
 
   it('commands that arrive together are cut into slots the transport can carry', async () => {
@@ -210,7 +225,7 @@ describe('Paxos hardening (simulator)', () => {
     // Asked from the leader's own node in one turn, so all ten are in its mailbox at once.
     inbox.clear();
     const burst = sim.spawn(leader.node, Burst, {});
-    sim.tell(burst, { type: 'go', leader, count: 10, bytes: 10 * KIB });
+    sim.tell(burst, { type: 'go', leader, session: await openSession(sim, leader), count: 10, bytes: 10 * KIB });
     expect(await sim.runUntil(() => received('burst').length === 10, { maxMs: 3_000 })).toBe(true);
     expect(received('burst')).toEqual(Array.from({ length: 10 }, () => ({ ok: true, result: null })));
     expect(await sim.call(leader, { type: 'read', query: { op: 'size' } })).toEqual({ ok: true, result: 10 });
@@ -224,16 +239,18 @@ describe('Paxos hardening (simulator)', () => {
     const leader = await leaderOf(sim, plan);
     const victim = plan.learners.find((l) => l.node !== leader.node)!;
     sim.crash(victim.node);
+    const c = await openSession(sim, leader);
     for (let seq = 1; seq <= 300; seq++) {
-      expect(await sim.call(leader, put('c', seq, `k${seq % 5}`, 'v'.repeat(2 * KIB)))).toMatchObject({ ok: true });
+      expect(await sim.call(leader, put(c, seq, `k${seq % 5}`, 'v'.repeat(2 * KIB)))).toMatchObject({ ok: true });
     }
     sim.restart(victim.node);
     let applied = 0;
-    for (let i = 0; i < 100 && applied < 300; i++) {
+    // 300 puts and the slot that opened their session.
+    for (let i = 0; i < 100 && applied < 301; i++) {
       await sim.runFor(LEASE_MS);
       applied = (await sim.call(victim, { type: 'status' })).applied;
     }
-    expect(applied).toBe(300);
+    expect(applied).toBe(301);
     // Every catch-up reply (the leader's, a peer's, the acceptors') fit: none was dropped as oversize.
     for (const n of sim.nodeNames()) expect(sim.node(n).stats().deadLetters.byReason.oversize ?? 0).toBe(0);
   });
@@ -242,13 +259,15 @@ describe('Paxos hardening (simulator)', () => {
     const sim = new SimCluster({ seed: 5, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS });
     const leader = await leaderOf(sim, plan);
-    expect(await sim.call(leader, put('c', 1, 'k', 1))).toMatchObject({ ok: true });
+    const c = await openSession(sim, leader);
+    expect(await sim.call(leader, put(c, 1, 'k', 1))).toMatchObject({ ok: true });
     const other = plan.proposers.find((p) => !p.equals(leader))!;
     const junk: Array<[ActorRef<never>, unknown]> = [
       [plan.acceptors[0] as never, { type: 'prepare', fromSlot: 1, proposer: other }],
       [plan.acceptors[1] as never, { type: 'prepare', ballot: { round: 50, id: 0 }, fromSlot: 1, proposer: null }],
       [plan.acceptors[2] as never, { type: 'truncate', before: 'z' }],
-      [plan.learners[0] as never, { type: 'commit', slot: 2, value: { cmds: [null] } }],
+      [plan.learners[0] as never, { type: 'commit', slot: 2, value: { cmds: [null], time: 0 } }],
+      [plan.learners[0] as never, { type: 'commit', slot: 2, value: { cmds: [] } }],
       [other as never, { type: 'leader', ballot: { round: 1e308, id: 9 }, leader: other, commitIndex: 1 }],
     ];
     for (const a of plan.acceptors) junk.push([a as never, { type: 'heartbeat', ballot: { round: 1e308, id: 99 }, round: 1, proposer: other }]);
@@ -260,8 +279,18 @@ describe('Paxos hardening (simulator)', () => {
     expect(acc.truncatedBefore).toBeLessThanOrEqual(1);
     expect(acc.accepted.map(([slot]) => slot)).toContain(1);
     expect(acc.promised.round).toBeLessThan(1e6);
-    expect(await sim.call(leader, put('c', 2, 'k', 2))).toEqual({ ok: true, result: 1 });
+    expect(await sim.call(leader, put(c, 2, 'k', 2))).toEqual({ ok: true, result: 1 });
     const deadLetters = plan.acceptors.reduce((n, a) => n + (sim.node(a.node).stats().deadLetters.byReason.unhandled ?? 0), 0);
     expect(deadLetters).toBeGreaterThanOrEqual(junk.length);
+  });
+});
+
+describe('Paxos settings', () => {
+  it('timing that cannot work is refused when the group is planned, naming each problem', () => {
+    const plan = (timing: Partial<PaxosTiming>): unknown => planGroup({ acceptors: ['a'], proposers: ['a'], learners: ['a'], machine: KV_MACHINE, timing });
+    expect(() => plan({ leaseMs: 100, heartbeatMs: 95 })).toThrow('heartbeatMs (95) must be below leaseMs - driftMs (90)');
+    expect(() => plan({ leaseMs: 100, driftMs: 100 })).toThrow('driftMs must be at least 0 and below leaseMs');
+    expect(() => plan({ sessionWindow: 0, maxBatch: -1 })).toThrow(/maxBatch must be a positive number.*sessionWindow must be a positive number/);
+    expect(plan({ leaseMs: 100 })).toBeDefined();
   });
 });

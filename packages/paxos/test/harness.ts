@@ -1,6 +1,6 @@
 import type { ActorNode, ActorRef } from '@actorfs/actors';
 import { kvModel, UNKNOWN, type KvInput, type KvOutput, type Operation, type SimCluster, type SimSend } from '@actorfs/actors/testing';
-import { KV_MACHINE, planGroup, type GroupPlan, type LearnerMsg, type LearnerView, type PaxosTiming, type SlotValue } from '../src/index.ts';
+import { KV_MACHINE, planGroup, type AnyMachineDef, type GroupPlan, type LearnerMsg, type LearnerView, type PaxosTiming, type ProposeReply, type ProposerMsg, type SlotValue } from '../src/index.ts';
 import type { HistoryEntry } from './fixtures/kv-client.ts';
 
 /** Adds one node per acceptor (proposers and learners on the first nodes) and boots the group. */
@@ -8,7 +8,7 @@ export function simGroup(
   sim: SimCluster,
   sizes: { acceptors: number; proposers: number; learners: number },
   timing: Partial<PaxosTiming>,
-  machine: string = KV_MACHINE,
+  machine: AnyMachineDef = KV_MACHINE,
 ): { plan: GroupPlan; nodes: string[] } {
   const nodes = Array.from({ length: Math.max(sizes.acceptors, sizes.proposers, sizes.learners) }, (_, i) => `n${i}`);
   const plan = planGroup({
@@ -111,4 +111,16 @@ export class ChosenOracle {
       this.violation = `slot ${slot} has two chosen values: ${first.value} (from ${first.from} at t=${first.time}) and ${text} (from ${s.from} at t=${s.time})`;
     }
   }
+}
+
+/** Opens a client session through `proposer` (the leader) and returns its id. */
+export async function openSession(sim: SimCluster, proposer: ActorRef<ProposerMsg>, client = 'c'): Promise<string> {
+  const r: ProposeReply = await sim.call(proposer, { type: 'propose', cmd: { type: 'open', client } });
+  if (!r.ok) throw new Error(`could not open a session: ${JSON.stringify(r)}`);
+  return r.result as string;
+}
+
+/** A propose of `op` as command `seq` of `session`, acknowledging seq - 1 (a one-at-a-time client) unless told. */
+export function command(session: string, seq: number, op: unknown, ack = seq - 1): Extract<ProposerMsg, { type: 'propose' }> {
+  return { type: 'propose', cmd: { type: 'op', session, seq, ack, op } };
 }

@@ -116,7 +116,7 @@ function makeClient(id: string): PaxosClient {
 
 /** The key-value machine's state (a learner's `state` digest) as a plain object. */
 function kvState(view: LearnerView): Record<string, unknown> {
-  return Object.fromEntries(view.state as Array<[string, unknown]>);
+  return Object.fromEntries((view.state as Array<Array<[string, unknown]>>).flat());
 }
 
 /** One client's writes: put key = 1, 2, 3, … one at a time; each result is the value it replaced. */

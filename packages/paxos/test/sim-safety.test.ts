@@ -6,7 +6,7 @@ import { assertConsistentLogs, ChosenOracle, kv, learnerViews, simGroup, toOpera
 
 /**
  * One randomized run: a group of 3, 5 or 7 acceptors under drops, duplicates, reordering,
- * partitions and crash-restarts while clients write and read; then the faults heal.
+ * partitions, crash-restarts and drifting clocks while clients write and read; then the faults heal.
  */
 async function chaosRun(seed: number): Promise<{ ops: number; slots: number }> {
   const rnd = seededRandom(seed ^ 0x5eed);
@@ -18,6 +18,8 @@ async function chaosRun(seed: number): Promise<{ ops: number; slots: number }> {
     seed,
     onSend: oracle.onSend,
     network: { drop: rnd() * 0.05, duplicate: rnd() * 0.05, delayMs: [1, 1 + Math.floor(rnd() * 20)], reorder: true },
+    // Clock rates within 1 ± 4%, inside what the default drift margin (a tenth of the lease) covers.
+    clocks: { maxRate: rnd() * 0.04, maxOffsetMs: LEASE_MS, changeEveryMs: LEASE_MS },
   });
   const { plan, nodes } = simGroup(
     sim,

@@ -7,6 +7,7 @@ import { ActorNode, type NodeEnv, type Transport } from '../node.ts';
 import { hashString, seededRandom, type Random } from '../random.ts';
 import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
+import { DriftingClocks, type ClockDriftOptions } from './clock-drift.ts';
 import { EventQueue, type SimEvent } from './event-queue.ts';
 import { linkKey, noFaults, resolveFaults, type LinkFaults, type ResolvedFaults } from './network.ts';
 
@@ -31,6 +32,8 @@ export interface SimOptions {
    * such as every value a Paxos leader announced as chosen; it must not change what it sees.
    */
   onSend?: (send: SimSend) => void;
+  /** Node clocks that drift within a bound (see DriftingClocks); default: every node reads true time. */
+  clocks?: ClockDriftOptions;
 }
 
 /** One message sent across the simulated network. */
@@ -87,6 +90,7 @@ export class SimCluster {
   private readonly nodeIndex = new Map<string, number>();
   readonly dropped = { partition: 0, random: 0, nodeDown: 0 };
   readonly duplicated = { count: 0 };
+  private readonly clocks: DriftingClocks | undefined;
 
   constructor(private readonly opts: SimOptions) {
     this.seed = opts.seed;
@@ -96,6 +100,7 @@ export class SimCluster {
     this.crashDetection = opts.crashDetection ?? false;
     this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
     this.logSink = opts.logSink ?? simLogSink();
+    this.clocks = opts.clocks && new DriftingClocks(opts.clocks, opts.seed);
     this.addNode(DRIVER);
     for (const n of opts.nodes ?? []) this.addNode(n);
   }
@@ -165,10 +170,11 @@ export class SimCluster {
   private boot(sn: SimNode): ActorNode {
     const inc = sn.incarnation;
     const alive = (): boolean => sn.incarnation === inc;
+    const clocks = sn.name === DRIVER ? undefined : this.clocks;
     const env: NodeEnv = {
-      now: () => this.time,
+      now: () => (clocks ? clocks.read(sn.name, this.time) : this.time),
       setTimer: (fn, delayMs) =>
-        this.after(delayMs, () => {
+        this.after(clocks ? clocks.trueDelay(sn.name, this.time, delayMs) : delayMs, () => {
           if (!alive()) return;
           this.events++;
           this.record(3, this.nodeIndex.get(sn.name)!);

@@ -1,0 +1,186 @@
+import { describe, expect, it } from '@jest/globals';
+import { ActorRef, seededRandom, type ReplyHandle } from '@actorfs/actors';
+import { timing, type AcceptorMsg, type Ballot, type Command, type LeadershipEvent, type LearnerMsg, type ProposerMsg, type SlotValue } from '../src/index.ts';
+import { ProposerCore, type ProposerEffect } from '../src/proposer-core.ts';
+
+// The proposer's rules, one per test, checked on the pure core message by message: no actors, no
+// network, no clock but the `now` each step is given.
+
+const T = timing({ leaseMs: 100 }); // heartbeat 25, drift 10, retransmit 25, thrifty wait 5
+const acceptors = [0, 1, 2].map((i) => new ActorRef<AcceptorMsg>(`n${i}`, `acc-${i}`));
+const learners = [0, 1, 2].map((i) => new ActorRef<LearnerMsg>(`n${i}`, `learner-${i}`));
+const proposers = [0, 1].map((i) => new ActorRef<ProposerMsg>(`n${i}`, `prop-${i}`));
+const handle = (corr: number): ReplyHandle => ({ node: 'client', corr });
+const cmd = (seq: number): Command => ({ type: 'op', session: 's', seq, ack: 0, op: seq });
+const slot = (...seqs: number[]): SlotValue => ({ cmds: seqs.map(cmd), time: 0 });
+
+function core(timingOverrides: Partial<typeof T> = {}): ProposerCore {
+  return new ProposerCore({ id: 0, self: proposers[0]!, acceptors, learners, proposers }, { ...T, ...timingOverrides }, seededRandom(1), { round: 0, now: 0 });
+}
+
+type Sent = { to: string; msg: { type: string } & Record<string, unknown> };
+/** The messages among effects (sent at once or once durable), as [target id, message]. */
+function sent(effects: ProposerEffect[], type?: string): Sent[] {
+  return effects
+    .flatMap((e) => (e.type === 'send' || e.type === 'send-durable' ? [{ to: e.to.id, msg: e.msg as Sent['msg'] }] : []))
+    .filter((s) => type === undefined || s.msg.type === type);
+}
+
+/** Steps until the follower's election timer fires; returns the election's effects. */
+function elect(c: ProposerCore): { effects: ProposerEffect[]; now: number; ballot: Ballot } {
+  for (let now = 0; now < 10 * T.leaseMs; now += T.heartbeatMs) {
+    const effects = c.step({ type: 'tick' }, now);
+    const prepare = sent(effects, 'prepare')[0];
+    if (prepare) return { effects, now, ballot: prepare.msg.ballot as Ballot };
+  }
+  throw new Error('no election');
+}
+
+/** A leader at `now`, its lease held (heartbeat round 1 acknowledged by a majority). */
+function leader(c: ProposerCore, accepted: Array<[number, Ballot, SlotValue]> = []): { now: number; ballot: Ballot } {
+  const { now, ballot } = elect(c);
+  for (const acceptor of [0, 1]) c.step({ type: 'promise', ballot, acceptor, from: 1, accepted, more: false, truncatedBefore: 0 }, now);
+  for (const acceptor of [0, 1]) c.step({ type: 'heartbeat-ack', ballot, round: 1, acceptor }, now);
+  return { now, ballot };
+}
+
+describe('ProposerCore: phase 1', () => {
+  it('a follower starts an election only at its election time: the round is persisted before prepares go out once durable', () => {
+    const c = core();
+    expect(sent(c.step({ type: 'tick' }, 0))).toEqual([]); // waits at least a heartbeat interval first
+    const { effects, ballot } = elect(c);
+    expect(effects[0]).toEqual({ type: 'persist', key: 'round', value: 1 });
+    expect(ballot).toEqual({ round: 1, id: 0 });
+    const prepares = effects.filter((e) => e.type === 'send-durable');
+    expect(prepares.map((e) => (e as { to: ActorRef<never> }).to.id)).toEqual(['acc-0', 'acc-1', 'acc-2']);
+    expect(c.status(0).role).toBe('candidate');
+  });
+
+  it('with a majority of promises it leads, re-proposing each slot\'s highest-ballot value and filling gaps with no-ops', () => {
+    const c = core();
+    const { now, ballot } = elect(c);
+    const low = { round: 0, id: 1 };
+    const high = { round: 0, id: 2 };
+    c.step({ type: 'promise', ballot, acceptor: 0, from: 1, accepted: [[1, low, slot(1)], [3, low, slot(3)]], more: false, truncatedBefore: 0 }, now);
+    expect(c.status(now).role).toBe('candidate'); // one promise of three is no majority
+    const effects = c.step({ type: 'promise', ballot, acceptor: 2, from: 1, accepted: [[1, high, slot(9)]], more: false, truncatedBefore: 0 }, now);
+    expect(c.status(now).role).toBe('leader');
+    const accepts = sent(effects, 'accept').map((s) => [s.msg.slot, (s.msg.value as SlotValue).cmds.map((x) => (x as { seq: number }).seq)]);
+    expect(new Map(accepts as Array<[number, number[]]>)).toEqual(
+      new Map([
+        [1, [9]],
+        [2, []],
+        [3, [3]],
+      ]),
+    );
+    expect(c.status(now).nextSlot).toBe(4);
+  });
+
+  it('a promise in pieces counts once its last piece is in, each asked for in turn; duplicates are ignored', () => {
+    const c = core();
+    const { now, ballot } = elect(c);
+    const b = { round: 0, id: 1 };
+    const piece = (acceptor: number, from: number, slots: number[], more: boolean) =>
+      c.step({ type: 'promise', ballot, acceptor, from, accepted: slots.map((s): [number, Ballot, SlotValue] => [s, b, slot(s)]), more, truncatedBefore: 0 }, now);
+    expect(sent(piece(0, 1, [1, 2], true), 'prepare-more')).toEqual([{ to: 'acc-0', msg: { type: 'prepare-more', ballot, fromSlot: 3, proposer: proposers[0] } }]);
+    piece(1, 1, [1, 2, 3], false);
+    expect(c.status(now).role).toBe('candidate'); // acceptor 0's promise is not whole yet
+    piece(0, 1, [1, 2], true); // a copy of the first piece
+    const done = piece(0, 3, [3], false);
+    expect(c.status(now).role).toBe('leader');
+    expect(sent(done, 'accept').map((a) => a.msg.slot)).toEqual([1, 1, 2, 2, 3, 3]);
+  });
+
+  it('a candidate told of another\'s lease waits it out as a follower', () => {
+    const c = core();
+    const { now, ballot } = elect(c);
+    c.step({ type: 'nack', ballot, promised: { round: 0, id: 1 }, acceptor: 1, leaseMs: 60 }, now);
+    expect(c.status(now).role).toBe('follower');
+    expect(sent(c.step({ type: 'tick' }, now + 59), 'prepare')).toEqual([]);
+  });
+});
+
+describe('ProposerCore: phase 2', () => {
+  it('commands queued together go out in one slot to the thrifty majority; a majority of accepts chooses it and every learner hears', () => {
+    const c = core();
+    const { now, ballot } = leader(c);
+    const first = c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
+    expect(sent(first)).toEqual([{ to: 'prop-0', msg: { type: 'flush' } }]); // after the mailbox's other proposes
+    c.step({ type: 'propose', cmd: cmd(2), handle: handle(2) }, now);
+    const flushed = c.step({ type: 'flush' }, now);
+    const accepts = sent(flushed, 'accept');
+    expect(accepts.map((a) => a.to)).toEqual(['acc-0', 'acc-1']); // the local one and one more: a majority
+    expect((accepts[0]!.msg.value as SlotValue).cmds).toHaveLength(2);
+    const s = accepts[0]!.msg.slot as number;
+    expect(sent(c.step({ type: 'accepted', ballot, acceptor: 0, slot: s }, now + 1), 'commit')).toEqual([]);
+    const commits = sent(c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now + 1), 'commit');
+    expect(commits.map((m) => m.to).sort()).toEqual(['learner-0', 'learner-1', 'learner-2']);
+    expect(commits.filter((m) => m.msg.handles)).toHaveLength(3); // no learner heard from yet: all answer
+    expect(c.status(now + 1).commitIndex).toBe(s);
+  });
+
+  it('a slot its thrifty majority has not chosen within thriftyWaitMs goes to the other acceptors too', () => {
+    const c = core();
+    const { now } = leader(c);
+    c.step({ type: 'propose', cmd: cmd(1), handle: null }, now);
+    const flushed = c.step({ type: 'flush' }, now);
+    expect(flushed).toContainEqual({ type: 'timer', name: 'widen', ms: T.thriftyWaitMs, msg: { type: 'widen' } });
+    expect(sent(c.step({ type: 'widen' }, now + T.thriftyWaitMs - 1), 'accept')).toEqual([]);
+    expect(sent(c.step({ type: 'widen' }, now + T.thriftyWaitMs), 'accept').map((a) => a.to)).toEqual(['acc-2']);
+  });
+
+  it('an accept a majority has not answered within retransmitMs is sent again, only to those that have not', () => {
+    const c = core({ thrifty: false });
+    const { now, ballot } = leader(c);
+    c.step({ type: 'propose', cmd: cmd(1), handle: null }, now);
+    const s = sent(c.step({ type: 'flush' }, now), 'accept')[0]!.msg.slot as number;
+    c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now + 1);
+    expect(sent(c.step({ type: 'tick' }, now + T.retransmitMs - 1), 'accept')).toEqual([]);
+    expect(sent(c.step({ type: 'tick' }, now + T.retransmitMs), 'accept').map((a) => a.to)).toEqual(['acc-0', 'acc-2']);
+  });
+
+  it('a learner that missed slots gets them from the leader\'s recent log', () => {
+    const c = core({ thrifty: false });
+    const { now, ballot } = leader(c);
+    for (let seq = 1; seq <= 3; seq++) {
+      c.step({ type: 'propose', cmd: cmd(seq), handle: null }, now);
+      const s = sent(c.step({ type: 'flush' }, now), 'accept')[0]!.msg.slot as number;
+      for (const acceptor of [0, 1]) c.step({ type: 'accepted', ballot, acceptor, slot: s }, now);
+    }
+    const reply = sent(c.step({ type: 'fetch', from: 2, learner: learners[2]! }, now), 'entries');
+    expect(reply).toHaveLength(1);
+    expect((reply[0]!.msg.entries as Array<[number, SlotValue]>).map(([s]) => s)).toEqual([2, 3]);
+  });
+});
+
+describe('ProposerCore: the lease', () => {
+  it('holds from the first heartbeat round a majority acknowledges until leaseMs - driftMs after it was sent; reads only then', () => {
+    const c = core();
+    const { now, ballot } = elect(c);
+    const sub = new ActorRef<LeadershipEvent>('n0', 'master');
+    c.step({ type: 'subscribe', subscriber: sub }, now);
+    for (const acceptor of [0, 1]) c.step({ type: 'promise', ballot, acceptor, from: 1, accepted: [], more: false, truncatedBefore: 0 }, now);
+    const read = (at: number): ProposerEffect[] => c.step({ type: 'read', query: 'q', handle: handle(7) }, at);
+    expect(read(now)).toContainEqual(expect.objectContaining({ type: 'reply', reply: expect.objectContaining({ ok: false, reason: 'lease not held' }) }));
+    c.step({ type: 'heartbeat-ack', ballot, round: 1, acceptor: 0 }, now + 2);
+    expect(c.status(now + 2).leaseValid).toBe(false); // one of three
+    const won = c.step({ type: 'heartbeat-ack', ballot, round: 1, acceptor: 2 }, now + 3);
+    const until = now + T.leaseMs - T.driftMs;
+    expect(sent(won)).toEqual([{ to: 'master', msg: { type: 'leading', ballot, leaseUntil: until } }]);
+    expect(sent(read(now + 3), 'read-at')).toHaveLength(3);
+    expect(c.status(until - 1).leaseValid).toBe(true);
+    expect(c.status(until).leaseValid).toBe(false);
+  });
+
+  it('a leader that hears of a higher ballot steps down, refuses its waiting clients and tells its subscribers', () => {
+    const c = core();
+    const { now, ballot } = leader(c);
+    const sub = new ActorRef<LeadershipEvent>('n0', 'master');
+    c.step({ type: 'subscribe', subscriber: sub }, now);
+    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
+    const effects = c.step({ type: 'nack', ballot, promised: { round: 5, id: 1 }, acceptor: 1, leaseMs: 0 }, now + 1);
+    expect(c.status(now + 1).role).toBe('follower');
+    expect(effects).toContainEqual({ type: 'reply', handle: handle(1), reply: expect.objectContaining({ ok: false }) });
+    expect(sent(effects)).toContainEqual({ to: 'master', msg: { type: 'not-leading', ballot, reason: 'higher ballot' } });
+  });
+});
