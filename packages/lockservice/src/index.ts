@@ -1,10 +1,9 @@
 /**
  * @actorfs/lockservice: a Chubby cell's foundations.
  *
- * Design (the parts that do not need the reworked Paxos package yet):
- * - `LockDb` is the cell's database as a pure, deterministic state machine in the agreed
- *   contract (`contract.ts`; registering it with Paxos's `defineStateMachine` is one line once
- *   that package exports the same interface). Time enters only as `meta.time`, the leader's
+ * Design:
+ * - `LockDb` is the cell's database as a pure, deterministic state machine in the Paxos
+ *   package's contract, registered per cell as `lockservice/<cell>` (`cellMachine`). Time enters only as `meta.time`, the leader's
  *   timestamp; the database keeps the newest one it saw, so its clock never goes back.
  * - Session leases live in the master's memory, as in Chubby: the master proposes
  *   `expireSession` when a lease runs out, and the database then closes the session's handles,
@@ -66,3 +65,10 @@ export type { DbState } from './state.ts';
 export { SessionLeases, DEFAULT_LEASE_TIMING, type LeaseTiming, type LeaseInput, type LeaseEffect } from './session-leases.ts';
 export { ClientLease, DEFAULT_CLIENT_LEASE_TIMING, type ClientLeaseState, type ClientLeaseTiming, type ClientLeaseInput, type ClientLeaseEffect } from './client-lease.ts';
 export { LockWaiters, DEFAULT_WAITER_LIMITS, type Waiter, type WaiterLimits, type TryOutcome, type WaitersInput, type WaitersEffect } from './lock-waiters.ts';
+export { cellMachine, type LsMachine } from './machine.ts';
+export { cellConfig, planCell, DEFAULT_CELL_TIMING, type CellConfig, type CellOptions, type CellPlan, type CellTiming } from './cell.ts';
+export { Server, type ServerProps } from './server.ts';
+export { ClientSession, MAX_CACHED_FILES, MAX_BUFFERED_EVENTS, type ClientProps } from './client.ts';
+export { LsClient, LsClientError, type OpenOptions, type SessionAsker } from './api.ts';
+export type { ClientEvent, ClientMsg, ClientRequest, ClientResults, ClientStatus, SessionEvent } from './client-protocol.ts';
+export type { ClientOp, KeepAliveReply, LsClientErrorCode, MasterEvent, ServerMsg, ServerReply, ServiceError, ServiceErrorCode } from './server-protocol.ts';

@@ -1,0 +1,97 @@
+import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
+import { compareBallots, PaxosClient, type AppliedEvents, type Ballot, type LeadershipEvent, type LearnerMsg, type ProposeReply, type ProposerMsg } from '@actorfs/paxos';
+import type { CellConfig } from './cell.ts';
+import { cellMachine } from './machine.ts';
+import { Master } from './master.ts';
+import type { ServerMsg } from './server-protocol.ts';
+import { unreachable } from './unreachable.ts';
+
+export interface ServerProps {
+  config: CellConfig;
+  /** This replica's index: its proposer and learner are the group's at this index. */
+  index: number;
+  servers: ActorRef<ServerMsg>[];
+  proposers: ActorRef<ProposerMsg>[];
+  learner: ActorRef<LearnerMsg>;
+}
+
+/**
+ * A replica's lock-service server. It is the master while its node's proposer leads (it hears
+ * so from the proposer's leadership events, no polling), and otherwise answers "who is the
+ * master" by asking its proposer for the leader and naming that node's server.
+ */
+export const Server = defineActor('lockservice.server', (props: ServerProps, ctx: ActorContext<ServerMsg>) => {
+  const machine = cellMachine(props.config.db);
+  const proposer = props.proposers[props.index]!;
+  const paxos = new PaxosClient({
+    clientId: `ls-master-${props.index}`,
+    machine,
+    // The local proposer first: it is the leader whenever this server is the master.
+    proposers: [proposer, ...props.proposers.filter((p) => !p.equals(proposer))],
+    ask: (ref, msg, timeoutMs) => ctx.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>,
+    sleep: (ms) => ctx.sleep(ms),
+    timeoutMs: props.config.timing.requestTimeoutMs,
+    maxAttempts: 3,
+  });
+  let master: Master | undefined;
+  let ballot: Ballot | undefined;
+
+  // The server takes both kinds of event: its ref is a ref to each (a narrower view of ServerMsg).
+  ctx.send(proposer, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<LeadershipEvent> });
+  ctx.send(props.learner, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<AppliedEvents> });
+
+  const notMaster = () => ({ ok: false, error: { code: 'NOT_MASTER', message: `${ctx.node} is not the master of cell ${props.config.db.cell}` } });
+
+  return (msg: ServerMsg) => {
+    switch (msg.type) {
+      case 'leading':
+        // Sent again at each lease renewal: a term is one ballot.
+        if (ballot !== undefined && compareBallots(ballot, msg.ballot) === 0) return;
+        master?.stop();
+        ballot = msg.ballot;
+        master = new Master(ctx, props.config, paxos);
+        master.start();
+        return;
+      case 'not-leading':
+        master?.stop();
+        master = undefined;
+        ballot = undefined;
+        ctx.cancelTimer('wake');
+        return;
+      case 'applied':
+        return master?.events(msg.events);
+      case 'wake':
+        return master?.wake();
+      case 'whoIsMaster':
+        if (master?.ready) return ctx.reply({ master: ctx.self });
+        return whoLeads(ctx, proposer, props, ctx.replyHandle());
+      case 'op':
+        if (!master?.ready) return ctx.reply(notMaster());
+        return master.op(msg.op, ctx.replyHandle());
+      case 'acquire':
+        if (!master?.ready) return ctx.reply(notMaster());
+        return master.acquire(msg, ctx.replyHandle());
+      case 'query':
+        if (!master?.ready) return ctx.reply(notMaster());
+        return master.query(msg.query, msg.cache, ctx.replyHandle());
+      case 'keepAlive':
+        if (!master?.ready) return ctx.reply({ ok: false, reason: 'notMaster' });
+        return master.keepAlive(msg.session, msg.acks, ctx.replyHandle());
+      default:
+        return unreachable(msg, 'lock-service server');
+    }
+  };
+});
+
+/** Asks the local proposer for the leader (a read it redirects) and names that node's server. */
+function whoLeads(ctx: ActorContext<ServerMsg>, proposer: ActorRef<ProposerMsg>, props: ServerProps, to: ReturnType<ActorContext<ServerMsg>['replyHandle']>): void {
+  if (!to) return;
+  ctx.ask(proposer, { type: 'read', query: { type: 'sessions' } }, { timeoutMs: props.config.timing.requestTimeoutMs }).then(
+    (reply) => {
+      const leader = reply.ok ? proposer : 'leader' in reply ? reply.leader : undefined;
+      const index = leader === undefined ? -1 : props.proposers.findIndex((p) => p.equals(leader));
+      ctx.replyTo(to, { master: index >= 0 ? props.servers[index]! : null });
+    },
+    () => ctx.replyTo(to, { master: null }),
+  );
+}
