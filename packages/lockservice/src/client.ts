@@ -4,6 +4,7 @@ import { ClientLease, type ClientLeaseEffect } from './client-lease.ts';
 import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientStatus } from './client-protocol.ts';
 import type { LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts';
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
+import { MASTER_ATTEMPTS } from './server.ts';
 import { unreachable } from './unreachable.ts';
 
 /** Files whose contents a session caches at most; the oldest goes first. */
@@ -12,6 +13,10 @@ export const MAX_CACHED_FILES = 10_000;
 export const MAX_BUFFERED_EVENTS = 10_000;
 /** Attempts of one request at finding a master that takes it. */
 const MAX_ATTEMPTS = 30;
+/** Tries at opening the session again after an unknown outcome. */
+const MAX_OPEN_RETRIES = 5;
+/** Between KeepAlives while no master answers. */
+const KEEPALIVE_RETRY_MS = 50;
 
 export interface ClientProps {
   config: CellConfig;
@@ -42,6 +47,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   /** Bumped by every invalidation and flush: a read that saw it change while in flight is not cached. */
   let epoch = 0;
   let acks: number[] = [];
+  let keepAliveFailures = 0;
   let buffered: ClientEvent[] = [];
   let lost = false;
 
@@ -97,14 +103,20 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     return { ok: false, error: { code: 'UNAVAILABLE', message: `no master took the request after ${MAX_ATTEMPTS} attempts: ${reason}` } };
   }
 
-  // A write may wait up to a lease for other clients' caches to be invalidated.
-  const op = <R>(o: ClientOp) => toMaster<R>(() => ({ type: 'op', op: o }), t.leaseMs + t.requestTimeoutMs, false);
+  // A write may wait up to a lease for other clients' caches to be invalidated, and the master
+  // tries Paxos up to MASTER_ATTEMPTS times.
+  const op = <R>(o: ClientOp) => toMaster<R>(() => ({ type: 'op', op: o }), t.leaseMs + (MASTER_ATTEMPTS + 1) * t.requestTimeoutMs, false);
   const query = <R>(q: LsQuery, cache?: { session: SessionId; path: string }) =>
     toMaster<R>(() => ({ type: 'query', query: q, ...(cache ? { cache } : {}) }), t.requestTimeoutMs, true) as Promise<ServerReply<R> & { cacheable?: boolean }>;
 
   const opening = (async (): Promise<SessionId | undefined> => {
-    const sentAt = ctx.now();
-    const r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
+    let sentAt = ctx.now();
+    let r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
+    // An open whose outcome is unknown is tried again: a session opened but never heard of expires unused.
+    for (let retry = 0; retry < MAX_OPEN_RETRIES && !r.ok && r.error.code === 'UNAVAILABLE'; retry++) {
+      sentAt = ctx.now();
+      r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
+    }
     if (!r.ok) {
       state = 'expired';
       ctx.log.warn('could not open a session', { error: r.error.message });
@@ -123,8 +135,11 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     const sentAt = ctx.now();
     const sentAcks = acks;
     acks = [];
-    // The master holds it until the lease nears its end.
-    const timeoutMs = t.leaseMs + t.requestTimeoutMs;
+    // The master holds it until its lease nears its end (no earlier than ours ends, less
+    // answerBeforeEndMs); one lost on the way must be sent again before the master's lease runs
+    // out, so the wait ends when ours does.
+    const untilLeaseEnd = lease && state === 'live' ? lease.leaseEndsAt - sentAt : 0;
+    const timeoutMs = Math.max(untilLeaseEnd, t.requestTimeoutMs / 2);
     (async () => {
       master ??= await findMaster();
       return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, acks: sentAcks }, { timeoutMs });
@@ -138,11 +153,14 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     if (!lease) return;
     const now = ctx.now();
     if (reply === null || (!reply.ok && reply.reason === 'notMaster')) {
-      master = undefined;
-      // Look for the master again shortly, not in a tight loop.
-      ctx.setTimer('keepAlive', 50, { type: 'sendKeepAlive' });
+      // A KeepAlive lost once goes again at once; after that, or when refused, look for the master.
+      keepAliveFailures++;
+      if (reply !== null || keepAliveFailures > 1) master = undefined;
+      if (keepAliveFailures > 1) ctx.setTimer('keepAlive', KEEPALIVE_RETRY_MS, { type: 'sendKeepAlive' });
+      else sendKeepAlive();
       return runLease(lease.step({ type: 'tick' }, now));
     }
+    keepAliveFailures = 0;
     if (!reply.ok) return runLease(lease.step({ type: 'ended' }, now));
     const events: MasterEvent[] = [];
     for (const e of reply.events) {

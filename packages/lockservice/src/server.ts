@@ -6,6 +6,9 @@ import { Master } from './master.ts';
 import type { ServerMsg } from './server-protocol.ts';
 import { unreachable } from './unreachable.ts';
 
+/** Attempts the master makes at getting an op through Paxos before it answers UNAVAILABLE. */
+export const MASTER_ATTEMPTS = 3;
+
 export interface ServerProps {
   config: CellConfig;
   /** This replica's index: its proposer and learner are the group's at this index. */
@@ -26,12 +29,14 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
   const paxos = new PaxosClient({
     clientId: `ls-master-${props.index}`,
     machine,
-    // The local proposer first: it is the leader whenever this server is the master.
-    proposers: [proposer, ...props.proposers.filter((p) => !p.equals(proposer))],
-    ask: (ref, msg, timeoutMs) => ctx.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>,
+    // Only the local proposer: a deposed master must not reach the new leader by following a
+    // hint, or it could open a session the new master's takeover did not see.
+    proposers: [proposer],
+    ask: (ref, msg, timeoutMs) =>
+      ref.equals(proposer) ? (ctx.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>) : Promise.resolve({ ok: false, reason: `${ctx.node} is no longer the leader` }),
     sleep: (ms) => ctx.sleep(ms),
     timeoutMs: props.config.timing.requestTimeoutMs,
-    maxAttempts: 3,
+    maxAttempts: MASTER_ATTEMPTS,
   });
   let master: Master | undefined;
   let ballot: Ballot | undefined;
