@@ -1,10 +1,20 @@
 import { describe, expect, test } from '@jest/globals';
 import { SimCluster } from '@actorfs/actors/testing';
-import { LsClientError } from '../src/index.ts';
-import { simCell, simClient, str, text } from './cell-harness.ts';
+import { LsClientError, SequencerGuard } from '../src/index.ts';
+import { masterNode, replicaProblems, simCell, simClient, Sleeper, str, text } from './cell-harness.ts';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof LsClientError) return err.code;
+    throw err;
+  }
+}
 
 describe('lock-service cell in the simulator', () => {
-  test('a client opens a session, writes, reads (then from its cache), locks and unlocks', async () => {
+  test('a client opens a session, writes, reads (then from its cache), locks and unlocks; bad requests get typed errors', async () => {
     const sim = new SimCluster({ seed: 1 });
     const plan = simCell(sim);
     const a = simClient(sim, plan, 'c0', 'a');
@@ -18,7 +28,123 @@ describe('lock-service cell in the simulator', () => {
     expect(seq.lock).toBe('/ls/test/f');
     await a.checkSequencer(seq);
     await a.release(handle);
-    await expect(a.release(handle)).rejects.toMatchObject({ code: 'NOT_HELD' });
-    await expect(a.setContents(handle, text('x'), 7)).rejects.toBeInstanceOf(LsClientError);
+    expect(await codeOf(a.release(handle))).toBe('NOT_HELD');
+    expect(await codeOf(a.setContents(handle, text('x'), 7))).toBe('GENERATION_MISMATCH');
+    expect(await codeOf(a.open('/ls/test/../x', { create: 'ifAbsent' }))).toBe('BAD_REQUEST');
+    expect(await codeOf(a.getContentsAndStat(999))).toBe('HANDLE_UNKNOWN');
+    expect(await codeOf(a.setContents(handle, new Uint8Array(256 * 1024 + 1)))).toBe('BAD_REQUEST');
+    expect(await a.readdir((await a.open('/ls/test', { kind: 'dir' })).handle)).toEqual(['f']);
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
+
+  test("another client's acknowledged write is never hidden by a cached copy", async () => {
+    const sim = new SimCluster({ seed: 2 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const ha = (await a.open('/ls/test/f', { create: 'ifAbsent' })).handle;
+    const hb = (await b.open('/ls/test/f')).handle;
+    await a.setContents(ha, text('v1'));
+    expect(str((await b.getContentsAndStat(hb)).contents)).toBe('v1');
+    expect((await b.getContentsAndStat(hb)).cached).toBe(true);
+    for (const v of ['v2', 'v3']) {
+      await a.setContents(ha, text(v));
+      const seen = await b.getContentsAndStat(hb);
+      expect(str(seen.contents)).toBe(v);
+    }
+    expect((await b.status()).cached).toBe(1);
+  });
+
+  test('a blocking acquire waits for the release, in order, and times out with TIMEOUT', async () => {
+    const sim = new SimCluster({ seed: 3 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const [a, b, c] = ['a', 'b', 'c'].map((n, i) => simClient(sim, plan, `c${i}`, n, 'ask'));
+    const run = async () => {
+      const [ha, hb, hc] = await Promise.all([a!, b!, c!].map(async (x) => (await x.open('/ls/test/l', { create: 'ifAbsent' })).handle));
+      const first = await a!.acquire(ha!, 'exclusive', 1000);
+      const waiting = b!.acquire(hb!, 'exclusive', 5000);
+      expect(await codeOf(c!.acquire(hc!, 'exclusive', 300))).toBe('TIMEOUT');
+      await clock.sleep(200);
+      await a!.release(ha!);
+      const second = await waiting;
+      expect(second.generation).toBeGreaterThan(first.generation);
+    };
+    const done = run();
+    expect(await clock.run(done, 30_000)).toBe(true);
+    await done;
+  });
+
+  test('session expiry releases locks with lock-delay and deletes ephemeral files; the old sequencer is rejected; a release has no delay', async () => {
+    const sim = new SimCluster({ seed: 4 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const la = (await a.open('/ls/test/l', { create: 'ifAbsent' })).handle;
+    const lb = (await b.open('/ls/test/l')).handle;
+    // A normal release: the lock is free at once.
+    await a.tryAcquire(la, 'exclusive');
+    await a.release(la);
+    await b.tryAcquire(lb, 'exclusive');
+    await b.release(lb);
+
+    const old = await a.tryAcquire(la, 'exclusive');
+    await a.open('/ls/test/eph', { create: 'exclusive', ephemeral: true });
+    const dir = (await b.open('/ls/test', { kind: 'dir' })).handle;
+    expect(await b.readdir(dir)).toContain('eph');
+    // a's client goes silent: its session expires after its lease, and the one the answer to its
+    // held KeepAlive granted.
+    sim.crash('c0');
+    await sim.runFor(2 * plan.config.timing.leaseMs + 300);
+    expect(await b.readdir(dir)).not.toContain('eph');
+    expect(await codeOf(b.tryAcquire(lb, 'exclusive'))).toBe('LOCK_DELAY');
+    await sim.runFor(plan.config.db.defaultLockDelayMs);
+    const fresh = await b.tryAcquire(lb, 'exclusive');
+    expect(fresh.generation).toBeGreaterThan(old.generation);
+    expect(await codeOf(b.checkSequencer(old))).toBe('STALE_SEQUENCER');
+    const guard = new SequencerGuard();
+    expect(guard.check(fresh).ok).toBe(true);
+    expect(guard.check(old).ok).toBe(false);
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
+
+  test('sessions, handles and locks survive a master crash within the grace period; acknowledged writes stay', async () => {
+    const sim = new SimCluster({ seed: 5 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const a = simClient(sim, plan, 'c0', 'a', 'ask');
+    const run = async () => {
+      const h = (await a.open('/ls/test/f', { create: 'ifAbsent', events: ['contentsModified'] })).handle;
+      await a.setContents(h, text('before'));
+      const seq = await a.tryAcquire(h, 'exclusive');
+      const master = (await masterNode(sim, plan))!;
+      sim.crash(master);
+      await clock.sleep(2000);
+      sim.restart(master);
+      const after = await masterNode(sim, plan);
+      expect(after).toBeDefined();
+      expect(str((await a.getContentsAndStat(h)).contents)).toBe('before');
+      await a.setContents(h, text('after'));
+      expect((await a.getSequencer(h)).generation).toBe(seq.generation);
+      expect((await a.status()).state).toBe('live');
+      const { events } = await a.watch();
+      expect(events.some((e) => 'kind' in e && e.kind === 'safe' && e.failover)).toBe(true);
+    };
+    const done = run();
+    expect(await clock.run(done, 60_000)).toBe(true);
+    await done;
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
+
+  test('watched handles hear committed events', async () => {
+    const sim = new SimCluster({ seed: 6 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const ha = (await a.open('/ls/test/f', { create: 'ifAbsent', events: ['contentsModified', 'lockAcquired'] })).handle;
+    const hb = (await b.open('/ls/test/f')).handle;
+    await b.setContents(hb, text('x'));
+    await b.tryAcquire(hb, 'exclusive');
+    await sim.runFor(100);
+    const { events } = await a.watch();
+    const kinds = events.filter((e): e is Extract<typeof e, { handle: number }> => 'handle' in e && e.handle === ha).map((e) => e.kind);
+    expect(kinds).toEqual(['contentsModified', 'lockAcquired']);
   });
 });
