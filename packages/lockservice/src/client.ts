@@ -4,7 +4,7 @@ import { ClientLease, type ClientLeaseEffect } from './client-lease.ts';
 import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientStatus } from './client-protocol.ts';
 import type { LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts';
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
-import { MASTER_ATTEMPTS } from './server.ts';
+import { MASTER_ATTEMPTS, STARTED } from './server.ts';
 import { unreachable } from './unreachable.ts';
 
 /** Files whose contents a session caches at most; the oldest goes first. */
@@ -80,6 +80,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
    * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
    */
   async function toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
+    // Doubling from 20 ms up to a quarter lease: a new master is found well within the grace period.
     let backoff = 20;
     let reason = 'no master found';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -98,7 +99,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         if (master === m) master = undefined;
       }
       await ctx.sleep(backoff);
-      backoff = Math.min(1000, backoff * 2);
+      backoff = Math.min(t.leaseMs / 4, backoff * 2);
     }
     return { ok: false, error: { code: 'UNAVAILABLE', message: `no master took the request after ${MAX_ATTEMPTS} attempts: ${reason}` } };
   }
@@ -292,7 +293,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   return (msg: ClientMsg) => {
     switch (msg.type) {
       case 'call':
-        return answer(ctx.replyHandle(), call(msg.req));
+        answer(ctx.replyHandle(), call(msg.req));
+        return STARTED;
       case 'takeEvents': {
         const out = { events: buffered, lost };
         [buffered, lost] = [[], false];

@@ -1,10 +1,20 @@
-import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
+import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { compareBallots, PaxosClient, type AppliedEvents, type Ballot, type LeadershipEvent, type LearnerMsg, type ProposeReply, type ProposerMsg } from '@actorfs/paxos';
 import type { CellConfig } from './cell.ts';
 import { cellMachine } from './machine.ts';
 import { Master } from './master.ts';
 import type { ServerMsg } from './server-protocol.ts';
 import { unreachable } from './unreachable.ts';
+
+/**
+ * What a receive returns when it set async work going (the work answers later, by replyTo): a
+ * settled promise, which tells the runtime that continuations are pending (the simulator runs
+ * them at once instead of at some later event). The mailbox is not held.
+ */
+export const STARTED: Promise<void> = Promise.resolve();
+
+/** Requests remembered to drop their duplicates. */
+export const MAX_RECENT_REQUESTS = 100_000;
 
 /** Attempts the master makes at getting an op through Paxos before it answers UNAVAILABLE. */
 export const MASTER_ATTEMPTS = 3;
@@ -45,6 +55,18 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
   ctx.send(proposer, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<LeadershipEvent> });
   ctx.send(props.learner, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<AppliedEvents> });
 
+  // The network may deliver a request twice; its copy carries the same reply handle (unique per
+  // ask) and is dropped, or a write would be proposed twice. The newest MAX_RECENT_REQUESTS are kept.
+  const recent = new Set<string>();
+  const duplicate = (h: ReplyHandle | undefined): boolean => {
+    if (!h) return false;
+    const key = `${h.node}#${h.corr}`;
+    if (recent.has(key)) return true;
+    recent.add(key);
+    if (recent.size > MAX_RECENT_REQUESTS) recent.delete(recent.values().next().value!);
+    return false;
+  };
+
   const notMaster = () => ({ ok: false, error: { code: 'NOT_MASTER', message: `${ctx.node} is not the master of cell ${props.config.db.cell}` } });
 
   return (msg: ServerMsg) => {
@@ -69,16 +91,22 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
         return master?.wake();
       case 'whoIsMaster':
         if (master?.ready) return ctx.reply({ master: ctx.self });
-        return whoLeads(ctx, proposer, props, ctx.replyHandle());
+        whoLeads(ctx, proposer, props, ctx.replyHandle());
+        return STARTED;
       case 'op':
+        if (duplicate(ctx.replyHandle())) return;
         if (!master?.ready) return ctx.reply(notMaster());
-        return master.op(msg.op, ctx.replyHandle());
+        master.op(msg.op, ctx.replyHandle());
+        return STARTED;
       case 'acquire':
+        if (duplicate(ctx.replyHandle())) return;
         if (!master?.ready) return ctx.reply(notMaster());
-        return master.acquire(msg, ctx.replyHandle());
+        master.acquire(msg, ctx.replyHandle());
+        return STARTED;
       case 'query':
         if (!master?.ready) return ctx.reply(notMaster());
-        return master.query(msg.query, msg.cache, ctx.replyHandle());
+        master.query(msg.query, msg.cache, ctx.replyHandle());
+        return STARTED;
       case 'keepAlive':
         if (!master?.ready) return ctx.reply({ ok: false, reason: 'notMaster' });
         return master.keepAlive(msg.session, msg.acks, ctx.replyHandle());

@@ -125,7 +125,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
   expect(await clock.run(all, 120_000)).toBe(true);
   await all;
   sim.heal();
-  await sim.runFor(1000);
+  await sim.runFor(500);
 
   expect(await replicaProblems(sim, plan)).toEqual([]);
   const fileCheck = checkOperations(files, fileHistory.operations(), { timeoutMs: 10_000 });
