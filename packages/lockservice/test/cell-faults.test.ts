@@ -7,6 +7,7 @@ import { masterNode, replicaProblems, SIM_CELL, simCell, simClient, Sleeper, str
 const FILES = ['/ls/test/f0', '/ls/test/f1'];
 const LOCK = '/ls/test/lock';
 const OPS_PER_CLIENT = 8;
+const ENDED = new Set(['SESSION_EXPIRED', 'SESSION_UNKNOWN', 'HANDLE_UNKNOWN']);
 
 /** An op's outcome unknown (timeout, no master) vs refused for good. */
 const unknown = (err: unknown): boolean => err instanceof LsClientError && err.code === 'UNAVAILABLE';
@@ -96,7 +97,8 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           lockHistory.ok(id, (await c.tryAcquire(h[LOCK]!, 'exclusive')).generation);
         } catch (err) {
           if (err instanceof LsClientError && err.code === 'LOCK_HELD') lockHistory.ok(id, false);
-          else if (err instanceof LsClientError && err.code === 'ALREADY_HELD') lockHistory.fail(id);
+          // Refused for a reason the model cannot see (lock-delay after an expiry), or its own holding.
+          else if (err instanceof LsClientError && (err.code === 'ALREADY_HELD' || err.code === 'LOCK_DELAY')) lockHistory.fail(id);
           else if (unknown(err)) lockHistory.info(id);
           else throw err;
         }
@@ -117,7 +119,8 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
 
   const workers = clients.map((c, i) =>
     work(c, i, handles[i]!).catch((err: unknown) => {
-      if (err instanceof LsClientError && err.code === 'SESSION_EXPIRED') return void expired++;
+      // The session ended (the master saw its lease run out): this client stops, its last op pending.
+      if (err instanceof LsClientError && ENDED.has(err.code)) return void expired++;
       throw err;
     }),
   );
