@@ -3,6 +3,7 @@ import { compareBallots, PaxosClient, type AppliedEvents, type Ballot, type Lead
 import type { CellConfig } from './cell.ts';
 import { cellMachine } from './machine.ts';
 import { Master } from './master.ts';
+import { serverMsgProblem } from './server-validate.ts';
 import type { ServerMsg } from './server-protocol.ts';
 import { unreachable } from './unreachable.ts';
 
@@ -70,6 +71,11 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
   const notMaster = () => ({ ok: false, error: { code: 'NOT_MASTER', message: `${ctx.node} is not the master of cell ${props.config.db.cell}` } });
 
   return (msg: ServerMsg) => {
+    const problem = serverMsgProblem(msg);
+    if (problem !== undefined) {
+      ctx.log.warn('bad request refused', { problem });
+      return ctx.reply({ ok: false, error: { code: 'BAD_REQUEST', message: problem } });
+    }
     switch (msg.type) {
       case 'leading':
         // Sent again at each lease renewal: a term is one ballot.

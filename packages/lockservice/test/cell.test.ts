@@ -147,4 +147,28 @@ describe('lock-service cell in the simulator', () => {
     const kinds = events.filter((e): e is Extract<typeof e, { handle: number }> => 'handle' in e && e.handle === ha).map((e) => e.kind);
     expect(kinds).toEqual(['contentsModified', 'lockAcquired']);
   });
+
+  test('malformed requests to a server get BAD_REQUEST, and the cell keeps serving', async () => {
+    const sim = new SimCluster({ seed: 7 });
+    const plan = simCell(sim);
+    const a = simClient(sim, plan, 'c0', 'a');
+    const { handle } = await a.open('/ls/test/f', { create: 'ifAbsent' });
+    const master = (await sim.call(plan.servers[0]!, { type: 'whoIsMaster' })).master!;
+    const bad: unknown[] = [
+      { type: 'nonsense' },
+      { type: 'op', op: 'x' },
+      { type: 'op', op: { type: 'expireSession', session: 1 } },
+      { type: 'op', op: { type: 'setContents', session: 1, handle, contents: 'not bytes' } },
+      { type: 'acquire', session: 1, handle, mode: 'exclusive', timeoutMs: Number.NaN },
+      { type: 'keepAlive', session: -1, acks: [] },
+      { type: 'query', query: { type: 'stat', session: 'x', handle: 1 } },
+    ];
+    for (const msg of bad) {
+      const reply = (await sim.call(master, msg as never)) as { ok: boolean; error?: { code: string } };
+      expect(reply).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    }
+    await a.setContents(handle, text('still serving'));
+    expect(str((await a.getContentsAndStat(handle)).contents)).toBe('still serving');
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
 });
