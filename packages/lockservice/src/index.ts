@@ -27,9 +27,24 @@
  * - Every map is bounded (`LsLimits`: sessions, handles, nodes, bytes); an op past a bound is
  *   refused with LIMIT_REACHED and changes nothing.
  * - The master's side of sessions (`SessionLeases`), its blocking acquire (`LockWaiters`) and the
- *   client's lease (`ClientLease`) are pure `step(input, now) -> effects` cores for the actors to
- *   come: held KeepAlives answered near the lease end or early to carry events, expiry
- *   proposals, grace across failover, FIFO waiters with timeouts, jeopardy.
+ *   client's lease (`ClientLease`) are pure `step(input, now) -> effects` cores: held KeepAlives
+ *   answered near the lease end or early to carry events, expiry proposals, grace across
+ *   failover, FIFO waiters with timeouts, jeopardy.
+ * - The cell (`cellConfig`, `planCell`): per replica node a Paxos acceptor, proposer and learner
+ *   (the machine is `lockservice/<cell>`) and a `Server`. A server is the master while its
+ *   node's proposer leads (leadership events, one `Master` per ballot); it reads the live
+ *   sessions and takes them over, and proposes only through its own proposer, so a deposed
+ *   master cannot reach the new leader by a hint. Other servers answer `whoIsMaster` by asking
+ *   their proposer for the leader.
+ * - The client (`ClientSession` actor, `LsClient` promise API) finds the master, keeps one
+ *   KeepAlive held there, and caches contents and stat write-through. A write, ACL change,
+ *   delete or lock grant on a node waits until every other session caching it has acknowledged
+ *   the invalidation (its next KeepAlive) or its lease has run out; a new master first waits
+ *   until every session it took over has flushed (answered with `failover`) or a lease passed.
+ *   A read is cacheable only if no write of the node is under way when the master serves it,
+ *   and the client drops it if an invalidation arrived meanwhile.
+ * - The network may deliver a request twice: a server drops a copy by its reply handle. A
+ *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried.
  */
 export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';
