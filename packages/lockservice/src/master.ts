@@ -41,6 +41,11 @@ export class Master {
   private readonly cachers = new Map<string, Set<SessionId>>();
   private cacherCount = 0;
   private readonly handlePaths = new Map<HandleId, string>();
+  /**
+   * The ephemeral files each session created, as the results this master saw tell (ones created
+   * under an earlier master are not known here: see the report of the cell's known gaps).
+   */
+  private readonly ephemerals = new Map<SessionId, Set<string>>();
   private readonly writing = new Map<string, number>();
   private readonly held: HeldWrite[] = [];
   private nextInvalidation = 1;
@@ -95,6 +100,7 @@ export class Master {
 
   op(op: ClientOp, to: ReplyHandle | undefined): void {
     // Changes to a node's contents or stat wait for the invalidation of other clients' caches.
+    if (op.type === 'closeSession') return this.endSession(op, to);
     if (op.type !== 'setContents' && op.type !== 'delete' && op.type !== 'setAcl') return this.propose(op, to);
     this.pathOf(op.session, op.handle, to, (path) => this.write(path, op.session, () => this.propose(op, to, path)));
   }
@@ -169,6 +175,34 @@ export class Master {
     );
   }
 
+  /**
+   * Ending a session deletes its ephemeral files: other sessions' cached copies of them go first,
+   * as for any write (one path after another), then the end is proposed.
+   */
+  private endSession(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined): void {
+    const paths = [...(this.ephemerals.get(op.session) ?? [])];
+    const next = (i: number): void => {
+      if (i === paths.length) return this.proposeEnd(op, to, paths);
+      this.write(paths[i]!, op.session, () => next(i + 1));
+    };
+    next(0);
+  }
+
+  private proposeEnd(op: LsOp, to: ReplyHandle | undefined, paths: string[]): void {
+    const done = (): void => void paths.forEach((p) => this.doneWriting(p, undefined));
+    this.paxos.propose(op).then(
+      (result) => {
+        done();
+        this.learn(op, result);
+        this.reply(to, { ok: true, result });
+      },
+      (err: unknown) => {
+        done();
+        this.reply(to, failed(err));
+      },
+    );
+  }
+
   /** What a result tells the master: sessions opened and ended, handles' paths, locks freed. */
   private learn(op: LsOp, result: unknown): void {
     if (this.stopped) return;
@@ -180,15 +214,23 @@ export class Master {
       case 'closeSession':
       case 'expireSession':
         this.runLeases(this.leases.step({ type: 'sessionEnded', session: op.session }, now));
+        this.ephemerals.delete(op.session);
         this.toldFailover.delete(op.session);
         this.flushed(op.session);
         this.runWaiters(this.waiters.step({ type: 'sessionEnded', session: op.session }, now));
         for (const [path, set] of this.cachers) if (set.delete(op.session)) this.dropCacher(path, set);
         this.freed((result as { freed: FreedLock[] }).freed);
         break;
-      case 'open':
-        this.handlePaths.set((result as LsResults['open']).handle, (result as LsResults['open']).stat.path);
+      case 'open': {
+        const { handle, created, stat } = result as LsResults['open'];
+        this.handlePaths.set(handle, stat.path);
+        if (created && stat.ephemeral) {
+          let set = this.ephemerals.get(op.session);
+          if (!set) this.ephemerals.set(op.session, (set = new Set()));
+          set.add(stat.path);
+        }
         break;
+      }
       case 'close':
       case 'delete':
       case 'release':
@@ -302,7 +344,7 @@ export class Master {
           this.ctx.replyTo(e.to.to, { ok: false, reason: e.reason });
           break;
         case 'proposeExpire':
-          this.propose({ type: 'expireSession', session: e.session }, undefined);
+          this.endSession({ type: 'expireSession', session: e.session }, undefined);
           break;
         default:
           unreachable(e, 'master leases');

@@ -54,6 +54,19 @@ describe('lock-service cell in the simulator', () => {
     expect((await b.status()).cached).toBe(1);
   });
 
+  test("a session's end drops other clients' cached copies of its ephemeral files before they go", async () => {
+    const sim = new SimCluster({ seed: 8 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const ha = (await a.open('/ls/test/eph', { create: 'exclusive', ephemeral: true })).handle;
+    await a.setContents(ha, text('here'));
+    const hb = (await b.open('/ls/test/eph')).handle;
+    await b.getContentsAndStat(hb);
+    expect((await b.getContentsAndStat(hb)).cached).toBe(true);
+    await a.closeSession();
+    expect(await codeOf(b.getContentsAndStat(hb))).toBe('HANDLE_UNKNOWN');
+  });
+
   test('a blocking acquire waits for the release, in order, and times out with TIMEOUT', async () => {
     const sim = new SimCluster({ seed: 3 });
     const plan = simCell(sim);
