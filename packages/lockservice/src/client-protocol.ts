@@ -1,7 +1,7 @@
 /** What the promise API asks of a client-session actor. */
 import type { Asks } from '@actorfs/actors';
 import type { CreateMode, EventKind, HandleId, LockMode, LsEvent, NodeKind, Sequencer, Stat } from './protocol.ts';
-import type { ServiceError } from './server-protocol.ts';
+import type { KeepAliveReply, ServiceError } from './server-protocol.ts';
 import type { LsError } from './errors.ts';
 
 export type ClientRequest =
@@ -53,6 +53,6 @@ export type ClientMsg =
   /** The events delivered since the last take (at most MAX_BUFFERED_EVENTS; `lost` says some were dropped). */
   | ({ type: 'takeEvents' } & Asks<{ events: ClientEvent[]; lost: boolean }>)
   | ({ type: 'status' } & Asks<ClientStatus>)
-  | { type: 'keepAliveDone'; sentAt: number; reply: import('./server-protocol.ts').KeepAliveReply | null }
+  | { type: 'keepAliveDone'; sentAt: number; reply: KeepAliveReply | null }
   | { type: 'wake' }
   | { type: 'sendKeepAlive' };
