@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   actors: async () => (await import('./suites/actors.ts')).suite,
   sim: async () => (await import('./suites/sim.ts')).suite,
   paxos: async () => (await import('./suites/paxos.ts')).suite,
+  lockservice: async () => (await import('./suites/lockservice.ts')).suite,
 };
 
 const requested = process.argv.slice(2);

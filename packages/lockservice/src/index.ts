@@ -1,10 +1,9 @@
 /**
  * @actorfs/lockservice: a Chubby cell's foundations.
  *
- * Design (the parts that do not need the reworked Paxos package yet):
- * - `LockDb` is the cell's database as a pure, deterministic state machine in the agreed
- *   contract (`contract.ts`; registering it with Paxos's `defineStateMachine` is one line once
- *   that package exports the same interface). Time enters only as `meta.time`, the leader's
+ * Design:
+ * - `LockDb` is the cell's database as a pure, deterministic state machine in the Paxos
+ *   package's contract, registered per cell as `lockservice/<cell>` (`cellMachine`). Time enters only as `meta.time`, the leader's
  *   timestamp; the database keeps the newest one it saw, so its clock never goes back.
  * - Session leases live in the master's memory, as in Chubby: the master proposes
  *   `expireSession` when a lease runs out, and the database then closes the session's handles,
@@ -28,9 +27,24 @@
  * - Every map is bounded (`LsLimits`: sessions, handles, nodes, bytes); an op past a bound is
  *   refused with LIMIT_REACHED and changes nothing.
  * - The master's side of sessions (`SessionLeases`), its blocking acquire (`LockWaiters`) and the
- *   client's lease (`ClientLease`) are pure `step(input, now) -> effects` cores for the actors to
- *   come: held KeepAlives answered near the lease end or early to carry events, expiry
- *   proposals, grace across failover, FIFO waiters with timeouts, jeopardy.
+ *   client's lease (`ClientLease`) are pure `step(input, now) -> effects` cores: held KeepAlives
+ *   answered near the lease end or early to carry events, expiry proposals, grace across
+ *   failover, FIFO waiters with timeouts, jeopardy.
+ * - The cell (`cellConfig`, `planCell`): per replica node a Paxos acceptor, proposer and learner
+ *   (the machine is `lockservice/<cell>`) and a `Server`. A server is the master while its
+ *   node's proposer leads (leadership events, one `Master` per ballot); it reads the live
+ *   sessions and takes them over, and proposes only through its own proposer, so a deposed
+ *   master cannot reach the new leader by a hint. Other servers answer `whoIsMaster` by asking
+ *   their proposer for the leader.
+ * - The client (`ClientSession` actor, `LsClient` promise API) finds the master, keeps one
+ *   KeepAlive held there, and caches contents and stat write-through. A write, ACL change,
+ *   delete or lock grant on a node waits until every other session caching it has acknowledged
+ *   the invalidation (its next KeepAlive) or its lease has run out; a new master first waits
+ *   until every session it took over has flushed (answered with `failover`) or a lease passed.
+ *   A read is cacheable only if no write of the node is under way when the master serves it,
+ *   and the client drops it if an invalidation arrived meanwhile.
+ * - The network may deliver a request twice: a server drops a copy by its reply handle. A
+ *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried.
  */
 export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';
@@ -66,3 +80,10 @@ export type { DbState } from './state.ts';
 export { SessionLeases, DEFAULT_LEASE_TIMING, type LeaseTiming, type LeaseInput, type LeaseEffect } from './session-leases.ts';
 export { ClientLease, DEFAULT_CLIENT_LEASE_TIMING, type ClientLeaseState, type ClientLeaseTiming, type ClientLeaseInput, type ClientLeaseEffect } from './client-lease.ts';
 export { LockWaiters, DEFAULT_WAITER_LIMITS, type Waiter, type WaiterLimits, type TryOutcome, type WaitersInput, type WaitersEffect } from './lock-waiters.ts';
+export { cellMachine, type LsMachine } from './machine.ts';
+export { cellConfig, planCell, DEFAULT_CELL_TIMING, type CellConfig, type CellOptions, type CellPlan, type CellTiming } from './cell.ts';
+export { Server, type ServerProps } from './server.ts';
+export { ClientSession, MAX_CACHED_FILES, MAX_BUFFERED_EVENTS, type ClientProps } from './client.ts';
+export { LsClient, LsClientError, type OpenOptions, type SessionAsker } from './api.ts';
+export type { ClientEvent, ClientMsg, ClientRequest, ClientResults, ClientStatus, SessionEvent } from './client-protocol.ts';
+export type { ClientOp, KeepAliveReply, LsClientErrorCode, MasterEvent, ServerMsg, ServerReply, ServiceError, ServiceErrorCode } from './server-protocol.ts';

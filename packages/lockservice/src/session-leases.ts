@@ -138,10 +138,11 @@ export class SessionLeases<R, E> {
     const lease = this.leases.get(session);
     if (!lease) return void effects.push({ type: 'refuse', to: from, session, reason: 'unknownSession' });
     if (lease.expiring) return void effects.push({ type: 'refuse', to: from, session, reason: 'sessionExpired' });
-    // A newer KeepAlive supersedes a held one (the client gave up on it): answer the old one now.
-    if (lease.held !== null) this.answer(session, lease, now, effects);
+    // A newer KeepAlive supersedes a held one: the client gave up waiting on the old one (its
+    // lease is ending, or the answer was lost), so the new one is answered now, with the lease.
+    const superseding = lease.held !== null;
     lease.held = from;
-    if (lease.takenOver || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
+    if (superseding || lease.takenOver || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
   }
 
   private answer(session: SessionId, lease: Lease<R, E>, now: number, effects: LeaseEffect<R, E>[]): void {

@@ -77,12 +77,13 @@ describe("the master's session leases", () => {
     expect(leases.step({ type: 'tick' }, 157_000)).toEqual([{ type: 'proposeExpire', session: 1 }, { type: 'proposeExpire', session: 2 }]);
   });
 
-  it('a newer KeepAlive answers the held one; losing mastership refuses every held KeepAlive as not master', () => {
+  it('a newer KeepAlive is answered at once in place of the held one; losing mastership refuses every held KeepAlive as not master', () => {
     const leases = master();
     leases.step({ type: 'sessionOpened', session: 1 }, 0);
     leases.step({ type: 'keepAlive', session: 1, from: 'old' }, 0);
-    expect(leases.step({ type: 'keepAlive', session: 1, from: 'new' }, 10)).toMatchObject([{ type: 'answer', to: 'old' }]);
-    expect(leases.step({ type: 'lostMastership' }, 20)).toEqual([{ type: 'refuse', to: 'new', session: 1, reason: 'notMaster' }]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'new' }, 10)).toMatchObject([{ type: 'answer', to: 'new' }]);
+    leases.step({ type: 'keepAlive', session: 1, from: 'next' }, 11);
+    expect(leases.step({ type: 'lostMastership' }, 20)).toEqual([{ type: 'refuse', to: 'next', session: 1, reason: 'notMaster' }]);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'x' }, 30)).toEqual([{ type: 'refuse', to: 'x', session: 1, reason: 'notMaster' }]);
     expect(leases.nextWakeAt()).toBeUndefined();
   });

@@ -1,0 +1,5 @@
+// What a lock-service benchmark node loads: the cell's actors and its database, from the bench config.
+import { cellMachine } from '@actorfs/lockservice';
+import { BENCH_CELL } from '../suites/lockservice-cell.ts';
+
+cellMachine(BENCH_CELL.db);

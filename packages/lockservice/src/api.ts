@@ -1,0 +1,90 @@
+import type { ActorRef } from '@actorfs/actors';
+import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientResults, ClientStatus } from './client-protocol.ts';
+import type { CreateMode, EventKind, HandleId, LockMode, NodeKind, Sequencer } from './protocol.ts';
+import type { LsClientErrorCode } from './server-protocol.ts';
+
+/** Every failure of the client API: `code` says what went wrong (see LsErrorCode and ServiceErrorCode). */
+export class LsClientError extends Error {
+  override readonly name = 'LsClientError';
+  constructor(
+    readonly code: LsClientErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** How the API reaches its session actor: system.ask, sim.call or ctx.ask, wrapped. */
+export type SessionAsker = <K extends ClientMsg['type']>(ref: ActorRef<ClientMsg>, msg: ClientMsg & { type: K }) => Promise<unknown>;
+
+export interface OpenOptions {
+  create?: CreateMode;
+  kind?: NodeKind;
+  ephemeral?: boolean;
+  contents?: Uint8Array;
+  events?: EventKind[];
+}
+
+/** The promise API over one client-session actor. */
+export class LsClient {
+  constructor(
+    readonly session: ActorRef<ClientMsg>,
+    private readonly ask: SessionAsker,
+  ) {}
+
+  open(path: string, opts: OpenOptions = {}): Promise<ClientResults['open']> {
+    return this.call({ type: 'open', path, ...opts });
+  }
+  async close(handle: HandleId): Promise<void> {
+    await this.call({ type: 'close', handle });
+  }
+  getContentsAndStat(handle: HandleId): Promise<ClientResults['getContentsAndStat']> {
+    return this.call({ type: 'getContentsAndStat', handle });
+  }
+  setContents(handle: HandleId, contents: Uint8Array, ifGeneration?: number): Promise<ClientResults['setContents']> {
+    return this.call({ type: 'setContents', handle, contents, ...(ifGeneration === undefined ? {} : { ifGeneration }) });
+  }
+  async delete(handle: HandleId): Promise<void> {
+    await this.call({ type: 'delete', handle });
+  }
+  async readdir(handle: HandleId): Promise<string[]> {
+    return (await this.call<'readdir'>({ type: 'readdir', handle })).names;
+  }
+  async stat(handle: HandleId): Promise<ClientResults['stat']['stat']> {
+    return (await this.call<'stat'>({ type: 'stat', handle })).stat;
+  }
+  /** Waits for the lock up to `timeoutMs` (TIMEOUT after), in arrival order with other waiters. */
+  async acquire(handle: HandleId, mode: LockMode, timeoutMs: number, lockDelayMs?: number): Promise<Sequencer> {
+    return (await this.call<'acquire'>({ type: 'acquire', handle, mode, timeoutMs, ...(lockDelayMs === undefined ? {} : { lockDelayMs }) })).sequencer;
+  }
+  /** Takes the lock now or fails (LOCK_HELD, LOCK_DELAY). */
+  async tryAcquire(handle: HandleId, mode: LockMode, lockDelayMs?: number): Promise<Sequencer> {
+    return (await this.call<'tryAcquire'>({ type: 'tryAcquire', handle, mode, ...(lockDelayMs === undefined ? {} : { lockDelayMs }) })).sequencer;
+  }
+  async release(handle: HandleId): Promise<void> {
+    await this.call({ type: 'release', handle });
+  }
+  async getSequencer(handle: HandleId): Promise<Sequencer> {
+    return (await this.call<'getSequencer'>({ type: 'getSequencer', handle })).sequencer;
+  }
+  /** Resolves if the sequencer is still current at the cell; STALE_SEQUENCER if not. */
+  async checkSequencer(sequencer: Sequencer): Promise<void> {
+    await this.call({ type: 'checkSequencer', sequencer });
+  }
+  async closeSession(): Promise<void> {
+    await this.call({ type: 'closeSession' });
+  }
+  /** Events delivered since the last call (database events for watched handles, and the session's own). */
+  async watch(): Promise<{ events: ClientEvent[]; lost: boolean }> {
+    return (await this.ask(this.session, { type: 'takeEvents' })) as { events: ClientEvent[]; lost: boolean };
+  }
+  async status(): Promise<ClientStatus> {
+    return (await this.ask(this.session, { type: 'status' })) as ClientStatus;
+  }
+
+  private async call<K extends ClientRequest['type']>(req: ClientRequest & { type: K }): Promise<ClientResults[K]> {
+    const reply = (await this.ask(this.session, { type: 'call', req })) as ClientReply;
+    if (!reply.ok) throw new LsClientError(reply.error.code, reply.error.message);
+    return reply.result as ClientResults[K];
+  }
+}

@@ -1,0 +1,95 @@
+import { ActorRef } from '@actorfs/actors';
+import { planGroup, type ActorSpec, type GroupPlan, type PaxosTiming } from '@actorfs/paxos';
+import { lsConfig, type LsConfig, type LsLimits } from './config.ts';
+import { cellMachine } from './machine.ts';
+import { Server, type ServerProps } from './server.ts';
+import type { ServerMsg } from './server-protocol.ts';
+
+/** The timings of a cell's sessions (the master's side and the client's). */
+export interface CellTiming {
+  /** Session lease. Chubby's default: 12 s. */
+  leaseMs: number;
+  /** A held KeepAlive is answered this long before the lease ends. */
+  answerBeforeEndMs: number;
+  /** How long a client in jeopardy looks for a master before it gives its session up. Default 45 s. */
+  gracePeriodMs: number;
+  /** Taken off each lease on the client, for clock-rate differences. */
+  driftMs: number;
+  /** Events queued per session without a KeepAlive to carry them. */
+  maxPendingEvents: number;
+  /** Blocking acquires queued per lock and in all; one more is refused (TOO_MANY_WAITERS). */
+  maxWaitersPerLock: number;
+  maxWaiters: number;
+  /** Per request from a client to the master (a blocking acquire adds its own timeout). */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_CELL_TIMING: CellTiming = {
+  leaseMs: 12_000,
+  answerBeforeEndMs: 1_000,
+  gracePeriodMs: 45_000,
+  driftMs: 100,
+  maxPendingEvents: 1_000,
+  maxWaitersPerLock: 10_000,
+  maxWaiters: 100_000,
+  requestTimeoutMs: 5_000,
+};
+
+/** One cell, as the tests, the examples and the bench describe it. */
+export interface CellConfig {
+  db: LsConfig;
+  /** The node of each replica: 3 or 5 (default 5). */
+  nodes: string[];
+  timing: CellTiming;
+  paxos: Partial<PaxosTiming>;
+}
+
+export interface CellOptions {
+  nodes?: string[];
+  defaultLockDelayMs?: number;
+  limits?: Partial<LsLimits>;
+  timing?: Partial<CellTiming>;
+  paxos?: Partial<PaxosTiming>;
+}
+
+/** A cell's config with defaults filled in; throws, naming the problem, for one that cannot work. */
+export function cellConfig(cell: string, opts: CellOptions = {}): CellConfig {
+  const nodes = opts.nodes ?? Array.from({ length: 5 }, (_, i) => `${cell}-${i}`);
+  if (nodes.length !== 3 && nodes.length !== 5) throw new Error(`lock service: a cell has 3 or 5 replicas, got ${nodes.length}`);
+  if (new Set(nodes).size !== nodes.length) throw new Error(`lock service: replica nodes must differ, got ${nodes.join(', ')}`);
+  const timing = { ...DEFAULT_CELL_TIMING, ...opts.timing };
+  for (const [name, value] of Object.entries(timing)) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`lock service: timing ${name} must be a non-negative integer, got ${value}`);
+  }
+  if (timing.answerBeforeEndMs >= timing.leaseMs) throw new Error(`lock service: answerBeforeEndMs (${timing.answerBeforeEndMs}) must be below leaseMs (${timing.leaseMs})`);
+  if (timing.driftMs >= timing.leaseMs) throw new Error(`lock service: driftMs (${timing.driftMs}) must be below leaseMs (${timing.leaseMs})`);
+  const db = lsConfig(cell, { limits: opts.limits ?? {}, ...(opts.defaultLockDelayMs === undefined ? {} : { defaultLockDelayMs: opts.defaultLockDelayMs }) });
+  return { db, nodes, timing, paxos: opts.paxos ?? {} };
+}
+
+export interface CellPlan {
+  config: CellConfig;
+  paxos: GroupPlan;
+  /** The lock-service server of each replica (same index as its node). */
+  servers: ActorRef<ServerMsg>[];
+  specs: ActorSpec[];
+  /** The actors of one node, in spawn order (spawn them at each start of that node). */
+  on(node: string): ActorSpec[];
+}
+
+/**
+ * Every actor of a cell: on each replica node a Paxos acceptor, proposer and learner whose machine
+ * is the cell's database, then the lock-service server (last: it subscribes to the other two).
+ */
+export function planCell(config: CellConfig): CellPlan {
+  const machine = cellMachine(config.db);
+  const name = `ls-${config.db.cell}`;
+  const paxos = planGroup({ name, acceptors: config.nodes, proposers: config.nodes, learners: config.nodes, machine, timing: config.paxos });
+  const servers = config.nodes.map((n) => new ActorRef<ServerMsg>(n, `${name}-server`));
+  const serverSpecs: ActorSpec[] = servers.map((ref, index) => {
+    const props: ServerProps = { config, index, servers, proposers: paxos.proposers, learner: paxos.learners[index]! };
+    return { node: ref.node, name: ref.id, kind: Server as unknown as ActorSpec['kind'], props };
+  });
+  const specs = [...paxos.specs, ...serverSpecs];
+  return { config, paxos, servers, specs, on: (node) => specs.filter((s) => s.node === node) };
+}

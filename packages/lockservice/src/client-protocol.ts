@@ -1,0 +1,58 @@
+/** What the promise API asks of a client-session actor. */
+import type { Asks } from '@actorfs/actors';
+import type { CreateMode, EventKind, HandleId, LockMode, LsEvent, NodeKind, Sequencer, Stat } from './protocol.ts';
+import type { KeepAliveReply, ServiceError } from './server-protocol.ts';
+import type { LsError } from './errors.ts';
+
+export type ClientRequest =
+  | { type: 'open'; path: string; create?: CreateMode; kind?: NodeKind; ephemeral?: boolean; contents?: Uint8Array; events?: EventKind[] }
+  | { type: 'close'; handle: HandleId }
+  | { type: 'getContentsAndStat'; handle: HandleId }
+  | { type: 'setContents'; handle: HandleId; contents: Uint8Array; ifGeneration?: number }
+  | { type: 'delete'; handle: HandleId }
+  | { type: 'readdir'; handle: HandleId }
+  | { type: 'stat'; handle: HandleId }
+  | { type: 'acquire'; handle: HandleId; mode: LockMode; timeoutMs: number; lockDelayMs?: number }
+  | { type: 'tryAcquire'; handle: HandleId; mode: LockMode; lockDelayMs?: number }
+  | { type: 'release'; handle: HandleId }
+  | { type: 'getSequencer'; handle: HandleId }
+  | { type: 'checkSequencer'; sequencer: Sequencer }
+  | { type: 'closeSession' };
+
+export interface ClientResults {
+  open: { handle: HandleId; created: boolean; stat: Stat };
+  close: Record<string, never>;
+  getContentsAndStat: { contents: Uint8Array; stat: Stat; cached: boolean };
+  setContents: { stat: Stat };
+  delete: Record<string, never>;
+  readdir: { names: string[] };
+  stat: { stat: Stat };
+  acquire: { sequencer: Sequencer };
+  tryAcquire: { sequencer: Sequencer };
+  release: Record<string, never>;
+  getSequencer: { sequencer: Sequencer };
+  checkSequencer: { valid: true };
+  closeSession: Record<string, never>;
+}
+
+export type ClientReply = { ok: true; result: unknown } | { ok: false; error: ServiceError | LsError };
+
+/** What a session tells its application besides database events. */
+export type SessionEvent = { kind: 'jeopardy' } | { kind: 'safe'; failover: boolean } | { kind: 'expired' };
+export type ClientEvent = LsEvent | SessionEvent;
+
+export interface ClientStatus {
+  session: number | null;
+  state: 'opening' | 'live' | 'jeopardy' | 'expired' | 'closed';
+  master: string | null;
+  cached: number;
+}
+
+export type ClientMsg =
+  | ({ type: 'call'; req: ClientRequest } & Asks<ClientReply>)
+  /** The events delivered since the last take (at most MAX_BUFFERED_EVENTS; `lost` says some were dropped). */
+  | ({ type: 'takeEvents' } & Asks<{ events: ClientEvent[]; lost: boolean }>)
+  | ({ type: 'status' } & Asks<ClientStatus>)
+  | { type: 'keepAliveDone'; sentAt: number; reply: KeepAliveReply | null }
+  | { type: 'wake' }
+  | { type: 'sendKeepAlive' };

@@ -1,0 +1,321 @@
+import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
+import type { CellConfig } from './cell.ts';
+import { ClientLease, type ClientLeaseEffect } from './client-lease.ts';
+import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientStatus } from './client-protocol.ts';
+import type { LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts';
+import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
+import { MASTER_ATTEMPTS, STARTED } from './server.ts';
+import { unreachable } from './unreachable.ts';
+
+/** Files whose contents a session caches at most; the oldest goes first. */
+export const MAX_CACHED_FILES = 10_000;
+/** Events kept for the application at most; past it the oldest are dropped and the next take says so. */
+export const MAX_BUFFERED_EVENTS = 10_000;
+/** Attempts of one request at finding a master that takes it. */
+const MAX_ATTEMPTS = 30;
+/** Tries at opening the session again after an unknown outcome. */
+const MAX_OPEN_RETRIES = 5;
+/** Between KeepAlives while no master answers. */
+const KEEPALIVE_RETRY_MS = 50;
+
+export interface ClientProps {
+  config: CellConfig;
+  servers: ActorRef<ServerMsg>[];
+  principal: string;
+}
+
+interface Cached {
+  contents: Uint8Array;
+  stat: Stat;
+}
+
+/**
+ * One client session: opens it at the master, keeps it alive (one KeepAlive always held at the
+ * master; `ClientLease` for jeopardy and the grace period, finding a new master after a
+ * failover), caches file contents and stat write-through, and runs the application's requests.
+ * A cached copy is dropped when the master's invalidation arrives (acknowledged with the next
+ * KeepAlive, before the other client's write commits), in jeopardy, and after a failover.
+ */
+export const ClientSession = defineActor('lockservice.client', (props: ClientProps, ctx: ActorContext<ClientMsg>) => {
+  const t = props.config.timing;
+  let master: ActorRef<ServerMsg> | undefined;
+  let session: SessionId | undefined;
+  let lease: ClientLease<MasterEvent> | undefined;
+  let state: ClientStatus['state'] = 'opening';
+  const handles = new Map<number, string>();
+  const cache = new Map<string, Cached>();
+  /** Bumped by every invalidation and flush: a read that saw it change while in flight is not cached. */
+  let epoch = 0;
+  let acks: number[] = [];
+  let keepAliveFailures = 0;
+  let buffered: ClientEvent[] = [];
+  let lost = false;
+
+  const emit = (e: ClientEvent): void => {
+    if (buffered.length >= MAX_BUFFERED_EVENTS) {
+      buffered.shift();
+      lost = true;
+    }
+    buffered.push(e);
+  };
+  const flush = (): void => {
+    cache.clear();
+    epoch++;
+  };
+  const remember = (path: string, value: Cached): void => {
+    cache.delete(path);
+    if (cache.size >= MAX_CACHED_FILES) cache.delete(cache.keys().next().value!);
+    cache.set(path, value);
+  };
+
+  async function findMaster(): Promise<ActorRef<ServerMsg> | undefined> {
+    const answers = await Promise.all(
+      props.servers.map((s) => ctx.ask(s, { type: 'whoIsMaster' }, { timeoutMs: t.requestTimeoutMs }).then((r) => r.master, () => null)),
+    );
+    return answers.find((m): m is ActorRef<ServerMsg> => m !== null);
+  }
+
+  /**
+   * Sends a request to the master, finding it first and again after NOT_MASTER (nothing was done).
+   * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
+   */
+  async function toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
+    // Doubling from 20 ms up to a quarter lease: a new master is found well within the grace period.
+    let backoff = 20;
+    let reason = 'no master found';
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (state === 'expired' || state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `session ${session} is ${state}` } };
+      master ??= await findMaster();
+      const m = master;
+      if (m !== undefined) {
+        try {
+          const reply = (await ctx.ask(m, make() as ServerMsg & { type: 'op' }, { timeoutMs })) as ServerReply<R>;
+          if (reply.ok || reply.error.code !== 'NOT_MASTER') return reply;
+          reason = reply.error.message;
+        } catch (err) {
+          reason = err instanceof Error ? err.message : String(err);
+          if (!retryable) return { ok: false, error: { code: 'UNAVAILABLE', message: `no answer from the master ${m.node} (the request may or may not have been applied): ${reason}` } };
+        }
+        if (master === m) master = undefined;
+      }
+      await ctx.sleep(backoff);
+      backoff = Math.min(t.leaseMs / 4, backoff * 2);
+    }
+    return { ok: false, error: { code: 'UNAVAILABLE', message: `no master took the request after ${MAX_ATTEMPTS} attempts: ${reason}` } };
+  }
+
+  // A write may wait up to a lease for other clients' caches to be invalidated, and the master
+  // tries Paxos up to MASTER_ATTEMPTS times.
+  const op = <R>(o: ClientOp) => toMaster<R>(() => ({ type: 'op', op: o }), t.leaseMs + (MASTER_ATTEMPTS + 1) * t.requestTimeoutMs, false);
+  const query = <R>(q: LsQuery, cache?: { session: SessionId; path: string }) =>
+    toMaster<R>(() => ({ type: 'query', query: q, ...(cache ? { cache } : {}) }), t.requestTimeoutMs, true) as Promise<ServerReply<R> & { cacheable?: boolean }>;
+
+  const opening = (async (): Promise<SessionId | undefined> => {
+    let sentAt = ctx.now();
+    let r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
+    // An open whose outcome is unknown is tried again: a session opened but never heard of expires unused.
+    for (let retry = 0; retry < MAX_OPEN_RETRIES && !r.ok && r.error.code === 'UNAVAILABLE'; retry++) {
+      sentAt = ctx.now();
+      r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
+    }
+    if (!r.ok) {
+      state = 'expired';
+      ctx.log.warn('could not open a session', { error: r.error.message });
+      return undefined;
+    }
+    session = r.result.session;
+    lease = new ClientLease(sentAt, t.leaseMs, { driftMs: t.driftMs, gracePeriodMs: t.gracePeriodMs });
+    state = 'live';
+    ctx.send(ctx.self, { type: 'sendKeepAlive' });
+    return session;
+  })();
+
+  function sendKeepAlive(): void {
+    if (session === undefined || state === 'expired' || state === 'closed') return;
+    const s = session;
+    const sentAt = ctx.now();
+    const sentAcks = acks;
+    acks = [];
+    // The master holds it until its lease nears its end (no earlier than ours ends, less
+    // answerBeforeEndMs); one lost on the way must be sent again before the master's lease runs
+    // out, so the wait ends when ours does.
+    const untilLeaseEnd = lease && state === 'live' ? lease.leaseEndsAt - sentAt : 0;
+    const timeoutMs = Math.max(untilLeaseEnd, t.requestTimeoutMs / 2);
+    (async () => {
+      master ??= await findMaster();
+      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, acks: sentAcks }, { timeoutMs });
+    })().then(
+      (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', sentAt, reply }),
+      () => ctx.send(ctx.self, { type: 'keepAliveDone', sentAt, reply: null }),
+    );
+  }
+
+  function onKeepAlive(sentAt: number, reply: KeepAliveReply | null): void {
+    if (!lease) return;
+    const now = ctx.now();
+    if (reply === null || (!reply.ok && reply.reason === 'notMaster')) {
+      // A KeepAlive lost once goes again at once; after that, or when refused, look for the master.
+      keepAliveFailures++;
+      if (reply !== null || keepAliveFailures > 1) master = undefined;
+      if (keepAliveFailures > 1) ctx.setTimer('keepAlive', KEEPALIVE_RETRY_MS, { type: 'sendKeepAlive' });
+      else sendKeepAlive();
+      return runLease(lease.step({ type: 'tick' }, now));
+    }
+    keepAliveFailures = 0;
+    if (!reply.ok) return runLease(lease.step({ type: 'ended' }, now));
+    const events: MasterEvent[] = [];
+    for (const e of reply.events) {
+      if (e.type === 'invalidate') {
+        cache.delete(e.path);
+        epoch++;
+        acks.push(e.id);
+      } else events.push(e);
+    }
+    if (reply.failover) flush();
+    runLease(lease.step({ type: 'answered', sentAt: sentAt + reply.heldMs, leaseRemainingMs: reply.leaseRemainingMs, events, eventsLost: reply.eventsLost, failover: reply.failover }, now));
+  }
+
+  function runLease(effects: ClientLeaseEffect<MasterEvent>[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'sendKeepAlive':
+          sendKeepAlive();
+          break;
+        case 'deliver':
+          for (const m of e.events) if (m.type === 'event') emit(m.event as LsEvent);
+          break;
+        case 'flushCache':
+          flush();
+          break;
+        case 'jeopardy':
+          state = 'jeopardy';
+          emit({ kind: 'jeopardy' });
+          break;
+        case 'safe':
+          state = 'live';
+          emit({ kind: 'safe', failover: e.failover });
+          break;
+        case 'expired':
+          state = 'expired';
+          flush();
+          emit({ kind: 'expired' });
+          break;
+        default:
+          unreachable(e, 'client lease');
+      }
+    }
+    const next = lease?.nextWakeAt();
+    if (next !== undefined) ctx.setTimer('lease', Math.max(0, next - ctx.now()), { type: 'wake' });
+  }
+
+  function pathOf(handle: number): string | ClientReply {
+    return handles.get(handle) ?? { ok: false, error: { code: 'HANDLE_UNKNOWN', message: `handle ${handle} is not open in this session` } };
+  }
+
+  async function call(req: ClientRequest): Promise<ClientReply> {
+    const s = await opening;
+    if (s === undefined || state === 'expired' || state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `the session is ${state}` } };
+    switch (req.type) {
+      case 'open': {
+        const r = await op<LsResults['open']>({ type: 'open', session: s, ...withoutType(req), create: req.create ?? 'never' });
+        if (r.ok) handles.set(r.result.handle, r.result.stat.path);
+        return r;
+      }
+      case 'close': {
+        const path = pathOf(req.handle);
+        if (typeof path !== 'string') return path;
+        const r = await op({ type: 'close', session: s, handle: req.handle });
+        if (r.ok) handles.delete(req.handle);
+        return r.ok ? { ok: true, result: {} } : r;
+      }
+      case 'getContentsAndStat': {
+        const path = pathOf(req.handle);
+        if (typeof path !== 'string') return path;
+        const hit = cache.get(path);
+        if (hit && state === 'live') return { ok: true, result: { ...hit, cached: true } };
+        const before = epoch;
+        const r = await query<{ contents: Uint8Array; stat: Stat }>({ type: 'getContentsAndStat', session: s, handle: req.handle }, { session: s, path });
+        if (!r.ok) return r;
+        if (r.cacheable && epoch === before && state === 'live') remember(path, r.result);
+        return { ok: true, result: { ...r.result, cached: false } };
+      }
+      case 'setContents': {
+        const path = pathOf(req.handle);
+        if (typeof path !== 'string') return path;
+        cache.delete(path);
+        const before = epoch;
+        const r = (await op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) })) as ServerReply<LsResults['setContents']> & { cacheable?: boolean };
+        if (r.ok && r.cacheable && epoch === before && state === 'live') remember(path, { contents: req.contents, stat: r.result.stat });
+        return r;
+      }
+      case 'delete':
+      case 'release': {
+        const path = pathOf(req.handle);
+        if (typeof path !== 'string') return path;
+        if (req.type === 'delete') cache.delete(path);
+        const r = await op({ type: req.type, session: s, handle: req.handle });
+        if (r.ok && req.type === 'delete') handles.delete(req.handle);
+        return r.ok ? { ok: true, result: {} } : r;
+      }
+      case 'readdir':
+      case 'stat':
+      case 'getSequencer':
+        return query({ type: req.type, session: s, handle: req.handle });
+      case 'checkSequencer':
+        return query({ type: 'checkSequencer', sequencer: req.sequencer });
+      case 'tryAcquire':
+        return op({ type: 'acquire', session: s, ...withoutType(req) });
+      case 'acquire': {
+        const { timeoutMs, ...rest } = withoutType(req);
+        return toMaster(() => ({ type: 'acquire', session: s, ...rest, timeoutMs }), timeoutMs + t.requestTimeoutMs, false);
+      }
+      case 'closeSession': {
+        const r = await op({ type: 'closeSession', session: s });
+        if (r.ok) {
+          state = 'closed';
+          flush();
+          ctx.cancelTimer('lease');
+        }
+        return r.ok ? { ok: true, result: {} } : r;
+      }
+      default:
+        return unreachable(req, 'client request');
+    }
+  }
+
+  const answer = (to: ReplyHandle | undefined, work: Promise<ClientReply>): void => {
+    work.then(
+      (r) => to && ctx.replyTo(to, r),
+      (err: unknown) => to && ctx.replyTo(to, { ok: false, error: { code: 'UNAVAILABLE', message: err instanceof Error ? err.message : String(err) } }),
+    );
+  };
+
+  return (msg: ClientMsg) => {
+    switch (msg.type) {
+      case 'call':
+        answer(ctx.replyHandle(), call(msg.req));
+        return STARTED;
+      case 'takeEvents': {
+        const out = { events: buffered, lost };
+        [buffered, lost] = [[], false];
+        return ctx.reply(out);
+      }
+      case 'status':
+        return ctx.reply({ session: session ?? null, state, master: master?.node ?? null, cached: cache.size } satisfies ClientStatus);
+      case 'sendKeepAlive':
+        return sendKeepAlive();
+      case 'keepAliveDone':
+        return onKeepAlive(msg.sentAt, msg.reply);
+      case 'wake':
+        if (lease) runLease(lease.step({ type: 'tick' }, ctx.now()));
+        return;
+      default:
+        return unreachable(msg, 'client session');
+    }
+  };
+});
+
+function withoutType<T extends { type: string }>(req: T): Omit<T, 'type'> {
+  const { type: _, ...rest } = req;
+  return rest;
+}

@@ -1,0 +1,431 @@
+import type { ActorContext, ReplyHandle } from '@actorfs/actors';
+import { PaxosClient, PaxosDomainError, PaxosRefusedError } from '@actorfs/paxos';
+import type { CellConfig } from './cell.ts';
+import type { LsError } from './errors.ts';
+import { LockWaiters, type WaitersEffect } from './lock-waiters.ts';
+import type { LsMachine } from './machine.ts';
+import type { FreedLock, HandleId, LsEvent, LsOp, LsQuery, LsQueryResult, LsResults, SessionId } from './protocol.ts';
+import type { ClientOp, MasterEvent, ServerMsg, ServerReply, ServiceError } from './server-protocol.ts';
+import { SessionLeases, type LeaseEffect } from './session-leases.ts';
+import { unreachable } from './unreachable.ts';
+
+/** Cache registrations (session, node) the master tracks at most; past it, reads are answered as not cacheable. */
+export const MAX_CACHERS = 1_000_000;
+
+/** A KeepAlive held at the master, and when it arrived (the answer says how long it was held). */
+interface HeldKeepAlive {
+  to: ReplyHandle;
+  at: number;
+}
+
+/** A write to a cached node, held until every other holder acknowledged its invalidation or its lease ran out. */
+interface HeldWrite {
+  path: string;
+  ids: Set<number>;
+  /** Not before this (the holders' lease ends, and a new master's wait-out of the old one's leases). */
+  deadline: number;
+  go: () => void;
+}
+
+/**
+ * One term of mastership: the master's memory (session leases, blocking acquires, who caches
+ * what, writes waiting for invalidations), made when this node's proposer starts leading and
+ * dropped when it stops. Every change of the database goes through `propose`, so the master sees
+ * each result (sessions opened and ended, locks freed, handles' paths).
+ */
+export class Master {
+  readonly leases: SessionLeases<HeldKeepAlive, MasterEvent>;
+  readonly waiters: LockWaiters<ReplyHandle>;
+  ready = false;
+  private stopped = false;
+  private readonly cachers = new Map<string, Set<SessionId>>();
+  private cacherCount = 0;
+  private readonly handlePaths = new Map<HandleId, string>();
+  /**
+   * The ephemeral files each session created, as the results this master saw tell (ones created
+   * under an earlier master are not known here: see the report of the cell's known gaps).
+   */
+  private readonly ephemerals = new Map<SessionId, Set<string>>();
+  private readonly writing = new Map<string, number>();
+  private readonly held: HeldWrite[] = [];
+  private nextInvalidation = 1;
+  /**
+   * Writes wait until every session taken over has flushed its cache (it acknowledged the
+   * failover answer with its next KeepAlive) or the leases the previous master granted ran out.
+   */
+  private writeBarrier: number;
+  private readonly unflushed = new Set<SessionId>();
+  private readonly toldFailover = new Set<SessionId>();
+
+  constructor(
+    private readonly ctx: ActorContext<ServerMsg>,
+    private readonly config: CellConfig,
+    private readonly paxos: PaxosClient<LsMachine>,
+  ) {
+    const t = config.timing;
+    this.leases = new SessionLeases({ leaseMs: t.leaseMs, answerBeforeEndMs: t.answerBeforeEndMs, gracePeriodMs: t.gracePeriodMs, maxPendingEvents: t.maxPendingEvents });
+    this.waiters = new LockWaiters({ maxWaitersPerLock: t.maxWaitersPerLock, maxWaiters: t.maxWaiters });
+    this.writeBarrier = ctx.now() + t.leaseMs;
+  }
+
+  /** Reads the live sessions and takes them over (each extended by a lease and the grace period). */
+  start(): void {
+    this.paxos.read({ type: 'sessions' }).then(
+      (out) => {
+        if (this.stopped) return;
+        if (!out.ok) throw new Error(out.error.message);
+        const sessions = (out.result as { sessions: SessionId[] }).sessions;
+        for (const session of sessions) this.unflushed.add(session);
+        this.runLeases(this.leases.step({ type: 'becameMaster', sessions }, this.ctx.now()));
+        this.ready = true;
+        this.flushed(undefined);
+        this.schedule();
+      },
+      (err: unknown) => {
+        if (this.stopped) return;
+        this.ctx.log.warn('master could not read the sessions; trying again', { error: String(err) });
+        this.ctx.setTimer('start', this.config.timing.answerBeforeEndMs, { type: 'wake' });
+        this.retryStart = true;
+      },
+    );
+  }
+  retryStart = false;
+
+  stop(): void {
+    this.stopped = true;
+    this.runLeases(this.leases.step({ type: 'lostMastership' }, this.ctx.now()));
+    this.runWaiters(this.waiters.step({ type: 'lostMastership' }, this.ctx.now()));
+    for (const w of this.held) w.go = () => {};
+  }
+
+  op(op: ClientOp, to: ReplyHandle | undefined): void {
+    // Changes to a node's contents or stat wait for the invalidation of other clients' caches.
+    if (op.type === 'closeSession') return this.endSession(op, to);
+    if (op.type !== 'setContents' && op.type !== 'delete' && op.type !== 'setAcl') return this.propose(op, to);
+    this.pathOf(op.session, op.handle, to, (path) => this.write(path, op.session, () => this.propose(op, to, path)));
+  }
+
+  acquire(msg: Extract<ServerMsg, { type: 'acquire' }>, to: ReplyHandle | undefined): void {
+    if (!to) return;
+    this.pathOf(msg.session, msg.handle, to, (lock) => {
+      const waiter = { to, session: msg.session, handle: msg.handle, mode: msg.mode, deadline: this.ctx.now() + msg.timeoutMs, ...(msg.lockDelayMs === undefined ? {} : { lockDelayMs: msg.lockDelayMs }) };
+      this.runWaiters(this.waiters.step({ type: 'acquire', lock, waiter }, this.ctx.now()));
+    });
+  }
+
+  query(query: LsQuery, cache: { session: SessionId; path: string } | undefined, to: ReplyHandle | undefined): void {
+    const cacheable = cache !== undefined && this.registerCacher(cache.session, cache.path);
+    this.paxos.read(query).then(
+      (out) => this.reply(to, out.ok ? { ok: true, result: out.result, cacheable } : { ok: false, error: out.error }),
+      (err: unknown) => this.reply(to, failed(err)),
+    );
+  }
+
+  keepAlive(session: SessionId, acks: number[], to: ReplyHandle | undefined): void {
+    if (!to) return;
+    if (this.toldFailover.delete(session)) this.flushed(session);
+    for (const id of acks) this.acknowledged(id);
+    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() } }, this.ctx.now()));
+    this.schedule();
+  }
+
+  /** Committed database events, to the sessions they are for. */
+  events(events: Array<[number, unknown]>): void {
+    const bySession = new Map<SessionId, MasterEvent[]>();
+    for (const [, e] of events) {
+      const event = e as LsEvent;
+      let list = bySession.get(event.session);
+      if (!list) bySession.set(event.session, (list = []));
+      list.push({ type: 'event', event });
+    }
+    for (const [session, list] of bySession) this.runLeases(this.leases.step({ type: 'events', session, events: list }, this.ctx.now()));
+  }
+
+  wake(): void {
+    if (this.retryStart) {
+      this.retryStart = false;
+      return this.start();
+    }
+    const now = this.ctx.now();
+    this.runLeases(this.leases.step({ type: 'tick' }, now));
+    this.runWaiters(this.waiters.step({ type: 'tick' }, now));
+    for (const w of [...this.held]) if (now >= w.deadline) this.release(w);
+    this.schedule();
+  }
+
+  /** Sets the wake timer to the earliest moment anything is due. */
+  schedule(): void {
+    if (this.stopped) return;
+    const dues = [this.leases.nextWakeAt(), this.waiters.nextWakeAt(), ...this.held.map((w) => w.deadline)].filter((d): d is number => d !== undefined);
+    if (dues.length === 0) return this.ctx.cancelTimer('wake');
+    this.ctx.setTimer('wake', Math.max(0, Math.min(...dues) - this.ctx.now()), { type: 'wake' });
+  }
+
+  private propose(op: LsOp, to: ReplyHandle | undefined, writing?: string): void {
+    this.paxos.propose(op).then(
+      (result) => {
+        const cacheable = writing !== undefined && this.doneWriting(writing, op);
+        this.learn(op, result);
+        this.reply(to, { ok: true, result, cacheable });
+      },
+      (err: unknown) => {
+        if (writing !== undefined) this.doneWriting(writing, undefined);
+        this.reply(to, failed(err));
+      },
+    );
+  }
+
+  /**
+   * Ending a session deletes its ephemeral files: other sessions' cached copies of them go first,
+   * as for any write (one path after another), then the end is proposed.
+   */
+  private endSession(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined): void {
+    const paths = [...(this.ephemerals.get(op.session) ?? [])];
+    const next = (i: number): void => {
+      if (i === paths.length) return this.proposeEnd(op, to, paths);
+      this.write(paths[i]!, op.session, () => next(i + 1));
+    };
+    next(0);
+  }
+
+  private proposeEnd(op: LsOp, to: ReplyHandle | undefined, paths: string[]): void {
+    const done = (): void => void paths.forEach((p) => this.doneWriting(p, undefined));
+    this.paxos.propose(op).then(
+      (result) => {
+        done();
+        this.learn(op, result);
+        this.reply(to, { ok: true, result });
+      },
+      (err: unknown) => {
+        done();
+        this.reply(to, failed(err));
+      },
+    );
+  }
+
+  /** What a result tells the master: sessions opened and ended, handles' paths, locks freed. */
+  private learn(op: LsOp, result: unknown): void {
+    if (this.stopped) return;
+    const now = this.ctx.now();
+    switch (op.type) {
+      case 'openSession':
+        this.runLeases(this.leases.step({ type: 'sessionOpened', session: (result as LsResults['openSession']).session }, now));
+        break;
+      case 'closeSession':
+      case 'expireSession':
+        this.runLeases(this.leases.step({ type: 'sessionEnded', session: op.session }, now));
+        this.ephemerals.delete(op.session);
+        this.toldFailover.delete(op.session);
+        this.flushed(op.session);
+        this.runWaiters(this.waiters.step({ type: 'sessionEnded', session: op.session }, now));
+        for (const [path, set] of this.cachers) if (set.delete(op.session)) this.dropCacher(path, set);
+        this.freed((result as { freed: FreedLock[] }).freed);
+        break;
+      case 'open': {
+        const { handle, created, stat } = result as LsResults['open'];
+        this.handlePaths.set(handle, stat.path);
+        if (created && stat.ephemeral) {
+          let set = this.ephemerals.get(op.session);
+          if (!set) this.ephemerals.set(op.session, (set = new Set()));
+          set.add(stat.path);
+        }
+        break;
+      }
+      case 'close':
+      case 'delete':
+      case 'release':
+        if (op.type !== 'release') this.handlePaths.delete(op.handle);
+        this.freed((result as { freed: FreedLock[] }).freed);
+        break;
+      case 'setContents':
+      case 'setAcl':
+      case 'acquire':
+        break;
+      default:
+        unreachable(op, 'master');
+    }
+    this.schedule();
+  }
+
+  private freed(freed: FreedLock[]): void {
+    for (const f of freed) this.runWaiters(this.waiters.step({ type: 'freed', lock: f.path, availableAt: f.availableAt }, this.ctx.now()));
+  }
+
+  /** The path of a session's handle: known from its open, or read from the database (after a failover). */
+  private pathOf(session: SessionId, handle: HandleId, to: ReplyHandle | undefined, then: (path: string) => void): void {
+    const known = this.handlePaths.get(handle);
+    if (known !== undefined) return then(known);
+    this.paxos.read({ type: 'stat', session, handle }).then(
+      (out) => {
+        if (!out.ok) return this.reply(to, { ok: false, error: out.error });
+        const path = (out.result as { stat: { path: string } }).stat.path;
+        this.handlePaths.set(handle, path);
+        then(path);
+      },
+      (err: unknown) => this.reply(to, failed(err)),
+    );
+  }
+
+  /**
+   * A write of `path` by `session`: every other session caching it is told through its KeepAlive,
+   * and the write is proposed once each has acknowledged, or its lease has run out.
+   */
+  private write(path: string, session: SessionId, go: () => void): void {
+    this.writing.set(path, (this.writing.get(path) ?? 0) + 1);
+    const holders = [...(this.cachers.get(path) ?? [])].filter((s) => s !== session);
+    const now = this.ctx.now();
+    const wait: HeldWrite = { path, ids: new Set(), deadline: Math.max(now, this.writeBarrier), go };
+    for (const holder of holders) {
+      const id = this.nextInvalidation++;
+      wait.ids.add(id);
+      wait.deadline = Math.max(wait.deadline, this.leases.deadlineOf(holder) ?? now);
+      this.runLeases(this.leases.step({ type: 'events', session: holder, events: [{ type: 'invalidate', id, path }] }, now));
+    }
+    const set = this.cachers.get(path);
+    if (set) {
+      this.cacherCount -= set.size;
+      this.cachers.delete(path);
+    }
+    if (wait.ids.size === 0 && now >= wait.deadline) return go();
+    this.held.push(wait);
+    this.schedule();
+  }
+
+  /** A session taken over has flushed its cache (or ended): once all have, writes need not wait. */
+  private flushed(session: SessionId | undefined): void {
+    if (session !== undefined) this.unflushed.delete(session);
+    if (this.unflushed.size > 0 || this.writeBarrier <= this.ctx.now()) return;
+    this.writeBarrier = this.ctx.now();
+    for (const w of [...this.held]) if (w.ids.size === 0) this.release(w);
+  }
+
+  private acknowledged(id: number): void {
+    for (const w of [...this.held]) if (w.ids.delete(id) && w.ids.size === 0 && this.ctx.now() >= this.writeBarrier) this.release(w);
+  }
+
+  private release(w: HeldWrite): void {
+    this.held.splice(this.held.indexOf(w), 1);
+    w.go();
+  }
+
+  /**
+   * The writer of contents may keep its write-through copy (true) unless another write of the node
+   * is still under way, which would leave its copy behind.
+   */
+  private doneWriting(path: string, op: LsOp | undefined): boolean {
+    const n = (this.writing.get(path) ?? 1) - 1;
+    if (n === 0) this.writing.delete(path);
+    else this.writing.set(path, n);
+    return op?.type === 'setContents' && this.registerCacher(op.session, path);
+  }
+
+  private registerCacher(session: SessionId, path: string): boolean {
+    if ((this.writing.get(path) ?? 0) > 0 || this.cacherCount >= MAX_CACHERS) return false;
+    let set = this.cachers.get(path);
+    if (!set) this.cachers.set(path, (set = new Set()));
+    if (!set.has(session)) this.cacherCount++;
+    set.add(session);
+    return true;
+  }
+
+  private dropCacher(path: string, set: Set<SessionId>): void {
+    this.cacherCount--;
+    if (set.size === 0) this.cachers.delete(path);
+  }
+
+  private runLeases(effects: LeaseEffect<HeldKeepAlive, MasterEvent>[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'answer':
+          if (e.failover) this.toldFailover.add(e.session);
+          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs: e.leaseRemainingMs, events: e.events, eventsLost: e.eventsLost, failover: e.failover });
+          break;
+        case 'refuse':
+          this.ctx.replyTo(e.to.to, { ok: false, reason: e.reason });
+          break;
+        case 'proposeExpire':
+          this.endSession({ type: 'expireSession', session: e.session }, undefined);
+          break;
+        default:
+          unreachable(e, 'master leases');
+      }
+    }
+  }
+
+  private runWaiters(effects: WaitersEffect<ReplyHandle>[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'propose': {
+          const { waiter, lock } = e;
+          const op: LsOp = { type: 'acquire', session: waiter.session, handle: waiter.handle, mode: waiter.mode, ...(waiter.lockDelayMs === undefined ? {} : { lockDelayMs: waiter.lockDelayMs }) };
+          // A grant changes the node's stat (lock generation): cached copies go first.
+          this.write(lock, waiter.session, () => this.tryAcquire(op, lock, waiter.to));
+          break;
+        }
+        case 'timedOut':
+          this.reply(e.waiter.to, { ok: false, error: { code: 'TIMEOUT', message: `the lock was not granted within the acquire's timeout` } });
+          break;
+        case 'refuse':
+          this.reply(e.waiter.to, { ok: false, error: refusal(e.reason) });
+          break;
+        default:
+          unreachable(e, 'master waiters');
+      }
+    }
+  }
+
+  private tryAcquire(op: LsOp, lock: string, to: ReplyHandle): void {
+    this.paxos.propose(op).then(
+      (result) => {
+        this.doneWriting(lock, undefined);
+        this.reply(to, { ok: true, result });
+        if (!this.stopped) this.runWaiters(this.waiters.step({ type: 'tried', lock, outcome: 'granted' }, this.ctx.now()));
+      },
+      (err: unknown) => {
+        this.doneWriting(lock, undefined);
+        const code = err instanceof PaxosDomainError ? err.code : undefined;
+        if (code !== 'LOCK_HELD' && code !== 'LOCK_DELAY') this.reply(to, failed(err));
+        if (this.stopped) return;
+        const outcome =
+          code === 'LOCK_HELD' ? { outcome: 'held' as const }
+          : code === 'LOCK_DELAY' ? { outcome: 'delayed' as const, availableAt: delayEnd(err as Error, this.ctx.now()) }
+          : { outcome: 'failed' as const };
+        this.runWaiters(this.waiters.step({ type: 'tried', lock, ...outcome }, this.ctx.now()));
+        this.schedule();
+      },
+    );
+  }
+
+  private reply(to: ReplyHandle | undefined, reply: ServerReply<unknown> & { cacheable?: boolean }): void {
+    if (to) this.ctx.replyTo(to, reply);
+  }
+}
+
+function refusal(reason: 'tooManyWaiters' | 'sessionEnded' | 'notMaster'): ServiceError {
+  switch (reason) {
+    case 'tooManyWaiters':
+      return { code: 'TOO_MANY_WAITERS', message: 'too many acquires wait for this lock or in the cell' };
+    case 'sessionEnded':
+      return { code: 'SESSION_EXPIRED', message: 'the session ended while its acquire waited' };
+    case 'notMaster':
+      return { code: 'NOT_MASTER', message: 'the master lost mastership while the acquire waited' };
+    default:
+      return unreachable(reason, 'waiter refusal');
+  }
+}
+
+/** The database names the end of a lock-delay in its message ("until <ms>"). */
+function delayEnd(err: Error, now: number): number {
+  const m = /until (\d+)/.exec(err.message);
+  return m ? Number(m[1]) : now + 100;
+}
+
+/** Any failure of a proposal or read as the client's typed error. */
+export function failed(err: unknown): { ok: false; error: ServiceError | LsError } {
+  if (err instanceof PaxosDomainError) return { ok: false, error: { code: err.code as LsError['code'], message: err.message } };
+  if (err instanceof PaxosRefusedError && err.code === 'invalid') return { ok: false, error: { code: 'BAD_REQUEST', message: err.message } };
+  const message = err instanceof Error ? err.message : String(err);
+  return { ok: false, error: { code: 'UNAVAILABLE', message: `no answer from the cell's Paxos group (the op may or may not have been applied): ${message}` } };
+}
+
+export type { LsQueryResult };

@@ -1,0 +1,53 @@
+/** What clients and a cell's servers say to each other. */
+import type { ActorRef, Asks } from '@actorfs/actors';
+import type { AppliedEvents, LeadershipEvent } from '@actorfs/paxos';
+import type { LsError, LsErrorCode } from './errors.ts';
+import type { HandleId, LockMode, LsEvent, LsOp, LsQuery, LsQueryResult, LsResult, LsResults, SessionId } from './protocol.ts';
+
+/** Errors of the service beyond the database's own. */
+export type ServiceErrorCode =
+  /** This server is not the master (`master` names it when known): nothing was done, ask there. */
+  | 'NOT_MASTER'
+  /** The master could not get an answer from Paxos: the op may or may not have been applied. */
+  | 'UNAVAILABLE'
+  /** A blocking acquire waited its whole timeout. */
+  | 'TIMEOUT'
+  | 'TOO_MANY_WAITERS'
+  /** The session ended (expired, or closed) while the request waited. */
+  | 'SESSION_EXPIRED';
+
+export type LsClientErrorCode = LsErrorCode | ServiceErrorCode;
+
+export interface ServiceError {
+  code: LsClientErrorCode;
+  message: string;
+  master?: ActorRef<ServerMsg>;
+}
+
+export type ServerReply<R> = { ok: true; result: R } | { ok: false; error: ServiceError | LsError };
+
+/** The ops a client may propose: expiry is the master's alone. */
+export type ClientOp = Exclude<LsOp, { type: 'expireSession' }>;
+
+/** What a KeepAlive answer carries besides the lease: database events and cache invalidations. */
+export type MasterEvent = { type: 'event'; event: LsEvent } | { type: 'invalidate'; id: number; path: string };
+
+export type KeepAliveReply =
+  /** `heldMs`: how long the master held the KeepAlive; the lease counts from its answer, at least sentAt + heldMs. */
+  | { ok: true; heldMs: number; leaseRemainingMs: number; events: MasterEvent[]; eventsLost: boolean; failover: boolean }
+  | { ok: false; reason: 'unknownSession' | 'sessionExpired' | 'notMaster' };
+
+export type ServerMsg =
+  | ({ type: 'whoIsMaster' } & Asks<{ master: ActorRef<ServerMsg> | null }>)
+  | ({ type: 'op'; op: ClientOp } & Asks<ServerReply<LsResult>>)
+  /** Blocking acquire: granted, or refused once `timeoutMs` has passed (TIMEOUT). */
+  | ({ type: 'acquire'; session: SessionId; handle: HandleId; mode: LockMode; lockDelayMs?: number; timeoutMs: number } & Asks<ServerReply<LsResults['acquire']>>)
+  /** A read under the master's lease; `cache` asks to be told before the node next changes. */
+  | ({ type: 'query'; query: LsQuery; cache?: { session: SessionId; path: string } } & Asks<ServerReply<LsQueryResult> & { cacheable?: boolean }>)
+  /** Held until the lease nears its end, or answered early with events. `acks`: invalidations the client has applied. */
+  | ({ type: 'keepAlive'; session: SessionId; acks: number[] } & Asks<KeepAliveReply>)
+  | LeadershipEvent
+  | AppliedEvents
+  | { type: 'wake' };
+
+export { type HandleId, type LsQueryResult, type LsResult, type SessionId };

@@ -1,0 +1,79 @@
+import type { ActorRef } from '@actorfs/actors';
+import type { SimCluster } from '@actorfs/actors/testing';
+import { cellConfig, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg } from '../src/index.ts';
+
+/** Short timings for simulated cells: 1 s session lease, 3 s grace, 1 s lock-delay, 200 ms Paxos lease. */
+export const SIM_CELL: CellOptions = {
+  nodes: ['n0', 'n1', 'n2', 'n3', 'n4'],
+  defaultLockDelayMs: 1000,
+  timing: { leaseMs: 1000, answerBeforeEndMs: 200, gracePeriodMs: 3000, driftMs: 50, requestTimeoutMs: 500 },
+  paxos: { leaseMs: 200 },
+};
+
+/** A simulated cell: every replica node booted with its actors, and a client node. */
+export function simCell(sim: SimCluster, opts: CellOptions = SIM_CELL, cell = 'test'): CellPlan {
+  const plan = planCell(cellConfig(cell, opts));
+  for (const n of plan.config.nodes) sim.addNode(n, { boot: (node) => plan.on(n).forEach((s) => node.spawn(s.kind, s.props, { name: s.name })) });
+  return plan;
+}
+
+/**
+ * A client session on `node` (added if missing). Its promise API runs the simulator until each
+ * answer comes (`drive`), or, for clients working at once, only asks, and one loop runs the
+ * simulator for all (see Sleeper).
+ */
+export function simClient(sim: SimCluster, plan: CellPlan, node: string, name: string, mode: 'drive' | 'ask' = 'drive', principal = 'alice'): LsClient {
+  if (!sim.nodeNames().includes(node)) sim.addNode(node);
+  const ref: ActorRef<ClientMsg> = sim.spawn(node, ClientSession, { config: plan.config, servers: plan.servers, principal }, { name });
+  const opts = { timeoutMs: 120_000 };
+  return new LsClient(ref, (r, msg) => (mode === 'drive' ? sim.call(r, msg as ClientMsg & { type: 'status' }, opts) : sim.ask(r, msg as ClientMsg & { type: 'status' }, opts)));
+}
+
+/** Virtual-time sleeps for code outside the simulation, woken by the one loop that runs it. */
+export class Sleeper {
+  private sleepers: Array<{ at: number; wake: () => void }> = [];
+  constructor(private readonly sim: SimCluster) {}
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((wake) => this.sleepers.push({ at: this.sim.now() + ms, wake }));
+  }
+
+  /** Runs the simulation until `done` resolves; false if maxMs of virtual time pass first. */
+  async run(done: Promise<unknown>, maxMs: number): Promise<boolean> {
+    let finished = false;
+    void done.finally(() => (finished = true));
+    return this.sim.runUntil(() => {
+      const now = this.sim.now();
+      const due = this.sleepers.filter((s) => s.at <= now);
+      this.sleepers = this.sleepers.filter((s) => s.at > now);
+      for (const s of due) s.wake();
+      return finished;
+    }, { maxMs });
+  }
+}
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Every replica's database, rebuilt from its learner's state, checked with checkInvariants. */
+export async function replicaProblems(sim: SimCluster, plan: CellPlan): Promise<string[]> {
+  const problems: string[] = [];
+  for (const l of plan.paxos.learners) {
+    if (!sim.isUp(l.node)) continue;
+    const view = await sim.call(l, { type: 'inspect' });
+    const db = new LockDb(plan.config.db);
+    db.restore(view.state);
+    problems.push(...checkInvariants(db.inspect()).map((p) => `${l.node}: ${p}`));
+  }
+  return problems;
+}
+
+/** The node of the current master, as the servers say (asks only: something else runs the simulation). */
+export async function masterNode(sim: SimCluster, plan: CellPlan): Promise<string | undefined> {
+  for (const s of plan.servers) {
+    if (!sim.isUp(s.node)) continue;
+    const r = await sim.ask(s, { type: 'whoIsMaster' }, { timeoutMs: 1000 }).catch(() => ({ master: null }));
+    if (r.master) return r.master.node;
+  }
+  return undefined;
+}

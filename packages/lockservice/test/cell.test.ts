@@ -1,0 +1,187 @@
+import { describe, expect, test } from '@jest/globals';
+import { SimCluster } from '@actorfs/actors/testing';
+import { LsClientError, SequencerGuard } from '../src/index.ts';
+import { masterNode, replicaProblems, simCell, simClient, Sleeper, str, text } from './cell-harness.ts';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof LsClientError) return err.code;
+    throw err;
+  }
+}
+
+describe('lock-service cell in the simulator', () => {
+  test('a client opens a session, writes, reads (then from its cache), locks and unlocks; bad requests get typed errors', async () => {
+    const sim = new SimCluster({ seed: 1 });
+    const plan = simCell(sim);
+    const a = simClient(sim, plan, 'c0', 'a');
+    const { handle } = await a.open('/ls/test/f', { create: 'ifAbsent' });
+    await a.setContents(handle, text('one'));
+    const first = await a.getContentsAndStat(handle);
+    expect(str(first.contents)).toBe('one');
+    expect(first.stat.contentGeneration).toBe(1);
+    expect(first.cached).toBe(true);
+    const seq = await a.tryAcquire(handle, 'exclusive');
+    expect(seq.lock).toBe('/ls/test/f');
+    await a.checkSequencer(seq);
+    await a.release(handle);
+    expect(await codeOf(a.release(handle))).toBe('NOT_HELD');
+    expect(await codeOf(a.setContents(handle, text('x'), 7))).toBe('GENERATION_MISMATCH');
+    expect(await codeOf(a.open('/ls/test/../x', { create: 'ifAbsent' }))).toBe('BAD_REQUEST');
+    expect(await codeOf(a.getContentsAndStat(999))).toBe('HANDLE_UNKNOWN');
+    expect(await codeOf(a.setContents(handle, new Uint8Array(256 * 1024 + 1)))).toBe('BAD_REQUEST');
+    expect(await a.readdir((await a.open('/ls/test', { kind: 'dir' })).handle)).toEqual(['f']);
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
+
+  test("another client's acknowledged write is never hidden by a cached copy", async () => {
+    const sim = new SimCluster({ seed: 2 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const ha = (await a.open('/ls/test/f', { create: 'ifAbsent' })).handle;
+    const hb = (await b.open('/ls/test/f')).handle;
+    await a.setContents(ha, text('v1'));
+    expect(str((await b.getContentsAndStat(hb)).contents)).toBe('v1');
+    expect((await b.getContentsAndStat(hb)).cached).toBe(true);
+    for (const v of ['v2', 'v3']) {
+      await a.setContents(ha, text(v));
+      const seen = await b.getContentsAndStat(hb);
+      expect(str(seen.contents)).toBe(v);
+    }
+    expect((await b.status()).cached).toBe(1);
+  });
+
+  test("a session's end drops other clients' cached copies of its ephemeral files before they go", async () => {
+    const sim = new SimCluster({ seed: 8 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const ha = (await a.open('/ls/test/eph', { create: 'exclusive', ephemeral: true })).handle;
+    await a.setContents(ha, text('here'));
+    const hb = (await b.open('/ls/test/eph')).handle;
+    await b.getContentsAndStat(hb);
+    expect((await b.getContentsAndStat(hb)).cached).toBe(true);
+    await a.closeSession();
+    expect(await codeOf(b.getContentsAndStat(hb))).toBe('HANDLE_UNKNOWN');
+  });
+
+  test('a blocking acquire waits for the release, in order, and times out with TIMEOUT', async () => {
+    const sim = new SimCluster({ seed: 3 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const [a, b, c] = ['a', 'b', 'c'].map((n, i) => simClient(sim, plan, `c${i}`, n, 'ask'));
+    const run = async () => {
+      const [ha, hb, hc] = await Promise.all([a!, b!, c!].map(async (x) => (await x.open('/ls/test/l', { create: 'ifAbsent' })).handle));
+      const first = await a!.acquire(ha!, 'exclusive', 1000);
+      const waiting = b!.acquire(hb!, 'exclusive', 5000);
+      expect(await codeOf(c!.acquire(hc!, 'exclusive', 300))).toBe('TIMEOUT');
+      await clock.sleep(200);
+      await a!.release(ha!);
+      const second = await waiting;
+      expect(second.generation).toBeGreaterThan(first.generation);
+    };
+    const done = run();
+    expect(await clock.run(done, 30_000)).toBe(true);
+    await done;
+  });
+
+  test('session expiry releases locks with lock-delay and deletes ephemeral files; the old sequencer is rejected; a release has no delay', async () => {
+    const sim = new SimCluster({ seed: 4 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const la = (await a.open('/ls/test/l', { create: 'ifAbsent' })).handle;
+    const lb = (await b.open('/ls/test/l')).handle;
+    // A normal release: the lock is free at once.
+    await a.tryAcquire(la, 'exclusive');
+    await a.release(la);
+    await b.tryAcquire(lb, 'exclusive');
+    await b.release(lb);
+
+    const old = await a.tryAcquire(la, 'exclusive');
+    await a.open('/ls/test/eph', { create: 'exclusive', ephemeral: true });
+    const dir = (await b.open('/ls/test', { kind: 'dir' })).handle;
+    expect(await b.readdir(dir)).toContain('eph');
+    // a's client goes silent: its session expires after its lease, and the one the answer to its
+    // held KeepAlive granted.
+    sim.crash('c0');
+    await sim.runFor(2 * plan.config.timing.leaseMs + 300);
+    expect(await b.readdir(dir)).not.toContain('eph');
+    expect(await codeOf(b.tryAcquire(lb, 'exclusive'))).toBe('LOCK_DELAY');
+    await sim.runFor(plan.config.db.defaultLockDelayMs);
+    const fresh = await b.tryAcquire(lb, 'exclusive');
+    expect(fresh.generation).toBeGreaterThan(old.generation);
+    expect(await codeOf(b.checkSequencer(old))).toBe('STALE_SEQUENCER');
+    const guard = new SequencerGuard();
+    expect(guard.check(fresh).ok).toBe(true);
+    expect(guard.check(old).ok).toBe(false);
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
+
+  test('sessions, handles and locks survive a master crash within the grace period; acknowledged writes stay', async () => {
+    const sim = new SimCluster({ seed: 5 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const a = simClient(sim, plan, 'c0', 'a', 'ask');
+    const run = async () => {
+      const h = (await a.open('/ls/test/f', { create: 'ifAbsent', events: ['contentsModified'] })).handle;
+      await a.setContents(h, text('before'));
+      const seq = await a.tryAcquire(h, 'exclusive');
+      const master = (await masterNode(sim, plan))!;
+      sim.crash(master);
+      await clock.sleep(2000);
+      sim.restart(master);
+      const after = await masterNode(sim, plan);
+      expect(after).toBeDefined();
+      expect(str((await a.getContentsAndStat(h)).contents)).toBe('before');
+      await a.setContents(h, text('after'));
+      expect((await a.getSequencer(h)).generation).toBe(seq.generation);
+      expect((await a.status()).state).toBe('live');
+      const { events } = await a.watch();
+      expect(events.some((e) => 'kind' in e && e.kind === 'safe' && e.failover)).toBe(true);
+    };
+    const done = run();
+    expect(await clock.run(done, 60_000)).toBe(true);
+    await done;
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
+
+  test('watched handles hear committed events', async () => {
+    const sim = new SimCluster({ seed: 6 });
+    const plan = simCell(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a'), simClient(sim, plan, 'c1', 'b')];
+    const ha = (await a.open('/ls/test/f', { create: 'ifAbsent', events: ['contentsModified', 'lockAcquired'] })).handle;
+    const hb = (await b.open('/ls/test/f')).handle;
+    await b.setContents(hb, text('x'));
+    await b.tryAcquire(hb, 'exclusive');
+    await sim.runFor(100);
+    const { events } = await a.watch();
+    const kinds = events.filter((e): e is Extract<typeof e, { handle: number }> => 'handle' in e && e.handle === ha).map((e) => e.kind);
+    expect(kinds).toEqual(['contentsModified', 'lockAcquired']);
+  });
+
+  test('malformed requests to a server get BAD_REQUEST, and the cell keeps serving', async () => {
+    const sim = new SimCluster({ seed: 7 });
+    const plan = simCell(sim);
+    const a = simClient(sim, plan, 'c0', 'a');
+    const { handle } = await a.open('/ls/test/f', { create: 'ifAbsent' });
+    const master = (await sim.call(plan.servers[0]!, { type: 'whoIsMaster' })).master!;
+    const bad: unknown[] = [
+      { type: 'nonsense' },
+      { type: 'op', op: 'x' },
+      { type: 'op', op: { type: 'expireSession', session: 1 } },
+      { type: 'op', op: { type: 'setContents', session: 1, handle, contents: 'not bytes' } },
+      { type: 'acquire', session: 1, handle, mode: 'exclusive', timeoutMs: Number.NaN },
+      { type: 'keepAlive', session: -1, acks: [] },
+      { type: 'query', query: { type: 'stat', session: 'x', handle: 1 } },
+    ];
+    for (const msg of bad) {
+      const reply = (await sim.call(master, msg as never)) as { ok: boolean; error?: { code: string } };
+      expect(reply).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    }
+    await a.setContents(handle, text('still serving'));
+    expect(str((await a.getContentsAndStat(handle)).contents)).toBe('still serving');
+    expect(await replicaProblems(sim, plan)).toEqual([]);
+  });
+});
