@@ -85,6 +85,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   private readonly window: number;
 
   constructor(private readonly opts: PaxosClientOptions<M>) {
+    if (opts.proposers.length === 0) throw new RangeError(`client ${opts.clientId}: proposers is empty; give it the group's proposers (plan.proposers)`);
     this.window = opts.window ?? 64;
     const r = opts.resume;
     if (r) {

@@ -85,6 +85,8 @@ const HEARTBEAT_ROUNDS_KEPT = 8;
 const LEADER_GIVES_UP_AFTER_LEASES = 2;
 /** Weight of the newest sample in an acceptor's smoothed accept-to-accepted time. */
 const ACK_SMOOTHING = 0.2;
+/** A candidate that lost this many elections in a row warns why (and again every this many). */
+const LOST_ELECTIONS_WARN = 5;
 
 /**
  * The proposer's protocol as a pure state machine, in the style of etcd's raft: `step(input, now)`
@@ -107,6 +109,8 @@ export class ProposerCore {
   private ballot: Ballot = ZERO_BALLOT;
   private leader: { ref: ActorRef<ProposerMsg>; ballot: Ballot; heardAt: number } | undefined;
   private electionAt: number;
+  /** Elections this proposer lost in a row (timed out or outbid); reset when it leads or hears a leader. */
+  private lostElections = 0;
   private commitIndex = 0;
   private readonly chosenAhead = new Set<number>();
   private readonly chosenLog = new Map<number, SlotValue>();
@@ -270,9 +274,26 @@ export class ProposerCore {
       if (r.leaseUntil > 0) this.tell({ type: 'not-leading', ballot: this.ballot, reason });
       for (const q of r.queue) this.reply(q.handle, this.notLeader(reason));
       for (const e of r.inflight.values()) for (const h of e.handles) this.reply(h, this.notLeader(reason, true));
-    } else this.log('debug', 'follower', { reason, waitMs });
+    } else if (r.kind === 'candidate') this.lostElection(reason);
+    else this.log('debug', 'follower', { reason, waitMs });
     this.role = { kind: 'follower' };
     this.electionAt = this.now + waitMs;
+  }
+
+  /**
+   * A candidate that keeps losing says why, once it has lost LOST_ELECTIONS_WARN in a row and
+   * again every so often: a lease too short for a round trip plus a synced commit makes every
+   * candidate time out before its promises arrive, and the group never elects anyone.
+   */
+  private lostElection(reason: string): void {
+    this.lostElections++;
+    const n = this.lostElections;
+    if (n < LOST_ELECTIONS_WARN || n % LOST_ELECTIONS_WARN !== 0) return this.log('debug', 'lost an election', { reason, ballot: this.ballot });
+    const why =
+      reason === 'election timed out'
+        ? `no majority of promises arrived within the lease (${this.t.leaseMs} ms): are a majority of acceptors reachable, and is leaseMs longer than a round trip plus a synced commit?`
+        : `outbid (${reason}): another proposer holds a lease or a higher ballot`;
+    this.log('warn', `lost ${n} elections in a row: ${why}`, { reason, ballot: this.ballot });
   }
 
   private startElection(): void {
@@ -305,6 +326,7 @@ export class ProposerCore {
   }
 
   private becomeLeader(c: Candidate): void {
+    this.lostElections = 0;
     // The lease is earned by the first heartbeat round a majority acknowledges (sent just below).
     const l: Leader = {
       kind: 'leader',
@@ -518,6 +540,7 @@ export class ProposerCore {
       this.becomeFollower('another leader', 0);
     }
     this.leader = { ref: msg.leader, ballot: msg.ballot, heardAt: this.now };
+    this.lostElections = 0;
     this.round = Math.max(this.round, msg.ballot.round);
     this.commitIndex = Math.max(this.commitIndex, msg.commitIndex);
     this.electionAt = this.now + this.t.leaseMs + this.t.driftMs + this.jitter(this.t.leaseMs);

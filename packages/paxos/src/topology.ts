@@ -55,6 +55,9 @@ export interface GroupSpawner {
  */
 export function planGroup(layout: GroupLayout): GroupPlan {
   const g = layout.name ?? 'paxos';
+  for (const role of ['acceptors', 'proposers', 'learners'] as const) {
+    if (!Array.isArray(layout[role]) || layout[role].length === 0) throw new RangeError(`group ${g}: ${role} is empty; name the node of each (3, 5 or 7 acceptors; at least one proposer and one learner)`);
+  }
   const acceptors = layout.acceptors.map((n, i) => new ActorRef<AcceptorMsg>(n, `${g}-acceptor-${i}`));
   const proposers = layout.proposers.map((n, i) => new ActorRef<ProposerMsg>(n, `${g}-proposer-${i}`));
   const learners = layout.learners.map((n, i) => new ActorRef<LearnerMsg>(n, `${g}-learner-${i}`));

@@ -295,4 +295,15 @@ describe('Paxos settings', () => {
     expect(() => plan({ sessionWindow: 0, maxBatch: -1 })).toThrow(/maxBatch must be a positive number.*sessionWindow must be a positive number/);
     expect(plan({ leaseMs: 100 })).toBeDefined();
   });
+
+  it('a group or a client without proposers (or a group without acceptors or learners) is a clear error', () => {
+    const layout = { acceptors: ['a'], proposers: ['a'], learners: ['a'], machine: KV_MACHINE };
+    expect(() => planGroup({ ...layout, proposers: [] })).toThrow('group paxos: proposers is empty');
+    expect(() => planGroup({ ...layout, acceptors: [] })).toThrow('group paxos: acceptors is empty');
+    expect(() => planGroup({ ...layout, learners: [] })).toThrow('group paxos: learners is empty');
+    const client = (proposers: Array<ActorRef<ProposerMsg>>): unknown =>
+      new PaxosClient({ clientId: 'c', machine: KV_MACHINE, proposers, ask: async () => ({ ok: false, reason: 'unused' }) as ProposeReply, sleep: async () => undefined });
+    expect(() => client([])).toThrow('client c: proposers is empty');
+    expect(client(planGroup(layout).proposers)).toBeInstanceOf(PaxosClient);
+  });
 });

@@ -98,6 +98,41 @@ describe('ProposerCore: phase 1', () => {
     expect(c.status(now).role).toBe('follower');
     expect(sent(c.step({ type: 'tick' }, now + 59), 'prepare')).toEqual([]);
   });
+
+  it('a candidate whose promises never arrive keeps losing, and after a few elections in a row says why in the log', () => {
+    const c = core();
+    const warnings: string[] = [];
+    let prepares = 0;
+    for (let now = 0; now < 100 * T.leaseMs; now += T.heartbeatMs) {
+      for (const e of c.step({ type: 'tick' }, now)) {
+        if (e.type === 'log' && e.level === 'warn') warnings.push(e.text);
+        if ((e.type === 'send' || e.type === 'send-durable') && (e.msg as { type: string }).type === 'prepare' && e.to.id === 'acc-0') prepares++;
+      }
+    }
+    expect(prepares).toBeGreaterThan(5); // it did keep trying
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings[0]).toMatch(/lost 5 elections in a row: no majority of promises arrived within the lease \(100 ms\)/);
+    expect(warnings[0]).toMatch(/leaseMs longer than a round trip plus a synced commit/);
+  });
+
+  it('a candidate that wins resets its count of lost elections: no warning for losses before it led', () => {
+    const c = core();
+    const warnings: string[] = [];
+    for (let now = 0, lost = 0; lost < 4; now += T.heartbeatMs) {
+      for (const e of c.step({ type: 'tick' }, now)) {
+        if (e.type === 'log' && e.level === 'debug' && e.text === 'lost an election') lost++;
+        if (e.type === 'log' && e.level === 'warn') warnings.push(e.text);
+      }
+    }
+    const { now, ballot } = elect(c);
+    for (const acceptor of [0, 1]) c.step({ type: 'promise', ballot, acceptor, from: 1, accepted: [], more: false, truncatedBefore: 0 }, now);
+    expect(c.status(now).role).toBe('leader');
+    // Cut off now: it steps down, and the elections it then loses count from zero.
+    for (let t = now; t < now + 12 * T.leaseMs; t += T.heartbeatMs) {
+      for (const e of c.step({ type: 'tick' }, t)) if (e.type === 'log' && e.level === 'warn') warnings.push(e.text);
+    }
+    expect(warnings).toEqual([]);
+  });
 });
 
 describe('ProposerCore: phase 2', () => {
