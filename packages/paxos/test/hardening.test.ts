@@ -10,15 +10,13 @@ import {
   PaxosRefusedError,
   planGroup,
   type Ballot,
-  type GroupPlan,
   type LearnerMsg,
   type PaxosTiming,
   type ProposeReply,
   type ProposerMsg,
-  type ProposerStatus,
   type SlotValue,
 } from '../src/index.ts';
-import { command, learnerViews, openSession, simGroup } from './harness.ts';
+import { command, leaderOf, learnerViews, openSession, simGroup } from './harness.ts';
 
 // Bad input, message races and byte limits, each a scenario found by review. Every test drives
 // the real actors in the simulator; some stand in for a peer with a recorder and craft its messages.
@@ -43,17 +41,6 @@ const Burst = defineActor('test.hardening-burst', (_props: Record<string, never>
 });
 const received = (name: string): Array<{ type: string }> => (inbox.get(name) ?? []) as Array<{ type: string }>;
 
-async function leaderOf(sim: SimCluster, plan: GroupPlan): Promise<ActorRef<ProposerMsg>> {
-  for (let i = 0; i < 100; i++) {
-    for (const p of plan.proposers) {
-      if (!sim.isUp(p.node)) continue;
-      const s: ProposerStatus = await sim.call(p, { type: 'status' });
-      if (s.role === 'leader' && s.leaseValid) return p;
-    }
-    await sim.runFor(LEASE_MS / 10);
-  }
-  throw new Error(`no leader (seed ${sim.seed})`);
-}
 
 /** A real learner whose acceptors (A0..A2) and proposer (P) are recorders the test speaks for. */
 function loneLearner(seed: number): { sim: SimCluster; learner: ActorRef<LearnerMsg>; proposer: ActorRef<unknown> } {
@@ -174,7 +161,7 @@ describe('Paxos hardening (simulator)', () => {
   it('a malformed or oversize command is refused with a clear reason, not retried, and the group keeps serving', async () => {
     const sim = new SimCluster({ seed: 3, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS, maxCommandBytes: 4 * KIB });
-    const leader = await leaderOf(sim, plan);
+    const leader = await leaderOf(sim, plan, LEASE_MS);
     const c = await openSession(sim, leader);
     expect(await sim.call(leader, put(c, 1, 'k', 1))).toEqual({ ok: true, result: null });
     const malformed = [
@@ -223,7 +210,7 @@ describe('Paxos hardening (simulator)', () => {
     const sim = new SimCluster({ seed: 4, network: { delayMs: [1, 3] }, maxMessageBytes: 64 * KIB });
     const limits = { maxBatchBytes: 24 * KIB, maxCommandBytes: 16 * KIB, maxReplyBytes: 32 * KIB, maxInflightBytes: 48 * KIB };
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS, ...limits });
-    const leader = await leaderOf(sim, plan);
+    const leader = await leaderOf(sim, plan, LEASE_MS);
     // Asked from the leader's own node in one turn, so all ten are in its mailbox at once.
     inbox.clear();
     const burst = sim.spawn(leader.node, Burst, {});
@@ -238,7 +225,7 @@ describe('Paxos hardening (simulator)', () => {
     const sim = new SimCluster({ seed: 7, network: { delayMs: [1, 3] }, maxMessageBytes: 256 * KIB });
     const limits = { maxReplyBytes: 64 * KIB, maxBatchBytes: 64 * KIB, snapshotEvery: 1e9 };
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS, ...limits });
-    const leader = await leaderOf(sim, plan);
+    const leader = await leaderOf(sim, plan, LEASE_MS);
     const victim = plan.learners.find((l) => l.node !== leader.node)!;
     sim.crash(victim.node);
     const c = await openSession(sim, leader);
@@ -260,7 +247,7 @@ describe('Paxos hardening (simulator)', () => {
   it('malformed protocol messages are dropped without a restart, and cannot wedge the group', async () => {
     const sim = new SimCluster({ seed: 5, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS });
-    const leader = await leaderOf(sim, plan);
+    const leader = await leaderOf(sim, plan, LEASE_MS);
     const c = await openSession(sim, leader);
     expect(await sim.call(leader, put(c, 1, 'k', 1))).toMatchObject({ ok: true });
     const other = plan.proposers.find((p) => !p.equals(leader))!;

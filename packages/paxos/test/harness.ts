@@ -1,6 +1,6 @@
 import type { ActorNode, ActorRef } from '@actorfs/actors';
 import { kvModel, UNKNOWN, type KvInput, type KvOutput, type Operation, type SimCluster, type SimSend } from '@actorfs/actors/testing';
-import { KV_MACHINE, planGroup, type AnyMachineDef, type GroupPlan, type LearnerMsg, type LearnerView, type PaxosTiming, type ProposeReply, type ProposerMsg, type SlotValue } from '../src/index.ts';
+import { KV_MACHINE, planGroup, type AnyMachineDef, type GroupPlan, type LearnerMsg, type LearnerView, type PaxosTiming, type ProposeReply, type ProposerMsg, type ProposerStatus, type SlotValue } from '../src/index.ts';
 import type { HistoryEntry } from './fixtures/kv-client.ts';
 
 /** Adds one node per acceptor (proposers and learners on the first nodes) and boots the group. */
@@ -123,4 +123,17 @@ export async function openSession(sim: SimCluster, proposer: ActorRef<ProposerMs
 /** A propose of `op` as command `seq` of `session`, acknowledging seq - 1 (a one-at-a-time client) unless told. */
 export function command(session: string, seq: number, op: unknown, ack = seq - 1): Extract<ProposerMsg, { type: 'propose' }> {
   return { type: 'propose', cmd: { type: 'op', session, seq, ack, op } };
+}
+
+/** The proposer that leads under a valid lease, polled every tenth of a lease (fails, naming the seed, if none emerges). */
+export async function leaderOf(sim: SimCluster, plan: GroupPlan, leaseMs: number): Promise<ActorRef<ProposerMsg>> {
+  for (let i = 0; i < 200; i++) {
+    for (const p of plan.proposers) {
+      if (!sim.isUp(p.node)) continue;
+      const s: ProposerStatus = await sim.call(p, { type: 'status' });
+      if (s.role === 'leader' && s.leaseValid) return p;
+    }
+    await sim.runFor(leaseMs / 10);
+  }
+  throw new Error(`no leader (seed ${sim.seed})`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
+import { defineActor, type ActorContext } from '@actorfs/actors';
 import { SimCluster } from '@actorfs/actors/testing';
 import {
   defineStateMachine,
@@ -13,7 +13,7 @@ import {
   type ProposeReply,
   type ProposerStatus,
 } from '../src/index.ts';
-import { learnerViews, simGroup } from './harness.ts';
+import { leaderOf, learnerViews, simGroup } from './harness.ts';
 
 // The contract a replicated service builds on: what apply is told, what it may answer, and what
 // local subscribers hear. One claim per test, in the simulator.
@@ -51,17 +51,6 @@ const Listener = defineActor('test.contract-listener', (_props: Record<string, n
   heard.set(ctx.self.id, [...(heard.get(ctx.self.id) ?? []), msg]);
 });
 
-async function leaderOf(sim: SimCluster, plan: GroupPlan): Promise<ActorRef<typeof plan.proposers[number] extends ActorRef<infer M> ? M : never>> {
-  for (let i = 0; i < 200; i++) {
-    for (const p of plan.proposers) {
-      if (!sim.isUp(p.node)) continue;
-      const s: ProposerStatus = await sim.call(p, { type: 'status' });
-      if (s.role === 'leader' && s.leaseValid) return p;
-    }
-    await sim.runFor(LEASE_MS / 10);
-  }
-  throw new Error(`no leader (seed ${sim.seed})`);
-}
 
 function client(sim: SimCluster, plan: GroupPlan, id: string): PaxosClient<typeof LEDGER> {
   return new PaxosClient({
@@ -93,7 +82,7 @@ describe('the state-machine contract (simulator)', () => {
   it('apply is told the slot, the position in the slot and the leader timestamp of the slot, the same on every replica', async () => {
     const sim = new SimCluster({ seed: 31, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, LEDGER);
-    await leaderOf(sim, plan);
+    await leaderOf(sim, plan, LEASE_MS);
     const c = client(sim, plan, 'meta');
     const before = sim.now();
     // Typed from the machine: the result is { balance, meta } without a cast.
@@ -115,7 +104,7 @@ describe('the state-machine contract (simulator)', () => {
   it('a domain error reaches the client as a PaxosDomainError with its code, and the machine is unchanged', async () => {
     const sim = new SimCluster({ seed: 32, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, LEDGER);
-    await leaderOf(sim, plan);
+    await leaderOf(sim, plan, LEASE_MS);
     const c = client(sim, plan, 'd');
     await settle(sim, c.propose({ add: 5 }));
     const failed = await settle(sim, c.propose({ withdraw: 9 })).catch((e: unknown) => e);
@@ -128,7 +117,7 @@ describe('the state-machine contract (simulator)', () => {
   it('an op the machine finds invalid is refused before it takes a log slot', async () => {
     const sim = new SimCluster({ seed: 35, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, LEDGER);
-    const leader = await leaderOf(sim, plan);
+    const leader = await leaderOf(sim, plan, LEASE_MS);
     const c = client(sim, plan, 'v');
     await settle(sim, c.propose({ add: 1 }));
     const before: ProposerStatus = await sim.call(leader, { type: 'status' });
@@ -147,7 +136,7 @@ describe('the state-machine contract (simulator)', () => {
     sim.tell(learner, { type: 'subscribe', subscriber: listener });
     const far = sim.spawn('n0', Listener, {}, { name: 'far' });
     sim.tell(plan.learners[2]!, { type: 'subscribe', subscriber: far }); // another node: refused
-    await leaderOf(sim, plan);
+    await leaderOf(sim, plan, LEASE_MS);
     const c = client(sim, plan, 'e');
     for (let i = 1; i <= 20; i++) await settle(sim, c.propose(i % 5 === 0 ? { withdraw: 1 } : { add: i }));
     await sim.runFor(3 * LEASE_MS);
@@ -169,7 +158,7 @@ describe('the state-machine contract (simulator)', () => {
       sim.tell(p, { type: 'subscribe', subscriber: l });
       return l;
     });
-    const leader = await leaderOf(sim, plan);
+    const leader = await leaderOf(sim, plan, LEASE_MS);
     const i = plan.proposers.findIndex((p) => p.equals(leader));
     const events = (): LeadershipEvent[] => (heard.get(listeners[i]!.id) ?? []) as LeadershipEvent[];
     const leading = events().filter((e) => e.type === 'leading');
