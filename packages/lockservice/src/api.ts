@@ -1,16 +1,24 @@
 import type { ActorRef } from '@actorfs/actors';
 import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientResults, ClientStatus } from './client-protocol.ts';
 import type { CreateMode, EventKind, HandleId, LockMode, NodeKind, Sequencer } from './protocol.ts';
+import type { LsError } from './errors.ts';
 import type { LsClientErrorCode } from './server-protocol.ts';
 
 /** Every failure of the client API: `code` says what went wrong (see LsErrorCode and ServiceErrorCode). */
 export class LsClientError extends Error {
   override readonly name = 'LsClientError';
+  /** LOCK_DELAY only: when the lock may be taken again (the cell's time). */
+  readonly availableAt?: number;
+  /** LOCK_DELAY only: how long from the refusal until the lock may be taken. */
+  readonly retryAfterMs?: number;
   constructor(
     readonly code: LsClientErrorCode,
     message: string,
+    details: { availableAt?: number; retryAfterMs?: number } = {},
   ) {
     super(`${code}: ${message}`);
+    if (details.availableAt !== undefined) this.availableAt = details.availableAt;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
   }
 }
 
@@ -84,7 +92,7 @@ export class LsClient {
 
   private async call<K extends ClientRequest['type']>(req: ClientRequest & { type: K }): Promise<ClientResults[K]> {
     const reply = (await this.ask(this.session, { type: 'call', req })) as ClientReply;
-    if (!reply.ok) throw new LsClientError(reply.error.code, reply.error.message);
+    if (!reply.ok) throw new LsClientError(reply.error.code, reply.error.message, reply.error as LsError);
     return reply.result as ClientResults[K];
   }
 }

@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import { denial } from './acl.ts';
 import type { ApplyMeta, ApplyOutcome, StateMachine } from './contract.ts';
 import type { LsConfig } from './config.ts';
-import { failure, type LsError, type Outcome } from './errors.ts';
+import { failure, lockDelay, type LsError, type Outcome } from './errors.ts';
 import { nameOf, parentOf } from './paths.ts';
 import type {
   EventKind,
@@ -288,7 +288,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     if (denied) return failure('PERMISSION_DENIED', denied);
     // Deleting and re-creating the file would otherwise hand out a lock still in lock-delay.
     if (this.state.now < node.lockFreeAt) {
-      return failure('LOCK_DELAY', `${node.path} cannot be deleted while its lock is in lock-delay (${node.lockFreeAt - this.state.now} ms more)`);
+      return lockDelay(`${node.path} cannot be deleted while its lock is in lock-delay (${node.lockFreeAt - this.state.now} ms more)`, node.lockFreeAt, this.state.now);
     }
     this.removeNode(node, handle.id, changes);
     return ok({ freed: changes.freed });
@@ -353,7 +353,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       return failure('LOCK_HELD', `the lock on ${node.path} is held ${held}, which conflicts with ${op.mode}`);
     }
     if (state.now < node.lockFreeAt) {
-      return failure('LOCK_DELAY', `the lock on ${node.path} is in lock-delay for ${node.lockFreeAt - state.now} ms more (until ${node.lockFreeAt}): a holder's session expired`);
+      return lockDelay(`the lock on ${node.path} is in lock-delay for ${node.lockFreeAt - state.now} ms more: a holder's session expired`, node.lockFreeAt, state.now);
     }
     if (node.holders.size === 0) node.lockGeneration = state.counters.nextLockGeneration++;
     handle.lock = op.mode;

@@ -28,8 +28,17 @@ export type LsErrorCode =
 
 export interface LsError extends DomainError {
   code: LsErrorCode;
+  /** LOCK_DELAY only: when the lock may be taken again (the cell's time, as `FreedLock.availableAt`). */
+  availableAt?: number;
+  /** LOCK_DELAY only: how long from the refusal until then. */
+  retryAfterMs?: number;
 }
 
 export type Outcome<R> = { ok: true; result: R } | { ok: false; error: LsError };
+
+/** The lock on `path` is in lock-delay until `availableAt` (cell time `now`). */
+export function lockDelay(message: string, availableAt: number, now: number): { ok: false; error: LsError } {
+  return { ok: false, error: { code: 'LOCK_DELAY', message, availableAt, retryAfterMs: availableAt - now } };
+}
 
 export const failure = (code: LsErrorCode, message: string): { ok: false; error: LsError } => ({ ok: false, error: { code, message } });

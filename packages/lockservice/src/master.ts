@@ -388,7 +388,7 @@ export class Master {
         if (this.stopped) return;
         const outcome =
           code === 'LOCK_HELD' ? { outcome: 'held' as const }
-          : code === 'LOCK_DELAY' ? { outcome: 'delayed' as const, availableAt: delayEnd(err as Error, this.ctx.now()) }
+          : code === 'LOCK_DELAY' ? { outcome: 'delayed' as const, availableAt: delayEnd(err as PaxosDomainError, this.ctx.now()) }
           : { outcome: 'failed' as const };
         this.runWaiters(this.waiters.step({ type: 'tried', lock, ...outcome }, this.ctx.now()));
         this.schedule();
@@ -414,15 +414,14 @@ function refusal(reason: 'tooManyWaiters' | 'sessionEnded' | 'notMaster'): Servi
   }
 }
 
-/** The database names the end of a lock-delay in its message ("until <ms>"). */
-function delayEnd(err: Error, now: number): number {
-  const m = /until (\d+)/.exec(err.message);
-  return m ? Number(m[1]) : now + 100;
+/** The end of a lock-delay, as the database's LOCK_DELAY error gives it. */
+function delayEnd(err: PaxosDomainError, now: number): number {
+  return (err.error as LsError).availableAt ?? now;
 }
 
 /** Any failure of a proposal or read as the client's typed error. */
 export function failed(err: unknown): { ok: false; error: ServiceError | LsError } {
-  if (err instanceof PaxosDomainError) return { ok: false, error: { code: err.code as LsError['code'], message: err.message } };
+  if (err instanceof PaxosDomainError) return { ok: false, error: err.error as LsError };
   if (err instanceof PaxosRefusedError && err.code === 'invalid') return { ok: false, error: { code: 'BAD_REQUEST', message: err.message } };
   const message = err instanceof Error ? err.message : String(err);
   return { ok: false, error: { code: 'UNAVAILABLE', message: `no answer from the cell's Paxos group (the op may or may not have been applied): ${message}` } };

@@ -108,7 +108,10 @@ describe('lock-service cell in the simulator', () => {
     sim.crash('c0');
     await sim.runFor(2 * plan.config.timing.leaseMs + 300);
     expect(await b.readdir(dir)).not.toContain('eph');
-    expect(await codeOf(b.tryAcquire(lb, 'exclusive'))).toBe('LOCK_DELAY');
+    const delayed = await b.tryAcquire(lb, 'exclusive').catch((err: unknown) => err);
+    expect(delayed).toMatchObject({ code: 'LOCK_DELAY', retryAfterMs: expect.any(Number), availableAt: expect.any(Number) });
+    expect((delayed as LsClientError).retryAfterMs).toBeGreaterThan(0);
+    expect((delayed as LsClientError).retryAfterMs).toBeLessThanOrEqual(plan.config.db.defaultLockDelayMs);
     await sim.runFor(plan.config.db.defaultLockDelayMs);
     const fresh = await b.tryAcquire(lb, 'exclusive');
     expect(fresh.generation).toBeGreaterThan(old.generation);

@@ -111,6 +111,17 @@ describe('lock-delay', () => {
     cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
   });
 
+  it("names the delay's end as fields of the LOCK_DELAY error (acquire and delete), not only in its text", () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });
+    const expiredAt = cell.time;
+    cell.ok({ type: 'expireSession', session: s1 });
+    cell.time = expiredAt + 400;
+    for (const op of [{ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' }, { type: 'delete', session: s2, handle: h2 }] as const) {
+      expect(cell.apply(op)).toMatchObject({ ok: false, error: { code: 'LOCK_DELAY', availableAt: expiredAt + 1000, retryAfterMs: 600 } });
+    }
+  });
+
   it('a lock in lock-delay cannot be escaped by deleting and re-creating its file', () => {
     const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
     cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' });

@@ -63,8 +63,11 @@ export class PaxosRefusedError extends PaxosNoEffectError {
 export class PaxosDomainError extends Error {
   override readonly name = 'PaxosDomainError';
   readonly code: string;
+  /** The machine's error as it came, with any fields beyond code and message. */
+  readonly error: DomainError;
   constructor(error: DomainError) {
     super(error.message);
     this.code = error.code;
+    this.error = error;
   }
 }
