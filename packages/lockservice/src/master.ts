@@ -4,7 +4,7 @@ import type { CellConfig } from './cell.ts';
 import type { LsError } from './errors.ts';
 import { LockWaiters, type WaitersEffect } from './lock-waiters.ts';
 import type { LsMachine } from './machine.ts';
-import type { FreedLock, HandleId, LsEvent, LsOp, LsQuery, LsQueryResult, LsResults, SessionId } from './protocol.ts';
+import type { FreedLock, HandleId, LsEvent, LsOp, LsQuery, LsQueryResult, LsResult, LsResults, SessionId } from './protocol.ts';
 import type { ClientOp, MasterEvent, ServerMsg, ServerReply, ServiceError } from './server-protocol.ts';
 import { SessionLeases, type LeaseEffect } from './session-leases.ts';
 import { unreachable } from './unreachable.ts';
@@ -162,7 +162,7 @@ export class Master {
   }
 
   private propose(op: LsOp, to: ReplyHandle | undefined, writing?: string): void {
-    this.paxos.propose(op).then(
+    this.commit(op).then(
       (result) => {
         const cacheable = writing !== undefined && this.doneWriting(writing, op);
         this.learn(op, result);
@@ -190,7 +190,7 @@ export class Master {
 
   private proposeEnd(op: LsOp, to: ReplyHandle | undefined, paths: string[]): void {
     const done = (): void => void paths.forEach((p) => this.doneWriting(p, undefined));
-    this.paxos.propose(op).then(
+    this.commit(op).then(
       (result) => {
         done();
         this.learn(op, result);
@@ -201,6 +201,18 @@ export class Master {
         this.reply(to, failed(err));
       },
     );
+  }
+
+  /**
+   * Proposes through the master's own Paxos session. The group drops a session idle past its
+   * sessionIdleMs (a master whose clients only send KeepAlives proposes nothing): a command refused
+   * for that was never applied, and goes again in the new session the client opens.
+   */
+  private commit(op: LsOp): Promise<LsResult> {
+    return this.paxos.propose(op).catch((err: unknown) => {
+      if (err instanceof PaxosRefusedError && err.code === 'session') return this.paxos.propose(op);
+      throw err;
+    });
   }
 
   /** What a result tells the master: sessions opened and ended, handles' paths, locks freed. */
@@ -375,7 +387,7 @@ export class Master {
   }
 
   private tryAcquire(op: LsOp, lock: string, to: ReplyHandle): void {
-    this.paxos.propose(op).then(
+    this.commit(op).then(
       (result) => {
         this.doneWriting(lock, undefined);
         this.reply(to, { ok: true, result });
