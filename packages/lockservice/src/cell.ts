@@ -22,6 +22,8 @@ export interface CellTiming {
   maxWaiters: number;
   /** Per request from a client to the master (a blocking acquire adds its own timeout). */
   requestTimeoutMs: number;
+  /** A client ends its session after this long with no open handles and no call (Chubby: a minute); 0 never. */
+  idleSessionMs: number;
 }
 
 export const DEFAULT_CELL_TIMING: CellTiming = {
@@ -33,6 +35,7 @@ export const DEFAULT_CELL_TIMING: CellTiming = {
   maxWaitersPerLock: 10_000,
   maxWaiters: 100_000,
   requestTimeoutMs: 5_000,
+  idleSessionMs: 60_000,
 };
 
 /** One cell, as the tests, the examples and the bench describe it. */

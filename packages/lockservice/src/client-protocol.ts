@@ -1,6 +1,6 @@
 /** What the promise API asks of a client-session actor. */
 import type { Asks } from '@actorfs/actors';
-import type { CreateMode, EventKind, HandleId, LockMode, LsEvent, NodeKind, Sequencer, Stat } from './protocol.ts';
+import type { CreateMode, EventKind, HandleId, LockMode, LsEvent, NodeKind, Sequencer, SessionId, Stat } from './protocol.ts';
 import type { KeepAliveReply, ServiceError } from './server-protocol.ts';
 import type { LsError } from './errors.ts';
 
@@ -43,7 +43,8 @@ export type ClientEvent = LsEvent | SessionEvent;
 
 export interface ClientStatus {
   session: number | null;
-  state: 'opening' | 'live' | 'jeopardy' | 'expired' | 'closed';
+  /** `idle`: the session was ended for idleness; the next call opens a new one. */
+  state: 'opening' | 'live' | 'jeopardy' | 'expired' | 'closed' | 'idle';
   master: string | null;
   cached: number;
 }
@@ -53,6 +54,8 @@ export type ClientMsg =
   /** The events delivered since the last take (at most MAX_BUFFERED_EVENTS; `lost` says some were dropped). */
   | ({ type: 'takeEvents' } & Asks<{ events: ClientEvent[]; lost: boolean }>)
   | ({ type: 'status' } & Asks<ClientStatus>)
-  | { type: 'keepAliveDone'; sentAt: number; reply: KeepAliveReply | null }
+  | { type: 'keepAliveDone'; session?: SessionId; sentAt: number; reply: KeepAliveReply | null }
+  /** The idle timer: ends the session if it still has no handles and no call since. */
+  | { type: 'idleCheck' }
   | { type: 'wake' }
   | { type: 'sendKeepAlive' };

@@ -17,6 +17,8 @@ const MAX_ATTEMPTS = 30;
 const MAX_OPEN_RETRIES = 5;
 /** Between KeepAlives while no master answers. */
 const KEEPALIVE_RETRY_MS = 50;
+/** Calls held while the session is in jeopardy at most; one more is refused (UNAVAILABLE) at once. */
+export const MAX_CALLS_IN_JEOPARDY = 10_000;
 
 export interface ClientProps {
   config: CellConfig;
@@ -50,6 +52,10 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   let keepAliveFailures = 0;
   let buffered: ClientEvent[] = [];
   let lost = false;
+  /** Requests held until jeopardy ends (safe or expired), as Chubby's library holds them. */
+  const heldInJeopardy: Array<() => void> = [];
+  let callsRunning = 0;
+  let lastCallAt = ctx.now();
 
   const emit = (e: ClientEvent): void => {
     if (buffered.length >= MAX_BUFFERED_EVENTS) {
@@ -84,6 +90,10 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     let backoff = 20;
     let reason = 'no master found';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (state === 'jeopardy') {
+        if (heldInJeopardy.length >= MAX_CALLS_IN_JEOPARDY) return { ok: false, error: { code: 'UNAVAILABLE', message: `session ${session} is in jeopardy and ${MAX_CALLS_IN_JEOPARDY} calls already wait for it to end` } };
+        await new Promise<void>((resume) => heldInJeopardy.push(resume));
+      }
       if (state === 'expired' || state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `session ${session} is ${state}` } };
       master ??= await findMaster();
       const m = master;
@@ -110,7 +120,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   const query = <R>(q: LsQuery, cache?: { session: SessionId; path: string }) =>
     toMaster<R>(() => ({ type: 'query', query: q, ...(cache ? { cache } : {}) }), t.requestTimeoutMs, true) as Promise<ServerReply<R> & { cacheable?: boolean }>;
 
-  const opening = (async (): Promise<SessionId | undefined> => {
+  const openSession = async (): Promise<SessionId | undefined> => {
     let sentAt = ctx.now();
     let r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
     // An open whose outcome is unknown is tried again: a session opened but never heard of expires unused.
@@ -127,8 +137,26 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     lease = new ClientLease(sentAt, t.leaseMs, { driftMs: t.driftMs, gracePeriodMs: t.gracePeriodMs });
     state = 'live';
     ctx.send(ctx.self, { type: 'sendKeepAlive' });
+    armIdle();
     return session;
-  })();
+  };
+  let opening = openSession();
+
+  /** Chubby's client ends a session with no open handles and no call for a while; the next call opens another. */
+  function armIdle(): void {
+    if (t.idleSessionMs > 0 && state === 'live' && handles.size === 0 && callsRunning === 0) ctx.setTimer('idle', t.idleSessionMs, { type: 'idleCheck' });
+  }
+
+  function endIfIdle(): void {
+    if (state !== 'live' || handles.size > 0 || callsRunning > 0 || ctx.now() - lastCallAt < t.idleSessionMs || session === undefined) return;
+    const s = session;
+    [state, session, lease] = ['idle', undefined, undefined];
+    flush();
+    ctx.cancelTimer('lease');
+    ctx.cancelTimer('keepAlive');
+    // Unanswered, the session still ends: no KeepAlive keeps it, so its lease runs out.
+    void op({ type: 'closeSession', session: s });
+  }
 
   function sendKeepAlive(): void {
     if (session === undefined || state === 'expired' || state === 'closed') return;
@@ -145,8 +173,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       master ??= await findMaster();
       return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, acks: sentAcks }, { timeoutMs });
     })().then(
-      (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', sentAt, reply }),
-      () => ctx.send(ctx.self, { type: 'keepAliveDone', sentAt, reply: null }),
+      (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply }),
+      () => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply: null }),
     );
   }
 
@@ -194,11 +222,13 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         case 'safe':
           state = 'live';
           emit({ kind: 'safe', failover: e.failover });
+          heldInJeopardy.splice(0).forEach((resume) => resume());
           break;
         case 'expired':
           state = 'expired';
           flush();
           emit({ kind: 'expired' });
+          heldInJeopardy.splice(0).forEach((resume) => resume());
           break;
         default:
           unreachable(e, 'client lease');
@@ -213,6 +243,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   }
 
   async function call(req: ClientRequest): Promise<ClientReply> {
+    if (state === 'idle') [state, opening] = ['opening', openSession()];
     const s = await opening;
     if (s === undefined || state === 'expired' || state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `the session is ${state}` } };
     switch (req.type) {
@@ -284,7 +315,12 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   }
 
   const answer = (to: ReplyHandle | undefined, work: Promise<ClientReply>): void => {
-    work.then(
+    const done = (): void => {
+      callsRunning--;
+      lastCallAt = ctx.now();
+      armIdle();
+    };
+    work.finally(done).then(
       (r) => to && ctx.replyTo(to, r),
       (err: unknown) => to && ctx.replyTo(to, { ok: false, error: { code: 'UNAVAILABLE', message: err instanceof Error ? err.message : String(err) } }),
     );
@@ -293,6 +329,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   return (msg: ClientMsg) => {
     switch (msg.type) {
       case 'call':
+        callsRunning++;
+        lastCallAt = ctx.now();
         answer(ctx.replyHandle(), call(msg.req));
         return STARTED;
       case 'takeEvents': {
@@ -305,7 +343,11 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       case 'sendKeepAlive':
         return sendKeepAlive();
       case 'keepAliveDone':
+        // An answer for a session ended for idleness is not for the one opened since.
+        if (msg.session !== undefined && msg.session !== session) return;
         return onKeepAlive(msg.sentAt, msg.reply);
+      case 'idleCheck':
+        return endIfIdle();
       case 'wake':
         if (lease) runLease(lease.step({ type: 'tick' }, ctx.now()));
         return;
