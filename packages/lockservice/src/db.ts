@@ -92,6 +92,10 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
         return this.checkSequencer(q.sequencer);
       case 'sessions':
         return ok({ sessions: [...this.state.sessions.keys()] });
+      case 'ephemerals': {
+        const session = this.sessionOf(q.session);
+        return session.ok ? ok({ paths: [...session.result.ephemerals] }) : session;
+      }
       default:
         return unreachable(q, 'lock service database');
     }

@@ -4,7 +4,7 @@ import type { CellConfig } from './cell.ts';
 import type { LsError } from './errors.ts';
 import { LockWaiters, type WaitersEffect } from './lock-waiters.ts';
 import type { LsMachine } from './machine.ts';
-import type { FreedLock, HandleId, LsEvent, LsOp, LsQuery, LsQueryResult, LsResult, LsResults, SessionId } from './protocol.ts';
+import type { FreedLock, HandleId, LsEvent, LsOp, LsQuery, LsQueryResult, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
 import type { ClientOp, MasterEvent, ServerMsg, ServerReply, ServiceError } from './server-protocol.ts';
 import { SessionLeases, type LeaseEffect } from './session-leases.ts';
 import { unreachable } from './unreachable.ts';
@@ -41,11 +41,6 @@ export class Master {
   private readonly cachers = new Map<string, Set<SessionId>>();
   private cacherCount = 0;
   private readonly handlePaths = new Map<HandleId, string>();
-  /**
-   * The ephemeral files each session created, as the results this master saw tell (ones created
-   * under an earlier master are not known here: see the report of the cell's known gaps).
-   */
-  private readonly ephemerals = new Map<SessionId, Set<string>>();
   private readonly writing = new Map<string, number>();
   private readonly held: HeldWrite[] = [];
   private nextInvalidation = 1;
@@ -176,16 +171,23 @@ export class Master {
   }
 
   /**
-   * Ending a session deletes its ephemeral files: other sessions' cached copies of them go first,
-   * as for any write (one path after another), then the end is proposed.
+   * Ending a session deletes its ephemeral files, as the database lists them (some may have been
+   * created under an earlier master): other sessions' cached copies of them go first, as for any
+   * write (one path after another), then the end is proposed.
    */
   private endSession(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined): void {
-    const paths = [...(this.ephemerals.get(op.session) ?? [])];
-    const next = (i: number): void => {
-      if (i === paths.length) return this.proposeEnd(op, to, paths);
-      this.write(paths[i]!, op.session, () => next(i + 1));
-    };
-    next(0);
+    this.paxos.read({ type: 'ephemerals', session: op.session }).then(
+      (out) => {
+        // An unknown session has none: its end is proposed and refused as such.
+        const paths = out.ok ? (out.result as LsQueryResults['ephemerals']).paths : [];
+        const next = (i: number): void => {
+          if (i === paths.length) return this.proposeEnd(op, to, paths);
+          this.write(paths[i]!, op.session, () => next(i + 1));
+        };
+        next(0);
+      },
+      (err: unknown) => this.reply(to, failed(err)),
+    );
   }
 
   private proposeEnd(op: LsOp, to: ReplyHandle | undefined, paths: string[]): void {
@@ -226,7 +228,6 @@ export class Master {
       case 'closeSession':
       case 'expireSession':
         this.runLeases(this.leases.step({ type: 'sessionEnded', session: op.session }, now));
-        this.ephemerals.delete(op.session);
         this.toldFailover.delete(op.session);
         this.flushed(op.session);
         this.runWaiters(this.waiters.step({ type: 'sessionEnded', session: op.session }, now));
@@ -234,13 +235,8 @@ export class Master {
         this.freed((result as { freed: FreedLock[] }).freed);
         break;
       case 'open': {
-        const { handle, created, stat } = result as LsResults['open'];
+        const { handle, stat } = result as LsResults['open'];
         this.handlePaths.set(handle, stat.path);
-        if (created && stat.ephemeral) {
-          let set = this.ephemerals.get(op.session);
-          if (!set) this.ephemerals.set(op.session, (set = new Set()));
-          set.add(stat.path);
-        }
         break;
       }
       case 'close':

@@ -106,7 +106,9 @@ export type LsQuery =
   | { type: 'getSequencer'; session: SessionId; handle: HandleId }
   | { type: 'checkSequencer'; sequencer: Sequencer }
   /** The live sessions: a new master extends every one of them. */
-  | { type: 'sessions' };
+  | { type: 'sessions' }
+  /** The ephemeral files and directories of a session: its end deletes them. */
+  | { type: 'ephemerals'; session: SessionId };
 
 export type LsQueryType = LsQuery['type'];
 
@@ -117,6 +119,7 @@ export interface LsQueryResults {
   getSequencer: { sequencer: Sequencer };
   checkSequencer: { valid: true };
   sessions: { sessions: SessionId[] };
+  ephemerals: { paths: string[] };
 }
 export type LsQueryResult = LsQueryResults[LsQueryType];
 

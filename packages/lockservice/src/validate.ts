@@ -68,6 +68,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     getSequencer: onHandle,
     checkSequencer: { required: { sequencer } },
     sessions: { required: {} },
+    ephemerals: { required: { session: id } },
   };
 
   const op = (raw: unknown): string | undefined => {

@@ -67,6 +67,30 @@ describe('lock-service cell in the simulator', () => {
     expect(await codeOf(b.getContentsAndStat(hb))).toBe('HANDLE_UNKNOWN');
   });
 
+  test("a new master's session end drops other clients' cached copies of ephemeral files created under the old master", async () => {
+    const sim = new SimCluster({ seed: 9 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
+    const run = async () => {
+      const ha = (await a.open('/ls/test/eph', { create: 'exclusive', ephemeral: true })).handle;
+      await a.setContents(ha, text('here'));
+      const hb = (await b.open('/ls/test/eph')).handle;
+      const old = (await masterNode(sim, plan))!;
+      sim.crash(old);
+      await clock.sleep(2000);
+      sim.restart(old);
+      expect(await masterNode(sim, plan)).not.toBe(old);
+      await b.getContentsAndStat(hb);
+      expect((await b.getContentsAndStat(hb)).cached).toBe(true);
+      await a.closeSession();
+      expect(await codeOf(b.getContentsAndStat(hb))).toBe('HANDLE_UNKNOWN');
+    };
+    const done = run();
+    expect(await clock.run(done, 60_000)).toBe(true);
+    await done;
+  });
+
   test('a blocking acquire waits for the release, in order, and times out with TIMEOUT', async () => {
     const sim = new SimCluster({ seed: 3 });
     const plan = simCell(sim);
