@@ -2,6 +2,7 @@ import type { ActorRef } from '@actorfs/actors';
 import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientResults, ClientStatus } from './client-protocol.ts';
 import type { CreateMode, EventKind, HandleId, LockMode, NodeKind, Sequencer } from './protocol.ts';
 import type { LsError } from './errors.ts';
+import { localView } from './local-view.ts';
 import type { LsClientErrorCode } from './server-protocol.ts';
 
 /** Every failure of the client API: `code` says what went wrong (see LsErrorCode and ServiceErrorCode). */
@@ -46,7 +47,10 @@ export class LsClient {
   async close(handle: HandleId): Promise<void> {
     await this.call({ type: 'close', handle });
   }
+  /** From the session's cache without a message when the session actor runs on this thread and has it. */
   getContentsAndStat(handle: HandleId): Promise<ClientResults['getContentsAndStat']> {
+    const hit = localView(this.session)?.read(handle);
+    if (hit) return Promise.resolve({ contents: hit.contents, stat: hit.stat, cached: true });
     return this.call({ type: 'getContentsAndStat', handle });
   }
   setContents(handle: HandleId, contents: Uint8Array, ifGeneration?: number): Promise<ClientResults['setContents']> {

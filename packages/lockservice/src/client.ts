@@ -6,6 +6,7 @@ import type { LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
 import { MASTER_ATTEMPTS, STARTED } from './server.ts';
 import { unreachable } from './unreachable.ts';
+import { shareView, withdrawView, type CachedFile, type LocalView } from './local-view.ts';
 
 /** Files whose contents a session caches at most; the oldest goes first. */
 export const MAX_CACHED_FILES = 10_000;
@@ -26,10 +27,7 @@ export interface ClientProps {
   principal: string;
 }
 
-interface Cached {
-  contents: Uint8Array;
-  stat: Stat;
-}
+type Cached = CachedFile;
 
 /**
  * One client session: opens it at the master, keeps it alive (one KeepAlive always held at the
@@ -68,6 +66,15 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     cache.clear();
     epoch++;
   };
+  /** A cached copy is served only while the session is live and its local lease runs (the master waits that out). */
+  const cached = (path: string): Cached | undefined => (state === 'live' && lease !== undefined && ctx.now() < lease.leaseEndsAt ? cache.get(path) : undefined);
+  const view: LocalView = {
+    read: (handle) => {
+      const path = handles.get(handle);
+      return path === undefined ? undefined : cached(path);
+    },
+  };
+  shareView(ctx.self, view);
   const remember = (path: string, value: Cached): void => {
     cache.delete(path);
     if (cache.size >= MAX_CACHED_FILES) cache.delete(cache.keys().next().value!);
@@ -262,8 +269,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       case 'getContentsAndStat': {
         const path = pathOf(req.handle);
         if (typeof path !== 'string') return path;
-        const hit = cache.get(path);
-        if (hit && state === 'live') return { ok: true, result: { ...hit, cached: true } };
+        const hit = cached(path);
+        if (hit) return { ok: true, result: { ...hit, cached: true } };
         const before = epoch;
         const r = await query<{ contents: Uint8Array; stat: Stat }>({ type: 'getContentsAndStat', session: s, handle: req.handle }, { session: s, path });
         if (!r.ok) return r;
@@ -326,7 +333,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     );
   };
 
-  return (msg: ClientMsg) => {
+  const receive = (msg: ClientMsg): void | Promise<void> => {
     switch (msg.type) {
       case 'call':
         callsRunning++;
@@ -355,6 +362,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         return unreachable(msg, 'client session');
     }
   };
+  return { receive, stopped: () => withdrawView(ctx.self, view) };
 });
 
 function withoutType<T extends { type: string }>(req: T): Omit<T, 'type'> {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { SimCluster } from '@actorfs/actors/testing';
-import { LsClientError, SequencerGuard } from '../src/index.ts';
+import { LsClient, LsClientError, SequencerGuard } from '../src/index.ts';
 import { masterNode, replicaProblems, simCell, simClient, Sleeper, str, text } from './cell-harness.ts';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -52,6 +52,24 @@ describe('lock-service cell in the simulator', () => {
       expect(str(seen.contents)).toBe(v);
     }
     expect((await b.status()).cached).toBe(1);
+  });
+
+  test("a cached read on the session actor's own thread is answered without a message, and only within its lease", async () => {
+    const sim = new SimCluster({ seed: 10 });
+    const plan = simCell(sim);
+    const a = simClient(sim, plan, 'c0', 'a');
+    const { handle } = await a.open('/ls/test/f', { create: 'ifAbsent' });
+    await a.setContents(handle, text('one'));
+    // An asker that never answers: only the synchronous path can.
+    const viewOnly = new LsClient(a.session, () => new Promise<never>(() => {}));
+    const now = async <T>(p: Promise<T>): Promise<T | 'pending'> => Promise.race([p, new Promise<'pending'>((r) => setImmediate(() => r('pending')))]);
+    const hit = await now(viewOnly.getContentsAndStat(handle));
+    expect(hit).toMatchObject({ cached: true, stat: { contentGeneration: 1 } });
+    expect(str((hit as { contents: Uint8Array }).contents)).toBe('one');
+    // The actor's node dies; the view it shared stays behind, but serves nothing past the lease.
+    sim.crash('c0');
+    await sim.runFor(plan.config.timing.leaseMs);
+    expect(await now(viewOnly.getContentsAndStat(handle))).toBe('pending');
   });
 
   test("a session's end drops other clients' cached copies of its ephemeral files before they go", async () => {
