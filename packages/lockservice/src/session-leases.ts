@@ -17,6 +17,7 @@
  * - A session whose lease ends with no KeepAlive held is expired once (`proposeExpire`).
  */
 import type { SessionId } from './protocol.ts';
+import { DueHeap } from './due-heap.ts';
 import { unreachable } from './unreachable.ts';
 
 export interface LeaseTiming {
@@ -64,6 +65,8 @@ interface Lease<R, E> {
 export class SessionLeases<R, E> {
   private master = false;
   private readonly leases = new Map<SessionId, Lease<R, E>>();
+  /** When each lease is next due (its held KeepAlive answered, or it expires): ticks cost what falls due, not every session. */
+  private dues = new DueHeap<SessionId>();
 
   constructor(readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING) {}
 
@@ -73,20 +76,23 @@ export class SessionLeases<R, E> {
       case 'becameMaster':
         this.master = true;
         this.leases.clear();
-        for (const session of input.sessions) this.leases.set(session, { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true });
+        this.dues = new DueHeap();
+        for (const session of input.sessions) this.track(session, this.add(session, { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true }));
         break;
       case 'lostMastership':
         for (const [session, lease] of this.leases) if (lease.held !== null) effects.push({ type: 'refuse', to: lease.held, session, reason: 'notMaster' });
         this.master = false;
         this.leases.clear();
+        this.dues = new DueHeap();
         break;
       case 'sessionOpened':
-        if (this.master) this.leases.set(input.session, this.fresh(now + this.timing.leaseMs));
+        if (this.master) this.track(input.session, this.add(input.session, this.fresh(now + this.timing.leaseMs)));
         break;
       case 'sessionEnded': {
         const lease = this.leases.get(input.session);
         if (lease?.held != null) effects.push({ type: 'refuse', to: lease.held, session: input.session, reason: 'sessionExpired' });
         this.leases.delete(input.session);
+        this.dues.set(input.session, undefined);
         break;
       }
       case 'keepAlive':
@@ -99,16 +105,19 @@ export class SessionLeases<R, E> {
         if (input.events.length > room) lease.eventsLost = true;
         lease.events.push(...input.events.slice(0, Math.max(0, room)));
         if (lease.held !== null) this.answer(input.session, lease, now, effects);
+        this.track(input.session, lease);
         break;
       }
       case 'tick':
-        for (const [session, lease] of this.leases) {
-          if (lease.expiring) continue;
-          if (lease.held !== null && now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
-          else if (lease.held === null && now >= lease.deadline) {
+        for (const session of this.dues.takeDue(now)) {
+          const lease = this.leases.get(session);
+          if (!lease || lease.expiring) continue;
+          if (lease.held !== null) this.answer(session, lease, now, effects);
+          else {
             lease.expiring = true;
             effects.push({ type: 'proposeExpire', session });
           }
+          this.track(session, lease);
         }
         break;
       default:
@@ -119,13 +128,7 @@ export class SessionLeases<R, E> {
 
   /** When the host should tick next (the earliest answer or expiry due), or undefined if nothing is due. */
   nextWakeAt(): number | undefined {
-    let next: number | undefined;
-    for (const lease of this.leases.values()) {
-      if (lease.expiring) continue;
-      const at = lease.held !== null ? lease.deadline - this.timing.answerBeforeEndMs : lease.deadline;
-      if (next === undefined || at < next) next = at;
-    }
-    return next;
+    return this.dues.peek();
   }
 
   /** The lease deadline of a session (master's clock), for status pages and tests. */
@@ -143,6 +146,17 @@ export class SessionLeases<R, E> {
     const superseding = lease.held !== null;
     lease.held = from;
     if (superseding || lease.takenOver || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
+    this.track(session, lease);
+  }
+
+  private add(session: SessionId, lease: Lease<R, E>): Lease<R, E> {
+    this.leases.set(session, lease);
+    return lease;
+  }
+
+  /** A held KeepAlive falls due shortly before the lease ends; a lease with none, at its end. */
+  private track(session: SessionId, lease: Lease<R, E>): void {
+    this.dues.set(session, lease.expiring ? undefined : lease.held !== null ? lease.deadline - this.timing.answerBeforeEndMs : lease.deadline);
   }
 
   private answer(session: SessionId, lease: Lease<R, E>, now: number, effects: LeaseEffect<R, E>[]): void {
