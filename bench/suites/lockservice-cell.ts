@@ -6,3 +6,6 @@ export const BENCH_CELL = cellConfig('bench', {
   timing: { leaseMs: 2000, answerBeforeEndMs: 300 },
   paxos: { leaseMs: 1000 },
 });
+
+/** The cell whose master keeps many sessions alive (sessions_held): the same workers, default timings. */
+export const HELD_CELL = cellConfig('held', { nodes: BENCH_CELL.nodes });

@@ -2,7 +2,7 @@ import type { ActorRef } from '@actorfs/actors';
 import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientResults, ClientStatus } from './client-protocol.ts';
 import type { CreateMode, EventKind, HandleId, LockMode, NodeKind, Sequencer } from './protocol.ts';
 import type { LsError } from './errors.ts';
-import { localView } from './local-view.ts';
+import { localView, type LocalView } from './local-view.ts';
 import type { LsClientErrorCode } from './server-protocol.ts';
 
 /** Every failure of the client API: `code` says what went wrong (see LsErrorCode and ServiceErrorCode). */
@@ -36,6 +36,8 @@ export interface OpenOptions {
 
 /** The promise API over one client-session actor. */
 export class LsClient {
+  private view: LocalView | undefined;
+
   constructor(
     readonly session: ActorRef<ClientMsg>,
     private readonly ask: SessionAsker,
@@ -49,8 +51,11 @@ export class LsClient {
   }
   /** From the session's cache without a message when the session actor runs on this thread and has it. */
   getContentsAndStat(handle: HandleId): Promise<ClientResults['getContentsAndStat']> {
-    const hit = localView(this.session)?.read(handle);
+    this.view ??= localView(this.session);
+    const hit = this.view?.read(handle);
     if (hit) return Promise.resolve({ contents: hit.contents, stat: hit.stat, cached: true });
+    // Looked up again next time: the actor may have been restarted with a new view.
+    this.view = undefined;
     return this.call({ type: 'getContentsAndStat', handle });
   }
   setContents(handle: HandleId, contents: Uint8Array, ifGeneration?: number): Promise<ClientResults['setContents']> {

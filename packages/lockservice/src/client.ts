@@ -68,9 +68,10 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   };
   /** A cached copy is served only while the session is live and its local lease runs (the master waits that out). */
   const cached = (path: string): Cached | undefined => (state === 'live' && lease !== undefined && ctx.now() < lease.leaseEndsAt ? cache.get(path) : undefined);
+  let withdrawn = false;
   const view: LocalView = {
     read: (handle) => {
-      const path = handles.get(handle);
+      const path = withdrawn ? undefined : handles.get(handle);
       return path === undefined ? undefined : cached(path);
     },
   };
@@ -362,7 +363,11 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         return unreachable(msg, 'client session');
     }
   };
-  return { receive, stopped: () => withdrawView(ctx.self, view) };
+  const stopped = (): void => {
+    withdrawn = true;
+    withdrawView(ctx.self, view);
+  };
+  return { receive, stopped };
 });
 
 function withoutType<T extends { type: string }>(req: T): Omit<T, 'type'> {

@@ -13,7 +13,7 @@ export interface CachedFile {
 }
 
 export interface LocalView {
-  /** The cached contents and stat of the handle's file, or undefined for a miss. */
+  /** The cached contents and stat of the handle's file, or undefined for a miss (always, once withdrawn). */
   read(handle: HandleId): CachedFile | undefined;
 }
 
