@@ -4,7 +4,8 @@
  * network. Leases live only in the master's memory, as in Chubby: the database learns of an
  * expiry only when the master proposes `expireSession`.
  *
- * - A KeepAlive is held until the session's lease is `answerBeforeEndMs` from its end, then
+ * - A KeepAlive is held until the session's lease is `answerBeforeEndMs` from its end (a new
+ *   session's first one is answered at once), then
  *   answered with a fresh lease (`leaseMs` from now); the client sends the next one at once, so
  *   a live client always has one held here.
  * - Events for a session answer its held KeepAlive early; without one they wait, at most
@@ -60,6 +61,12 @@ interface Lease<R, E> {
   expiring: boolean;
   /** Taken over from an old master and not yet answered: the deadline is a wait, not a lease granted. */
   takenOver: boolean;
+  /**
+   * No KeepAlive answered yet: the first is answered at once. The client counts its first lease
+   * from when it sent openSession, before the master's began; held to the master's, the answer
+   * would come after the client's lease ended.
+   */
+  fresh: boolean;
 }
 
 export class SessionLeases<R, E> {
@@ -145,7 +152,7 @@ export class SessionLeases<R, E> {
     // lease is ending, or the answer was lost), so the new one is answered now, with the lease.
     const superseding = lease.held !== null;
     lease.held = from;
-    if (superseding || lease.takenOver || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
+    if (superseding || lease.takenOver || lease.fresh || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
     this.track(session, lease);
   }
 
@@ -165,10 +172,10 @@ export class SessionLeases<R, E> {
     lease.deadline = lease.takenOver ? now + this.timing.leaseMs : Math.max(lease.deadline, now + this.timing.leaseMs);
     const failover = lease.takenOver;
     effects.push({ type: 'answer', to: lease.held, session, leaseRemainingMs: lease.deadline - now, events: lease.events, eventsLost: lease.eventsLost, failover });
-    [lease.held, lease.events, lease.eventsLost, lease.takenOver] = [null, [], false, false];
+    [lease.held, lease.events, lease.eventsLost, lease.takenOver, lease.fresh] = [null, [], false, false, false];
   }
 
   private fresh(deadline: number): Lease<R, E> {
-    return { deadline, held: null, events: [], eventsLost: false, expiring: false, takenOver: false };
+    return { deadline, held: null, events: [], eventsLost: false, expiring: false, takenOver: false, fresh: true };
   }
 }

@@ -10,10 +10,25 @@ function master(sessions: number[] = [], now = 0) {
   return leases;
 }
 
+/** A session opened at `now` whose first KeepAlive (answered at once) has come and gone. */
+function opened(leases: SessionLeases<string, Ev>, session: number, now = 0): void {
+  leases.step({ type: 'sessionOpened', session }, now);
+  leases.step({ type: 'keepAlive', session, from: 'first' }, now);
+}
+
 describe("the master's session leases", () => {
-  it('holds a KeepAlive until the lease nears its end, then answers with a fresh lease', () => {
+  it("answers a new session's first KeepAlive at once: the client's first lease began before the master's", () => {
     const leases = master();
     leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100)).toEqual([
+      { type: 'answer', to: 'ka1', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: false },
+    ]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka2' }, 150)).toEqual([]);
+  });
+
+  it('holds a KeepAlive until the lease nears its end, then answers with a fresh lease', () => {
+    const leases = master();
+    opened(leases, 1);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100)).toEqual([]);
     expect(leases.nextWakeAt()).toBe(11_000);
     expect(leases.step({ type: 'tick' }, 10_999)).toEqual([]);
@@ -23,7 +38,7 @@ describe("the master's session leases", () => {
 
   it('a client that keeps sending KeepAlives never expires', () => {
     const leases = master();
-    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    opened(leases, 1);
     let now = 0;
     for (let round = 0; round < 50; round++) {
       leases.step({ type: 'keepAlive', session: 1, from: `ka${round}` }, now + 5);
@@ -36,7 +51,7 @@ describe("the master's session leases", () => {
 
   it('answers early to carry events, in order', () => {
     const leases = master();
-    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    opened(leases, 1);
     leases.step({ type: 'keepAlive', session: 1, from: 'ka' }, 10);
     expect(leases.step({ type: 'events', session: 1, events: ['a', 'b'] }, 500)).toEqual([
       { type: 'answer', to: 'ka', session: 1, leaseRemainingMs: 12_000, events: ['a', 'b'], eventsLost: false, failover: false },
@@ -56,7 +71,7 @@ describe("the master's session leases", () => {
   it('expires a session whose lease ends with no KeepAlive held, once', () => {
     const leases = master();
     leases.step({ type: 'sessionOpened', session: 1 }, 0);
-    leases.step({ type: 'sessionOpened', session: 2 }, 0);
+    opened(leases, 2);
     leases.step({ type: 'keepAlive', session: 2, from: 'ka' }, 0);
     expect(leases.step({ type: 'tick' }, 11_999)).toMatchObject([{ type: 'answer', session: 2 }]);
     expect(leases.step({ type: 'tick' }, 12_000)).toEqual([{ type: 'proposeExpire', session: 1 }]);
@@ -79,7 +94,7 @@ describe("the master's session leases", () => {
 
   it('a newer KeepAlive is answered at once in place of the held one; losing mastership refuses every held KeepAlive as not master', () => {
     const leases = master();
-    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    opened(leases, 1);
     leases.step({ type: 'keepAlive', session: 1, from: 'old' }, 0);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'new' }, 10)).toMatchObject([{ type: 'answer', to: 'new' }]);
     leases.step({ type: 'keepAlive', session: 1, from: 'next' }, 11);
