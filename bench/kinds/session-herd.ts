@@ -28,26 +28,26 @@ export const SessionHerd = defineActor('bench.session-herd', (props: HerdProps, 
   const counts: HerdCounts = { opened: 0, ended: 0, lost: 0, answered: 0 };
   let stopped = false;
 
-  const keepAlive = (session: number): void => {
+  const keepAlive = (session: number, secret: string | undefined): void => {
     if (stopped) return;
-    ctx.ask(props.master, { type: 'keepAlive', session, acks: [] }, { timeoutMs: props.leaseMs + 5_000 }).then(
+    ctx.ask(props.master, { type: 'keepAlive', session, ...(secret === undefined ? {} : { secret }), acks: [] }, { timeoutMs: props.leaseMs + 5_000 }).then(
       (reply: KeepAliveReply) => {
         if (!reply.ok) return void counts.ended++;
         counts.answered++;
-        keepAlive(session);
+        keepAlive(session, secret);
       },
       () => {
         counts.lost++;
-        keepAlive(session);
+        keepAlive(session, secret);
       },
     );
   };
 
   const openOne = async (): Promise<void> => {
-    const reply = (await ctx.ask(props.master, { type: 'op', op: { type: 'openSession', principal: 'herd' } }, { timeoutMs: 30_000 })) as ServerReply<{ session: number }>;
+    const reply = (await ctx.ask(props.master, { type: 'op', op: { type: 'openSession', principal: 'herd' } }, { timeoutMs: 30_000 })) as ServerReply<{ session: number; secret?: string }>;
     if (!reply.ok) throw new Error(`openSession: ${reply.error.code}: ${reply.error.message}`);
     counts.opened++;
-    keepAlive(reply.result.session);
+    keepAlive(reply.result.session, reply.result.secret);
   };
 
   const open = async (count: number): Promise<HerdCounts> => {

@@ -91,9 +91,13 @@ export class LsClient {
   async closeSession(): Promise<void> {
     await this.call({ type: 'closeSession' });
   }
-  /** Events delivered since the last call (database events for watched handles, and the session's own). */
-  async watch(): Promise<{ events: ClientEvent[]; lost: boolean }> {
-    return (await this.ask(this.session, { type: 'takeEvents' })) as { events: ClientEvent[]; lost: boolean };
+  /**
+   * Events delivered since the last call (database events for watched handles, and the session's
+   * own). With `waitMs` and none yet, resolves as soon as one arrives (pushed, not polled), or
+   * empty after waitMs; keep waitMs below the asker's own timeout.
+   */
+  async watch(opts: { waitMs?: number } = {}): Promise<{ events: ClientEvent[]; lost: boolean }> {
+    return (await this.ask(this.session, { type: 'takeEvents', ...(opts.waitMs === undefined ? {} : { waitMs: opts.waitMs }) })) as { events: ClientEvent[]; lost: boolean };
   }
   async status(): Promise<ClientStatus> {
     return (await this.ask(this.session, { type: 'status' })) as ClientStatus;

@@ -51,8 +51,13 @@ export interface ClientStatus {
 
 export type ClientMsg =
   | ({ type: 'call'; req: ClientRequest } & Asks<ClientReply>)
-  /** The events delivered since the last take (at most MAX_BUFFERED_EVENTS; `lost` says some were dropped). */
-  | ({ type: 'takeEvents' } & Asks<{ events: ClientEvent[]; lost: boolean }>)
+  /**
+   * The events delivered since the last take (at most MAX_BUFFERED_EVENTS; `lost` says some were
+   * dropped). With `waitMs` and none buffered, the answer is held and pushed as soon as one arrives
+   * (empty after waitMs).
+   */
+  | ({ type: 'takeEvents'; waitMs?: number } & Asks<{ events: ClientEvent[]; lost: boolean }>)
+  | { type: 'watchTimeout'; id: number }
   | ({ type: 'status' } & Asks<ClientStatus>)
   | { type: 'keepAliveDone'; session?: SessionId; sentAt: number; reply: KeepAliveReply | null }
   /** The idle timer: ends the session if it still has no handles and no call since. */

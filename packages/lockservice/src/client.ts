@@ -18,6 +18,8 @@ const MAX_ATTEMPTS = 30;
 const MAX_OPEN_RETRIES = 5;
 /** Between KeepAlives while no master answers. */
 const KEEPALIVE_RETRY_MS = 50;
+/** Takes of events held for the next event at most; one more is answered at once (empty). */
+export const MAX_HELD_TAKES = 1_000;
 /** Calls held while the session is in jeopardy at most; one more is refused (UNAVAILABLE) at once. */
 export const MAX_CALLS_IN_JEOPARDY = 10_000;
 
@@ -40,6 +42,9 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   const t = props.config.timing;
   let master: ActorRef<ServerMsg> | undefined;
   let session: SessionId | undefined;
+  /** Shown with every request for the session: only its opener may act on it. */
+  let secret: string | undefined;
+  const auth = (sec: string | undefined): { secret?: string } => (sec === undefined ? {} : { secret: sec });
   let lease: ClientLease<MasterEvent> | undefined;
   let state: ClientStatus['state'] = 'opening';
   const handles = new Map<number, string>();
@@ -52,6 +57,9 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   let lost = false;
   /** Requests held until jeopardy ends (safe or expired), as Chubby's library holds them. */
   const heldInJeopardy: Array<() => void> = [];
+  /** Takes of events waiting for the next one, oldest first (each with its timeout timer's id). */
+  const heldTakes: Array<{ id: number; to: ReplyHandle }> = [];
+  let nextTakeId = 1;
   let callsRunning = 0;
   let lastCallAt = ctx.now();
 
@@ -61,6 +69,19 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       lost = true;
     }
     buffered.push(e);
+  };
+  const take = (): { events: ClientEvent[]; lost: boolean } => {
+    const out = { events: buffered, lost };
+    [buffered, lost] = [[], false];
+    return out;
+  };
+  /** Events just arrived: the oldest held take gets them at once. */
+  const pushEvents = (): void => {
+    if (buffered.length === 0) return;
+    const held = heldTakes.shift();
+    if (held === undefined) return;
+    ctx.cancelTimer(`take-${held.id}`);
+    ctx.replyTo(held.to, take());
   };
   const flush = (): void => {
     cache.clear();
@@ -124,9 +145,9 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
 
   // A write may wait up to a lease for other clients' caches to be invalidated, and the master
   // tries Paxos up to MASTER_ATTEMPTS times.
-  const op = <R>(o: ClientOp) => toMaster<R>(() => ({ type: 'op', op: o }), t.leaseMs + (MASTER_ATTEMPTS + 1) * t.requestTimeoutMs, false);
-  const query = <R>(q: LsQuery, cache?: { session: SessionId; path: string }) =>
-    toMaster<R>(() => ({ type: 'query', query: q, ...(cache ? { cache } : {}) }), t.requestTimeoutMs, true) as Promise<ServerReply<R> & { cacheable?: boolean }>;
+  const op = <R>(o: ClientOp, sec = secret) => toMaster<R>(() => ({ type: 'op', op: o, ...auth(sec) }), t.leaseMs + (MASTER_ATTEMPTS + 1) * t.requestTimeoutMs, false);
+  const query = <R>(q: LsQuery, cache?: { session: SessionId; path: string }, sec = secret) =>
+    toMaster<R>(() => ({ type: 'query', query: q, ...auth(sec), ...(cache ? { cache } : {}) }), t.requestTimeoutMs, true) as Promise<ServerReply<R> & { cacheable?: boolean }>;
 
   const openSession = async (): Promise<SessionId | undefined> => {
     let sentAt = ctx.now();
@@ -142,6 +163,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       return undefined;
     }
     session = r.result.session;
+    secret = r.result.secret;
     lease = new ClientLease(sentAt, t.leaseMs, { driftMs: t.driftMs, gracePeriodMs: t.gracePeriodMs });
     state = 'live';
     ctx.send(ctx.self, { type: 'sendKeepAlive' });
@@ -169,6 +191,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   function sendKeepAlive(): void {
     if (session === undefined || state === 'expired' || state === 'closed') return;
     const s = session;
+    const sec = secret;
     const sentAt = ctx.now();
     const sentAcks = acks;
     acks = [];
@@ -179,7 +202,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     const timeoutMs = Math.max(untilLeaseEnd, t.requestTimeoutMs / 2);
     (async () => {
       master ??= await findMaster();
-      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, acks: sentAcks }, { timeoutMs });
+      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, ...auth(sec), acks: sentAcks }, { timeoutMs });
     })().then(
       (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply }),
       () => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply: null }),
@@ -242,6 +265,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
           unreachable(e, 'client lease');
       }
     }
+    pushEvents();
     const next = lease?.nextWakeAt();
     if (next !== undefined) ctx.setTimer('lease', Math.max(0, next - ctx.now()), { type: 'wake' });
   }
@@ -306,7 +330,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         return op({ type: 'acquire', session: s, ...withoutType(req) });
       case 'acquire': {
         const { timeoutMs, ...rest } = withoutType(req);
-        return toMaster(() => ({ type: 'acquire', session: s, ...rest, timeoutMs }), timeoutMs + t.requestTimeoutMs, false);
+        const sec = secret;
+        return toMaster(() => ({ type: 'acquire', session: s, ...auth(sec), ...rest, timeoutMs }), timeoutMs + t.requestTimeoutMs, false);
       }
       case 'closeSession': {
         const r = await op({ type: 'closeSession', session: s });
@@ -342,9 +367,17 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         answer(ctx.replyHandle(), call(msg.req));
         return STARTED;
       case 'takeEvents': {
-        const out = { events: buffered, lost };
-        [buffered, lost] = [[], false];
-        return ctx.reply(out);
+        const to = ctx.replyHandle();
+        if (buffered.length > 0 || !(msg.waitMs !== undefined && msg.waitMs > 0) || heldTakes.length >= MAX_HELD_TAKES || to === undefined) return ctx.reply(take());
+        const id = nextTakeId++;
+        heldTakes.push({ id, to });
+        ctx.setTimer(`take-${id}`, msg.waitMs, { type: 'watchTimeout', id });
+        return;
+      }
+      case 'watchTimeout': {
+        const i = heldTakes.findIndex((h) => h.id === msg.id);
+        if (i >= 0) ctx.replyTo(heldTakes.splice(i, 1)[0]!.to, take());
+        return;
       }
       case 'status':
         return ctx.reply({ session: session ?? null, state, master: master?.node ?? null, cached: cache.size } satisfies ClientStatus);

@@ -91,7 +91,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       case 'checkSequencer':
         return this.checkSequencer(q.sequencer);
       case 'sessions':
-        return ok({ sessions: [...this.state.sessions.keys()] });
+        return ok({ sessions: [...this.state.sessions.keys()], secrets: [...this.state.sessions.values()].map((s) => s.secret) });
       case 'ephemerals': {
         const session = this.sessionOf(q.session);
         return session.ok ? ok({ paths: [...session.result.ephemerals] }) : session;
@@ -157,8 +157,9 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       return failure('LIMIT_REACHED', `the cell holds ${sessions.size} sessions, its limit (maxSessions)`);
     }
     const id = counters.nextSession++;
-    sessions.set(id, { id, principal: op.principal, handles: new Set(), ephemerals: new Set() });
-    return ok({ session: id });
+    const secret = op.secret ?? '';
+    sessions.set(id, { id, principal: op.principal, secret, handles: new Set(), ephemerals: new Set() });
+    return ok(secret === '' ? { session: id } : { session: id, secret });
   }
 
   /** Closes the session's handles (releasing its locks, with lock-delay if it expired) and deletes its ephemeral nodes. */

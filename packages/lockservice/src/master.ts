@@ -41,6 +41,8 @@ export class Master {
   private readonly cachers = new Map<string, Set<SessionId>>();
   private cacherCount = 0;
   private readonly handlePaths = new Map<HandleId, string>();
+  /** Each live session's secret, as the database holds it ('' for one opened without). */
+  private readonly secrets = new Map<SessionId, string>();
   private readonly writing = new Map<string, number>();
   private readonly held: HeldWrite[] = [];
   private nextInvalidation = 1;
@@ -69,7 +71,8 @@ export class Master {
       (out) => {
         if (this.stopped) return;
         if (!out.ok) throw new Error(out.error.message);
-        const sessions = (out.result as { sessions: SessionId[] }).sessions;
+        const { sessions, secrets } = out.result as LsQueryResults['sessions'];
+        sessions.forEach((s, i) => this.secrets.set(s, secrets[i] ?? ''));
         for (const session of sessions) this.unflushed.add(session);
         this.runLeases(this.leases.step({ type: 'becameMaster', sessions }, this.ctx.now()));
         this.ready = true;
@@ -93,9 +96,20 @@ export class Master {
     for (const w of this.held) w.go = () => {};
   }
 
+  /**
+   * Whether a request naming `session` (or none) with `secret` may act on it. A session this master
+   * does not know is left to the database (it refuses an unknown one); see the report for sessions
+   * opened by a deposed master's last proposals.
+   */
+  owns(session: SessionId | undefined, secret: string | undefined): boolean {
+    const known = session === undefined ? undefined : this.secrets.get(session);
+    return known === undefined || known === '' || known === secret;
+  }
+
   op(op: ClientOp, to: ReplyHandle | undefined): void {
     // Changes to a node's contents or stat wait for the invalidation of other clients' caches.
     if (op.type === 'closeSession') return this.endSession(op, to);
+    if (op.type === 'openSession') return this.propose({ ...op, secret: drawSecret(this.ctx) }, to);
     if (op.type !== 'setContents' && op.type !== 'delete' && op.type !== 'setAcl') return this.propose(op, to);
     this.pathOf(op.session, op.handle, to, (path) => this.write(path, op.session, () => this.propose(op, to, path)));
   }
@@ -222,12 +236,16 @@ export class Master {
     if (this.stopped) return;
     const now = this.ctx.now();
     switch (op.type) {
-      case 'openSession':
-        this.runLeases(this.leases.step({ type: 'sessionOpened', session: (result as LsResults['openSession']).session }, now));
+      case 'openSession': {
+        const { session, secret } = result as LsResults['openSession'];
+        this.secrets.set(session, secret ?? '');
+        this.runLeases(this.leases.step({ type: 'sessionOpened', session }, now));
         break;
+      }
       case 'closeSession':
       case 'expireSession':
         this.runLeases(this.leases.step({ type: 'sessionEnded', session: op.session }, now));
+        this.secrets.delete(op.session);
         this.toldFailover.delete(op.session);
         this.flushed(op.session);
         this.runWaiters(this.waiters.step({ type: 'sessionEnded', session: op.session }, now));
@@ -425,6 +443,13 @@ function refusal(reason: 'tooManyWaiters' | 'sessionEnded' | 'notMaster'): Servi
 /** The end of a lock-delay, as the database's LOCK_DELAY error gives it. */
 function delayEnd(err: PaxosDomainError, now: number): number {
   return (err.error as LsError).availableAt ?? now;
+}
+
+/** 128 bits from the actor's random source, as 32 hex digits. */
+function drawSecret(ctx: ActorContext<ServerMsg>): string {
+  let secret = '';
+  for (let i = 0; i < 4; i++) secret += Math.floor(ctx.random() * 0x1_0000_0000).toString(16).padStart(8, '0');
+  return secret;
 }
 
 /** Any failure of a proposal or read as the client's typed error. */

@@ -33,7 +33,8 @@ export interface Sequencer {
 }
 
 export type LsOp =
-  | { type: 'openSession'; principal: string }
+  /** `secret`: what the session's client shows with every request (the master draws it). */
+  | { type: 'openSession'; principal: string; secret?: string }
   /** A client ends its session: its locks are released without lock-delay. */
   | { type: 'closeSession'; session: SessionId }
   /** The master saw the session's lease run out: its locks are released with lock-delay. */
@@ -86,7 +87,7 @@ export interface FreedLock {
 }
 
 export interface LsResults {
-  openSession: { session: SessionId };
+  openSession: { session: SessionId; secret?: string };
   closeSession: { freed: FreedLock[] };
   expireSession: { freed: FreedLock[] };
   open: { handle: HandleId; created: boolean; stat: Stat };
@@ -105,7 +106,7 @@ export type LsQuery =
   | { type: 'readdir'; session: SessionId; handle: HandleId }
   | { type: 'getSequencer'; session: SessionId; handle: HandleId }
   | { type: 'checkSequencer'; sequencer: Sequencer }
-  /** The live sessions: a new master extends every one of them. */
+  /** The live sessions and their secrets (the master's own query): a new master extends every one of them. */
   | { type: 'sessions' }
   /** The ephemeral files and directories of a session: its end deletes them. */
   | { type: 'ephemerals'; session: SessionId };
@@ -118,7 +119,8 @@ export interface LsQueryResults {
   readdir: { names: string[] };
   getSequencer: { sequencer: Sequencer };
   checkSequencer: { valid: true };
-  sessions: { sessions: SessionId[] };
+  /** `secrets[i]` is that of `sessions[i]` ('' for a session opened without one). */
+  sessions: { sessions: SessionId[]; secrets: string[] };
   ephemerals: { paths: string[] };
 }
 export type LsQueryResult = LsQueryResults[LsQueryType];

@@ -14,7 +14,9 @@ export type ServiceErrorCode =
   | 'TIMEOUT'
   | 'TOO_MANY_WAITERS'
   /** The session ended (expired, or closed) while the request waited. */
-  | 'SESSION_EXPIRED';
+  | 'SESSION_EXPIRED'
+  /** The request names a session without its secret: only the client that opened a session acts on it. */
+  | 'NOT_SESSION_OWNER';
 
 export type LsClientErrorCode = LsErrorCode | ServiceErrorCode;
 
@@ -37,15 +39,19 @@ export type KeepAliveReply =
   | { ok: true; heldMs: number; leaseRemainingMs: number; events: MasterEvent[]; eventsLost: boolean; failover: boolean }
   | { ok: false; reason: 'unknownSession' | 'sessionExpired' | 'notMaster' };
 
+/**
+ * `secret`, on every request that names a session: the one its openSession answer gave. A request
+ * without it for a session that has one is refused (NOT_SESSION_OWNER; a KeepAlive as unknownSession).
+ */
 export type ServerMsg =
   | ({ type: 'whoIsMaster' } & Asks<{ master: ActorRef<ServerMsg> | null }>)
-  | ({ type: 'op'; op: ClientOp } & Asks<ServerReply<LsResult>>)
+  | ({ type: 'op'; op: ClientOp; secret?: string } & Asks<ServerReply<LsResult>>)
   /** Blocking acquire: granted, or refused once `timeoutMs` has passed (TIMEOUT). */
-  | ({ type: 'acquire'; session: SessionId; handle: HandleId; mode: LockMode; lockDelayMs?: number; timeoutMs: number } & Asks<ServerReply<LsResults['acquire']>>)
+  | ({ type: 'acquire'; session: SessionId; secret?: string; handle: HandleId; mode: LockMode; lockDelayMs?: number; timeoutMs: number } & Asks<ServerReply<LsResults['acquire']>>)
   /** A read under the master's lease; `cache` asks to be told before the node next changes. */
-  | ({ type: 'query'; query: LsQuery; cache?: { session: SessionId; path: string } } & Asks<ServerReply<LsQueryResult> & { cacheable?: boolean }>)
+  | ({ type: 'query'; query: LsQuery; secret?: string; cache?: { session: SessionId; path: string } } & Asks<ServerReply<LsQueryResult> & { cacheable?: boolean }>)
   /** Held until the lease nears its end, or answered early with events. `acks`: invalidations the client has applied. */
-  | ({ type: 'keepAlive'; session: SessionId; acks: number[] } & Asks<KeepAliveReply>)
+  | ({ type: 'keepAlive'; session: SessionId; secret?: string; acks: number[] } & Asks<KeepAliveReply>)
   | LeadershipEvent
   | AppliedEvents
   | { type: 'wake' };

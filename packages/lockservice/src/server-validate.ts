@@ -18,6 +18,7 @@ export const MAX_ACQUIRE_TIMEOUT_MS = 3_600_000;
 /** Invalidation acknowledgements one KeepAlive carries at most. */
 export const MAX_ACKS = 100_000;
 
+const badSecret = (msg: Record<string, unknown>): boolean => msg.secret !== undefined && typeof msg.secret !== 'string';
 const isId = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -28,6 +29,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 export function serverMsgProblem(msg: unknown): string | undefined {
   if (!isObject(msg) || typeof msg.type !== 'string' || !Object.hasOwn(SERVER_MESSAGE_TYPES, msg.type)) return `unknown message ${describe(msg)}`;
+  if (badSecret(msg)) return `${msg.type}: secret must be a string`;
   switch (msg.type as ServerMsg['type']) {
     case 'op':
       if (!isObject(msg.op) || typeof msg.op.type !== 'string') return 'op: an object with a type is needed';
@@ -40,6 +42,7 @@ export function serverMsgProblem(msg: unknown): string | undefined {
       return undefined;
     case 'query':
       if (!isObject(msg.query)) return 'query: an object is needed';
+      if (msg.query.type === 'sessions') return "query: sessions is the master's own";
       if (msg.cache !== undefined && (!isObject(msg.cache) || !isId(msg.cache.session) || typeof msg.cache.path !== 'string')) return 'query: cache must name a session and a path';
       return undefined;
     case 'keepAlive':

@@ -4,6 +4,7 @@ import type { CellConfig } from './cell.ts';
 import { cellMachine } from './machine.ts';
 import { Master } from './master.ts';
 import { serverMsgProblem } from './server-validate.ts';
+import { validators } from './validate.ts';
 import type { ServerMsg } from './server-protocol.ts';
 import { unreachable } from './unreachable.ts';
 
@@ -68,10 +69,13 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
     return false;
   };
 
+  // Ops and queries are checked here too, so a malformed one is refused as such before ownership is.
+  const check = validators(props.config.db);
+  const notOwner = () => ({ ok: false, error: { code: 'NOT_SESSION_OWNER', message: "the request names a session without that session's secret: only the client that opened a session may act on it" } });
   const notMaster = () => ({ ok: false, error: { code: 'NOT_MASTER', message: `${ctx.node} is not the master of cell ${props.config.db.cell}` } });
 
   return (msg: ServerMsg) => {
-    const problem = serverMsgProblem(msg);
+    const problem = serverMsgProblem(msg) ?? (msg.type === 'op' ? check.op(msg.op) : msg.type === 'query' ? check.query(msg.query) : undefined);
     if (problem !== undefined) {
       ctx.log.warn('bad request refused', { problem });
       return ctx.reply({ ok: false, error: { code: 'BAD_REQUEST', message: problem } });
@@ -102,19 +106,23 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
       case 'op':
         if (duplicate(ctx.replyHandle())) return;
         if (!master?.ready) return ctx.reply(notMaster());
+        if (!master.owns('session' in msg.op ? msg.op.session : undefined, msg.secret)) return ctx.reply(notOwner());
         master.op(msg.op, ctx.replyHandle());
         return STARTED;
       case 'acquire':
         if (duplicate(ctx.replyHandle())) return;
         if (!master?.ready) return ctx.reply(notMaster());
+        if (!master.owns(msg.session, msg.secret)) return ctx.reply(notOwner());
         master.acquire(msg, ctx.replyHandle());
         return STARTED;
       case 'query':
         if (!master?.ready) return ctx.reply(notMaster());
+        if (!master.owns('session' in msg.query ? msg.query.session : undefined, msg.secret) || !master.owns(msg.cache?.session, msg.secret)) return ctx.reply(notOwner());
         master.query(msg.query, msg.cache, ctx.replyHandle());
         return STARTED;
       case 'keepAlive':
         if (!master?.ready) return ctx.reply({ ok: false, reason: 'notMaster' });
+        if (!master.owns(msg.session, msg.secret)) return ctx.reply({ ok: false, reason: 'unknownSession' });
         return master.keepAlive(msg.session, msg.acks, ctx.replyHandle());
       default:
         return unreachable(msg, 'lock-service server');
@@ -122,10 +130,10 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
   };
 });
 
-/** Asks the local proposer for the leader (a read it redirects) and names that node's server. */
+/** Asks the local proposer for the leader (a read it redirects; a small one) and names that node's server. */
 function whoLeads(ctx: ActorContext<ServerMsg>, proposer: ActorRef<ProposerMsg>, props: ServerProps, to: ReturnType<ActorContext<ServerMsg>['replyHandle']>): void {
   if (!to) return;
-  ctx.ask(proposer, { type: 'read', query: { type: 'sessions' } }, { timeoutMs: props.config.timing.requestTimeoutMs }).then(
+  ctx.ask(proposer, { type: 'read', query: { type: 'ephemerals', session: 0 } }, { timeoutMs: props.config.timing.requestTimeoutMs }).then(
     (reply) => {
       const leader = reply.ok ? proposer : 'leader' in reply ? reply.leader : undefined;
       const index = leader === undefined ? -1 : props.proposers.findIndex((p) => p.equals(leader));

@@ -49,7 +49,7 @@ export function snapshotPieces(state: DbState): SnapshotPiece[] {
   // Nodes go in map order, which puts every directory before its children (created first, and
   // deleted only once empty), so restore can link each node to its parent as it comes.
   chunk(state.nodes.values(), nodeRecord, (n) => 200 + 3 * n.path.length + n.contents.byteLength, (nodes) => pieces.push({ piece: 'nodes', nodes }));
-  chunk(state.sessions.values(), sessionRecord, (s) => 64 + 3 * s.principal.length, (sessions) => pieces.push({ piece: 'sessions', sessions }));
+  chunk(state.sessions.values(), sessionRecord, (s) => 64 + 3 * s.principal.length + s.secret.length, (sessions) => pieces.push({ piece: 'sessions', sessions }));
   chunk(state.handles.values(), (h) => ({ ...h, events: [...h.events] }), (h) => 128 + 3 * h.path.length, (handles) => pieces.push({ piece: 'handles', handles }));
   return pieces;
 }
@@ -102,7 +102,7 @@ export function restoreState(config: LsConfig, pieces: Iterable<unknown>): DbSta
         }
         break;
       case 'sessions':
-        for (const r of piece.sessions) state.sessions.set(r.id, indexSession({ ...r }));
+        for (const r of piece.sessions) state.sessions.set(r.id, indexSession({ ...r, secret: r.secret ?? '' }));
         break;
       case 'handles':
         for (const r of piece.handles) {

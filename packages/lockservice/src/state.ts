@@ -25,6 +25,8 @@ export interface NodeRecord {
 export interface SessionRecord {
   id: SessionId;
   principal: string;
+  /** Shown by the session's client with each request; '' for a session opened without one. */
+  secret: string;
 }
 
 export interface HandleRecord {
@@ -126,4 +128,4 @@ export function nodeRecord(n: LsNode): NodeRecord {
   };
 }
 
-export const sessionRecord = (s: LsSession): SessionRecord => ({ id: s.id, principal: s.principal });
+export const sessionRecord = (s: LsSession): SessionRecord => ({ id: s.id, principal: s.principal, secret: s.secret });

@@ -20,6 +20,9 @@ const oneOf =
   (...values: readonly string[]): Check =>
   (v) =>
     typeof v === 'string' && values.includes(v) ? undefined : `must be one of ${values.join(', ')}`;
+/** A session's secret: the master draws 32 hex digits. */
+export const MAX_SECRET_CHARS = 64;
+const secretProblem: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_SECRET_CHARS ? undefined : `must be a string of 1 to ${MAX_SECRET_CHARS} characters`);
 const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be a boolean');
 const eventKinds: Check = (v) => {
   if (!Array.isArray(v)) return 'must be an array of event kinds';
@@ -47,7 +50,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
   const onHandle: Fields = { required: { session: id, handle: id } };
 
   const ops: Record<LsOpType, Fields> = {
-    openSession: { required: { principal: (v) => principalProblem(v, limits) } },
+    openSession: { required: { principal: (v) => principalProblem(v, limits) }, optional: { secret: secretProblem } },
     closeSession: { required: { session: id } },
     expireSession: { required: { session: id } },
     open: {

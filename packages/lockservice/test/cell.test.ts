@@ -206,6 +206,30 @@ describe('lock-service cell in the simulator', () => {
     expect(kinds).toEqual(['contentsModified', 'lockAcquired']);
   });
 
+  test('watch with waitMs is answered when an event arrives (pushed, not polled), or empty when the wait runs out', async () => {
+    const sim = new SimCluster({ seed: 14 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
+    const run = async () => {
+      const ha = (await a.open('/ls/test/w', { create: 'ifAbsent', events: ['contentsModified'] })).handle;
+      const hb = (await b.open('/ls/test/w')).handle;
+      const started = sim.now();
+      expect(await a.watch({ waitMs: 300 })).toEqual({ events: [], lost: false });
+      expect(sim.now() - started).toBeGreaterThanOrEqual(300);
+      const watching = a.watch({ waitMs: 20_000 });
+      await clock.sleep(500);
+      const wroteAt = sim.now();
+      await b.setContents(hb, text('x'));
+      const { events } = await watching;
+      expect(events).toEqual([expect.objectContaining({ handle: ha, kind: 'contentsModified' })]);
+      expect(sim.now() - wroteAt).toBeLessThan(plan.config.timing.leaseMs);
+    };
+    const done = run();
+    expect(await clock.run(done, 60_000)).toBe(true);
+    await done;
+  });
+
   test('malformed requests to a server get BAD_REQUEST, and the cell keeps serving', async () => {
     const sim = new SimCluster({ seed: 7 });
     const plan = simCell(sim);

@@ -65,7 +65,7 @@ describe('limits and bad paths: clear errors', () => {
     expect(cell.db.query({ type: 'dump' } as never)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringContaining('unknown query type "dump"') } });
     expect(cell.db.query(undefined as never)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(cell.db.query({ type: 'stat', session: 1 } as never)).toMatchObject({ ok: false, error: { message: 'stat: handle: missing' } });
-    expect(cell.read({ type: 'sessions' })).toEqual({ sessions: [] });
+    expect(cell.read({ type: 'sessions' })).toEqual({ sessions: [], secrets: [] });
   });
 
   it('each bound refuses the op past it with LIMIT_REACHED: sessions, handles per session, nodes, total bytes', () => {

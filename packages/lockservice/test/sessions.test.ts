@@ -10,6 +10,18 @@ describe('sessions: open, close, expire', () => {
     expect(cell.read({ type: 'sessions' }).sessions).toEqual([a, c]);
   });
 
+  it("keeps each session's secret, lists it for a new master, and a snapshot carries it", () => {
+    const cell = new Cell();
+    const a = cell.ok({ type: 'openSession', principal: 'alice', secret: 'a-secret' });
+    const b = cell.session('bob');
+    expect(a.secret).toBe('a-secret');
+    expect(cell.read({ type: 'sessions' })).toEqual({ sessions: [a.session, b], secrets: ['a-secret', ''] });
+    const copy = new Cell();
+    copy.db.restore(cell.db.snapshot());
+    expect(copy.read({ type: 'sessions' })).toEqual({ sessions: [a.session, b], secrets: ['a-secret', ''] });
+    cell.fails({ type: 'openSession', principal: 'carol', secret: '' }, 'BAD_REQUEST');
+  });
+
   it('expiry deletes the session ephemeral files and directories, and leaves the others', () => {
     const cell = new Cell();
     const [s1, s2] = [cell.session(), cell.session('bob')];
