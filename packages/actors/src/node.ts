@@ -5,7 +5,7 @@ import { DeadLetters, messageTypeOf } from './dead-letters.ts';
 import { AskTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 import { lookupKind, type ActorKind } from './kind.ts';
 import type { LogSink } from './log.ts';
-import { checkMessage, checkValue } from './message-shape.ts';
+import { checkEnvelope, checkMessage, checkValue } from './message-shape.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
 import { DEFAULT_DOMAIN, StorageDomains, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
 import { NodeStorage } from './storage/node-storage.ts';
@@ -60,6 +60,11 @@ export interface NodeOptions {
   defaultAskTimeoutMs?: number;
   /** Makes the thread pools behind Pool actors (none: spawning a Pool fails with a clear error). */
   taskPools?: TaskPools;
+  /**
+   * Whether an actor's tell to an actor of this node is checked against the whole message rule
+   * (default true), or only for its `type`: nothing is encoded on that path.
+   */
+  checkSameThreadMessages?: boolean;
 }
 
 type SysMsg =
@@ -120,6 +125,7 @@ export class ActorNode {
   private readonly turnBudget: number;
   private readonly actorBudget: number;
   private readonly defaultAskTimeoutMs: number;
+  private readonly checkSameThreadMessages: boolean;
   private readonly runTurnFn = (): void => this.runTurn();
   private counters = { in: 0, out: 0, processed: 0 };
   /** Names of stopped actors, oldest first, so a message to one is a dead letter as `stopped`. */
@@ -138,6 +144,7 @@ export class ActorNode {
     this.turnBudget = opts.turnBudget ?? 20_000;
     this.actorBudget = opts.actorBudget ?? 256;
     this.defaultAskTimeoutMs = opts.defaultAskTimeoutMs ?? 5_000;
+    this.checkSameThreadMessages = opts.checkSameThreadMessages ?? true;
   }
 
   // ---- spawning and stopping ----
@@ -291,11 +298,19 @@ export class ActorNode {
 
   // ---- sending ----
 
-  /** Throws UnsendableError (naming the path inside msg) for what no path could carry faithfully. */
+  /**
+   * Throws UnsendableError (naming the path inside msg) for what no path could carry faithfully;
+   * on this node's own thread only for a missing `type`, unless checkSameThreadMessages is set.
+   */
   tell(ref: AnyRef, msg: unknown): void {
-    checkMessage(msg);
-    if (ref.node === this.name) this.deliverLocal(ref.id, msg, 0);
-    else this.sendRemote(ref, msg, 0);
+    if (ref.node !== this.name) {
+      checkMessage(msg);
+      this.sendRemote(ref, msg, 0);
+      return;
+    }
+    if (this.checkSameThreadMessages) checkMessage(msg);
+    else checkEnvelope(msg);
+    this.deliverLocal(ref.id, msg, 0);
   }
 
   ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {

@@ -35,6 +35,7 @@ export async function realNodeOptions(name: string, config: NodeConfig): Promise
     storageDomains: config.storageDomains,
     mailboxCapacity: config.mailboxCapacity,
     defaultAskTimeoutMs: config.defaultAskTimeoutMs,
+    checkSameThreadMessages: config.checkSameThreadMessages,
     taskPools: piscinaPools,
   };
 }
