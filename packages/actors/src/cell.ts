@@ -187,8 +187,10 @@ export class ActorCell {
         return n;
       }
       if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
-      // A writer over its domain's byte bound stops here: the node holds its next message.
-      if (!this.alive || this.receive !== receive || this.domain?.full) break;
+      // A writer over its domain's byte bound stops here (the node holds its next message), and
+      // one that filled a commit stops so the commit can start.
+      const domain = this.domain;
+      if (!this.alive || this.receive !== receive || (domain !== undefined && (domain.full || domain.commitDue))) break;
     }
     this.current = 0;
     return n;

@@ -537,6 +537,8 @@ export class ActorNode {
           cell.scheduled = true;
           this.ready.push(cell);
         }
+        // A commit's worth of writes: the turn ends so it starts, and what arrived meanwhile gets in.
+        if (cell.domain?.commitDue) break;
       }
     } finally {
       if (this.readyHead === this.ready.length) {
@@ -601,6 +603,7 @@ export class ActorNode {
         (err) => this.storageFailed(name, err),
         (fn, ms) => this.env.setTimer(fn, ms),
         opts.maxPendingBytes,
+        opts.maxCommitBytes,
       );
       // Writes made outside a turn (after an await) still get committed.
       d.onDirty = () => this.requestTurn();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ActorNode, ActorSystem, MemoryStore } from '../src/index.ts';
+import { ActorNode, ActorSystem, MemoryStore, type DurableStore } from '../src/index.ts';
+import { NodeStorage } from '../src/storage/node-storage.ts';
 import { SimCluster } from '../src/testing/index.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { DomainWriter } from './fixtures/domain-kinds.ts';
@@ -58,6 +59,52 @@ describe('storage domains', () => {
     await sim.runFor(500);
     expect(sim.node('a').stats().mailboxTotal).toBe(0);
     expect(sim.store('a', 'bulk').size).toBe(5);
+  });
+
+  it('a commit carries at most maxCommitBytes (at least one write), and a durable wait ends only with the commit that takes its last write', async () => {
+    const fsyncs: Array<() => void> = [];
+    const inner = new MemoryStore((done) => fsyncs.push(done));
+    const commitSizes: number[] = [];
+    const store: DurableStore = {
+      get: (k) => inner.get(k),
+      range: (o) => inner.range(o),
+      commit: (writes) => {
+        commitSizes.push(writes.reduce((n, [, v]) => n + (v?.length ?? 0), 0));
+        return inner.commit(writes);
+      },
+      close: () => inner.close(),
+    };
+    const storage = new NodeStorage(store, () => undefined, (fn) => void setTimeout(fn, 0), undefined, 100_000);
+    for (let i = 0; i < 5; i++) storage.put(['k', i], new Uint8Array(40_000));
+    storage.put(['big'], new Uint8Array(150_000)); // over the bound alone: a commit of its own
+    let durable = false;
+    storage.afterDurable(() => (durable = true));
+    for (let i = 0; i < 3; i++) storage.commitIfDirty();
+    expect(commitSizes.map((n) => Math.floor(n / 10_000))).toEqual([8, 8, 4]);
+    storage.commitIfDirty();
+    expect(commitSizes.map((n) => Math.floor(n / 10_000))).toEqual([8, 8, 4, 15]);
+    while (fsyncs.length > 1) {
+      fsyncs.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(durable).toBe(false); // its last write is in the commit not yet synced
+    fsyncs.shift()!();
+    await until(() => durable, 'the durable wait ended');
+    expect(inner.size).toBe(6);
+  });
+
+  it('a writer that fills a commit ends its node\'s turn, so the commit starts while it writes on', async () => {
+    const sim = new SimCluster({ seed: 1, nodes: ['a'], fsyncMs: [50, 50], storageDomains: { bulk: { maxCommitBytes: 100_000 } } });
+    const writer = sim.spawn('a', DomainWriter, {}, { storageDomain: 'bulk' });
+    sim.tell(writer, { type: 'burst', count: 4, bytes: 60_000 });
+    await sim.runFor(10);
+    expect(sim.node('a').stats().mailboxTotal).toBe(0);
+    expect(sim.node('a').stats().storage.commits).toBe(0);
+    // Each turn ended once 100 KB waited, so the four commits started together and synced together
+    // (one commit per turn's end would still have three to go).
+    await sim.runFor(50);
+    expect(sim.node('a').stats().storage).toEqual({ commits: 4, writes: 4 });
+    for (let i = 0; i < 4; i++) expect(await sim.call(writer, { type: 'get', key: `k${i}` })).toBe(60_000);
   });
 
   it('a bad domain name is refused at spawn', () => {

@@ -19,6 +19,11 @@ export interface StorageDomainOptions {
   syncMode?: 'sync' | 'overlapping';
   /** Bytes of writes waiting for their commit before writers wait. Default 64 MiB. */
   maxPendingBytes?: number;
+  /**
+   * Bytes one commit carries (at least one write). Smaller commits let another domain's sync in
+   * sooner; larger ones sync less often. Default 1 MiB.
+   */
+  maxCommitBytes?: number;
 }
 
 /** Opens the store of one domain of one node (LMDB for real runs, memory in the simulator). */
