@@ -3,7 +3,8 @@ import type { ActorContext, ReplyHandle, Settled, SpawnOptions, TimerOptions } f
 import type { ActorKind, Behavior, Next, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
 import { checkMessage, checkValue } from './message-shape.ts';
-import type { ActorNode, TimerHandle } from './node.ts';
+import type { ActorNode } from './node.ts';
+import type { TimerHandle } from './node-host.ts';
 import { MessageQueue } from './queue.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
 import { ActorRef, type AnyRef } from './ref.ts';

@@ -1,6 +1,6 @@
 import type { LogSink } from '../log.ts';
 import { consoleSink } from '../log.ts';
-import type { NodeOptions } from '../node.ts';
+import type { NodeOptions } from '../node-host.ts';
 import { hashString } from '../random.ts';
 import type { StorageDomainOptions } from '../storage/domains.ts';
 import { domainPath, LmdbStore } from '../storage/lmdb-store.ts';
