@@ -61,7 +61,7 @@ describe('storage domains', () => {
     expect(sim.store('a', 'bulk').size).toBe(5);
   });
 
-  it('a commit carries at most maxCommitBytes (at least one write), and a durable wait ends only with the commit that takes its last write', async () => {
+  it('a commit takes writes until they reach maxCommitBytes, and a durable wait ends only with the commit that takes its last write', async () => {
     const fsyncs: Array<() => void> = [];
     const inner = new MemoryStore((done) => fsyncs.push(done));
     const commitSizes: number[] = [];
@@ -77,12 +77,12 @@ describe('storage domains', () => {
     const storage = new NodeStorage(store, () => undefined, (fn) => void setTimeout(fn, 0), undefined, 100_000);
     for (let i = 0; i < 5; i++) storage.put(['k', i], new Uint8Array(40_000));
     storage.put(['big'], new Uint8Array(150_000)); // over the bound alone: a commit of its own
+    storage.put(['last'], new Uint8Array(10_000));
     let durable = false;
     storage.afterDurable(() => (durable = true));
     for (let i = 0; i < 3; i++) storage.commitIfDirty();
-    expect(commitSizes.map((n) => Math.floor(n / 10_000))).toEqual([8, 8, 4]);
-    storage.commitIfDirty();
-    expect(commitSizes.map((n) => Math.floor(n / 10_000))).toEqual([8, 8, 4, 15]);
+    // 40 + 40 + 40 reach 100 KB; 40 + 40 do not, so the big one joins them; the last goes alone.
+    expect(commitSizes.map((n) => Math.floor(n / 10_000))).toEqual([12, 23, 1]);
     while (fsyncs.length > 1) {
       fsyncs.shift()!();
       await new Promise((r) => setImmediate(r));
@@ -90,21 +90,30 @@ describe('storage domains', () => {
     expect(durable).toBe(false); // its last write is in the commit not yet synced
     fsyncs.shift()!();
     await until(() => durable, 'the durable wait ended');
-    expect(inner.size).toBe(6);
+    expect(inner.size).toBe(7);
   });
 
-  it('a writer that fills a commit ends its node\'s turn, so the commit starts while it writes on', async () => {
-    const sim = new SimCluster({ seed: 1, nodes: ['a'], fsyncMs: [50, 50], storageDomains: { bulk: { maxCommitBytes: 100_000 } } });
-    const writer = sim.spawn('a', DomainWriter, {}, { storageDomain: 'bulk' });
-    sim.tell(writer, { type: 'burst', count: 4, bytes: 60_000 });
-    await sim.runFor(10);
-    expect(sim.node('a').stats().mailboxTotal).toBe(0);
-    expect(sim.node('a').stats().storage.commits).toBe(0);
-    // Each turn ended once 100 KB waited, so the four commits started together and synced together
-    // (one commit per turn's end would still have three to go).
-    await sim.runFor(50);
-    expect(sim.node('a').stats().storage).toEqual({ commits: 4, writes: 4 });
-    for (let i = 0; i < 4; i++) expect(await sim.call(writer, { type: 'get', key: `k${i}` })).toBe(60_000);
+  it('a writer that fills a commit ends its node\'s turn, so the commit starts while it writes on', () => {
+    const turns: Array<() => void> = [];
+    const commits: number[] = [];
+    const inner = new MemoryStore(() => undefined); // never synced: only when commits start matters
+    const node = new ActorNode({
+      name: 'n',
+      seed: 1,
+      logSink: () => undefined,
+      env: { now: () => 0, setTimer: () => 0, clearTimer: () => undefined, defer: (fn) => turns.push(fn) },
+      openStore: () => ({ get: (k) => inner.get(k), range: (o) => inner.range(o), commit: (w) => (commits.push(w.length), inner.commit(w)), close: () => inner.close() }),
+      storageDomains: { default: { maxCommitBytes: 100_000 } },
+    });
+    const writer = node.spawn(DomainWriter, {});
+    node.tell(writer, { type: 'burst', count: 4, bytes: 60_000 });
+    turns.shift()!();
+    // Two puts reached 100 KB: the turn ended there and their commit started; two puts wait.
+    expect(commits).toEqual([2]);
+    expect(node.stats().mailboxTotal).toBe(2);
+    turns.shift()!();
+    expect(commits).toEqual([2, 2]);
+    expect(node.stats().mailboxTotal).toBe(0);
   });
 
   it('a bad domain name is refused at spawn', () => {

@@ -21,8 +21,8 @@ export interface StorageDomainOptions {
   /** Bytes of writes waiting for their commit before writers wait. Default 64 MiB. */
   maxPendingBytes?: number;
   /**
-   * Bytes one commit carries (at least one write). Smaller commits let another domain's sync in
-   * sooner; larger ones sync less often. Default 1 MiB.
+   * Bytes of values after which a commit takes no more writes (the last one may cross it). Smaller
+   * commits let another domain's sync in sooner; larger ones sync less often. Default 1 MiB.
    */
   maxCommitBytes?: number;
 }

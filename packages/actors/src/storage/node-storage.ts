@@ -86,7 +86,7 @@ export class NodeStorage {
 
   /** Bytes written and not yet through their commit. */
   private pendingBytes = 0;
-  /** Bytes written and not yet in a commit (the dirty writes). */
+  /** Bytes of values written and not yet in a commit (the dirty writes). */
   private dirtyBytes = 0;
   private roomWaiters: Array<() => void> = [];
 
@@ -155,9 +155,8 @@ export class NodeStorage {
 
   private write(key: Key, value: Uint8Array | undefined, owner: string): void {
     const p: Pending = { key, value, version: ++this.version, owner };
-    const size = pendingSize(p);
-    this.pendingBytes += size;
-    this.dirtyBytes += size;
+    this.pendingBytes += pendingSize(p);
+    this.dirtyBytes += valueSize(p);
     this.overlay.set(keyString(key), p);
     this.dirty.push(p);
     if (this.dirty.length === 1) this.onDirty?.();
@@ -179,15 +178,15 @@ export class NodeStorage {
   }
 
   /**
-   * Called by the node at the end of each turn: starts a commit if there is work for one, of at
-   * most maxCommitBytes (at least one write); the rest waits for the next commit. Waiters go with
-   * the commit that takes the last dirty write.
+   * Called by the node at the end of each turn: starts a commit if there is work for one. A commit
+   * takes writes until their values reach maxCommitBytes (the last one may cross it); the rest
+   * waits for the next commit. Waiters go with the commit that takes the last dirty write.
    */
   commitIfDirty(): void {
     if (this.dirty.length === 0 || this.inflight >= MAX_INFLIGHT_COMMITS) return;
-    let bytes = pendingSize(this.dirty[0]!);
-    let n = 1;
-    while (n < this.dirty.length && bytes + pendingSize(this.dirty[n]!) <= this.maxCommitBytes) bytes += pendingSize(this.dirty[n++]!);
+    let bytes = 0;
+    let n = 0;
+    while (n < this.dirty.length && bytes < this.maxCommitBytes) bytes += valueSize(this.dirty[n++]!);
     const batch = n === this.dirty.length ? this.dirty : this.dirty.slice(0, n);
     this.dirty = n === this.dirty.length ? [] : this.dirty.slice(n);
     this.dirtyBytes -= bytes;
@@ -294,5 +293,9 @@ export class NodeStorage {
 
 /** What a pending write holds in memory, roughly: its value and a little for the key. */
 function pendingSize(p: Pending): number {
-  return (p.value?.length ?? 0) + 64;
+  return valueSize(p) + 64;
+}
+
+function valueSize(p: Pending): number {
+  return p.value?.length ?? 0;
 }
