@@ -36,6 +36,10 @@ describe('options are checked before anything starts, each a clear error naming 
     ['controlTimeoutMs NaN', { controlTimeoutMs: Number.NaN }, /option controlTimeoutMs: NaN/],
     ['logLevel unknown', { logLevel: 'loud' }, /option logLevel: "loud" is not one of/],
     ['logFormat unknown', { logFormat: 'xml' }, /option logFormat: "xml" is not auto, text or json/],
+    ['a domain\'s maxCommitBytes 0', { storageDomains: { bulk: { maxCommitBytes: 0 } } }, /option storageDomains\.bulk\.maxCommitBytes: 0 is not a whole number from 1/],
+    ['a domain\'s maxPendingBytes NaN', { storageDomains: { bulk: { maxPendingBytes: Number.NaN } } }, /option storageDomains\.bulk\.maxPendingBytes: NaN/],
+    ['a domain\'s syncMode unknown', { storageDomains: { bulk: { syncMode: 'fast' } } }, /option storageDomains\.bulk\.syncMode: "fast" is not sync or overlapping/],
+    ['storageDomains not an object', { storageDomains: 'bulk' }, /option storageDomains: "bulk" is not an object of settings by domain name/],
   ];
   for (const [what, opts, message] of bad) {
     it(`${what}`, async () => {
