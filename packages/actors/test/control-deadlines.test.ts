@@ -52,7 +52,7 @@ describe('shutdown', () => {
   });
 
   it('always ends: a held node is terminated and named in the report, a pending ask fails at once, and the process exits by itself', async () => {
-    const run = await runScenario('stuck-shutdown', { limitMs: 40_000 });
+    const run = await runScenario('stuck-shutdown', { limitMs: 100_000 });
     expect(run.results).toEqual([
       {
         report: { graceful: [], terminated: ['w1'] },

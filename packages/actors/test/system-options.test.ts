@@ -72,7 +72,7 @@ describe('options are checked before anything starts, each a clear error naming 
 
 describe('a start that fails half way', () => {
   it('stops the workers it had started, so the process exits by itself', async () => {
-    const run = await runScenario('failed-start', { limitMs: 40_000 });
+    const run = await runScenario('failed-start', { limitMs: 100_000 });
     expect(run.results).toEqual([{ error: expect.stringMatching(/node w2 died during start: this module refuses to load on w2/) }]);
     expect(run.code).toBe(0); // not null: it was not killed at the limit
   });
