@@ -7,6 +7,7 @@ export default {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' } }] },
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   setupFiles: ['<rootDir>/test/jest-env.js'],
-  testTimeout: 30000,
+  // A limit for hangs, not a speed check: worker threads start 10-50 times slower on a loaded 2-core machine.
+  testTimeout: 120000,
   maxWorkers: 2,
 };

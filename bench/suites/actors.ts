@@ -128,7 +128,11 @@ export const suite: Suite = {
         const raw = await rawSmallPutP99UnderBulk(dir, { puts: 1_000, bulkBytes: KIB64 }).finally(() => rmSync(dir, { recursive: true, force: true }));
         add({ name: 'raw_lmdb_put_p99_ms_alone', value: raw.alone, unit: 'ms', goal: 'baseline' });
         add({ name: 'raw_lmdb_put_p99_ms_under_bulk_writes', value: raw.underBulk, unit: 'ms', goal: 'the disk\'s limit' });
-        add({ name: 'acceptor_under_bulk_vs_raw_under_bulk', value: underBulk / raw.underBulk, unit: 'x', goal: '<= 2 (where the disk is the limit)' });
+        const vsRaw = underBulk / raw.underBulk;
+        add({ name: 'acceptor_under_bulk_vs_raw_under_bulk', value: vsRaw, unit: 'x', goal: '<= 2 (where the disk is the limit)' });
+        // The goal is 2 x alone; where the disk alone degrades more than that, it is met as a ratio to the disk's own figure.
+        const verdict = underBulk <= 2 * alone ? 'met: within 2 x alone' : vsRaw <= 2 ? 'met as a ratio to the disk\'s limit: within 2 x raw LMDB under the same bulk writes' : 'not met';
+        console.log(`(acceptor p99 under bulk writes: goal ${verdict}; the disk alone goes ${(raw.underBulk / raw.alone).toFixed(1)} x slower under them)`);
       }
       console.log(`(msgpackr native decoding on main: ${nativeDecoding()})`);
     } finally {

@@ -3,7 +3,8 @@ import type { ActorContext, ReplyHandle, Settled, SpawnOptions, TimerOptions } f
 import type { ActorKind, Behavior, Next, Receive } from './kind.ts';
 import { makeLogger, type Logger } from './log.ts';
 import { checkMessage, checkValue } from './message-shape.ts';
-import type { ActorNode, TimerHandle } from './node.ts';
+import type { ActorNode } from './node.ts';
+import type { TimerHandle } from './node-host.ts';
 import { MessageQueue } from './queue.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
@@ -187,8 +188,10 @@ export class ActorCell {
         return n;
       }
       if (meta !== 0 && meta instanceof StreamCredit) this.node.streams().consumed(meta);
-      // A writer over its domain's byte bound stops here: the node holds its next message.
-      if (!this.alive || this.receive !== receive || this.domain?.full) break;
+      // A writer over its domain's byte bound stops here (the node holds its next message), and
+      // one that filled a commit stops so the commit can start.
+      const domain = this.domain;
+      if (!this.alive || this.receive !== receive || (domain !== undefined && (domain.full || domain.commitDue))) break;
     }
     this.current = 0;
     return n;

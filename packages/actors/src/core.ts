@@ -8,7 +8,8 @@ export { ActorRef, type AnyRef, type Asks, type ReplyOf, type MessageOf } from '
 export { defineActor, lookupKind, type ActorKind, type Behavior, type Next, type Receive, type Setup } from './kind.ts';
 export { unreachable } from './exhaustive.ts';
 export type { ActorContext, AskOptions, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
-export { ActorNode, type NodeEnv, type NodeOptions, type NodeStats, type Transport } from './node.ts';
+export { ActorNode } from './node.ts';
+export type { NodeEnv, NodeOptions, NodeStats, Transport } from './node-host.ts';
 export { AskTimeoutError, ControlTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 export type { DeadLetter } from './dead-letters.ts';
 export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';

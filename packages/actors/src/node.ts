@@ -2,92 +2,21 @@ import { ActorCell, isPromise, replyHandleOf, type Meta } from './cell.ts';
 import { checkMs, checkSpawnOptions } from './checks.ts';
 import type { ReplyHandle, SpawnOptions } from './context.ts';
 import { DeadLetters, messageTypeOf } from './dead-letters.ts';
-import { AskTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';
+import { errorBody } from './error-replies.ts';
+import { DeliveryError, StorageCommitError, type DeadLetterReason } from './errors.ts';
 import { lookupKind, type ActorKind } from './kind.ts';
 import type { LogSink } from './log.ts';
-import { checkMessage, checkValue } from './message-shape.ts';
-import { ActorRef, type AnyRef } from './ref.ts';
-import { DEFAULT_DOMAIN, StorageDomains, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
+import { checkEnvelope, checkMessage, checkValue } from './message-shape.ts';
+import type { NodeEnv, NodeOptions, NodeStats, Transport } from './node-host.ts';
+import { PendingAsks } from './pending-asks.ts';
+import { ActorRef, refKey, type AnyRef } from './ref.ts';
+import { DEFAULT_DOMAIN, StorageDomains, whenAllDurable, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
 import { NodeStorage } from './storage/node-storage.ts';
+import { StoppedNames } from './stopped-names.ts';
 import { NodeStreams, StreamCredit } from './streams.ts';
 import { defaultStrategy, RestartWindow } from './supervision.ts';
 import type { TaskPools } from './tasks/task-pool.ts';
-/** Stopped actor names a node remembers (for the dead-letter reason); the oldest go first. */
-const MAX_STOPPED_NAMES = 10_000;
-
-export type TimerHandle = unknown;
-
-/** What a node needs from its host: time, timers and a way to run work soon. */
-export interface NodeEnv {
-  now(): number;
-  setTimer(fn: () => void, delayMs: number): TimerHandle;
-  clearTimer(handle: TimerHandle): void;
-  /** Run fn soon, after pending I/O (setImmediate for real; an event in the simulator). */
-  defer(fn: () => void): void;
-  /**
-   * Told when the runtime starts or settles promise work (an async receive, a reply to an ask),
-   * so a simulator knows to let promise continuations run before its next event.
-   */
-  promised?(): void;
-}
-
-/**
- * How messages leave a node. Wire convention for one message (to, body, corr):
- * corr 0 is a tell, corr > 0 an ask expecting a reply, corr < 0 the reply to ask -corr
- * (to '' for a value, '!' for an error); to '$sys' is node-to-node housekeeping.
- */
-export interface Transport {
-  /** Queues a message; returns why it cannot be sent, or undefined. */
-  send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined;
-  /** Sends what is queued now (the node calls it at the end of a turn, before it commits storage). */
-  flush?(): void;
-}
-
-export interface NodeOptions {
-  name: string;
-  env: NodeEnv;
-  seed: number;
-  logSink: LogSink;
-  /** Opens a storage domain's store, on its first use (the default domain is 'default'). */
-  openStore: OpenStore;
-  /** Settings per storage domain (LMDB options, the bound on writes waiting for their commit). */
-  storageDomains?: Record<string, StorageDomainOptions>;
-  mailboxCapacity?: number;
-  /** Messages a turn handles before yielding to the event loop. */
-  turnBudget?: number;
-  /** Messages one actor handles before others get a go. */
-  actorBudget?: number;
-  defaultAskTimeoutMs?: number;
-  /** Makes the thread pools behind Pool actors (none: spawning a Pool fails with a clear error). */
-  taskPools?: TaskPools;
-}
-
-type SysMsg =
-  | { t: 'watch'; target: string; watcher: AnyRef }
-  | { t: 'unwatch'; target: string; watcher: AnyRef }
-  | { t: 'terminated'; watcher: string; target: AnyRef };
-
-interface PendingAsk {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: TimerHandle;
-  node: string;
-  target: string;
-}
-
-export interface NodeStats {
-  node: string;
-  actors: number;
-  messagesIn: number;
-  messagesOut: number;
-  processed: number;
-  pendingAsks: number;
-  mailboxTotal: number;
-  /** The deepest mailboxes, deepest first. */
-  deepestMailboxes: Array<{ actor: string; depth: number }>;
-  deadLetters: { total: number; byReason: Partial<Record<DeadLetterReason, number>> };
-  storage: { commits: number; writes: number };
-}
+import { Watches } from './watches.ts';
 
 /**
  * One actor system on one thread: its actors, a fair scheduler, local and remote routing, asks,
@@ -104,13 +33,13 @@ export class ActorNode {
   transport: Transport = { send: () => 'unknown-node' };
 
   private readonly cells = new Map<string, ActorCell>();
-  private readonly asks = new Map<number, PendingAsk>();
+  private readonly asks: PendingAsks;
+  private readonly watches: Watches;
   private readonly downNodes = new Set<string>();
   private ready: ActorCell[] = [];
   private readyHead = 0;
   private inTurn = false;
   private turnPending = false;
-  private nextCorr = 1;
   private nextId = 1;
   private domains: StorageDomains | undefined;
   private readonly domainOptions: Record<string, StorageDomainOptions>;
@@ -120,10 +49,10 @@ export class ActorNode {
   private readonly turnBudget: number;
   private readonly actorBudget: number;
   private readonly defaultAskTimeoutMs: number;
+  private readonly checkSameThreadMessages: boolean;
   private readonly runTurnFn = (): void => this.runTurn();
   private counters = { in: 0, out: 0, processed: 0 };
-  /** Names of stopped actors, oldest first, so a message to one is a dead letter as `stopped`. */
-  private readonly stoppedNames = new Set<string>();
+  private readonly stoppedNames = new StoppedNames();
   private closed = false;
 
   constructor(opts: NodeOptions) {
@@ -138,6 +67,9 @@ export class ActorNode {
     this.turnBudget = opts.turnBudget ?? 20_000;
     this.actorBudget = opts.actorBudget ?? 256;
     this.defaultAskTimeoutMs = opts.defaultAskTimeoutMs ?? 5_000;
+    this.checkSameThreadMessages = opts.checkSameThreadMessages ?? true;
+    this.asks = new PendingAsks(this.env);
+    this.watches = new Watches(this, this.cells);
   }
 
   // ---- spawning and stopping ----
@@ -193,7 +125,7 @@ export class ActorNode {
       opts.storageDomain ?? DEFAULT_DOMAIN,
     );
     this.cells.set(id, cell);
-    this.stoppedNames.delete(id);
+    this.stoppedNames.forget(id);
     if (parent) (parent.children ??= new Map()).set(id, cell);
     return cell;
   }
@@ -215,18 +147,12 @@ export class ActorNode {
     this.nodeStreams?.actorStopped(cell);
     // An ask whose async receive is still running will not be answered by this actor now.
     const running = replyHandleOf(cell.current);
-    if (cell.busy && running) this.replyTo(running, new DeliveryError(key(cell.ref), 'stopped', 'stopped while handling it'), true);
+    if (cell.busy && running) this.replyTo(running, new DeliveryError(refKey(cell.ref), 'stopped', 'stopped while handling it'), true);
     for (const [msg, meta] of cell.mailbox.drain()) if (!(meta instanceof StreamCredit)) this.refuse(cell.ref, 'stopped', msg, meta as Meta);
     this.cells.delete(cell.id);
-    this.rememberStopped(cell.id);
+    this.stoppedNames.remember(cell.id);
     cell.parent?.children?.delete(cell.id);
-    for (const w of cell.watchers?.values() ?? []) this.notifyTerminated(w, cell.ref);
-    cell.watchers = undefined;
-    for (const { ref } of cell.watching?.values() ?? []) {
-      if (ref.node !== this.name) this.transport.send(ref.node, '$sys', { t: 'unwatch', target: ref.id, watcher: cell.ref }, 0);
-      else this.cells.get(ref.id)?.watchers?.delete(key(cell.ref));
-    }
-    cell.watching = undefined;
+    this.watches.stopped(cell);
   }
 
   // ---- supervision ----
@@ -275,42 +201,29 @@ export class ActorNode {
     }
   }
 
-  private rememberStopped(id: string): void {
-    if (id.startsWith('~')) return; // a generated id below nextId was spawned here once: see wasStopped
-    this.stoppedNames.add(id);
-    // Bounded: beyond this many, the oldest names are forgotten (their messages say no-such-actor).
-    if (this.stoppedNames.size > MAX_STOPPED_NAMES) this.stoppedNames.delete(this.stoppedNames.values().next().value!);
-  }
-
-  /** Whether `id` named an actor of this node that has stopped (this incarnation of the node). */
-  private wasStopped(id: string): boolean {
-    if (!id.startsWith('~')) return this.stoppedNames.has(id);
-    const n = Number.parseInt(id.slice(1), 36);
-    return `~${n.toString(36)}` === id && n >= 1 && n < this.nextId;
-  }
-
   // ---- sending ----
 
-  /** Throws UnsendableError (naming the path inside msg) for what no path could carry faithfully. */
+  /**
+   * Throws UnsendableError (naming the path inside msg) for what no path could carry faithfully;
+   * on this node's own thread only for a missing `type`, unless checkSameThreadMessages is set.
+   */
   tell(ref: AnyRef, msg: unknown): void {
-    checkMessage(msg);
-    if (ref.node === this.name) this.deliverLocal(ref.id, msg, 0);
-    else this.sendRemote(ref, msg, 0);
+    if (ref.node !== this.name) {
+      checkMessage(msg);
+      this.sendRemote(ref, msg, 0);
+      return;
+    }
+    if (this.checkSameThreadMessages) checkMessage(msg);
+    else checkEnvelope(msg);
+    this.deliverLocal(ref.id, msg, 0);
   }
 
   ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {
     return new Promise((resolve, reject) => {
       checkMessage(msg); // a throw here rejects the ask
-      checkMs(`ask ${messageTypeOf(msg) ?? typeof msg} to ${key(ref)}: timeoutMs`, timeoutMs, true);
-      if (this.closed) throw new DeliveryError(key(ref), 'node-down', `node ${this.name} has shut down`);
-      const corr = this.nextCorr++;
-      const target = key(ref);
-      const timer = this.env.setTimer(() => {
-        if (!this.asks.delete(corr)) return;
-        this.env.promised?.();
-        reject(new AskTimeoutError(target, messageTypeOf(msg) ?? typeof msg, timeoutMs));
-      }, timeoutMs);
-      this.asks.set(corr, { resolve, reject, timer, node: ref.node, target });
+      checkMs(`ask ${messageTypeOf(msg) ?? typeof msg} to ${refKey(ref)}: timeoutMs`, timeoutMs, true);
+      if (this.closed) throw new DeliveryError(refKey(ref), 'node-down', `node ${this.name} has shut down`);
+      const corr = this.asks.open(ref.node, refKey(ref), msg, timeoutMs, resolve, reject);
       if (ref.node === this.name) this.deliverLocal(ref.id, msg, { node: this.name, corr });
       else this.sendRemote(ref, msg, corr);
     });
@@ -319,7 +232,7 @@ export class ActorNode {
   replyTo(h: ReplyHandle, value: unknown, isError: boolean): void {
     if (!isError) checkValue(value, 'reply');
     const body = isError ? errorBody(value) : value;
-    if (h.node === this.name) this.settleAsk(h.corr, isError, body);
+    if (h.node === this.name) this.asks.settle(h.corr, isError, body);
     else {
       const why = this.transport.send(h.node, isError ? '!' : '', body, -h.corr);
       if (why) this.deadLetter(new ActorRef(h.node, '$reply'), why, body);
@@ -336,7 +249,7 @@ export class ActorNode {
   /** The hot path of every local message. */
   deliverLocal(id: string, msg: unknown, meta: Meta): void {
     const cell = this.cells.get(id);
-    if (cell === undefined) return this.refuse(new ActorRef(this.name, id), this.wasStopped(id) ? 'stopped' : 'no-such-actor', msg, meta);
+    if (cell === undefined) return this.refuse(new ActorRef(this.name, id), this.stoppedNames.has(id, this.nextId) ? 'stopped' : 'no-such-actor', msg, meta);
     if (cell.mailbox.length >= cell.capacity) return this.refuse(cell.ref, 'mailbox-full', msg, meta);
     cell.mailbox.push(msg, meta);
     this.counters.in++;
@@ -349,8 +262,8 @@ export class ActorNode {
 
   /** A message from another node (already decoded by the transport). */
   receiveRemote(from: string, to: string, body: unknown, corr: number): void {
-    if (corr < 0) return this.settleAsk(-corr, to === '!', body);
-    if (to === '$sys') return this.handleSys(from, body);
+    if (corr < 0) return this.asks.settle(-corr, to === '!', body);
+    if (to === '$sys') return this.watches.receive(from, body);
     if (to === '$stream') return this.streams().receive(from, body);
     const meta: Meta = corr > 0 ? { node: from, corr } : 0;
     if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') {
@@ -363,15 +276,15 @@ export class ActorNode {
   private refuse(target: AnyRef, reason: DeadLetterReason, msg: unknown, meta: Meta, detail?: string): void {
     this.deadLetter(target, reason, msg, detail);
     const asker = replyHandleOf(meta);
-    if (asker) this.replyTo(asker, new DeliveryError(key(target), reason, detail), true);
+    if (asker) this.replyTo(asker, new DeliveryError(refKey(target), reason, detail), true);
   }
 
   /** The transport could not send a message it had accepted (too large, not serializable). */
   unsendable(peer: string, to: string, body: unknown, corr: number, reason: DeadLetterReason, detail: string): void {
     const target = new ActorRef(peer, corr < 0 ? '$reply' : to);
     this.deadLetter(target, reason, body, detail);
-    const err = errorBody(new DeliveryError(key(target), reason, detail));
-    if (corr > 0) this.settleAsk(corr, true, err);
+    const err = errorBody(new DeliveryError(refKey(target), reason, detail));
+    if (corr > 0) this.asks.settle(corr, true, err);
     else if (corr < 0) this.transport.send(peer, '!', err, corr); // the asker learns now, not at its timeout
   }
 
@@ -383,7 +296,7 @@ export class ActorNode {
   deadLetter(target: AnyRef, reason: DeadLetterReason, msg: unknown, detail?: string): void {
     const messageType = messageTypeOf(msg);
     this.deadLetters.record({
-      target: key(target),
+      target: refKey(target),
       reason,
       time: this.env.now(),
       ...(messageType === undefined ? {} : { messageType }),
@@ -391,89 +304,22 @@ export class ActorNode {
     });
   }
 
-  private settleAsk(corr: number, isError: boolean, body: unknown): void {
-    const p = this.asks.get(corr);
-    if (!p) return; // timed out already, or a duplicate reply
-    this.asks.delete(corr);
-    this.env.clearTimer(p.timer);
-    this.env.promised?.();
-    if (!isError) p.resolve(body);
-    else p.reject(errorFrom(p.target, body));
-  }
-
   // ---- watching ----
 
   watch(cell: ActorCell, ref: AnyRef, msg: unknown): void {
-    (cell.watching ??= new Map()).set(key(ref), { ref, msg });
-    if (ref.node !== this.name) {
-      const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, '$sys', { t: 'watch', target: ref.id, watcher: cell.ref }, 0);
-      if (why) this.terminatedNotice(cell.id, ref);
-      return;
-    }
-    const target = this.cells.get(ref.id);
-    if (target) (target.watchers ??= new Map()).set(key(cell.ref), cell.ref);
-    else this.terminatedNotice(cell.id, ref);
+    this.watches.watch(cell, ref, msg);
   }
 
   unwatch(cell: ActorCell, ref: AnyRef): void {
-    cell.watching?.delete(key(ref));
-    if (ref.node === this.name) this.cells.get(ref.id)?.watchers?.delete(key(cell.ref));
-    else this.transport.send(ref.node, '$sys', { t: 'unwatch', target: ref.id, watcher: cell.ref }, 0);
-  }
-
-  private notifyTerminated(watcher: AnyRef, target: AnyRef): void {
-    if (watcher.node === this.name) this.terminatedNotice(watcher.id, target);
-    else this.transport.send(watcher.node, '$sys', { t: 'terminated', watcher: watcher.id, target }, 0);
-  }
-
-  /** Delivers the watcher's chosen message, once. */
-  private terminatedNotice(watcherId: string, target: AnyRef): void {
-    const cell = this.cells.get(watcherId);
-    const entry = cell?.watching?.get(key(target));
-    if (!cell || !entry) return;
-    cell.watching!.delete(key(target));
-    this.deliverLocal(watcherId, entry.msg, 0);
-  }
-
-  private handleSys(from: string, body: unknown): void {
-    // Checked, not cast: this runs in the port's message handler, where a throw kills the thread.
-    if (!isSysMsg(body)) return this.deadLetter(new ActorRef(this.name, '$sys'), 'malformed', body, `from ${from}`);
-    const m = body;
-    switch (m.t) {
-      case 'watch': {
-        const target = this.cells.get(m.target);
-        if (target) (target.watchers ??= new Map()).set(key(m.watcher), m.watcher);
-        else this.transport.send(from, '$sys', { t: 'terminated', watcher: m.watcher.id, target: new ActorRef(this.name, m.target) }, 0);
-        return;
-      }
-      case 'unwatch':
-        this.cells.get(m.target)?.watchers?.delete(key(m.watcher));
-        return;
-      case 'terminated':
-        this.terminatedNotice(m.watcher, m.target);
-        return;
-      default: {
-        const never: never = m;
-        throw new Error(`unknown sys message ${String(never)}`);
-      }
-    }
+    this.watches.unwatch(cell, ref);
   }
 
   /** Another node died: its actors are terminated for every watcher here, and asks to it fail. */
   nodeDown(node: string): void {
     this.downNodes.add(node);
     this.nodeStreams?.nodeDown(node);
-    for (const cell of [...this.cells.values()]) {
-      for (const { ref } of [...(cell.watching?.values() ?? [])]) if (ref.node === node) this.terminatedNotice(cell.id, ref);
-      for (const [k, w] of cell.watchers ?? []) if (w.node === node) cell.watchers!.delete(k);
-    }
-    for (const [corr, p] of this.asks) {
-      if (p.node !== node) continue;
-      this.asks.delete(corr);
-      this.env.clearTimer(p.timer);
-      this.env.promised?.();
-      p.reject(new DeliveryError(p.target, 'node-down'));
-    }
+    this.watches.nodeDown(node);
+    this.asks.failAll(node, (target) => new DeliveryError(target, 'node-down'));
   }
 
   /** A node came back (a new incarnation under the same name). */
@@ -522,6 +368,8 @@ export class ActorNode {
           cell.scheduled = true;
           this.ready.push(cell);
         }
+        // A commit's worth of writes: the turn ends so it starts, and what arrived meanwhile gets in.
+        if (cell.domain?.commitDue) break;
       }
     } finally {
       if (this.readyHead === this.ready.length) {
@@ -586,6 +434,7 @@ export class ActorNode {
         (err) => this.storageFailed(name, err),
         (fn, ms) => this.env.setTimer(fn, ms),
         opts.maxPendingBytes,
+        opts.maxCommitBytes,
       );
       // Writes made outside a turn (after an await) still get committed.
       d.onDirty = () => this.requestTurn();
@@ -596,21 +445,7 @@ export class ActorNode {
 
   /** Runs done once this actor's writes in each domain it used are synced (refused if any were refused). */
   afterDurable(cell: ActorCell, done: () => void, refused: (err: StorageCommitError) => void = () => undefined): void {
-    const used = cell.domainsUsed();
-    if (used.length === 1) return used[0]!.afterDurable(done, refused, cell.id);
-    let left = used.length;
-    let failed = false;
-    for (const d of used) {
-      d.afterDurable(
-        () => --left === 0 && !failed && done(),
-        (err) => {
-          if (failed) return;
-          failed = true;
-          refused(err);
-        },
-        cell.id,
-      );
-    }
+    whenAllDurable(cell.domainsUsed(), cell.id, done, refused);
   }
 
   /** A writer whose domain is over its byte bound waits: its next message waits for room. */
@@ -661,43 +496,8 @@ export class ActorNode {
     this.closed = true;
     for (const cell of [...this.cells.values()]) if (!cell.parent) this.stopCell(cell);
     // Asks still waiting fail now, and their timers go: nothing keeps the process alive.
-    for (const [corr, p] of this.asks) {
-      this.asks.delete(corr);
-      this.env.clearTimer(p.timer);
-      this.env.promised?.();
-      p.reject(new DeliveryError(p.target, 'node-down', `node ${this.name} shut down before the answer came`));
-    }
+    this.asks.failAll(undefined, (target) => new DeliveryError(target, 'node-down', `node ${this.name} shut down before the answer came`));
     // Refused writes were logged when refused; what could be committed is.
     await this.domains?.close();
   }
-}
-
-function isSysMsg(m: unknown): m is SysMsg {
-  if (typeof m !== 'object' || m === null) return false;
-  const s = m as Record<string, unknown>;
-  switch (s.t) {
-    case 'watch':
-    case 'unwatch':
-      return typeof s.target === 'string' && s.watcher instanceof ActorRef;
-    case 'terminated':
-      return typeof s.watcher === 'string' && s.target instanceof ActorRef;
-    default:
-      return false;
-  }
-}
-
-export function key(ref: AnyRef): string {
-  return `${ref.id}@${ref.node}`;
-}
-
-function errorBody(value: unknown): { name: string; message: string; reason?: string } {
-  if (value instanceof DeliveryError) return { name: value.name, message: value.message, reason: value.reason };
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  return { name: 'Error', message: String(value) };
-}
-
-function errorFrom(target: string, body: unknown): Error {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as { name?: string; message?: string; reason?: string };
-  if (b.name === 'DeliveryError' && b.reason) return new DeliveryError(target, b.reason as DeadLetterReason);
-  return new RemoteActorError(target, b.message ?? String(body), b.name ?? 'Error');
 }

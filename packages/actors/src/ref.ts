@@ -36,3 +36,8 @@ export type TypeOf<M> = M extends { type: infer T } ? T : never;
 
 /** Any ref, whatever it accepts: you cannot send on it without knowing its protocol. */
 export type AnyRef = ActorRef<never>;
+
+/** A ref as one string, `id@node`: the key of maps of refs. */
+export function refKey(ref: AnyRef): string {
+  return `${ref.id}@${ref.node}`;
+}

@@ -1,6 +1,7 @@
 import type { ActorCell } from './cell.ts';
 import { checkValue } from './message-shape.ts';
-import type { ActorNode, TimerHandle } from './node.ts';
+import type { ActorNode } from './node.ts';
+import type { TimerHandle } from './node-host.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
 
 /**

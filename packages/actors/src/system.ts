@@ -10,8 +10,10 @@ import type { DeadLetter } from './dead-letters.ts';
 import type { ActorKind } from './kind.ts';
 import { checkMs } from './checks.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { checkMessage } from './message-shape.ts';
 import { ControlTimeoutError } from './errors.ts';
-import { ActorNode, type NodeOptions, type NodeStats } from './node.ts';
+import { ActorNode } from './node.ts';
+import type { NodeOptions, NodeStats } from './node-host.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
 import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
@@ -117,7 +119,9 @@ export class ActorSystem {
 
   // ---- the data plane, from outside any actor ----
 
+  /** A message from outside the actors is checked against the whole rule, whichever node it goes to. */
   tell<T>(ref: ActorRef<T>, msg: T): void {
+    checkMessage(msg);
     this.main.tell(ref, msg);
   }
 

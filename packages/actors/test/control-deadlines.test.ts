@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorSystem, ControlTimeoutError } from '../src/index.ts';
 import { Stuck } from './fixtures/hardening-kinds.ts';
+import { holdThread } from './hold-thread.ts';
 import { rejectionOf, runScenario, within } from './helpers.ts';
 
 const modules = [new URL('./fixtures/hardening-kinds.ts', import.meta.url)];
@@ -14,16 +15,9 @@ afterAll(async () => {
   await within(sys.shutdown(), 10_000);
 });
 
-/** Puts an actor on `node` into a synchronous loop that never ends: the node's thread is held. */
-async function holdThread(node: string): Promise<void> {
-  const s = await sys.spawn(Stuck, {}, { node });
-  sys.tell(s, { type: 'spin' });
-  await new Promise((r) => setTimeout(r, 100));
-}
-
 describe('a node held by a busy actor', () => {
   it('stats and spawn fail by their deadline with an error naming the node, and the other nodes answer', async () => {
-    await holdThread('w1');
+    await holdThread(sys, 'w1');
     const stats = await rejectionOf(within(sys.stats('w1'), 5_000));
     expect(stats).toBeInstanceOf(ControlTimeoutError);
     expect(stats.message).toBe('node w1 did not answer stats within 500 ms (is an actor on it in a long synchronous loop?)');
@@ -38,7 +32,7 @@ describe('a node held by a busy actor', () => {
   });
 
   it('crashNode ends it all the same', async () => {
-    await holdThread('w2');
+    await holdThread(sys, 'w2');
     await within(sys.crashNode('w2'), 5_000);
     expect(sys.nodes()).not.toContain('w2');
   });
@@ -58,7 +52,7 @@ describe('shutdown', () => {
   });
 
   it('always ends: a held node is terminated and named in the report, a pending ask fails at once, and the process exits by itself', async () => {
-    const run = await runScenario('stuck-shutdown', { limitMs: 40_000 });
+    const run = await runScenario('stuck-shutdown', { limitMs: 100_000 });
     expect(run.results).toEqual([
       {
         report: { graceful: [], terminated: ['w1'] },

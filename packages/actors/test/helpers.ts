@@ -45,7 +45,8 @@ export interface ScenarioRun {
 
 /**
  * Runs fixtures/run-scenario.ts in a process of its own and waits for it to exit by itself; kills
- * it after `limitMs` (then code is null). For claims about a whole process: nothing left running.
+ * it after `limitMs` (default 100 s; then code is null). For claims about a whole process: nothing
+ * left running. The limit catches a hang, not slowness: a loaded machine starts workers slowly.
  */
 export async function runScenario(scenario: string, opts: { arg?: string; env?: Record<string, string>; limitMs?: number } = {}): Promise<ScenarioRun> {
   const { spawn } = await import('node:child_process');
@@ -59,7 +60,7 @@ export async function runScenario(scenario: string, opts: { arg?: string; env?: 
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), opts.limitMs ?? 30_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.limitMs ?? 100_000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c, signal) => resolve(signal ? null : c)));
   clearTimeout(killer);
   const results = stdout

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorRef, ActorSystem, RemoteActorError, UnsendableError } from '../src/index.ts';
 import { SimCluster } from '../src/testing/index.ts';
+import { Misfit } from './fixtures/message-rule-kinds.ts';
 import { Recorder, type RecorderMsg } from './fixtures/probes.ts';
 import { rejectionOf } from './helpers.ts';
 
@@ -111,5 +112,44 @@ describe('refused with a clear error naming the path, on both paths alike', () =
     sim.tell(r, { type: 'note', value: new Uint8Array([9]) });
     const [got] = (await sim.call(r, { type: 'wait', count: 1 })) as Array<{ value: unknown }>;
     expect(got!.value).toEqual(new Uint8Array([9]));
+  });
+});
+
+describe("an actor's tell to an actor of its own thread", () => {
+  const misfits = new URL('./fixtures/message-rule-kinds.ts', import.meta.url);
+
+  it("is checked only for its type by default (the receiver gets the sender's own objects); the same message to another thread is refused", async () => {
+    const system = await ActorSystem.start({ workers: 1, modules: [misfits] });
+    try {
+      const misfit = await system.spawn(Misfit, {}, { node: 'w1' });
+      const neighbour = await system.spawn(Misfit, {}, { node: 'w1' });
+      const elsewhere = await system.spawn(Misfit, {}, { node: 'main' });
+      expect(await system.ask(misfit, { type: 'send', to: neighbour, what: 'map' })).toEqual({ sent: true });
+      expect(await system.ask(neighbour, { type: 'maps' })).toBe(1);
+      expect(await system.ask(misfit, { type: 'send', to: elsewhere, what: 'map' })).toMatchObject({ sent: false, name: 'UnsendableError', message: expect.stringMatching(/msg\.value is a Map/) });
+      expect(await system.ask(misfit, { type: 'send', to: neighbour, what: 'untyped' })).toMatchObject({ sent: false, name: 'UnsendableError', message: expect.stringMatching(/msg has no string `type`/) });
+    } finally {
+      await system.shutdown();
+    }
+  });
+
+  it('is checked against the whole rule with checkSameThreadMessages, and always in the simulator', async () => {
+    const system = await ActorSystem.start({ modules: [misfits], checkSameThreadMessages: true });
+    try {
+      const misfit = await system.spawn(Misfit, {});
+      const neighbour = await system.spawn(Misfit, {});
+      expect(await system.ask(misfit, { type: 'send', to: neighbour, what: 'map' })).toMatchObject({ sent: false, message: expect.stringMatching(/msg\.value is a Map/) });
+      expect(await system.ask(neighbour, { type: 'maps' })).toBe(0);
+    } finally {
+      await system.shutdown();
+    }
+    const sim = new SimCluster({ seed: 1, nodes: ['a'] });
+    const misfit = sim.spawn('a', Misfit, {});
+    const neighbour = sim.spawn('a', Misfit, {});
+    expect(await sim.call(misfit, { type: 'send', to: neighbour, what: 'map' })).toMatchObject({ sent: false, message: expect.stringMatching(/msg\.value is a Map/) });
+  });
+
+  it('checkSameThreadMessages must be true or false', async () => {
+    await expect(ActorSystem.start({ checkSameThreadMessages: 'yes' as unknown as boolean })).rejects.toThrow(/option checkSameThreadMessages: "yes" is not true or false/);
   });
 });

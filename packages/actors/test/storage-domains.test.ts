@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ActorNode, ActorSystem, MemoryStore } from '../src/index.ts';
+import { ActorNode, ActorSystem, MemoryStore, type DurableStore } from '../src/index.ts';
+import { NodeStorage } from '../src/storage/node-storage.ts';
 import { SimCluster } from '../src/testing/index.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { DomainWriter } from './fixtures/domain-kinds.ts';
@@ -58,6 +59,61 @@ describe('storage domains', () => {
     await sim.runFor(500);
     expect(sim.node('a').stats().mailboxTotal).toBe(0);
     expect(sim.store('a', 'bulk').size).toBe(5);
+  });
+
+  it('a commit takes writes until they reach maxCommitBytes, and a durable wait ends only with the commit that takes its last write', async () => {
+    const fsyncs: Array<() => void> = [];
+    const inner = new MemoryStore((done) => fsyncs.push(done));
+    const commitSizes: number[] = [];
+    const store: DurableStore = {
+      get: (k) => inner.get(k),
+      range: (o) => inner.range(o),
+      commit: (writes) => {
+        commitSizes.push(writes.reduce((n, [, v]) => n + (v?.length ?? 0), 0));
+        return inner.commit(writes);
+      },
+      close: () => inner.close(),
+    };
+    const storage = new NodeStorage(store, () => undefined, (fn) => void setTimeout(fn, 0), undefined, 100_000);
+    for (let i = 0; i < 5; i++) storage.put(['k', i], new Uint8Array(40_000));
+    storage.put(['big'], new Uint8Array(150_000)); // over the bound alone: a commit of its own
+    storage.put(['last'], new Uint8Array(10_000));
+    let durable = false;
+    storage.afterDurable(() => (durable = true));
+    for (let i = 0; i < 3; i++) storage.commitIfDirty();
+    // 40 + 40 + 40 reach 100 KB; 40 + 40 do not, so the big one joins them; the last goes alone.
+    expect(commitSizes.map((n) => Math.floor(n / 10_000))).toEqual([12, 23, 1]);
+    while (fsyncs.length > 1) {
+      fsyncs.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(durable).toBe(false); // its last write is in the commit not yet synced
+    fsyncs.shift()!();
+    await until(() => durable, 'the durable wait ended');
+    expect(inner.size).toBe(7);
+  });
+
+  it('a writer that fills a commit ends its node\'s turn, so the commit starts while it writes on', () => {
+    const turns: Array<() => void> = [];
+    const commits: number[] = [];
+    const inner = new MemoryStore(() => undefined); // never synced: only when commits start matters
+    const node = new ActorNode({
+      name: 'n',
+      seed: 1,
+      logSink: () => undefined,
+      env: { now: () => 0, setTimer: () => 0, clearTimer: () => undefined, defer: (fn) => turns.push(fn) },
+      openStore: () => ({ get: (k) => inner.get(k), range: (o) => inner.range(o), commit: (w) => (commits.push(w.length), inner.commit(w)), close: () => inner.close() }),
+      storageDomains: { default: { maxCommitBytes: 100_000 } },
+    });
+    const writer = node.spawn(DomainWriter, {});
+    node.tell(writer, { type: 'burst', count: 4, bytes: 60_000 });
+    turns.shift()!();
+    // Two puts reached 100 KB: the turn ended there and their commit started; two puts wait.
+    expect(commits).toEqual([2]);
+    expect(node.stats().mailboxTotal).toBe(2);
+    turns.shift()!();
+    expect(commits).toEqual([2, 2]);
+    expect(node.stats().mailboxTotal).toBe(0);
   });
 
   it('a bad domain name is refused at spawn', () => {

@@ -78,7 +78,7 @@ describe('durability on a worker node', () => {
       const stored = new Set((await sys.ask(again, { type: 'range' })).map((r) => r.value as number));
       expect(acked.filter((i) => !stored.has(i))).toEqual([]);
     }
-  }, 60_000);
+  }, 180_000);
 
   it('a delete acknowledged as durable stays deleted after an abrupt kill', async () => {
     const kv = await sys.spawn(Kv, {}, { node: 'w1', name: 'kv-delete' });

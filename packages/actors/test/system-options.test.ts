@@ -36,6 +36,10 @@ describe('options are checked before anything starts, each a clear error naming 
     ['controlTimeoutMs NaN', { controlTimeoutMs: Number.NaN }, /option controlTimeoutMs: NaN/],
     ['logLevel unknown', { logLevel: 'loud' }, /option logLevel: "loud" is not one of/],
     ['logFormat unknown', { logFormat: 'xml' }, /option logFormat: "xml" is not auto, text or json/],
+    ['a domain\'s maxCommitBytes 0', { storageDomains: { bulk: { maxCommitBytes: 0 } } }, /option storageDomains\.bulk\.maxCommitBytes: 0 is not a whole number from 1/],
+    ['a domain\'s maxPendingBytes NaN', { storageDomains: { bulk: { maxPendingBytes: Number.NaN } } }, /option storageDomains\.bulk\.maxPendingBytes: NaN/],
+    ['a domain\'s syncMode unknown', { storageDomains: { bulk: { syncMode: 'fast' } } }, /option storageDomains\.bulk\.syncMode: "fast" is not sync or overlapping/],
+    ['storageDomains not an object', { storageDomains: 'bulk' }, /option storageDomains: "bulk" is not an object of settings by domain name/],
   ];
   for (const [what, opts, message] of bad) {
     it(`${what}`, async () => {
@@ -68,7 +72,7 @@ describe('options are checked before anything starts, each a clear error naming 
 
 describe('a start that fails half way', () => {
   it('stops the workers it had started, so the process exits by itself', async () => {
-    const run = await runScenario('failed-start', { limitMs: 40_000 });
+    const run = await runScenario('failed-start', { limitMs: 100_000 });
     expect(run.results).toEqual([{ error: expect.stringMatching(/node w2 died during start: this module refuses to load on w2/) }]);
     expect(run.code).toBe(0); // not null: it was not killed at the limit
   });

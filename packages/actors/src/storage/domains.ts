@@ -1,3 +1,4 @@
+import type { StorageCommitError } from '../errors.ts';
 import { NodeStorage } from './node-storage.ts';
 import type { DurableStore } from './store.ts';
 
@@ -19,6 +20,11 @@ export interface StorageDomainOptions {
   syncMode?: 'sync' | 'overlapping';
   /** Bytes of writes waiting for their commit before writers wait. Default 64 MiB. */
   maxPendingBytes?: number;
+  /**
+   * Bytes of values after which a commit takes no more writes (the last one may cross it). Smaller
+   * commits let another domain's sync in sooner; larger ones sync less often. Default 1 MiB.
+   */
+  maxCommitBytes?: number;
 }
 
 /** Opens the store of one domain of one node (LMDB for real runs, memory in the simulator). */
@@ -28,6 +34,27 @@ const DOMAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export function checkDomainName(name: string): void {
   if (!DOMAIN_NAME.test(name)) throw new Error(`bad storage domain name ${JSON.stringify(name)}: letters, digits, _ and -, at most 64`);
+}
+
+/**
+ * Runs done once the writes of `owner` so far in each of `domains` are synced, or refused (once)
+ * if any domain refused them.
+ */
+export function whenAllDurable(domains: NodeStorage[], owner: string, done: () => void, refused: (err: StorageCommitError) => void): void {
+  if (domains.length === 1) return domains[0]!.afterDurable(done, refused, owner);
+  let left = domains.length;
+  let failed = false;
+  for (const d of domains) {
+    d.afterDurable(
+      () => --left === 0 && !failed && done(),
+      (err) => {
+        if (failed) return;
+        failed = true;
+        refused(err);
+      },
+      owner,
+    );
+  }
 }
 
 /** A node's storage domains, opened on first use. */

@@ -47,6 +47,11 @@ const RETRY_AFTER_MS = 100;
 
 /** Default bound on the bytes of writes waiting for their commit, per storage domain. */
 export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/**
+ * Default bytes one commit carries, per storage domain: a bigger commit holds the disk (and the
+ * thread that copies it) longer, and another domain's sync waits behind it.
+ */
+export const DEFAULT_MAX_COMMIT_BYTES = 1024 * 1024;
 
 /**
  * A node's storage: writes go into an overlay that reads see at once, and the node commits the
@@ -81,6 +86,8 @@ export class NodeStorage {
 
   /** Bytes written and not yet through their commit. */
   private pendingBytes = 0;
+  /** Bytes of values written and not yet in a commit (the dirty writes). */
+  private dirtyBytes = 0;
   private roomWaiters: Array<() => void> = [];
 
   constructor(
@@ -88,11 +95,17 @@ export class NodeStorage {
     private readonly onError: (err: unknown) => void,
     private readonly later: (fn: () => void, ms: number) => void,
     private readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES,
+    private readonly maxCommitBytes = DEFAULT_MAX_COMMIT_BYTES,
   ) {}
 
   /** Over the byte bound: writers wait (the node holds back their next message). */
   get full(): boolean {
     return this.pendingBytes > this.maxPendingBytes;
+  }
+
+  /** A commit's worth of writes is waiting: the node ends its turn so the commit starts now. */
+  get commitDue(): boolean {
+    return this.dirtyBytes >= this.maxCommitBytes;
   }
 
   room(): Promise<void> {
@@ -143,6 +156,7 @@ export class NodeStorage {
   private write(key: Key, value: Uint8Array | undefined, owner: string): void {
     const p: Pending = { key, value, version: ++this.version, owner };
     this.pendingBytes += pendingSize(p);
+    this.dirtyBytes += valueSize(p);
     this.overlay.set(keyString(key), p);
     this.dirty.push(p);
     if (this.dirty.length === 1) this.onDirty?.();
@@ -163,13 +177,21 @@ export class NodeStorage {
     return new Promise((resolve, reject) => this.afterDurable(resolve, reject, owner));
   }
 
-  /** Called by the node at the end of each turn: starts a commit if there is work for one. */
+  /**
+   * Called by the node at the end of each turn: starts a commit if there is work for one. A commit
+   * takes writes until their values reach maxCommitBytes (the last one may cross it); the rest
+   * waits for the next commit. Waiters go with the commit that takes the last dirty write.
+   */
   commitIfDirty(): void {
     if (this.dirty.length === 0 || this.inflight >= MAX_INFLIGHT_COMMITS) return;
-    const batch = this.dirty;
-    const waiters = this.waiters;
-    this.dirty = [];
-    this.waiters = [];
+    let bytes = 0;
+    let n = 0;
+    while (n < this.dirty.length && bytes < this.maxCommitBytes) bytes += valueSize(this.dirty[n++]!);
+    const batch = n === this.dirty.length ? this.dirty : this.dirty.slice(0, n);
+    this.dirty = n === this.dirty.length ? [] : this.dirty.slice(n);
+    this.dirtyBytes -= bytes;
+    const waiters = this.dirty.length === 0 ? this.waiters : [];
+    if (this.dirty.length === 0) this.waiters = [];
     this.newestWaiters = waiters;
     this.inflightWaiters.push(waiters);
     this.inflight++;
@@ -271,5 +293,9 @@ export class NodeStorage {
 
 /** What a pending write holds in memory, roughly: its value and a little for the key. */
 function pendingSize(p: Pending): number {
-  return (p.value?.length ?? 0) + 64;
+  return valueSize(p) + 64;
+}
+
+function valueSize(p: Pending): number {
+  return p.value?.length ?? 0;
 }

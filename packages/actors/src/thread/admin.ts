@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { decode } from '../codec.ts';
 import type { SpawnOptions } from '../context.ts';
-import type { ActorNode, NodeStats } from '../node.ts';
+import type { ActorNode } from '../node.ts';
+import type { NodeStats } from '../node-host.ts';
 import type { PortTransport } from './port-transport.ts';
 
 /**

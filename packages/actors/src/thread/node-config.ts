@@ -15,6 +15,8 @@ export interface NodeConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   storageDomains: Record<string, StorageDomainOptions>;
+  /** Walk every same-thread tell against the whole message rule (see NodeOptions). */
+  checkSameThreadMessages: boolean;
   /** Module URLs of the injected store factory and log sink (see SystemOptions). */
   storeModule?: string;
   logSinkModule?: string;

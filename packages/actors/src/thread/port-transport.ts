@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { decodeTransferred, TransferEncoder, type Transferable } from '../codec.ts';
 import type { DeadLetterReason } from '../errors.ts';
-import type { ActorNode, Transport } from '../node.ts';
+import type { ActorNode } from '../node.ts';
+import type { Transport } from '../node-host.ts';
 
 /** Upper bound on the bytes of one batch we aim for; batches of big messages get fewer messages. */
 const TARGET_BATCH_BYTES = 1 << 20;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { NodeEnv } from '../node.ts';
+import type { NodeEnv } from '../node-host.ts';
 
 /** The real world: wall-clock time, Node timers, setImmediate. */
 export const realEnv: NodeEnv = {

@@ -1,6 +1,6 @@
 import type { LogSink } from '../log.ts';
 import { consoleSink } from '../log.ts';
-import type { NodeOptions } from '../node.ts';
+import type { NodeOptions } from '../node-host.ts';
 import { hashString } from '../random.ts';
 import type { StorageDomainOptions } from '../storage/domains.ts';
 import { domainPath, LmdbStore } from '../storage/lmdb-store.ts';
@@ -35,6 +35,7 @@ export async function realNodeOptions(name: string, config: NodeConfig): Promise
     storageDomains: config.storageDomains,
     mailboxCapacity: config.mailboxCapacity,
     defaultAskTimeoutMs: config.defaultAskTimeoutMs,
+    checkSameThreadMessages: config.checkSameThreadMessages,
     taskPools: piscinaPools,
   };
 }

@@ -1,0 +1,71 @@
+/** What a node gets from its host (time, timers, a transport, options) and what it reports (stats). */
+import type { DeadLetterReason } from './errors.ts';
+import type { LogSink } from './log.ts';
+import type { OpenStore, StorageDomainOptions } from './storage/domains.ts';
+import type { TaskPools } from './tasks/task-pool.ts';
+
+export type TimerHandle = unknown;
+
+/** What a node needs from its host: time, timers and a way to run work soon. */
+export interface NodeEnv {
+  now(): number;
+  setTimer(fn: () => void, delayMs: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+  /** Run fn soon, after pending I/O (setImmediate for real; an event in the simulator). */
+  defer(fn: () => void): void;
+  /**
+   * Told when the runtime starts or settles promise work (an async receive, a reply to an ask),
+   * so a simulator knows to let promise continuations run before its next event.
+   */
+  promised?(): void;
+}
+
+/**
+ * How messages leave a node. Wire convention for one message (to, body, corr):
+ * corr 0 is a tell, corr > 0 an ask expecting a reply, corr < 0 the reply to ask -corr
+ * (to '' for a value, '!' for an error); to '$sys' is node-to-node housekeeping.
+ */
+export interface Transport {
+  /** Queues a message; returns why it cannot be sent, or undefined. */
+  send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined;
+  /** Sends what is queued now (the node calls it at the end of a turn, before it commits storage). */
+  flush?(): void;
+}
+
+export interface NodeOptions {
+  name: string;
+  env: NodeEnv;
+  seed: number;
+  logSink: LogSink;
+  /** Opens a storage domain's store, on its first use (the default domain is 'default'). */
+  openStore: OpenStore;
+  /** Settings per storage domain (LMDB options, the bound on writes waiting for their commit). */
+  storageDomains?: Record<string, StorageDomainOptions>;
+  mailboxCapacity?: number;
+  /** Messages a turn handles before yielding to the event loop. */
+  turnBudget?: number;
+  /** Messages one actor handles before others get a go. */
+  actorBudget?: number;
+  defaultAskTimeoutMs?: number;
+  /** Makes the thread pools behind Pool actors (none: spawning a Pool fails with a clear error). */
+  taskPools?: TaskPools;
+  /**
+   * Whether an actor's tell to an actor of this node is checked against the whole message rule
+   * (default true), or only for its `type`: nothing is encoded on that path.
+   */
+  checkSameThreadMessages?: boolean;
+}
+
+export interface NodeStats {
+  node: string;
+  actors: number;
+  messagesIn: number;
+  messagesOut: number;
+  processed: number;
+  pendingAsks: number;
+  mailboxTotal: number;
+  /** The deepest mailboxes, deepest first. */
+  deepestMailboxes: Array<{ actor: string; depth: number }>;
+  deadLetters: { total: number; byReason: Partial<Record<DeadLetterReason, number>> };
+  storage: { commits: number; writes: number };
+}
