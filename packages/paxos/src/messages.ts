@@ -134,9 +134,9 @@ export type LearnerMsg =
   | { type: 'entries'; entries: Array<[number, SlotValue]> }
   /**
    * Pieces first..first+pieces.length-1 of a peer's snapshot at `index` (of `total`: the machine's
-   * pieces, then the sessions'). The receiver asks for the rest with snapshot-fetch.
+   * pieces, then the sessions'), each as its msgpack bytes. The receiver asks for the rest with snapshot-fetch.
    */
-  | { type: 'snapshot-chunk'; index: number; time: number; total: number; machinePieces: number; first: number; pieces: unknown[]; peer: ActorRef<LearnerMsg> }
+  | { type: 'snapshot-chunk'; index: number; time: number; total: number; machinePieces: number; first: number; pieces: Uint8Array[]; peer: ActorRef<LearnerMsg> }
   | { type: 'snapshot-fetch'; index: number; from: number; learner: ActorRef<LearnerMsg> }
   /** A local actor to tell of each applied slot's events (at most MAX_SUBSCRIBERS). */
   | { type: 'subscribe'; subscriber: ActorRef<AppliedEvents> }

@@ -22,6 +22,7 @@ const isAcceptedList = (v: unknown): boolean =>
   Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isBallot(e[1]) && isSlotValue(e[2]));
 const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isSlotValue(e[1]));
 
+const isByteList = (v: unknown): boolean => Array.isArray(v) && v.every((p) => p instanceof Uint8Array);
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 
 /** What is wrong with a client's command, or undefined. */
@@ -94,7 +95,7 @@ export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checke
   'commit-index': { index: isIndex, leader: isRef },
   fetch: { from: isIndex, learner: isRef },
   entries: { entries: isEntryList },
-  'snapshot-chunk': { index: isIndex, time: Number.isFinite, total: isIndex, machinePieces: isIndex, first: isIndex, pieces: Array.isArray, peer: isRef },
+  'snapshot-chunk': { index: isIndex, time: Number.isFinite, total: isIndex, machinePieces: isIndex, first: isIndex, pieces: isByteList, peer: isRef },
   'snapshot-fetch': { index: isIndex, from: isIndex, learner: isRef },
   subscribe: { subscriber: isRef },
   'accepted-entries': { from: isIndex, to: isIndex, covered: isIndex, acceptor: isIndex, truncatedBefore: isIndex, entries: isAcceptedList },
