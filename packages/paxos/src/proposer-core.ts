@@ -409,10 +409,12 @@ export class ProposerCore {
    * The acceptor of the thrifty majority likely to sync last (the slowest to answer lately) on
    * another node with a live learner: once the rest of the majority has accepted, it is told so
    * (chosen-once-durable), and the learner on its node answers the clients as soon as its accept is
-   * on disk, saving the hop back to the leader. Undefined when no client waits or none qualifies.
+   * on disk, saving the hop back to the leader. Undefined when no client waits or none qualifies,
+   * and when an asker is on this node: it may read the learner here next (a service master does),
+   * so that learner answers it, once it has applied the slot.
    */
   private fastAnswerer(handles: Handles): number | undefined {
-    if (!handles.some((h) => h)) return undefined;
+    if (!handles.some((h) => h) || handles.some((h) => h?.node === this.peers.self.node)) return undefined;
     let best: number | undefined;
     for (const i of this.fastest) {
       const node = this.peers.acceptors[i]!.node;
