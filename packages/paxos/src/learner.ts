@@ -5,7 +5,7 @@ import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, timing, type PaxosTiming } from
 import type { AcceptorMsg, AppliedEvents, LearnerDigest, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
 import { Replica, type SnapshotMeta } from './replica.ts';
 import { approxBytes, takeWithin } from './size.ts';
-import { SnapshotStore } from './snapshot-store.ts';
+import { decodePiece, restorePieces, SnapshotStore } from './snapshot-store.ts';
 import { droppedAsMalformed, learnerMsgProblem } from './validate.ts';
 
 export interface LearnerProps {
@@ -56,8 +56,11 @@ class LearnerReplica {
   private appliedAtLastTick = -1;
   private stalledTicks = 0;
   private acceptorRead: AcceptorRead | undefined;
-  /** A peer's snapshot being downloaded: its header and the next piece wanted. */
-  private download: (SnapshotMeta & { next: number; peer: ActorRef<LearnerMsg>; progressAt: number }) | undefined;
+  /**
+   * A peer's snapshot being downloaded: its header, the next piece wanted, and the pieces so far,
+   * decoded (the state it becomes: no bigger than the replica's state once restored).
+   */
+  private download: (SnapshotMeta & { next: number; peer: ActorRef<LearnerMsg>; progressAt: number; decoded: unknown[] }) | undefined;
   private leader: ActorRef<ProposerMsg> | undefined;
   private readonly pending = new Map<number, { value: SlotValue; handles: Handles | undefined }>();
   /** Applied slots after the snapshot, for peers that ask. */
@@ -121,8 +124,10 @@ class LearnerReplica {
     }
   }
 
-  private restore(meta: SnapshotMeta): void {
-    this.snapshots.restoreInto(this.replica, meta);
+  /** Restores the snapshot `meta` from its decoded pieces in hand, or else from storage. */
+  private restore(meta: SnapshotMeta, decoded?: unknown[]): void {
+    if (decoded) restorePieces(this.replica, meta, decoded);
+    else this.snapshots.restoreInto(this.replica, meta);
     this.applied = this.snapshotIndex = meta.index;
   }
 
@@ -230,18 +235,20 @@ class LearnerReplica {
     if (!this.download || msg.index > this.download.index) {
       if (msg.first !== 0) return;
       this.snapshots.dropExcept(this.snapshotIndex); // a superseded download
-      this.download = { index: msg.index, time: msg.time, total: msg.total, machinePieces: msg.machinePieces, next: 0, peer: msg.peer, progressAt: this.ctx.now() };
+      this.download = { index: msg.index, time: msg.time, total: msg.total, machinePieces: msg.machinePieces, next: 0, peer: msg.peer, progressAt: this.ctx.now(), decoded: [] };
     }
     const d = this.download;
     if (msg.index !== d.index || msg.first !== d.next) return; // a duplicate or a late one
-    msg.pieces.forEach((p, i) => this.snapshots.putPiece(msg.index, msg.first + i, p));
-    d.next += msg.pieces.length;
+    for (const bytes of msg.pieces) {
+      this.snapshots.putPiece(msg.index, d.next++, bytes);
+      d.decoded.push(decodePiece(bytes));
+    }
     d.progressAt = this.ctx.now();
     if (d.next < d.total) return void this.ctx.send(msg.peer, { type: 'snapshot-fetch', index: msg.index, from: d.next, learner: this.ctx.self });
     const meta: SnapshotMeta = { index: d.index, time: d.time, total: d.total, machinePieces: d.machinePieces };
     this.download = undefined;
     this.snapshots.install(meta);
-    this.restore(meta);
+    this.restore(meta, d.decoded);
     this.log.clear();
     for (const slot of [...this.pending.keys()]) if (slot <= this.applied) this.pending.delete(slot);
     this.drain();

@@ -71,7 +71,13 @@ export type LeadershipEvent = { type: 'leading'; ballot: Ballot; leaseUntil: num
 
 export type AcceptorMsg =
   | { type: 'prepare'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
-  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
+  /** `answer`: the slot's clients, for the learner on this acceptor's node to answer if told chosen-once-durable. */
+  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg>; answer?: SlotAnswer }
+  /**
+   * The rest of a majority has accepted (ballot, slot) durably: with this acceptor's accept of it
+   * the slot is chosen, so once that is durable the acceptor hands it to the `answer` learner.
+   */
+  | { type: 'chosen-once-durable'; ballot: Ballot; slot: number }
   | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
   /** The next piece of the promise made to `ballot`: accepted slots from fromSlot on. */
   | { type: 'prepare-more'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
@@ -79,6 +85,12 @@ export type AcceptorMsg =
   /** A learner's catch-up: the accepted entries of slots from..to (see Learner). */
   | { type: 'read-accepted'; from: number; to: number; learner: ActorRef<LearnerMsg> }
   | ({ type: 'inspect' } & Asks<AcceptorView>);
+
+/** Who answers a slot's clients, with their reply handles (handles[i] answers value.cmds[i]). */
+export interface SlotAnswer {
+  learner: ActorRef<LearnerMsg>;
+  handles: Array<ReplyHandle | null>;
+}
 
 export interface AcceptorView {
   promised: Ballot;
@@ -134,9 +146,9 @@ export type LearnerMsg =
   | { type: 'entries'; entries: Array<[number, SlotValue]> }
   /**
    * Pieces first..first+pieces.length-1 of a peer's snapshot at `index` (of `total`: the machine's
-   * pieces, then the sessions'). The receiver asks for the rest with snapshot-fetch.
+   * pieces, then the sessions'), each as its msgpack bytes. The receiver asks for the rest with snapshot-fetch.
    */
-  | { type: 'snapshot-chunk'; index: number; time: number; total: number; machinePieces: number; first: number; pieces: unknown[]; peer: ActorRef<LearnerMsg> }
+  | { type: 'snapshot-chunk'; index: number; time: number; total: number; machinePieces: number; first: number; pieces: Uint8Array[]; peer: ActorRef<LearnerMsg> }
   | { type: 'snapshot-fetch'; index: number; from: number; learner: ActorRef<LearnerMsg> }
   /** A local actor to tell of each applied slot's events (at most MAX_SUBSCRIBERS). */
   | { type: 'subscribe'; subscriber: ActorRef<AppliedEvents> }

@@ -22,6 +22,11 @@ const isAcceptedList = (v: unknown): boolean =>
   Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isBallot(e[1]) && isSlotValue(e[2]));
 const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isSlotValue(e[1]));
 
+const isByteList = (v: unknown): boolean => Array.isArray(v) && v.every((p) => p instanceof Uint8Array);
+const isSlotAnswer = (v: unknown): boolean => {
+  const a = v as Partial<Record<string, unknown>> | null;
+  return typeof a === 'object' && a !== null && isRef(a.learner) && Array.isArray(a.handles);
+};
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 
 /** What is wrong with a client's command, or undefined. */
@@ -68,7 +73,8 @@ const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undef
 
 export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = checker({
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
-  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
+  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef, answer: optional(isSlotAnswer) },
+  'chosen-once-durable': { ballot: isBallot, slot: isIndex },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
   'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },
@@ -94,7 +100,7 @@ export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checke
   'commit-index': { index: isIndex, leader: isRef },
   fetch: { from: isIndex, learner: isRef },
   entries: { entries: isEntryList },
-  'snapshot-chunk': { index: isIndex, time: Number.isFinite, total: isIndex, machinePieces: isIndex, first: isIndex, pieces: Array.isArray, peer: isRef },
+  'snapshot-chunk': { index: isIndex, time: Number.isFinite, total: isIndex, machinePieces: isIndex, first: isIndex, pieces: isByteList, peer: isRef },
   'snapshot-fetch': { index: isIndex, from: isIndex, learner: isRef },
   subscribe: { subscriber: isRef },
   'accepted-entries': { from: isIndex, to: isIndex, covered: isIndex, acceptor: isIndex, truncatedBefore: isIndex, entries: isAcceptedList },

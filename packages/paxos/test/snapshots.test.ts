@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SimCluster } from '@actorfs/actors/testing';
+import { SimCluster, type SimSend } from '@actorfs/actors/testing';
 import { KV_MACHINE, PaxosClient, planGroup, type GroupPlan, type ProposeReply, type ProposerStatus } from '../src/index.ts';
 import { bootSpecs, simGroup } from './harness.ts';
 
@@ -32,7 +32,10 @@ async function fill(sim: SimCluster, plan: GroupPlan, count: number, bytes: numb
 
 describe('snapshots in pieces (simulator)', () => {
   it('a learner far behind catches up from a peer snapshot many times the message limit, streamed in pieces, and restores it from storage after a restart', async () => {
-    const sim = new SimCluster({ seed: 51, network: { delayMs: [1, 3] }, maxMessageBytes: MIB });
+    // Pieces travel as the bytes they are stored as (never decoded and encoded again on the way).
+    const chunks: unknown[][] = [];
+    const onSend = (s: SimSend): void => void ((s.body as { type?: string }).type === 'snapshot-chunk' && chunks.push((s.body as { pieces: unknown[] }).pieces));
+    const sim = new SimCluster({ seed: 51, network: { delayMs: [1, 3] }, maxMessageBytes: MIB, onSend });
     const timing = { leaseMs: LEASE_MS, snapshotEvery: 20, leaderLogSize: 10, maxReplyBytes: 512 * KIB, maxBatchBytes: 128 * KIB, maxInflightBytes: 512 * KIB };
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, timing);
     await waitForLeader(sim, plan);
@@ -56,6 +59,8 @@ describe('snapshots in pieces (simulator)', () => {
     expect(caughtUp.bytes).toBeGreaterThan(5 * MIB);
     expect(caughtUp.hash).toBe(peer.hash);
     expect(caughtUp.snapshotIndex).toBeGreaterThan(0);
+    expect(chunks.length).toBeGreaterThan(6); // a reply's worth (512 KiB) at a time
+    for (const pieces of chunks) for (const p of pieces) expect(p).toBeInstanceOf(Uint8Array);
     // Nothing was too big for the transport.
     for (const n of sim.nodeNames()) expect(sim.node(n).stats().deadLetters.byReason.oversize ?? 0).toBe(0);
 
