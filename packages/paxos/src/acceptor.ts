@@ -2,7 +2,6 @@ import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { FETCH_BATCH, timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, ProposerMsg } from './messages.ts';
-import { SlotAnswers } from './slot-answers.ts';
 import { AcceptedLog, LAST_SLOT } from './accepted-log.ts';
 import { acceptorMsgProblem, droppedAsMalformed } from './validate.ts';
 
@@ -54,7 +53,6 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
   };
 
   const nack = (ballot: Ballot, proposer: ActorRef<ProposerMsg>, leaseMs = 0): void => ctx.send(proposer, { type: 'nack', ballot, promised, acceptor: props.index, leaseMs });
-  const answers = new SlotAnswers();
 
   return (msg: AcceptorMsg) => {
     if (droppedAsMalformed(ctx, msg, acceptorMsgProblem)) return;
@@ -78,12 +76,7 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         promise(msg.ballot);
         grantLease(msg.ballot);
         log.put(msg.slot, msg.ballot, msg.value);
-        if (msg.answer) answers.keep(msg.slot, msg.ballot, msg.value, msg.answer);
         return ctx.sendWhenDurable(msg.proposer, { type: 'accepted', ballot: msg.ballot, acceptor: props.index, slot: msg.slot });
-      }
-      case 'chosen-once-durable': {
-        const a = answers.take(msg.slot, msg.ballot); // chosen once this one's accept is durable too
-        return a && ctx.sendWhenDurable(a.learner, a.commit);
       }
       case 'heartbeat': {
         if (compareBallots(msg.ballot, promised) < 0) return nack(msg.ballot, msg.proposer);

@@ -71,13 +71,7 @@ export type LeadershipEvent = { type: 'leading'; ballot: Ballot; leaseUntil: num
 
 export type AcceptorMsg =
   | { type: 'prepare'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
-  /** `answer`: the slot's clients, for the learner on this acceptor's node to answer if told chosen-once-durable. */
-  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg>; answer?: SlotAnswer }
-  /**
-   * The rest of a majority has accepted (ballot, slot) durably: with this acceptor's accept of it
-   * the slot is chosen, so once that is durable the acceptor hands it to the `answer` learner.
-   */
-  | { type: 'chosen-once-durable'; ballot: Ballot; slot: number }
+  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
   | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
   /** The next piece of the promise made to `ballot`: accepted slots from fromSlot on. */
   | { type: 'prepare-more'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
@@ -85,12 +79,6 @@ export type AcceptorMsg =
   /** A learner's catch-up: the accepted entries of slots from..to (see Learner). */
   | { type: 'read-accepted'; from: number; to: number; learner: ActorRef<LearnerMsg> }
   | ({ type: 'inspect' } & Asks<AcceptorView>);
-
-/** Who answers a slot's clients, with their reply handles (handles[i] answers value.cmds[i]). */
-export interface SlotAnswer {
-  learner: ActorRef<LearnerMsg>;
-  handles: Array<ReplyHandle | null>;
-}
 
 export interface AcceptorView {
   promised: Ballot;

@@ -46,10 +46,6 @@ interface Inflight {
   sentAt: number;
   /** Sent to every acceptor (not only the thrifty majority). */
   wide: boolean;
-  /** The acceptor whose node's learner answers the clients, if one was named (see fastAnswerer). */
-  answerer: number | undefined;
-  /** The answerer was told chosen-once-durable: once its accept is in, the clients' answers are its learner's to give. */
-  answererTold: boolean;
 }
 
 /** A candidate's phase 1: the promises so far. */
@@ -398,30 +394,10 @@ export class ProposerCore {
 
   private propose(l: Leader, slot: number, value: SlotValue, handles: Handles, bytes = approxBytes(value)): void {
     const wide = !this.t.thrifty;
-    const e: Inflight = { value, bytes, handles, acks: new Set(), sentAt: this.now, wide, answerer: this.fastAnswerer(handles), answererTold: false };
-    l.inflight.set(slot, e);
-    if (wide) return this.sendAccept(slot, e, () => true);
-    this.sendAccept(slot, e, (i) => this.fastest.includes(i));
+    l.inflight.set(slot, { value, bytes, handles, acks: new Set(), sentAt: this.now, wide });
+    if (wide) return this.sendAccept(slot, value, () => true);
+    this.sendAccept(slot, value, (i) => this.fastest.includes(i));
     this.armWiden(l);
-  }
-
-  /**
-   * The acceptor of the thrifty majority likely to sync last (the slowest to answer lately) on
-   * another node with a live learner: once the rest of the majority has accepted, it is told so
-   * (chosen-once-durable), and the learner on its node answers the clients as soon as its accept is
-   * on disk, saving the hop back to the leader. Undefined when no client waits or none qualifies,
-   * and when an asker is on this node: it may read the learner here next (a service master does),
-   * so that learner answers it, once it has applied the slot.
-   */
-  private fastAnswerer(handles: Handles): number | undefined {
-    if (!handles.some((h) => h) || handles.some((h) => h?.node === this.peers.self.node)) return undefined;
-    let best: number | undefined;
-    for (const i of this.fastest) {
-      const node = this.peers.acceptors[i]!.node;
-      if (node === this.peers.self.node || this.learnerOn(node) === undefined) continue;
-      if (best === undefined || this.ackMs[i]! > this.ackMs[best]!) best = i;
-    }
-    return best;
   }
 
   private armWiden(l: Leader): void {
@@ -441,27 +417,15 @@ export class ProposerCore {
         continue;
       }
       e.wide = true;
-      this.sendAccept(slot, e, (i) => !this.fastest.includes(i));
+      this.sendAccept(slot, e.value, (i) => !this.fastest.includes(i));
     }
     if (waiting) this.armWiden(l);
   }
 
-  /** Sends slot's Accept to the acceptors `to` picks (by index); the answerer's carries the clients' handles. */
-  private sendAccept(slot: number, e: Inflight, to: (acceptor: number) => boolean): void {
-    const accept = { type: 'accept' as const, ballot: this.ballot, slot, value: e.value, proposer: this.peers.self };
-    this.peers.acceptors.forEach((a, i) => {
-      if (!to(i)) return;
-      const learner = i === e.answerer ? this.learnerOn(a.node) : undefined;
-      this.send(a, learner ? { ...accept, answer: { learner, handles: e.handles } } : accept);
-    });
-  }
-
-  /** Tells the answerer once the acks so far and its own make a majority (and it has not acked yet). */
-  private tellAnswerer(slot: number, e: Inflight): void {
-    const i = e.answerer;
-    if (i === undefined || e.answererTold || e.acks.has(i) || e.acks.size + 1 < this.quorum) return;
-    e.answererTold = true;
-    this.send(this.peers.acceptors[i]!, { type: 'chosen-once-durable', ballot: this.ballot, slot });
+  /** Sends slot's Accept to the acceptors `to` picks (by index). */
+  private sendAccept(slot: number, value: SlotValue, to: (acceptor: number) => boolean): void {
+    const accept = { type: 'accept' as const, ballot: this.ballot, slot, value, proposer: this.peers.self };
+    this.peers.acceptors.forEach((a, i) => to(i) && this.send(a, accept));
   }
 
   private accepted(l: Leader, msg: Extract<ProposerMsg, { type: 'accepted' }>): void {
@@ -470,7 +434,7 @@ export class ProposerCore {
     if (!e) return;
     e.acks.add(msg.acceptor);
     this.ackMs[msg.acceptor] = (1 - ACK_SMOOTHING) * this.ackMs[msg.acceptor]! + ACK_SMOOTHING * (this.now - e.sentAt);
-    if (e.acks.size < this.quorum) return this.tellAnswerer(msg.slot, e);
+    if (e.acks.size < this.quorum) return;
     this.chosen(l, msg.slot, e);
     this.flush(l);
   }
@@ -481,13 +445,9 @@ export class ProposerCore {
     if (this.chosenLog.size > this.t.leaderLogSize) this.chosenLog.delete(this.chosenLog.keys().next().value!);
     if (slot > this.commitIndex) this.chosenAhead.add(slot);
     while (this.chosenAhead.delete(this.commitIndex + 1)) this.commitIndex++;
-    // An answerer told chosen-once-durable whose accept is part of the majority answers the clients
-    // itself; else the responder does (or every learner). Chosen without it (it may be down), the
-    // clients may hear twice, which they ignore, rather than not at all.
-    const answered = e.answererTold && e.acks.has(e.answerer!);
     const answerer = this.responder();
     for (const learner of this.peers.learners) {
-      const answers = !answered && (answerer === undefined || learner.equals(answerer)) && e.handles.some((h) => h) ? e.handles : undefined;
+      const answers = (answerer === undefined || learner.equals(answerer)) && e.handles.some((h) => h) ? e.handles : undefined;
       this.send(learner, answers ? { type: 'commit', slot, value: e.value, handles: answers } : { type: 'commit', slot, value: e.value });
     }
   }
@@ -546,7 +506,7 @@ export class ProposerCore {
     for (const [slot, e] of l.inflight) {
       if (this.now - e.sentAt < this.t.retransmitMs) continue;
       e.sentAt = this.now;
-      this.sendAccept(slot, e, (i) => !e.acks.has(i));
+      this.sendAccept(slot, e.value, (i) => !e.acks.has(i));
     }
   }
 
@@ -628,21 +588,12 @@ export class ProposerCore {
    * asker keeps the first reply), so a dead learner cannot swallow the replies.
    */
   private responder(): ActorRef<LearnerMsg> | undefined {
+    const alive = (i: number): boolean => this.now - (this.learnerHeard.get(i) ?? -Infinity) <= 3 * this.t.heartbeatMs;
     const learners = this.peers.learners;
-    const local = this.learnerOn(this.peers.self.node);
-    if (local) return local;
-    const any = learners.findIndex((_, i) => this.learnerAlive(i));
+    const local = learners.findIndex((l, i) => l.node === this.peers.self.node && alive(i));
+    if (local >= 0) return learners[local]!;
+    const any = learners.findIndex((_, i) => alive(i));
     return any >= 0 ? learners[any]! : undefined;
-  }
-
-  private learnerAlive(i: number): boolean {
-    return this.now - (this.learnerHeard.get(i) ?? -Infinity) <= 3 * this.t.heartbeatMs;
-  }
-
-  /** The learner on `node`, if it was heard from lately. */
-  private learnerOn(node: string): ActorRef<LearnerMsg> | undefined {
-    const i = this.peers.learners.findIndex((l, j) => l.node === node && this.learnerAlive(j));
-    return i >= 0 ? this.peers.learners[i] : undefined;
   }
 
   private responderOrAll(): ActorRef<LearnerMsg>[] {

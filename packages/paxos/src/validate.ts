@@ -23,10 +23,6 @@ const isAcceptedList = (v: unknown): boolean =>
 const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isSlotValue(e[1]));
 
 const isByteList = (v: unknown): boolean => Array.isArray(v) && v.every((p) => p instanceof Uint8Array);
-const isSlotAnswer = (v: unknown): boolean => {
-  const a = v as Partial<Record<string, unknown>> | null;
-  return typeof a === 'object' && a !== null && isRef(a.learner) && Array.isArray(a.handles);
-};
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 
 /** What is wrong with a client's command, or undefined. */
@@ -73,8 +69,7 @@ const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undef
 
 export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = checker({
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
-  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef, answer: optional(isSlotAnswer) },
-  'chosen-once-durable': { ballot: isBallot, slot: isIndex },
+  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
   'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },

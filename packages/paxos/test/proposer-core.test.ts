@@ -154,50 +154,6 @@ describe('ProposerCore: phase 2', () => {
     expect(c.status(now + 1).commitIndex).toBe(s);
   });
 
-  it('the acceptor of the majority on another node answers the clients: told chosen-once-durable after the others accept, its learner answers, not the leader\'s', () => {
-    const c = core();
-    const { now, ballot } = leader(c);
-    for (const learner of [0, 1, 2]) c.step({ type: 'learner-status', learner, applied: 0, snapshot: 0 }, now);
-    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
-    const accepts = sent(c.step({ type: 'flush' }, now), 'accept');
-    expect(accepts.map((a) => [a.to, a.msg.answer])).toEqual([
-      ['acc-0', undefined], // the leader's own
-      ['acc-1', { learner: learners[1], handles: [handle(1)] }],
-    ]);
-    const s = accepts[0]!.msg.slot as number;
-    expect(sent(c.step({ type: 'accepted', ballot, acceptor: 0, slot: s }, now + 1))).toEqual([{ to: 'acc-1', msg: { type: 'chosen-once-durable', ballot, slot: s } }]);
-    const commits = sent(c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now + 2), 'commit');
-    expect(commits.map((m) => m.to).sort()).toEqual(['learner-0', 'learner-1', 'learner-2']);
-    expect(commits.filter((m) => m.msg.handles)).toEqual([]); // acc-1's learner answered
-  });
-
-  it('a slot with an asker on the leader\'s node (a service master, which reads the learner there next) is answered by the learner there', () => {
-    const c = core();
-    const { now, ballot } = leader(c);
-    for (const learner of [0, 1, 2]) c.step({ type: 'learner-status', learner, applied: 0, snapshot: 0 }, now);
-    const local: ReplyHandle = { node: 'n0', corr: 9 };
-    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
-    c.step({ type: 'propose', cmd: cmd(2), handle: local }, now);
-    const accepts = sent(c.step({ type: 'flush' }, now), 'accept');
-    expect(accepts.map((a) => a.msg.answer)).toEqual([undefined, undefined]);
-    const s = accepts[0]!.msg.slot as number;
-    expect(sent(c.step({ type: 'accepted', ballot, acceptor: 0, slot: s }, now + 1))).toEqual([]);
-    const commits = sent(c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now + 2), 'commit');
-    expect(commits.filter((m) => m.msg.handles).map((m) => [m.to, m.msg.handles])).toEqual([['learner-0', [handle(1), local]]]);
-  });
-
-  it('a slot chosen without its answerer (down, or slow) is answered by the leader\'s learner', () => {
-    const c = core();
-    const { now, ballot } = leader(c);
-    for (const learner of [0, 1, 2]) c.step({ type: 'learner-status', learner, applied: 0, snapshot: 0 }, now);
-    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
-    const s = sent(c.step({ type: 'flush' }, now), 'accept')[0]!.msg.slot as number;
-    c.step({ type: 'accepted', ballot, acceptor: 0, slot: s }, now + 1); // acc-1 is told, and never answers
-    expect(sent(c.step({ type: 'widen' }, now + T.thriftyWaitMs), 'accept').map((a) => [a.to, a.msg.answer])).toEqual([['acc-2', undefined]]);
-    const commits = sent(c.step({ type: 'accepted', ballot, acceptor: 2, slot: s }, now + T.thriftyWaitMs + 1), 'commit');
-    expect(commits.filter((m) => m.msg.handles).map((m) => m.to)).toEqual(['learner-0']);
-  });
-
   it('a slot its thrifty majority has not chosen within thriftyWaitMs goes to the other acceptors too', () => {
     const c = core();
     const { now } = leader(c);
