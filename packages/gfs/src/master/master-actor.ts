@@ -31,7 +31,7 @@ interface PendingGrant {
 
 /** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
 const RECLAIM_PER_SCAN = 1000;
-/** Checkpoint pieces written per turn: the mutations between turns are never stopped for long. */
+/** Checkpoint pieces written per commit: the mutations between them are never stopped for long. */
 const CHECKPOINT_PIECES_PER_TURN = 4;
 /** Explicit checkpoint requests waiting at once; one more is refused. */
 const MAX_CHECKPOINT_WAITERS = 100;
@@ -325,7 +325,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   function checkpointStep(): void {
     const c = checkpointing;
     if (!c) return;
-    if (!log.writePieces(c.pending, CHECKPOINT_PIECES_PER_TURN)) return ctx.send(ctx.self, { type: 'checkpoint-step' });
+    // the next pieces once these are synced: a checkpoint takes a bounded share of each commit
+    if (!log.writePieces(c.pending, CHECKPOINT_PIECES_PER_TURN)) return ctx.sendWhenDurable(ctx.self, { type: 'checkpoint-step' });
     checkpointing = undefined;
     for (const w of c.waiters) {
       const id = nextDurableReply++;
