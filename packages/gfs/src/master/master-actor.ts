@@ -7,7 +7,7 @@ import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts'
 import { MetadataError } from './metadata.ts';
 import { OpLog, type PendingCheckpoint } from './op-log.ts';
 import { LockManager, locksFor, type OpId } from '../namespace/locks.ts';
-import { placeNewChunk, planClones, planRebalance, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
+import { placeNewChunk, planClones, planRebalance, planSpread, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 
 export interface MasterProps {
@@ -593,6 +593,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const inFlight: ClonesInFlight = { total: clones.size, perServer: new Map() };
     for (const c of clones.values()) for (const id of [c.source, c.target]) inFlight.perServer.set(id, (inFlight.perServer.get(id) ?? 0) + 1);
     const under: UnderReplicated[] = [];
+    const atTarget: Array<{ handle: number; replicas: ServerId[] }> = [];
     let liveChunks: Set<number> | undefined; // worked out only when some chunk is endangered
     for (const [handle, meta] of metadata.chunks()) {
       if (clones.has(handle)) continue;
@@ -602,15 +603,19 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         under.push({ handle, replicas, target: config.replicas, deleted: !liveChunks.has(handle), blockingClient: false });
       }
       else if (replicas.length > config.replicas && !grants.has(handle)) dropExtraReplica(handle, replicas, now);
+      else if (!grants.has(handle)) atTarget.push({ handle, replicas });
     }
     // one clone per chunk per scan: the next scan plans the next one with the new replica counted.
     // Rebalancing only when nothing is endangered: a move is a clone to an emptier server, after
     // which the chunk is one above its target and dropExtraReplica takes it off the fullest one.
     const live = [...servers.values()];
+    const spread = under.length > 0 ? [] : planSpread(atTarget, live, inFlight, config);
     const tasks =
       under.length > 0
         ? planClones(under, live, inFlight, config)
-        : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
+        : spread.length > 0
+          ? spread
+          : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
     const planned = new Set<number>();
     for (const t of tasks) {
       if (planned.has(t.handle)) continue;
