@@ -1,4 +1,4 @@
-import type { ActorRef, Asks } from '@actorfs/actors';
+import type { ActorRef, Asks, StreamEvent } from '@actorfs/actors';
 import type { ChunkInfo } from './chunkserver/block-store.ts';
 import type { ReplicaReport, ServerId } from './master/chunk-locations.ts';
 import type { ChunkHandle } from './master/records.ts';
@@ -12,8 +12,8 @@ export interface ChunkLocation {
 }
 
 export interface MasterStatus {
-  /** Live chunkservers, by id. */
-  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number }>;
+  /** Live chunkservers, by id (with the ref clients push data to and read from). */
+  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number; ref: ActorRef<ChunkserverMsg> }>;
   /** Op-log records since the last checkpoint. */
   recordsSinceCheckpoint: number;
 }
@@ -29,8 +29,12 @@ export type MasterMsg =
   | ({ type: 'list'; path: string } & Asks<Array<{ name: string; kind: 'dir' | 'file' }>>)
   | ({ type: 'stat'; path: string } & Asks<{ kind: 'dir' } | { kind: 'file'; chunks: number }>)
   // ---- chunks (clients) ----
-  /** Adds a chunk at the end of a file, placed on new replicas; answers once it is logged. */
-  | ({ type: 'add-chunk'; path: string } & Asks<{ handle: ChunkHandle; replicas: ServerId[] }>)
+  /**
+   * Adds a chunk at the end of a file, placed on new replicas; answers once it is logged. With
+   * `index`, only if the file has no chunk `index` yet (else that chunk is the answer), so clients
+   * racing past a file's end add one chunk, not one each.
+   */
+  | ({ type: 'add-chunk'; path: string; index?: number } & Asks<{ handle: ChunkHandle; replicas: ServerId[] }>)
   | ({ type: 'locate'; path: string; index: number } & Asks<ChunkLocation>)
   /**
    * Who may order mutations of a chunk: the lease holder, granted on demand. A grant first raises
@@ -45,6 +49,8 @@ export type MasterMsg =
   | { type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number }
   | { type: 'grant-timeout'; handle: ChunkHandle }
   | { type: 'clone-done'; server: ServerId; handle: ChunkHandle; version: number; error?: string }
+  /** A primary with mutations going on asks for more lease; the master answers with lease-granted if it still holds it. */
+  | { type: 'extend-lease'; server: ServerId; handle: ChunkHandle }
   // ---- upkeep ----
   | ({ type: 'status' } & Asks<MasterStatus>)
   | ({ type: 'checkpoint' } & Asks<number>)
@@ -69,4 +75,37 @@ export type ChunkserverMsg =
   | ({ type: 'write'; handle: ChunkHandle; offset: number; data: Uint8Array } & Asks<true>)
   | ({ type: 'read'; handle: ChunkHandle; offset: number; length: number } & Asks<Uint8Array>)
   | ({ type: 'inspect' } & Asks<Array<{ handle: ChunkHandle } & ChunkInfo>>)
-  | { type: 'heartbeat-tick' };
+  | { type: 'heartbeat-tick' }
+  // ---- data path ----
+  /** Pushed data arrives on a stream (meta: PushMeta) and is forwarded along the chain as it arrives. */
+  | StreamEvent
+  /** Answers once the pushed data `dataId` is here in full (an error after pushTimeoutMs). */
+  | ({ type: 'data-ready'; dataId: string } & Asks<true>)
+  /** The master makes this server the chunk's primary for durationMs (from when it is received, less a drift margin). */
+  | { type: 'lease-granted'; handle: ChunkHandle; version: number; durationMs: number }
+  /** Before a snapshot: the primary stops ordering mutations of the chunk until it is granted a lease again. */
+  | { type: 'revoke-lease'; handle: ChunkHandle }
+  /** Client to primary: order a mutation with pushed data; answers once every replica applied it durably. */
+  | ({ type: 'mutate'; handle: ChunkHandle; version: number; dataId: string; op: MutationOp; secondaries: Array<ActorRef<ChunkserverMsg>> } & Asks<MutateResult>)
+  /** Primary to secondary: apply a mutation in serial order (serials of one primary run); answers once it is durable. */
+  | ({ type: 'apply'; handle: ChunkHandle; version: number; run: number; serial: number; order: MutationOrder } & Asks<true>)
+  /** A version-checked read for clients: the bytes of [offset, offset + length) this replica has (fewer at its end). */
+  | ({ type: 'read-data'; handle: ChunkHandle; version: number; offset: number; length: number } & Asks<Uint8Array>)
+  | { type: 'mutation-durable'; handle: ChunkHandle; serial: number }
+  | { type: 'mutation-applied'; handle: ChunkHandle; serial: number; error?: string }
+  | { type: 'push-tick' };
+
+/** What a client asks a primary to do with pushed data. */
+export type MutationOp = { kind: 'write'; offset: number } | { kind: 'append' };
+
+/** What every replica applies, in the primary's serial order. */
+export type MutationOrder = { kind: 'write'; offset: number; dataId: string } | { kind: 'pad'; toLength: number };
+
+/** A write's or append's outcome: the chunk offset the data landed at, or (an append) the chunk was full and padded: retry on the next. */
+export type MutateResult = { offset: number } | { chunkFull: true };
+
+/** What a push stream carries in its open: the data's id and the servers it goes on to after the receiver. */
+export interface PushMeta {
+  dataId: string;
+  chain: Array<ActorRef<ChunkserverMsg>>;
+}

@@ -78,7 +78,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       case 'snapshot': {
         const source = pathOf(msg.source);
         // a primary must ask for a new lease after this, and so finds its chunk shared
-        for (const h of metadata.chunksUnder(source)) locations.revokeLease(h);
+        for (const h of metadata.chunksUnder(source)) {
+          const holder = locations.lease(h, ctx.now())?.holder;
+          if (holder !== undefined) ctx.send(servers.get(holder)!.ref, { type: 'revoke-lease', handle: h });
+          locations.revokeLease(h);
+        }
         mutate({ type: 'snapshot', source, target: pathOf(msg.target) });
         return ctx.replyWhenDurable(true);
       }
@@ -90,7 +94,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return ctx.reply(entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length });
       }
       case 'add-chunk':
-        return addChunk(pathOf(msg.path));
+        return addChunk(pathOf(msg.path), msg.index);
       case 'locate': {
         const handle = chunkAt(pathOf(msg.path), msg.index);
         const version = versionOf(handle)!;
@@ -116,6 +120,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'grant-timeout':
         return grantTimedOut(msg.handle);
+      case 'extend-lease': {
+        const version = versionOf(msg.handle);
+        if (version !== undefined && locations.extendLease(msg.handle, msg.server, ctx.now(), config.leaseMs)) tellPrimary(msg.handle, version, locations.lease(msg.handle, ctx.now())!);
+        return;
+      }
       case 'clone-done': {
         const c = clones.get(msg.handle);
         if (c?.target !== msg.server) return;
@@ -138,7 +147,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'status':
         return ctx.reply({
-          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes })).sort((a, b) => (a.id < b.id ? -1 : 1)),
+          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes, ref }) => ({ id, rack, usedBytes, capacityBytes, ref })).sort((a, b) => (a.id < b.id ? -1 : 1)),
           recordsSinceCheckpoint: log.recordsSinceCheckpoint,
         });
       case 'checkpoint':
@@ -165,7 +174,14 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     return handle;
   }
 
+  /** The primary learns of its lease from the master (told again with every answer naming it, so a lost grant is not fatal). */
+  function tellPrimary(handle: number, version: number, lease: Lease): void {
+    const s = servers.get(lease.holder);
+    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now() });
+  }
+
   function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
+    tellPrimary(handle, version, lease);
     return { handle, version, replicas: locations.liveReplicas(handle, version), primary: lease.holder, expiresAtMs: lease.expiresAtMs };
   }
 
@@ -256,8 +272,13 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
-  function addChunk(path: string): void {
-    fileChunks(path);
+  function addChunk(path: string, index: number | undefined): void {
+    const existing = fileChunks(path);
+    if (index !== undefined) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new Error(`add-chunk: bad index ${String(index)}`);
+      const handle = existing[index];
+      if (handle !== undefined) return ctx.reply({ handle, replicas: locations.liveReplicas(handle, versionOf(handle)!) });
+    }
     const now = ctx.now();
     const replicas = placeNewChunk([...servers.values()], config.replicas, recent, now);
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
