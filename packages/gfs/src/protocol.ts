@@ -107,5 +107,7 @@ export type MutateResult = { offset: number } | { chunkFull: true };
 /** What a push stream carries in its open: the data's id and the servers it goes on to after the receiver. */
 export interface PushMeta {
   dataId: string;
+  /** The whole push's size (the window of each stream along the chain). */
+  lengthBytes: number;
   chain: Array<ActorRef<ChunkserverMsg>>;
 }

@@ -1,6 +1,7 @@
 import type { ActorContext, ReplyHandle, StreamEvent, StreamWriter } from '@actorfs/actors';
 import type { GfsConfig } from '../config.ts';
 import type { ChunkserverMsg, PushMeta } from '../protocol.ts';
+import { RetryableError } from './mutations.ts';
 import { PushBuffer, PushBufferError } from './push-buffer.ts';
 
 /** Clients waiting at once for pushed data to arrive; beyond it a new wait is refused. */
@@ -13,14 +14,13 @@ interface Incoming {
 }
 
 /**
- * Forwarding runs beside the mailbox (a turn never awaits a downstream server's credit: two
- * chains through the same servers in opposite orders would wait on each other). Its backlog
- * holds pieces the buffer holds too, so the buffer's bound covers it: an entry dropped from the
- * buffer aborts its forward.
+ * The stream to the next server has the whole push as its window, so a piece is sent on in the
+ * turn it arrives and no turn waits for a downstream server's credit (two chains through the
+ * same servers in opposite orders would wait on each other). What is in flight is held in the
+ * buffer too, so the buffer's bound covers it: an entry dropped from the buffer aborts its forward.
  */
 interface Forward {
   writer: StreamWriter;
-  tail: Promise<void>;
   failed: boolean;
 }
 
@@ -58,7 +58,7 @@ export class PushReceiver {
         }
         for (const id of dropped) this.dropped(id, 'dropped from the push buffer to make room');
         const f = s.forward;
-        if (f) f.tail = f.tail.then(() => f.writer.write(event.chunk)).catch((err: unknown) => this.forwardFailed(f, s.dataId, err));
+        if (f) f.writer.write(event.chunk).catch((err: unknown) => this.forwardFailed(f, s.dataId, err));
         return;
       }
       case 'stream-end': {
@@ -67,7 +67,7 @@ export class PushReceiver {
         this.incoming.delete(event.stream);
         this.buffer.complete(s.dataId, this.ctx.now());
         const f = s.forward;
-        if (f) f.tail = f.tail.then(() => f.writer.end()).catch((err: unknown) => this.forwardFailed(f, s.dataId, err));
+        if (f) f.writer.end().catch((err: unknown) => this.forwardFailed(f, s.dataId, err));
         this.settleWaiters(s.dataId, undefined);
         return;
       }
@@ -98,7 +98,7 @@ export class PushReceiver {
     for (const [id, list] of this.waiters) {
       const late = list.filter((w) => w.sinceMs + this.config.pushTimeoutMs <= now);
       if (late.length === 0) continue;
-      for (const w of late) this.ctx.replyErrorTo(w.handle, `pushed data ${id} did not arrive within ${this.config.pushTimeoutMs} ms`);
+      for (const w of late) this.ctx.replyErrorTo(w.handle, new RetryableError(`pushed data ${id} did not arrive within ${this.config.pushTimeoutMs} ms`));
       this.waiterCount -= late.length;
       const rest = list.filter((w) => !late.includes(w));
       if (rest.length === 0) this.waiters.delete(id);
@@ -108,13 +108,15 @@ export class PushReceiver {
 
   private opened(stream: string, meta: unknown): void {
     const m = meta as Partial<PushMeta> | null;
-    if (typeof m?.dataId !== 'string' || !Array.isArray(m.chain)) return this.ctx.abortStream(stream, 'a push names its dataId and chain');
+    if (typeof m?.dataId !== 'string' || !Array.isArray(m.chain) || !Number.isSafeInteger(m.lengthBytes)) return this.ctx.abortStream(stream, 'a push names its dataId, lengthBytes and chain');
+    if (m.lengthBytes! > this.config.pushBufferBytes) return this.ctx.abortStream(stream, `a push of ${m.lengthBytes} bytes is over the buffer's ${this.config.pushBufferBytes}`);
     this.buffer.begin(m.dataId, this.ctx.now());
     const [next, ...rest] = m.chain;
     let forward: Forward | undefined;
     if (next) {
-      const writer = this.ctx.openStream(next, { meta: { dataId: m.dataId, chain: rest } satisfies PushMeta, idleTimeoutMs: this.config.pushTimeoutMs });
-      forward = { writer, tail: Promise.resolve(), failed: false };
+      const lengthBytes = m.lengthBytes!;
+      const writer = this.ctx.openStream(next, { meta: { dataId: m.dataId, lengthBytes, chain: rest } satisfies PushMeta, windowBytes: Math.max(1, lengthBytes), idleTimeoutMs: this.config.pushTimeoutMs });
+      forward = { writer, failed: false };
     }
     this.incoming.set(stream, { dataId: m.dataId, forward });
   }
@@ -149,7 +151,7 @@ export class PushReceiver {
     this.waiterCount -= list.length;
     for (const w of list) {
       if (error === undefined) this.ctx.replyTo(w.handle, true);
-      else this.ctx.replyErrorTo(w.handle, error);
+      else this.ctx.replyErrorTo(w.handle, new RetryableError(error));
     }
   }
 }
