@@ -74,12 +74,11 @@ describe('master: leases are extended while a primary mutates', () => {
     await c.sim.runFor(700);
     c.sim.tell(c.master(), { type: 'heartbeat', server: lease.primary, ref, rack: 'X', usedBytes: 0, capacityBytes: 1 << 30, chunks: [{ handle: lease.handle, version: lease.version }], leases: [lease.handle, 4242] });
     await c.sim.runFor(50);
-    const answers = c.toServers.filter((m) => m.body.type === 'leases-extended');
-    expect(answers).toHaveLength(1);
-    const [{ to, body }] = answers as [{ to: string; body: Extract<ChunkserverMsg, { type: 'leases-extended' }> }];
-    expect(to).toBe(lease.primary);
-    expect(body.leases).toEqual([{ handle: lease.handle, expiresAtMs: expect.any(Number) }]);
-    expect(body.leases[0]!.expiresAtMs).toBeGreaterThan(lease.expiresAtMs);
+    const answers = c.toServers.filter((m) => m.body.type === 'lease-granted' && m.body.handle === lease.handle);
+    // one with the grant, one with the extension; chunk 4242 (unknown) is not extended
+    expect(answers.map((m) => m.to)).toEqual([lease.primary, lease.primary]);
+    expect(c.toServers.filter((m) => m.body.type === 'lease-granted' && m.body.handle !== lease.handle)).toEqual([]);
+    expect(answers[1]!.body).toEqual({ type: 'lease-granted', handle: lease.handle, version: lease.version, durationMs: 1000 });
     await c.sim.runFor(500); // past the first expiry, within the extension
     expect((await c.sim.call(c.master(), { type: 'lease', path: '/d/f', index: 0 })).version).toBe(lease.version);
   });

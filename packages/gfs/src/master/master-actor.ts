@@ -208,7 +208,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'add-chunk': {
         const path = pathOf(msg.path);
-        return locked({ write: [path] }, (a) => addChunk(path, a));
+        return locked({ write: [path] }, (a) => addChunk(path, msg.index, a));
       }
       case 'locate': {
         const path = pathOf(msg.path);
@@ -229,9 +229,17 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           return metadata.chunk(handle)!.refs > 1 ? copyOnWrite(path, msg.index, handle, waiter) : requestLease(handle, waiter);
         });
       }
-      case 'extend-lease':
+      case 'extend-lease': {
         knownServer(msg.server);
-        return ctx.reply({ expiresAtMs: extendLease(msg.server, msg.handle, msg.version) });
+        let expiresAtMs: number;
+        try {
+          expiresAtMs = extendLease(msg.server, msg.handle, msg.version ?? versionOf(msg.handle) ?? -1);
+        } catch (err) {
+          if (ctx.replyHandle()) throw err;
+          return; // a tell: the primary's lease runs out and it asks for a new one
+        }
+        return ctx.reply({ expiresAtMs });
+      }
       case 'lease-revoked':
         return leaseRevoked(msg.server, msg.handle);
       case 'revoke-timeout':
@@ -279,7 +287,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'status':
         return ctx.reply({
-          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes })).sort((a, b) => (a.id < b.id ? -1 : 1)),
+          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes, ref }) => ({ id, rack, usedBytes, capacityBytes, ref })).sort((a, b) => (a.id < b.id ? -1 : 1)),
           recordsSinceCheckpoint: log.recordsSinceCheckpoint,
           checkpointing: checkpointing !== undefined,
           waitingForLocks: waiting.size,
@@ -398,14 +406,16 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     }
   }
 
-  /** A running lease of `server` on the chunk gets leaseMs more; refused while the chunk is being snapshotted. */
+  /** A running lease of `server` on the chunk gets leaseMs more, and the primary is told; refused while the chunk is being snapshotted. */
   function extendLease(server: ServerId, handle: number, version: number): number {
     const current = versionOf(handle);
     if (current === undefined) throw new Error(`unknown chunk handle ${handle}`);
     if (version !== current) throw new Error(`chunk ${handle}: version ${version} is stale (the master's is ${current})`);
     if (revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
     if (!locations.extendLease(handle, server, ctx.now(), config.leaseMs)) throw new Error(`chunk ${handle}: ${server} holds no running lease on it`);
-    return locations.lease(handle, ctx.now())!.expiresAtMs;
+    const lease = locations.lease(handle, ctx.now())!;
+    tellPrimary(handle, current, lease);
+    return lease.expiresAtMs;
   }
 
   function fileChunks(path: string): number[] {
@@ -421,7 +431,14 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     return handle;
   }
 
+  /** The primary learns of its lease from the master (told again with every answer naming it, so a lost grant is not fatal). */
+  function tellPrimary(handle: number, version: number, lease: Lease): void {
+    const s = servers.get(lease.holder);
+    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now() });
+  }
+
   function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
+    tellPrimary(handle, version, lease);
     return { handle, version, replicas: locations.liveReplicas(handle, version), primary: lease.holder, expiresAtMs: lease.expiresAtMs };
   }
 
@@ -512,8 +529,13 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
-  function addChunk(path: string, answer: Answer): void {
-    fileChunks(path);
+  function addChunk(path: string, index: number | undefined, answer: Answer): void {
+    const existing = fileChunks(path);
+    if (index !== undefined) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new Error(`add-chunk: bad index ${String(index)}`);
+      const handle = existing[index];
+      if (handle !== undefined) return answer.reply({ handle, replicas: locations.liveReplicas(handle, versionOf(handle)!) });
+    }
     const now = ctx.now();
     const replicas = placeNewChunk([...servers.values()], config.replicas, recent, now);
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
@@ -531,15 +553,13 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const problem = heartbeatProblem(msg);
     if (problem) throw new Error(`malformed heartbeat: ${problem}`);
     servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
-    const extended: Array<{ handle: number; expiresAtMs: number }> = [];
     for (const handle of msg.leases ?? []) {
       try {
-        extended.push({ handle, expiresAtMs: extendLease(msg.server, handle, versionOf(handle) ?? -1) });
+        extendLease(msg.server, handle, versionOf(handle) ?? -1);
       } catch {
         // not extended: the primary's lease runs out and it asks for a new one
       }
     }
-    if (extended.length > 0) ctx.send(msg.ref, { type: 'leases-extended', leases: extended });
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
     // a replica ahead of the master's version means the master failed while granting a lease: adopt it
     // (replicas still recorded at the old version are not handed out from now on; each one's own
