@@ -91,12 +91,38 @@ describe('data path on the simulator', () => {
       );
       const data = bytes(100_000, seed);
       await clients[1]!.write('/data', 0, data);
-      expect(same(await clients[2]!.read('/data', 0, data.length), data)).toBe(true);
+      const got = await clients[2]!.read('/data', 0, data.length);
+      if (!same(got, data)) {
+        const first = got.findIndex((b, i) => b !== data[i]);
+        console.log('DIFF at', first, 'stat', await clients[2]!.stat('/data'));
+        for (const idx of [0, 1]) {
+          const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/data', index: idx });
+          console.log('LOC', idx, loc);
+          for (const [name, cs] of cell.servers) {
+            const info = await cell.sim.call(cs, { type: 'chunk-info', handle: loc.handle });
+            if (!info) { console.log(name, 'none'); continue; }
+            const b = await cell.sim.call(cs, { type: 'read', handle: loc.handle, offset: 0, length: info.lengthBytes });
+            const want = data.subarray(idx * 65536, idx * 65536 + b.length);
+            console.log(name, info, 'firstdiff', b.findIndex((x, i) => x !== want[i]));
+          }
+        }
+      }
+      expect(same(got, data)).toBe(true);
       const seen = new Map<string, { offset: number; payload: Uint8Array }>();
       for await (const r of clients[2]!.records('/log')) seen.set(r.id, { offset: r.chunkIndex * 64 * 1024 + r.offset, payload: r.payload });
       for (const [id, offset] of acked) {
         if (offset < 0) continue;
         const [ci, i] = id.slice(1).split('-').map(Number) as [number, number];
+        if (!seen.has(id)) {
+          const idx = Math.floor(offset / 65536);
+          const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/log', index: idx });
+          console.log('MISSING', id, offset, loc);
+          for (const [name, cs] of cell.servers) {
+            const info = await cell.sim.call(cs, { type: 'chunk-info', handle: loc.handle });
+            const b = info && info.lengthBytes >= (offset % 65536) + 30 ? await cell.sim.call(cs, { type: 'read', handle: loc.handle, offset: offset % 65536, length: 30 }) : new Uint8Array(0);
+            console.log(name, info, new TextDecoder().decode(b.subarray(14, 20)));
+          }
+        }
         expect(seen.has(id)).toBe(true);
         expect(same(seen.get(id)!.payload, bytes(3000 + ci * 100 + i, ci * 10 + i))).toBe(true);
       }

@@ -133,6 +133,8 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'stream-end':
       case 'stream-error':
         return push.onStream(msg);
+      case 'push':
+        return push.onPush(msg);
       case 'data-ready': {
         const waiter = ctx.replyHandle();
         if (waiter) push.whenReady(msg.dataId, waiter);
@@ -141,7 +143,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'push-tick':
         return push.expire();
       case 'lease-granted':
-        return mutations.leaseGranted(msg.handle, msg.version, msg.durationMs);
+        return mutations.leaseGranted(msg);
       case 'revoke-lease':
         return mutations.revoke(msg.handle);
       case 'mutate': {

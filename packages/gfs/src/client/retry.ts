@@ -48,7 +48,6 @@ export async function retrying<T>(
     } catch (err) {
       if (!isRetryable(err)) throw err;
       last = err;
-      console.log('DEBUG retry', what, n, String(err));
       recover(err);
       if (n < limits.clientAttempts) {
         const backoff = Math.min(MAX_BACKOFF_MS, limits.clientBackoffMs * 2 ** (n - 1));

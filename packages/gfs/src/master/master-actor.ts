@@ -45,6 +45,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
+  /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
+  const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
   const clones = new Map<number, { source: ServerId; target: ServerId; startedMs: number }>();
   ctx.setTimer('scan', config.scanIntervalMs, { type: 'scan' }, { repeat: true });
@@ -78,11 +80,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       case 'snapshot': {
         const source = pathOf(msg.source);
         // a primary must ask for a new lease after this, and so finds its chunk shared
-        for (const h of metadata.chunksUnder(source)) {
-          const holder = locations.lease(h, ctx.now())?.holder;
-          if (holder !== undefined) ctx.send(servers.get(holder)!.ref, { type: 'revoke-lease', handle: h });
-          locations.revokeLease(h);
-        }
+        for (const h of metadata.chunksUnder(source)) revokeLease(h);
         mutate({ type: 'snapshot', source, target: pathOf(msg.target) });
         return ctx.replyWhenDurable(true);
       }
@@ -174,14 +172,31 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     return handle;
   }
 
-  /** The primary learns of its lease from the master (told again with every answer naming it, so a lost grant is not fatal). */
+  /** The master forgets the lease and tells its holder, which stops ordering mutations of the chunk. */
+  function revokeLease(handle: number): void {
+    const holder = locations.lease(handle, ctx.now())?.holder;
+    if (holder !== undefined) {
+      const s = servers.get(holder);
+      if (s) ctx.send(s.ref, { type: 'revoke-lease', handle });
+    }
+    locations.revokeLease(handle);
+  }
+
+  /**
+   * The primary learns of its lease from the master (told again with every answer naming it, so a
+   * lost grant is not fatal), with the replicas it must forward mutations to: the live ones, and
+   * at a grant also those the raise went to whose answer is missing (they may hold the new
+   * version, and would be read later with mutations missed).
+   */
   function tellPrimary(handle: number, version: number, lease: Lease): void {
     const s = servers.get(lease.holder);
-    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now() });
+    const unanswered = grantedTo.get(handle)?.version === version ? grantedTo.get(handle)!.servers : [];
+    const ids = new Set([...locations.liveReplicas(handle, version), ...unanswered]);
+    const replicas = [...ids].flatMap((id) => servers.get(id)?.ref ?? []);
+    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now(), replicas });
   }
 
   function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
-    tellPrimary(handle, version, lease);
     return { handle, version, replicas: locations.liveReplicas(handle, version), primary: lease.holder, expiresAtMs: lease.expiresAtMs };
   }
 
@@ -193,7 +208,10 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   function requestLease(handle: number, waiter: ReplyHandle): void {
     const version = versionOf(handle)!;
     const lease = locations.lease(handle, ctx.now());
-    if (lease) return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    if (lease) {
+      tellPrimary(handle, version, lease);
+      return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    }
     const pending = grants.get(handle);
     if (pending) {
       if (pending.waiters.length >= config.maxLeaseWaiters) throw new Error(`chunk ${handle}: ${config.maxLeaseWaiters} clients already wait for its lease`);
@@ -269,6 +287,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const lease = locations.grantLease(handle, primary, ctx.now(), config.leaseMs);
+    grantedTo.set(handle, { version: g.version, servers: [...g.awaiting] });
+    tellPrimary(handle, g.version, lease);
     for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
@@ -316,7 +336,9 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const [id, s] of servers) {
       if (s.lastSeenMs + config.serverTimeoutMs < now) {
         ctx.log.info('chunkserver silent, taken for dead', { server: id });
-        locations.removeServer(id);
+        // a lease whose primary forwards to the dead server would fail every mutation until it
+        // ran out: revoked, the next grant raises the version among the replicas still alive
+        for (const h of locations.removeServer(id)) revokeLease(h);
         servers.delete(id);
       }
     }
@@ -381,7 +403,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       const chunks = metadata.chunksUnder(hiddenPath);
       mutate({ type: 'reclaim', hiddenPath });
       // replicas of forgotten chunks are orphans now: the next heartbeats have them deleted
-      for (const h of chunks) if (!metadata.chunk(h)) locations.forgetChunk(h);
+      for (const h of chunks) {
+        if (metadata.chunk(h)) continue;
+        locations.forgetChunk(h);
+        grantedTo.delete(h);
+      }
     }
   }
 
