@@ -16,6 +16,10 @@ export interface MasterStatus {
   servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number; ref: ActorRef<ChunkserverMsg> }>;
   /** Op-log records since the last checkpoint. */
   recordsSinceCheckpoint: number;
+  /** A checkpoint is being written (beside the mutations, a few pieces per turn). */
+  checkpointing: boolean;
+  /** Operations waiting for namespace locks (behind a snapshot that waits for its leases' revocation). */
+  waitingForLocks: number;
 }
 
 export type MasterMsg =
@@ -43,14 +47,32 @@ export type MasterMsg =
    */
   | ({ type: 'lease'; path: string; index: number } & Asks<ChunkLease>)
   // ---- chunkservers ----
-  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[] }
+  /**
+   * Liveness, every replica held with its version, and disk use. `leases` names the chunks this
+   * server is primary of and still mutating: the master extends those leases (unless the chunk is
+   * being snapshotted) and tells it each with lease-granted; chunks to delete come in delete-chunks.
+   */
+  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[]; leases?: ChunkHandle[] }
+  /**
+   * A primary with mutations going on asks for more lease between heartbeats (`version`: the one
+   * it holds; default the master's). Extended, the master tells it with lease-granted (and answers
+   * an ask with the new expiry); refused while the chunk is being snapshotted, or the lease is
+   * another server's or over (an ask gets the reason; a tell is dropped and the lease runs out).
+   */
+  | ({ type: 'extend-lease'; server: ServerId; handle: ChunkHandle; version?: number } & Asks<{ expiresAtMs: number }>)
+  /** A primary's answer to revoke-lease: it orders no more mutations of the chunk under that lease. */
+  | { type: 'lease-revoked'; server: ServerId; handle: ChunkHandle }
   | { type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number }
   | { type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string }
   | { type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number }
+  // ---- the master's own ----
   | { type: 'grant-timeout'; handle: ChunkHandle }
+  /** A snapshot stops waiting for revocations: every lease it waited on has expired by now. */
+  | { type: 'revoke-timeout'; op: number }
+  /** A reply held until the log records it follows are synced (an operation that waited for locks). */
+  | { type: 'durable-reply'; id: number }
+  | { type: 'checkpoint-step' }
   | { type: 'clone-done'; server: ServerId; handle: ChunkHandle; version: number; error?: string }
-  /** A primary with mutations going on asks for more lease; the master answers with lease-granted if it still holds it. */
-  | { type: 'extend-lease'; server: ServerId; handle: ChunkHandle }
   // ---- upkeep ----
   | ({ type: 'status' } & Asks<MasterStatus>)
   | ({ type: 'checkpoint' } & Asks<number>)
@@ -92,7 +114,7 @@ export type ChunkserverMsg =
    * the primary forwards every mutation: the master's view, never a client's.
    */
   | { type: 'lease-granted'; handle: ChunkHandle; version: number; durationMs: number; replicas: Array<ActorRef<ChunkserverMsg>> }
-  /** Before a snapshot: the primary stops ordering mutations of the chunk until it is granted a lease again. */
+  /** Before a snapshot: the primary stops ordering mutations of the chunk until it is granted a lease again, and answers lease-revoked. */
   | { type: 'revoke-lease'; handle: ChunkHandle }
   /** Client to primary: order a mutation with data pushed to every replica; answers once every replica applied it durably. */
   | ({ type: 'mutate'; handle: ChunkHandle; version: number; dataId: string; op: MutationOp } & Asks<MutateResult>)

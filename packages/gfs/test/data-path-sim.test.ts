@@ -135,5 +135,5 @@ describe('data path on the simulator', () => {
       }
       expect([...acked.values()].filter((o) => o >= 0).length).toBeGreaterThan(12);
     });
-  });
+  }, 300_000);
 });

@@ -145,7 +145,8 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'lease-granted':
         return mutations.leaseGranted(msg);
       case 'revoke-lease':
-        return mutations.revoke(msg.handle);
+        // the snapshot waiting on this lease goes on once the mutation in flight is done, instead of at the lease's end
+        return mutations.revoke(msg.handle, () => ctx.send(props.master, { type: 'lease-revoked', server: props.server, handle: msg.handle }));
       case 'mutate': {
         const waiter = ctx.replyHandle(msg);
         if (waiter) mutations.mutate(msg, waiter);

@@ -47,6 +47,8 @@ interface ChunkOrder {
   version: number;
   queue: Array<{ msg: MutateMsg; waiter: ReplyHandle<MutateResult> }>;
   inFlight: InFlight | undefined;
+  /** Revocations to acknowledge once the mutation in flight is done. */
+  revoked: Array<() => void>;
 }
 
 /**
@@ -95,8 +97,17 @@ export class Mutations {
     this.leases.set(handle, { version, secondaries, expiresAtMs: Math.max(held?.expiresAtMs ?? 0, expiresAtMs), extensionAskedMs: held?.extensionAskedMs ?? -Infinity });
   }
 
-  revoke(handle: ChunkHandle): void {
+  /**
+   * Orders no more mutations of the chunk under this lease: queued ones are refused (their
+   * clients retry); `acknowledge` runs once the one in flight, if any, is done on every replica,
+   * so a snapshot waiting on it sees no mutation land after.
+   */
+  revoke(handle: ChunkHandle, acknowledge: () => void): void {
     this.leases.delete(handle);
+    const order = this.orders.get(handle);
+    for (const { waiter } of order?.queue.splice(0) ?? []) this.ctx.replyErrorTo(waiter, new RetryableError(`chunk ${handle}: the lease was revoked; ask the master again`));
+    if (order?.inFlight) order.revoked.push(acknowledge);
+    else acknowledge();
   }
 
   mutate(msg: MutateMsg, waiter: ReplyHandle<MutateResult>): void {
@@ -107,7 +118,7 @@ export class Mutations {
     let order = this.orders.get(msg.handle);
     if (!order || order.version !== msg.version) {
       if (order?.inFlight) throw new RetryableError(`chunk ${msg.handle}: a mutation of version ${order.version} is still in flight`);
-      order = { version: msg.version, queue: [], inFlight: undefined };
+      order = { version: msg.version, queue: [], inFlight: undefined, revoked: [] };
       this.orders.set(msg.handle, order);
     }
     if (order.queue.length >= this.config.maxQueuedMutations) throw new RetryableError(`chunk ${msg.handle}: ${this.config.maxQueuedMutations} mutations already wait`);
@@ -265,6 +276,7 @@ export class Mutations {
     order.inFlight = undefined;
     if (f.secondaries === '') this.ctx.replyTo(f.waiter, f.result);
     else this.ctx.replyErrorTo(f.waiter, new RetryableError(`chunk ${handle}: the mutation is applied on some replicas only (retry): ${f.secondaries}`));
+    for (const acknowledge of order.revoked.splice(0)) acknowledge();
     this.startNext(handle, order);
   }
 }
