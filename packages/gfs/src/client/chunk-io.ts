@@ -46,7 +46,9 @@ export class ChunkIo {
   }
 
   askMaster<K extends string>(msg: MasterMsg & { type: K }): Promise<ReplyOf<MessageOf<MasterMsg, K>>> {
-    return this.ctx.ask<MasterMsg, K>(this.master, msg, { timeoutMs: this.config.mutationTimeoutMs });
+    // a lease may wait for a grant, which waits up to leaseGrantTimeoutMs for the replicas
+    const timeoutMs = this.config.mutationTimeoutMs + (msg.type === 'lease' ? 2 * this.config.leaseGrantTimeoutMs : 0);
+    return this.ctx.ask<MasterMsg, K>(this.master, msg, { timeoutMs });
   }
 
   /** A read of the master's (list, stat, locate), asked again when lost. */
