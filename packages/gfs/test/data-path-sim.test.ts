@@ -72,6 +72,39 @@ describe('data path on the simulator', () => {
     expect(same(await client.read('/f', 0, 100), bytes(100, 0))).toBe(true);
   });
 
+  it('a primary refuses mutations once its lease has run out, and an oversize record; a secondary refuses another version and applies a repeated order once', async () => {
+    const cell = simCell(4, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    await client.write('/f', 0, bytes(100, 0));
+    const lease = await cell.sim.call(cell.master(), { type: 'lease', path: '/f', index: 0 });
+    const primary = cell.servers.get(lease.primary)!;
+    const secondary = cell.servers.get(lease.replicas.find((r) => r !== lease.primary)!)!;
+    const pushAll = async (dataId: string, data: Uint8Array): Promise<void> => {
+      const chain = lease.replicas.map((r) => cell.servers.get(r)!);
+      cell.sim.tell(chain[0]!, { type: 'push', dataId, chain: chain.slice(1), data });
+      for (const ref of chain) await cell.sim.call(ref, { type: 'data-ready', dataId });
+    };
+    const refused = (p: Promise<unknown>): Promise<string> => p.then(() => 'accepted', (e: Error) => e.message);
+    // a record over a quarter chunk, under a running lease
+    await pushAll('big', bytes(20_000, 1));
+    expect(await refused(cell.sim.call(primary, { type: 'mutate', handle: lease.handle, version: lease.version, dataId: 'big', op: { kind: 'append' } }))).toMatch(/OversizeRecordError: record of 20000 bytes is over the limit of 16384/);
+    // no mutation for longer than the lease: it is over at the primary
+    await cell.sim.runFor(config.leaseMs + 100);
+    await pushAll('late', bytes(100, 2));
+    expect(await refused(cell.sim.call(primary, { type: 'mutate', handle: lease.handle, version: lease.version, dataId: 'late', op: { kind: 'write', offset: 0 } }))).toMatch(/RetryableError: chunk \d+: this server holds no lease for it/);
+    // a secondary: an order for an older version is refused; an order seen twice is applied once
+    const pad = { kind: 'pad', toLength: 200 } as const;
+    expect(await refused(cell.sim.call(secondary, { type: 'apply', handle: lease.handle, version: lease.version - 1, run: 1, serial: 1, order: pad }))).toMatch(/is at version \d+, the order is for/);
+    cell.sim.tell(secondary, { type: 'push', dataId: 'once', chain: [], data: bytes(50, 3) });
+    await cell.sim.call(secondary, { type: 'data-ready', dataId: 'once' });
+    const order = { type: 'apply', handle: lease.handle, version: lease.version, run: 9, serial: 1, order: { kind: 'write', offset: 100, dataId: 'once' } } as const;
+    expect(await cell.sim.call(secondary, order)).toBe(true);
+    expect(await cell.sim.call(secondary, order)).toBe(true); // its data was used up: applying again would fail
+    expect(same(await cell.sim.call(secondary, { type: 'read-data', handle: lease.handle, version: lease.version, offset: 100, length: 100 }), bytes(50, 3))).toBe(true);
+  });
+
   it('with dropped, duplicated and reordered messages, every acknowledged append is intact at its offset on every replica, the reader sees it, and a write reads back intact', async () => {
     // one piece per push: a stream fails on any lost or reordered piece, and the client pushes again
     await forEachSeed(4, async (seed) => {
