@@ -65,9 +65,9 @@ export interface GfsConfig {
   mutationTimeoutMs: number;
   /** A client trusts its cached chunk locations this long. Default 60 s. */
   locationCacheMs: number;
-  /** Attempts of one client step (a chunk's write, read or append) before its error is final. Default 6. */
+  /** Attempts of one client step (a chunk's write, read or append) before its error is final. Default 8. */
   clientAttempts: number;
-  /** A client's first retry waits this long, doubling per attempt up to 2 s (with jitter). Default 50 ms. */
+  /** A client's first retry waits this long, doubling per attempt up to 2 s (with jitter). Default 100 ms (about 7 s of waiting over 8 attempts). */
   clientBackoffMs: number;
   /** Bytes a client reads from a chunkserver per request. Default 4 MiB. */
   readPieceBytes: number;
@@ -121,8 +121,8 @@ export function gfsConfig(c: Partial<GfsConfig> = {}): GfsConfig {
     maxQueuedMutations: c.maxQueuedMutations ?? 1000,
     mutationTimeoutMs: c.mutationTimeoutMs ?? 10_000,
     locationCacheMs: c.locationCacheMs ?? 60_000,
-    clientAttempts: c.clientAttempts ?? 6,
-    clientBackoffMs: c.clientBackoffMs ?? 50,
+    clientAttempts: c.clientAttempts ?? 8,
+    clientBackoffMs: c.clientBackoffMs ?? 100,
     readPieceBytes: c.readPieceBytes ?? 4 * MIB,
     maxClientOps: c.maxClientOps ?? 256,
   };

@@ -101,14 +101,23 @@ export type ChunkserverMsg =
   // ---- data path ----
   /** Pushed data arrives on a stream (meta: PushMeta) and is forwarded along the chain as it arrives. */
   | StreamEvent
+  /**
+   * Data of one piece or less is pushed as one message instead, forwarded the same way: a message
+   * survives duplication and reordering, which end a stream (so small records stay cheap to retry).
+   */
+  | { type: 'push'; dataId: string; chain: Array<ActorRef<ChunkserverMsg>>; data: Uint8Array }
   /** Answers once the pushed data `dataId` is here in full (an error after pushTimeoutMs). */
   | ({ type: 'data-ready'; dataId: string } & Asks<true>)
-  /** The master makes this server the chunk's primary for durationMs (from when it is received, less a drift margin). */
-  | { type: 'lease-granted'; handle: ChunkHandle; version: number; durationMs: number }
+  /**
+   * The master makes this server the chunk's primary for durationMs (from when it is received,
+   * less a drift margin); `replicas` are the chunk's live replicas (this one among them), to which
+   * the primary forwards every mutation: the master's view, never a client's.
+   */
+  | { type: 'lease-granted'; handle: ChunkHandle; version: number; durationMs: number; replicas: Array<ActorRef<ChunkserverMsg>> }
   /** Before a snapshot: the primary stops ordering mutations of the chunk until it is granted a lease again, and answers lease-revoked. */
   | { type: 'revoke-lease'; handle: ChunkHandle }
-  /** Client to primary: order a mutation with pushed data; answers once every replica applied it durably. */
-  | ({ type: 'mutate'; handle: ChunkHandle; version: number; dataId: string; op: MutationOp; secondaries: Array<ActorRef<ChunkserverMsg>> } & Asks<MutateResult>)
+  /** Client to primary: order a mutation with data pushed to every replica; answers once every replica applied it durably. */
+  | ({ type: 'mutate'; handle: ChunkHandle; version: number; dataId: string; op: MutationOp } & Asks<MutateResult>)
   /** Primary to secondary: apply a mutation in serial order (serials of one primary run); answers once it is durable. */
   | ({ type: 'apply'; handle: ChunkHandle; version: number; run: number; serial: number; order: MutationOrder } & Asks<true>)
   /** A version-checked read for clients: the bytes of [offset, offset + length) this replica has (fewer at its end). */

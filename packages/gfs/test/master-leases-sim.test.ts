@@ -78,7 +78,7 @@ describe('master: leases are extended while a primary mutates', () => {
     // one with the grant, one with the extension; chunk 4242 (unknown) is not extended
     expect(answers.map((m) => m.to)).toEqual([lease.primary, lease.primary]);
     expect(c.toServers.filter((m) => m.body.type === 'lease-granted' && m.body.handle !== lease.handle)).toEqual([]);
-    expect(answers[1]!.body).toEqual({ type: 'lease-granted', handle: lease.handle, version: lease.version, durationMs: 1000 });
+    expect(answers[1]!.body).toMatchObject({ type: 'lease-granted', handle: lease.handle, version: lease.version, durationMs: 1000 });
     await c.sim.runFor(500); // past the first expiry, within the extension
     expect((await c.sim.call(c.master(), { type: 'lease', path: '/d/f', index: 0 })).version).toBe(lease.version);
   });

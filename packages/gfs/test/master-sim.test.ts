@@ -218,8 +218,9 @@ describe('master on the simulator', () => {
     expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs2', 'cs3'] });
     expect(['cs2', 'cs3']).toContain(lease.primary);
     sim.restart('cs1');
-    // while cs1 holds version 1 it is never named; re-replication then gives it a fresh copy at version 2
-    for (let t = 0; t < 20; t++) {
+    // while cs1 holds version 1 it is never named; re-replication then gives it a fresh copy at
+    // version 2, once the lease has ended (a chunk is copied while no mutation can reach it)
+    for (let t = 0; t < 40; t++) {
       await sim.runFor(50);
       const named = (await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas.includes('cs1');
       const held = await sim.call(servers.get('cs1')!, { type: 'chunk-info', handle });

@@ -133,6 +133,8 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'stream-end':
       case 'stream-error':
         return push.onStream(msg);
+      case 'push':
+        return push.onPush(msg);
       case 'data-ready': {
         const waiter = ctx.replyHandle();
         if (waiter) push.whenReady(msg.dataId, waiter);
@@ -141,11 +143,10 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'push-tick':
         return push.expire();
       case 'lease-granted':
-        return mutations.leaseGranted(msg.handle, msg.version, msg.durationMs);
+        return mutations.leaseGranted(msg);
       case 'revoke-lease':
-        mutations.revoke(msg.handle);
-        // the snapshot waiting on this lease goes on at once instead of at the lease's end
-        return ctx.send(props.master, { type: 'lease-revoked', server: props.server, handle: msg.handle });
+        // the snapshot waiting on this lease goes on once the mutation in flight is done, instead of at the lease's end
+        return mutations.revoke(msg.handle, () => ctx.send(props.master, { type: 'lease-revoked', server: props.server, handle: msg.handle }));
       case 'mutate': {
         const waiter = ctx.replyHandle(msg);
         if (waiter) mutations.mutate(msg, waiter);

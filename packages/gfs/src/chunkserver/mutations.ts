@@ -26,6 +26,7 @@ const APPLY_ATTEMPTS = 3;
 
 interface HeldLease {
   version: number;
+  secondaries: Array<ActorRef<ChunkserverMsg>>;
   expiresAtMs: number;
   extensionAskedMs: number;
 }
@@ -46,6 +47,8 @@ interface ChunkOrder {
   version: number;
   queue: Array<{ msg: MutateMsg; waiter: ReplyHandle<MutateResult> }>;
   inFlight: InFlight | undefined;
+  /** Revocations to acknowledge once the mutation in flight is done. */
+  revoked: Array<() => void>;
 }
 
 /**
@@ -80,27 +83,42 @@ export class Mutations {
     this.run = Math.floor(ctx.random() * 2 ** 48);
   }
 
-  leaseGranted(handle: ChunkHandle, version: number, durationMs: number): void {
-    if (!Number.isSafeInteger(handle) || !Number.isSafeInteger(version) || !(durationMs > 0)) throw new Error('lease-granted: bad handle, version or duration');
+  leaseGranted(msg: Extract<ChunkserverMsg, { type: 'lease-granted' }>): void {
+    const { handle, version, durationMs } = msg;
+    if (!Number.isSafeInteger(handle) || !Number.isSafeInteger(version) || !(durationMs > 0) || !Array.isArray(msg.replicas)) {
+      throw new Error('lease-granted: bad handle, version, duration or replicas');
+    }
     const expiresAtMs = this.ctx.now() + durationMs * (1 - LEASE_DRIFT_MARGIN);
-    const held = this.leases.get(handle);
-    if (held && held.version === version && held.expiresAtMs >= expiresAtMs) return;
-    this.leases.set(handle, { version, expiresAtMs, extensionAskedMs: -Infinity });
+    const held = this.leases.get(handle)?.version === version ? this.leases.get(handle) : undefined;
+    // within a version the set only grows (a replica the master learns of later may hold the
+    // version since the grant), and a late copy of an older grant does not shorten the lease
+    const secondaries = [...(held?.secondaries ?? [])];
+    for (const r of msg.replicas) if (!r.equals(this.ctx.self) && !secondaries.some((s) => s.equals(r))) secondaries.push(r);
+    this.leases.set(handle, { version, secondaries, expiresAtMs: Math.max(held?.expiresAtMs ?? 0, expiresAtMs), extensionAskedMs: held?.extensionAskedMs ?? -Infinity });
   }
 
-  revoke(handle: ChunkHandle): void {
+  /**
+   * Orders no more mutations of the chunk under this lease: queued ones are refused (their
+   * clients retry); `acknowledge` runs once the one in flight, if any, is done on every replica,
+   * so a snapshot waiting on it sees no mutation land after.
+   */
+  revoke(handle: ChunkHandle, acknowledge: () => void): void {
     this.leases.delete(handle);
+    const order = this.orders.get(handle);
+    for (const { waiter } of order?.queue.splice(0) ?? []) this.ctx.replyErrorTo(waiter, new RetryableError(`chunk ${handle}: the lease was revoked; ask the master again`));
+    if (order?.inFlight) order.revoked.push(acknowledge);
+    else acknowledge();
   }
 
   mutate(msg: MutateMsg, waiter: ReplyHandle<MutateResult>): void {
-    if (typeof msg.dataId !== 'string' || !Array.isArray(msg.secondaries)) throw new Error('mutate: dataId and secondaries are required');
+    if (typeof msg.dataId !== 'string') throw new Error('mutate: dataId must be a string');
     if (msg.op?.kind === 'write' && !(Number.isSafeInteger(msg.op.offset) && msg.op.offset >= 0)) throw new Error(`mutate: bad offset ${String(msg.op.offset)}`);
     if (msg.op?.kind !== 'write' && msg.op?.kind !== 'append') throw new Error('mutate: op must be a write or an append');
     this.checkLease(msg.handle, msg.version);
     let order = this.orders.get(msg.handle);
     if (!order || order.version !== msg.version) {
       if (order?.inFlight) throw new RetryableError(`chunk ${msg.handle}: a mutation of version ${order.version} is still in flight`);
-      order = { version: msg.version, queue: [], inFlight: undefined };
+      order = { version: msg.version, queue: [], inFlight: undefined, revoked: [] };
       this.orders.set(msg.handle, order);
     }
     if (order.queue.length >= this.config.maxQueuedMutations) throw new RetryableError(`chunk ${msg.handle}: ${this.config.maxQueuedMutations} mutations already wait`);
@@ -137,7 +155,7 @@ export class Mutations {
     this.ctx.replyWhenDurable(true);
   }
 
-  private checkLease(handle: ChunkHandle, version: number): void {
+  private checkLease(handle: ChunkHandle, version: number): HeldLease {
     const info = this.store.info(handle);
     if (!info) throw new RetryableError(`chunk ${handle} is not here`);
     const lease = this.leases.get(handle);
@@ -152,14 +170,16 @@ export class Mutations {
       lease.extensionAskedMs = now;
       this.ctx.send(this.master, { type: 'extend-lease', server: this.server, handle });
     }
+    return lease;
   }
 
   private startNext(handle: ChunkHandle, order: ChunkOrder): void {
     for (let next = order.queue.shift(); next; next = order.queue.shift()) {
       const { msg, waiter } = next;
       let planned: { order: MutationOrder; result: MutateResult };
+      let secondaries: Array<ActorRef<ChunkserverMsg>>;
       try {
-        this.checkLease(handle, msg.version);
+        secondaries = this.checkLease(handle, msg.version).secondaries;
         planned = this.plan(msg);
         this.applyOrder(handle, planned.order);
       } catch (err) {
@@ -167,11 +187,11 @@ export class Mutations {
         continue;
       }
       const serial = this.nextSerial++;
-      order.inFlight = { serial, waiter, result: planned.result, localDurable: false, secondaries: msg.secondaries.length === 0 ? '' : undefined };
+      order.inFlight = { serial, waiter, result: planned.result, localDurable: false, secondaries: secondaries.length === 0 ? '' : undefined };
       this.ctx.sendWhenDurable(this.ctx.self, { type: 'mutation-durable', handle, serial });
-      if (msg.secondaries.length > 0) {
+      if (secondaries.length > 0) {
         const apply = { type: 'apply' as const, handle, version: order.version, run: this.run, serial, order: planned.order };
-        this.ctx.pipeToSelf(Promise.all(msg.secondaries.map((s) => this.askApply(s, apply))), (r) => ({
+        this.ctx.pipeToSelf(Promise.all(secondaries.map((s) => this.askApply(s, apply))), (r) => ({
           type: 'mutation-applied',
           handle,
           serial,
@@ -256,6 +276,7 @@ export class Mutations {
     order.inFlight = undefined;
     if (f.secondaries === '') this.ctx.replyTo(f.waiter, f.result);
     else this.ctx.replyErrorTo(f.waiter, new RetryableError(`chunk ${handle}: the mutation is applied on some replicas only (retry): ${f.secondaries}`));
+    for (const acknowledge of order.revoked.splice(0)) acknowledge();
     this.startNext(handle, order);
   }
 }

@@ -80,6 +80,19 @@ export class PushReceiver {
     }
   }
 
+  /** A push in one message: kept (once: a duplicate changes nothing) and sent on to the next server. */
+  onPush(msg: Extract<ChunkserverMsg, { type: 'push' }>): void {
+    if (typeof msg.dataId !== 'string' || !Array.isArray(msg.chain) || !(msg.data instanceof Uint8Array)) throw new Error('push: dataId, chain and data (bytes) are required');
+    if (this.buffer.has(msg.dataId)) return;
+    const now = this.ctx.now();
+    this.buffer.begin(msg.dataId, now);
+    for (const id of this.buffer.add(msg.dataId, msg.data, now)) this.dropped(id, 'dropped from the push buffer to make room');
+    this.buffer.complete(msg.dataId, now);
+    const [next, ...rest] = msg.chain;
+    if (next) this.ctx.send(next, { type: 'push', dataId: msg.dataId, chain: rest, data: msg.data });
+    this.settleWaiters(msg.dataId, undefined);
+  }
+
   /** Answers the ask now if the data is here in full, else when it is (or with an error at the timeout). */
   whenReady(dataId: string, handle: ReplyHandle): void {
     if (typeof dataId !== 'string') throw new TypeError('data-ready: dataId must be a string');

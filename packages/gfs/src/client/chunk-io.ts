@@ -6,6 +6,9 @@ import { ExpiringCache } from './location-cache.ts';
 import type { ClientMsg } from './protocol.ts';
 import { GfsClientError, retrying, TransientError } from './retry.ts';
 
+/** A mutation's answer may wait for a secondary asked up to three times (each mutationTimeoutMs), behind another mutation. */
+const MUTATE_TIMEOUT_FACTOR = 4;
+
 /** Cached chunk locations and leases per session, at most. */
 const MAX_CACHED = 10_000;
 
@@ -43,7 +46,9 @@ export class ChunkIo {
   }
 
   askMaster<K extends string>(msg: MasterMsg & { type: K }): Promise<ReplyOf<MessageOf<MasterMsg, K>>> {
-    return this.ctx.ask<MasterMsg, K>(this.master, msg, { timeoutMs: this.config.mutationTimeoutMs });
+    // a lease may wait for a grant, which waits up to leaseGrantTimeoutMs for the replicas
+    const timeoutMs = this.config.mutationTimeoutMs + (msg.type === 'lease' ? 2 * this.config.leaseGrantTimeoutMs : 0);
+    return this.ctx.ask<MasterMsg, K>(this.master, msg, { timeoutMs });
   }
 
   /** A read of the master's (list, stat, locate), asked again when lost. */
@@ -92,8 +97,7 @@ export class ChunkIo {
         const primary = replicas.get(lease.primary);
         if (!primary) throw new GfsClientError(`chunk ${lease.handle}: its primary ${lease.primary} is not among its replicas`);
         const dataId = await this.push(replicas, data);
-        const secondaries = [...replicas].filter(([id]) => id !== lease.primary).map(([, ref]) => ref);
-        return await this.ctx.ask(primary, { type: 'mutate', handle: lease.handle, version: lease.version, dataId, op, secondaries }, { timeoutMs: 2 * this.config.mutationTimeoutMs });
+        return await this.ctx.ask(primary, { type: 'mutate', handle: lease.handle, version: lease.version, dataId, op }, { timeoutMs: MUTATE_TIMEOUT_FACTOR * this.config.mutationTimeoutMs });
       },
       () => {
         this.leases.delete(key);
@@ -166,16 +170,24 @@ export class ChunkIo {
    */
   private async push(replicas: Map<ServerId, ActorRef<ChunkserverMsg>>, data: Uint8Array): Promise<string> {
     const dataId = this.freshId();
-    const chain = this.nearestFirst(replicas);
-    const [first, ...rest] = chain;
+    const [first, ...rest] = this.nearestFirst(replicas);
     if (!first) throw new TransientError('no replica to push data to');
-    // the window is the whole push, so no write waits for credit: pieces go out in one turn (a
-    // chain of awaits per piece would stall the simulator between events); the bound is the
-    // chunkservers' push buffer, and the next push starts when this one is in
-    const writer = this.ctx.openStream(first, { meta: { dataId, lengthBytes: data.length, chain: rest } satisfies PushMeta, windowBytes: Math.max(1, data.length), idleTimeoutMs: this.config.mutationTimeoutMs });
-    const ready = chain.map((ref) => this.ctx.ask(ref, { type: 'data-ready', dataId }, { timeoutMs: this.config.pushTimeoutMs + this.config.mutationTimeoutMs }));
+    const ready = [first, ...rest].map((ref) => this.ctx.ask(ref, { type: 'data-ready', dataId }, { timeoutMs: this.config.pushTimeoutMs + this.config.mutationTimeoutMs }));
     // a failed push leaves these asks to fail on their own; they must not go unhandled
     for (const r of ready) r.catch(() => {});
+    if (data.length <= this.config.pushPieceBytes) this.ctx.send(first, { type: 'push', dataId, chain: rest, data });
+    else await this.pushOnStream(first, { dataId, lengthBytes: data.length, chain: rest }, data);
+    await Promise.all(ready);
+    return dataId;
+  }
+
+  /**
+   * The stream's window is the whole push, so no write waits for credit and every piece goes out
+   * at once (a chain of awaits per piece would also stall the simulator between events); the
+   * bound is the chunkservers' push buffer, and the next push starts once this one is in.
+   */
+  private async pushOnStream(first: ActorRef<ChunkserverMsg>, meta: PushMeta, data: Uint8Array): Promise<void> {
+    const writer = this.ctx.openStream(first, { meta, windowBytes: data.length, idleTimeoutMs: this.config.mutationTimeoutMs });
     try {
       const writes: Array<Promise<void>> = [];
       for (let at = 0; at < data.length; at += this.config.pushPieceBytes) writes.push(writer.write(data.subarray(at, at + this.config.pushPieceBytes)));
@@ -184,8 +196,6 @@ export class ChunkIo {
       writer.abort(String(err));
       throw err;
     }
-    await Promise.all(ready);
-    return dataId;
   }
 
   /** Same node first, then same rack, then the rest. */

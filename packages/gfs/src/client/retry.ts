@@ -12,7 +12,7 @@ export class TransientError extends Error {
 
 /** Remote errors a client cures by asking again: the chunkserver's own refusals, a bad block (another replica), a lease being granted. */
 const RETRYABLE_REMOTE = new Set(['RetryableError', 'ChecksumError', 'StreamError', 'AskTimeoutError', 'DeliveryError', 'PushBufferError']);
-const RETRYABLE_MASTER = /no live replica|no replica answered|was shared by a snapshot|already wait for its lease|no chunkserver can take/;
+const RETRYABLE_MASTER = /no live replica|no replica answered|was shared by a snapshot|already wait for its lease|no chunkserver can take|being re-replicated|being snapshotted|took version/;
 
 /** Whether an attempt that failed with err may succeed if made again (after fresh locations and a backoff). */
 export function isRetryable(err: unknown): boolean {
@@ -48,7 +48,6 @@ export async function retrying<T>(
     } catch (err) {
       if (!isRetryable(err)) throw err;
       last = err;
-      console.log('DEBUG retry', what, n, String(err));
       recover(err);
       if (n < limits.clientAttempts) {
         const backoff = Math.min(MAX_BACKOFF_MS, limits.clientBackoffMs * 2 ** (n - 1));

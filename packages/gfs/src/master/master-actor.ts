@@ -70,8 +70,16 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
+  /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
+  const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
   const clones = new Map<number, { source: ServerId; target: ServerId; startedMs: number }>();
+  /**
+   * Chunks a clone is planned for while a lease on them runs. A clone copies a replica while no
+   * mutation can reach it (else the copy would miss one acknowledged meanwhile), so their leases
+   * are not extended, and none is granted until the clone is done. Planned again at every scan.
+   */
+  let quiescing = new Set<number>();
   const locks = new LockManager(config.maxLockWaiters);
   let nextOp: OpId = 1;
   /** Operations waiting for their locks (bounded by the lock manager's maxLockWaiters). */
@@ -412,6 +420,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (current === undefined) throw new Error(`unknown chunk handle ${handle}`);
     if (version !== current) throw new Error(`chunk ${handle}: version ${version} is stale (the master's is ${current})`);
     if (revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
+    if (quiescing.has(handle)) throw new Error(`chunk ${handle} is to be re-replicated: its lease is not extended`);
     if (!locations.extendLease(handle, server, ctx.now(), config.leaseMs)) throw new Error(`chunk ${handle}: ${server} holds no running lease on it`);
     const lease = locations.lease(handle, ctx.now())!;
     tellPrimary(handle, current, lease);
@@ -432,14 +441,31 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     return handle;
   }
 
-  /** The primary learns of its lease from the master (told again with every answer naming it, so a lost grant is not fatal). */
+  /** The master forgets the lease and tells its holder, which stops ordering mutations of the chunk. */
+  function revokeLease(handle: number): void {
+    const holder = locations.lease(handle, ctx.now())?.holder;
+    if (holder !== undefined) {
+      const s = servers.get(holder);
+      if (s) ctx.send(s.ref, { type: 'revoke-lease', handle });
+    }
+    locations.revokeLease(handle);
+  }
+
+  /**
+   * The primary learns of its lease from the master (told again with every answer naming it, so a
+   * lost grant is not fatal), with the replicas it must forward mutations to: the live ones, and
+   * at a grant also those the raise went to whose answer is missing (they may hold the new
+   * version, and would be read later with mutations missed).
+   */
   function tellPrimary(handle: number, version: number, lease: Lease): void {
     const s = servers.get(lease.holder);
-    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now() });
+    const unanswered = grantedTo.get(handle)?.version === version ? grantedTo.get(handle)!.servers : [];
+    const ids = new Set([...locations.liveReplicas(handle, version), ...unanswered]);
+    const replicas = [...ids].flatMap((id) => servers.get(id)?.ref ?? []);
+    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now(), replicas });
   }
 
   function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
-    tellPrimary(handle, version, lease);
     return { handle, version, replicas: locations.liveReplicas(handle, version), primary: lease.holder, expiresAtMs: lease.expiresAtMs };
   }
 
@@ -451,7 +477,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   function requestLease(handle: number, waiter: ReplyHandle): void {
     const version = versionOf(handle)!;
     const lease = locations.lease(handle, ctx.now());
-    if (lease) return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    if (lease) {
+      tellPrimary(handle, version, lease);
+      return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    }
+    if (clones.has(handle) || quiescing.has(handle)) throw new Error(`chunk ${handle} is being re-replicated; ask again`);
     const pending = grants.get(handle);
     if (pending) {
       if (pending.waiters.length >= config.maxLeaseWaiters) throw new Error(`chunk ${handle}: ${config.maxLeaseWaiters} clients already wait for its lease`);
@@ -525,6 +555,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const lease = locations.grantLease(handle, primary, ctx.now(), config.leaseMs);
+    grantedTo.set(handle, { version: g.version, servers: [...g.awaiting] });
+    tellPrimary(handle, g.version, lease);
     for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
@@ -587,7 +619,9 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const [id, s] of servers) {
       if (s.lastSeenMs + config.serverTimeoutMs < now) {
         ctx.log.info('chunkserver silent, taken for dead', { server: id });
-        locations.removeServer(id);
+        // a lease whose primary forwards to the dead server would fail every mutation until it
+        // ran out: revoked, the next grant raises the version among the replicas still alive
+        for (const h of locations.removeServer(id)) revokeLease(h);
         servers.delete(id);
       }
     }
@@ -644,9 +678,16 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           ? spread
           : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
     const planned = new Set<number>();
+    const quiet = (h: number): boolean => !grants.has(h) && !locations.lease(h, now);
+    quiescing = new Set();
     for (const t of tasks) {
       if (planned.has(t.handle)) continue;
       planned.add(t.handle);
+      if (!quiet(t.handle)) {
+        // an endangered chunk stops its writers for the copy; a rebalancing move waits for a pause
+        if (under.length > 0) quiescing.add(t.handle);
+        continue;
+      }
       clones.set(t.handle, { source: t.source, target: t.target, startedMs: now });
       ctx.send(servers.get(t.target)!.ref, { type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref });
     }
@@ -662,7 +703,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       const chunks = metadata.chunksUnder(hiddenPath);
       mutate({ type: 'reclaim', hiddenPath });
       // replicas of forgotten chunks are orphans now: the next heartbeats have them deleted
-      for (const h of chunks) if (!metadata.chunk(h)) locations.forgetChunk(h);
+      for (const h of chunks) {
+        if (metadata.chunk(h)) continue;
+        locations.forgetChunk(h);
+        grantedTo.delete(h);
+      }
     }
   }
 
