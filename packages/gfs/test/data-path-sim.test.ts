@@ -56,6 +56,24 @@ describe('data path on the simulator', () => {
     }
   });
 
+  it("reads go to a replica on the client's rack, and fall over to another when it is down", async () => {
+    const readsTo: string[] = [];
+    const cell = simCell(5, config, ['A', 'B', 'C'], {}, (send) => {
+      if ((send.body as { type?: string } | null)?.type === 'read-data') readsTo.push(send.to.node);
+    });
+    const client = cell.client('c1', 'B');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    const data = bytes(20_000, 9);
+    await client.write('/f', 0, data);
+    expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
+    expect(readsTo).toEqual(['cs2']);
+    cell.sim.crash('cs2');
+    expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
+    expect(readsTo[1]).toBe('cs2');
+    expect(readsTo.slice(2).every((n) => n !== 'cs2') && readsTo.length > 2).toBe(true);
+  });
+
   it('bad input gets clear errors and the cell goes on serving', async () => {
     const cell = simCell(3, config, ['A', 'B', 'C']);
     const client = cell.client('c1');

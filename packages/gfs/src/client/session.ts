@@ -15,6 +15,9 @@ export interface ClientSessionProps {
   config?: Partial<GfsConfig>;
 }
 
+/** Bytes one read request answers at most (the answer is one message); GfsClient.read splits larger reads. */
+export const MAX_READ_CALL_BYTES = 16 * 1024 * 1024 - 64 * 1024;
+
 /** Appends that find their chunk full and move to the next, at most, before the append fails. */
 const MAX_APPEND_HOPS = 16;
 
@@ -44,6 +47,7 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new GfsClientError(`read of ${path}: bad range (offset ${String(offset)}, length ${String(length)})`);
     }
+    if (length > MAX_READ_CALL_BYTES) throw new GfsClientError(`read of ${path}: ${length} bytes in one request is over ${MAX_READ_CALL_BYTES} (GfsClient.read splits larger reads)`);
     const s = await stat(path);
     if (s.kind !== 'file') throw new GfsClientError(`${path} is a directory`);
     if (offset + length > s.sizeBytes) throw new GfsClientError(`read of ${path} [${offset}, ${offset + length}) is past its end at ${s.sizeBytes}`);
