@@ -1,6 +1,9 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import { validatePath } from '../namespace/path.ts';
+import type { MasterHaProps } from '../ha/ha-config.ts';
+import { isHaMsg, type MetadataRead, type MetadataReadResults } from '../ha/ha-protocol.ts';
+import { MasterReplicaRole } from '../ha/replica.ts';
 import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
@@ -11,6 +14,8 @@ import type { MetadataRecord } from './records.ts';
 
 export interface MasterProps {
   config?: Partial<GfsConfig>;
+  /** A replica of a highly available master, elected through the lock service (see ha/). Without it, this is the only master. */
+  ha?: MasterHaProps;
 }
 
 interface ServerState extends ServerInfo {
@@ -40,7 +45,7 @@ const RECLAIM_PER_SCAN = 1000;
  */
 export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorContext<MasterMsg>) => {
   const config = gfsConfig(props.config);
-  const { log, metadata } = OpLog.recover(ctx.storage);
+  let { log, metadata } = OpLog.recover(ctx.storage);
   const locations = new ChunkLocations();
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
@@ -53,49 +58,84 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const mutate = (record: MetadataRecord): void => {
     metadata.apply(record); // a record that does not fit throws here and changes nothing
     log.append(record);
+    ha?.appended(record);
     if (log.recordsSinceCheckpoint >= config.checkpointEveryRecords) log.checkpoint(metadata, config.checkpointPieceRows);
   };
   const versionOf = (h: number): number | undefined => metadata.chunk(h)?.version;
+  function read<K extends MetadataRead['type']>(r: MetadataRead & { type: K }): MetadataReadResults[K];
+  function read(r: MetadataRead): MetadataReadResults[MetadataRead['type']] {
+    switch (r.type) {
+      case 'list':
+        return metadata.list(pathOf(r.path)).map(({ name, entry }) => ({ name, kind: entry.kind }));
+      case 'stat': {
+        const entry = metadata.get(pathOf(r.path));
+        if (!entry) throw new MetadataError('not-found', `${r.path} does not exist`);
+        return entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length };
+      }
+      case 'locate': {
+        const handle = chunkAt(pathOf(r.path), r.index);
+        const version = versionOf(handle)!;
+        return { handle, version, replicas: locations.liveReplicas(handle, version) };
+      }
+      default: {
+        const never: never = r;
+        throw new Error(`unknown read ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  const ha = props.ha
+    ? new MasterReplicaRole(ctx, props.ha, {
+        log: () => log,
+        metadata: () => metadata,
+        replace: (state) => ({ log, metadata } = state),
+        mutate,
+        read,
+        leaseMs: config.leaseMs,
+        checkpointRows: config.checkpointPieceRows,
+      })
+    : undefined;
+  /** A mutation's reply: once its record is synced here (and, with backups, there). */
+  const replyLogged = (value: unknown): void => (ha ? ha.replyLogged(value) : ctx.replyWhenDurable(value));
+  /** An order to a chunkserver, carrying this master's sequencer when it has one. */
+  const order = <T extends ChunkserverMsg>(msg: T): T => (ha ? ha.fenced(msg) : msg);
 
   const receive = (msg: MasterMsg): void => {
+    if (isHaMsg(msg)) {
+      if (!ha) throw new Error(`${msg.type}: this master runs without high availability`);
+      return ha.receive(msg);
+    }
+    if (ha?.intercept(msg)) return;
     switch (msg.type) {
       case 'mkdir':
       case 'create':
         mutate({ type: msg.type, path: pathOf(msg.path) });
-        return ctx.replyWhenDurable(true);
+        return replyLogged(true);
       case 'delete':
         mutate({ type: 'delete', path: pathOf(msg.path), atMs: metadata.deletionTime(ctx.now()) });
-        return ctx.replyWhenDurable(true);
+        return replyLogged(true);
       case 'undelete': {
         const hidden = metadata.deletedVersionsOf(pathOf(msg.path)).pop();
         if (!hidden) throw new MetadataError('not-found', `no deleted file ${msg.path} to undelete`);
         mutate({ type: 'undelete', hiddenPath: hidden });
-        return ctx.replyWhenDurable(true);
+        return replyLogged(true);
       }
       case 'rename':
         mutate({ type: 'rename', from: pathOf(msg.from), to: pathOf(msg.to) });
-        return ctx.replyWhenDurable(true);
+        return replyLogged(true);
       case 'snapshot': {
         const source = pathOf(msg.source);
         // a primary must ask for a new lease after this, and so finds its chunk shared
         for (const h of metadata.chunksUnder(source)) locations.revokeLease(h);
         mutate({ type: 'snapshot', source, target: pathOf(msg.target) });
-        return ctx.replyWhenDurable(true);
+        return replyLogged(true);
       }
       case 'list':
-        return ctx.reply(metadata.list(pathOf(msg.path)).map(({ name, entry }) => ({ name, kind: entry.kind })));
-      case 'stat': {
-        const entry = metadata.get(pathOf(msg.path));
-        if (!entry) throw new MetadataError('not-found', `${msg.path} does not exist`);
-        return ctx.reply(entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length });
-      }
+      case 'stat':
+        return ctx.reply(read(msg));
       case 'add-chunk':
         return addChunk(pathOf(msg.path));
-      case 'locate': {
-        const handle = chunkAt(pathOf(msg.path), msg.index);
-        const version = versionOf(handle)!;
-        return ctx.reply({ handle, version, replicas: locations.liveReplicas(handle, version) });
-      }
+      case 'locate':
+        return ctx.reply(read(msg));
       case 'lease': {
         const path = pathOf(msg.path);
         const handle = chunkAt(path, msg.index);
@@ -133,7 +173,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         ctx.log.warn('bad replica', { server: msg.server, handle: msg.handle, reason: msg.reason });
         locations.removeReplica(msg.server, msg.handle);
         const s = servers.get(msg.server);
-        if (s) ctx.send(s.ref, { type: 'delete-chunks', handles: [msg.handle] });
+        if (s) ctx.send(s.ref, order({ type: 'delete-chunks', handles: [msg.handle] }));
         return;
       }
       case 'status':
@@ -192,9 +232,10 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   }
 
   /** Sends `order` to the live replicas once the log is durable, and waits for their version-raised. */
-  function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle, order: ChunkserverMsg): void {
-    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter], order });
-    for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, order);
+  function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle, raise: ChunkserverMsg): void {
+    const fenced = order(raise);
+    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter], order: fenced });
+    for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, fenced);
     ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
   }
 
@@ -266,9 +307,9 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const id of replicas) {
       recent.record(id, now);
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
-      ctx.sendWhenDurable(servers.get(id)!.ref, { type: 'create-chunk', handle, version: 1 });
+      ctx.sendWhenDurable(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
     }
-    ctx.replyWhenDurable({ handle, replicas });
+    replyLogged({ handle, replicas });
   }
 
   function heartbeat(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
@@ -276,6 +317,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (problem) throw new Error(`malformed heartbeat: ${problem}`);
     servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
+    if (ha && !ha.serving) return; // a backup or shadow only learns where chunks are
     // a replica ahead of the master's version means the master failed while granting a lease: adopt it
     // (replicas still recorded at the old version are not handed out from now on; each one's own
     // next report shows whether it is stale, so none is deleted on an outdated view)
@@ -287,7 +329,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     // (the master restarted after logging a raise no replica got), the older ones are all there is
     const lastCopies = (h: number): boolean => locations.liveReplicas(h, versionOf(h)!).length === 0;
     const doomed = [...verdict.orphaned, ...verdict.stale.filter((h) => !busy(h) && !lastCopies(h))];
-    if (doomed.length > 0) ctx.send(msg.ref, { type: 'delete-chunks', handles: doomed });
+    if (doomed.length > 0) ctx.send(msg.ref, order({ type: 'delete-chunks', handles: doomed }));
   }
 
   function scan(): void {
@@ -319,7 +361,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const extra = replicas.filter((id) => id !== holder).sort((a, b) => loneRack(a) - loneRack(b) || use(b) - use(a) || (a < b ? -1 : 1))[0];
     if (extra === undefined) return;
     locations.removeReplica(extra, handle);
-    ctx.send(servers.get(extra)!.ref, { type: 'delete-chunks', handles: [handle] });
+    ctx.send(servers.get(extra)!.ref, order({ type: 'delete-chunks', handles: [handle] }));
   }
 
   /** Clones chunks below their replica target, the most endangered first, within the clone limits; else rebalances. */
@@ -351,7 +393,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       if (planned.has(t.handle)) continue;
       planned.add(t.handle);
       clones.set(t.handle, { source: t.source, target: t.target, startedMs: now });
-      ctx.send(servers.get(t.target)!.ref, { type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref });
+      ctx.send(servers.get(t.target)!.ref, order({ type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref }));
     }
   }
 
