@@ -48,6 +48,7 @@ export class LogShipper {
   private localSynced: number;
   private syncRequested: number;
   private shipScheduled = false;
+  private held = false;
   private tail: MetadataRecord[] = [];
   private tailStart: number;
 
@@ -212,7 +213,14 @@ export class LogShipper {
     this.opts.writeInSync(want);
   }
 
+  /** While held (the session in jeopardy), no reply goes out. */
+  hold(held: boolean): void {
+    this.held = held;
+    this.release();
+  }
+
   private release(): void {
+    if (this.held) return;
     let committed = this.localSynced;
     for (const p of this.peers) if (this.ackSet.has(p.name)) committed = Math.min(committed, p.known ? p.acked : -1);
     let n = 0;

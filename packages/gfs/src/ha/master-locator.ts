@@ -11,7 +11,7 @@ export type LocatorMsg =
   /** The master's address as cached (looked up first when unknown); null while the lock file names none. */
   | ({ type: 'where' } & Asks<ActorRef<MasterMsg> | null>)
   /** A request to `master` failed: unless the cache has moved on, it is dropped and looked up again. */
-  | { type: 'suspect'; master: ActorRef<MasterMsg> }
+  | ({ type: 'suspect'; master: ActorRef<MasterMsg> } & Asks<true>)
   | { type: 'locator-poll' }
   | { type: 'looked-up'; session: number; master: ActorRef<MasterMsg> | null; error?: string }
   | { type: 'locator-events'; session: number; events: ClientEvent[] };
@@ -101,7 +101,7 @@ export const MasterLocator = defineActor('gfs.master-locator', (props: LocatorPr
           cached = undefined;
           lookUp();
         }
-        return;
+        return ctx.reply(true);
       case 'locator-poll': {
         // no master known: look again (the file's event may have come before the handle was open)
         if (!cached) lookUp();

@@ -76,6 +76,8 @@ export class MasterReplicaRole {
   private sequencer: Sequencer | undefined;
   private shipper: LogShipper | undefined;
   private leasesFromMs = 0;
+  /** The session is in jeopardy: as master, hold every reply and serve nothing until it is safe again (or expires). */
+  private jeopardy = false;
   /** As a follower: the master's newest record as last heard, and when this replica last had all of them. */
   private masterLastSeq = 0;
   private caughtUpAtMs: number;
@@ -96,8 +98,9 @@ export class MasterReplicaRole {
     this.newSession();
   }
 
+  /** The master, and not in jeopardy: it may change metadata and give orders. */
   get serving(): boolean {
-    return this.shipper !== undefined;
+    return this.shipper !== undefined && !this.jeopardy;
   }
 
   /**
@@ -105,7 +108,7 @@ export class MasterReplicaRole {
    * it (ignored it off duty); throws NotMasterError for what only the master does.
    */
   intercept(msg: Exclude<MasterMsg, HaMsg>): boolean {
-    if (this.shipper) {
+    if (this.shipper && !this.jeopardy) {
       if (MUTATIONS.has(msg.type) && this.shipper.full) throw new Error(`${this.timing.maxWaitingReplies} mutations already wait for the backups; try again`);
       if (msg.type === 'lease' && this.ctx.now() < this.leasesFromMs) {
         throw new Error(`a new master grants no chunk lease for ${this.leasesFromMs - this.ctx.now()} ms more (a deposed master's leases may still run); ask again`);
@@ -118,7 +121,11 @@ export class MasterReplicaRole {
       case 'ignore':
         return true;
       case 'refuse':
-        throw new NotMasterError(`${this.me.name} is not the GFS master (a ${this.me.role}); find the master through the lock service`);
+        throw new NotMasterError(
+          this.shipper
+            ? `${this.me.name} is the GFS master but its lock-service session is in jeopardy; ask again`
+            : `${this.me.name} is not the GFS master (a ${this.me.role}); find the master through the lock service`,
+        );
     }
   }
 
@@ -135,7 +142,7 @@ export class MasterReplicaRole {
 
   /** Marks an order to a chunkserver with this master's sequencer. */
   fenced<T extends object>(msg: T): T {
-    return this.sequencer && this.shipper ? { ...msg, sequencer: this.sequencer } : msg;
+    return this.sequencer && this.serving ? { ...msg, sequencer: this.sequencer } : msg;
   }
 
   receive(msg: HaMsg): void {
@@ -164,8 +171,11 @@ export class MasterReplicaRole {
       case 'ha-events':
         if (msg.session !== this.session) return;
         for (const e of msg.events) {
-          if ('kind' in e && (e.kind === 'jeopardy' || e.kind === 'expired')) return this.sessionLost(`lock-service session ${e.kind}`);
+          if (e.kind === 'expired') return this.sessionLost('lock-service session expired');
+          // in jeopardy the lock may be lost: nothing is acknowledged until the session is safe again
+          if (e.kind === 'jeopardy' || e.kind === 'safe') this.jeopardy = e.kind === 'jeopardy';
         }
+        this.shipper?.hold(this.jeopardy);
         return;
       case 'ha-poll':
         this.pollSession();
@@ -196,6 +206,7 @@ export class MasterReplicaRole {
     const { ref, client } = childLockSession(this.ctx, this.props.lock, this.me.name, `ha-session-${session}`);
     this.sessionRef = ref;
     this.ls = client;
+    this.jeopardy = false;
     if (this.me.role !== 'backup') return;
     const won = campaign({
       ls: client,
