@@ -1,9 +1,10 @@
-import { ActorRef } from '@actorfs/actors';
+import { ActorRef, RemoteActorError } from '@actorfs/actors';
 import type { SimCluster } from '@actorfs/actors/testing';
 import { cellConfig, planCell, type CellOptions, type CellPlan } from '@actorfs/lockservice';
 import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
 import type { GfsConfig } from '../src/config.ts';
 import type { HaTiming, LockCellRef, MasterReplica } from '../src/ha/ha-config.ts';
+import type { MetadataRead, MetadataReadResults, ShadowAnswer } from '../src/ha/ha-protocol.ts';
 import { HaMasterClient, type Asker } from '../src/ha/master-client.ts';
 import { MasterLocator, type LocatorMsg } from '../src/ha/master-locator.ts';
 import { Master } from '../src/master/master-actor.ts';
@@ -28,7 +29,7 @@ export const HA_GFS_CONFIG: Partial<GfsConfig> = {
   leaseGrantTimeoutMs: 500,
 };
 
-export const HA_TIMING: Partial<HaTiming> = { backupAckTimeoutMs: 500, pingIntervalMs: 100, maxRecordsPerAppend: 8 };
+export const HA_TIMING: Partial<HaTiming> = { backupAckTimeoutMs: 500, pingIntervalMs: 100, maxRecordsPerAppend: 8, tailRecords: 10 };
 
 export interface HaCell {
   lock: LockCellRef;
@@ -107,6 +108,32 @@ export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: stri
   const ask: Asker = (ref, msg, o) => sim.ask(ref, msg, o);
   const client = new HaMasterClient({ locator, ask, sleep: sleeper.sleep, shadows: replicas.filter((r) => r.role === 'shadow').map((r) => r.ref), timeoutMs: 1000 });
   return { lock, plan, replicas, chunkservers, client, locator };
+}
+
+/**
+ * A mutation sent until it is answered: a request lost with its master (a timeout) goes again to
+ * whichever master the lock service names then. 'exists' when a retry found it done already.
+ */
+export async function mutate(client: HaMasterClient, msg: MasterMsg & { type: 'create' | 'mkdir' }, maxTries = 30): Promise<'done' | 'exists'> {
+  let retried = false;
+  for (let i = 0; i < maxTries; i++) {
+    try {
+      await client.call(msg);
+      return 'done';
+    } catch (err) {
+      if (err instanceof RemoteActorError) {
+        if (retried && /already exists/.test(err.message)) return 'exists';
+        if (!/jeopardy|stepped down|wait for the backups/.test(err.message)) throw err;
+      }
+      retried = true;
+    }
+  }
+  throw new Error(`${msg.type} ${msg.path}: no answer after ${maxTries} tries`);
+}
+
+/** A read from one replica (asks only), typed by the read. */
+export function readAt<K extends MetadataRead['type']>(sim: SimCluster, replica: ActorRef<MasterMsg>, read: MetadataRead & { type: K }): Promise<ShadowAnswer<MetadataReadResults[K]>> {
+  return sim.ask(replica, { type: 'shadow-read', read }) as Promise<ShadowAnswer<MetadataReadResults[K]>>;
 }
 
 /** Which replica the master is, as the replicas themselves say (asks only). */

@@ -25,6 +25,8 @@ export interface HaTiming {
   pingIntervalMs: number;
   /** Records in one append at most (one catch-up piece). */
   maxRecordsPerAppend: number;
+  /** The master keeps this many newest records in memory to ship; a replica further behind than the log holds gets the checkpoint. */
+  tailRecords: number;
   /** Mutations waiting for the backups at once; one more is refused. */
   maxWaitingReplies: number;
   /** The lock-service session's events are polled this often (a master steps down within it of its session's jeopardy). */
@@ -37,6 +39,7 @@ export const DEFAULT_HA_TIMING: HaTiming = {
   backupAckTimeoutMs: 1_000,
   pingIntervalMs: 200,
   maxRecordsPerAppend: 1_000,
+  tailRecords: 20_000,
   maxWaitingReplies: 10_000,
   pollMs: 50,
   ineligibleRetryMs: 500,

@@ -25,9 +25,6 @@ interface Waiting {
   value: unknown;
 }
 
-/** Records kept in memory for shipping, at most (older ones are read from the log, or sent as a checkpoint). */
-const TAIL_RECORDS = 20_000;
-
 /**
  * The master's side of log replication. Every replica gets one request at a time: an append of
  * everything it lacks (up to maxRecordsPerAppend: the batch that forms while the previous one is
@@ -88,8 +85,8 @@ export class LogShipper {
   appended(record: MetadataRecord): void {
     const log = this.opts.log();
     this.tail.push(record);
-    if (this.tail.length > TAIL_RECORDS) {
-      this.tail.splice(0, this.tail.length - TAIL_RECORDS);
+    if (this.tail.length > this.opts.timing.tailRecords) {
+      this.tail.splice(0, this.tail.length - this.opts.timing.tailRecords);
       this.tailStart = log.lastSeq - this.tail.length + 1;
     }
     const now = this.ctx.now();

@@ -111,7 +111,7 @@ export class MasterReplicaRole {
     if (this.shipper && !this.jeopardy) {
       if (MUTATIONS.has(msg.type) && this.shipper.full) throw new Error(`${this.timing.maxWaitingReplies} mutations already wait for the backups; try again`);
       if (msg.type === 'lease' && this.ctx.now() < this.leasesFromMs) {
-        throw new Error(`a new master grants no chunk lease for ${this.leasesFromMs - this.ctx.now()} ms more (a deposed master's leases may still run); ask again`);
+        throw new Error(`a new master grants no chunk lease for ${Math.ceil(this.leasesFromMs - this.ctx.now())} ms more (a deposed master's leases may still run); ask again`);
       }
       return false;
     }
