@@ -7,7 +7,7 @@ import type { HaTiming, LockCellRef, MasterReplica } from '../src/ha/ha-config.t
 import type { MetadataRead, MetadataReadResults, ShadowAnswer } from '../src/ha/ha-protocol.ts';
 import { HaMasterClient, type Asker } from '../src/ha/master-client.ts';
 import { MasterLocator, type LocatorMsg } from '../src/ha/master-locator.ts';
-import { Master } from '../src/master/master-actor.ts';
+import { planMasterReplicas } from '../src/ha/plan.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
 
 /** A 3-replica lock-service cell with short timings: 1 s session lease, 500 ms lock-delay. */
@@ -79,15 +79,8 @@ export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: stri
   const plan = planCell(cellConfig('gfs-test', HA_CELL));
   for (const n of plan.config.nodes) sim.addNode(n, { boot: (node) => plan.on(n).forEach((s) => node.spawn(s.kind, s.props, { name: s.name })) });
   const lock: LockCellRef = { config: plan.config, servers: plan.servers };
-  const replicas: MasterReplica[] = [
-    ...(opts.backups ?? ['m1', 'm2']).map((name) => ({ name, ref: new ActorRef<MasterMsg>(name, 'master'), role: 'backup' as const })),
-    ...(opts.shadows ?? ['s1']).map((name) => ({ name, ref: new ActorRef<MasterMsg>(name, 'master'), role: 'shadow' as const })),
-  ];
-  for (const r of replicas) {
-    sim.addNode(r.name, {
-      boot: (node) => void node.spawn(Master, { config: HA_GFS_CONFIG, ha: { self: r.name, replicas, lock, timing: { ...HA_TIMING, ...opts.timing } } }, { name: 'master' }),
-    });
-  }
+  const { replicas, specs } = planMasterReplicas({ lock, backups: opts.backups ?? ['m1', 'm2'], shadows: opts.shadows ?? ['s1'], config: HA_GFS_CONFIG, timing: { ...HA_TIMING, ...opts.timing } });
+  for (const s of specs) sim.addNode(s.node, { boot: (node) => void node.spawn(s.kind, s.props, { name: s.name }) });
   const chunkservers = new Map<string, ActorRef<ChunkserverMsg>>();
   for (let i = 1; i <= (opts.chunkservers ?? 3); i++) {
     const server = `cs${i}`;
