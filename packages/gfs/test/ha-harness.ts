@@ -104,10 +104,11 @@ export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: stri
 }
 
 /**
- * A mutation sent until it is answered: a request lost with its master (a timeout) goes again to
- * whichever master the lock service names then. 'exists' when a retry found it done already.
+ * A mutation sent until it is answered: a request lost with its master (a timeout, a node gone)
+ * goes again, every 50 ms for up to maxTries, to whichever master the lock service names then.
+ * 'exists' when a retry found it done already.
  */
-export async function mutate(client: HaMasterClient, msg: MasterMsg & { type: 'create' | 'mkdir' }, maxTries = 30): Promise<'done' | 'exists'> {
+export async function mutate(client: HaMasterClient, msg: MasterMsg & { type: 'create' | 'mkdir' }, maxTries = 400): Promise<'done' | 'exists'> {
   let retried = false;
   for (let i = 0; i < maxTries; i++) {
     try {
@@ -119,6 +120,7 @@ export async function mutate(client: HaMasterClient, msg: MasterMsg & { type: 'c
         if (!/jeopardy|stepped down|wait for the backups/.test(err.message)) throw err;
       }
       retried = true;
+      await client.sleep(50);
     }
   }
   throw new Error(`${msg.type} ${msg.path}: no answer after ${maxTries} tries`);

@@ -18,7 +18,10 @@ export interface HaMasterClientOptions {
   findMasterMs?: number;
 }
 
-/** The master refused a request without doing anything (it is not the master, or there is none yet): safe to send again. */
+/**
+ * The request did nothing (the replica is not the master): safe to send again. (A delivery error
+ * is not such: an ask in flight when its node goes down fails the same way as one sent after.)
+ */
 function nothingDone(err: unknown): boolean {
   return err instanceof RemoteActorError && err.remoteName === 'NotMasterError';
 }
@@ -32,6 +35,11 @@ function nothingDone(err: unknown): boolean {
 export class HaMasterClient {
   constructor(private readonly opts: HaMasterClientOptions) {}
 
+  /** The client's clock: a caller's backoff between its own retries. */
+  sleep(ms: number): Promise<void> {
+    return this.opts.sleep(ms);
+  }
+
   async call<K extends string>(msg: MasterMsg & { type: K }): Promise<ReplyOf<MessageOf<MasterMsg, K>>> {
     const { ask, locator, sleep } = this.opts;
     const timeoutMs = this.opts.timeoutMs ?? 2_000;
@@ -44,7 +52,7 @@ export class HaMasterClient {
           return await ask<MasterMsg, K>(master, msg, { timeoutMs });
         } catch (err) {
           if (!nothingDone(err)) {
-            if (!(err instanceof RemoteActorError)) await this.suspect(master);
+            if (!(err instanceof RemoteActorError)) await this.suspect(master); // lost on the way: the outcome is unknown
             throw err;
           }
           await this.suspect(master);
