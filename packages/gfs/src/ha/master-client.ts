@@ -33,6 +33,9 @@ function nothingDone(err: unknown): boolean {
  * the next one goes to the master the lock service names then. Reads may fall back to shadows.
  */
 export class HaMasterClient {
+  /** The master as last found, kept until a request to it fails (the locator follows the lock file's events). */
+  private master: ActorRef<MasterMsg> | null = null;
+
   constructor(private readonly opts: HaMasterClientOptions) {}
 
   /** The client's clock: a caller's backoff between its own retries. */
@@ -46,7 +49,7 @@ export class HaMasterClient {
     let waited = 0;
     let backoff = 20;
     for (;;) {
-      const master = await ask(locator, { type: 'where' }, { timeoutMs });
+      const master = this.master ?? (this.master = await ask(locator, { type: 'where' }, { timeoutMs }));
       if (master) {
         try {
           return await ask<MasterMsg, K>(master, msg, { timeoutMs });
@@ -68,7 +71,7 @@ export class HaMasterClient {
   /** A metadata read from the master, or, when it cannot be reached, from the first shadow that answers (with its lag). */
   async read<K extends MetadataRead['type']>(read: MetadataRead & { type: K }): Promise<ShadowAnswer<MetadataReadResults[K]>> {
     const timeoutMs = this.opts.timeoutMs ?? 2_000;
-    const master = await this.opts.ask(this.opts.locator, { type: 'where' }, { timeoutMs }).catch(() => null);
+    const master = this.master ?? (await this.opts.ask(this.opts.locator, { type: 'where' }, { timeoutMs }).catch(() => null));
     let masterError: unknown = 'no master known';
     for (const replica of [...(master ? [master] : []), ...(this.opts.shadows ?? [])]) {
       try {
@@ -85,6 +88,7 @@ export class HaMasterClient {
   }
 
   private async suspect(master: ActorRef<MasterMsg>): Promise<void> {
+    if (this.master?.node === master.node && this.master.id === master.id) this.master = null;
     await this.opts.ask(this.opts.locator, { type: 'suspect', master }, { timeoutMs: this.opts.timeoutMs ?? 2_000 }).catch(() => undefined);
   }
 }
