@@ -10,6 +10,7 @@ export {
   placeNewChunk,
   planClones,
   planRebalance,
+  planSpread,
   replicationOrder,
   RecentCreations,
   type ServerInfo,
@@ -28,3 +29,23 @@ export { NotMasterError, type AppendAck, type HaMsg, type HaStatus, type MasterF
 export { MasterLocator, type LocatorMsg, type LocatorProps, type MasterChanged } from './ha/master-locator.ts';
 export { HaMasterClient, type Asker, type HaMasterClientOptions } from './ha/master-client.ts';
 export { planMasterReplicas, MASTER_REPLICA_NAME, type MasterReplicasPlan, type MasterReplicaSpec } from './ha/plan.ts';
+export {
+  gfsClusterConfig,
+  planGfsCluster,
+  GFS_MODULES,
+  type GfsClusterConfig,
+  type GfsClusterOptions,
+  type GfsClusterPlan,
+  type ChunkserverPlace,
+  type GfsActorSpec,
+  type GfsSpawner,
+  type NodeSpawner,
+} from './cluster.ts';
+export type { MutateResult, MutationOp, MutationOrder, PushMeta } from './protocol.ts';
+export { PushBuffer, PushBufferError } from './chunkserver/push-buffer.ts';
+export { RetryableError, OversizeRecordError } from './chunkserver/mutations.ts';
+export { CHUNK_DOMAIN } from './chunkserver/chunkserver-actor.ts';
+export { ClientSession, type ClientSessionProps } from './client/session.ts';
+export { GfsClient, type GfsAsker, type GfsClientOptions } from './client/api.ts';
+export { GfsClientError, TransientError } from './client/retry.ts';
+export type { ClientMsg, FileStat, ListEntry } from './client/protocol.ts';

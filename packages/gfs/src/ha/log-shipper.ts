@@ -101,9 +101,8 @@ export class LogShipper {
     }
   }
 
-  /** Answers the current mutation once its record is everywhere it must be. */
-  replyWhenReplicated(value: unknown): void {
-    const to = this.ctx.replyHandle();
+  /** Answers a mutation once its record (the newest now) is everywhere it must be. */
+  replyWhenReplicated(to: ReplyHandle | undefined, value: unknown): void {
     if (!to) return;
     this.waiting.push({ seq: this.opts.log().lastSeq, to, value });
     this.release();

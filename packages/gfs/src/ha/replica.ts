@@ -1,4 +1,4 @@
-import type { ActorContext, ActorRef } from '@actorfs/actors';
+import type { ActorContext, ActorRef, ReplyHandle } from '@actorfs/actors';
 import { SequencerGuard, type ClientMsg, type HandleId, type LsClient, type Sequencer } from '@actorfs/lockservice';
 import type { CheckpointPiece, MasterMetadata } from '../master/metadata.ts';
 import { OpLog } from '../master/op-log.ts';
@@ -22,6 +22,8 @@ export interface MasterHooks {
   /** Applies and logs a record as the master's own mutations are (checkpointing when due). */
   mutate(record: MetadataRecord): void;
   read<K extends MetadataRead['type']>(read: MetadataRead & { type: K }): MetadataReadResults[K];
+  /** Stepping down: operations in flight fail, and nothing of the term (grants, clones, snapshots, lock waiters) goes on. */
+  leaveOffice(reason: string): void;
   /** The longest chunk lease a master grants: a new one waits this long before granting any. */
   leaseMs: number;
   checkpointRows: number;
@@ -42,10 +44,16 @@ const OFF_DUTY: { [T in Exclude<MasterMsg['type'], HaMsg['type']>]: OffDuty } = 
   locate: 'refuse',
   lease: 'refuse',
   // chunk locations are learned off duty too: shadows answer locate, and a new master starts with them
+  'extend-lease': 'refuse',
   heartbeat: 'serve',
   'chunk-created': 'serve',
   status: 'serve',
   checkpoint: 'serve',
+  // a backup checkpoints its own log too
+  'checkpoint-step': 'serve',
+  'durable-reply': 'serve',
+  'lease-revoked': 'ignore',
+  'revoke-timeout': 'ignore',
   'bad-replica': 'ignore',
   'version-raised': 'ignore',
   'grant-timeout': 'ignore',
@@ -136,8 +144,14 @@ export class MasterReplicaRole {
 
   /** The mutation's reply, once every in-sync backup and our own log have its record (without a shipper: once synced). */
   replyLogged(value: unknown): void {
-    if (this.shipper) this.shipper.replyWhenReplicated(value);
+    if (this.shipper) this.shipper.replyWhenReplicated(this.ctx.replyHandle(), value);
     else this.ctx.replyWhenDurable(value);
+  }
+
+  /** As replyLogged, for an operation answered after its turn (it waited for namespace locks). */
+  replyLoggedTo(to: ReplyHandle, value: unknown): void {
+    if (this.shipper) this.shipper.replyWhenReplicated(to, value);
+    else this.ctx.replyErrorTo(to, new NotMasterError(`${this.me.name} stepped down before the operation was logged; ask the new master`));
   }
 
   /** Marks an order to a chunkserver with this master's sequencer. */
@@ -235,6 +249,7 @@ export class MasterReplicaRole {
     this.ctx.log.warn('stepping down as GFS master', { reason, generation: this.sequencer?.generation });
     this.shipper.abandon(reason);
     this.shipper = undefined;
+    this.hooks.leaveOffice(reason);
   }
 
   /** The lock is ours and we may lead: replay the log, start the new term, wait out old leases, serve. */

@@ -2,14 +2,15 @@ import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from 
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import { validatePath } from '../namespace/path.ts';
 import type { MasterHaProps } from '../ha/ha-config.ts';
-import { isHaMsg, type MetadataRead, type MetadataReadResults } from '../ha/ha-protocol.ts';
+import { isHaMsg, NotMasterError, type MetadataRead, type MetadataReadResults } from '../ha/ha-protocol.ts';
 import { MasterReplicaRole } from '../ha/replica.ts';
 import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
-import { OpLog } from './op-log.ts';
-import { placeNewChunk, planClones, planRebalance, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
+import { OpLog, type PendingCheckpoint } from './op-log.ts';
+import { LockManager, locksFor, type OpId } from '../namespace/locks.ts';
+import { placeNewChunk, planClones, planRebalance, planSpread, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 
 export interface MasterProps {
@@ -35,13 +36,37 @@ interface PendingGrant {
 
 /** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
 const RECLAIM_PER_SCAN = 1000;
+/** Checkpoint pieces written per commit: the mutations between them are never stopped for long. */
+const CHECKPOINT_PIECES_PER_TURN = 4;
+/** Explicit checkpoint requests waiting at once; one more is refused. */
+const MAX_CHECKPOINT_WAITERS = 100;
+
+/** Where an operation's answer goes: in its own turn (replyWhenDurable works) or later, by handle. */
+interface Answer {
+  readonly handle: ReplyHandle | undefined;
+  reply(value: unknown): void;
+  /** Once every log record appended so far is synced. */
+  replyDurable(value: unknown): void;
+  fail(err: unknown): void;
+}
+
+/** A snapshot holding its namespace locks while the primaries of its chunks give their leases up. */
+interface PendingSnapshot {
+  source: string;
+  target: string;
+  answer: Answer;
+  handles: number[];
+  /** Chunk -> the primary whose acknowledgement (or lease expiry) the snapshot waits for. */
+  awaiting: Map<number, ServerId>;
+}
 
 /**
- * The GFS master (a first skeleton): the namespace and file -> chunk metadata, changed only
- * through op-log records that are acknowledged once synced (replyWhenDurable) and recovered
- * from the newest checkpoint plus the log after it; chunk locations learned from chunkserver
- * heartbeats (stale and orphaned replicas are told to go); new chunks placed by the placement
- * policy. Not yet here: leases, re-replication, rebalancing, namespace locks across turns.
+ * The GFS master: the namespace and file -> chunk metadata, changed only through op-log records
+ * that are acknowledged once synced and recovered from the newest checkpoint plus the log after
+ * it (checkpoints are written a few pieces per turn beside the mutations); chunk locations
+ * learned from chunkserver heartbeats (stale and orphaned replicas are told to go); leases with
+ * version raises, extended on request; snapshots that first revoke the leases of their chunks;
+ * per-path namespace locks; placement, re-replication, rebalancing and garbage collection.
  */
 export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorContext<MasterMsg>) => {
   const config = gfsConfig(props.config);
@@ -50,8 +75,28 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
+  /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
+  const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
   const clones = new Map<number, { source: ServerId; target: ServerId; startedMs: number }>();
+  /**
+   * Chunks a clone is planned for while a lease on them runs. A clone copies a replica while no
+   * mutation can reach it (else the copy would miss one acknowledged meanwhile), so their leases
+   * are not extended, and none is granted until the clone is done. Planned again at every scan.
+   */
+  let quiescing = new Set<number>();
+  let locks = new LockManager(config.maxLockWaiters);
+  let nextOp: OpId = 1;
+  /** Operations waiting for their locks (bounded by the lock manager's maxLockWaiters). */
+  const waiting = new Map<OpId, (answer: Answer) => void | 'held'>();
+  const waitingAnswers = new Map<OpId, Answer>();
+  /** Operations that keep their locks past their turn: snapshots waiting for revocations. */
+  const snapshots = new Map<OpId, PendingSnapshot>();
+  /** Chunks some snapshot is revoking: their leases are neither extended nor granted meanwhile. */
+  const revoking = new Map<number, number>();
+  const durableReplies = new Map<number, { handle: ReplyHandle; value: unknown }>();
+  let nextDurableReply = 1;
+  let checkpointing: { pending: PendingCheckpoint; waiters: ReplyHandle[]; again: ReplyHandle[] } | undefined;
   ctx.setTimer('scan', config.scanIntervalMs, { type: 'scan' }, { repeat: true });
 
   const pathOf = (p: unknown): string => validatePath(p, config).path;
@@ -59,9 +104,74 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     metadata.apply(record); // a record that does not fit throws here and changes nothing
     log.append(record);
     ha?.appended(record);
-    if (log.recordsSinceCheckpoint >= config.checkpointEveryRecords) log.checkpoint(metadata, config.checkpointPieceRows);
+    if (log.recordsSinceCheckpoint >= config.checkpointEveryRecords && !checkpointing) startCheckpoint([]);
   };
   const versionOf = (h: number): number | undefined => metadata.chunk(h)?.version;
+
+  /** The answer of the message being handled, in its own turn. */
+  const inTurn: Answer = {
+    get handle() {
+      return ctx.replyHandle();
+    },
+    reply: (v) => ctx.reply(v),
+    replyDurable: (v) => (ha ? ha.replyLogged(v) : ctx.replyWhenDurable(v)),
+    fail: (err) => {
+      throw err;
+    },
+  };
+  /** The answer of an operation that outlives its turn. */
+  const later = (handle: ReplyHandle | undefined): Answer => ({
+    handle,
+    reply: (v) => handle && ctx.replyTo(handle, v),
+    replyDurable: (v) => {
+      if (!handle) return;
+      if (ha) return ha.replyLoggedTo(handle, v);
+      const id = nextDurableReply++;
+      durableReplies.set(id, { handle, value: v });
+      ctx.sendWhenDurable(ctx.self, { type: 'durable-reply', id });
+    },
+    fail: (err) => handle && ctx.replyErrorTo(handle, err instanceof Error ? err : String(err)),
+  });
+
+  /**
+   * Runs `run` under the namespace locks of `paths` (read locks on ancestors, a read or write lock
+   * on each leaf): at once when they are free, else when the operation holding them (a snapshot
+   * waiting for revocations) lets them go. An operation that returns 'held' keeps its locks past
+   * its turn and releases them itself.
+   */
+  function locked(paths: { read?: string[]; write?: string[] }, run: (answer: Answer, op: OpId) => void | 'held'): void {
+    const op = nextOp++;
+    if (!locks.acquire(op, locksFor(paths))) {
+      waiting.set(op, (answer) => run(answer, op));
+      waitingAnswers.set(op, later(ctx.replyHandle()));
+      return;
+    }
+    let kept = false;
+    try {
+      kept = run(inTurn, op) === 'held';
+    } finally {
+      if (!kept) release(op);
+    }
+  }
+
+  /** Releases an operation's locks and runs those the release lets through, in grant order. */
+  function release(op: OpId): void {
+    for (const next of locks.release(op)) {
+      const run = waiting.get(next)!;
+      const answer = waitingAnswers.get(next)!;
+      waiting.delete(next);
+      waitingAnswers.delete(next);
+      let kept = false;
+      try {
+        kept = run(answer) === 'held';
+      } catch (err) {
+        answer.fail(err);
+      } finally {
+        if (!kept) release(next);
+      }
+    }
+  }
+
   function read<K extends MetadataRead['type']>(r: MetadataRead & { type: K }): MetadataReadResults[K];
   function read(r: MetadataRead): MetadataReadResults[MetadataRead['type']] {
     switch (r.type) {
@@ -83,19 +193,42 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
   }
+
+  /** Out of office: every operation in flight fails (the client asks the new master), and nothing of this term goes on. */
+  function leaveOffice(reason: string): void {
+    const err = new NotMasterError(`the master stepped down (${reason}); ask the new master`);
+    for (const g of grants.values()) for (const w of g.waiters) ctx.replyErrorTo(w, err);
+    for (const h of grants.keys()) ctx.cancelTimer(`grant:${h}`);
+    for (const op of snapshots.keys()) ctx.cancelTimer(`snapshot:${op}`);
+    for (const s of snapshots.values()) s.answer.fail(err);
+    for (const a of waitingAnswers.values()) a.fail(err);
+    grants.clear();
+    grantedTo.clear();
+    clones.clear();
+    quiescing = new Set();
+    snapshots.clear();
+    revoking.clear();
+    waiting.clear();
+    waitingAnswers.clear();
+    locks = new LockManager(config.maxLockWaiters);
+  }
+
   const ha = props.ha
     ? new MasterReplicaRole(ctx, props.ha, {
         log: () => log,
         metadata: () => metadata,
-        replace: (state) => ({ log, metadata } = state),
+        replace: (state) => {
+          ({ log, metadata } = state);
+          for (const w of [...(checkpointing?.waiters ?? []), ...(checkpointing?.again ?? [])]) ctx.replyErrorTo(w, 'the log was replaced by the master\'s checkpoint');
+          checkpointing = undefined;
+        },
         mutate,
         read,
+        leaveOffice,
         leaseMs: config.leaseMs,
         checkpointRows: config.checkpointPieceRows,
       })
     : undefined;
-  /** A mutation's reply: once its record is synced here (and, with backups, there). */
-  const replyLogged = (value: unknown): void => (ha ? ha.replyLogged(value) : ctx.replyWhenDurable(value));
   /** An order to a chunkserver, carrying this master's sequencer when it has one. */
   const order = <T extends ChunkserverMsg>(msg: T): T => (ha ? ha.fenced(msg) : msg);
 
@@ -107,50 +240,96 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (ha?.intercept(msg)) return;
     switch (msg.type) {
       case 'mkdir':
-      case 'create':
-        mutate({ type: msg.type, path: pathOf(msg.path) });
-        return replyLogged(true);
-      case 'delete':
-        mutate({ type: 'delete', path: pathOf(msg.path), atMs: metadata.deletionTime(ctx.now()) });
-        return replyLogged(true);
+      case 'create': {
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => {
+          mutate({ type: msg.type, path });
+          a.replyDurable(true);
+        });
+      }
+      case 'delete': {
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => {
+          mutate({ type: 'delete', path, atMs: metadata.deletionTime(ctx.now()) });
+          a.replyDurable(true);
+        });
+      }
       case 'undelete': {
-        const hidden = metadata.deletedVersionsOf(pathOf(msg.path)).pop();
-        if (!hidden) throw new MetadataError('not-found', `no deleted file ${msg.path} to undelete`);
-        mutate({ type: 'undelete', hiddenPath: hidden });
-        return replyLogged(true);
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => {
+          const hidden = metadata.deletedVersionsOf(path).pop();
+          if (!hidden) throw new MetadataError('not-found', `no deleted file ${path} to undelete`);
+          mutate({ type: 'undelete', hiddenPath: hidden });
+          a.replyDurable(true);
+        });
       }
-      case 'rename':
-        mutate({ type: 'rename', from: pathOf(msg.from), to: pathOf(msg.to) });
-        return replyLogged(true);
+      case 'rename': {
+        const [from, to] = [pathOf(msg.from), pathOf(msg.to)];
+        return locked({ write: [from, to] }, (a) => {
+          mutate({ type: 'rename', from, to });
+          a.replyDurable(true);
+        });
+      }
       case 'snapshot': {
-        const source = pathOf(msg.source);
-        // a primary must ask for a new lease after this, and so finds its chunk shared
-        for (const h of metadata.chunksUnder(source)) locations.revokeLease(h);
-        mutate({ type: 'snapshot', source, target: pathOf(msg.target) });
-        return replyLogged(true);
+        const [source, target] = [pathOf(msg.source), pathOf(msg.target)];
+        return locked({ write: [source, target] }, (a, op) => startSnapshot(op, source, target, a));
       }
-      case 'list':
-      case 'stat':
-        return ctx.reply(read(msg));
-      case 'add-chunk':
-        return addChunk(pathOf(msg.path));
-      case 'locate':
-        return ctx.reply(read(msg));
+      case 'list': {
+        const path = pathOf(msg.path);
+        return locked({ read: [path] }, (a) => a.reply(read({ type: 'list', path })));
+      }
+      case 'stat': {
+        const path = pathOf(msg.path);
+        return locked({ read: [path] }, (a) => a.reply(read({ type: 'stat', path })));
+      }
+      case 'add-chunk': {
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => addChunk(path, msg.index, a));
+      }
+      case 'locate': {
+        const path = pathOf(msg.path);
+        return locked({ read: [path] }, (a) => a.reply(read({ type: 'locate', path, index: msg.index })));
+      }
       case 'lease': {
         const path = pathOf(msg.path);
-        const handle = chunkAt(path, msg.index);
-        const waiter = ctx.replyHandle();
-        if (!waiter) return;
-        return metadata.chunk(handle)!.refs > 1 ? copyOnWrite(path, msg.index, handle, waiter) : requestLease(handle, waiter);
+        // a write lock: the first lease after a snapshot gives the file a chunk of its own
+        return locked({ write: [path] }, (a) => {
+          const handle = chunkAt(path, msg.index);
+          const waiter = a.handle;
+          if (!waiter) return;
+          if (revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted; ask again`);
+          return metadata.chunk(handle)!.refs > 1 ? copyOnWrite(path, msg.index, handle, waiter) : requestLease(handle, waiter);
+        });
+      }
+      case 'extend-lease': {
+        knownServer(msg.server);
+        let expiresAtMs: number;
+        try {
+          expiresAtMs = extendLease(msg.server, msg.handle, msg.version ?? versionOf(msg.handle) ?? -1);
+        } catch (err) {
+          if (ctx.replyHandle()) throw err;
+          return; // a tell: the primary's lease runs out and it asks for a new one
+        }
+        return ctx.reply({ expiresAtMs });
+      }
+      case 'lease-revoked':
+        return leaseRevoked(msg.server, msg.handle);
+      case 'revoke-timeout':
+        return finishSnapshot(msg.op);
+      case 'durable-reply': {
+        const r = durableReplies.get(msg.id);
+        durableReplies.delete(msg.id);
+        if (r) ctx.replyTo(r.handle, r.value);
+        return;
       }
       case 'version-raised': {
         const g = grants.get(msg.handle);
-        if (!g || msg.version !== g.version || !g.awaiting.delete(msg.server)) return;
+        const expected = g !== undefined && msg.version === g.version && g.awaiting.delete(msg.server);
         // (a server taken for dead meanwhile is known again only through its next heartbeat)
-        if (servers.has(msg.server)) {
-          g.raised.push(msg.server);
-          locations.addReplica(msg.server, msg.handle, msg.version);
-        }
+        knownServer(msg.server);
+        if (!g || !expected) return;
+        g.raised.push(msg.server);
+        locations.addReplica(msg.server, msg.handle, msg.version);
         if (g.awaiting.size === 0) finishGrant(msg.handle);
         return;
       }
@@ -160,29 +339,43 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         const c = clones.get(msg.handle);
         if (c?.target !== msg.server) return;
         clones.delete(msg.handle);
+        knownServer(msg.server);
         if (msg.error !== undefined) ctx.log.warn('clone failed', { handle: msg.handle, target: msg.server, error: msg.error });
-        else if (versionOf(msg.handle) === msg.version && servers.has(msg.server)) locations.addReplica(msg.server, msg.handle, msg.version);
+        else if (versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
         return;
       }
       case 'heartbeat':
         return heartbeat(msg);
       case 'chunk-created':
-        if (servers.has(msg.server) && versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
+        knownServer(msg.server);
+        if (versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
         return;
       case 'bad-replica': {
+        const s = knownServer(msg.server);
         ctx.log.warn('bad replica', { server: msg.server, handle: msg.handle, reason: msg.reason });
         locations.removeReplica(msg.server, msg.handle);
-        const s = servers.get(msg.server);
-        if (s) ctx.send(s.ref, order({ type: 'delete-chunks', handles: [msg.handle] }));
+        ctx.send(s.ref, order({ type: 'delete-chunks', handles: [msg.handle] }));
         return;
       }
       case 'status':
         return ctx.reply({
-          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes })).sort((a, b) => (a.id < b.id ? -1 : 1)),
+          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes, ref }) => ({ id, rack, usedBytes, capacityBytes, ref })).sort((a, b) => (a.id < b.id ? -1 : 1)),
           recordsSinceCheckpoint: log.recordsSinceCheckpoint,
+          checkpointing: checkpointing !== undefined,
+          waitingForLocks: waiting.size,
         });
-      case 'checkpoint':
-        return ctx.replyWhenDurable(log.checkpoint(metadata, config.checkpointPieceRows));
+      case 'checkpoint': {
+        const waiter = ctx.replyHandle();
+        if (checkpointing) {
+          if (checkpointing.waiters.length + checkpointing.again.length >= MAX_CHECKPOINT_WAITERS) throw new Error(`${MAX_CHECKPOINT_WAITERS} checkpoint requests already wait`);
+          // the running one may not cover this request's records: another starts when it ends
+          if (waiter) checkpointing.again.push(waiter);
+          return;
+        }
+        return startCheckpoint(waiter ? [waiter] : []);
+      }
+      case 'checkpoint-step':
+        return checkpointStep();
       case 'scan':
         return scan();
       default: {
@@ -191,6 +384,112 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
   };
+
+  function knownServer(id: ServerId): ServerState {
+    const s = servers.get(id);
+    if (!s) throw new Error(`unknown chunkserver ${JSON.stringify(id)}: not registered by a heartbeat, or taken for dead since; it must send a heartbeat first`);
+    return s;
+  }
+
+  /** Starts a checkpoint of the metadata as it is now; its pieces are written over the next turns. */
+  function startCheckpoint(waiters: ReplyHandle[]): void {
+    const pending = log.startCheckpoint(metadata, config.checkpointPieceRows);
+    if (!pending) {
+      for (const w of waiters) ctx.replyTo(w, 0);
+      return;
+    }
+    checkpointing = { pending, waiters, again: [] };
+    ctx.send(ctx.self, { type: 'checkpoint-step' });
+  }
+
+  function checkpointStep(): void {
+    const c = checkpointing;
+    if (!c) return;
+    // the next pieces once these are synced: a checkpoint takes a bounded share of each commit
+    if (!log.writePieces(c.pending, CHECKPOINT_PIECES_PER_TURN)) return ctx.sendWhenDurable(ctx.self, { type: 'checkpoint-step' });
+    checkpointing = undefined;
+    for (const w of c.waiters) {
+      const id = nextDurableReply++;
+      durableReplies.set(id, { handle: w, value: c.pending.pieces.length });
+      ctx.sendWhenDurable(ctx.self, { type: 'durable-reply', id });
+    }
+    if (c.again.length > 0) startCheckpoint(c.again);
+  }
+
+  /**
+   * A snapshot, under write locks on its source and target: the leases of the source's chunks
+   * are revoked first (their primaries told, and answered or expired), so no primary orders a
+   * write to a chunk after it is shared; then the snapshot is logged and the locks let go.
+   */
+  function startSnapshot(op: OpId, source: string, target: string, answer: Answer): 'held' | undefined {
+    if (!metadata.get(source)) throw new MetadataError('not-found', `${source} does not exist`);
+    if (metadata.get(target)) throw new MetadataError('exists', `${target} already exists`);
+    const now = ctx.now();
+    const handles = [...new Set(metadata.chunksUnder(source))];
+    const awaiting = new Map<number, ServerId>();
+    let untilMs = now;
+    for (const h of handles) {
+      revoking.set(h, (revoking.get(h) ?? 0) + 1);
+      const lease = locations.lease(h, now);
+      if (!lease) continue;
+      awaiting.set(h, lease.holder);
+      untilMs = Math.max(untilMs, lease.expiresAtMs);
+      const holder = servers.get(lease.holder);
+      if (holder) ctx.send(holder.ref, order({ type: 'revoke-lease', handle: h }));
+    }
+    const held = awaiting.size > 0;
+    snapshots.set(op, { source, target, answer: held && answer === inTurn ? later(ctx.replyHandle()) : answer, handles, awaiting });
+    if (!held) {
+      finishSnapshot(op, false);
+      return undefined;
+    }
+    // an unanswered revocation ends with the lease itself
+    ctx.setTimer(`snapshot:${op}`, untilMs - now, { type: 'revoke-timeout', op });
+    return 'held';
+  }
+
+  function leaseRevoked(server: ServerId, handle: number): void {
+    for (const [op, s] of snapshots) {
+      if (s.awaiting.get(handle) !== server) continue;
+      s.awaiting.delete(handle);
+      if (s.awaiting.size === 0) finishSnapshot(op);
+    }
+  }
+
+  function finishSnapshot(op: OpId, releaseLocks = true): void {
+    const s = snapshots.get(op);
+    if (!s) return;
+    snapshots.delete(op);
+    ctx.cancelTimer(`snapshot:${op}`);
+    for (const h of s.handles) {
+      const n = revoking.get(h)! - 1;
+      if (n === 0) revoking.delete(h);
+      else revoking.set(h, n);
+      // answered or expired: the next write asks for a new lease, and so finds its chunk shared
+      locations.revokeLease(h);
+    }
+    try {
+      mutate({ type: 'snapshot', source: s.source, target: s.target });
+      s.answer.replyDurable(true);
+    } catch (err) {
+      s.answer.fail(err);
+    } finally {
+      if (releaseLocks) release(op);
+    }
+  }
+
+  /** A running lease of `server` on the chunk gets leaseMs more, and the primary is told; refused while the chunk is being snapshotted. */
+  function extendLease(server: ServerId, handle: number, version: number): number {
+    const current = versionOf(handle);
+    if (current === undefined) throw new Error(`unknown chunk handle ${handle}`);
+    if (version !== current) throw new Error(`chunk ${handle}: version ${version} is stale (the master's is ${current})`);
+    if (revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
+    if (quiescing.has(handle)) throw new Error(`chunk ${handle} is to be re-replicated: its lease is not extended`);
+    if (!locations.extendLease(handle, server, ctx.now(), config.leaseMs)) throw new Error(`chunk ${handle}: ${server} holds no running lease on it`);
+    const lease = locations.lease(handle, ctx.now())!;
+    tellPrimary(handle, current, lease);
+    return lease.expiresAtMs;
+  }
 
   function fileChunks(path: string): number[] {
     const entry = metadata.get(path);
@@ -205,6 +504,30 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     return handle;
   }
 
+  /** The master forgets the lease and tells its holder, which stops ordering mutations of the chunk. */
+  function revokeLease(handle: number): void {
+    const holder = locations.lease(handle, ctx.now())?.holder;
+    if (holder !== undefined) {
+      const s = servers.get(holder);
+      if (s) ctx.send(s.ref, order({ type: 'revoke-lease', handle }));
+    }
+    locations.revokeLease(handle);
+  }
+
+  /**
+   * The primary learns of its lease from the master (told again with every answer naming it, so a
+   * lost grant is not fatal), with the replicas it must forward mutations to: the live ones, and
+   * at a grant also those the raise went to whose answer is missing (they may hold the new
+   * version, and would be read later with mutations missed).
+   */
+  function tellPrimary(handle: number, version: number, lease: Lease): void {
+    const s = servers.get(lease.holder);
+    const unanswered = grantedTo.get(handle)?.version === version ? grantedTo.get(handle)!.servers : [];
+    const ids = new Set([...locations.liveReplicas(handle, version), ...unanswered]);
+    const replicas = [...ids].flatMap((id) => servers.get(id)?.ref ?? []);
+    if (s) ctx.send(s.ref, order({ type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now(), replicas }));
+  }
+
   function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
     return { handle, version, replicas: locations.liveReplicas(handle, version), primary: lease.holder, expiresAtMs: lease.expiresAtMs };
   }
@@ -217,7 +540,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   function requestLease(handle: number, waiter: ReplyHandle): void {
     const version = versionOf(handle)!;
     const lease = locations.lease(handle, ctx.now());
-    if (lease) return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    if (lease) {
+      tellPrimary(handle, version, lease);
+      return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    }
+    if (clones.has(handle) || quiescing.has(handle)) throw new Error(`chunk ${handle} is being re-replicated; ask again`);
     const pending = grants.get(handle);
     if (pending) {
       if (pending.waiters.length >= config.maxLeaseWaiters) throw new Error(`chunk ${handle}: ${config.maxLeaseWaiters} clients already wait for its lease`);
@@ -294,11 +621,18 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const lease = locations.grantLease(handle, primary, ctx.now(), config.leaseMs);
+    grantedTo.set(handle, { version: g.version, servers: [...g.awaiting] });
+    tellPrimary(handle, g.version, lease);
     for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
-  function addChunk(path: string): void {
-    fileChunks(path);
+  function addChunk(path: string, index: number | undefined, answer: Answer): void {
+    const existing = fileChunks(path);
+    if (index !== undefined) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new Error(`add-chunk: bad index ${String(index)}`);
+      const handle = existing[index];
+      if (handle !== undefined) return answer.reply({ handle, replicas: locations.liveReplicas(handle, versionOf(handle)!) });
+    }
     const now = ctx.now();
     const replicas = placeNewChunk([...servers.values()], config.replicas, recent, now);
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
@@ -309,15 +643,22 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
       ctx.sendWhenDurable(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
     }
-    replyLogged({ handle, replicas });
+    answer.replyDurable({ handle, replicas });
   }
 
   function heartbeat(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
     const problem = heartbeatProblem(msg);
     if (problem) throw new Error(`malformed heartbeat: ${problem}`);
     servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
+    if (ha && !ha.serving) return void locations.applyReport(msg.server, msg.chunks, versionOf); // a backup or shadow only learns where chunks are
+    for (const handle of msg.leases ?? []) {
+      try {
+        extendLease(msg.server, handle, versionOf(handle) ?? -1);
+      } catch {
+        // not extended: the primary's lease runs out and it asks for a new one
+      }
+    }
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
-    if (ha && !ha.serving) return; // a backup or shadow only learns where chunks are
     // a replica ahead of the master's version means the master failed while granting a lease: adopt it
     // (replicas still recorded at the old version are not handed out from now on; each one's own
     // next report shows whether it is stale, so none is deleted on an outdated view)
@@ -337,7 +678,9 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const [id, s] of servers) {
       if (s.lastSeenMs + config.serverTimeoutMs < now) {
         ctx.log.info('chunkserver silent, taken for dead', { server: id });
-        locations.removeServer(id);
+        // a lease whose primary forwards to the dead server would fail every mutation until it
+        // ran out: revoked, the next grant raises the version among the replicas still alive
+        for (const h of locations.removeServer(id)) revokeLease(h);
         servers.delete(id);
       }
     }
@@ -370,6 +713,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const inFlight: ClonesInFlight = { total: clones.size, perServer: new Map() };
     for (const c of clones.values()) for (const id of [c.source, c.target]) inFlight.perServer.set(id, (inFlight.perServer.get(id) ?? 0) + 1);
     const under: UnderReplicated[] = [];
+    const atTarget: Array<{ handle: number; replicas: ServerId[] }> = [];
     let liveChunks: Set<number> | undefined; // worked out only when some chunk is endangered
     for (const [handle, meta] of metadata.chunks()) {
       if (clones.has(handle)) continue;
@@ -379,19 +723,30 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         under.push({ handle, replicas, target: config.replicas, deleted: !liveChunks.has(handle), blockingClient: false });
       }
       else if (replicas.length > config.replicas && !grants.has(handle)) dropExtraReplica(handle, replicas, now);
+      else if (!grants.has(handle)) atTarget.push({ handle, replicas });
     }
     // one clone per chunk per scan: the next scan plans the next one with the new replica counted.
     // Rebalancing only when nothing is endangered: a move is a clone to an emptier server, after
     // which the chunk is one above its target and dropExtraReplica takes it off the fullest one.
     const live = [...servers.values()];
+    const spread = under.length > 0 ? [] : planSpread(atTarget, live, inFlight, config);
     const tasks =
       under.length > 0
         ? planClones(under, live, inFlight, config)
-        : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
+        : spread.length > 0
+          ? spread
+          : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
     const planned = new Set<number>();
+    const quiet = (h: number): boolean => !grants.has(h) && !locations.lease(h, now);
+    quiescing = new Set();
     for (const t of tasks) {
       if (planned.has(t.handle)) continue;
       planned.add(t.handle);
+      if (!quiet(t.handle)) {
+        // an endangered chunk stops its writers for the copy; a rebalancing move waits for a pause
+        if (under.length > 0) quiescing.add(t.handle);
+        continue;
+      }
       clones.set(t.handle, { source: t.source, target: t.target, startedMs: now });
       ctx.send(servers.get(t.target)!.ref, order({ type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref }));
     }
@@ -399,10 +754,19 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
 
   function reclaim(now: number): void {
     for (const hiddenPath of metadata.dueForReclaim(now, config.gcDelayMs, RECLAIM_PER_SCAN)) {
+      // a file under a snapshot in progress waits for the next scan
+      const op = nextOp++;
+      const free = locks.acquire(op, locksFor({ write: [hiddenPath] }));
+      release(op);
+      if (!free) continue;
       const chunks = metadata.chunksUnder(hiddenPath);
       mutate({ type: 'reclaim', hiddenPath });
       // replicas of forgotten chunks are orphans now: the next heartbeats have them deleted
-      for (const h of chunks) if (!metadata.chunk(h)) locations.forgetChunk(h);
+      for (const h of chunks) {
+        if (metadata.chunk(h)) continue;
+        locations.forgetChunk(h);
+        grantedTo.delete(h);
+      }
     }
   }
 
@@ -413,6 +777,7 @@ function heartbeatProblem(msg: Extract<MasterMsg, { type: 'heartbeat' }>): strin
   if (typeof msg.server !== 'string' || typeof msg.rack !== 'string') return 'server and rack must be strings';
   if (!(msg.usedBytes >= 0 && msg.capacityBytes >= 0)) return 'usedBytes and capacityBytes must be numbers >= 0';
   if (!Array.isArray(msg.chunks)) return 'chunks must be a list';
+  if (msg.leases !== undefined && !(Array.isArray(msg.leases) && msg.leases.every((h: unknown) => Number.isSafeInteger(h)))) return 'leases must be a list of chunk handles';
   const bad = msg.chunks.find((c: unknown) => {
     const r = c as { handle?: unknown; version?: unknown } | null;
     return !Number.isSafeInteger(r?.handle) || !Number.isSafeInteger(r?.version);
