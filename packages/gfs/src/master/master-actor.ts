@@ -499,6 +499,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   }
 
   function chunkAt(path: string, index: number): number {
+    if (!Number.isSafeInteger(index) || index < 0) throw new Error(`bad chunk index ${JSON.stringify(index)}: an integer >= 0`);
     const handle = fileChunks(path)[index];
     if (handle === undefined) throw new MetadataError('not-found', `${path} has no chunk ${String(index)}`);
     return handle;
