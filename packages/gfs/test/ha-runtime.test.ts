@@ -42,7 +42,7 @@ beforeAll(async () => {
   }
   const locator = await system.spawn(MasterLocator, { lock, principal: 'runtime-client' }, { name: 'locator' });
   client = new HaMasterClient({ locator, ask: (r, m, o) => system.ask(r, m, o), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), timeoutMs: 2000 });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await system?.shutdown();
