@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { ActorSystem, type ActorRef } from '@actorfs/actors';
 import { HaMasterClient, Master, MasterLocator, planMasterReplicas, type HaStatus, type LockCellRef, type MasterMsg } from '@actorfs/gfs';
 import { planCell } from '@actorfs/lockservice';
-import { collector, type Suite } from '../suite.ts';
+import { closedLoopRate, collector, type Suite } from '../suite.ts';
 import { GFS_FAILOVER_CELL } from './gfs-failover-cell.ts';
 
 /** Each measured span. */
@@ -67,22 +67,8 @@ async function inSync(system: ActorSystem, replicas: ActorRef<MasterMsg>[]): Pro
 }
 
 /** Creates per second from CLIENTS clients, each creating its own files back to back. */
-async function createRate(create: (path: string) => Promise<unknown>, dir: string): Promise<number> {
-  let count = 0;
-  let stop = false;
-  const loops = Array.from({ length: CLIENTS }, async (_, c) => {
-    for (let i = 0; !stop; i++) {
-      await create(`${dir}/c${c}-${i}`);
-      count++;
-    }
-  });
-  await new Promise((r) => setTimeout(r, 500));
-  const [c0, t0] = [count, performance.now()];
-  await new Promise((r) => setTimeout(r, SPAN_MS));
-  const perSec = ((count - c0) / (performance.now() - t0)) * 1000;
-  stop = true;
-  await Promise.all(loops);
-  return perSec;
+function createRate(create: (path: string) => Promise<unknown>, dir: string): Promise<number> {
+  return closedLoopRate(CLIENTS, async (c, n) => void (await create(`${dir}/c${c}-${n}`)), SPAN_MS);
 }
 
 /** The master's thread killed, to the first create through a client that succeeds. */

@@ -44,6 +44,8 @@ export const MasterLocator = defineActor('gfs.master-locator', (props: LocatorPr
   /** undefined: not known (a lookup is due); null: the file names no master. */
   let cached: ActorRef<MasterMsg> | null | undefined;
   let lookingUp = false;
+  /** The file may have changed since the lookup in flight read it: its answer is not trusted, the file is read again. */
+  let readAgain = false;
   let waiters: ReplyHandle[] = [];
 
   const newSession = (): void => {
@@ -56,7 +58,11 @@ export const MasterLocator = defineActor('gfs.master-locator', (props: LocatorPr
   };
 
   const lookUp = (): void => {
-    if (lookingUp) return;
+    if (lookingUp) {
+      readAgain = true;
+      return;
+    }
+    readAgain = false;
     lookingUp = true;
     const s = session;
     const read = async (): Promise<ActorRef<MasterMsg> | null> => {
@@ -120,7 +126,7 @@ export const MasterLocator = defineActor('gfs.master-locator', (props: LocatorPr
       }
       case 'looked-up':
         lookingUp = false;
-        if (msg.session !== session) return lookUp();
+        if (msg.session !== session || readAgain) return lookUp();
         if (msg.error !== undefined) ctx.log.debug('master lookup failed', { error: msg.error });
         return learn(msg.master);
       default: {
