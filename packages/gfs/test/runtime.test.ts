@@ -31,7 +31,7 @@ beforeAll(async () => {
     const server = `cs${i + 1}`;
     chunkservers.set(server, await sys.spawn(Chunkserver, { server, rack, master, capacityBytes: 1 << 30, config }, { node: `c${i + 1}`, name: 'chunkserver' }));
   }
-}, 30_000);
+}, 90_000);
 
 afterAll(async () => {
   await sys.shutdown();

@@ -37,7 +37,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
   const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config);
   let master = props.master;
   const fence = new SequencerGuard(1);
-  if (props.ha) ctx.spawn(MasterLocator, { lock: props.ha.lock, principal: props.server, subscriber: ctx.self }, { name: 'master-locator' });
+  if (props.ha) ctx.spawn(MasterLocator, { lock: props.ha.lock, principal: props.server, subscriber: ctx.self }, { name: `${ctx.self.id}-master-locator` });
   /** An order from a master that carries a sequencer older than the newest seen is refused. */
   const admit = (msg: Fenced): void => {
     if (msg.sequencer === undefined) return;

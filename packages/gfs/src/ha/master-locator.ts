@@ -51,7 +51,7 @@ export const MasterLocator = defineActor('gfs.master-locator', (props: LocatorPr
   const newSession = (): void => {
     if (sessionRef) ctx.stop(sessionRef);
     session++;
-    const s = childLockSession(ctx, props.lock, props.principal, `locator-session-${session}`);
+    const s = childLockSession(ctx, props.lock, props.principal, `${ctx.self.id}-ls-session-${session}`);
     sessionRef = s.ref as ActorRef<never>;
     ls = s.client;
     handle = undefined;

@@ -217,7 +217,7 @@ export class MasterReplicaRole {
   private newSession(): void {
     if (this.sessionRef) this.ctx.stop(this.sessionRef as ActorRef<never>);
     const session = ++this.session;
-    const { ref, client } = childLockSession(this.ctx, this.props.lock, this.me.name, `ha-session-${session}`);
+    const { ref, client } = childLockSession(this.ctx, this.props.lock, this.me.name, `${this.ctx.self.id}-ls-session-${session}`);
     this.sessionRef = ref;
     this.ls = client;
     this.jeopardy = false;
