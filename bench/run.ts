@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   paxos: async () => (await import('./suites/paxos.ts')).suite,
   lockservice: async () => (await import('./suites/lockservice.ts')).suite,
   gfs: async () => (await import('./suites/gfs.ts')).suite,
+  gfs_failover: async () => (await import('./suites/gfs-failover.ts')).suite,
 };
 
 const requested = process.argv.slice(2);

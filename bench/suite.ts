@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 export interface Figure {
   name: string;
   value: number;
@@ -32,4 +34,23 @@ export function percentile(sorted: number[], p: number): number {
 
 export function median(values: number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/** Operations per second of `loops` closed loops, each running `op` back to back, over spanMs after warmMs. */
+export async function closedLoopRate(loops: number, op: (loop: number, n: number) => Promise<void>, spanMs: number, warmMs = 500): Promise<number> {
+  let count = 0;
+  let stop = false;
+  const running = Array.from({ length: loops }, async (_, loop) => {
+    for (let n = 0; !stop; n++) {
+      await op(loop, n);
+      count++;
+    }
+  });
+  await new Promise((r) => setTimeout(r, warmMs));
+  const [c0, t0] = [count, performance.now()];
+  await new Promise((r) => setTimeout(r, spanMs));
+  const perSec = ((count - c0) / (performance.now() - t0)) * 1000;
+  stop = true;
+  await Promise.all(running);
+  return perSec;
 }

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { ActorSystem } from '@actorfs/actors';
 import { PaxosClient, PaxosDomainError, type ProposeReply } from '@actorfs/paxos';
 import { cellMachine, ClientSession, LsClient, LsClientError, planCell, type CellPlan, type ClientMsg } from '@actorfs/lockservice';
-import { collector, median, percentile, type Suite } from '../suite.ts';
+import { closedLoopRate, collector, median, percentile, type Suite } from '../suite.ts';
 import { SessionHerd } from '../kinds/session-herd.ts';
 import { BENCH_CELL, HELD_CELL } from './lockservice-cell.ts';
 
@@ -80,22 +80,14 @@ async function commitOneAtATime(system: ActorSystem, plan: CellPlan): Promise<nu
 /** Each client acquires and releases its own lock, back to back. */
 async function lockCycles(clients: LsClient[], prefix: string): Promise<number> {
   const handles = await Promise.all(clients.map(async (c, i) => (await c.open(`/ls/bench/${prefix}-${i}`, { create: 'ifAbsent' })).handle));
-  let count = 0;
-  let stop = false;
-  const loops = clients.map(async (c, i) => {
-    while (!stop) {
-      await c.tryAcquire(handles[i]!, 'exclusive');
-      await c.release(handles[i]!);
-      count++;
-    }
-  });
-  await new Promise((r) => setTimeout(r, 500));
-  const [c0, t0] = [count, performance.now()];
-  await new Promise((r) => setTimeout(r, SPAN_MS));
-  const perSec = ((count - c0) / (performance.now() - t0)) * 1000;
-  stop = true;
-  await Promise.all(loops);
-  return perSec;
+  return closedLoopRate(
+    clients.length,
+    async (i) => {
+      await clients[i]!.tryAcquire(handles[i]!, 'exclusive');
+      await clients[i]!.release(handles[i]!);
+    },
+    SPAN_MS,
+  );
 }
 
 /**

@@ -23,7 +23,12 @@ export { ChunkBlockStore, ChecksumError, ChunkStoreError, type BlockStorage, typ
 export { encodeRecord, RecordReader, RecordTooLargeError, RECORD_HEADER_BYTES, type FoundRecord, type ReaderStats } from './append/record.ts';
 export { Master, type MasterProps } from './master/master-actor.ts';
 export { Chunkserver, type ChunkserverProps } from './chunkserver/chunkserver-actor.ts';
-export type { MasterMsg, ChunkserverMsg, ChunkLocation, ChunkLease, MasterStatus } from './protocol.ts';
+export type { MasterMsg, ChunkserverMsg, ChunkLocation, ChunkLease, MasterStatus, Fenced } from './protocol.ts';
+export { masterLockPath, haTiming, DEFAULT_HA_TIMING, type HaTiming, type LockCellRef, type MasterHaProps, type MasterReplica, type ReplicaRole } from './ha/ha-config.ts';
+export { NotMasterError, type AppendAck, type HaMsg, type HaStatus, type MasterFile, type MetadataRead, type MetadataReadResults, type ShadowAnswer, type Term } from './ha/ha-protocol.ts';
+export { MasterLocator, type LocatorMsg, type LocatorProps, type MasterChanged } from './ha/master-locator.ts';
+export { HaMasterClient, type Asker, type HaMasterClientOptions } from './ha/master-client.ts';
+export { planMasterReplicas, MASTER_REPLICA_NAME, type MasterReplicasPlan, type MasterReplicaSpec } from './ha/plan.ts';
 export {
   gfsClusterConfig,
   planGfsCluster,

@@ -1,7 +1,9 @@
 import type { ActorRef, Asks, StreamEvent } from '@actorfs/actors';
+import type { Sequencer } from '@actorfs/lockservice';
 import type { ChunkInfo } from './chunkserver/block-store.ts';
 import type { ReplicaReport, ServerId } from './master/chunk-locations.ts';
 import type { ChunkHandle } from './master/records.ts';
+import type { HaMsg } from './ha/ha-protocol.ts';
 
 /** What the master answers about one of a file's chunks. */
 export interface ChunkLocation {
@@ -76,22 +78,31 @@ export type MasterMsg =
   // ---- upkeep ----
   | ({ type: 'status' } & Asks<MasterStatus>)
   | ({ type: 'checkpoint' } & Asks<number>)
-  | { type: 'scan' };
+  | { type: 'scan' }
+  // ---- high availability: replication between master replicas, shadow reads (see ha/) ----
+  | HaMsg;
 
 export interface ChunkLease extends ChunkLocation {
   primary: ServerId;
   expiresAtMs: number;
 }
 
+/** A master with high availability marks its orders with its lock sequencer; a chunkserver refuses one older than the newest it has seen. */
+export interface Fenced {
+  sequencer?: Sequencer;
+}
+
 export type ChunkserverMsg =
   /** Persists a raised version, then answers the master with version-raised. */
-  | { type: 'raise-version'; handle: ChunkHandle; version: number }
+  | ({ type: 'raise-version'; handle: ChunkHandle; version: number } & Fenced)
   /** Copy-on-write: copies chunk `from` locally as `to` at `version`, then answers with version-raised for `to`. */
-  | { type: 'copy-chunk'; from: ChunkHandle; to: ChunkHandle; version: number }
-  | { type: 'create-chunk'; handle: ChunkHandle; version: number }
-  | { type: 'delete-chunks'; handles: ChunkHandle[] }
+  | ({ type: 'copy-chunk'; from: ChunkHandle; to: ChunkHandle; version: number } & Fenced)
+  | ({ type: 'create-chunk'; handle: ChunkHandle; version: number } & Fenced)
+  | ({ type: 'delete-chunks'; handles: ChunkHandle[] } & Fenced)
   /** Re-replication: copy a chunk from `source` (piece by piece), then answer the master with clone-done. */
-  | { type: 'clone'; handle: ChunkHandle; version: number; source: ActorRef<ChunkserverMsg> }
+  | ({ type: 'clone'; handle: ChunkHandle; version: number; source: ActorRef<ChunkserverMsg> } & Fenced)
+  /** From the chunkserver's master locator: the lock service names a new master (null: none now). */
+  | { type: 'master-changed'; master: ActorRef<MasterMsg> | null }
   | ({ type: 'chunk-info'; handle: ChunkHandle } & Asks<ChunkInfo | null>)
   | ({ type: 'set-version'; handle: ChunkHandle; version: number } & Asks<true>)
   | ({ type: 'write'; handle: ChunkHandle; offset: number; data: Uint8Array } & Asks<true>)
@@ -113,9 +124,9 @@ export type ChunkserverMsg =
    * less a drift margin); `replicas` are the chunk's live replicas (this one among them), to which
    * the primary forwards every mutation: the master's view, never a client's.
    */
-  | { type: 'lease-granted'; handle: ChunkHandle; version: number; durationMs: number; replicas: Array<ActorRef<ChunkserverMsg>> }
+  | ({ type: 'lease-granted'; handle: ChunkHandle; version: number; durationMs: number; replicas: Array<ActorRef<ChunkserverMsg>> } & Fenced)
   /** Before a snapshot: the primary stops ordering mutations of the chunk until it is granted a lease again, and answers lease-revoked. */
-  | { type: 'revoke-lease'; handle: ChunkHandle }
+  | ({ type: 'revoke-lease'; handle: ChunkHandle } & Fenced)
   /** Client to primary: order a mutation with data pushed to every replica; answers once every replica applied it durably. */
   | ({ type: 'mutate'; handle: ChunkHandle; version: number; dataId: string; op: MutationOp } & Asks<MutateResult>)
   /** Primary to secondary: apply a mutation in serial order (serials of one primary run); answers once it is durable. */

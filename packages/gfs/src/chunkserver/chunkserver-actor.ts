@@ -1,7 +1,10 @@
 import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import type { ServerId } from '../master/chunk-locations.ts';
-import type { ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import { SequencerGuard } from '@actorfs/lockservice';
+import type { LockCellRef } from '../ha/ha-config.ts';
+import { MasterLocator } from '../ha/master-locator.ts';
+import type { ChunkserverMsg, Fenced, MasterMsg } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChecksumError, ChunkBlockStore } from './block-store.ts';
 import { Mutations, RetryableError } from './mutations.ts';
@@ -13,9 +16,12 @@ export const CHUNK_DOMAIN = 'gfs-chunks';
 export interface ChunkserverProps {
   server: ServerId;
   rack: string;
+  /** The master (with `ha`: the one to report to until the lock service names one). */
   master: ActorRef<MasterMsg>;
   capacityBytes: number;
   config?: Partial<GfsConfig>;
+  /** With a highly available master: where to find it, and every master replica (shadows learn locations from heartbeats too). */
+  ha?: { lock: LockCellRef; replicas: ActorRef<MasterMsg>[] };
 }
 
 /**
@@ -29,13 +35,22 @@ export interface ChunkserverProps {
 export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverProps, ctx: ActorContext<ChunkserverMsg>) => {
   const config = gfsConfig(props.config);
   const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config);
+  let master = props.master;
+  const fence = new SequencerGuard(1);
+  if (props.ha) ctx.spawn(MasterLocator, { lock: props.ha.lock, principal: props.server, subscriber: ctx.self }, { name: `${ctx.self.id}-master-locator` });
+  /** An order from a master that carries a sequencer older than the newest seen is refused. */
+  const admit = (msg: Fenced): void => {
+    if (msg.sequencer === undefined) return;
+    const checked = fence.check(msg.sequencer);
+    if (!checked.ok) throw new Error(`refused a master's order: ${checked.error.code}: ${checked.error.message}`);
+  };
   const push = new PushReceiver(ctx, config);
-  const mutations = new Mutations(ctx, store, push.buffer, config, props.master, props.server);
+  const mutations = new Mutations(ctx, store, push.buffer, config, master, props.server);
   ctx.setTimer('push', Math.max(1, Math.floor(config.pushTimeoutMs / 4)), { type: 'push-tick' }, { repeat: true });
 
   const heartbeat = (): void => {
     const chunks = store.list();
-    ctx.send(props.master, {
+    const report: MasterMsg = {
       type: 'heartbeat',
       server: props.server,
       ref: ctx.self,
@@ -43,7 +58,9 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       usedBytes: chunks.reduce((sum, c) => sum + c.lengthBytes, 0),
       capacityBytes: props.capacityBytes,
       chunks: chunks.map(({ handle, version }) => ({ handle, version })),
-    });
+    };
+    ctx.send(master, report);
+    for (const r of props.ha?.replicas ?? []) if (r.node !== master.node || r.id !== master.id) ctx.send(r, report);
   };
   // the first report goes out at once (the master learns locations at start), then every interval
   ctx.setTimer('first-heartbeat', 0, { type: 'heartbeat-tick' });
@@ -73,7 +90,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
     try {
       return read();
     } catch (err) {
-      if (err instanceof ChecksumError) ctx.send(props.master, { type: 'bad-replica', server: props.server, handle, reason: err.message });
+      if (err instanceof ChecksumError) ctx.send(master, { type: 'bad-replica', server: props.server, handle, reason: err.message });
       throw err;
     }
   }
@@ -92,16 +109,20 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
   const receive = (msg: ChunkserverMsg): void => {
     switch (msg.type) {
       case 'create-chunk':
+        admit(msg);
         if (!store.info(msg.handle)) store.create(msg.handle, msg.version);
-        return ctx.sendWhenDurable(props.master, { type: 'chunk-created', server: props.server, handle: msg.handle, version: msg.version });
+        return ctx.sendWhenDurable(master, { type: 'chunk-created', server: props.server, handle: msg.handle, version: msg.version });
       case 'raise-version':
+        admit(msg);
         if (!store.info(msg.handle)) return;
         store.setVersion(msg.handle, msg.version);
-        return ctx.sendWhenDurable(props.master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
+        return ctx.sendWhenDurable(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
       case 'copy-chunk':
+        admit(msg);
         if (!store.info(msg.to)) store.copy(msg.from, msg.to, msg.version);
-        return ctx.sendWhenDurable(props.master, { type: 'version-raised', server: props.server, handle: msg.to, version: msg.version });
+        return ctx.sendWhenDurable(master, { type: 'version-raised', server: props.server, handle: msg.to, version: msg.version });
       case 'delete-chunks':
+        admit(msg);
         for (const h of msg.handles) {
           if (store.info(h)) store.delete(h);
           mutations.forget(h);
@@ -120,14 +141,20 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'chunk-info':
         return ctx.reply(store.info(msg.handle) ?? null);
       case 'clone':
+        admit(msg);
         return void clone(msg).then(
-          () => ctx.sendWhenDurable(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version }),
-          (err: unknown) => ctx.send(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version, error: String(err) }),
+          () => ctx.sendWhenDurable(master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version }),
+          (err: unknown) => ctx.send(master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version, error: String(err) }),
         );
       case 'inspect':
         return ctx.reply(store.list());
       case 'heartbeat-tick':
         return heartbeat();
+      case 'master-changed':
+        if (msg.master === null) return;
+        master = msg.master;
+        mutations.masterMoved(master);
+        return heartbeat(); // the new master learns this server's chunks at once
       case 'stream-open':
       case 'stream-data':
       case 'stream-end':
@@ -143,10 +170,12 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       case 'push-tick':
         return push.expire();
       case 'lease-granted':
+        admit(msg);
         return mutations.leaseGranted(msg);
       case 'revoke-lease':
+        admit(msg);
         // the snapshot waiting on this lease goes on once the mutation in flight is done, instead of at the lease's end
-        return mutations.revoke(msg.handle, () => ctx.send(props.master, { type: 'lease-revoked', server: props.server, handle: msg.handle }));
+        return mutations.revoke(msg.handle, () => ctx.send(master, { type: 'lease-revoked', server: props.server, handle: msg.handle }));
       case 'mutate': {
         const waiter = ctx.replyHandle(msg);
         if (waiter) mutations.mutate(msg, waiter);

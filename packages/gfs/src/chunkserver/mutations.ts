@@ -77,10 +77,15 @@ export class Mutations {
     private readonly store: ChunkBlockStore,
     private readonly buffer: PushBuffer,
     private readonly config: GfsConfig,
-    private readonly master: ActorRef<MasterMsg>,
+    private master: ActorRef<MasterMsg>,
     private readonly server: ServerId,
   ) {
     this.run = Math.floor(ctx.random() * 2 ** 48);
+  }
+
+  /** A new master (high availability): lease extensions go there from now on. */
+  masterMoved(master: ActorRef<MasterMsg>): void {
+    this.master = master;
   }
 
   leaseGranted(msg: Extract<ChunkserverMsg, { type: 'lease-granted' }>): void {

@@ -31,7 +31,7 @@ export class ChunkIo {
 
   constructor(
     private readonly ctx: ActorContext<ClientMsg>,
-    private readonly master: ActorRef<MasterMsg>,
+    private master: ActorRef<MasterMsg>,
     readonly config: GfsConfig,
     private readonly rack: string | undefined,
   ) {
@@ -43,6 +43,11 @@ export class ChunkIo {
   /** A fresh id, unique across sessions (records and pushed data carry one). */
   freshId(): string {
     return `${this.sessionId}-${(this.nextDataId++).toString(36)}`;
+  }
+
+  /** A new master (high availability, from the session's locator): requests go there from now on. */
+  masterMoved(master: ActorRef<MasterMsg>): void {
+    this.master = master;
   }
 
   askMaster<K extends string>(msg: MasterMsg & { type: K }): Promise<ReplyOf<MessageOf<MasterMsg, K>>> {

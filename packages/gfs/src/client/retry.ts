@@ -10,9 +10,9 @@ export class TransientError extends Error {
   override readonly name = 'TransientError';
 }
 
-/** Remote errors a client cures by asking again: the chunkserver's own refusals, a bad block (another replica), a lease being granted. */
-const RETRYABLE_REMOTE = new Set(['RetryableError', 'ChecksumError', 'StreamError', 'AskTimeoutError', 'DeliveryError', 'PushBufferError']);
-const RETRYABLE_MASTER = /no live replica|no replica answered|was shared by a snapshot|already wait for its lease|no chunkserver can take|being re-replicated|being snapshotted|took version/;
+/** Remote errors a client cures by asking again: a replica that is not the master (HA), the chunkserver's own refusals, a bad block (another replica), a lease being granted. */
+const RETRYABLE_REMOTE = new Set(['NotMasterError', 'RetryableError', 'ChecksumError', 'StreamError', 'AskTimeoutError', 'DeliveryError', 'PushBufferError']);
+const RETRYABLE_MASTER = /grants no chunk lease|already wait for the backups|no live replica|no replica answered|was shared by a snapshot|already wait for its lease|no chunkserver can take|being re-replicated|being snapshotted|took version/;
 
 /** Whether an attempt that failed with err may succeed if made again (after fresh locations and a backoff). */
 export function isRetryable(err: unknown): boolean {

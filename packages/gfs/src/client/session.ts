@@ -2,6 +2,8 @@ import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { encodeRecord } from '../append/record.ts';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import { validatePath } from '../namespace/path.ts';
+import type { LockCellRef } from '../ha/ha-config.ts';
+import { MasterLocator, type MasterChanged } from '../ha/master-locator.ts';
 import type { MasterMsg } from '../protocol.ts';
 import { ChunkIo } from './chunk-io.ts';
 import type { ClientMsg, FileStat } from './protocol.ts';
@@ -13,6 +15,8 @@ export interface ClientSessionProps {
   rack?: string;
   /** Must match the cell's chunk size; the rest are the client's own timeouts and limits. */
   config?: Partial<GfsConfig>;
+  /** With a highly available master: the session follows the master the lock service names (`master` is the first guess). */
+  ha?: { lock: LockCellRef };
 }
 
 /** Bytes one read request answers at most (the answer is one message); GfsClient.read splits larger reads. */
@@ -26,9 +30,10 @@ const MAX_APPEND_HOPS = 16;
  * simulator and any actor use it alike (GfsClient is the promise API over it). Each request runs
  * beside the mailbox, so many run at once, up to maxClientOps; beyond that a request is refused.
  */
-export const ClientSession = defineActor('gfs.client', (props: ClientSessionProps, ctx: ActorContext<ClientMsg>) => {
+export const ClientSession = defineActor('gfs.client', (props: ClientSessionProps, ctx: ActorContext<ClientMsg | MasterChanged>) => {
   const config = gfsConfig(props.config);
   const io = new ChunkIo(ctx, props.master, config, props.rack);
+  if (props.ha) ctx.spawn(MasterLocator, { lock: props.ha.lock, principal: ctx.self.toString(), subscriber: ctx.self }, { name: `${ctx.self.id}-master-locator` });
   /** Per file, the chunk appends go to (moves on when a primary answers that the chunk is full). */
   const appendChunk = new Map<string, number>();
   let running = 0;
@@ -164,7 +169,8 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
     }
   }
 
-  return (msg: ClientMsg): void => {
+  return (msg: ClientMsg | MasterChanged): void => {
+    if (msg.type === 'master-changed') return void (msg.master && io.masterMoved(msg.master));
     const waiter = ctx.replyHandle();
     if (!waiter) return ctx.unhandled(msg);
     if (running >= config.maxClientOps) return ctx.replyErrorTo(waiter, new GfsClientError(`${config.maxClientOps} operations already run in this session`));

@@ -1,6 +1,9 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import { validatePath } from '../namespace/path.ts';
+import type { MasterHaProps } from '../ha/ha-config.ts';
+import { isHaMsg, NotMasterError, type MetadataRead, type MetadataReadResults } from '../ha/ha-protocol.ts';
+import { MasterReplicaRole } from '../ha/replica.ts';
 import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
@@ -12,6 +15,8 @@ import type { MetadataRecord } from './records.ts';
 
 export interface MasterProps {
   config?: Partial<GfsConfig>;
+  /** A replica of a highly available master, elected through the lock service (see ha/). Without it, this is the only master. */
+  ha?: MasterHaProps;
 }
 
 interface ServerState extends ServerInfo {
@@ -65,7 +70,7 @@ interface PendingSnapshot {
  */
 export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorContext<MasterMsg>) => {
   const config = gfsConfig(props.config);
-  const { log, metadata } = OpLog.recover(ctx.storage);
+  let { log, metadata } = OpLog.recover(ctx.storage);
   const locations = new ChunkLocations();
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
@@ -80,7 +85,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
    * are not extended, and none is granted until the clone is done. Planned again at every scan.
    */
   let quiescing = new Set<number>();
-  const locks = new LockManager(config.maxLockWaiters);
+  let locks = new LockManager(config.maxLockWaiters);
   let nextOp: OpId = 1;
   /** Operations waiting for their locks (bounded by the lock manager's maxLockWaiters). */
   const waiting = new Map<OpId, (answer: Answer) => void | 'held'>();
@@ -98,6 +103,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const mutate = (record: MetadataRecord): void => {
     metadata.apply(record); // a record that does not fit throws here and changes nothing
     log.append(record);
+    ha?.appended(record);
     if (log.recordsSinceCheckpoint >= config.checkpointEveryRecords && !checkpointing) startCheckpoint([]);
   };
   const versionOf = (h: number): number | undefined => metadata.chunk(h)?.version;
@@ -108,7 +114,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return ctx.replyHandle();
     },
     reply: (v) => ctx.reply(v),
-    replyDurable: (v) => ctx.replyWhenDurable(v),
+    replyDurable: (v) => (ha ? ha.replyLogged(v) : ctx.replyWhenDurable(v)),
     fail: (err) => {
       throw err;
     },
@@ -119,6 +125,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     reply: (v) => handle && ctx.replyTo(handle, v),
     replyDurable: (v) => {
       if (!handle) return;
+      if (ha) return ha.replyLoggedTo(handle, v);
       const id = nextDurableReply++;
       durableReplies.set(id, { handle, value: v });
       ctx.sendWhenDurable(ctx.self, { type: 'durable-reply', id });
@@ -165,7 +172,72 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     }
   }
 
+  function read<K extends MetadataRead['type']>(r: MetadataRead & { type: K }): MetadataReadResults[K];
+  function read(r: MetadataRead): MetadataReadResults[MetadataRead['type']] {
+    switch (r.type) {
+      case 'list':
+        return metadata.list(pathOf(r.path)).map(({ name, entry }) => ({ name, kind: entry.kind }));
+      case 'stat': {
+        const entry = metadata.get(pathOf(r.path));
+        if (!entry) throw new MetadataError('not-found', `${r.path} does not exist`);
+        return entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length };
+      }
+      case 'locate': {
+        const handle = chunkAt(pathOf(r.path), r.index);
+        const version = versionOf(handle)!;
+        return { handle, version, replicas: locations.liveReplicas(handle, version) };
+      }
+      default: {
+        const never: never = r;
+        throw new Error(`unknown read ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Out of office: every operation in flight fails (the client asks the new master), and nothing of this term goes on. */
+  function leaveOffice(reason: string): void {
+    const err = new NotMasterError(`the master stepped down (${reason}); ask the new master`);
+    for (const g of grants.values()) for (const w of g.waiters) ctx.replyErrorTo(w, err);
+    for (const h of grants.keys()) ctx.cancelTimer(`grant:${h}`);
+    for (const op of snapshots.keys()) ctx.cancelTimer(`snapshot:${op}`);
+    for (const s of snapshots.values()) s.answer.fail(err);
+    for (const a of waitingAnswers.values()) a.fail(err);
+    grants.clear();
+    grantedTo.clear();
+    clones.clear();
+    quiescing = new Set();
+    snapshots.clear();
+    revoking.clear();
+    waiting.clear();
+    waitingAnswers.clear();
+    locks = new LockManager(config.maxLockWaiters);
+  }
+
+  const ha = props.ha
+    ? new MasterReplicaRole(ctx, props.ha, {
+        log: () => log,
+        metadata: () => metadata,
+        replace: (state) => {
+          ({ log, metadata } = state);
+          for (const w of [...(checkpointing?.waiters ?? []), ...(checkpointing?.again ?? [])]) ctx.replyErrorTo(w, 'the log was replaced by the master\'s checkpoint');
+          checkpointing = undefined;
+        },
+        mutate,
+        read,
+        leaveOffice,
+        leaseMs: config.leaseMs,
+        checkpointRows: config.checkpointPieceRows,
+      })
+    : undefined;
+  /** An order to a chunkserver, carrying this master's sequencer when it has one. */
+  const order = <T extends ChunkserverMsg>(msg: T): T => (ha ? ha.fenced(msg) : msg);
+
   const receive = (msg: MasterMsg): void => {
+    if (isHaMsg(msg)) {
+      if (!ha) throw new Error(`${msg.type}: this master runs without high availability`);
+      return ha.receive(msg);
+    }
+    if (ha?.intercept(msg)) return;
     switch (msg.type) {
       case 'mkdir':
       case 'create': {
@@ -204,15 +276,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'list': {
         const path = pathOf(msg.path);
-        return locked({ read: [path] }, (a) => a.reply(metadata.list(path).map(({ name, entry }) => ({ name, kind: entry.kind }))));
+        return locked({ read: [path] }, (a) => a.reply(read({ type: 'list', path })));
       }
       case 'stat': {
         const path = pathOf(msg.path);
-        return locked({ read: [path] }, (a) => {
-          const entry = metadata.get(path);
-          if (!entry) throw new MetadataError('not-found', `${path} does not exist`);
-          a.reply(entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length });
-        });
+        return locked({ read: [path] }, (a) => a.reply(read({ type: 'stat', path })));
       }
       case 'add-chunk': {
         const path = pathOf(msg.path);
@@ -220,11 +288,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'locate': {
         const path = pathOf(msg.path);
-        return locked({ read: [path] }, (a) => {
-          const handle = chunkAt(path, msg.index);
-          const version = versionOf(handle)!;
-          a.reply({ handle, version, replicas: locations.liveReplicas(handle, version) });
-        });
+        return locked({ read: [path] }, (a) => a.reply(read({ type: 'locate', path, index: msg.index })));
       }
       case 'lease': {
         const path = pathOf(msg.path);
@@ -290,7 +354,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         const s = knownServer(msg.server);
         ctx.log.warn('bad replica', { server: msg.server, handle: msg.handle, reason: msg.reason });
         locations.removeReplica(msg.server, msg.handle);
-        ctx.send(s.ref, { type: 'delete-chunks', handles: [msg.handle] });
+        ctx.send(s.ref, order({ type: 'delete-chunks', handles: [msg.handle] }));
         return;
       }
       case 'status':
@@ -371,7 +435,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       awaiting.set(h, lease.holder);
       untilMs = Math.max(untilMs, lease.expiresAtMs);
       const holder = servers.get(lease.holder);
-      if (holder) ctx.send(holder.ref, { type: 'revoke-lease', handle: h });
+      if (holder) ctx.send(holder.ref, order({ type: 'revoke-lease', handle: h }));
     }
     const held = awaiting.size > 0;
     snapshots.set(op, { source, target, answer: held && answer === inTurn ? later(ctx.replyHandle()) : answer, handles, awaiting });
@@ -446,7 +510,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const holder = locations.lease(handle, ctx.now())?.holder;
     if (holder !== undefined) {
       const s = servers.get(holder);
-      if (s) ctx.send(s.ref, { type: 'revoke-lease', handle });
+      if (s) ctx.send(s.ref, order({ type: 'revoke-lease', handle }));
     }
     locations.revokeLease(handle);
   }
@@ -462,7 +526,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const unanswered = grantedTo.get(handle)?.version === version ? grantedTo.get(handle)!.servers : [];
     const ids = new Set([...locations.liveReplicas(handle, version), ...unanswered]);
     const replicas = [...ids].flatMap((id) => servers.get(id)?.ref ?? []);
-    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now(), replicas });
+    if (s) ctx.send(s.ref, order({ type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now(), replicas }));
   }
 
   function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
@@ -496,9 +560,10 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   }
 
   /** Sends `order` to the live replicas once the log is durable, and waits for their version-raised. */
-  function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle, order: ChunkserverMsg): void {
-    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter], order });
-    for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, order);
+  function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle, raise: ChunkserverMsg): void {
+    const fenced = order(raise);
+    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter], order: fenced });
+    for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, fenced);
     ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
   }
 
@@ -575,7 +640,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const id of replicas) {
       recent.record(id, now);
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
-      ctx.sendWhenDurable(servers.get(id)!.ref, { type: 'create-chunk', handle, version: 1 });
+      ctx.sendWhenDurable(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
     }
     answer.replyDurable({ handle, replicas });
   }
@@ -584,6 +649,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const problem = heartbeatProblem(msg);
     if (problem) throw new Error(`malformed heartbeat: ${problem}`);
     servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
+    if (ha && !ha.serving) return void locations.applyReport(msg.server, msg.chunks, versionOf); // a backup or shadow only learns where chunks are
     for (const handle of msg.leases ?? []) {
       try {
         extendLease(msg.server, handle, versionOf(handle) ?? -1);
@@ -611,7 +677,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     // (the master restarted after logging a raise no replica got), the older ones are all there is
     const lastCopies = (h: number): boolean => locations.liveReplicas(h, versionOf(h)!).length === 0;
     const doomed = [...verdict.orphaned, ...verdict.stale.filter((h) => !busy(h) && !lastCopies(h))];
-    if (doomed.length > 0) ctx.send(msg.ref, { type: 'delete-chunks', handles: doomed });
+    if (doomed.length > 0) ctx.send(msg.ref, order({ type: 'delete-chunks', handles: doomed }));
   }
 
   function scan(): void {
@@ -645,7 +711,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const extra = replicas.filter((id) => id !== holder).sort((a, b) => loneRack(a) - loneRack(b) || use(b) - use(a) || (a < b ? -1 : 1))[0];
     if (extra === undefined) return;
     locations.removeReplica(extra, handle);
-    ctx.send(servers.get(extra)!.ref, { type: 'delete-chunks', handles: [handle] });
+    ctx.send(servers.get(extra)!.ref, order({ type: 'delete-chunks', handles: [handle] }));
   }
 
   /** Clones chunks below their replica target, the most endangered first, within the clone limits; else rebalances. */
@@ -689,7 +755,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         continue;
       }
       clones.set(t.handle, { source: t.source, target: t.target, startedMs: now });
-      ctx.send(servers.get(t.target)!.ref, { type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref });
+      ctx.send(servers.get(t.target)!.ref, order({ type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref }));
     }
   }
 

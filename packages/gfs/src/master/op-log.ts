@@ -66,6 +66,40 @@ export class OpLog {
     return this.sinceCheckpoint;
   }
 
+  /** The number of the newest record (0 before the first). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** The record number the newest checkpoint covers up to (0 without one). */
+  get checkpointSeq(): number {
+    return this.storage.get<CheckpointHead>([HEAD])?.seq ?? 0;
+  }
+
+  /** Up to `max` records from `fromSeq` on (records covered by the checkpoint are gone). */
+  readFrom(fromSeq: number, max: number): MetadataRecord[] {
+    return this.storage.range<MetadataRecord>({ start: [LOG, fromSeq], end: [`${LOG}\u0000`], limit: max }).map((r) => r.value);
+  }
+
+  /** The newest checkpoint's pieces (empty without one). */
+  checkpointPieces(): CheckpointPiece[] {
+    const head = this.storage.get<CheckpointHead>([HEAD]);
+    return head ? this.storage.range<CheckpointPiece>({ start: [CHECKPOINT, head.seq], end: [CHECKPOINT, head.seq + 1] }).map((r) => r.value) : [];
+  }
+
+  /**
+   * Replaces the whole log with another master's checkpoint (covering records up to `seq`): every
+   * record and checkpoint here goes, in the same turn, so a crash leaves one or the other.
+   */
+  static install(storage: LogStorage, seq: number, pieces: CheckpointPiece[]): { log: OpLog; metadata: MasterMetadata } {
+    const metadata = MasterMetadata.restore(pieces); // a foreign or incomplete checkpoint throws before anything changes
+    for (const { key } of storage.range({ start: [LOG, 0], end: [`${LOG}\u0000`] })) storage.delete(key);
+    for (const { key } of storage.range({ start: [CHECKPOINT], end: [`${CHECKPOINT}\u0000`] })) storage.delete(key);
+    pieces.forEach((piece, i) => storage.put([CHECKPOINT, seq, i], piece));
+    storage.put([HEAD], { seq, pieces: pieces.length } satisfies CheckpointHead);
+    return { log: new OpLog(storage, seq + 1, 0), metadata };
+  }
+
   /** Copies `metadata`, which must reflect every appended record; undefined when the newest checkpoint already covers them. */
   startCheckpoint(metadata: MasterMetadata, rowsPerPiece: number): PendingCheckpoint | undefined {
     const seq = this.nextSeq - 1;
