@@ -76,7 +76,9 @@ describe('stats', () => {
     const idle = await sys.spawn(Counter, { start: 0 }, { node: 'w1' });
     const before = await sys.stats('w1');
     // One synchronous run, so one batch: once idle answers, all of these are in their mailboxes.
-    const pause = sys.ask(busy, { type: 'pause', ms: 100 });
+    // The pause outlasts the two stats calls by far even on a loaded machine (100 ms did not: its
+    // reply was counted once at a load of 10 on 2 cores).
+    const pause = sys.ask(busy, { type: 'pause', ms: 3_000 });
     for (let i = 0; i < 5; i++) sys.tell(busy, { type: 'add', by: 1 });
     sys.tell(new ActorRef<CounterMsg>('w1', 'no-one'), { type: 'add', by: 1 });
     await sys.ask(idle, { type: 'get' });
