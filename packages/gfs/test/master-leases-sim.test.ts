@@ -194,3 +194,28 @@ describe('master: messages from a chunkserver it does not know', () => {
     expect((await c.sim.call(c.master(), { type: 'locate', path: '/d/f', index: 0 })).replicas).toEqual(['cs1', 'cs2', 'cs3']);
   });
 });
+
+describe('master: bad input from clients and chunkservers', () => {
+  it('gets a clear error each, changes nothing, and the master goes on serving', async () => {
+    const c = cell(28);
+    const lease = await leased(c);
+    const m = c.master();
+    const refused = (msg: MasterMsg): Promise<string> => outcome(c.sim.call(m, msg as MasterMsg & { type: 'stat' }));
+    expect(await refused({ type: 'locate', path: '/d/f', index: -1 })).toMatch(/bad chunk index -1: an integer >= 0/);
+    expect(await refused({ type: 'lease', path: '/d/f', index: '0' as unknown as number })).toMatch(/bad chunk index "0"/);
+    expect(await refused({ type: 'locate', path: '/d/f', index: 7 })).toMatch(/\/d\/f has no chunk 7/);
+    expect(await refused({ type: 'locate', path: '/d/nothing', index: 0 })).toMatch(/\/d\/nothing does not exist/);
+    expect(await refused({ type: 'snapshot', source: '/nothing', target: '/s' })).toMatch(/\/nothing does not exist/);
+    expect(await refused({ type: 'snapshot', source: '/d', target: '/d' })).toMatch(/already exists/);
+    expect(await refused({ type: 'rename', from: '/d', to: '/d/inside' })).toMatch(/\/d\/inside lies within \/d/);
+    expect(await refused({ type: 'extend-lease', server: lease.primary, handle: 12345, version: 1 })).toMatch(/unknown chunk handle 12345/);
+    expect(await refused({ type: 'extend-lease', server: lease.primary, handle: lease.handle, version: 1 })).toMatch(/version 1 is stale/);
+    expect(await refused({ type: 'extend-lease', server: 'nobody', handle: lease.handle })).toMatch(/unknown chunkserver "nobody"/);
+    c.sim.tell(m, { type: 'heartbeat', server: 'z', rack: 'r', usedBytes: 0, capacityBytes: 1, chunks: [], leases: ['x' as unknown as number], ref: c.servers.get('cs1')! });
+    await c.sim.runFor(10);
+    expect(c.logs.map((r) => String(r.fields?.error))).toContainEqual(expect.stringMatching(/leases must be a list of chunk handles/));
+    expect((await c.sim.call(m, { type: 'status' })).servers.map((s) => s.id)).toEqual(['cs1', 'cs2', 'cs3']);
+    expect(await c.sim.call(m, { type: 'locate', path: '/d/f', index: 0 })).toMatchObject({ handle: lease.handle, version: lease.version });
+    expect(await c.sim.call(m, { type: 'create', path: '/d/g' })).toBe(true);
+  });
+});

@@ -287,6 +287,21 @@ describe('master on the simulator', () => {
     expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
   });
 
+  it('a version raise whose replicas all died before answering waits for one to come back at the version it raised from; the lease goes out then', async () => {
+    const sim = new SimCluster({ seed: 16 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    for (const cs of servers.keys()) sim.crash(cs);
+    await expect(sim.call(master, { type: 'lease', path: '/f', index: 0 })).rejects.toThrow(/no replica answered the version raise yet; ask again/);
+    await sim.runFor(1500); // every chunkserver taken for dead meanwhile
+    expect((await sim.call(master, { type: 'status' })).servers).toEqual([]);
+    for (const cs of servers.keys()) sim.restart(cs);
+    await sim.runFor(300);
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+  });
+
   it('a master that restarts after logging a version raise no replica got does not delete the older replicas (the last copies)', async () => {
     const sim = new SimCluster({ seed: 15 });
     const master = bootMaster(sim);

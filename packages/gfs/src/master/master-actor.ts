@@ -435,6 +435,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   }
 
   function chunkAt(path: string, index: number): number {
+    if (!Number.isSafeInteger(index) || index < 0) throw new Error(`bad chunk index ${JSON.stringify(index)}: an integer >= 0`);
     const handle = fileChunks(path)[index];
     if (handle === undefined) throw new MetadataError('not-found', `${path} has no chunk ${String(index)}`);
     return handle;
@@ -514,11 +515,9 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const w of g.waiters) ctx.replyErrorTo(w, `chunk ${handle}: no replica answered the version raise yet; ask again`);
     g.waiters = [];
     for (const id of g.awaiting) if (!servers.has(id)) g.awaiting.delete(id);
-    if (g.awaiting.size === 0) {
-      grants.delete(handle);
-      ctx.log.error('chunk lost: no live replica took its new version', { handle, version: g.version });
-      return;
-    }
+    // with none left, the grant waits for a replica at the version before the raise to report
+    // again (see heartbeat): no lease went out at the new version, so that replica is current
+    if (g.awaiting.size === 0) return ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: g.version });
     for (const id of g.awaiting) ctx.send(servers.get(id)!.ref, g.order);
     ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
   }
@@ -593,6 +592,14 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
+    // a grant none of whose replicas answered takes in a replica reporting the version it raised from
+    for (const { handle, version } of msg.chunks) {
+      const g = grants.get(handle);
+      if (!g || g.raised.length > 0 || g.awaiting.has(msg.server) || version !== g.version - 1 || g.order.type !== 'raise-version') continue;
+      g.awaiting.add(msg.server);
+      ctx.send(msg.ref, g.order);
+      ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
+    }
     // a replica ahead of the master's version means the master failed while granting a lease: adopt it
     // (replicas still recorded at the old version are not handed out from now on; each one's own
     // next report shows whether it is stale, so none is deleted on an outdated view)
