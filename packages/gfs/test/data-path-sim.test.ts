@@ -74,6 +74,18 @@ describe('data path on the simulator', () => {
     expect(readsTo.slice(2).every((n) => n !== 'cs2') && readsTo.length > 2).toBe(true);
   });
 
+  it('a read that finds its nearest replica shorter than the others goes on to a longer one instead of filling zeros', async () => {
+    const cell = simCell(6, config, ['A', 'B', 'C']);
+    const client = cell.client('c1', 'A');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    await client.write('/f', 0, bytes(100, 1));
+    // cs2 and cs3 hold 100 bytes more than cs1, the replica on the client's rack
+    const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    for (const s of ['cs2', 'cs3']) await cell.sim.call(cell.servers.get(s)!, { type: 'write', handle: loc.handle, offset: 100, data: bytes(100, 2) });
+    expect(same(await client.read('/f', 0, 200), Buffer.concat([bytes(100, 1), bytes(100, 2)]))).toBe(true);
+  });
+
   it('bad input gets clear errors and the cell goes on serving', async () => {
     const cell = simCell(3, config, ['A', 'B', 'C']);
     const client = cell.client('c1');
