@@ -15,7 +15,8 @@ const CHUNK = 256 * 1024;
 const config = {
   chunkSizeBytes: CHUNK,
   heartbeatIntervalMs: 100,
-  serverTimeoutMs: 600,
+  // generous for a loaded machine: a server taken for dead too early leaves a chunk no live replica
+  serverTimeoutMs: 2000,
   scanIntervalMs: 100,
   leaseMs: 2000,
   leaseGrantTimeoutMs: 500,
@@ -23,6 +24,7 @@ const config = {
   mutationTimeoutMs: 3000,
   // the tests make dozens of chunks a second
   maxRecentCreationsPerServer: 1000,
+  clientAttempts: 12,
 };
 const plan = planGfsCluster(gfsClusterConfig('dp', { chunkservers: ['A', 'B', 'C'].map((rack) => ({ rack, capacityBytes: 1 << 30 })), config }));
 const nodeOf = new Map(plan.config.chunkservers.map((c) => [c.server, c.node]));

@@ -19,6 +19,7 @@ const config = {
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff);
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 const CHUNK = 64 * 1024;
+const record = (i: number): Uint8Array => new Uint8Array(1000).fill(i + 1);
 
 describe('data path on the simulator', () => {
   it('a write across chunk boundaries reads back byte for byte from every replica', async () => {
@@ -72,6 +73,65 @@ describe('data path on the simulator', () => {
     expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
     expect(readsTo[1]).toBe('cs2');
     expect(readsTo.slice(2).every((n) => n !== 'cs2') && readsTo.length > 2).toBe(true);
+  });
+
+  it('a read that finds its nearest replica shorter than the others goes on to a longer one instead of filling zeros', async () => {
+    const cell = simCell(6, config, ['A', 'B', 'C']);
+    const client = cell.client('c1', 'A');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    await client.write('/f', 0, bytes(100, 1));
+    // cs2 and cs3 hold 100 bytes more than cs1, the replica on the client's rack
+    const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    for (const s of ['cs2', 'cs3']) await cell.sim.call(cell.servers.get(s)!, { type: 'write', handle: loc.handle, offset: 100, data: bytes(100, 2) });
+    expect(same(await client.read('/f', 0, 200), Buffer.concat([bytes(100, 1), bytes(100, 2)]))).toBe(true);
+  });
+
+  it('a restarted master does not clone a chunk whose primary may still hold a lease it forgot: every replica it names holds every acknowledged append', async () => {
+    // cs4 is down at first, so the chunk lives on cs1..cs3
+    const cell = simCell(7, { ...config, clonePieceBytes: 4096 }, ['A', 'B', 'C', 'A']);
+    cell.sim.crash('cs4');
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/log');
+    await client.append('/log', record(0));
+    // a secondary dies: its lease revoked, the next one is granted on the two replicas left
+    const first = await cell.sim.call(cell.master(), { type: 'lease', path: '/log', index: 0 });
+    const secondary = first.replicas.find((r) => r !== first.primary)!;
+    cell.sim.crash(secondary);
+    await cell.sim.runFor(600);
+    const acked = [await client.append('/log', record(1))];
+    const lease = await cell.sim.call(cell.master(), { type: 'lease', path: '/log', index: 0 });
+    expect(lease.replicas).toHaveLength(2);
+    // the master restarts (forgetting the lease) and a clone target comes back while the primary goes on appending
+    cell.sim.crash('m');
+    cell.sim.restart('m');
+    cell.sim.restart('cs4');
+    for (let i = 2; i < 8; i++) {
+      acked.push(await client.append('/log', record(i)));
+      await cell.sim.runFor(100);
+    }
+    await cell.sim.runFor(3 * config.leaseMs);
+    const located = await cell.sim.call(cell.master(), { type: 'locate', path: '/log', index: 0 });
+    expect(located.replicas).toContain('cs4');
+    for (const server of located.replicas) {
+      const chunk = (await cell.sim.call(cell.servers.get(server)!, { type: 'inspect' })).find((c) => c.handle === located.handle)!;
+      expect({ server, version: chunk.version, holdsAll: chunk.lengthBytes >= acked.at(-1)! + 1000 }).toEqual({ server, version: located.version, holdsAll: true });
+    }
+  });
+
+  it('a snapshot right after a master restart waits out the leases the master forgot: a write under such a lease does not reach the snapshot', async () => {
+    const cell = simCell(8, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    await client.write('/f', 0, bytes(100, 1)); // the client keeps the lease it got
+    cell.sim.crash('m');
+    cell.sim.restart('m');
+    await cell.settle(cell.sim.call(cell.master(), { type: 'snapshot', source: '/f', target: '/snap' }, { timeoutMs: 3 * config.leaseMs }));
+    await client.write('/f', 0, bytes(100, 2));
+    expect(same(await client.read('/snap', 0, 100), bytes(100, 1))).toBe(true);
+    expect(same(await client.read('/f', 0, 100), bytes(100, 2))).toBe(true);
   });
 
   it('bad input gets clear errors and the cell goes on serving', async () => {

@@ -111,7 +111,11 @@ export class ChunkIo {
     );
   }
 
-  /** Bytes [offset, offset + length) of a chunk, from the nearest replica that answers; zeros past a replica's end. */
+  /**
+   * Bytes [offset, offset + length) of a chunk, from the nearest replica that has them all. A
+   * replica ending before (one that missed mutations the others applied) sends the read on to the
+   * next; zeros fill only a region no replica holds (a hole), once every replica has answered.
+   */
   readChunk(path: string, index: number, offset: number, length: number): Promise<Uint8Array> {
     const key = `${path}\u0000${index}`;
     return retrying(
@@ -122,18 +126,20 @@ export class ChunkIo {
         const loc = await this.locate(path, index);
         if (loc.replicas.length === 0) throw new TransientError(`chunk ${loc.handle} has no live replica now`);
         let last: unknown;
+        let longest: Uint8Array | undefined;
         for (const ref of this.nearestFirst(await this.refs(loc.replicas))) {
           try {
             const got = await this.ctx.ask(ref, { type: 'read-data', handle: loc.handle, version: loc.version, offset, length }, { timeoutMs: this.config.mutationTimeoutMs });
             if (got.length === length) return got;
-            const out = new Uint8Array(length);
-            out.set(got);
-            return out;
+            if (!longest || got.length > longest.length) longest = got;
           } catch (err) {
             last = err;
           }
         }
-        throw last;
+        if (last !== undefined || !longest) throw last ?? new TransientError(`chunk ${loc.handle}: no replica answered`);
+        const out = new Uint8Array(length);
+        out.set(longest);
+        return out;
       },
       () => this.locations.delete(key),
     );

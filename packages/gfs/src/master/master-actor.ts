@@ -85,6 +85,15 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
    * are not extended, and none is granted until the clone is done. Planned again at every scan.
    */
   let quiescing = new Set<number>();
+  /**
+   * Leases live only in memory: one granted before this (re)start may still run at its primary,
+   * unknown here, for up to leaseMs. Until then a chunk that existed at the start is taken as
+   * leased (no clone copies it and no snapshot shares it while a mutation may still reach it).
+   * A replica taking office as master (high availability) starts this window again.
+   */
+  let handlesAtStart = metadata.newHandle();
+  let leasesForgottenUntilMs = ctx.now() + config.leaseMs;
+  const mayHaveForgottenLease = (h: number, now: number): boolean => h < handlesAtStart && now < leasesForgottenUntilMs;
   let locks = new LockManager(config.maxLockWaiters);
   let nextOp: OpId = 1;
   /** Operations waiting for their locks (bounded by the lock manager's maxLockWaiters). */
@@ -219,6 +228,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         metadata: () => metadata,
         replace: (state) => {
           ({ log, metadata } = state);
+          handlesAtStart = metadata.newHandle();
+          leasesForgottenUntilMs = ctx.now() + config.leaseMs;
           for (const w of [...(checkpointing?.waiters ?? []), ...(checkpointing?.again ?? [])]) ctx.replyErrorTo(w, 'the log was replaced by the master\'s checkpoint');
           checkpointing = undefined;
         },
@@ -430,6 +441,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     let untilMs = now;
     for (const h of handles) {
       revoking.set(h, (revoking.get(h) ?? 0) + 1);
+      if (mayHaveForgottenLease(h, now)) untilMs = Math.max(untilMs, leasesForgottenUntilMs);
       const lease = locations.lease(h, now);
       if (!lease) continue;
       awaiting.set(h, lease.holder);
@@ -437,7 +449,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       const holder = servers.get(lease.holder);
       if (holder) ctx.send(holder.ref, order({ type: 'revoke-lease', handle: h }));
     }
-    const held = awaiting.size > 0;
+    // (a lease forgotten in a restart cannot be revoked: the snapshot waits for its end)
+    const held = untilMs > now;
     snapshots.set(op, { source, target, answer: held && answer === inTurn ? later(ctx.replyHandle()) : answer, handles, awaiting });
     if (!held) {
       finishSnapshot(op, false);
@@ -452,7 +465,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const [op, s] of snapshots) {
       if (s.awaiting.get(handle) !== server) continue;
       s.awaiting.delete(handle);
-      if (s.awaiting.size === 0) finishSnapshot(op);
+      if (s.awaiting.size === 0 && !s.handles.some((h) => mayHaveForgottenLease(h, ctx.now()))) finishSnapshot(op);
     }
   }
 
@@ -744,7 +757,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           ? spread
           : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
     const planned = new Set<number>();
-    const quiet = (h: number): boolean => !grants.has(h) && !locations.lease(h, now);
+    const quiet = (h: number): boolean => !grants.has(h) && !locations.lease(h, now) && !mayHaveForgottenLease(h, now);
     quiescing = new Set();
     for (const t of tasks) {
       if (planned.has(t.handle)) continue;
