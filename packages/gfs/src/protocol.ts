@@ -12,10 +12,18 @@ export interface ChunkLocation {
 }
 
 export interface MasterStatus {
-  /** Live chunkservers, by id. */
-  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number }>;
+  /** Live chunkservers, by id, with the replicas the master knows on each. */
+  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number; chunks: number }>;
   /** Op-log records since the last checkpoint. */
   recordsSinceCheckpoint: number;
+  /** Sequence number of the newest op-log record. */
+  logPosition: number;
+  /** Live (not deleted) files, and chunks of any file. */
+  files: number;
+  chunks: number;
+  /** Chunks with fewer live replicas than the target, and the clones now copying. */
+  underReplicated: number;
+  clonesInFlight: Array<{ handle: ChunkHandle; source: ServerId; target: ServerId }>;
 }
 
 export type MasterMsg =

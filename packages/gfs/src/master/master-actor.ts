@@ -1,7 +1,7 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import { validatePath } from '../namespace/path.ts';
-import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import type { ChunkLease, ChunkserverMsg, MasterMsg, MasterStatus } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
@@ -137,10 +137,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return;
       }
       case 'status':
-        return ctx.reply({
-          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes })).sort((a, b) => (a.id < b.id ? -1 : 1)),
-          recordsSinceCheckpoint: log.recordsSinceCheckpoint,
-        });
+        return ctx.reply(status());
       case 'checkpoint':
         return ctx.replyWhenDurable(log.checkpoint(metadata, config.checkpointPieceRows));
       case 'scan':
@@ -151,6 +148,26 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
   };
+
+  function status(): MasterStatus {
+    let chunks = 0;
+    let underReplicated = 0;
+    for (const [handle, meta] of metadata.chunks()) {
+      chunks++;
+      if (locations.liveReplicas(handle, meta.version).length < config.replicas) underReplicated++;
+    }
+    return {
+      servers: [...servers.values()]
+        .map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes, chunks: locations.chunksOn(id).length }))
+        .sort((a, b) => (a.id < b.id ? -1 : 1)),
+      recordsSinceCheckpoint: log.recordsSinceCheckpoint,
+      logPosition: log.position,
+      files: metadata.fileCount(),
+      chunks,
+      underReplicated,
+      clonesInFlight: [...clones].map(([handle, c]) => ({ handle, source: c.source, target: c.target })),
+    };
+  }
 
   function fileChunks(path: string): number[] {
     const entry = metadata.get(path);
