@@ -92,11 +92,15 @@ export class Files {
   }
 
   /**
-   * Adds `data` at the end of the file (a new chunk when the last one has no room). The chunk's
+   * Adds `data` at the end of the file, created if absent (a new chunk when the last one has no room). The chunk's
    * lease is taken first: a chunk shared with a snapshot is then copied, so the snapshot keeps its bytes.
    */
   async append(path: string, data: Uint8Array): Promise<{ offset: number }> {
-    const s = await this.stat(path);
+    const s = await this.stat(path).catch(async (err: unknown) => {
+      if (!/does not exist/.test(String(err))) throw err;
+      await this.system.ask(this.master, { type: 'create', path }, ASK);
+      return this.stat(path);
+    });
     if (s.kind === 'dir') throw new Error(`${path} is a directory`);
     let at = 0;
     const last = s.chunks.length - 1;

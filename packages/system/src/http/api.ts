@@ -138,7 +138,8 @@ async function readBody(req: IncomingMessage): Promise<Uint8Array> {
 
 /** Each failure as a status the CLI can act on, with the component's own message. */
 function errorReply(err: unknown): { status: number; body: { error: string; code?: string } } {
-  const message = err instanceof Error ? err.message : String(err);
+  // an actor's refusal arrives as "<actor>@<node> failed: <Name>Error: <message>": the message is the news
+  const message = (err instanceof Error ? err.message : String(err)).replace(/^\S+@\S+ failed: (\w*Error: )?/, '');
   if (err instanceof HttpError) return { status: err.status, body: { error: message, ...(err.code ? { code: err.code } : {}) } };
   if (err instanceof BadRequestError || err instanceof UnknownNodeError) return { status: 400, body: { error: message } };
   if (err instanceof LsClientError) {
