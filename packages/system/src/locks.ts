@@ -115,6 +115,7 @@ export class LockClients {
     const named = await this.named(clientName);
     const known = named.handles.get(path);
     if (known !== undefined) return { client: named.client, handle: known };
+    if (create) await this.makeParents(named.client, path);
     const { handle } = await named.client.open(path, create ? { create: 'ifAbsent' } : {});
     if (named.handles.size >= MAX_HANDLES_PER_CLIENT) {
       const [oldestPath, oldest] = named.handles.entries().next().value as [string, HandleId];
@@ -123,6 +124,16 @@ export class LockClients {
     }
     named.handles.set(path, handle);
     return { client: named.client, handle };
+  }
+
+  /** Creates the directories above `path` that are missing, below the cell's root (as mkdir -p). */
+  private async makeParents(client: LsClient, path: string): Promise<void> {
+    const root = cellRoot(this.cluster.cell.config.db.cell);
+    const parts = path.slice(root.length + 1).split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const { handle } = await client.open(`${root}/${parts.slice(0, i).join('/')}`, { create: 'ifAbsent', kind: 'dir' });
+      await client.close(handle);
+    }
   }
 
   private named(clientName: string): Promise<NamedClient> {

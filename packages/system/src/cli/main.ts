@@ -278,12 +278,13 @@ async function main(): Promise<number> {
     await program.parseAsync(process.argv);
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     const message = err instanceof Error ? err.message : String(err);
+    // an InvalidArgumentError thrown by an action is a CommanderError that commander has not printed
     if (err instanceof InvalidArgumentError) {
       process.stderr.write(`actorfs: ${message}\n`);
       return EXIT.usage;
     }
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     process.stderr.write(`actorfs: ${message}\n`);
     if (err instanceof UnreachableError) return EXIT.unreachable;
     if (err instanceof ApiError) return err.status === 400 ? EXIT.usage : EXIT.failed;
