@@ -42,7 +42,8 @@ export class LockClients {
   /** A bare name (`jobs/leader`) is under the cell's root, /ls/actorfs/. */
   pathOf(name: string): string {
     const root = cellRoot(this.cluster.cell.config.db.cell);
-    if (name.startsWith('/ls/')) return name;
+    if (name.startsWith(`${root}/`)) return name;
+    if (name.startsWith('/ls/')) throw new BadRequestError(`${name} is not in this system's cell; its names are under ${root}/`);
     return `${root}/${name.replace(/^\/+/, '')}`;
   }
 
