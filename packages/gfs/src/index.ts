@@ -10,6 +10,7 @@ export {
   placeNewChunk,
   planClones,
   planRebalance,
+  planSpread,
   replicationOrder,
   RecentCreations,
   type ServerInfo,
@@ -23,3 +24,15 @@ export { encodeRecord, RecordReader, RecordTooLargeError, RECORD_HEADER_BYTES, t
 export { Master, type MasterProps } from './master/master-actor.ts';
 export { Chunkserver, type ChunkserverProps } from './chunkserver/chunkserver-actor.ts';
 export type { MasterMsg, ChunkserverMsg, ChunkLocation, ChunkLease, MasterStatus } from './protocol.ts';
+export {
+  gfsClusterConfig,
+  planGfsCluster,
+  GFS_MODULES,
+  type GfsClusterConfig,
+  type GfsClusterOptions,
+  type GfsClusterPlan,
+  type ChunkserverPlace,
+  type GfsActorSpec,
+  type GfsSpawner,
+  type NodeSpawner,
+} from './cluster.ts';

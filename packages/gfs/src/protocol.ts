@@ -24,6 +24,10 @@ export interface MasterStatus {
   /** Chunks with fewer live replicas than the target, and the clones now copying. */
   underReplicated: number;
   clonesInFlight: Array<{ handle: ChunkHandle; source: ServerId; target: ServerId }>;
+  /** A checkpoint is being written (beside the mutations, a few pieces per turn). */
+  checkpointing: boolean;
+  /** Operations waiting for namespace locks (behind a snapshot that waits for its leases' revocation). */
+  waitingForLocks: number;
 }
 
 export type MasterMsg =
@@ -47,11 +51,26 @@ export type MasterMsg =
    */
   | ({ type: 'lease'; path: string; index: number } & Asks<ChunkLease>)
   // ---- chunkservers ----
-  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[] }
+  /**
+   * Liveness, every replica held with its version, and disk use. `leases` names the chunks this
+   * server is primary of and still mutating: the master extends those leases (unless the chunk is
+   * being snapshotted) and answers with leases-extended; chunks to delete come in delete-chunks.
+   */
+  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[]; leases?: ChunkHandle[] }
+  /** A primary mutating a chunk asks for more lease time between heartbeats; refused while the chunk is being snapshotted. */
+  | ({ type: 'extend-lease'; server: ServerId; handle: ChunkHandle; version: number } & Asks<{ expiresAtMs: number }>)
+  /** A primary's answer to revoke-lease: it orders no more mutations of the chunk under that lease. */
+  | { type: 'lease-revoked'; server: ServerId; handle: ChunkHandle }
   | { type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number }
   | { type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string }
   | { type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number }
+  // ---- the master's own ----
   | { type: 'grant-timeout'; handle: ChunkHandle }
+  /** A snapshot stops waiting for revocations: every lease it waited on has expired by now. */
+  | { type: 'revoke-timeout'; op: number }
+  /** A reply held until the log records it follows are synced (an operation that waited for locks). */
+  | { type: 'durable-reply'; id: number }
+  | { type: 'checkpoint-step' }
   | { type: 'clone-done'; server: ServerId; handle: ChunkHandle; version: number; error?: string }
   // ---- upkeep ----
   | ({ type: 'status' } & Asks<MasterStatus>)
@@ -69,6 +88,10 @@ export type ChunkserverMsg =
   /** Copy-on-write: copies chunk `from` locally as `to` at `version`, then answers with version-raised for `to`. */
   | { type: 'copy-chunk'; from: ChunkHandle; to: ChunkHandle; version: number }
   | { type: 'create-chunk'; handle: ChunkHandle; version: number }
+  /** Before a snapshot: the primary stops ordering mutations of the chunk and answers lease-revoked. */
+  | { type: 'revoke-lease'; handle: ChunkHandle }
+  /** The master's answer to a heartbeat's lease requests: the new expiry of each extended lease. */
+  | { type: 'leases-extended'; leases: Array<{ handle: ChunkHandle; expiresAtMs: number }> }
   | { type: 'delete-chunks'; handles: ChunkHandle[] }
   /** Re-replication: copy a chunk from `source` (piece by piece), then answer the master with clone-done. */
   | { type: 'clone'; handle: ChunkHandle; version: number; source: ActorRef<ChunkserverMsg> }

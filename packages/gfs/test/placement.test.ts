@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { seededRandom } from '@actorfs/actors';
 import { gfsConfig } from '../src/config.ts';
-import { chooseTargets, placeNewChunk, planClones, planRebalance, RecentCreations, replicationOrder, type ClonesInFlight, type ServerInfo, type UnderReplicated } from '../src/master/placement.ts';
+import { chooseTargets, placeNewChunk, planClones, planRebalance, planSpread, RecentCreations, replicationOrder, type ClonesInFlight, type ServerInfo, type UnderReplicated } from '../src/master/placement.ts';
 
 const GB = 2 ** 30;
 const server = (id: string, rack: string, usedGb: number): ServerInfo => ({ id, rack, usedBytes: usedGb * GB, capacityBytes: 100 * GB });
@@ -97,5 +97,23 @@ describe('rebalancing', () => {
     }
     // within the threshold (10 GB of 100 GB) plus one chunk
     expect(spread()).toBeLessThanOrEqual(11 * GB);
+  });
+
+  it('a chunk at its target with two replicas on one rack is moved to a rack it misses, within the clone limits; one already spread is left alone', () => {
+    const servers = [server('a1', 'A', 10), server('a2', 'A', 10), server('b1', 'B', 10), server('c1', 'C', 50), server('c2', 'C', 20)];
+    const chunks = [
+      { handle: 1, replicas: ['a1', 'a2', 'b1'] },
+      { handle: 2, replicas: ['a1', 'b1', 'c1'] },
+      { handle: 3, replicas: ['a1', 'a2', 'b1'] },
+    ];
+    const inFlight = idle();
+    // c2 (the emptier of rack C) takes the first; with one clone per server, the third goes from a2 to c1
+    expect(planSpread(chunks, servers, inFlight, config)).toEqual([
+      { handle: 1, source: 'a1', target: 'c2' },
+      { handle: 3, source: 'a2', target: 'c1' },
+    ]);
+    expect(inFlight.total).toBe(2);
+    // no server on a missing rack: nothing to do
+    expect(planSpread([{ handle: 4, replicas: ['a1', 'a2', 'b1'] }], servers.slice(0, 3), idle(), config)).toEqual([]);
   });
 });

@@ -94,6 +94,11 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
           () => ctx.sendWhenDurable(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version }),
           (err: unknown) => ctx.send(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version, error: String(err) }),
         );
+      case 'revoke-lease':
+        // (this skeleton orders no mutations itself: nothing to stop before the acknowledgement)
+        return ctx.send(props.master, { type: 'lease-revoked', server: props.server, handle: msg.handle });
+      case 'leases-extended':
+        return;
       case 'inspect':
         return ctx.reply(store.list());
       case 'heartbeat-tick':

@@ -5,8 +5,9 @@ import type { ChunkLease, ChunkserverMsg, MasterMsg, MasterStatus } from '../pro
 import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
-import { OpLog } from './op-log.ts';
-import { placeNewChunk, planClones, planRebalance, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
+import { OpLog, type PendingCheckpoint } from './op-log.ts';
+import { LockManager, locksFor, type OpId } from '../namespace/locks.ts';
+import { placeNewChunk, planClones, planRebalance, planSpread, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 
 export interface MasterProps {
@@ -30,13 +31,37 @@ interface PendingGrant {
 
 /** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
 const RECLAIM_PER_SCAN = 1000;
+/** Checkpoint pieces written per commit: the mutations between them are never stopped for long. */
+const CHECKPOINT_PIECES_PER_TURN = 4;
+/** Explicit checkpoint requests waiting at once; one more is refused. */
+const MAX_CHECKPOINT_WAITERS = 100;
+
+/** Where an operation's answer goes: in its own turn (replyWhenDurable works) or later, by handle. */
+interface Answer {
+  readonly handle: ReplyHandle | undefined;
+  reply(value: unknown): void;
+  /** Once every log record appended so far is synced. */
+  replyDurable(value: unknown): void;
+  fail(err: unknown): void;
+}
+
+/** A snapshot holding its namespace locks while the primaries of its chunks give their leases up. */
+interface PendingSnapshot {
+  source: string;
+  target: string;
+  answer: Answer;
+  handles: number[];
+  /** Chunk -> the primary whose acknowledgement (or lease expiry) the snapshot waits for. */
+  awaiting: Map<number, ServerId>;
+}
 
 /**
- * The GFS master (a first skeleton): the namespace and file -> chunk metadata, changed only
- * through op-log records that are acknowledged once synced (replyWhenDurable) and recovered
- * from the newest checkpoint plus the log after it; chunk locations learned from chunkserver
- * heartbeats (stale and orphaned replicas are told to go); new chunks placed by the placement
- * policy. Not yet here: leases, re-replication, rebalancing, namespace locks across turns.
+ * The GFS master: the namespace and file -> chunk metadata, changed only through op-log records
+ * that are acknowledged once synced and recovered from the newest checkpoint plus the log after
+ * it (checkpoints are written a few pieces per turn beside the mutations); chunk locations
+ * learned from chunkserver heartbeats (stale and orphaned replicas are told to go); leases with
+ * version raises, extended on request; snapshots that first revoke the leases of their chunks;
+ * per-path namespace locks; placement, re-replication, rebalancing and garbage collection.
  */
 export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorContext<MasterMsg>) => {
   const config = gfsConfig(props.config);
@@ -47,70 +72,184 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const grants = new Map<number, PendingGrant>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
   const clones = new Map<number, { source: ServerId; target: ServerId; startedMs: number }>();
+  const locks = new LockManager(config.maxLockWaiters);
+  let nextOp: OpId = 1;
+  /** Operations waiting for their locks (bounded by the lock manager's maxLockWaiters). */
+  const waiting = new Map<OpId, (answer: Answer) => void | 'held'>();
+  const waitingAnswers = new Map<OpId, Answer>();
+  /** Operations that keep their locks past their turn: snapshots waiting for revocations. */
+  const snapshots = new Map<OpId, PendingSnapshot>();
+  /** Chunks some snapshot is revoking: their leases are neither extended nor granted meanwhile. */
+  const revoking = new Map<number, number>();
+  const durableReplies = new Map<number, { handle: ReplyHandle; value: unknown }>();
+  let nextDurableReply = 1;
+  let checkpointing: { pending: PendingCheckpoint; waiters: ReplyHandle[]; again: ReplyHandle[] } | undefined;
   ctx.setTimer('scan', config.scanIntervalMs, { type: 'scan' }, { repeat: true });
 
   const pathOf = (p: unknown): string => validatePath(p, config).path;
   const mutate = (record: MetadataRecord): void => {
     metadata.apply(record); // a record that does not fit throws here and changes nothing
     log.append(record);
-    if (log.recordsSinceCheckpoint >= config.checkpointEveryRecords) log.checkpoint(metadata, config.checkpointPieceRows);
+    if (log.recordsSinceCheckpoint >= config.checkpointEveryRecords && !checkpointing) startCheckpoint([]);
   };
   const versionOf = (h: number): number | undefined => metadata.chunk(h)?.version;
+
+  /** The answer of the message being handled, in its own turn. */
+  const inTurn: Answer = {
+    get handle() {
+      return ctx.replyHandle();
+    },
+    reply: (v) => ctx.reply(v),
+    replyDurable: (v) => ctx.replyWhenDurable(v),
+    fail: (err) => {
+      throw err;
+    },
+  };
+  /** The answer of an operation that outlives its turn. */
+  const later = (handle: ReplyHandle | undefined): Answer => ({
+    handle,
+    reply: (v) => handle && ctx.replyTo(handle, v),
+    replyDurable: (v) => {
+      if (!handle) return;
+      const id = nextDurableReply++;
+      durableReplies.set(id, { handle, value: v });
+      ctx.sendWhenDurable(ctx.self, { type: 'durable-reply', id });
+    },
+    fail: (err) => handle && ctx.replyErrorTo(handle, err instanceof Error ? err : String(err)),
+  });
+
+  /**
+   * Runs `run` under the namespace locks of `paths` (read locks on ancestors, a read or write lock
+   * on each leaf): at once when they are free, else when the operation holding them (a snapshot
+   * waiting for revocations) lets them go. An operation that returns 'held' keeps its locks past
+   * its turn and releases them itself.
+   */
+  function locked(paths: { read?: string[]; write?: string[] }, run: (answer: Answer, op: OpId) => void | 'held'): void {
+    const op = nextOp++;
+    if (!locks.acquire(op, locksFor(paths))) {
+      waiting.set(op, (answer) => run(answer, op));
+      waitingAnswers.set(op, later(ctx.replyHandle()));
+      return;
+    }
+    let kept = false;
+    try {
+      kept = run(inTurn, op) === 'held';
+    } finally {
+      if (!kept) release(op);
+    }
+  }
+
+  /** Releases an operation's locks and runs those the release lets through, in grant order. */
+  function release(op: OpId): void {
+    for (const next of locks.release(op)) {
+      const run = waiting.get(next)!;
+      const answer = waitingAnswers.get(next)!;
+      waiting.delete(next);
+      waitingAnswers.delete(next);
+      let kept = false;
+      try {
+        kept = run(answer) === 'held';
+      } catch (err) {
+        answer.fail(err);
+      } finally {
+        if (!kept) release(next);
+      }
+    }
+  }
 
   const receive = (msg: MasterMsg): void => {
     switch (msg.type) {
       case 'mkdir':
-      case 'create':
-        mutate({ type: msg.type, path: pathOf(msg.path) });
-        return ctx.replyWhenDurable(true);
-      case 'delete':
-        mutate({ type: 'delete', path: pathOf(msg.path), atMs: metadata.deletionTime(ctx.now()) });
-        return ctx.replyWhenDurable(true);
+      case 'create': {
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => {
+          mutate({ type: msg.type, path });
+          a.replyDurable(true);
+        });
+      }
+      case 'delete': {
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => {
+          mutate({ type: 'delete', path, atMs: metadata.deletionTime(ctx.now()) });
+          a.replyDurable(true);
+        });
+      }
       case 'undelete': {
-        const hidden = metadata.deletedVersionsOf(pathOf(msg.path)).pop();
-        if (!hidden) throw new MetadataError('not-found', `no deleted file ${msg.path} to undelete`);
-        mutate({ type: 'undelete', hiddenPath: hidden });
-        return ctx.replyWhenDurable(true);
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => {
+          const hidden = metadata.deletedVersionsOf(path).pop();
+          if (!hidden) throw new MetadataError('not-found', `no deleted file ${path} to undelete`);
+          mutate({ type: 'undelete', hiddenPath: hidden });
+          a.replyDurable(true);
+        });
       }
-      case 'rename':
-        mutate({ type: 'rename', from: pathOf(msg.from), to: pathOf(msg.to) });
-        return ctx.replyWhenDurable(true);
+      case 'rename': {
+        const [from, to] = [pathOf(msg.from), pathOf(msg.to)];
+        return locked({ write: [from, to] }, (a) => {
+          mutate({ type: 'rename', from, to });
+          a.replyDurable(true);
+        });
+      }
       case 'snapshot': {
-        const source = pathOf(msg.source);
-        // a primary must ask for a new lease after this, and so finds its chunk shared
-        for (const h of metadata.chunksUnder(source)) locations.revokeLease(h);
-        mutate({ type: 'snapshot', source, target: pathOf(msg.target) });
-        return ctx.replyWhenDurable(true);
+        const [source, target] = [pathOf(msg.source), pathOf(msg.target)];
+        return locked({ write: [source, target] }, (a, op) => startSnapshot(op, source, target, a));
       }
-      case 'list':
-        return ctx.reply(metadata.list(pathOf(msg.path)).map(({ name, entry }) => ({ name, kind: entry.kind })));
+      case 'list': {
+        const path = pathOf(msg.path);
+        return locked({ read: [path] }, (a) => a.reply(metadata.list(path).map(({ name, entry }) => ({ name, kind: entry.kind }))));
+      }
       case 'stat': {
-        const entry = metadata.get(pathOf(msg.path));
-        if (!entry) throw new MetadataError('not-found', `${msg.path} does not exist`);
-        return ctx.reply(entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length });
+        const path = pathOf(msg.path);
+        return locked({ read: [path] }, (a) => {
+          const entry = metadata.get(path);
+          if (!entry) throw new MetadataError('not-found', `${path} does not exist`);
+          a.reply(entry.kind === 'dir' ? { kind: 'dir' } : { kind: 'file', chunks: entry.chunks.length });
+        });
       }
-      case 'add-chunk':
-        return addChunk(pathOf(msg.path));
+      case 'add-chunk': {
+        const path = pathOf(msg.path);
+        return locked({ write: [path] }, (a) => addChunk(path, a));
+      }
       case 'locate': {
-        const handle = chunkAt(pathOf(msg.path), msg.index);
-        const version = versionOf(handle)!;
-        return ctx.reply({ handle, version, replicas: locations.liveReplicas(handle, version) });
+        const path = pathOf(msg.path);
+        return locked({ read: [path] }, (a) => {
+          const handle = chunkAt(path, msg.index);
+          const version = versionOf(handle)!;
+          a.reply({ handle, version, replicas: locations.liveReplicas(handle, version) });
+        });
       }
       case 'lease': {
         const path = pathOf(msg.path);
-        const handle = chunkAt(path, msg.index);
-        const waiter = ctx.replyHandle();
-        if (!waiter) return;
-        return metadata.chunk(handle)!.refs > 1 ? copyOnWrite(path, msg.index, handle, waiter) : requestLease(handle, waiter);
+        // a write lock: the first lease after a snapshot gives the file a chunk of its own
+        return locked({ write: [path] }, (a) => {
+          const handle = chunkAt(path, msg.index);
+          const waiter = a.handle;
+          if (!waiter) return;
+          if (revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted; ask again`);
+          return metadata.chunk(handle)!.refs > 1 ? copyOnWrite(path, msg.index, handle, waiter) : requestLease(handle, waiter);
+        });
+      }
+      case 'extend-lease':
+        knownServer(msg.server);
+        return ctx.reply({ expiresAtMs: extendLease(msg.server, msg.handle, msg.version) });
+      case 'lease-revoked':
+        return leaseRevoked(msg.server, msg.handle);
+      case 'revoke-timeout':
+        return finishSnapshot(msg.op);
+      case 'durable-reply': {
+        const r = durableReplies.get(msg.id);
+        durableReplies.delete(msg.id);
+        if (r) ctx.replyTo(r.handle, r.value);
+        return;
       }
       case 'version-raised': {
         const g = grants.get(msg.handle);
-        if (!g || msg.version !== g.version || !g.awaiting.delete(msg.server)) return;
+        const expected = g !== undefined && msg.version === g.version && g.awaiting.delete(msg.server);
         // (a server taken for dead meanwhile is known again only through its next heartbeat)
-        if (servers.has(msg.server)) {
-          g.raised.push(msg.server);
-          locations.addReplica(msg.server, msg.handle, msg.version);
-        }
+        knownServer(msg.server);
+        if (!g || !expected) return;
+        g.raised.push(msg.server);
+        locations.addReplica(msg.server, msg.handle, msg.version);
         if (g.awaiting.size === 0) finishGrant(msg.handle);
         return;
       }
@@ -120,26 +259,38 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         const c = clones.get(msg.handle);
         if (c?.target !== msg.server) return;
         clones.delete(msg.handle);
+        knownServer(msg.server);
         if (msg.error !== undefined) ctx.log.warn('clone failed', { handle: msg.handle, target: msg.server, error: msg.error });
-        else if (versionOf(msg.handle) === msg.version && servers.has(msg.server)) locations.addReplica(msg.server, msg.handle, msg.version);
+        else if (versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
         return;
       }
       case 'heartbeat':
         return heartbeat(msg);
       case 'chunk-created':
-        if (servers.has(msg.server) && versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
+        knownServer(msg.server);
+        if (versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
         return;
       case 'bad-replica': {
+        const s = knownServer(msg.server);
         ctx.log.warn('bad replica', { server: msg.server, handle: msg.handle, reason: msg.reason });
         locations.removeReplica(msg.server, msg.handle);
-        const s = servers.get(msg.server);
-        if (s) ctx.send(s.ref, { type: 'delete-chunks', handles: [msg.handle] });
+        ctx.send(s.ref, { type: 'delete-chunks', handles: [msg.handle] });
         return;
       }
       case 'status':
         return ctx.reply(status());
-      case 'checkpoint':
-        return ctx.replyWhenDurable(log.checkpoint(metadata, config.checkpointPieceRows));
+      case 'checkpoint': {
+        const waiter = ctx.replyHandle();
+        if (checkpointing) {
+          if (checkpointing.waiters.length + checkpointing.again.length >= MAX_CHECKPOINT_WAITERS) throw new Error(`${MAX_CHECKPOINT_WAITERS} checkpoint requests already wait`);
+          // the running one may not cover this request's records: another starts when it ends
+          if (waiter) checkpointing.again.push(waiter);
+          return;
+        }
+        return startCheckpoint(waiter ? [waiter] : []);
+      }
+      case 'checkpoint-step':
+        return checkpointStep();
       case 'scan':
         return scan();
       default: {
@@ -161,12 +312,117 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         .map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes, chunks: locations.chunksOn(id).length }))
         .sort((a, b) => (a.id < b.id ? -1 : 1)),
       recordsSinceCheckpoint: log.recordsSinceCheckpoint,
+      checkpointing: checkpointing !== undefined,
+      waitingForLocks: waiting.size,
       logPosition: log.position,
       files: metadata.fileCount(),
       chunks,
       underReplicated,
       clonesInFlight: [...clones].map(([handle, c]) => ({ handle, source: c.source, target: c.target })),
     };
+  }
+
+  function knownServer(id: ServerId): ServerState {
+    const s = servers.get(id);
+    if (!s) throw new Error(`unknown chunkserver ${JSON.stringify(id)}: not registered by a heartbeat, or taken for dead since; it must send a heartbeat first`);
+    return s;
+  }
+
+  /** Starts a checkpoint of the metadata as it is now; its pieces are written over the next turns. */
+  function startCheckpoint(waiters: ReplyHandle[]): void {
+    const pending = log.startCheckpoint(metadata, config.checkpointPieceRows);
+    if (!pending) {
+      for (const w of waiters) ctx.replyTo(w, 0);
+      return;
+    }
+    checkpointing = { pending, waiters, again: [] };
+    ctx.send(ctx.self, { type: 'checkpoint-step' });
+  }
+
+  function checkpointStep(): void {
+    const c = checkpointing;
+    if (!c) return;
+    // the next pieces once these are synced: a checkpoint takes a bounded share of each commit
+    if (!log.writePieces(c.pending, CHECKPOINT_PIECES_PER_TURN)) return ctx.sendWhenDurable(ctx.self, { type: 'checkpoint-step' });
+    checkpointing = undefined;
+    for (const w of c.waiters) {
+      const id = nextDurableReply++;
+      durableReplies.set(id, { handle: w, value: c.pending.pieces.length });
+      ctx.sendWhenDurable(ctx.self, { type: 'durable-reply', id });
+    }
+    if (c.again.length > 0) startCheckpoint(c.again);
+  }
+
+  /**
+   * A snapshot, under write locks on its source and target: the leases of the source's chunks
+   * are revoked first (their primaries told, and answered or expired), so no primary orders a
+   * write to a chunk after it is shared; then the snapshot is logged and the locks let go.
+   */
+  function startSnapshot(op: OpId, source: string, target: string, answer: Answer): 'held' | undefined {
+    if (!metadata.get(source)) throw new MetadataError('not-found', `${source} does not exist`);
+    if (metadata.get(target)) throw new MetadataError('exists', `${target} already exists`);
+    const now = ctx.now();
+    const handles = [...new Set(metadata.chunksUnder(source))];
+    const awaiting = new Map<number, ServerId>();
+    let untilMs = now;
+    for (const h of handles) {
+      revoking.set(h, (revoking.get(h) ?? 0) + 1);
+      const lease = locations.lease(h, now);
+      if (!lease) continue;
+      awaiting.set(h, lease.holder);
+      untilMs = Math.max(untilMs, lease.expiresAtMs);
+      const holder = servers.get(lease.holder);
+      if (holder) ctx.send(holder.ref, { type: 'revoke-lease', handle: h });
+    }
+    const held = awaiting.size > 0;
+    snapshots.set(op, { source, target, answer: held && answer === inTurn ? later(ctx.replyHandle()) : answer, handles, awaiting });
+    if (!held) {
+      finishSnapshot(op, false);
+      return undefined;
+    }
+    // an unanswered revocation ends with the lease itself
+    ctx.setTimer(`snapshot:${op}`, untilMs - now, { type: 'revoke-timeout', op });
+    return 'held';
+  }
+
+  function leaseRevoked(server: ServerId, handle: number): void {
+    for (const [op, s] of snapshots) {
+      if (s.awaiting.get(handle) !== server) continue;
+      s.awaiting.delete(handle);
+      if (s.awaiting.size === 0) finishSnapshot(op);
+    }
+  }
+
+  function finishSnapshot(op: OpId, releaseLocks = true): void {
+    const s = snapshots.get(op);
+    if (!s) return;
+    snapshots.delete(op);
+    ctx.cancelTimer(`snapshot:${op}`);
+    for (const h of s.handles) {
+      const n = revoking.get(h)! - 1;
+      if (n === 0) revoking.delete(h);
+      else revoking.set(h, n);
+      // answered or expired: the next write asks for a new lease, and so finds its chunk shared
+      locations.revokeLease(h);
+    }
+    try {
+      mutate({ type: 'snapshot', source: s.source, target: s.target });
+      s.answer.replyDurable(true);
+    } catch (err) {
+      s.answer.fail(err);
+    } finally {
+      if (releaseLocks) release(op);
+    }
+  }
+
+  /** A running lease of `server` on the chunk gets leaseMs more; refused while the chunk is being snapshotted. */
+  function extendLease(server: ServerId, handle: number, version: number): number {
+    const current = versionOf(handle);
+    if (current === undefined) throw new Error(`unknown chunk handle ${handle}`);
+    if (version !== current) throw new Error(`chunk ${handle}: version ${version} is stale (the master's is ${current})`);
+    if (revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
+    if (!locations.extendLease(handle, server, ctx.now(), config.leaseMs)) throw new Error(`chunk ${handle}: ${server} holds no running lease on it`);
+    return locations.lease(handle, ctx.now())!.expiresAtMs;
   }
 
   function fileChunks(path: string): number[] {
@@ -273,7 +529,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
-  function addChunk(path: string): void {
+  function addChunk(path: string, answer: Answer): void {
     fileChunks(path);
     const now = ctx.now();
     const replicas = placeNewChunk([...servers.values()], config.replicas, recent, now);
@@ -285,13 +541,22 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
       ctx.sendWhenDurable(servers.get(id)!.ref, { type: 'create-chunk', handle, version: 1 });
     }
-    ctx.replyWhenDurable({ handle, replicas });
+    answer.replyDurable({ handle, replicas });
   }
 
   function heartbeat(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
     const problem = heartbeatProblem(msg);
     if (problem) throw new Error(`malformed heartbeat: ${problem}`);
     servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
+    const extended: Array<{ handle: number; expiresAtMs: number }> = [];
+    for (const handle of msg.leases ?? []) {
+      try {
+        extended.push({ handle, expiresAtMs: extendLease(msg.server, handle, versionOf(handle) ?? -1) });
+      } catch {
+        // not extended: the primary's lease runs out and it asks for a new one
+      }
+    }
+    if (extended.length > 0) ctx.send(msg.ref, { type: 'leases-extended', leases: extended });
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
     // a replica ahead of the master's version means the master failed while granting a lease: adopt it
     // (replicas still recorded at the old version are not handed out from now on; each one's own
@@ -345,6 +610,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const inFlight: ClonesInFlight = { total: clones.size, perServer: new Map() };
     for (const c of clones.values()) for (const id of [c.source, c.target]) inFlight.perServer.set(id, (inFlight.perServer.get(id) ?? 0) + 1);
     const under: UnderReplicated[] = [];
+    const atTarget: Array<{ handle: number; replicas: ServerId[] }> = [];
     let liveChunks: Set<number> | undefined; // worked out only when some chunk is endangered
     for (const [handle, meta] of metadata.chunks()) {
       if (clones.has(handle)) continue;
@@ -354,15 +620,19 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         under.push({ handle, replicas, target: config.replicas, deleted: !liveChunks.has(handle), blockingClient: false });
       }
       else if (replicas.length > config.replicas && !grants.has(handle)) dropExtraReplica(handle, replicas, now);
+      else if (!grants.has(handle)) atTarget.push({ handle, replicas });
     }
     // one clone per chunk per scan: the next scan plans the next one with the new replica counted.
     // Rebalancing only when nothing is endangered: a move is a clone to an emptier server, after
     // which the chunk is one above its target and dropExtraReplica takes it off the fullest one.
     const live = [...servers.values()];
+    const spread = under.length > 0 ? [] : planSpread(atTarget, live, inFlight, config);
     const tasks =
       under.length > 0
         ? planClones(under, live, inFlight, config)
-        : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
+        : spread.length > 0
+          ? spread
+          : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
     const planned = new Set<number>();
     for (const t of tasks) {
       if (planned.has(t.handle)) continue;
@@ -374,6 +644,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
 
   function reclaim(now: number): void {
     for (const hiddenPath of metadata.dueForReclaim(now, config.gcDelayMs, RECLAIM_PER_SCAN)) {
+      // a file under a snapshot in progress waits for the next scan
+      const op = nextOp++;
+      const free = locks.acquire(op, locksFor({ write: [hiddenPath] }));
+      release(op);
+      if (!free) continue;
       const chunks = metadata.chunksUnder(hiddenPath);
       mutate({ type: 'reclaim', hiddenPath });
       // replicas of forgotten chunks are orphans now: the next heartbeats have them deleted
@@ -388,6 +663,7 @@ function heartbeatProblem(msg: Extract<MasterMsg, { type: 'heartbeat' }>): strin
   if (typeof msg.server !== 'string' || typeof msg.rack !== 'string') return 'server and rack must be strings';
   if (!(msg.usedBytes >= 0 && msg.capacityBytes >= 0)) return 'usedBytes and capacityBytes must be numbers >= 0';
   if (!Array.isArray(msg.chunks)) return 'chunks must be a list';
+  if (msg.leases !== undefined && !(Array.isArray(msg.leases) && msg.leases.every((h: unknown) => Number.isSafeInteger(h)))) return 'leases must be a list of chunk handles';
   const bad = msg.chunks.find((c: unknown) => {
     const r = c as { handle?: unknown; version?: unknown } | null;
     return !Number.isSafeInteger(r?.handle) || !Number.isSafeInteger(r?.version);

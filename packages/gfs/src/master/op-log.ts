@@ -7,18 +7,29 @@ export type LogStorage = Pick<ActorStorage, 'get' | 'put' | 'delete' | 'range'>;
 const LOG = 'log';
 const CHECKPOINT = 'ckpt';
 const HEAD = 'ckpt-head';
-/** The newest checkpoint: it covers log records up to and including `seq`, in `pieces` pieces. */
+/** The newest complete checkpoint: it covers log records up to and including `seq`, in `pieces` pieces. */
 interface CheckpointHead {
   seq: number;
   pieces: number;
 }
 
 /**
- * The master's operation log and checkpoints in its storage. Records are numbered; a checkpoint
- * is written as pieces, then its head, then the records and the checkpoint it covers are
- * deleted, all in one turn, so they land in commit order and a crash anywhere leaves either the
- * old checkpoint with its log or the new one with its own. Recovery loads the newest checkpoint
- * and replays the records after it.
+ * A checkpoint being written: a copy of the metadata as of log record `seq`, taken in one turn,
+ * whose pieces are then written a few per turn while mutations go on (they append records after
+ * `seq`, which the checkpoint does not cover and recovery replays).
+ */
+export interface PendingCheckpoint {
+  readonly seq: number;
+  readonly pieces: readonly CheckpointPiece[];
+  written: number;
+}
+
+/**
+ * The master's operation log and checkpoints in its storage. Records are numbered. A checkpoint's
+ * pieces land first; its head, written after the last piece, makes it the newest, and only then
+ * are the records and the older checkpoint it covers deleted. A crash anywhere leaves either the
+ * old checkpoint with its log or the new one with its own; pieces of an unfinished checkpoint are
+ * deleted at recovery. Recovery loads the newest checkpoint and replays the records after it.
  */
 export class OpLog {
   private constructor(
@@ -29,6 +40,8 @@ export class OpLog {
 
   static recover(storage: LogStorage): { log: OpLog; metadata: MasterMetadata } {
     const head = storage.get<CheckpointHead>([HEAD]);
+    // pieces of a checkpoint a crash cut short would otherwise be read with the next one of that seq
+    for (const { key } of storage.range({ start: [CHECKPOINT], end: [`${CHECKPOINT}\u0000`] })) if (key[1] !== head?.seq) storage.delete(key);
     const metadata = head
       ? MasterMetadata.restore(storage.range<CheckpointPiece>({ start: [CHECKPOINT, head.seq], end: [CHECKPOINT, head.seq + 1] }).map((r) => r.value))
       : new MasterMetadata();
@@ -58,17 +71,22 @@ export class OpLog {
     return this.sinceCheckpoint;
   }
 
-  /** Checkpoints `metadata`, which must reflect every appended record. Returns the pieces written. */
-  checkpoint(metadata: MasterMetadata, rowsPerPiece: number): number {
+  /** Copies `metadata`, which must reflect every appended record; undefined when the newest checkpoint already covers them. */
+  startCheckpoint(metadata: MasterMetadata, rowsPerPiece: number): PendingCheckpoint | undefined {
     const seq = this.nextSeq - 1;
+    if (this.storage.get<CheckpointHead>([HEAD])?.seq === seq) return undefined;
+    return { seq, pieces: metadata.checkpoint(rowsPerPiece), written: 0 };
+  }
+
+  /** Writes the next `count` pieces; true once every piece is written and the checkpoint made the newest. */
+  writePieces(c: PendingCheckpoint, count: number): boolean {
+    for (const end = Math.min(c.pieces.length, c.written + count); c.written < end; c.written++) this.storage.put([CHECKPOINT, c.seq, c.written], c.pieces[c.written]);
+    if (c.written < c.pieces.length) return false;
     const old = this.storage.get<CheckpointHead>([HEAD]);
-    if (old?.seq === seq) return 0;
-    const pieces = metadata.checkpoint(rowsPerPiece);
-    pieces.forEach((piece, i) => this.storage.put([CHECKPOINT, seq, i], piece));
-    this.storage.put([HEAD], { seq, pieces: pieces.length } satisfies CheckpointHead);
-    if (old) for (let i = 0; i < old.pieces; i++) this.storage.delete([CHECKPOINT, old.seq, i]);
-    for (const { key } of this.storage.range({ start: [LOG, 0], end: [LOG, seq + 1] })) this.storage.delete(key);
-    this.sinceCheckpoint = 0;
-    return pieces.length;
+    this.storage.put([HEAD], { seq: c.seq, pieces: c.pieces.length } satisfies CheckpointHead);
+    if (old && old.seq !== c.seq) for (let i = 0; i < old.pieces; i++) this.storage.delete([CHECKPOINT, old.seq, i]);
+    for (const { key } of this.storage.range({ start: [LOG, 0], end: [LOG, c.seq + 1] })) this.storage.delete(key);
+    this.sinceCheckpoint = this.nextSeq - 1 - c.seq;
+    return true;
   }
 }

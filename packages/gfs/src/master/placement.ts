@@ -142,6 +142,32 @@ export function planClones(chunks: readonly UnderReplicated[], servers: readonly
   return tasks;
 }
 
+/**
+ * Moves that spread a chunk at its target over more racks (its replicas share a rack while a
+ * server with room sits on a rack they miss; placement while racks were unreachable leaves such
+ * chunks): a clone to that rack, after which the master drops the extra replica from a shared
+ * rack. Within the clone limits (updating `inFlight`).
+ */
+export function planSpread(chunks: ReadonlyArray<{ handle: ChunkHandle; replicas: readonly ServerId[] }>, servers: readonly ServerInfo[], inFlight: ClonesInFlight, limits: PlacementLimits): CloneTask[] {
+  const tasks: CloneTask[] = [];
+  const rackOf = new Map(servers.map((s) => [s.id, s.rack]));
+  const busy = (id: ServerId): number => inFlight.perServer.get(id) ?? 0;
+  const hasRoom = (id: ServerId): boolean => busy(id) < limits.maxClonesPerServer;
+  for (const chunk of chunks) {
+    if (inFlight.total >= limits.maxClonesInFlight) break;
+    const racks = new Set(chunk.replicas.map((id) => rackOf.get(id)));
+    if (racks.size === chunk.replicas.length) continue;
+    const source = chunk.replicas.filter(hasRoom).sort((a, b) => busy(a) - busy(b) || (a < b ? -1 : 1))[0];
+    const [target] = chooseTargets(servers, 1, chunk.replicas, (s) => !racks.has(s.rack) && hasRoom(s.id));
+    if (source === undefined || target === undefined) continue;
+    tasks.push({ handle: chunk.handle, source, target });
+    inFlight.total++;
+    inFlight.perServer.set(source, busy(source) + 1);
+    inFlight.perServer.set(target, busy(target) + 1);
+  }
+  return tasks;
+}
+
 export type Move = CloneTask;
 
 /**

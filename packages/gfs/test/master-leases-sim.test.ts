@@ -1,0 +1,197 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ActorRef } from '@actorfs/actors';
+import { SimCluster } from '@actorfs/actors/testing';
+import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
+import { Master } from '../src/master/master-actor.ts';
+import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
+
+const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, leaseMs: 1000, leaseGrantTimeoutMs: 500 };
+
+interface Cell {
+  sim: SimCluster;
+  master: () => ActorRef<MasterMsg>;
+  servers: Map<string, ActorRef<ChunkserverMsg>>;
+  /** Every message sent to a chunkserver, in order. */
+  toServers: Array<{ to: string; body: ChunkserverMsg }>;
+  logs: Array<{ msg: string; fields?: Record<string, unknown> }>;
+}
+
+function cell(seed: number, extra: Record<string, number> = {}): Cell {
+  const toServers: Cell['toServers'] = [];
+  const logs: Cell['logs'] = [];
+  const sim = new SimCluster({
+    seed,
+    logSink: (_level, _time, _source, msg, fields) => void logs.push({ msg, ...(fields ? { fields } : {}) }),
+    onSend: (s) => {
+      if (s.to.id === 'chunkserver') toServers.push({ to: s.to.node, body: s.body as ChunkserverMsg });
+    },
+  });
+  let master: ActorRef<MasterMsg> | undefined;
+  sim.addNode('m', { boot: (node) => void (master = node.spawn(Master, { config: { ...config, ...extra } }, { name: 'master' })) });
+  const servers = new Map<string, ActorRef<ChunkserverMsg>>();
+  ['A', 'B', 'C'].forEach((rack, i) => {
+    const server = `cs${i + 1}`;
+    sim.addNode(server, { boot: (node) => void servers.set(server, node.spawn(Chunkserver, { server, rack, master: master!, capacityBytes: 1 << 30, config }, { name: 'chunkserver' })) });
+  });
+  return { sim, master: () => master!, servers, toServers, logs };
+}
+
+/** /d/f with one chunk, its three replicas known, and a lease granted on it. */
+async function leased(c: Cell): Promise<{ handle: number; primary: string; version: number; expiresAtMs: number }> {
+  await c.sim.runFor(300);
+  await c.sim.call(c.master(), { type: 'mkdir', path: '/d' });
+  await c.sim.call(c.master(), { type: 'create', path: '/d/f' });
+  await c.sim.call(c.master(), { type: 'add-chunk', path: '/d/f' });
+  await c.sim.runFor(300);
+  return c.sim.call(c.master(), { type: 'lease', path: '/d/f', index: 0 });
+}
+
+const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: Error) => e.message);
+
+describe('master: leases are extended while a primary mutates', () => {
+  it('a primary asking by message gets leaseMs more; a stale version, another server, an unknown chunk or chunkserver are refused with a clear error', async () => {
+    const c = cell(21);
+    const lease = await leased(c);
+    const other = ['cs1', 'cs2', 'cs3'].find((s) => s !== lease.primary)!;
+    await c.sim.runFor(600);
+    const ask = (m: Partial<Extract<MasterMsg, { type: 'extend-lease' }>>) =>
+      c.sim.call(c.master(), { type: 'extend-lease', server: lease.primary, handle: lease.handle, version: lease.version, ...m });
+    const { expiresAtMs } = await ask({});
+    expect(expiresAtMs).toBeGreaterThan(lease.expiresAtMs + 500);
+    expect(await outcome(ask({ version: lease.version - 1 }))).toMatch(/version 1 is stale \(the master's is 2\)/);
+    expect(await outcome(ask({ server: other }))).toMatch(new RegExp(`${other} holds no running lease`));
+    expect(await outcome(ask({ handle: 999 }))).toMatch(/unknown chunk handle 999/);
+    expect(await outcome(ask({ server: 'intruder' }))).toMatch(/unknown chunkserver "intruder": not registered by a heartbeat/);
+    // past the first lease's end, the extended lease still runs: same primary, same version
+    await c.sim.runFor(500);
+    expect(await c.sim.call(c.master(), { type: 'lease', path: '/d/f', index: 0 })).toMatchObject({ primary: lease.primary, version: lease.version, expiresAtMs });
+  });
+
+  it("a heartbeat naming the chunks its server is primary of extends those leases, and the answer carries the new expiry", async () => {
+    const c = cell(22);
+    const lease = await leased(c);
+    const ref = c.servers.get(lease.primary)!;
+    await c.sim.runFor(700);
+    c.sim.tell(c.master(), { type: 'heartbeat', server: lease.primary, ref, rack: 'X', usedBytes: 0, capacityBytes: 1 << 30, chunks: [{ handle: lease.handle, version: lease.version }], leases: [lease.handle, 4242] });
+    await c.sim.runFor(50);
+    const answers = c.toServers.filter((m) => m.body.type === 'leases-extended');
+    expect(answers).toHaveLength(1);
+    const [{ to, body }] = answers as [{ to: string; body: Extract<ChunkserverMsg, { type: 'leases-extended' }> }];
+    expect(to).toBe(lease.primary);
+    expect(body.leases).toEqual([{ handle: lease.handle, expiresAtMs: expect.any(Number) }]);
+    expect(body.leases[0]!.expiresAtMs).toBeGreaterThan(lease.expiresAtMs);
+    await c.sim.runFor(500); // past the first expiry, within the extension
+    expect((await c.sim.call(c.master(), { type: 'lease', path: '/d/f', index: 0 })).version).toBe(lease.version);
+  });
+});
+
+describe('master: a snapshot revokes the leases of its chunks first', () => {
+  it("tells the primary, refuses to extend the lease meanwhile, and logs the snapshot only after the primary's acknowledgement", async () => {
+    const c = cell(23);
+    const lease = await leased(c);
+    // hold the primary's answers back: the snapshot must wait for them
+    c.sim.partition([lease.primary], ['m'], { oneWay: true });
+    let snap = 'pending';
+    c.sim.ask(c.master(), { type: 'snapshot', source: '/d', target: '/s' }).then(() => (snap = 'done'), (e: Error) => (snap = e.message));
+    await c.sim.runFor(100);
+    expect(c.toServers.filter((m) => m.body.type === 'revoke-lease')).toEqual([{ to: lease.primary, body: { type: 'revoke-lease', handle: lease.handle } }]);
+    expect(snap).toBe('pending');
+    // a stat of the target waits for the snapshot's locks
+    let stat = 'pending';
+    c.sim.ask(c.master(), { type: 'stat', path: '/s' }).then((s) => (stat = s.kind), (e: Error) => (stat = e.message));
+    await c.sim.runFor(50);
+    expect(stat).toBe('pending');
+    c.sim.heal();
+    expect(await outcome(c.sim.call(c.master(), { type: 'extend-lease', server: lease.primary, handle: lease.handle, version: lease.version }))).toMatch(/being snapshotted: its lease is not extended/);
+    // the primary's acknowledgement (its first one was lost to the partition) ends the wait
+    c.sim.tell(c.master(), { type: 'lease-revoked', server: lease.primary, handle: lease.handle });
+    await c.sim.runFor(20);
+    expect(snap).toBe('done');
+    expect(stat).toBe('dir');
+    // the next lease finds the chunk shared: the file gets a copy at a raised version
+    const after = await c.sim.call(c.master(), { type: 'lease', path: '/d/f', index: 0 });
+    expect(after.handle).not.toBe(lease.handle);
+  });
+
+  it('a primary that never answers holds the snapshot back only until its lease expires', async () => {
+    const c = cell(24);
+    const lease = await leased(c);
+    c.sim.isolate(lease.primary);
+    const t0 = c.sim.now();
+    await c.sim.call(c.master(), { type: 'snapshot', source: '/d/f', target: '/g' }, { timeoutMs: 3000 });
+    expect(c.sim.now()).toBeGreaterThanOrEqual(lease.expiresAtMs);
+    expect(c.sim.now() - t0).toBeLessThan(config.leaseMs + 100);
+  });
+
+  it('while a snapshot waits, creates in its tree wait for its locks; creates elsewhere, in parallel, go on; the snapshot copies the tree as it was', async () => {
+    const c = cell(25);
+    const lease = await leased(c);
+    await c.sim.call(c.master(), { type: 'mkdir', path: '/e' });
+    c.sim.partition([lease.primary], ['m'], { oneWay: true });
+    const done: string[] = [];
+    c.sim.ask(c.master(), { type: 'snapshot', source: '/d', target: '/s' }).then(() => done.push('snapshot'));
+    await c.sim.runFor(20);
+    for (let i = 0; i < 5; i++) c.sim.ask(c.master(), { type: 'create', path: `/d/in${i}` }).then(() => done.push(`/d/in${i}`));
+    for (let i = 0; i < 5; i++) c.sim.ask(c.master(), { type: 'create', path: `/e/out${i}` }).then(() => done.push(`/e/out${i}`));
+    await c.sim.runFor(100);
+    expect(done.sort()).toEqual(['/e/out0', '/e/out1', '/e/out2', '/e/out3', '/e/out4']);
+    expect((await c.sim.call(c.master(), { type: 'status' })).waitingForLocks).toBe(5);
+    c.sim.heal();
+    await c.sim.runFor(1500); // the lease expires: the snapshot goes, then the creates it held back
+    expect(done.slice(5)[0]).toBe('snapshot');
+    expect(done).toHaveLength(11);
+    expect((await c.sim.call(c.master(), { type: 'list', path: '/s' })).map((e) => e.name)).toEqual(['f']);
+    expect((await c.sim.call(c.master(), { type: 'list', path: '/d' })).map((e) => e.name).sort()).toEqual(['f', 'in0', 'in1', 'in2', 'in3', 'in4']);
+  });
+});
+
+describe('master: checkpoints are made without stopping mutations', () => {
+  it('creates are acknowledged while a checkpoint is written piece by piece; a crash mid-checkpoint or after it loses nothing', async () => {
+    const c = cell(26, { checkpointPieceRows: 1, checkpointEveryRecords: 100_000 });
+    await c.sim.runFor(300);
+    for (let i = 0; i < 200; i++) c.sim.ask(c.master(), { type: 'create', path: `/f${i}` });
+    await c.sim.runFor(100);
+    const order: string[] = [];
+    c.sim.ask(c.master(), { type: 'checkpoint' }).then((pieces) => order.push(`checkpoint ${pieces}`));
+    await c.sim.runFor(10);
+    expect((await c.sim.call(c.master(), { type: 'status' })).checkpointing).toBe(true);
+    c.sim.ask(c.master(), { type: 'create', path: '/during' }).then(() => order.push('create'));
+    await c.sim.runUntil(() => order.length === 2);
+    expect(order[0]).toBe('create');
+    expect(order[1]).toMatch(/^checkpoint \d+$/);
+    // the create came after the checkpoint's copy: it is in the log after it, not lost
+    expect((await c.sim.call(c.master(), { type: 'status' })).recordsSinceCheckpoint).toBe(1);
+    // a crash in the middle of the next checkpoint: recovery uses the complete one plus the log
+    for (let i = 0; i < 20; i++) await c.sim.call(c.master(), { type: 'create', path: `/g${i}` });
+    c.sim.ask(c.master(), { type: 'checkpoint' }).catch(() => undefined);
+    let checkpointing = false;
+    for (let t = 0; t < 100 && !checkpointing; t++) {
+      await c.sim.runFor(0.05);
+      checkpointing = c.sim.isUp('m') && (await c.sim.call(c.master(), { type: 'status' })).checkpointing;
+    }
+    expect(checkpointing).toBe(true);
+    c.sim.crash('m');
+    c.sim.restart('m');
+    const names = (await c.sim.call(c.master(), { type: 'list', path: '/' })).map((e) => e.name);
+    expect(names).toHaveLength(200 + 1 + 20);
+    expect(names).toContain('during');
+    expect(await c.sim.call(c.master(), { type: 'checkpoint' })).toBeGreaterThan(200);
+    c.sim.crash('m');
+    c.sim.restart('m');
+    expect(await c.sim.call(c.master(), { type: 'list', path: '/' })).toHaveLength(221);
+    expect((await c.sim.call(c.master(), { type: 'status' })).recordsSinceCheckpoint).toBe(0);
+  });
+});
+
+describe('master: messages from a chunkserver it does not know', () => {
+  it('are refused with a clear error (logged for a tell) and change nothing', async () => {
+    const c = cell(27);
+    await leased(c);
+    c.sim.tell(c.master(), { type: 'chunk-created', server: 'ghost', handle: 1, version: 2 });
+    c.sim.tell(c.master(), { type: 'bad-replica', server: 'ghost', handle: 1, reason: 'x' });
+    await c.sim.runFor(20);
+    const refused = c.logs.filter((r) => r.msg === 'message refused').map((r) => String(r.fields?.error));
+    expect(refused).toEqual([expect.stringMatching(/unknown chunkserver "ghost"/), expect.stringMatching(/unknown chunkserver "ghost"/)]);
+    expect((await c.sim.call(c.master(), { type: 'locate', path: '/d/f', index: 0 })).replicas).toEqual(['cs1', 'cs2', 'cs3']);
+  });
+});
