@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { ActorRef, ActorSystem } from '@actorfs/actors';
-import { Chunkserver, Master, type ChunkserverMsg, type MasterMsg } from '@actorfs/gfs';
+import { ActorSystem, type ActorRef } from '@actorfs/actors';
+import { planGfsCluster, type ChunkserverMsg, type GfsClusterPlan, type MasterMsg } from '@actorfs/gfs';
 import { planCell, type CellPlan } from '@actorfs/lockservice';
-import { cellOf, type SystemConfig } from './config.ts';
+import { cellOf, gfsClusterOf, type SystemConfig } from './config.ts';
 
 /** What runs on a worker node of the system. */
 export type Role = { kind: 'lock-replica'; index: number } | { kind: 'gfs-master' } | { kind: 'chunkserver'; rack: string; capacityBytes: number };
@@ -16,9 +16,6 @@ export function rolesOf(config: SystemConfig): Map<string, Role> {
   return roles;
 }
 
-export const MASTER_ACTOR = 'gfs-master';
-export const CHUNKSERVER_ACTOR = 'chunkserver';
-
 /**
  * The system's actors on worker threads: a lock-service cell (a replica per node), a GFS master
  * and chunkservers. Refs are fixed names, so they are known before anything is spawned and stay
@@ -27,6 +24,7 @@ export const CHUNKSERVER_ACTOR = 'chunkserver';
 export class Cluster {
   readonly roles: Map<string, Role>;
   readonly cell: CellPlan;
+  readonly gfs: GfsClusterPlan;
   readonly master: ActorRef<MasterMsg>;
   readonly chunkservers: Map<string, ActorRef<ChunkserverMsg>>;
 
@@ -36,8 +34,9 @@ export class Cluster {
   ) {
     this.roles = rolesOf(config);
     this.cell = planCell(cellOf(config));
-    this.master = new ActorRef<MasterMsg>(config.gfs.master, MASTER_ACTOR);
-    this.chunkservers = new Map(config.gfs.chunkservers.map((cs) => [cs.name, new ActorRef<ChunkserverMsg>(cs.name, CHUNKSERVER_ACTOR)]));
+    this.gfs = planGfsCluster(gfsClusterOf(config));
+    this.master = this.gfs.master;
+    this.chunkservers = this.gfs.chunkservers;
   }
 
   /** Starts every node's thread and spawns its actors; a failure stops what was started. */
@@ -89,17 +88,13 @@ export class Cluster {
 
   private async spawnRole(node: string): Promise<void> {
     const role = this.roleOf(node);
-    const settings = this.config.gfs.settings;
     switch (role.kind) {
       case 'lock-replica':
         for (const s of this.cell.on(node)) await this.system.spawn(s.kind, s.props, { node: s.node, name: s.name });
         return;
       case 'gfs-master':
-        await this.system.spawn(Master, { config: settings }, { node, name: MASTER_ACTOR });
-        return;
       case 'chunkserver':
-        await this.system.spawn(Chunkserver, { server: node, rack: role.rack, master: this.master, capacityBytes: role.capacityBytes, config: settings }, { node, name: CHUNKSERVER_ACTOR });
-        return;
+        return this.gfs.spawnOn(this.system, node);
       default: {
         const never: never = role;
         throw new Error(`unknown role ${JSON.stringify(never)}`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { gfsConfig, type GfsConfig } from '@actorfs/gfs';
+import { gfsClusterConfig, gfsConfig, type GfsClusterConfig, type GfsConfig } from '@actorfs/gfs';
 import { cellConfig, DEFAULT_CELL_TIMING, type CellConfig, type CellTiming } from '@actorfs/lockservice';
 import { timing as paxosTiming, type PaxosTiming } from '@actorfs/paxos';
 import { CELL } from './cell-db.ts';
@@ -148,7 +148,7 @@ function meaningProblems(config: SystemConfig): string[] {
   const names = [...config.lockCell.nodes, config.gfs.master, ...config.gfs.chunkservers.map((c) => c.name)];
   const twice = names.filter((n, i) => names.indexOf(n) !== i);
   if (twice.length > 0) problems.push(`node names must differ across lockCell.nodes, gfs.master and gfs.chunkservers: ${[...new Set(twice)].join(', ')} used twice`);
-  for (const check of [() => cellOf(config), () => paxosTiming(config.lockCell.paxos), () => gfsConfig(config.gfs.settings)]) {
+  for (const check of [() => cellOf(config), () => paxosTiming(config.lockCell.paxos), () => gfsClusterOf(config)]) {
     try {
       check();
     } catch (err) {
@@ -160,6 +160,11 @@ function meaningProblems(config: SystemConfig): string[] {
 
 export function cellOf(config: SystemConfig): CellConfig {
   return cellConfig(CELL, { nodes: config.lockCell.nodes, timing: config.lockCell.timing, paxos: config.lockCell.paxos });
+}
+
+export function gfsClusterOf(config: SystemConfig): GfsClusterConfig {
+  const chunkservers = config.gfs.chunkservers.map((c) => ({ server: c.name, node: c.name, rack: c.rack, capacityBytes: c.capacityBytes }));
+  return gfsClusterConfig('gfs', { masterNode: config.gfs.master, chunkservers, config: config.gfs.settings });
 }
 
 /** The config with a folder resolved against the working directory and command-line overrides applied. */
