@@ -172,7 +172,7 @@ program
 
 // ---- locks and small files (lock service) ----
 
-const lock = program.command('lock').description('advisory locks in the lock service (names are under /ls/actorfs/ unless they start with /ls/)');
+const lock = program.command('lock').description('advisory locks in the lock service (a name like jobs/leader is the file /ls/actorfs/jobs/leader)');
 
 lock
   .command('acquire')
