@@ -53,6 +53,33 @@ describe('the CLI against a running system', () => {
     expect((await cli(sys.url, 'lock', 'acquire', 'jobs/leader', '--client', 'bob')).code).toBe(0);
   }, 120_000);
 
+  it('appends, cats, makes directories, moves, snapshots, deletes and undeletes files', async () => {
+    const ok = async (...args: string[]): Promise<string> => {
+      const r = await cli(sys.url, ...args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+      return r.stdout;
+    };
+    await ok('mkdir', '/logs');
+    expect(await ok('append', '/logs/app.log', 'first')).toMatch(/appended 6 bytes at offset 0/);
+    expect(await ok('append', '/logs/app.log', 'second')).toMatch(/appended 7 bytes at offset 6/);
+    expect(await ok('cat', '/logs/app.log')).toBe('first\nsecond\n');
+    await ok('snapshot', '/logs', '/logs-snap');
+    await ok('append', '/logs/app.log', 'third');
+    // the snapshot keeps the bytes it had (its chunk was copied before the append wrote)
+    expect(await ok('cat', '/logs-snap/app.log')).toBe('first\nsecond\n');
+    expect(await ok('cat', '/logs/app.log')).toBe('first\nsecond\nthird\n');
+    await ok('mv', '/logs/app.log', '/logs/old.log');
+    expect(JSON.parse(await ok('--json', 'ls', '/logs'))).toEqual([{ name: 'old.log', kind: 'file' }]);
+    await ok('rm', '/logs/old.log');
+    const gone = await cli(sys.url, 'cat', '/logs/old.log');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/\/logs\/old.log does not exist/);
+    await ok('undelete', '/logs/old.log');
+    expect(await ok('cat', '/logs/old.log')).toBe('first\nsecond\nthird\n');
+    await ok('lswrite', 'config/mode', 'fast');
+    expect(await ok('lsread', 'config/mode')).toBe('fast');
+  }, 180_000);
+
   it('arguments that make no sense get a clear message and exit code 2', async () => {
     const unknown = await cli(sys.url, 'frobnicate');
     expect(unknown).toMatchObject({ code: 2 });
