@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigFileError, DEFAULT_CONFIG, parseConfig } from '../src/config.ts';
+import { join } from 'node:path';
+import { ConfigFileError, DEFAULT_CONFIG, loadConfigFile, parseConfig } from '../src/config.ts';
 
 const problemsOf = (raw: unknown): string[] => {
   try {
@@ -17,6 +18,13 @@ describe('the config file', () => {
     expect(c).toEqual(DEFAULT_CONFIG);
     expect(c.lockCell.nodes).toHaveLength(5);
     expect(new Set(c.gfs.chunkservers.map((cs) => cs.rack))).toEqual(new Set(['rack-a', 'rack-b']));
+  });
+
+  it('the example file in the package is a valid config, the same as the defaults', () => {
+    expect(loadConfigFile(join(import.meta.dirname, '..', 'config.example.json'))).toEqual({
+      ...DEFAULT_CONFIG,
+      lockCell: { ...DEFAULT_CONFIG.lockCell, timing: { leaseMs: 12000, gracePeriodMs: 45000 } },
+    });
   });
 
   it('takes nodes, racks, sizes and timings, keeping the defaults of what it does not name', () => {
