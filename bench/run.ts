@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   sim: async () => (await import('./suites/sim.ts')).suite,
   paxos: async () => (await import('./suites/paxos.ts')).suite,
   lockservice: async () => (await import('./suites/lockservice.ts')).suite,
+  gfs: async () => (await import('./suites/gfs.ts')).suite,
 };
 
 const requested = process.argv.slice(2);

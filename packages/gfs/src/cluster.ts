@@ -2,7 +2,9 @@ import { ActorRef, type ActorKind } from '@actorfs/actors';
 import { Chunkserver, type ChunkserverProps } from './chunkserver/chunkserver-actor.ts';
 import { gfsConfig, type GfsConfig } from './config.ts';
 import type { ServerId } from './master/chunk-locations.ts';
+import { ClientSession, type ClientSessionProps } from './client/session.ts';
 import { Master, type MasterProps } from './master/master-actor.ts';
+import type { ClientMsg } from './client/protocol.ts';
 import type { ChunkserverMsg, MasterMsg } from './protocol.ts';
 
 /** One chunkserver of a cluster: its id, the node it runs on, its rack and its disk. */
@@ -86,10 +88,18 @@ export interface GfsClusterPlan {
   spawnOn(system: GfsSpawner, node: string): Promise<void>;
   /** Spawns one node's actors on a node of the simulator (its boot function). */
   boot(node: string, host: NodeSpawner): void;
+  /** A client session's props (spawn ClientSession with them anywhere; wrap its ref in a GfsClient). */
+  clientProps(rack?: string): ClientSessionProps;
+  /** Spawns a client session on `node` (default the main thread's). */
+  spawnClient(system: GfsSpawner, name: string, opts?: { node?: string; rack?: string }): Promise<ActorRef<ClientMsg>>;
 }
 
 /** The modules a worker node loads to run the cluster's actors (ActorSystem.start's `modules`). */
-export const GFS_MODULES: readonly URL[] = [new URL('./master/master-actor.ts', import.meta.url), new URL('./chunkserver/chunkserver-actor.ts', import.meta.url)];
+export const GFS_MODULES: readonly URL[] = [
+  new URL('./master/master-actor.ts', import.meta.url),
+  new URL('./chunkserver/chunkserver-actor.ts', import.meta.url),
+  new URL('./client/session.ts', import.meta.url),
+];
 
 /** Where each actor of a cluster runs. Refs are known before anything is spawned, so each actor gets its peers in its props. */
 export function planGfsCluster(config: GfsClusterConfig): GfsClusterPlan {
@@ -104,6 +114,7 @@ export function planGfsCluster(config: GfsClusterConfig): GfsClusterPlan {
     specs.push({ node: c.node, name: ref.id, kind: Chunkserver as unknown as GfsActorSpec['kind'], props });
   }
   const on = (node: string): GfsActorSpec[] => specs.filter((s) => s.node === node);
+  const clientProps = (rack?: string): ClientSessionProps => ({ master, config: config.gfs, ...(rack === undefined ? {} : { rack }) });
   return {
     config,
     master,
@@ -117,5 +128,7 @@ export function planGfsCluster(config: GfsClusterConfig): GfsClusterPlan {
     boot(node, host) {
       for (const s of on(node)) host.spawn(s.kind, s.props, { name: s.name });
     },
+    clientProps,
+    spawnClient: (system, name, opts = {}) => system.spawn(ClientSession, clientProps(opts.rack), { node: opts.node ?? 'main', name }),
   };
 }

@@ -51,6 +51,28 @@ export interface GfsConfig {
   maxLockWaiters: number;
   /** Record ids the record reader remembers to drop duplicates. Default 100,000. */
   recordDedupWindow: number;
+  /** Bytes of one piece of pushed data on the stream along the replicas' chain (well below the message limit). Default 256 KiB. */
+  pushPieceBytes: number;
+  /** Bytes of pushed data a chunkserver holds waiting for writes; beyond it the least recently used is dropped. Default 256 MiB. */
+  pushBufferBytes: number;
+  /** Pushed data not used within this long is dropped, and a client waiting this long for its data to arrive gets an error. Default 60 s. */
+  pushTimeoutMs: number;
+  /** Bytes of one mutation at most (a client splits larger writes). Default 8 MiB, at most a chunk. */
+  writeUnitBytes: number;
+  /** Mutations a primary holds waiting for their turn on one chunk; beyond it a new one is refused (the client retries). Default 1000. */
+  maxQueuedMutations: number;
+  /** How long a primary waits for a secondary to apply a mutation, and a client for a chunkserver. Default 10 s. */
+  mutationTimeoutMs: number;
+  /** A client trusts its cached chunk locations this long. Default 60 s. */
+  locationCacheMs: number;
+  /** Attempts of one client step (a chunk's write, read or append) before its error is final. Default 8. */
+  clientAttempts: number;
+  /** A client's first retry waits this long, doubling per attempt up to 2 s (with jitter). Default 100 ms (about 7 s of waiting over 8 attempts). */
+  clientBackoffMs: number;
+  /** Bytes a client reads from a chunkserver per request. Default 4 MiB. */
+  readPieceBytes: number;
+  /** Operations a client session runs at once; beyond it a new one is refused. Default 256. */
+  maxClientOps: number;
 }
 
 const KIB = 1024;
@@ -92,6 +114,17 @@ export function gfsConfig(c: Partial<GfsConfig> = {}): GfsConfig {
     scanIntervalMs: c.scanIntervalMs ?? 10_000,
     maxLockWaiters: c.maxLockWaiters ?? 10_000,
     recordDedupWindow: c.recordDedupWindow ?? 100_000,
+    pushPieceBytes: c.pushPieceBytes ?? 256 * KIB,
+    pushBufferBytes: c.pushBufferBytes ?? 256 * MIB,
+    pushTimeoutMs: c.pushTimeoutMs ?? 60_000,
+    writeUnitBytes: c.writeUnitBytes ?? Math.min(8 * MIB, chunkSizeBytes),
+    maxQueuedMutations: c.maxQueuedMutations ?? 1000,
+    mutationTimeoutMs: c.mutationTimeoutMs ?? 10_000,
+    locationCacheMs: c.locationCacheMs ?? 60_000,
+    clientAttempts: c.clientAttempts ?? 8,
+    clientBackoffMs: c.clientBackoffMs ?? 100,
+    readPieceBytes: c.readPieceBytes ?? 4 * MIB,
+    maxClientOps: c.maxClientOps ?? 256,
   };
   const problems = configProblems(config);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -121,6 +154,17 @@ const positiveIntegers = [
   'scanIntervalMs',
   'maxLockWaiters',
   'recordDedupWindow',
+  'pushPieceBytes',
+  'pushBufferBytes',
+  'pushTimeoutMs',
+  'writeUnitBytes',
+  'maxQueuedMutations',
+  'mutationTimeoutMs',
+  'locationCacheMs',
+  'clientAttempts',
+  'clientBackoffMs',
+  'readPieceBytes',
+  'maxClientOps',
 ] as const satisfies ReadonlyArray<keyof GfsConfig>;
 
 function configProblems(c: GfsConfig): string[] {
@@ -143,6 +187,8 @@ function configProblems(c: GfsConfig): string[] {
   if (c.serverTimeoutMs <= c.heartbeatIntervalMs) {
     problems.push(`serverTimeoutMs (${c.serverTimeoutMs}) must exceed heartbeatIntervalMs (${c.heartbeatIntervalMs})`);
   }
+  if (c.writeUnitBytes > c.chunkSizeBytes) problems.push(`writeUnitBytes (${c.writeUnitBytes}) must be at most chunkSizeBytes (${c.chunkSizeBytes})`);
+  if (c.writeUnitBytes > c.pushBufferBytes) problems.push(`writeUnitBytes (${c.writeUnitBytes}) must be at most pushBufferBytes (${c.pushBufferBytes})`);
   if (c.maxNameBytes > c.maxPathBytes) problems.push(`maxNameBytes (${c.maxNameBytes}) must not exceed maxPathBytes (${c.maxPathBytes})`);
   return problems;
 }

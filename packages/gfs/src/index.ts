@@ -36,3 +36,11 @@ export {
   type GfsSpawner,
   type NodeSpawner,
 } from './cluster.ts';
+export type { MutateResult, MutationOp, MutationOrder, PushMeta } from './protocol.ts';
+export { PushBuffer, PushBufferError } from './chunkserver/push-buffer.ts';
+export { RetryableError, OversizeRecordError } from './chunkserver/mutations.ts';
+export { CHUNK_DOMAIN } from './chunkserver/chunkserver-actor.ts';
+export { ClientSession, type ClientSessionProps } from './client/session.ts';
+export { GfsClient, type GfsAsker, type GfsClientOptions } from './client/api.ts';
+export { GfsClientError, TransientError } from './client/retry.ts';
+export type { ClientMsg, FileStat, ListEntry } from './client/protocol.ts';

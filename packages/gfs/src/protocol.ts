@@ -1,4 +1,4 @@
-import type { ActorRef, Asks } from '@actorfs/actors';
+import type { ActorRef, Asks, StreamEvent } from '@actorfs/actors';
 import type { ChunkInfo } from './chunkserver/block-store.ts';
 import type { ReplicaReport, ServerId } from './master/chunk-locations.ts';
 import type { ChunkHandle } from './master/records.ts';
@@ -12,8 +12,8 @@ export interface ChunkLocation {
 }
 
 export interface MasterStatus {
-  /** Live chunkservers, by id, with the replicas the master knows on each. */
-  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number; chunks: number }>;
+  /** Live chunkservers, by id, with the ref clients push data to and read from, and the replicas the master knows on each. */
+  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number; ref: ActorRef<ChunkserverMsg>; chunks: number }>;
   /** Op-log records since the last checkpoint. */
   recordsSinceCheckpoint: number;
   /** Sequence number of the newest op-log record. */
@@ -41,8 +41,12 @@ export type MasterMsg =
   | ({ type: 'list'; path: string } & Asks<Array<{ name: string; kind: 'dir' | 'file' }>>)
   | ({ type: 'stat'; path: string } & Asks<{ kind: 'dir' } | { kind: 'file'; chunks: number }>)
   // ---- chunks (clients) ----
-  /** Adds a chunk at the end of a file, placed on new replicas; answers once it is logged. */
-  | ({ type: 'add-chunk'; path: string } & Asks<{ handle: ChunkHandle; replicas: ServerId[] }>)
+  /**
+   * Adds a chunk at the end of a file, placed on new replicas; answers once it is logged. With
+   * `index`, only if the file has no chunk `index` yet (else that chunk is the answer), so clients
+   * racing past a file's end add one chunk, not one each.
+   */
+  | ({ type: 'add-chunk'; path: string; index?: number } & Asks<{ handle: ChunkHandle; replicas: ServerId[] }>)
   | ({ type: 'locate'; path: string; index: number } & Asks<ChunkLocation>)
   /**
    * Who may order mutations of a chunk: the lease holder, granted on demand. A grant first raises
@@ -54,11 +58,16 @@ export type MasterMsg =
   /**
    * Liveness, every replica held with its version, and disk use. `leases` names the chunks this
    * server is primary of and still mutating: the master extends those leases (unless the chunk is
-   * being snapshotted) and answers with leases-extended; chunks to delete come in delete-chunks.
+   * being snapshotted) and tells it each with lease-granted; chunks to delete come in delete-chunks.
    */
   | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[]; leases?: ChunkHandle[] }
-  /** A primary mutating a chunk asks for more lease time between heartbeats; refused while the chunk is being snapshotted. */
-  | ({ type: 'extend-lease'; server: ServerId; handle: ChunkHandle; version: number } & Asks<{ expiresAtMs: number }>)
+  /**
+   * A primary with mutations going on asks for more lease between heartbeats (`version`: the one
+   * it holds; default the master's). Extended, the master tells it with lease-granted (and answers
+   * an ask with the new expiry); refused while the chunk is being snapshotted, or the lease is
+   * another server's or over (an ask gets the reason; a tell is dropped and the lease runs out).
+   */
+  | ({ type: 'extend-lease'; server: ServerId; handle: ChunkHandle; version?: number } & Asks<{ expiresAtMs: number }>)
   /** A primary's answer to revoke-lease: it orders no more mutations of the chunk under that lease. */
   | { type: 'lease-revoked'; server: ServerId; handle: ChunkHandle }
   | { type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number }
@@ -88,10 +97,6 @@ export type ChunkserverMsg =
   /** Copy-on-write: copies chunk `from` locally as `to` at `version`, then answers with version-raised for `to`. */
   | { type: 'copy-chunk'; from: ChunkHandle; to: ChunkHandle; version: number }
   | { type: 'create-chunk'; handle: ChunkHandle; version: number }
-  /** Before a snapshot: the primary stops ordering mutations of the chunk and answers lease-revoked. */
-  | { type: 'revoke-lease'; handle: ChunkHandle }
-  /** The master's answer to a heartbeat's lease requests: the new expiry of each extended lease. */
-  | { type: 'leases-extended'; leases: Array<{ handle: ChunkHandle; expiresAtMs: number }> }
   | { type: 'delete-chunks'; handles: ChunkHandle[] }
   /** Re-replication: copy a chunk from `source` (piece by piece), then answer the master with clone-done. */
   | { type: 'clone'; handle: ChunkHandle; version: number; source: ActorRef<ChunkserverMsg> }
@@ -100,4 +105,48 @@ export type ChunkserverMsg =
   | ({ type: 'write'; handle: ChunkHandle; offset: number; data: Uint8Array } & Asks<true>)
   | ({ type: 'read'; handle: ChunkHandle; offset: number; length: number } & Asks<Uint8Array>)
   | ({ type: 'inspect' } & Asks<Array<{ handle: ChunkHandle } & ChunkInfo>>)
-  | { type: 'heartbeat-tick' };
+  | { type: 'heartbeat-tick' }
+  // ---- data path ----
+  /** Pushed data arrives on a stream (meta: PushMeta) and is forwarded along the chain as it arrives. */
+  | StreamEvent
+  /**
+   * Data of one piece or less is pushed as one message instead, forwarded the same way: a message
+   * survives duplication and reordering, which end a stream (so small records stay cheap to retry).
+   */
+  | { type: 'push'; dataId: string; chain: Array<ActorRef<ChunkserverMsg>>; data: Uint8Array }
+  /** Answers once the pushed data `dataId` is here in full (an error after pushTimeoutMs). */
+  | ({ type: 'data-ready'; dataId: string } & Asks<true>)
+  /**
+   * The master makes this server the chunk's primary for durationMs (from when it is received,
+   * less a drift margin); `replicas` are the chunk's live replicas (this one among them), to which
+   * the primary forwards every mutation: the master's view, never a client's.
+   */
+  | { type: 'lease-granted'; handle: ChunkHandle; version: number; durationMs: number; replicas: Array<ActorRef<ChunkserverMsg>> }
+  /** Before a snapshot: the primary stops ordering mutations of the chunk until it is granted a lease again, and answers lease-revoked. */
+  | { type: 'revoke-lease'; handle: ChunkHandle }
+  /** Client to primary: order a mutation with data pushed to every replica; answers once every replica applied it durably. */
+  | ({ type: 'mutate'; handle: ChunkHandle; version: number; dataId: string; op: MutationOp } & Asks<MutateResult>)
+  /** Primary to secondary: apply a mutation in serial order (serials of one primary run); answers once it is durable. */
+  | ({ type: 'apply'; handle: ChunkHandle; version: number; run: number; serial: number; order: MutationOrder } & Asks<true>)
+  /** A version-checked read for clients: the bytes of [offset, offset + length) this replica has (fewer at its end). */
+  | ({ type: 'read-data'; handle: ChunkHandle; version: number; offset: number; length: number } & Asks<Uint8Array>)
+  | { type: 'mutation-durable'; handle: ChunkHandle; serial: number }
+  | { type: 'mutation-applied'; handle: ChunkHandle; serial: number; error?: string }
+  | { type: 'push-tick' };
+
+/** What a client asks a primary to do with pushed data. */
+export type MutationOp = { kind: 'write'; offset: number } | { kind: 'append' };
+
+/** What every replica applies, in the primary's serial order. */
+export type MutationOrder = { kind: 'write'; offset: number; dataId: string } | { kind: 'pad'; toLength: number };
+
+/** A write's or append's outcome: the chunk offset the data landed at, or (an append) the chunk was full and padded: retry on the next. */
+export type MutateResult = { offset: number } | { chunkFull: true };
+
+/** What a push stream carries in its open: the data's id and the servers it goes on to after the receiver. */
+export interface PushMeta {
+  dataId: string;
+  /** The whole push's size (the window of each stream along the chain). */
+  lengthBytes: number;
+  chain: Array<ActorRef<ChunkserverMsg>>;
+}

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { RemoteActorError, seededRandom, type ActorRef } from '@actorfs/actors';
 import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
+import { RECORD_HEADER_BYTES } from '../src/append/record.ts';
+import { GfsClient } from '../src/client/api.ts';
+import type { ClientMsg } from '../src/client/protocol.ts';
+import { ClientSession } from '../src/client/session.ts';
 import { parseHiddenName } from '../src/namespace/path.ts';
 import type { MasterMsg } from '../src/protocol.ts';
 import { simGfs, tree } from './fixtures/sim-gfs.ts';
@@ -31,6 +35,20 @@ const config = {
   maxClonesPerServer: 4,
 };
 const DIRS = ['/t/a', '/t/b'];
+const LOG = '/t/log';
+const RECORD_BYTES = 2_000;
+const recordPayload = (id: string): Uint8Array => new TextEncoder().encode(id.padEnd(RECORD_BYTES, '.'));
+
+/** Runs the simulation until p settles. */
+async function settle<T>(sim: SimCluster, p: Promise<T>): Promise<T> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await sim.runUntil(() => done, { maxMs: 30_000 });
+  return p;
+}
 const FILES_PER_DIR = 4;
 const OP_TIMEOUT_MS = 3_000;
 const faults = { drop: 0.02, duplicate: 0.02, delayMs: [1, 5] as const, reorder: true };
@@ -70,9 +88,19 @@ async function runSeed(seed: number): Promise<void> {
   const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
+  // clients of the data path: sessions on nodes of their own, behind the same faulty network
+  const clientOn = (node: string, timeoutMs: number): GfsClient => {
+    let ref: ActorRef<ClientMsg> | undefined;
+    sim.addNode(node, { boot: (n) => void (ref = n.spawn(ClientSession, plan.clientProps(), { name: 'client' })) });
+    return new GfsClient(ref!, (r, msg, o) => sim.ask(r, msg as ClientMsg & { type: 'read' }, o), { timeoutMs });
+  };
+  const appenders = ['client1', 'client2'].map((node) => clientOn(node, OP_TIMEOUT_MS));
+  const reader = clientOn('reader', 30_000);
+
   // setup over a reliable client link
   await sim.runFor(300);
   for (const d of ['/t', '/snaps', ...DIRS]) await sim.call(master, { type: 'mkdir', path: d });
+  await sim.call(master, { type: 'create', path: LOG });
   sim.setLink('sim', plan.config.masterNode, faults);
   sim.setLink(plan.config.masterNode, 'sim', faults);
 
@@ -127,6 +155,16 @@ async function runSeed(seed: number): Promise<void> {
       else if (!/lost|already exists/.test(error)) problems.push(`snapshot refused: ${error}`);
     });
   };
+  /** Acknowledged appends: record id -> the file offset the append returned. */
+  const appended = new Map<string, number>();
+  let appends = 0;
+  const append = (): void => {
+    const id = `r${appends++}`;
+    const c = pick(appenders);
+    track(undefined, c.append(LOG, recordPayload(id), id), (ok, offset) => {
+      if (ok) appended.set(id, offset!);
+    });
+  };
   const chunkOp = (): void => {
     const path = pick(files);
     const msg: MasterMsg & { type: 'lease' } = { type: 'lease', path, index: 0 };
@@ -153,7 +191,8 @@ async function runSeed(seed: number): Promise<void> {
     else if (r < 0.5) fileOp('delete');
     else if (r < 0.57) fileOp('undelete');
     else if (r < 0.64) snapshot();
-    else if (r < 0.8) chunkOp();
+    else if (r < 0.72) chunkOp();
+    else if (r < 0.8) append();
     else if (r < 0.84 && !down.has(plan.config.masterNode)) {
       sim.crash(plan.config.masterNode);
       await sim.runFor(rand() * 30);
@@ -198,6 +237,13 @@ async function runSeed(seed: number): Promise<void> {
   sim.crash(plan.config.masterNode);
   sim.restart(plan.config.masterNode);
   expect(notDue(await tree(sim, master))).toEqual(notDue(before));
+
+  // check: every acknowledged record is intact at the offset its append returned
+  for (const [id, offset] of appended) {
+    const at = await settle(sim, reader.read(LOG, offset, RECORD_HEADER_BYTES + id.length + RECORD_BYTES));
+    const got = { id: new TextDecoder().decode(at.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + id.length)), payload: Buffer.from(at.subarray(RECORD_HEADER_BYTES + id.length)).equals(Buffer.from(recordPayload(id))) };
+    expect({ seed, offset, ...got }).toEqual({ seed, offset, id, payload: true });
+  }
 
   // check: a snapshot holds exactly the files whose state was known and untouched while it ran
   const snapTree = new Set(before.map(([p]) => p));

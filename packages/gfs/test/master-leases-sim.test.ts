@@ -74,12 +74,11 @@ describe('master: leases are extended while a primary mutates', () => {
     await c.sim.runFor(700);
     c.sim.tell(c.master(), { type: 'heartbeat', server: lease.primary, ref, rack: 'X', usedBytes: 0, capacityBytes: 1 << 30, chunks: [{ handle: lease.handle, version: lease.version }], leases: [lease.handle, 4242] });
     await c.sim.runFor(50);
-    const answers = c.toServers.filter((m) => m.body.type === 'leases-extended');
-    expect(answers).toHaveLength(1);
-    const [{ to, body }] = answers as [{ to: string; body: Extract<ChunkserverMsg, { type: 'leases-extended' }> }];
-    expect(to).toBe(lease.primary);
-    expect(body.leases).toEqual([{ handle: lease.handle, expiresAtMs: expect.any(Number) }]);
-    expect(body.leases[0]!.expiresAtMs).toBeGreaterThan(lease.expiresAtMs);
+    const answers = c.toServers.filter((m) => m.body.type === 'lease-granted' && m.body.handle === lease.handle);
+    // one with the grant, one with the extension; chunk 4242 (unknown) is not extended
+    expect(answers.map((m) => m.to)).toEqual([lease.primary, lease.primary]);
+    expect(c.toServers.filter((m) => m.body.type === 'lease-granted' && m.body.handle !== lease.handle)).toEqual([]);
+    expect(answers[1]!.body).toMatchObject({ type: 'lease-granted', handle: lease.handle, version: lease.version, durationMs: 1000 });
     await c.sim.runFor(500); // past the first expiry, within the extension
     expect((await c.sim.call(c.master(), { type: 'lease', path: '/d/f', index: 0 })).version).toBe(lease.version);
   });
@@ -193,5 +192,30 @@ describe('master: messages from a chunkserver it does not know', () => {
     const refused = c.logs.filter((r) => r.msg === 'message refused').map((r) => String(r.fields?.error));
     expect(refused).toEqual([expect.stringMatching(/unknown chunkserver "ghost"/), expect.stringMatching(/unknown chunkserver "ghost"/)]);
     expect((await c.sim.call(c.master(), { type: 'locate', path: '/d/f', index: 0 })).replicas).toEqual(['cs1', 'cs2', 'cs3']);
+  });
+});
+
+describe('master: bad input from clients and chunkservers', () => {
+  it('gets a clear error each, changes nothing, and the master goes on serving', async () => {
+    const c = cell(28);
+    const lease = await leased(c);
+    const m = c.master();
+    const refused = (msg: MasterMsg): Promise<string> => outcome(c.sim.call(m, msg as MasterMsg & { type: 'stat' }));
+    expect(await refused({ type: 'locate', path: '/d/f', index: -1 })).toMatch(/bad chunk index -1: an integer >= 0/);
+    expect(await refused({ type: 'lease', path: '/d/f', index: '0' as unknown as number })).toMatch(/bad chunk index "0"/);
+    expect(await refused({ type: 'locate', path: '/d/f', index: 7 })).toMatch(/\/d\/f has no chunk 7/);
+    expect(await refused({ type: 'locate', path: '/d/nothing', index: 0 })).toMatch(/\/d\/nothing does not exist/);
+    expect(await refused({ type: 'snapshot', source: '/nothing', target: '/s' })).toMatch(/\/nothing does not exist/);
+    expect(await refused({ type: 'snapshot', source: '/d', target: '/d' })).toMatch(/already exists/);
+    expect(await refused({ type: 'rename', from: '/d', to: '/d/inside' })).toMatch(/\/d\/inside lies within \/d/);
+    expect(await refused({ type: 'extend-lease', server: lease.primary, handle: 12345, version: 1 })).toMatch(/unknown chunk handle 12345/);
+    expect(await refused({ type: 'extend-lease', server: lease.primary, handle: lease.handle, version: 1 })).toMatch(/version 1 is stale/);
+    expect(await refused({ type: 'extend-lease', server: 'nobody', handle: lease.handle })).toMatch(/unknown chunkserver "nobody"/);
+    c.sim.tell(m, { type: 'heartbeat', server: 'z', rack: 'r', usedBytes: 0, capacityBytes: 1, chunks: [], leases: ['x' as unknown as number], ref: c.servers.get('cs1')! });
+    await c.sim.runFor(10);
+    expect(c.logs.map((r) => String(r.fields?.error))).toContainEqual(expect.stringMatching(/leases must be a list of chunk handles/));
+    expect((await c.sim.call(m, { type: 'status' })).servers.map((s) => s.id)).toEqual(['cs1', 'cs2', 'cs3']);
+    expect(await c.sim.call(m, { type: 'locate', path: '/d/f', index: 0 })).toMatchObject({ handle: lease.handle, version: lease.version });
+    expect(await c.sim.call(m, { type: 'create', path: '/d/g' })).toBe(true);
   });
 });

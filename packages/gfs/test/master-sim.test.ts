@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decode, encode, RemoteActorError, seededRandom, type ActorRef } from '@actorfs/actors';
 import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
-import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
+import { Chunkserver, CHUNK_DOMAIN } from '../src/chunkserver/chunkserver-actor.ts';
 import type { GfsConfig } from '../src/config.ts';
 import { Master } from '../src/master/master-actor.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
@@ -218,8 +218,9 @@ describe('master on the simulator', () => {
     expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs2', 'cs3'] });
     expect(['cs2', 'cs3']).toContain(lease.primary);
     sim.restart('cs1');
-    // while cs1 holds version 1 it is never named; re-replication then gives it a fresh copy at version 2
-    for (let t = 0; t < 20; t++) {
+    // while cs1 holds version 1 it is never named; re-replication then gives it a fresh copy at
+    // version 2, once the lease has ended (a chunk is copied while no mutation can reach it)
+    for (let t = 0; t < 40; t++) {
       await sim.runFor(50);
       const named = (await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas.includes('cs1');
       const held = await sim.call(servers.get('cs1')!, { type: 'chunk-info', handle });
@@ -282,6 +283,21 @@ describe('master on the simulator', () => {
     for (const cs of servers.values()) expect(await sim.call(cs, { type: 'chunk-info', handle })).toEqual({ version: 1, lengthBytes: 0 });
     sim.heal();
     await sim.runFor(600);
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+  });
+
+  it('a version raise whose replicas all died before answering waits for one to come back at the version it raised from; the lease goes out then', async () => {
+    const sim = new SimCluster({ seed: 16 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    for (const cs of servers.keys()) sim.crash(cs);
+    await expect(sim.call(master, { type: 'lease', path: '/f', index: 0 })).rejects.toThrow(/no replica answered the version raise yet; ask again/);
+    await sim.runFor(1500); // every chunkserver taken for dead meanwhile
+    expect((await sim.call(master, { type: 'status' })).servers).toEqual([]);
+    for (const cs of servers.keys()) sim.restart(cs);
+    await sim.runFor(300);
     const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
     expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
   });
@@ -408,9 +424,9 @@ describe('master on the simulator', () => {
     // damage block 1 of cs1's replica behind its back (the simulator's disk); the node restarts to drop any cached view
     sim.crash('cs1');
     const key = ['chunkserver', 'block', handle, 1];
-    const stored = decode(sim.store('cs1').get(key)!) as { crc: number; data: Uint8Array };
+    const stored = decode(sim.store('cs1', CHUNK_DOMAIN).get(key)!) as { crc: number; data: Uint8Array };
     stored.data[100]! ^= 0x04;
-    const written = sim.store('cs1').commit([[key, encode(stored)]]); // synced in virtual time
+    const written = sim.store('cs1', CHUNK_DOMAIN).commit([[key, encode(stored)]]); // synced in virtual time
     await sim.runFor(10);
     await written;
     sim.restart('cs1');

@@ -4,6 +4,11 @@ import type { ServerId } from '../master/chunk-locations.ts';
 import type { ChunkserverMsg, MasterMsg } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChecksumError, ChunkBlockStore } from './block-store.ts';
+import { Mutations, RetryableError } from './mutations.ts';
+import { PushReceiver } from './push-receiver.ts';
+
+/** The storage domain of chunk data: bulk writes there never delay the node's small durable replies. */
+export const CHUNK_DOMAIN = 'gfs-chunks';
 
 export interface ChunkserverProps {
   server: ServerId;
@@ -14,15 +19,19 @@ export interface ChunkserverProps {
 }
 
 /**
- * A chunkserver (a first skeleton): chunks in checksummed blocks in its storage, versions
- * persisted with them, a heartbeat to the master with every chunk and version it holds and its
- * disk use, and deletion of what the master names (orphans, stale replicas). A read that finds
- * a bad block fails and is reported to the master. Not yet here: pipelined data push, mutation
- * order from a primary, record append, cloning.
+ * A chunkserver: chunks in checksummed blocks in their own storage domain, versions persisted
+ * with them, a heartbeat to the master with every chunk and version it holds and its disk use,
+ * and deletion of what the master names (orphans, stale replicas). Data is pushed to it on
+ * streams along a chain of replicas and waits in a bounded buffer; as a chunk's primary it orders
+ * mutations and record appends (see Mutations). A read that finds a bad block fails and is
+ * reported to the master.
  */
 export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverProps, ctx: ActorContext<ChunkserverMsg>) => {
   const config = gfsConfig(props.config);
-  const store = new ChunkBlockStore(ctx.storage, config);
+  const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config);
+  const push = new PushReceiver(ctx, config);
+  const mutations = new Mutations(ctx, store, push.buffer, config, props.master, props.server);
+  ctx.setTimer('push', Math.max(1, Math.floor(config.pushTimeoutMs / 4)), { type: 'push-tick' }, { repeat: true });
 
   const heartbeat = (): void => {
     const chunks = store.list();
@@ -59,6 +68,27 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
     store.setVersion(msg.handle, msg.version);
   }
 
+  /** A bad block is reported to the master (which has the replica replaced) before the reader gets the error. */
+  function verifiedRead(handle: number, read: () => Uint8Array): Uint8Array {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof ChecksumError) ctx.send(props.master, { type: 'bad-replica', server: props.server, handle, reason: err.message });
+      throw err;
+    }
+  }
+
+  function readData(msg: Extract<ChunkserverMsg, { type: 'read-data' }>): Uint8Array {
+    const info = store.info(msg.handle);
+    if (!info) throw new RetryableError(`chunk ${msg.handle} is not here`);
+    if (info.version !== msg.version) throw new RetryableError(`chunk ${msg.handle}: this replica is at version ${info.version}, not ${msg.version}`);
+    if (!Number.isSafeInteger(msg.offset) || !Number.isSafeInteger(msg.length) || msg.offset < 0 || msg.length < 0) {
+      throw new Error(`read-data: bad range: offset ${String(msg.offset)}, length ${String(msg.length)}`);
+    }
+    const length = Math.max(0, Math.min(msg.length, info.lengthBytes - msg.offset));
+    return verifiedRead(msg.handle, () => store.read(msg.handle, msg.offset, length));
+  }
+
   const receive = (msg: ChunkserverMsg): void => {
     switch (msg.type) {
       case 'create-chunk':
@@ -72,7 +102,10 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         if (!store.info(msg.to)) store.copy(msg.from, msg.to, msg.version);
         return ctx.sendWhenDurable(props.master, { type: 'version-raised', server: props.server, handle: msg.to, version: msg.version });
       case 'delete-chunks':
-        for (const h of msg.handles) if (store.info(h)) store.delete(h);
+        for (const h of msg.handles) {
+          if (store.info(h)) store.delete(h);
+          mutations.forget(h);
+        }
         return;
       case 'set-version':
         store.setVersion(msg.handle, msg.version);
@@ -81,12 +114,9 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         store.write(msg.handle, msg.offset, msg.data);
         return ctx.replyWhenDurable(true);
       case 'read':
-        try {
-          return ctx.reply(store.read(msg.handle, msg.offset, msg.length));
-        } catch (err) {
-          if (err instanceof ChecksumError) ctx.send(props.master, { type: 'bad-replica', server: props.server, handle: msg.handle, reason: err.message });
-          throw err;
-        }
+        return ctx.reply(verifiedRead(msg.handle, () => store.read(msg.handle, msg.offset, msg.length)));
+      case 'read-data':
+        return ctx.reply(readData(msg));
       case 'chunk-info':
         return ctx.reply(store.info(msg.handle) ?? null);
       case 'clone':
@@ -94,15 +124,40 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
           () => ctx.sendWhenDurable(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version }),
           (err: unknown) => ctx.send(props.master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version, error: String(err) }),
         );
-      case 'revoke-lease':
-        // (this skeleton orders no mutations itself: nothing to stop before the acknowledgement)
-        return ctx.send(props.master, { type: 'lease-revoked', server: props.server, handle: msg.handle });
-      case 'leases-extended':
-        return;
       case 'inspect':
         return ctx.reply(store.list());
       case 'heartbeat-tick':
         return heartbeat();
+      case 'stream-open':
+      case 'stream-data':
+      case 'stream-end':
+      case 'stream-error':
+        return push.onStream(msg);
+      case 'push':
+        return push.onPush(msg);
+      case 'data-ready': {
+        const waiter = ctx.replyHandle();
+        if (waiter) push.whenReady(msg.dataId, waiter);
+        return;
+      }
+      case 'push-tick':
+        return push.expire();
+      case 'lease-granted':
+        return mutations.leaseGranted(msg);
+      case 'revoke-lease':
+        // the snapshot waiting on this lease goes on once the mutation in flight is done, instead of at the lease's end
+        return mutations.revoke(msg.handle, () => ctx.send(props.master, { type: 'lease-revoked', server: props.server, handle: msg.handle }));
+      case 'mutate': {
+        const waiter = ctx.replyHandle(msg);
+        if (waiter) mutations.mutate(msg, waiter);
+        return;
+      }
+      case 'apply':
+        return mutations.apply(msg);
+      case 'mutation-durable':
+        return mutations.localDurable(msg.handle, msg.serial);
+      case 'mutation-applied':
+        return mutations.secondariesDone(msg.handle, msg.serial, msg.error);
       default: {
         const never: never = msg;
         ctx.unhandled(never);

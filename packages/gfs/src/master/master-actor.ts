@@ -70,8 +70,16 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
+  /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
+  const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
   const clones = new Map<number, { source: ServerId; target: ServerId; startedMs: number }>();
+  /**
+   * Chunks a clone is planned for while a lease on them runs. A clone copies a replica while no
+   * mutation can reach it (else the copy would miss one acknowledged meanwhile), so their leases
+   * are not extended, and none is granted until the clone is done. Planned again at every scan.
+   */
+  let quiescing = new Set<number>();
   const locks = new LockManager(config.maxLockWaiters);
   let nextOp: OpId = 1;
   /** Operations waiting for their locks (bounded by the lock manager's maxLockWaiters). */
@@ -208,7 +216,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
       case 'add-chunk': {
         const path = pathOf(msg.path);
-        return locked({ write: [path] }, (a) => addChunk(path, a));
+        return locked({ write: [path] }, (a) => addChunk(path, msg.index, a));
       }
       case 'locate': {
         const path = pathOf(msg.path);
@@ -229,9 +237,17 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           return metadata.chunk(handle)!.refs > 1 ? copyOnWrite(path, msg.index, handle, waiter) : requestLease(handle, waiter);
         });
       }
-      case 'extend-lease':
+      case 'extend-lease': {
         knownServer(msg.server);
-        return ctx.reply({ expiresAtMs: extendLease(msg.server, msg.handle, msg.version) });
+        let expiresAtMs: number;
+        try {
+          expiresAtMs = extendLease(msg.server, msg.handle, msg.version ?? versionOf(msg.handle) ?? -1);
+        } catch (err) {
+          if (ctx.replyHandle()) throw err;
+          return; // a tell: the primary's lease runs out and it asks for a new one
+        }
+        return ctx.reply({ expiresAtMs });
+      }
       case 'lease-revoked':
         return leaseRevoked(msg.server, msg.handle);
       case 'revoke-timeout':
@@ -309,7 +325,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     }
     return {
       servers: [...servers.values()]
-        .map(({ id, rack, usedBytes, capacityBytes }) => ({ id, rack, usedBytes, capacityBytes, chunks: locations.chunksOn(id).length }))
+        .map(({ id, rack, usedBytes, capacityBytes, ref }) => ({ id, rack, usedBytes, capacityBytes, ref, chunks: locations.chunksOn(id).length }))
         .sort((a, b) => (a.id < b.id ? -1 : 1)),
       recordsSinceCheckpoint: log.recordsSinceCheckpoint,
       checkpointing: checkpointing !== undefined,
@@ -415,14 +431,17 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     }
   }
 
-  /** A running lease of `server` on the chunk gets leaseMs more; refused while the chunk is being snapshotted. */
+  /** A running lease of `server` on the chunk gets leaseMs more, and the primary is told; refused while the chunk is being snapshotted. */
   function extendLease(server: ServerId, handle: number, version: number): number {
     const current = versionOf(handle);
     if (current === undefined) throw new Error(`unknown chunk handle ${handle}`);
     if (version !== current) throw new Error(`chunk ${handle}: version ${version} is stale (the master's is ${current})`);
     if (revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
+    if (quiescing.has(handle)) throw new Error(`chunk ${handle} is to be re-replicated: its lease is not extended`);
     if (!locations.extendLease(handle, server, ctx.now(), config.leaseMs)) throw new Error(`chunk ${handle}: ${server} holds no running lease on it`);
-    return locations.lease(handle, ctx.now())!.expiresAtMs;
+    const lease = locations.lease(handle, ctx.now())!;
+    tellPrimary(handle, current, lease);
+    return lease.expiresAtMs;
   }
 
   function fileChunks(path: string): number[] {
@@ -433,9 +452,34 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   }
 
   function chunkAt(path: string, index: number): number {
+    if (!Number.isSafeInteger(index) || index < 0) throw new Error(`bad chunk index ${JSON.stringify(index)}: an integer >= 0`);
     const handle = fileChunks(path)[index];
     if (handle === undefined) throw new MetadataError('not-found', `${path} has no chunk ${String(index)}`);
     return handle;
+  }
+
+  /** The master forgets the lease and tells its holder, which stops ordering mutations of the chunk. */
+  function revokeLease(handle: number): void {
+    const holder = locations.lease(handle, ctx.now())?.holder;
+    if (holder !== undefined) {
+      const s = servers.get(holder);
+      if (s) ctx.send(s.ref, { type: 'revoke-lease', handle });
+    }
+    locations.revokeLease(handle);
+  }
+
+  /**
+   * The primary learns of its lease from the master (told again with every answer naming it, so a
+   * lost grant is not fatal), with the replicas it must forward mutations to: the live ones, and
+   * at a grant also those the raise went to whose answer is missing (they may hold the new
+   * version, and would be read later with mutations missed).
+   */
+  function tellPrimary(handle: number, version: number, lease: Lease): void {
+    const s = servers.get(lease.holder);
+    const unanswered = grantedTo.get(handle)?.version === version ? grantedTo.get(handle)!.servers : [];
+    const ids = new Set([...locations.liveReplicas(handle, version), ...unanswered]);
+    const replicas = [...ids].flatMap((id) => servers.get(id)?.ref ?? []);
+    if (s) ctx.send(s.ref, { type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - ctx.now(), replicas });
   }
 
   function leaseAnswer(handle: number, version: number, lease: Lease): ChunkLease {
@@ -450,7 +494,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   function requestLease(handle: number, waiter: ReplyHandle): void {
     const version = versionOf(handle)!;
     const lease = locations.lease(handle, ctx.now());
-    if (lease) return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    if (lease) {
+      tellPrimary(handle, version, lease);
+      return ctx.replyTo(waiter, leaseAnswer(handle, version, lease));
+    }
+    if (clones.has(handle) || quiescing.has(handle)) throw new Error(`chunk ${handle} is being re-replicated; ask again`);
     const pending = grants.get(handle);
     if (pending) {
       if (pending.waiters.length >= config.maxLeaseWaiters) throw new Error(`chunk ${handle}: ${config.maxLeaseWaiters} clients already wait for its lease`);
@@ -484,11 +532,9 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const w of g.waiters) ctx.replyErrorTo(w, `chunk ${handle}: no replica answered the version raise yet; ask again`);
     g.waiters = [];
     for (const id of g.awaiting) if (!servers.has(id)) g.awaiting.delete(id);
-    if (g.awaiting.size === 0) {
-      grants.delete(handle);
-      ctx.log.error('chunk lost: no live replica took its new version', { handle, version: g.version });
-      return;
-    }
+    // with none left, the grant waits for a replica at the version before the raise to report
+    // again (see heartbeat): no lease went out at the new version, so that replica is current
+    if (g.awaiting.size === 0) return ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: g.version });
     for (const id of g.awaiting) ctx.send(servers.get(id)!.ref, g.order);
     ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
   }
@@ -526,11 +572,18 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const lease = locations.grantLease(handle, primary, ctx.now(), config.leaseMs);
+    grantedTo.set(handle, { version: g.version, servers: [...g.awaiting] });
+    tellPrimary(handle, g.version, lease);
     for (const w of g.waiters) ctx.replyTo(w, leaseAnswer(handle, g.version, lease));
   }
 
-  function addChunk(path: string, answer: Answer): void {
-    fileChunks(path);
+  function addChunk(path: string, index: number | undefined, answer: Answer): void {
+    const existing = fileChunks(path);
+    if (index !== undefined) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new Error(`add-chunk: bad index ${String(index)}`);
+      const handle = existing[index];
+      if (handle !== undefined) return answer.reply({ handle, replicas: locations.liveReplicas(handle, versionOf(handle)!) });
+    }
     const now = ctx.now();
     const replicas = placeNewChunk([...servers.values()], config.replicas, recent, now);
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
@@ -548,16 +601,22 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     const problem = heartbeatProblem(msg);
     if (problem) throw new Error(`malformed heartbeat: ${problem}`);
     servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: ctx.now() });
-    const extended: Array<{ handle: number; expiresAtMs: number }> = [];
     for (const handle of msg.leases ?? []) {
       try {
-        extended.push({ handle, expiresAtMs: extendLease(msg.server, handle, versionOf(handle) ?? -1) });
+        extendLease(msg.server, handle, versionOf(handle) ?? -1);
       } catch {
         // not extended: the primary's lease runs out and it asks for a new one
       }
     }
-    if (extended.length > 0) ctx.send(msg.ref, { type: 'leases-extended', leases: extended });
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
+    // a grant none of whose replicas answered takes in a replica reporting the version it raised from
+    for (const { handle, version } of msg.chunks) {
+      const g = grants.get(handle);
+      if (!g || g.raised.length > 0 || g.awaiting.has(msg.server) || version !== g.version - 1 || g.order.type !== 'raise-version') continue;
+      g.awaiting.add(msg.server);
+      ctx.send(msg.ref, g.order);
+      ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
+    }
     // a replica ahead of the master's version means the master failed while granting a lease: adopt it
     // (replicas still recorded at the old version are not handed out from now on; each one's own
     // next report shows whether it is stale, so none is deleted on an outdated view)
@@ -577,7 +636,9 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const [id, s] of servers) {
       if (s.lastSeenMs + config.serverTimeoutMs < now) {
         ctx.log.info('chunkserver silent, taken for dead', { server: id });
-        locations.removeServer(id);
+        // a lease whose primary forwards to the dead server would fail every mutation until it
+        // ran out: revoked, the next grant raises the version among the replicas still alive
+        for (const h of locations.removeServer(id)) revokeLease(h);
         servers.delete(id);
       }
     }
@@ -634,9 +695,16 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           ? spread
           : planRebalance(live, (id) => locations.chunksOn(id).filter((h) => !clones.has(h) && !grants.has(h)), (h) => locations.liveReplicas(h, versionOf(h) ?? -1), inFlight, config);
     const planned = new Set<number>();
+    const quiet = (h: number): boolean => !grants.has(h) && !locations.lease(h, now);
+    quiescing = new Set();
     for (const t of tasks) {
       if (planned.has(t.handle)) continue;
       planned.add(t.handle);
+      if (!quiet(t.handle)) {
+        // an endangered chunk stops its writers for the copy; a rebalancing move waits for a pause
+        if (under.length > 0) quiescing.add(t.handle);
+        continue;
+      }
       clones.set(t.handle, { source: t.source, target: t.target, startedMs: now });
       ctx.send(servers.get(t.target)!.ref, { type: 'clone', handle: t.handle, version: versionOf(t.handle)!, source: servers.get(t.source)!.ref });
     }
@@ -652,7 +720,11 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       const chunks = metadata.chunksUnder(hiddenPath);
       mutate({ type: 'reclaim', hiddenPath });
       // replicas of forgotten chunks are orphans now: the next heartbeats have them deleted
-      for (const h of chunks) if (!metadata.chunk(h)) locations.forgetChunk(h);
+      for (const h of chunks) {
+        if (metadata.chunk(h)) continue;
+        locations.forgetChunk(h);
+        grantedTo.delete(h);
+      }
     }
   }
 

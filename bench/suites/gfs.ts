@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ActorSystem } from '@actorfs/actors';
+import { GFS_MODULES, GfsClient, gfsClusterConfig, planGfsCluster, type ClientMsg, type GfsClusterPlan } from '@actorfs/gfs';
+import { rawLmdbGets } from '../raw-lmdb-reads.ts';
+import { rawLmdbPuts } from '../raw-lmdb.ts';
+import { collector, type Suite } from '../suite.ts';
+
+const MIB = 1024 * 1024;
+/** The file one client writes and reads back. */
+const WRITE_BYTES = Number(process.env.GFS_BENCH_WRITE_MB ?? 256) * MIB;
+/** Each of the 8 appending clients appends this many 1 MiB records. */
+const APPENDS_PER_CLIENT = Number(process.env.GFS_BENCH_APPENDS ?? 8);
+const CREATE_SPAN_MS = Number(process.env.GFS_BENCH_SPAN_MS ?? 3_000);
+const CREATES_IN_FLIGHT = 32;
+const RAW_VALUES = 2048; // 128 MiB of 64 KiB values
+
+/** The benchmarked cluster: the paper's sizes (64 MiB chunks, 3 replicas), a master and 3 chunkservers on worker nodes, synced LMDB. */
+export const BENCH_GFS = gfsClusterConfig('bench', { chunkservers: 3 });
+
+/**
+ * GFS on worker threads with synced LMDB, clients on the main thread; with the disk's own limits
+ * (raw LMDB writes and reads of 64 KiB values, one environment) in the same run, and each data
+ * figure's ratio to them.
+ */
+export const suite: Suite = {
+  async run(report) {
+    const { add, figures } = collector(report);
+    const dataDir = mkdtempSync(join(tmpdir(), 'gfs-bench-'));
+    try {
+      const lmdbWrite = await rawLmdbPuts(join(dataDir, 'raw-write'), { count: RAW_VALUES, bytes: 64 * 1024, batch: 16, inflight: 4 });
+      add({ name: 'lmdb_write_mb_per_s', value: lmdbWrite, unit: 'MiB/s', goal: 'baseline: 64 KiB values, synced, one environment' });
+      const lmdbRead = await rawLmdbGets(join(dataDir, 'raw-read'), { count: RAW_VALUES, bytes: 64 * 1024 });
+      add({ name: 'lmdb_read_mb_per_s', value: lmdbRead, unit: 'MiB/s', goal: 'baseline: 64 KiB values, one environment' });
+
+      const plan = planGfsCluster(BENCH_GFS);
+      const system = await ActorSystem.start({ workers: plan.nodes, dataDir: join(dataDir, 'cluster'), modules: [...GFS_MODULES] });
+      try {
+        for (const node of plan.nodes) await plan.spawnOn(system, node);
+        await until(async () => (await system.ask(plan.master, { type: 'status' })).servers.length === plan.config.chunkservers.length);
+        const client = async (name: string): Promise<GfsClient> => new GfsClient(await plan.spawnClient(system, name), (r, msg, opts) => system.ask(r, msg as ClientMsg & { type: 'read' }, opts));
+
+        const creators = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`create-${i}`)));
+        add({ name: 'create_files_per_s', value: await createFiles(creators), unit: 'file/s', goal: '>= 10,000 (each create synced, group commit)' });
+
+        const writer = await client('writer');
+        const { write, read } = await writeThenRead(writer, plan);
+        add({ name: 'write_mb_per_s', value: write, unit: 'MiB/s', goal: '>= 30' });
+        add({ name: 'write_vs_lmdb_write', value: write / lmdbWrite, unit: 'ratio', goal: '>= 0.25 (3 replicas on one disk: 0.33 at most)' });
+        add({ name: 'read_mb_per_s', value: read, unit: 'MiB/s', goal: '>= 500' });
+        add({ name: 'read_vs_lmdb_read', value: read / lmdbRead, unit: 'ratio', goal: '>= 0.4' });
+
+        const appenders = await Promise.all(Array.from({ length: 8 }, (_, i) => client(`append-${i}`)));
+        add({ name: 'append_8_clients_mb_per_s', value: await appends(appenders), unit: 'MiB/s', goal: '>= 20 (1 MiB records)' });
+      } finally {
+        await system.shutdown();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    return figures;
+  },
+};
+
+/** 16 clients creating files in one directory, each with CREATES_IN_FLIGHT creates outstanding (one commit syncs many). */
+async function createFiles(clients: GfsClient[]): Promise<number> {
+  await clients[0]!.mkdir('/c');
+  let count = 0;
+  let stop = false;
+  const loops = clients.flatMap((c, i) =>
+    Array.from({ length: CREATES_IN_FLIGHT }, async (_, j) => {
+      for (let n = 0; !stop; n++) {
+        await c.create(`/c/f${i}-${j}-${n}`);
+        count++;
+      }
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const [c0, t0] = [count, performance.now()];
+  await new Promise((r) => setTimeout(r, CREATE_SPAN_MS));
+  const perSec = ((count - c0) / (performance.now() - t0)) * 1000;
+  stop = true;
+  await Promise.all(loops);
+  return perSec;
+}
+
+/** One client writes WRITE_BYTES to a new file, then reads it back and checks it. */
+async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ write: number; read: number }> {
+  const data = new Uint8Array(WRITE_BYTES);
+  for (let i = 0; i < data.length; i += 4096) data[i] = (i >>> 12) & 0xff;
+  await c.create('/big');
+  let t0 = performance.now();
+  await c.write('/big', 0, data);
+  const write = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
+  const stat = await c.stat('/big');
+  if (stat.kind !== 'file' || stat.chunks !== Math.ceil(WRITE_BYTES / plan.config.gfs.chunkSizeBytes)) throw new Error(`/big: unexpected ${JSON.stringify(stat)}`);
+  t0 = performance.now();
+  const back = await c.read('/big', 0, WRITE_BYTES);
+  const read = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
+  if (!Buffer.from(back).equals(Buffer.from(data))) throw new Error('/big read back differs from what was written');
+  return { write, read };
+}
+
+/** 8 clients appending 1 MiB records to one file. */
+async function appends(clients: GfsClient[]): Promise<number> {
+  await clients[0]!.create('/log');
+  const record = new Uint8Array(MIB - 64).fill(1);
+  const t0 = performance.now();
+  await Promise.all(
+    clients.map(async (c, i) => {
+      for (let n = 0; n < APPENDS_PER_CLIENT; n++) await c.append('/log', record, `a${i}-${n}`);
+    }),
+  );
+  return (clients.length * APPENDS_PER_CLIENT * record.length) / MIB / ((performance.now() - t0) / 1000);
+}
+
+async function until(pred: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error('gfs bench: the chunkservers did not report to the master');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

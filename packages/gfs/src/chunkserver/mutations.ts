@@ -1,0 +1,282 @@
+import { AskTimeoutError, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
+import type { GfsConfig } from '../config.ts';
+import type { ServerId } from '../master/chunk-locations.ts';
+import type { ChunkHandle } from '../master/records.ts';
+import type { ChunkserverMsg, MasterMsg, MutateResult, MutationOrder } from '../protocol.ts';
+import { ChunkStoreError, type ChunkBlockStore } from './block-store.ts';
+import type { PushBuffer } from './push-buffer.ts';
+
+/**
+ * A refusal the client cures by asking again (after fresh locations, a new lease or a new push):
+ * no lease here, a stale version, pushed data missing, a secondary that failed, a full queue.
+ */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+}
+
+/** A record longer than maxRecordBytes: never retried. */
+export class OversizeRecordError extends Error {
+  override readonly name = 'OversizeRecordError';
+}
+
+/** The primary takes its lease to end this fraction of its length early: clocks drift, and the grant spent time in flight. */
+const LEASE_DRIFT_MARGIN = 0.1;
+/** Asks of one order to a secondary whose answer is lost, at most. */
+const APPLY_ATTEMPTS = 3;
+
+interface HeldLease {
+  version: number;
+  secondaries: Array<ActorRef<ChunkserverMsg>>;
+  expiresAtMs: number;
+  extensionAskedMs: number;
+}
+
+type MutateMsg = Extract<ChunkserverMsg, { type: 'mutate' }>;
+
+interface InFlight {
+  serial: number;
+  waiter: ReplyHandle<MutateResult>;
+  result: MutateResult;
+  localDurable: boolean;
+  /** undefined while secondaries apply; then '' (all applied) or the first failure. */
+  secondaries: string | undefined;
+}
+
+/** The primary's order of one chunk's mutations (kept while any is queued or in flight). */
+interface ChunkOrder {
+  version: number;
+  queue: Array<{ msg: MutateMsg; waiter: ReplyHandle<MutateResult> }>;
+  inFlight: InFlight | undefined;
+  /** Revocations to acknowledge once the mutation in flight is done. */
+  revoked: Array<() => void>;
+}
+
+/**
+ * Mutations, as the paper orders them. The primary (holding the master's lease) takes a chunk's
+ * mutations one at a time: it gives each the next serial number, applies it, and has every
+ * secondary apply it in serial order; the client hears once the primary's write is durable and
+ * every secondary applied it, or gets an error (the region may then differ between replicas, and
+ * the client retries). One mutation per chunk in flight keeps serial order at the secondaries
+ * without a reorder buffer; other chunks proceed meanwhile, and the mailbox is never held.
+ */
+export class Mutations {
+  private readonly leases = new Map<ChunkHandle, HeldLease>();
+  private readonly orders = new Map<ChunkHandle, ChunkOrder>();
+  /** Secondary side: the last order applied per chunk (which primary's run, and its serial). */
+  private readonly applied = new Map<ChunkHandle, { run: number; serial: number }>();
+  /**
+   * This run's serials: increasing over all chunks, so a chunk's order can be forgotten while it
+   * is idle. A restarted primary (which may be handed the same lease again) draws a new run, so
+   * its serials never pass for duplicates of the last run's.
+   */
+  private readonly run: number;
+  private nextSerial = 1;
+
+  constructor(
+    private readonly ctx: ActorContext<ChunkserverMsg>,
+    private readonly store: ChunkBlockStore,
+    private readonly buffer: PushBuffer,
+    private readonly config: GfsConfig,
+    private readonly master: ActorRef<MasterMsg>,
+    private readonly server: ServerId,
+  ) {
+    this.run = Math.floor(ctx.random() * 2 ** 48);
+  }
+
+  leaseGranted(msg: Extract<ChunkserverMsg, { type: 'lease-granted' }>): void {
+    const { handle, version, durationMs } = msg;
+    if (!Number.isSafeInteger(handle) || !Number.isSafeInteger(version) || !(durationMs > 0) || !Array.isArray(msg.replicas)) {
+      throw new Error('lease-granted: bad handle, version, duration or replicas');
+    }
+    const expiresAtMs = this.ctx.now() + durationMs * (1 - LEASE_DRIFT_MARGIN);
+    const held = this.leases.get(handle)?.version === version ? this.leases.get(handle) : undefined;
+    // within a version the set only grows (a replica the master learns of later may hold the
+    // version since the grant), and a late copy of an older grant does not shorten the lease
+    const secondaries = [...(held?.secondaries ?? [])];
+    for (const r of msg.replicas) if (!r.equals(this.ctx.self) && !secondaries.some((s) => s.equals(r))) secondaries.push(r);
+    this.leases.set(handle, { version, secondaries, expiresAtMs: Math.max(held?.expiresAtMs ?? 0, expiresAtMs), extensionAskedMs: held?.extensionAskedMs ?? -Infinity });
+  }
+
+  /**
+   * Orders no more mutations of the chunk under this lease: queued ones are refused (their
+   * clients retry); `acknowledge` runs once the one in flight, if any, is done on every replica,
+   * so a snapshot waiting on it sees no mutation land after.
+   */
+  revoke(handle: ChunkHandle, acknowledge: () => void): void {
+    this.leases.delete(handle);
+    const order = this.orders.get(handle);
+    for (const { waiter } of order?.queue.splice(0) ?? []) this.ctx.replyErrorTo(waiter, new RetryableError(`chunk ${handle}: the lease was revoked; ask the master again`));
+    if (order?.inFlight) order.revoked.push(acknowledge);
+    else acknowledge();
+  }
+
+  mutate(msg: MutateMsg, waiter: ReplyHandle<MutateResult>): void {
+    if (typeof msg.dataId !== 'string') throw new Error('mutate: dataId must be a string');
+    if (msg.op?.kind === 'write' && !(Number.isSafeInteger(msg.op.offset) && msg.op.offset >= 0)) throw new Error(`mutate: bad offset ${String(msg.op.offset)}`);
+    if (msg.op?.kind !== 'write' && msg.op?.kind !== 'append') throw new Error('mutate: op must be a write or an append');
+    this.checkLease(msg.handle, msg.version);
+    let order = this.orders.get(msg.handle);
+    if (!order || order.version !== msg.version) {
+      if (order?.inFlight) throw new RetryableError(`chunk ${msg.handle}: a mutation of version ${order.version} is still in flight`);
+      order = { version: msg.version, queue: [], inFlight: undefined, revoked: [] };
+      this.orders.set(msg.handle, order);
+    }
+    if (order.queue.length >= this.config.maxQueuedMutations) throw new RetryableError(`chunk ${msg.handle}: ${this.config.maxQueuedMutations} mutations already wait`);
+    order.queue.push({ msg, waiter });
+    if (!order.inFlight) this.startNext(msg.handle, order);
+  }
+
+  /** The primary's own write of `serial` is durable. */
+  localDurable(handle: ChunkHandle, serial: number): void {
+    const f = this.orders.get(handle)?.inFlight;
+    if (f?.serial !== serial) return;
+    f.localDurable = true;
+    this.finishIfDone(handle);
+  }
+
+  /** Every secondary answered `serial` (error: the first failure). */
+  secondariesDone(handle: ChunkHandle, serial: number, error: string | undefined): void {
+    const f = this.orders.get(handle)?.inFlight;
+    if (f?.serial !== serial) return;
+    f.secondaries = error ?? '';
+    this.finishIfDone(handle);
+  }
+
+  /** A secondary applies the primary's order, once per serial, refusing a version other than its own. */
+  apply(msg: Extract<ChunkserverMsg, { type: 'apply' }>): void {
+    if (!Number.isSafeInteger(msg.serial) || msg.serial < 1) throw new Error(`apply: bad serial ${String(msg.serial)}`);
+    const info = this.store.info(msg.handle);
+    if (!info) throw new RetryableError(`chunk ${msg.handle} is not here`);
+    if (info.version !== msg.version) throw new RetryableError(`chunk ${msg.handle}: this replica is at version ${info.version}, the order is for ${msg.version}`);
+    const last = this.applied.get(msg.handle);
+    if (last?.run === msg.run && msg.serial <= last.serial) return this.ctx.replyWhenDurable(true);
+    this.applyOrder(msg.handle, msg.order);
+    this.applied.set(msg.handle, { run: msg.run, serial: msg.serial });
+    this.ctx.replyWhenDurable(true);
+  }
+
+  private checkLease(handle: ChunkHandle, version: number): HeldLease {
+    const info = this.store.info(handle);
+    if (!info) throw new RetryableError(`chunk ${handle} is not here`);
+    const lease = this.leases.get(handle);
+    const now = this.ctx.now();
+    if (!lease || lease.expiresAtMs <= now) throw new RetryableError(`chunk ${handle}: this server holds no lease for it`);
+    if (lease.version !== info.version || version !== info.version) {
+      throw new RetryableError(`chunk ${handle}: the client has version ${version}, the lease ${lease.version}, this replica ${info.version}`);
+    }
+    // ask for more while mutations go on, well before the end, once per quarter lease
+    const quarter = this.config.leaseMs / 4;
+    if (lease.expiresAtMs - now < 2 * quarter && lease.extensionAskedMs + quarter <= now) {
+      lease.extensionAskedMs = now;
+      this.ctx.send(this.master, { type: 'extend-lease', server: this.server, handle });
+    }
+    return lease;
+  }
+
+  private startNext(handle: ChunkHandle, order: ChunkOrder): void {
+    for (let next = order.queue.shift(); next; next = order.queue.shift()) {
+      const { msg, waiter } = next;
+      let planned: { order: MutationOrder; result: MutateResult };
+      let secondaries: Array<ActorRef<ChunkserverMsg>>;
+      try {
+        secondaries = this.checkLease(handle, msg.version).secondaries;
+        planned = this.plan(msg);
+        this.applyOrder(handle, planned.order);
+      } catch (err) {
+        this.ctx.replyErrorTo(waiter, err instanceof Error ? err : String(err));
+        continue;
+      }
+      const serial = this.nextSerial++;
+      order.inFlight = { serial, waiter, result: planned.result, localDurable: false, secondaries: secondaries.length === 0 ? '' : undefined };
+      this.ctx.sendWhenDurable(this.ctx.self, { type: 'mutation-durable', handle, serial });
+      if (secondaries.length > 0) {
+        const apply = { type: 'apply' as const, handle, version: order.version, run: this.run, serial, order: planned.order };
+        this.ctx.pipeToSelf(Promise.all(secondaries.map((s) => this.askApply(s, apply))), (r) => ({
+          type: 'mutation-applied',
+          handle,
+          serial,
+          ...(r.ok ? {} : { error: r.error.message }),
+        }));
+      }
+      return;
+    }
+    this.orders.delete(handle);
+  }
+
+  /** Forgets what is kept of a deleted chunk. */
+  forget(handle: ChunkHandle): void {
+    this.leases.delete(handle);
+    this.applied.delete(handle);
+  }
+
+  /** Where the mutation goes: a write where the client said; an append at the chunk's end, or padding if it would cross it. */
+  private plan(msg: MutateMsg): { order: MutationOrder; result: MutateResult } {
+    const length = this.buffer.lengthOf(msg.dataId);
+    if (length === undefined) throw new RetryableError(`pushed data ${msg.dataId} is not here (push it again)`);
+    const chunkEnd = this.config.chunkSizeBytes;
+    switch (msg.op.kind) {
+      case 'write':
+        if (msg.op.offset + length > chunkEnd) throw new ChunkStoreError(msg.handle, `write of [${msg.op.offset}, ${msg.op.offset + length}) crosses the chunk's end at ${chunkEnd}`);
+        return { order: { kind: 'write', offset: msg.op.offset, dataId: msg.dataId }, result: { offset: msg.op.offset } };
+      case 'append': {
+        if (length > this.config.maxRecordBytes) {
+          this.buffer.drop(msg.dataId);
+          throw new OversizeRecordError(`record of ${length} bytes is over the limit of ${this.config.maxRecordBytes} (a quarter of a chunk)`);
+        }
+        const offset = this.store.info(msg.handle)!.lengthBytes;
+        if (offset + length > chunkEnd) {
+          this.buffer.drop(msg.dataId);
+          return { order: { kind: 'pad', toLength: chunkEnd }, result: { chunkFull: true } };
+        }
+        return { order: { kind: 'write', offset, dataId: msg.dataId }, result: { offset } };
+      }
+      default: {
+        const never: never = msg.op;
+        throw new Error(`unknown op ${String(never)}`);
+      }
+    }
+  }
+
+  private applyOrder(handle: ChunkHandle, order: MutationOrder): void {
+    switch (order.kind) {
+      case 'write': {
+        const data = this.buffer.take(order.dataId);
+        if (!data) throw new RetryableError(`pushed data ${order.dataId} is not here (push it again)`);
+        this.store.write(handle, order.offset, data);
+        return;
+      }
+      case 'pad': {
+        const length = this.store.info(handle)!.lengthBytes;
+        if (length < order.toLength) this.store.write(handle, length, new Uint8Array(order.toLength - length));
+        return;
+      }
+      default: {
+        const never: never = order;
+        throw new Error(`unknown order ${String(never)}`);
+      }
+    }
+  }
+
+  /** Asks again when the answer is lost (the secondary applies a serial once); a refusal is final. */
+  private async askApply(secondary: ActorRef<ChunkserverMsg>, apply: Extract<ChunkserverMsg, { type: 'apply' }>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ctx.ask(secondary, apply, { timeoutMs: this.config.mutationTimeoutMs });
+        return;
+      } catch (err) {
+        if (!(err instanceof AskTimeoutError) || attempt >= APPLY_ATTEMPTS) throw new RetryableError(`secondary ${secondary.toString()} did not apply serial ${apply.serial}: ${String(err)}`);
+      }
+    }
+  }
+
+  private finishIfDone(handle: ChunkHandle): void {
+    const order = this.orders.get(handle)!;
+    const f = order.inFlight!;
+    if (!f.localDurable || f.secondaries === undefined) return;
+    order.inFlight = undefined;
+    if (f.secondaries === '') this.ctx.replyTo(f.waiter, f.result);
+    else this.ctx.replyErrorTo(f.waiter, new RetryableError(`chunk ${handle}: the mutation is applied on some replicas only (retry): ${f.secondaries}`));
+    for (const acknowledge of order.revoked.splice(0)) acknowledge();
+    this.startNext(handle, order);
+  }
+}
