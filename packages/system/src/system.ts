@@ -46,7 +46,7 @@ export async function startSystem(config: SystemConfig, log: (line: string) => v
     server.close();
     throw err;
   }
-  const files = new Files(cluster.system, cluster.master, cluster.chunkservers, config.gfs.settings);
+  const files = new Files(cluster.system, cluster.master, await cluster.gfs.spawnClient(cluster.system, 'gfs-client'));
   const locks = new LockClients(cluster.system, cluster);
   const ops = new OpsRate(CHART_SECONDS);
   handler = apiHandler({ cluster, files, locks, ops, startedAt: Date.now() });

@@ -60,14 +60,23 @@ describe('the CLI against a running system', () => {
       return r.stdout;
     };
     await ok('mkdir', '/logs');
-    expect(await ok('append', '/logs/app.log', 'first')).toMatch(/appended 6 bytes at offset 0/);
-    expect(await ok('append', '/logs/app.log', 'second')).toMatch(/appended 7 bytes at offset 6/);
-    expect(await ok('cat', '/logs/app.log')).toBe('first\nsecond\n');
+    const offsetOf = (out: string, bytes: number): number => Number(new RegExp(`appended ${bytes} bytes as a record at offset (\\d+)`).exec(out)?.[1]);
+    expect(offsetOf(await ok('append', '/logs/app.log', 'first'), 6)).toBe(0);
+    // a record carries its header and id before the payload
+    expect(offsetOf(await ok('append', '/logs/app.log', 'second'), 7)).toBeGreaterThan(6);
+    expect(await ok('cat', '--records', '/logs/app.log')).toBe('first\nsecond\n');
+    expect(await ok('cat', '/logs/app.log')).toMatch(/^GFSR[^]*first\n[^]*GFSR[^]*second\n$/);
     await ok('snapshot', '/logs', '/logs-snap');
     await ok('append', '/logs/app.log', 'third');
     // the snapshot keeps the bytes it had (its chunk was copied before the append wrote)
-    expect(await ok('cat', '/logs-snap/app.log')).toBe('first\nsecond\n');
-    expect(await ok('cat', '/logs/app.log')).toBe('first\nsecond\nthird\n');
+    expect(await ok('cat', '--records', '/logs-snap/app.log')).toBe('first\nsecond\n');
+    expect(await ok('cat', '--records', '/logs/app.log')).toBe('first\nsecond\nthird\n');
+    // appenders at once from separate processes: each record lands whole, once
+    const writers = ['w1', 'w2', 'w3', 'w4'];
+    await Promise.all(writers.map((w) => ok('append', '/logs/app.log', w)));
+    const lines = (await ok('cat', '--records', '/logs/app.log')).split('\n');
+    expect(lines.slice(0, 3)).toEqual(['first', 'second', 'third']);
+    expect(lines.slice(3, -1).sort()).toEqual(writers);
     await ok('mv', '/logs/app.log', '/logs/old.log');
     expect(JSON.parse(await ok('--json', 'ls', '/logs'))).toEqual([{ name: 'old.log', kind: 'file' }]);
     await ok('rm', '/logs/old.log');
@@ -75,10 +84,10 @@ describe('the CLI against a running system', () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/\/logs\/old.log does not exist/);
     await ok('undelete', '/logs/old.log');
-    expect(await ok('cat', '/logs/old.log')).toBe('first\nsecond\nthird\n');
+    expect(await ok('cat', '--records', '/logs/old.log')).toBe(`first\nsecond\nthird\n${lines.slice(3, -1).join('\n')}\n`);
     await ok('lswrite', 'config/mode', 'fast');
     expect(await ok('lsread', 'config/mode')).toBe('fast');
-  }, 180_000);
+  }, 300_000);
 
   it('arguments that make no sense get a clear message and exit code 2', async () => {
     const unknown = await cli(sys.url, 'frobnicate');

@@ -125,15 +125,16 @@ program
 
 program
   .command('cat')
-  .description('print a GFS file')
+  .description('print a GFS file: its bytes as stored, or with --records the records appended to it')
   .argument('<path>', 'GFS path', remotePath)
-  .action(async (path: string) => {
-    await pipeline(await api().download('/api/files/data', { path }), process.stdout);
+  .option('--records', 'print the payloads of the records `append` added, each once and in file order')
+  .action(async (path: string, o: { records?: boolean }) => {
+    await pipeline(await api().download(o.records ? '/api/files/records' : '/api/files/data', { path }), process.stdout);
   });
 
 program
   .command('append')
-  .description('append data to a GFS file: the text given, or a local file with --file')
+  .description('append one record to a GFS file (GFS record append, atomic among concurrent appenders; read them with cat --records): the text given, or a local file with --file')
   .argument('<path>', 'GFS path', remotePath)
   .argument('[text]', 'text to append (a newline is added)')
   .option('--file <local>', 'append the bytes of this local file instead')
@@ -141,7 +142,7 @@ program
     if ((text === undefined) === (o.file === undefined)) throw new InvalidArgumentError('give either TEXT or --file LOCAL');
     const data = o.file === undefined ? Buffer.from(`${text}\n`) : readLocal(o.file);
     const r = await api().json<{ offset: number }>('POST', '/api/files/append', { path }, data);
-    show(r, `appended ${data.length} bytes at offset ${r.offset}`);
+    show(r, `appended ${data.length} bytes as a record at offset ${r.offset}`);
   });
 
 for (const [name, route, what] of [

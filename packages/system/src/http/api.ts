@@ -50,6 +50,7 @@ export function apiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerRes
     'GET /api/files/stat': (_req, _res, q) => files.stat(q.required('path')),
     'PUT /api/files/data': async (req, _res, q) => ({ bytes: await files.put(q.required('path'), req) }),
     'GET /api/files/data': async (_req, res, q) => streamFile(res, files, q.required('path')),
+    'GET /api/files/records': async (_req, res, q) => streamRecords(res, files, q.required('path')),
     'POST /api/files/append': async (req, _res, q) => files.append(q.required('path'), await readBody(req)),
     'POST /api/files/rm': async (_req, _res, q) => files.remove(q.required('path')),
     'POST /api/files/undelete': async (_req, _res, q) => files.undelete(q.required('path')),
@@ -125,6 +126,16 @@ async function streamFile(res: ServerResponse, files: Files, path: string): Prom
   await pipeline(Readable.from(files.read(path)), res);
 }
 
+async function streamRecords(res: ServerResponse, files: Files, path: string): Promise<void> {
+  const records = files.records(path);
+  // the first record (or the file's absence) is known before the status goes out
+  const first = await records.next();
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  if (first.done) return void res.end();
+  res.write(first.value);
+  await pipeline(Readable.from(records), res);
+}
+
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const parts: Buffer[] = [];
   let total = 0;
@@ -148,7 +159,7 @@ function errorReply(err: unknown): { status: number; body: { error: string; code
   }
   if (err instanceof DeliveryError) return { status: 503, body: { error: `${message} (a node is down; restart-node brings it back)`, code: 'UNAVAILABLE' } };
   if (/does not exist|no deleted file|not-found|has no chunk/.test(message)) return { status: 404, body: { error: message, code: 'NOT_FOUND' } };
-  if (/exists|is a directory|not a directory|bad path|invalid path|must /i.test(message)) return { status: 400, body: { error: message } };
+  if (/exists|is a directory|not a directory|bad path|invalid path|must |over the limit/i.test(message)) return { status: 400, body: { error: message } };
   return { status: 500, body: { error: message } };
 }
 
