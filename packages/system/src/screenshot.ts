@@ -21,6 +21,7 @@ const call = async (method: string, path: string, body?: Uint8Array): Promise<vo
 };
 try {
   await call('PUT', '/api/files/data?path=/demo.bin', new Uint8Array(24 * 1024 * 1024).fill(7));
+  for (const line of ['started', 'serving', 'ready']) await call('POST', '/api/files/append?path=/app.log', new TextEncoder().encode(`${line}\n`));
   await call('POST', '/api/lock/acquire?client=alice&name=jobs/leader');
   await call('POST', '/api/lock/acquire?client=bob&name=jobs/reports&mode=shared');
   for (let i = 0; i < 60; i++) {

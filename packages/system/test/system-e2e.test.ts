@@ -19,7 +19,7 @@ let sys: StartedSystem;
 beforeAll(async () => {
   port = await freePort();
   sys = await startSystem(dataDir, port);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   if (sys && sys.child.exitCode === null) await sys.stop();
