@@ -153,7 +153,7 @@ describe('the status page in headless Chromium', () => {
     const killed = await cli(sys.url, 'kill-node', 'cs1');
     expect(killed.code).toBe(0);
     await page.waitForFunction(`document.querySelector('#chunkservers tr[data-name="cs1"] .state').textContent === 'down'`, undefined, { timeout: 10_000 });
-    await page.waitForFunction(`window.seen.some((v) => /^under-replicated=[1-9]/.test(v) || /^clones=[1-9]/.test(v))`, undefined, { timeout: 15_000 });
+    await page.waitForFunction(`window.seen.some((v) => /^under-replicated=[1-9]/.test(v) || /^clones=[1-9]/.test(v))`, undefined, { timeout: 45_000 });
     await page.waitForFunction(`document.getElementById('under-replicated').textContent === '0' && document.getElementById('clones').textContent === '0'`, undefined, { timeout: 60_000 });
     const seen = (await page.evaluate('window.seen')) as string[];
     expect(seen.some((v) => /^clones=[1-9]: chunk \d+ cs[23]→cs[23]/.test(v))).toBe(true);
