@@ -14,10 +14,18 @@ export interface ChunkLocation {
 }
 
 export interface MasterStatus {
-  /** Live chunkservers, by id (with the ref clients push data to and read from). */
-  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number; ref: ActorRef<ChunkserverMsg> }>;
+  /** Live chunkservers, by id, with the ref clients push data to and read from, and the replicas the master knows on each. */
+  servers: Array<{ id: ServerId; rack: string; usedBytes: number; capacityBytes: number; ref: ActorRef<ChunkserverMsg>; chunks: number }>;
   /** Op-log records since the last checkpoint. */
   recordsSinceCheckpoint: number;
+  /** Sequence number of the newest op-log record. */
+  logPosition: number;
+  /** Live (not deleted) files, and chunks of any file. */
+  files: number;
+  chunks: number;
+  /** Chunks with fewer live replicas than the target, and the clones now copying. */
+  underReplicated: number;
+  clonesInFlight: Array<{ handle: ChunkHandle; source: ServerId; target: ServerId }>;
   /** A checkpoint is being written (beside the mutations, a few pieces per turn). */
   checkpointing: boolean;
   /** Operations waiting for namespace locks (behind a snapshot that waits for its leases' revocation). */

@@ -4,7 +4,7 @@ import { validatePath } from '../namespace/path.ts';
 import type { MasterHaProps } from '../ha/ha-config.ts';
 import { isHaMsg, NotMasterError, type MetadataRead, type MetadataReadResults } from '../ha/ha-protocol.ts';
 import { MasterReplicaRole } from '../ha/replica.ts';
-import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import type { ChunkLease, ChunkserverMsg, MasterMsg, MasterStatus } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
 import { MetadataError } from './metadata.ts';
@@ -369,12 +369,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return;
       }
       case 'status':
-        return ctx.reply({
-          servers: [...servers.values()].map(({ id, rack, usedBytes, capacityBytes, ref }) => ({ id, rack, usedBytes, capacityBytes, ref })).sort((a, b) => (a.id < b.id ? -1 : 1)),
-          recordsSinceCheckpoint: log.recordsSinceCheckpoint,
-          checkpointing: checkpointing !== undefined,
-          waitingForLocks: waiting.size,
-        });
+        return ctx.reply(status());
       case 'checkpoint': {
         const waiter = ctx.replyHandle();
         if (checkpointing) {
@@ -395,6 +390,28 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
   };
+
+  function status(): MasterStatus {
+    let chunks = 0;
+    let underReplicated = 0;
+    for (const [handle, meta] of metadata.chunks()) {
+      chunks++;
+      if (locations.liveReplicas(handle, meta.version).length < config.replicas) underReplicated++;
+    }
+    return {
+      servers: [...servers.values()]
+        .map(({ id, rack, usedBytes, capacityBytes, ref }) => ({ id, rack, usedBytes, capacityBytes, ref, chunks: locations.chunksOn(id).length }))
+        .sort((a, b) => (a.id < b.id ? -1 : 1)),
+      recordsSinceCheckpoint: log.recordsSinceCheckpoint,
+      checkpointing: checkpointing !== undefined,
+      waitingForLocks: waiting.size,
+      logPosition: log.position,
+      files: metadata.fileCount(),
+      chunks,
+      underReplicated,
+      clonesInFlight: [...clones].map(([handle, c]) => ({ handle, source: c.source, target: c.target })),
+    };
+  }
 
   function knownServer(id: ServerId): ServerState {
     const s = servers.get(id);

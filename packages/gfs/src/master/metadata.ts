@@ -65,6 +65,13 @@ export class MasterMetadata {
     return live;
   }
 
+  /** Live (not deleted) files. */
+  fileCount(): number {
+    let files = 0;
+    for (const [path, entry] of this.namespace.entries()) if (entry.kind === 'file' && !parseHiddenName(baseName(path))) files++;
+    return files;
+  }
+
   /** Every chunk with its metadata (re-replication scans them). */
   chunks(): IterableIterator<[ChunkHandle, ChunkMeta]> {
     return this.chunkMeta.entries();

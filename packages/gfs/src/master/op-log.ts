@@ -62,6 +62,11 @@ export class OpLog {
     this.sinceCheckpoint++;
   }
 
+  /** The sequence number of the newest record appended (0 before any). */
+  get position(): number {
+    return this.nextSeq - 1;
+  }
+
   get recordsSinceCheckpoint(): number {
     return this.sinceCheckpoint;
   }

@@ -1,0 +1,74 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Cluster } from './cluster.ts';
+import type { SystemConfig } from './config.ts';
+import { claimDataDir } from './data-dir.ts';
+import { Files } from './files.ts';
+import { apiHandler } from './http/api.ts';
+import { LockClients } from './locks.ts';
+import { OpsRate } from './ops-rate.ts';
+
+/** The ops/s chart's span. */
+const CHART_SECONDS = 5 * 60;
+/** How long a stop waits for CLI sessions to close before the nodes go down anyway. */
+const CLOSE_SESSIONS_MS = 3_000;
+
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+export interface RunningSystem {
+  url: string;
+  cluster: Cluster;
+  /** Closes the HTTP server and the CLI sessions, then stops every node (storage synced and closed). */
+  stop(): Promise<string>;
+}
+
+/**
+ * Claims the data folder, takes the port (before any thread starts, so a port in use costs
+ * nothing), starts the cluster and serves the API and status page.
+ */
+export async function startSystem(config: SystemConfig, log: (line: string) => void = () => {}): Promise<RunningSystem> {
+  claimDataDir(config.dataDir);
+  let handler: RequestListener | undefined;
+  const server = createServer((req, res) => {
+    if (handler) return handler(req, res);
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+    res.end(`${JSON.stringify({ error: 'the system is still starting' })}\n`);
+  });
+  await listen(server, config.http.port);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  log(`listening on ${url}; starting ${config.lockCell.nodes.length} lock replicas, the GFS master and ${config.gfs.chunkservers.length} chunkservers…`);
+  let cluster: Cluster;
+  try {
+    cluster = await Cluster.start(config);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const files = new Files(cluster.system, cluster.master, await cluster.gfs.spawnClient(cluster.system, 'gfs-client'));
+  const locks = new LockClients(cluster.system, cluster);
+  const ops = new OpsRate(CHART_SECONDS);
+  handler = apiHandler({ cluster, files, locks, ops, startedAt: Date.now() });
+  return {
+    url,
+    cluster,
+    stop: async () => {
+      server.close();
+      server.closeAllConnections();
+      await Promise.race([locks.closeAll(), new Promise((r) => setTimeout(r, CLOSE_SESSIONS_MS))]);
+      const report = await cluster.system.shutdown();
+      return report.terminated.length === 0 ? `${report.graceful.length} nodes stopped cleanly` : `nodes terminated after the grace period: ${report.terminated.join(', ')}`;
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new PortInUseError(`port ${port} on 127.0.0.1 is in use (another actorfs, or another program); choose another with --port N or http.port in the config`));
+      else reject(err);
+    });
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+}
