@@ -29,10 +29,13 @@ const MIB = 1024 * 1024;
 /**
  * GFS settings for a laptop: 8 MiB chunks so a file of tens of MiB spans several, heartbeats each
  * second so a dead chunkserver is noticed within 3 s, and 2 replicas so that, with 3 chunkservers,
- * a lost one leaves a server to re-replicate to (with 3 replicas there would be none).
+ * a lost one leaves a server to re-replicate to (with 3 replicas there would be none), and 10 s
+ * chunk leases: a chunk that lost a replica is cloned only once its lease ends (so no acknowledged
+ * write misses the copy), and the paper's 60 s would hold a re-replication that long.
  */
 export const SYSTEM_GFS_SETTINGS: Partial<GfsConfig> = {
   chunkSizeBytes: 8 * MIB,
+  leaseMs: 10_000,
   replicas: 2,
   heartbeatIntervalMs: 1_000,
   serverTimeoutMs: 3_000,
