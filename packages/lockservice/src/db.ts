@@ -92,6 +92,8 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
         return this.checkSequencer(q.sequencer);
       case 'sessions':
         return ok({ sessions: [...this.state.sessions.keys()], secrets: [...this.state.sessions.values()].map((s) => s.secret) });
+      case 'sessionCount':
+        return ok({ count: this.state.sessions.size });
       case 'ephemerals': {
         const session = this.sessionOf(q.session);
         return session.ok ? ok({ paths: [...session.result.ephemerals] }) : session;

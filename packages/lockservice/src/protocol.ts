@@ -108,6 +108,8 @@ export type LsQuery =
   | { type: 'checkSequencer'; sequencer: Sequencer }
   /** The live sessions and their secrets (the master's own query): a new master extends every one of them. */
   | { type: 'sessions' }
+  /** How many sessions are live (no ids, no secrets): for status pages and operators. */
+  | { type: 'sessionCount' }
   /** The ephemeral files and directories of a session: its end deletes them. */
   | { type: 'ephemerals'; session: SessionId };
 
@@ -121,6 +123,7 @@ export interface LsQueryResults {
   checkSequencer: { valid: true };
   /** `secrets[i]` is that of `sessions[i]` ('' for a session opened without one). */
   sessions: { sessions: SessionId[]; secrets: string[] };
+  sessionCount: { count: number };
   ephemerals: { paths: string[] };
 }
 export type LsQueryResult = LsQueryResults[LsQueryType];

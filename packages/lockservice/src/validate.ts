@@ -71,6 +71,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     getSequencer: onHandle,
     checkSequencer: { required: { sequencer } },
     sessions: { required: {} },
+    sessionCount: { required: {} },
     ephemerals: { required: { session: id } },
   };
 

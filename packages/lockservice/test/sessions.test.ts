@@ -8,6 +8,8 @@ describe('sessions: open, close, expire', () => {
     expect(new Set([a, b, c]).size).toBe(3);
     cell.ok({ type: 'closeSession', session: b });
     expect(cell.read({ type: 'sessions' }).sessions).toEqual([a, c]);
+    // the count anyone may ask for, without ids or secrets
+    expect(cell.read({ type: 'sessionCount' })).toEqual({ count: 2 });
   });
 
   it("keeps each session's secret, lists it for a new master, and a snapshot carries it", () => {

@@ -112,8 +112,8 @@ export async function readStatus(cluster: Cluster, locks: LockClients, ops: OpsR
 async function liveSessions(cluster: Cluster, within: <T>(p: Promise<T>) => Promise<T | null>): Promise<number | null> {
   for (const server of cluster.cell.servers) {
     if (!cluster.isUp(server.node)) continue;
-    const reply = await within(cluster.system.ask(server, { type: 'query', query: { type: 'sessions' } }));
-    if (reply?.ok) return (reply.result as { sessions: unknown[] }).sessions.length;
+    const reply = await within(cluster.system.ask(server, { type: 'query', query: { type: 'sessionCount' } }));
+    if (reply?.ok) return (reply.result as { count: number }).count;
   }
   return null;
 }
