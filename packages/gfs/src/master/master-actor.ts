@@ -583,16 +583,30 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const live = locations.liveReplicas(handle, version);
+    if (live.length === 0) live.push(...lostRaiseTargets(handle, version));
     if (live.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
     const next = version + 1;
-    mutate({ type: 'set-version', handle, version: next });
+    mutate({ type: 'set-version', handle, version: next, raisedOn: live });
     startGrant(handle, next, live, waiter, { type: 'raise-version', handle, version: next });
   }
 
+  /**
+   * A raise logged before a restart that reached none of its servers: every one of them is alive
+   * and reports an older version, so no replica holds the new one and no lease ran on it. The
+   * chunk is raised again from them (a lease then goes out as usual). With one of them silent it
+   * may hold the new version and writes made under it: the chunk waits for it.
+   */
+  function lostRaiseTargets(handle: number, version: number): ServerId[] {
+    const raise = metadata.lastRaise(handle);
+    if (raise?.version !== version || !raise.servers.every((s) => servers.has(s))) return [];
+    ctx.log.warn('a version raise reached no replica before the master restarted; raising again', { handle, version, servers: raise.servers.join(',') });
+    return [...raise.servers];
+  }
+
   /** Sends `order` to the live replicas once the log is durable, and waits for their version-raised. */
-  function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle, raise: ChunkserverMsg): void {
+  function startGrant(handle: number, version: number, live: ServerId[], waiter: ReplyHandle | undefined, raise: ChunkserverMsg): void {
     const fenced = order(raise);
-    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: [waiter], order: fenced });
+    grants.set(handle, { version, awaiting: new Set(live), raised: [], waiters: waiter ? [waiter] : [], order: fenced });
     for (const id of live) ctx.sendWhenDurable(servers.get(id)!.ref, fenced);
     ctx.setTimer(`grant:${handle}`, config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
   }
@@ -755,6 +769,14 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const [handle, meta] of metadata.chunks()) {
       if (clones.has(handle)) continue;
       const replicas = locations.liveReplicas(handle, meta.version);
+      if (replicas.length === 0 && !grants.has(handle)) {
+        const targets = lostRaiseTargets(handle, meta.version);
+        if (targets.length > 0) {
+          mutate({ type: 'set-version', handle, version: meta.version + 1, raisedOn: targets });
+          startGrant(handle, meta.version + 1, targets, undefined, { type: 'raise-version', handle, version: meta.version + 1 });
+          continue;
+        }
+      }
       if (replicas.length < config.replicas) {
         liveChunks ??= metadata.liveFileChunks();
         under.push({ handle, replicas, target: config.replicas, deleted: !liveChunks.has(handle), blockingClient: false });

@@ -37,6 +37,11 @@ export type CheckpointPiece =
 export class MasterMetadata {
   private readonly namespace = new PathTable<Entry>();
   private readonly chunkMeta = new Map<ChunkHandle, ChunkMeta>();
+  /**
+   * The servers each chunk's newest version raise was sent to, from the log since the last
+   * checkpoint (a checkpoint does not keep them: a raise lost before it waits for its servers).
+   */
+  private readonly raises = new Map<ChunkHandle, { version: number; servers: string[] }>();
   /** Handles below this were given out; a new chunk takes a handle at or above it. */
   private nextHandle: ChunkHandle = 1;
   /** Deletion times only grow, which keeps hidden names unique. */
@@ -79,6 +84,11 @@ export class MasterMetadata {
 
   chunk(handle: ChunkHandle): ChunkMeta | undefined {
     return this.chunkMeta.get(handle);
+  }
+
+  /** The servers the chunk's newest version raise went to, if the log since the checkpoint has it. */
+  lastRaise(handle: ChunkHandle): { version: number; servers: string[] } | undefined {
+    return this.raises.get(handle);
   }
 
   /** The chunks of every file at or below `path` (a snapshot revokes their leases first). */
@@ -154,6 +164,8 @@ export class MasterMetadata {
           throw new MetadataError('bad-record', `chunk ${record.handle}: version ${record.version} is not above ${meta.version}`);
         }
         this.chunkMeta.set(record.handle, { ...meta, version: record.version });
+        if (record.raisedOn) this.raises.set(record.handle, { version: record.version, servers: [...record.raisedOn] });
+        else this.raises.delete(record.handle);
         return;
       }
       case 'delete': {

@@ -11,8 +11,12 @@ export type MetadataRecord =
   | { type: 'create'; path: string }
   /** A new chunk (version 1) at the end of a file. */
   | { type: 'add-chunk'; path: string; handle: ChunkHandle }
-  /** A lease grant (or a replica found ahead) raises a chunk's version. */
-  | { type: 'set-version'; handle: ChunkHandle; version: number }
+  /**
+   * A lease grant (or a replica found ahead) raises a chunk's version. A grant names the servers
+   * it raises (`raisedOn`): after a restart, if all of them report an older version, the raise
+   * reached no one and the chunk is raised again from them (else one may hold the new version).
+   */
+  | { type: 'set-version'; handle: ChunkHandle; version: number; raisedOn?: string[] }
   /** Renames the file to a hidden name carrying the deletion time; atMs exceeds every earlier deletion's. */
   | { type: 'delete'; path: string; atMs: number }
   | { type: 'undelete'; hiddenPath: string }
@@ -69,6 +73,10 @@ export function recordShapeProblem(value: unknown): string | undefined {
     if (kind === 'string' ? typeof v !== 'string' : !Number.isSafeInteger(v) || (v as number) < 0) {
       return `${type} record: ${name} must be ${kind === 'string' ? 'a string' : 'an integer >= 0'}`;
     }
+  }
+  const raisedOn = (value as { raisedOn?: unknown }).raisedOn;
+  if (type === 'set-version' && raisedOn !== undefined && !(Array.isArray(raisedOn) && raisedOn.every((s) => typeof s === 'string'))) {
+    return 'set-version record: raisedOn must be a list of server ids';
   }
   return undefined;
 }
