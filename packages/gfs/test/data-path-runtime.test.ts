@@ -24,7 +24,9 @@ const config = {
   mutationTimeoutMs: 3000,
   // the tests make dozens of chunks a second
   maxRecentCreationsPerServer: 1000,
-  clientAttempts: 12,
+  // a write after a chunkserver's kill waits out its lease and its detection; in CI beside other
+  // suites one such write once found no live replica for more than 12 attempts' worth (about 12 s)
+  clientAttempts: 30,
 };
 const plan = planGfsCluster(gfsClusterConfig('dp', { chunkservers: ['A', 'B', 'C'].map((rack) => ({ rack, capacityBytes: 1 << 30 })), config }));
 const nodeOf = new Map(plan.config.chunkservers.map((c) => [c.server, c.node]));
