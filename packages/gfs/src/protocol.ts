@@ -32,14 +32,18 @@ export interface MasterStatus {
   waitingForLocks: number;
 }
 
-export type MasterMsg =
-  // ---- namespace (clients) ----
+/** Namespace changes, asked of the master by a client session and of a session by its caller alike. */
+export type NamespaceChange =
   | ({ type: 'mkdir'; path: string } & Asks<true>)
   | ({ type: 'create'; path: string } & Asks<true>)
   | ({ type: 'delete'; path: string } & Asks<true>)
   | ({ type: 'undelete'; path: string } & Asks<true>)
   | ({ type: 'rename'; from: string; to: string } & Asks<true>)
-  | ({ type: 'snapshot'; source: string; target: string } & Asks<true>)
+  | ({ type: 'snapshot'; source: string; target: string } & Asks<true>);
+
+export type MasterMsg =
+  // ---- namespace (clients) ----
+  | NamespaceChange
   | ({ type: 'list'; path: string } & Asks<Array<{ name: string; kind: 'dir' | 'file' }>>)
   | ({ type: 'stat'; path: string } & Asks<{ kind: 'dir' } | { kind: 'file'; chunks: number }>)
   // ---- chunks (clients) ----

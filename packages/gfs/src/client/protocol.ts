@@ -1,4 +1,5 @@
 import type { Asks } from '@actorfs/actors';
+import type { NamespaceChange } from '../protocol.ts';
 
 /** What `stat` tells of a path. A file's size is its chunks before the last, full, plus the last one's length. */
 export type FileStat = { kind: 'dir' } | { kind: 'file'; chunks: number; sizeBytes: number; chunkSizeBytes: number };
@@ -10,12 +11,7 @@ export interface ListEntry {
 
 /** A client session's protocol; GfsClient is the promise API over it. */
 export type ClientMsg =
-  | ({ type: 'mkdir'; path: string } & Asks<true>)
-  | ({ type: 'create'; path: string } & Asks<true>)
-  | ({ type: 'delete'; path: string } & Asks<true>)
-  | ({ type: 'undelete'; path: string } & Asks<true>)
-  | ({ type: 'rename'; from: string; to: string } & Asks<true>)
-  | ({ type: 'snapshot'; source: string; target: string } & Asks<true>)
+  | NamespaceChange
   | ({ type: 'list'; path: string } & Asks<ListEntry[]>)
   | ({ type: 'stat'; path: string } & Asks<FileStat>)
   /** Bytes [offset, offset + length) of a file; a range past its end is refused. */
