@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ActorSystem } from '@actorfs/actors';
-import { KV_MACHINE, PaxosClient, planGroup, type GroupPlan, type LearnerDigest, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
+import { KV_MACHINE, type AcceptorView, PaxosClient, planGroup, type GroupPlan, type LearnerDigest, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
 
 /**
  * Snapshots in pieces in the real runtime: three worker threads with LMDB, a 1 MiB message limit
@@ -43,6 +43,16 @@ async function digest(node: string): Promise<LearnerDigest | undefined> {
   return system.ask(learner, { type: 'digest' }, { timeoutMs: 5_000 }).catch(() => undefined);
 }
 
+/** Snapshots reach the leader, which truncates the acceptors behind them: wait until the live ones have cut their logs. */
+async function untilAcceptorsTruncated(acceptors: GroupPlan['acceptors']): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const views = await Promise.all(acceptors.map((a) => system.ask(a, { type: 'inspect' }, { timeoutMs: 5_000 }) as Promise<AcceptorView>));
+    if (views.every((v) => v.truncatedBefore > 1)) return;
+    await pause(50);
+  }
+  throw new Error('the acceptors never truncated their logs behind a snapshot');
+}
+
 describe('snapshots in pieces (worker threads, LMDB)', () => {
   it('a restarted learner catches up from a peer snapshot several times the message limit, and restores it from LMDB', async () => {
     for (let i = 0; i < 200; i++) {
@@ -61,7 +71,7 @@ describe('snapshots in pieces (worker threads, LMDB)', () => {
       timeoutMs: 5_000,
     });
     await Promise.all(Array.from({ length: 1_000 }, (_, i) => client.propose({ op: 'put', key: `k${i}`, value: String(i % 10).repeat(4 * KIB) })));
-    await pause(1_500); // snapshots reach the leader, which truncates the acceptors behind them
+    await untilAcceptorsTruncated(plan.acceptors.filter((a) => a.node !== lagging));
 
     await system.startNode(lagging);
     await spawnNode(lagging);
