@@ -171,13 +171,13 @@ export class Master {
    */
   schedule(): void {
     if (this.stopped) return;
-    const dues = [this.leases.nextWakeAt(), this.waiters.nextWakeAt(), ...this.held.map((w) => w.deadline)].filter((d): d is number => d !== undefined);
-    if (dues.length === 0) {
+    let due = Math.min(this.leases.nextWakeAt() ?? Infinity, this.waiters.nextWakeAt() ?? Infinity);
+    for (const w of this.held) due = Math.min(due, w.deadline);
+    if (due === Infinity) {
       if (this.wakeAt !== undefined) this.ctx.cancelTimer('wake');
       this.wakeAt = undefined;
       return;
     }
-    const due = Math.min(...dues);
     if (this.wakeAt !== undefined && this.wakeAt <= due) return;
     this.wakeAt = due;
     this.ctx.setTimer('wake', Math.max(0, due - this.ctx.now()), { type: 'wake' });
