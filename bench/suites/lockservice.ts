@@ -43,7 +43,11 @@ export const suite: Suite = {
       const sixteen = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`c16-${i}`)));
       addCycles(add, '16_clients', await lockCycles(system, plan, sixteen, 'l16'), '>= 3,000 (etcd: 362)');
       const many = await Promise.all(Array.from({ length: 256 }, (_, i) => client(`c256-${i}`)));
-      addCycles(add, '256_clients', await lockCycles(system, plan, many, 'l256'), '>= 10,000');
+      const cycles256 = await lockCycles(system, plan, many, 'l256');
+      addCycles(add, '256_clients', cycles256, '>= 10,000');
+      const commit256 = await commitsInFlight(system, plan, 256);
+      add({ name: 'commit_256_in_flight_per_s', value: commit256, unit: 'commit/s', goal: "baseline: the cell's own group, 256 clients' commands at once" });
+      add({ name: 'lock_cycle_256_clients_vs_commit_256', value: (2 * cycles256.perSec) / commit256, unit: 'ratio', goal: 'a cycle is two commands: 1.0 = the lock service costs nothing beyond its group' });
       add({ name: 'cached_read_per_s', value: await cachedReads(solo), unit: 'read/s', goal: '>= 1,000,000' });
       const held = planCell(HELD_CELL);
       for (const s of held.specs) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
@@ -60,24 +64,40 @@ export const suite: Suite = {
   },
 };
 
-/** Commands through the cell's group one at a time (each a one-slot commit the database refuses: no state grows). */
-async function commitOneAtATime(system: ActorSystem, plan: CellPlan): Promise<{ perSec: number; counts: PerOp }> {
-  const paxos = new PaxosClient({
-    clientId: 'bench-baseline',
+/** A client of the cell's group (no lock-service session): its commands go straight to the proposers. */
+function groupClient(system: ActorSystem, plan: CellPlan, clientId: string): PaxosClient<ReturnType<typeof cellMachine>> {
+  return new PaxosClient({
+    clientId,
     machine: cellMachine(BENCH_CELL.db),
     proposers: plan.paxos.proposers,
     ask: (ref, m, timeoutMs) => system.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     timeoutMs: 5_000,
   });
+}
+
+/** One command the database refuses (no state grows): a commit that changes nothing. */
+async function refusedCommit(paxos: PaxosClient<ReturnType<typeof cellMachine>>): Promise<void> {
+  try {
+    await paxos.propose({ type: 'release', session: 0, handle: 0 });
+  } catch (err) {
+    if (!(err instanceof PaxosDomainError)) throw err;
+  }
+}
+
+/** Commands through the cell's group from `clients` clients at once, each one at a time. */
+async function commitsInFlight(system: ActorSystem, plan: CellPlan, clients: number): Promise<number> {
+  const all = Array.from({ length: clients }, (_, i) => groupClient(system, plan, `bench-baseline-${clients}-${i}`));
+  return closedLoopRate(clients, (i) => refusedCommit(all[i]!), SPAN_MS);
+}
+
+/** Commands through the cell's group one at a time. */
+async function commitOneAtATime(system: ActorSystem, plan: CellPlan): Promise<{ perSec: number; counts: PerOp }> {
+  const paxos = groupClient(system, plan, 'bench-baseline');
   let commits = 0;
   const one = async (): Promise<void> => {
     commits++;
-    try {
-      await paxos.propose({ type: 'release', session: 0, handle: 0 });
-    } catch (err) {
-      if (!(err instanceof PaxosDomainError)) throw err;
-    }
+    await refusedCommit(paxos);
   };
   await rate(WARM_UP_MS, one);
   const before = await cellCounts(system, plan, commits);
