@@ -144,13 +144,13 @@ export class LockWaiters<R> {
 
   /** When to tick next: the earliest waiter deadline or lock-delay end, or undefined. */
   nextWakeAt(): number | undefined {
-    let next: number | undefined;
-    const consider = (at: number) => void (next === undefined || at < next ? (next = at) : undefined);
+    // The master asks after every command and KeepAlive: a plain loop, no closure per call.
+    let next = Infinity;
     for (const queue of this.queues.values()) {
-      for (const waiter of queue.waiters) consider(waiter.deadline);
-      if (!queue.trying && !queue.blocked && queue.availableAt > 0) consider(queue.availableAt);
+      for (const waiter of queue.waiters) next = Math.min(next, waiter.deadline);
+      if (!queue.trying && !queue.blocked && queue.availableAt > 0) next = Math.min(next, queue.availableAt);
     }
-    return next;
+    return next === Infinity ? undefined : next;
   }
 
   /** Waiters queued in all. */

@@ -53,6 +53,8 @@ export class Master {
   private writeBarrier: number;
   private readonly unflushed = new Set<SessionId>();
   private readonly toldFailover = new Set<SessionId>();
+  /** When the wake timer is set to fire (undefined: not set). */
+  private wakeAt: number | undefined;
 
   constructor(
     private readonly ctx: ActorContext<ServerMsg>,
@@ -151,6 +153,7 @@ export class Master {
   }
 
   wake(): void {
+    this.wakeAt = undefined;
     if (this.retryStart) {
       this.retryStart = false;
       return this.start();
@@ -162,12 +165,22 @@ export class Master {
     this.schedule();
   }
 
-  /** Sets the wake timer to the earliest moment anything is due. */
+  /**
+   * Sets the wake timer to the earliest moment anything is due. A timer already set no later stays
+   * (an early wake only looks and sets it again): this runs after every command.
+   */
   schedule(): void {
     if (this.stopped) return;
-    const dues = [this.leases.nextWakeAt(), this.waiters.nextWakeAt(), ...this.held.map((w) => w.deadline)].filter((d): d is number => d !== undefined);
-    if (dues.length === 0) return this.ctx.cancelTimer('wake');
-    this.ctx.setTimer('wake', Math.max(0, Math.min(...dues) - this.ctx.now()), { type: 'wake' });
+    let due = Math.min(this.leases.nextWakeAt() ?? Infinity, this.waiters.nextWakeAt() ?? Infinity);
+    for (const w of this.held) due = Math.min(due, w.deadline);
+    if (due === Infinity) {
+      if (this.wakeAt !== undefined) this.ctx.cancelTimer('wake');
+      this.wakeAt = undefined;
+      return;
+    }
+    if (this.wakeAt !== undefined && this.wakeAt <= due) return;
+    this.wakeAt = due;
+    this.ctx.setTimer('wake', Math.max(0, due - this.ctx.now()), { type: 'wake' });
   }
 
   private propose(op: LsOp, to: ReplyHandle | undefined, writing?: string): void {

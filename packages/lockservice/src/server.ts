@@ -1,5 +1,5 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
-import { compareBallots, PaxosClient, type AppliedEvents, type Ballot, type LeadershipEvent, type LearnerMsg, type ProposeReply, type ProposerMsg } from '@actorfs/paxos';
+import { compareBallots, PaxosClient, timing, type AppliedEvents, type Ballot, type LeadershipEvent, type LearnerMsg, type ProposeReply, type ProposerMsg } from '@actorfs/paxos';
 import type { CellConfig } from './cell.ts';
 import { cellMachine } from './machine.ts';
 import { Master } from './master.ts';
@@ -49,6 +49,8 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
     sleep: (ms) => ctx.sleep(ms),
     timeoutMs: props.config.timing.requestTimeoutMs,
     maxAttempts: MASTER_ATTEMPTS,
+    // Every client's commands go through this one session: as wide as the group lets it be.
+    window: timing(props.config.paxos).sessionWindow,
   });
   let master: Master | undefined;
   let ballot: Ballot | undefined;

@@ -14,6 +14,12 @@ interface Fields {
   required: Record<string, Check>;
   optional?: Record<string, Check>;
 }
+/** Fields as the checks walk them, made once per cell: the master checks every request. */
+interface FieldChecks {
+  required: Array<[string, Check]>;
+  optional: Array<[string, Check]>;
+  known: Set<string>;
+}
 
 const id: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'must be a non-negative integer');
 const oneOf =
@@ -42,9 +48,10 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     return v.byteLength > limits.maxContentsBytes ? `is ${v.byteLength} bytes, over the limit of ${limits.maxContentsBytes}` : undefined;
   };
   const aclName: Check = (v) => (v === null ? undefined : componentProblem(v, limits, 'an ACL file name'));
+  const aclFields = fieldChecks({ required: {}, optional: { read: aclName, write: aclName, changeAcl: aclName } });
   const acl: Check = (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be an object { read?, write?, changeAcl? }';
-    return fieldsProblem(v as Record<string, unknown>, { required: {}, optional: { read: aclName, write: aclName, changeAcl: aclName } });
+    return fieldsProblem(v as Record<string, unknown>, aclFields);
   };
   const sequencer: Check = (v) => sequencerProblem(v) ?? path((v as Sequencer).lock);
   const onHandle: Fields = { required: { session: id, handle: id } };
@@ -75,37 +82,49 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     ephemerals: { required: { session: id } },
   };
 
+  const opChecks = tableChecks(ops);
+  const queryChecks = tableChecks(queries);
   const op = (raw: unknown): string | undefined => {
-    const problem = typed(raw, ops, 'op');
+    const problem = typed(raw, opChecks, 'op');
     if (problem) return problem;
     const o = raw as { type: string; kind?: unknown; contents?: unknown };
     if (o.type === 'open' && o.kind === 'dir' && o.contents !== undefined) return 'open: a directory has no contents';
     return undefined;
   };
-  return { op, query: (raw) => typed(raw, queries, 'query') };
+  return { op, query: (raw) => typed(raw, queryChecks, 'query') };
 }
 
-function typed(raw: unknown, table: Record<string, Fields>, what: string): string | undefined {
+function fieldChecks(fields: Fields, extra: string[] = []): FieldChecks {
+  const required = Object.entries(fields.required);
+  const optional = Object.entries(fields.optional ?? {});
+  return { required, optional, known: new Set([...extra, ...required.map(([name]) => name), ...optional.map(([name]) => name)]) };
+}
+
+/** Each type's field checks; every op and query also has its `type`. */
+function tableChecks(table: Record<string, Fields>): Record<string, FieldChecks> {
+  return Object.fromEntries(Object.entries(table).map(([type, fields]) => [type, fieldChecks(fields, ['type'])]));
+}
+
+function typed(raw: unknown, table: Record<string, FieldChecks>, what: string): string | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `${what} must be an object with a type`;
   const type = (raw as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.hasOwn(table, type)) {
     return `unknown ${what} type ${JSON.stringify(type)} (known: ${Object.keys(table).join(', ')})`;
   }
-  const problem = fieldsProblem(raw as Record<string, unknown>, table[type]!, ['type']);
+  const problem = fieldsProblem(raw as Record<string, unknown>, table[type]!);
   return problem && `${type}: ${problem}`;
 }
 
-function fieldsProblem(obj: Record<string, unknown>, fields: Fields, extra: string[] = []): string | undefined {
-  for (const [name, check] of Object.entries(fields.required)) {
+function fieldsProblem(obj: Record<string, unknown>, fields: FieldChecks): string | undefined {
+  for (const [name, check] of fields.required) {
     if (obj[name] === undefined) return `${name}: missing`;
     const problem = check(obj[name]);
     if (problem) return `${name}: ${problem}`;
   }
-  for (const [name, check] of Object.entries(fields.optional ?? {})) {
+  for (const [name, check] of fields.optional) {
     const problem = obj[name] === undefined ? undefined : check(obj[name]);
     if (problem) return `${name}: ${problem}`;
   }
-  const known = new Set([...extra, ...Object.keys(fields.required), ...Object.keys(fields.optional ?? {})]);
-  const unknown = Object.keys(obj).find((k) => !known.has(k));
+  const unknown = Object.keys(obj).find((k) => !fields.known.has(k));
   return unknown === undefined ? undefined : `unknown field ${JSON.stringify(unknown)}`;
 }
