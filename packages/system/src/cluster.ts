@@ -1,31 +1,36 @@
 import { join } from 'node:path';
 import { ActorSystem, type ActorRef } from '@actorfs/actors';
-import { planGfsCluster, type ChunkserverMsg, type GfsClusterPlan, type MasterMsg } from '@actorfs/gfs';
+import { planGfsCluster, type ChunkserverMsg, type GfsClusterPlan, type LockCellRef, type MasterReplica } from '@actorfs/gfs';
 import { planCell, type CellPlan } from '@actorfs/lockservice';
 import { cellOf, gfsClusterOf, type SystemConfig } from './config.ts';
 
-/** What runs on a worker node of the system. */
-export type Role = { kind: 'lock-replica'; index: number } | { kind: 'gfs-master' } | { kind: 'chunkserver'; rack: string; capacityBytes: number };
+/** What runs on a worker node of the system: a GFS master replica that may lead (the master or a synchronous backup), or a shadow. */
+export type Role = { kind: 'lock-replica'; index: number } | { kind: 'gfs-master' } | { kind: 'gfs-shadow' } | { kind: 'chunkserver'; rack: string; capacityBytes: number };
 
-/** Every node, in start order, with its role: the lock cell first (the GFS master will elect through it). */
+/** Every node, in start order, with its role: the lock cell first (the GFS master replicas elect through it). */
 export function rolesOf(config: SystemConfig): Map<string, Role> {
   const roles = new Map<string, Role>();
   config.lockCell.nodes.forEach((node, index) => roles.set(node, { kind: 'lock-replica', index }));
-  roles.set(config.gfs.master, { kind: 'gfs-master' });
+  for (const node of config.gfs.masters) roles.set(node, { kind: 'gfs-master' });
+  for (const node of config.gfs.shadows) roles.set(node, { kind: 'gfs-shadow' });
   for (const cs of config.gfs.chunkservers) roles.set(cs.name, { kind: 'chunkserver', rack: cs.rack, capacityBytes: cs.capacityBytes });
   return roles;
 }
 
 /**
- * The system's actors on worker threads: a lock-service cell (a replica per node), a GFS master
- * and chunkservers. Refs are fixed names, so they are known before anything is spawned and stay
+ * The system's actors on worker threads: a lock-service cell (a replica per node), GFS master
+ * replicas (elected through the cell; the others are synchronous backups or shadows) and
+ * chunkservers. Refs are fixed names, so they are known before anything is spawned and stay
  * valid when a node is killed and started again (its actors then reload their LMDB).
  */
 export class Cluster {
   readonly roles: Map<string, Role>;
   readonly cell: CellPlan;
   readonly gfs: GfsClusterPlan;
-  readonly master: ActorRef<MasterMsg>;
+  /** The lock cell as GFS nodes reach it: the master replicas elect through it, and clients find the master there. */
+  readonly lock: LockCellRef;
+  /** Every GFS master replica, those that may lead first, then the shadows. */
+  readonly masters: MasterReplica[];
   readonly chunkservers: Map<string, ActorRef<ChunkserverMsg>>;
 
   private constructor(
@@ -34,8 +39,9 @@ export class Cluster {
   ) {
     this.roles = rolesOf(config);
     this.cell = planCell(cellOf(config));
-    this.gfs = planGfsCluster(gfsClusterOf(config));
-    this.master = this.gfs.master;
+    this.lock = { config: this.cell.config, servers: this.cell.servers };
+    this.gfs = planGfsCluster(gfsClusterOf(config), { lock: this.lock, backups: config.gfs.masters, shadows: config.gfs.shadows });
+    this.masters = this.gfs.replicas;
     this.chunkservers = this.gfs.chunkservers;
   }
 
@@ -93,6 +99,7 @@ export class Cluster {
         for (const s of this.cell.on(node)) await this.system.spawn(s.kind, s.props, { node: s.node, name: s.name });
         return;
       case 'gfs-master':
+      case 'gfs-shadow':
       case 'chunkserver':
         return this.gfs.spawnOn(this.system, node);
       default: {

@@ -1,10 +1,13 @@
 import type { ActorRef, ActorSystem } from '@actorfs/actors';
-import { GfsClient, type ClientMsg, type MasterMsg } from '@actorfs/gfs';
+import { GfsClient, type ClientMsg, type HaMasterClient } from '@actorfs/gfs';
 
 /** Bytes per write call to the GFS client: HTTP delivers a body in small parts, regrouped to this. */
 export const PIECE_BYTES = 4 * 1024 * 1024;
-/** One client call (retries included) or master question gives up after this. */
-const CALL_TIMEOUT_MS = 30_000;
+/**
+ * One client call (retries included) or master question gives up after this: longer than the GFS
+ * client's retries (clientAttempts), which outlast a master failover.
+ */
+export const CALL_TIMEOUT_MS = 120_000;
 
 export interface FileStat {
   path: string;
@@ -27,8 +30,8 @@ export class Files {
   private readonly client: GfsClient;
 
   constructor(
-    private readonly system: ActorSystem,
-    private readonly master: ActorRef<MasterMsg>,
+    system: ActorSystem,
+    private readonly master: HaMasterClient,
     session: ActorRef<ClientMsg>,
   ) {
     this.client = new GfsClient(session, (ref, msg, opts) => system.ask(ref, msg as ClientMsg & { type: 'stat' }, opts), { timeoutMs: CALL_TIMEOUT_MS, callBytes: PIECE_BYTES });
@@ -53,13 +56,13 @@ export class Files {
     return this.client.snapshot(source, target);
   }
 
-  /** Size from the client; each chunk's handle, version and replicas from the master (chunks before the last are full). */
+  /** Size from the client; each chunk's handle, version and replicas from the master in office (chunks before the last are full). */
   async stat(path: string): Promise<FileStat> {
     const s = await this.client.stat(path);
     if (s.kind === 'dir') return { path, kind: 'dir', sizeBytes: 0, chunks: [] };
     const chunks: FileStat['chunks'] = [];
     for (let index = 0; index < s.chunks; index++) {
-      const loc = await this.system.ask(this.master, { type: 'locate', path, index }, { timeoutMs: CALL_TIMEOUT_MS });
+      const loc = await this.master.call({ type: 'locate', path, index });
       const lengthBytes = index < s.chunks - 1 ? s.chunkSizeBytes : s.sizeBytes - index * s.chunkSizeBytes;
       chunks.push({ ...loc, lengthBytes });
     }
