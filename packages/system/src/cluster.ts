@@ -4,6 +4,9 @@ import { planGfsCluster, type ChunkserverMsg, type GfsClusterPlan, type LockCell
 import { planCell, type CellPlan } from '@actorfs/lockservice';
 import { cellOf, gfsClusterOf, type SystemConfig } from './config.ts';
 
+/** How often awaitMaster asks the replicas. */
+const MASTER_POLL_MS = 500;
+
 /** What runs on a worker node of the system: a GFS master replica that may lead (the master or a synchronous backup), or a shadow. */
 export type Role = { kind: 'lock-replica'; index: number } | { kind: 'gfs-master' } | { kind: 'gfs-shadow' } | { kind: 'chunkserver'; rack: string; capacityBytes: number };
 
@@ -61,6 +64,21 @@ export class Cluster {
       throw err;
     }
     return cluster;
+  }
+
+  /**
+   * Waits until a GFS master replica is in office and answers its name and lock generation, or
+   * null after `timeoutMs`. After a restart the previous run's master lock is free only once its
+   * lock-service session ends (lease and grace period) and the lock-delay passes.
+   */
+  async awaitMaster(timeoutMs: number): Promise<{ name: string; generation: number | null } | null> {
+    for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, MASTER_POLL_MS))) {
+      for (const r of this.masters.filter((m) => m.role === 'backup' && this.isUp(m.ref.node))) {
+        const s = await this.system.ask(r.ref, { type: 'ha-status' }, { timeoutMs: MASTER_POLL_MS }).catch(() => null);
+        if (s?.role === 'master') return { name: s.replica, generation: s.generation };
+      }
+    }
+    return null;
   }
 
   isUp(node: string): boolean {

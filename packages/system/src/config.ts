@@ -40,8 +40,8 @@ const MIB = 1024 * 1024;
  * chunk leases: a chunk that lost a replica is cloned only once its lease ends (so no acknowledged
  * write misses the copy), and the paper's 60 s would hold a re-replication that long.
  * A client step gets 40 attempts (about a minute of backoff): enough to outlast a master failover
- * (the lock cell's 12 s session lease, a 2 s lock-delay, and the new master's 10 s wait before it
- * grants a chunk lease).
+ * (the dead master's 6 s lock-service session, a 2 s lock-delay, and the new master's 10 s wait
+ * before it grants a chunk lease).
  */
 export const SYSTEM_GFS_SETTINGS: Partial<GfsConfig> = {
   chunkSizeBytes: 8 * MIB,
@@ -58,10 +58,17 @@ export const SYSTEM_GFS_SETTINGS: Partial<GfsConfig> = {
 /** The lock cell's sessions: a 2 s Paxos lease, so a lost replica's leadership moves on quickly. */
 export const SYSTEM_PAXOS: Partial<PaxosTiming> = { leaseMs: 2_000 };
 
+/**
+ * Lock-service sessions of 6 s with a 15 s grace period (Chubby's 12 s and 45 s are made for a
+ * cell of its own machines): a GFS master's session ends 6 s after its node dies, and after a
+ * restart of the whole system the previous run's master lock is free 21 s after the cell elects.
+ */
+export const SYSTEM_CELL_TIMING: Partial<CellTiming> = { leaseMs: 6_000, gracePeriodMs: 15_000 };
+
 export const DEFAULT_CONFIG: SystemConfig = {
   dataDir: './data',
   http: { port: DEFAULT_PORT },
-  lockCell: { nodes: ['ls1', 'ls2', 'ls3', 'ls4', 'ls5'], timing: {}, paxos: SYSTEM_PAXOS },
+  lockCell: { nodes: ['ls1', 'ls2', 'ls3', 'ls4', 'ls5'], timing: SYSTEM_CELL_TIMING, paxos: SYSTEM_PAXOS },
   gfs: {
     masters: ['gfs-master1', 'gfs-master2'],
     shadows: ['gfs-shadow'],

@@ -2,6 +2,7 @@ import type { NodeStats } from '@actorfs/actors';
 import type { HaStatus, MasterReplica, MasterStatus, ShadowAnswer } from '@actorfs/gfs';
 import type { LearnerStatus, ProposerStatus } from '@actorfs/paxos';
 import type { Cluster, Role } from './cluster.ts';
+import { queryCell } from './cell-query.ts';
 import type { HeldLock, LockClients } from './locks.ts';
 import type { OpsRate } from './ops-rate.ts';
 
@@ -20,6 +21,8 @@ export interface ReplicaStatus {
   up: boolean;
   role: ProposerStatus['role'] | 'unknown';
   leaseValid: boolean;
+  /** When its leader lease ends (ms since the epoch, this process's clock; null when it holds none). */
+  leaseUntil: number | null;
   commitIndex: number | null;
   applied: number | null;
 }
@@ -93,18 +96,19 @@ export async function readStatus(cluster: Cluster, locks: LockClients, ops: OpsR
   const ask = cluster.system.ask.bind(cluster.system);
   const up = (node: string): boolean => cluster.isUp(node);
 
-  const [nodes, replicas, masterReplicas, sessions, clients] = await Promise.all([
+  const [nodes, replicas, masterReplicas, sessions, held, clients] = await Promise.all([
     Promise.all([...cluster.roles].map(async ([name, role]): Promise<NodeStatus> => ({ name, role: role.kind, up: up(name), stats: up(name) ? await within(cluster.system.stats(name)) : null }))),
     Promise.all(
       cluster.cell.config.nodes.map(async (node, i): Promise<ReplicaStatus> => {
         const [p, l] = up(node)
           ? await Promise.all([within<ProposerStatus>(ask(cluster.cell.paxos.proposers[i]!, { type: 'status' })), within<LearnerStatus>(ask(cluster.cell.paxos.learners[i]!, { type: 'status' }))])
           : [null, null];
-        return { node, up: up(node), role: p?.role ?? 'unknown', leaseValid: p?.leaseValid ?? false, commitIndex: p?.commitIndex ?? null, applied: l?.applied ?? null };
+        return { node, up: up(node), role: p?.role ?? 'unknown', leaseValid: p?.leaseValid ?? false, leaseUntil: p?.leaseValid ? Math.round(Date.now() + p.leaseRemainingMs) : null, commitIndex: p?.commitIndex ?? null, applied: l?.applied ?? null };
       }),
     ),
     Promise.all(cluster.masters.map((r) => replicaAnswers(cluster, r, within))),
-    liveSessions(cluster, within),
+    within(queryCell(cluster, { type: 'sessionCount' })),
+    within(locks.allHeld()),
     within(locks.sessions()),
   ]);
   const leader = replicas.find((r) => r.role === 'leader' && r.leaseValid);
@@ -122,7 +126,7 @@ export async function readStatus(cluster: Cluster, locks: LockClients, ops: OpsR
     at: Date.now(),
     startedAt,
     nodes,
-    lockCell: { cell: cluster.cell.config.db.cell, master: leader?.node ?? null, replicas, sessions, clients: clients ?? [], locksHeld: locks.allHeld() },
+    lockCell: { cell: cluster.cell.config.db.cell, master: leader?.node ?? null, replicas, sessions: sessions?.count ?? null, clients: clients ?? [], locksHeld: held ?? [] },
     gfs: {
       master: { node: inOffice?.replica.name ?? null, generation: inOffice?.ha?.generation ?? null },
       status: masterStatus,
@@ -134,15 +138,6 @@ export async function readStatus(cluster: Cluster, locks: LockClients, ops: OpsR
   };
 }
 
-/** The live sessions in the cell's database, read at the master under its lease. */
-async function liveSessions(cluster: Cluster, within: <T>(p: Promise<T>) => Promise<T | null>): Promise<number | null> {
-  for (const server of cluster.cell.servers) {
-    if (!cluster.isUp(server.node)) continue;
-    const reply = await within(cluster.system.ask(server, { type: 'query', query: { type: 'sessionCount' } }));
-    if (reply?.ok) return (reply.result as { count: number }).count;
-  }
-  return null;
-}
 
 interface ReplicaAnswers {
   replica: MasterReplica;

@@ -11,6 +11,8 @@ import { OpsRate } from './ops-rate.ts';
 
 /** The ops/s chart's span. */
 const CHART_SECONDS = 5 * 60;
+/** How long a start waits for a GFS master to take office before it serves anyway. */
+const AWAIT_MASTER_MS = 120_000;
 /** How long a stop waits for CLI sessions to close before the nodes go down anyway. */
 const CLOSE_SESSIONS_MS = 3_000;
 
@@ -47,9 +49,12 @@ export async function startSystem(config: SystemConfig, log: (line: string) => v
     server.close();
     throw err;
   }
+  log('waiting for a GFS master replica to take office (after a restart, the previous master\'s lock-service session must end first)…');
+  const master = await cluster.awaitMaster(AWAIT_MASTER_MS);
+  log(master ? `GFS master: ${master.name} (lock generation ${master.generation ?? '?'})` : `no GFS master took office within ${AWAIT_MASTER_MS / 1000} s; serving anyway (the status page shows the replicas)`);
   const locator = await cluster.system.spawn(MasterLocator, { lock: cluster.lock, principal: 'actorfs-files' }, { name: 'gfs-master-locator' });
-  const master = new HaMasterClient({ locator, ask: cluster.system.ask.bind(cluster.system), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), findMasterMs: CALL_TIMEOUT_MS });
-  const files = new Files(cluster.system, master, await cluster.gfs.spawnClient(cluster.system, 'gfs-client'));
+  const masterClient = new HaMasterClient({ locator, ask: cluster.system.ask.bind(cluster.system), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), findMasterMs: CALL_TIMEOUT_MS });
+  const files = new Files(cluster.system, masterClient, await cluster.gfs.spawnClient(cluster.system, 'gfs-client'));
   const locks = new LockClients(cluster.system, cluster);
   const ops = new OpsRate(CHART_SECONDS);
   handler = apiHandler({ cluster, files, locks, ops, startedAt: Date.now() });

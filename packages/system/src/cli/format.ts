@@ -12,7 +12,7 @@ export function formatStatus(s: StatusView): string {
   const m = g.status;
   const lines = [
     `lock cell /ls/${c.cell}: master ${c.master ?? 'none'}, ${c.sessions ?? '?'} live sessions, ${c.locksHeld.length} locks held`,
-    ...c.replicas.map((r) => `  ${r.node.padEnd(12)} ${upDown(r.up).padEnd(5)} ${r.role.padEnd(9)} commit ${r.commitIndex ?? '?'} applied ${r.applied ?? '?'}${r.leaseValid ? ' (leader lease)' : ''}`),
+    ...c.replicas.map((r) => `  ${r.node.padEnd(12)} ${upDown(r.up).padEnd(5)} ${r.role.padEnd(9)} commit ${r.commitIndex ?? '?'} applied ${r.applied ?? '?'}${r.leaseUntil ? ` (leader lease until ${new Date(r.leaseUntil).toISOString().slice(11, 23)})` : ''}`),
     `gfs master ${g.master.node === null ? 'none in office (failing over)' : `${g.master.node} (lock generation ${g.master.generation ?? '?'})`}: ${m?.files ?? '?'} files, ${m?.chunks ?? '?'} chunks, ${m?.underReplicated ?? '?'} under-replicated, ${m?.clonesInFlight.length ?? '?'} clones in flight`,
     ...g.replicas.map((r) => `  ${r.node.padEnd(12)} ${upDown(r.up).padEnd(5)} ${r.role.padEnd(8)} log at ${r.logPosition ?? '?'}${r.role === 'master' ? '' : `, lag ${r.lagRecords ?? '?'} records / ${r.lagMs ?? '?'} ms${r.inSync ? ', in sync' : ''}`}`),
     'chunkservers:',

@@ -32,7 +32,7 @@ export function statusPage(): string {
     <table id="replicas"><thead><tr><th>node</th><th>state</th><th>Paxos role</th><th>leader lease</th><th>commit index</th><th>applied</th></tr></thead><tbody></tbody></table>
     <h2>Sessions of CLI clients</h2>
     <table id="clients"><thead><tr><th>client</th><th>session</th><th>state</th></tr></thead><tbody></tbody></table>
-    <h2>Locks held</h2>
+    <h2>Locks held (in the cell's database)</h2>
     <table id="locks"><thead><tr><th>lock</th><th>client</th><th>mode</th><th>generation</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
@@ -79,7 +79,7 @@ function render(s) {
   $('cell-name').textContent = '/ls/' + c.cell;
   $('cell-master').innerHTML = c.master ? esc(c.master) : '<span class="down">none</span>';
   $('sessions').textContent = num(c.sessions);
-  rows('replicas', c.replicas, (r) => '<tr data-name="' + esc(r.node) + '"><td>' + esc(r.node) + '</td><td class="state">' + state(r.up) + '</td><td>' + r.role + '</td><td>' + (r.leaseValid ? 'held' : '') + '</td><td class="num">' + num(r.commitIndex) + '</td><td class="num">' + num(r.applied) + '</td></tr>');
+  rows('replicas', c.replicas, (r) => '<tr data-name="' + esc(r.node) + '"><td>' + esc(r.node) + '</td><td class="state">' + state(r.up) + '</td><td>' + r.role + '</td><td class="lease">' + (r.leaseUntil ? 'held until ' + new Date(r.leaseUntil).toLocaleTimeString('en-GB') + '.' + String(r.leaseUntil % 1000).padStart(3, '0').slice(0, 1) + ' (' + ((r.leaseUntil - s.at) / 1000).toFixed(1) + ' s)' : '') + '</td><td class="num">' + num(r.commitIndex) + '</td><td class="num">' + num(r.applied) + '</td></tr>');
   rows('clients', c.clients, (k) => '<tr><td>' + esc(k.client) + '</td><td class="num">' + num(k.session) + '</td><td>' + esc(k.state) + '</td></tr>');
   rows('locks', c.locksHeld, (l) => '<tr><td>' + esc(l.path) + '</td><td>' + esc(l.client) + '</td><td>' + l.mode + '</td><td class="num">' + l.generation + '</td></tr>');
   const g = s.gfs, m = g.status;
