@@ -221,6 +221,11 @@ describe('the status page in headless Chromium', () => {
     expect(await text(`#gfs-replicas tr[data-name="${first}"] .state`)).toBe('down');
     expect(await text(`#gfs-replicas tr[data-name="${second}"] .role`)).toBe('master');
     expect(Number(await text('#gfs-generation'))).toBeGreaterThan(before.master.generation);
+    // a chunk's location comes from the new master (the process's master client had the old one cached)
+    const [firstPut] = beforeKill;
+    const stat = await cli(sys.url, '--json', 'stat', firstPut!);
+    expect({ code: stat.code, error: stat.stderr }).toEqual({ code: 0, error: '' });
+    expect((JSON.parse(stat.stdout) as { chunks: Array<{ replicas: string[] }> }).chunks[0]!.replicas.length).toBeGreaterThan(0);
     // the CLI works on through the failover: puts started after the kill succeed
     await settle('four puts after the kill', () => acked.size >= beforeKill.size + 4, 120_000);
     stop = true;

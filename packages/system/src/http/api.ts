@@ -120,7 +120,7 @@ function lockMode(mode: string): LockMode {
 }
 
 async function streamFile(res: ServerResponse, files: Files, path: string): Promise<void> {
-  const { sizeBytes, kind } = await files.stat(path);
+  const { sizeBytes, kind } = await files.kindAndSize(path);
   if (kind === 'dir') throw new HttpError(400, `${path} is a directory`);
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(sizeBytes) });
   await pipeline(Readable.from(files.read(path)), res);
