@@ -74,7 +74,7 @@ function chart(series) {
 }
 function render(s) {
   const up = Math.round((s.at - s.startedAt) / 1000);
-  $('summary').textContent = 'updated ' + new Date(s.at).toLocaleTimeString() + ' · up ' + up + ' s · ' + s.nodes.filter((n) => n.up).length + ' of ' + s.nodes.length + ' nodes up';
+  $('summary').textContent = 'updated ' + new Date(s.at).toLocaleTimeString('en-GB') + ' · up ' + up + ' s · ' + s.nodes.filter((n) => n.up).length + ' of ' + s.nodes.length + ' nodes up';
   const c = s.lockCell;
   $('cell-name').textContent = '/ls/' + c.cell;
   $('cell-master').innerHTML = c.master ? esc(c.master) : '<span class="down">none</span>';
