@@ -5,6 +5,8 @@ import type { ServerId } from './master/chunk-locations.ts';
 import { ClientSession, type ClientSessionProps } from './client/session.ts';
 import { Master, type MasterProps } from './master/master-actor.ts';
 import type { ClientMsg } from './client/protocol.ts';
+import type { HaTiming, LockCellRef, MasterReplica } from './ha/ha-config.ts';
+import { planMasterReplicas } from './ha/plan.ts';
 import type { ChunkserverMsg, MasterMsg } from './protocol.ts';
 
 /** One chunkserver of a cluster: its id, the node it runs on, its rack and its disk. */
@@ -75,9 +77,22 @@ export interface NodeSpawner {
   spawn<P, M>(kind: ActorKind<P, M>, props: P, opts: { name: string }): ActorRef<M>;
 }
 
+/** A highly available master for planGfsCluster: replicas on nodes of their own, elected through a lock-service cell. */
+export interface GfsHaOptions {
+  lock: LockCellRef;
+  /** The nodes of the replicas that may lead: the one that wins the lock is the master, the others its synchronous backups. */
+  backups: string[];
+  /** The nodes of read-only shadows. */
+  shadows?: string[];
+  timing?: Partial<HaTiming>;
+}
+
 export interface GfsClusterPlan {
   config: GfsClusterConfig;
+  /** The master (with HA: the first replica, which chunkservers and clients ask until the lock service names the master). */
   master: ActorRef<MasterMsg>;
+  /** The master replicas, with HA (backups first, then shadows); empty without. */
+  replicas: MasterReplica[];
   chunkservers: Map<ServerId, ActorRef<ChunkserverMsg>>;
   /** Every node of the cluster, the master's first. */
   nodes: string[];
@@ -101,25 +116,30 @@ export const GFS_MODULES: readonly URL[] = [
   new URL('./client/session.ts', import.meta.url),
 ];
 
-/** Where each actor of a cluster runs. Refs are known before anything is spawned, so each actor gets its peers in its props. */
-export function planGfsCluster(config: GfsClusterConfig): GfsClusterPlan {
-  const master = new ActorRef<MasterMsg>(config.masterNode, 'gfs-master');
-  const masterProps: MasterProps = { config: config.gfs };
-  const specs: GfsActorSpec[] = [{ node: config.masterNode, name: master.id, kind: Master as unknown as GfsActorSpec['kind'], props: masterProps }];
+/**
+ * Where each actor of a cluster runs. Refs are known before anything is spawned, so each actor gets its peers in its props.
+ * With `ha`, the master is replicated (planMasterReplicas) on ha's nodes instead of config.masterNode, and chunkservers and
+ * clients find it through the lock service.
+ */
+export function planGfsCluster(config: GfsClusterConfig, ha?: GfsHaOptions): GfsClusterPlan {
+  const { master, replicas, specs } = ha ? replicatedMaster(config, ha) : singleMaster(config);
+  const lockProps = ha ? { lock: ha.lock } : undefined;
   const chunkservers = new Map<ServerId, ActorRef<ChunkserverMsg>>();
   for (const c of config.chunkservers) {
     const ref = new ActorRef<ChunkserverMsg>(c.node, 'gfs-chunkserver');
     chunkservers.set(c.server, ref);
-    const props: ChunkserverProps = { server: c.server, rack: c.rack, master, capacityBytes: c.capacityBytes, config: config.gfs };
+    const props: ChunkserverProps = { server: c.server, rack: c.rack, master, capacityBytes: c.capacityBytes, config: config.gfs, ...(ha ? { ha: { lock: ha.lock, replicas: replicas.map((r) => r.ref) } } : {}) };
     specs.push({ node: c.node, name: ref.id, kind: Chunkserver as unknown as GfsActorSpec['kind'], props });
   }
   const on = (node: string): GfsActorSpec[] => specs.filter((s) => s.node === node);
-  const clientProps = (rack?: string): ClientSessionProps => ({ master, config: config.gfs, ...(rack === undefined ? {} : { rack }) });
+  const clientProps = (rack?: string): ClientSessionProps => ({ master, config: config.gfs, ...(rack === undefined ? {} : { rack }), ...(lockProps ? { ha: lockProps } : {}) });
+  const masterNodes = ha ? replicas.map((r) => r.ref.node) : [config.masterNode];
   return {
     config,
     master,
+    replicas,
     chunkservers,
-    nodes: [config.masterNode, ...config.chunkservers.map((c) => c.node)],
+    nodes: [...masterNodes, ...config.chunkservers.map((c) => c.node)],
     specs,
     on,
     async spawnOn(system, node) {
@@ -131,4 +151,20 @@ export function planGfsCluster(config: GfsClusterConfig): GfsClusterPlan {
     clientProps,
     spawnClient: (system, name, opts = {}) => system.spawn(ClientSession, clientProps(opts.rack), { node: opts.node ?? 'main', name }),
   };
+}
+
+function singleMaster(config: GfsClusterConfig): { master: ActorRef<MasterMsg>; replicas: MasterReplica[]; specs: GfsActorSpec[] } {
+  const master = new ActorRef<MasterMsg>(config.masterNode, 'gfs-master');
+  const props: MasterProps = { config: config.gfs };
+  return { master, replicas: [], specs: [{ node: config.masterNode, name: master.id, kind: Master as unknown as GfsActorSpec['kind'], props }] };
+}
+
+function replicatedMaster(config: GfsClusterConfig, ha: GfsHaOptions): { master: ActorRef<MasterMsg>; replicas: MasterReplica[]; specs: GfsActorSpec[] } {
+  if (ha.backups.length === 0) throw new Error('gfs cluster: a replicated master needs at least one replica that may lead (ha.backups)');
+  const csNodes = new Set(config.chunkservers.map((c) => c.node));
+  const shared = [...ha.backups, ...(ha.shadows ?? [])].filter((n) => csNodes.has(n));
+  if (shared.length > 0) throw new Error(`gfs cluster: master replicas need nodes of their own, ${shared.join(', ')} also runs a chunkserver`);
+  const plan = planMasterReplicas({ lock: ha.lock, backups: ha.backups, ...(ha.shadows ? { shadows: ha.shadows } : {}), config: config.gfs, ...(ha.timing ? { timing: ha.timing } : {}) });
+  const specs = plan.specs.map((s): GfsActorSpec => ({ node: s.node, name: s.name, kind: s.kind as unknown as GfsActorSpec['kind'], props: s.props }));
+  return { master: plan.replicas[0]!.ref, replicas: plan.replicas, specs };
 }

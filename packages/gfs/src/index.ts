@@ -36,6 +36,7 @@ export {
   type GfsClusterConfig,
   type GfsClusterOptions,
   type GfsClusterPlan,
+  type GfsHaOptions,
   type ChunkserverPlace,
   type GfsActorSpec,
   type GfsSpawner,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { cellConfig, planCell } from '@actorfs/lockservice';
 import { gfsClusterConfig, planGfsCluster } from '../src/cluster.ts';
 
 describe('the shared cluster plan', () => {
@@ -40,5 +41,20 @@ describe('the shared cluster plan', () => {
     const [cs2] = plan.on('g-cs2');
     expect(cs2!.props).toMatchObject({ server: 'cs2', rack: 'B', master: plan.master, config: { leaseMs: 1000 } });
     expect(plan.chunkservers.get('cs2')).toEqual(expect.objectContaining({ node: 'g-cs2', id: 'gfs-chunkserver' }));
+  });
+
+  it('with ha, plans master replicas on their own nodes, and chunkservers and clients that find the master through the lock service', () => {
+    const cell = cellConfig('c', { nodes: ['l1', 'l2', 'l3'] });
+    const lock = { config: cell, servers: planCell(cell).servers };
+    const plan = planGfsCluster(gfsClusterConfig('g'), { lock, backups: ['m1', 'm2'], shadows: ['s1'] });
+    expect(plan.nodes).toEqual(['m1', 'm2', 's1', 'g-cs1', 'g-cs2', 'g-cs3']);
+    expect(plan.on('g-master')).toEqual([]);
+    expect(plan.replicas.map((r) => [r.name, r.role])).toEqual([['m1', 'backup'], ['m2', 'backup'], ['s1', 'shadow']]);
+    expect(plan.master).toEqual(plan.replicas[0]!.ref);
+    expect(plan.on('m2')[0]!.props).toMatchObject({ ha: { self: 'm2', lock, replicas: plan.replicas } });
+    expect(plan.on('g-cs1')[0]!.props).toMatchObject({ master: plan.master, ha: { lock, replicas: plan.replicas.map((r) => r.ref) } });
+    expect(plan.clientProps('A')).toMatchObject({ master: plan.master, rack: 'A', ha: { lock } });
+    expect(() => planGfsCluster(gfsClusterConfig('g'), { lock, backups: [] })).toThrow(/at least one replica that may lead/);
+    expect(() => planGfsCluster(gfsClusterConfig('g'), { lock, backups: ['m1'], shadows: ['g-cs2'] })).toThrow(/master replicas need nodes of their own, g-cs2 also runs a chunkserver/);
   });
 });

@@ -9,10 +9,12 @@ import type { ApplyMeta, ApplyOutcome, StateMachine } from './contract.ts';
 import type { LsConfig } from './config.ts';
 import { failure, lockDelay, type LsError, type Outcome } from './errors.ts';
 import { nameOf, parentOf } from './paths.ts';
+import { MAX_HELD_LOCKS_LISTED } from './protocol.ts';
 import type {
   EventKind,
   FreedLock,
   HandleId,
+  HeldLock,
   LockMode,
   LsEvent,
   LsOp,
@@ -98,6 +100,8 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
         const session = this.sessionOf(q.session);
         return session.ok ? ok({ paths: [...session.result.ephemerals] }) : session;
       }
+      case 'heldLocks':
+        return ok(this.heldLocks(q.path));
       default:
         return unreachable(q, 'lock service database');
     }
@@ -180,6 +184,18 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
   }
 
   /** The session, handle and node an op names, or why not. */
+  /** One node's lock, or every held lock (a walk over all nodes: an operator's query, not a client's). */
+  private heldLocks(path: string | undefined): LsQueryResults['heldLocks'] {
+    const candidates = path === undefined ? this.state.nodes.values() : [this.state.nodes.get(path)];
+    const nodes = [...candidates].filter((n): n is LsNode => n !== undefined && n.holders.size > 0).sort((a, b) => (a.path < b.path ? -1 : 1));
+    const locks = nodes.slice(0, MAX_HELD_LOCKS_LISTED).map((node): HeldLock => {
+      const handles = [...node.holders].map((h) => this.state.handles.get(h)!);
+      const holders = handles.map((h) => ({ session: h.session, principal: this.state.sessions.get(h.session)?.principal ?? '' }));
+      return { path: node.path, mode: handles[0]!.lock!, generation: node.lockGeneration, holders };
+    });
+    return { locks, more: nodes.length > locks.length };
+  }
+
   private find(op: { session: SessionId; handle: HandleId }): Found {
     const found = this.sessionOf(op.session);
     if (!found.ok) return found;

@@ -50,7 +50,7 @@ export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contr
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';
 export type { LsErrorCode, LsError, Outcome } from './errors.ts';
 export { LockDb } from './db.ts';
-export { EVENT_KINDS } from './protocol.ts';
+export { EVENT_KINDS, MAX_HELD_LOCKS_LISTED } from './protocol.ts';
 export type {
   AclNames,
   AclPermission,
@@ -58,6 +58,7 @@ export type {
   EventKind,
   FreedLock,
   HandleId,
+  HeldLock,
   LockMode,
   LsEvent,
   LsOp,

@@ -111,7 +111,9 @@ export type LsQuery =
   /** How many sessions are live (no ids, no secrets): for status pages and operators. */
   | { type: 'sessionCount' }
   /** The ephemeral files and directories of a session: its end deletes them. */
-  | { type: 'ephemerals'; session: SessionId };
+  | { type: 'ephemerals'; session: SessionId }
+  /** Who holds the lock on `path`, or on every locked node (at most MAX_HELD_LOCKS_LISTED, by path): for status pages and operators. */
+  | { type: 'heldLocks'; path?: string };
 
 export type LsQueryType = LsQuery['type'];
 
@@ -125,7 +127,20 @@ export interface LsQueryResults {
   sessions: { sessions: SessionId[]; secrets: string[] };
   sessionCount: { count: number };
   ephemerals: { paths: string[] };
+  /** `more`: locked nodes past the listed ones were left out. */
+  heldLocks: { locks: HeldLock[]; more: boolean };
 }
+
+/** A node's lock and the sessions holding it (one for exclusive, any number for shared). */
+export interface HeldLock {
+  path: string;
+  mode: LockMode;
+  generation: number;
+  holders: Array<{ session: SessionId; principal: string }>;
+}
+
+/** heldLocks without a path lists this many locks at most. */
+export const MAX_HELD_LOCKS_LISTED = 1_000;
 export type LsQueryResult = LsQueryResults[LsQueryType];
 
 /** An event for one subscribed handle. `child` names the child for the child* kinds. */

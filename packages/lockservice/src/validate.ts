@@ -80,6 +80,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     sessions: { required: {} },
     sessionCount: { required: {} },
     ephemerals: { required: { session: id } },
+    heldLocks: { required: {}, optional: { path } },
   };
 
   const opChecks = tableChecks(ops);

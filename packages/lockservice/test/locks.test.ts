@@ -140,3 +140,20 @@ describe('lock-delay', () => {
     cell.fails({ type: 'acquire', session: s2, handle: h2, mode: 'shared' }, 'LOCK_DELAY');
   });
 });
+
+describe('held locks, as an operator reads them', () => {
+  it('names each held lock with its mode, generation and holders (principal and session), one path or all, and forgets a released one', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    const h3 = cell.open(s1, 'other');
+    const a = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared' }).sequencer;
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'shared' });
+    const b = cell.ok({ type: 'acquire', session: s1, handle: h3, mode: 'exclusive' }).sequencer;
+    const lock = { path: `${ROOT}/lock`, mode: 'shared', generation: a.generation, holders: [{ session: s1, principal: 'alice' }, { session: s2, principal: 'bob' }] };
+    const other = { path: `${ROOT}/other`, mode: 'exclusive', generation: b.generation, holders: [{ session: s1, principal: 'alice' }] };
+    expect(cell.read({ type: 'heldLocks' })).toEqual({ locks: [lock, other], more: false });
+    expect(cell.read({ type: 'heldLocks', path: `${ROOT}/other` })).toEqual({ locks: [other], more: false });
+    cell.ok({ type: 'release', session: s1, handle: h3 });
+    expect(cell.read({ type: 'heldLocks', path: `${ROOT}/other` })).toEqual({ locks: [], more: false });
+    expect(cell.read({ type: 'heldLocks', path: `${ROOT}/absent` })).toEqual({ locks: [], more: false });
+  });
+});

@@ -116,6 +116,8 @@ export interface ProposerStatus {
   role: 'follower' | 'candidate' | 'leader';
   ballot: Ballot;
   leaseValid: boolean;
+  /** How long the leader's lease runs on, by its clock (0 when not held). */
+  leaseRemainingMs: number;
   nextSlot: number;
   commitIndex: number;
   inflight: number;

@@ -164,6 +164,7 @@ export class ProposerCore {
       role: r.kind,
       ballot: this.ballot,
       leaseValid: r.kind === 'leader' && now < r.leaseUntil,
+      leaseRemainingMs: r.kind === 'leader' ? Math.max(0, r.leaseUntil - now) : 0,
       nextSlot: r.kind === 'leader' ? r.nextSlot : this.commitIndex + 1,
       commitIndex: this.commitIndex,
       inflight: r.kind === 'leader' ? r.inflight.size : 0,

@@ -134,6 +134,10 @@ describe('Paxos claims, one scenario each (simulator)', () => {
       const now = await statuses(sim, plan);
       expect(now.find((s) => s.id === leader.id)).toMatchObject({ role: 'leader', ballot: leader.ballot, leaseValid: true });
       expect(now.filter((s) => s.role !== 'follower')).toHaveLength(1);
+      // the status says how long the lease runs on: at most a lease on the leader, nothing elsewhere
+      const remaining = now.find((s) => s.id === leader.id)!.leaseRemainingMs;
+      expect(remaining > 0 && remaining <= LEASE_MS).toBe(true);
+      expect(now.filter((s) => s.id !== leader.id).map((s) => s.leaseRemainingMs)).toEqual(now.slice(1).map(() => 0));
     });
   });
 

@@ -8,7 +8,8 @@ export type Spec =
   | { kind: 'number' }
   | { kind: 'boolean' }
   | { kind: 'list'; of: Spec; minItems: number; maxItems: number }
-  | { kind: 'object'; fields: Record<string, Spec> };
+  /** `replaced` names keys of older versions, each with what to write instead. */
+  | { kind: 'object'; fields: Record<string, Spec>; replaced?: Record<string, string> };
 
 /** An object whose keys are those of `defaults`, each optional and of the type of its default. */
 export function partialOf(defaults: object): Spec {
@@ -45,7 +46,9 @@ export function checkValue(value: unknown, spec: Spec, path: string, problems: s
       for (const [key, item] of Object.entries(value)) {
         const field = spec.fields[key];
         const where = path === '' ? key : `${path}.${key}`;
+        const instead = spec.replaced?.[key];
         if (field) checkValue(item, field, where, problems);
+        else if (instead !== undefined) problems.push(`${where} is no longer read: ${instead}`);
         else problems.push(`unknown key ${where} (known here: ${Object.keys(spec.fields).join(', ')})`);
       }
       return;

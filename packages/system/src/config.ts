@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { gfsClusterConfig, gfsConfig, type GfsClusterConfig, type GfsConfig } from '@actorfs/gfs';
 import { cellConfig, DEFAULT_CELL_TIMING, type CellConfig, type CellTiming } from '@actorfs/lockservice';
 import { timing as paxosTiming, type PaxosTiming } from '@actorfs/paxos';
-import { CELL } from './cell-db.ts';
+import { CELL, CELL_DB } from './cell-db.ts';
 import { checkValue, partialOf, type Spec } from './config-schema.ts';
 
 export interface ChunkserverPlan {
@@ -19,7 +19,14 @@ export interface SystemConfig {
   dataDir: string;
   http: { port: number };
   lockCell: { nodes: string[]; timing: Partial<CellTiming>; paxos: Partial<PaxosTiming> };
-  gfs: { master: string; chunkservers: ChunkserverPlan[]; settings: Partial<GfsConfig> };
+  gfs: {
+    /** Nodes of the master replicas that may lead: the one holding the lock-service lock is the master, the others its synchronous backups. */
+    masters: string[];
+    /** Nodes of read-only shadow masters (they follow the log behind the master and answer reads). */
+    shadows: string[];
+    chunkservers: ChunkserverPlan[];
+    settings: Partial<GfsConfig>;
+  };
 }
 
 export const DEFAULT_PORT = 7070;
@@ -32,6 +39,9 @@ const MIB = 1024 * 1024;
  * a lost one leaves a server to re-replicate to (with 3 replicas there would be none), and 10 s
  * chunk leases: a chunk that lost a replica is cloned only once its lease ends (so no acknowledged
  * write misses the copy), and the paper's 60 s would hold a re-replication that long.
+ * A client step gets 40 attempts (about a minute of backoff): enough to outlast a master failover
+ * (the dead master's 6 s lock-service session, a 2 s lock-delay, and the new master's 10 s wait
+ * before it grants a chunk lease).
  */
 export const SYSTEM_GFS_SETTINGS: Partial<GfsConfig> = {
   chunkSizeBytes: 8 * MIB,
@@ -42,17 +52,26 @@ export const SYSTEM_GFS_SETTINGS: Partial<GfsConfig> = {
   scanIntervalMs: 1_000,
   cloneTimeoutMs: 20_000,
   gcDelayMs: 60_000,
+  clientAttempts: 40,
 };
 
 /** The lock cell's sessions: a 2 s Paxos lease, so a lost replica's leadership moves on quickly. */
 export const SYSTEM_PAXOS: Partial<PaxosTiming> = { leaseMs: 2_000 };
 
+/**
+ * Lock-service sessions of 6 s with a 15 s grace period (Chubby's 12 s and 45 s are made for a
+ * cell of its own machines): a GFS master's session ends 6 s after its node dies, and after a
+ * restart of the whole system the previous run's master lock is free 21 s after the cell elects.
+ */
+export const SYSTEM_CELL_TIMING: Partial<CellTiming> = { leaseMs: 6_000, gracePeriodMs: 15_000 };
+
 export const DEFAULT_CONFIG: SystemConfig = {
   dataDir: './data',
   http: { port: DEFAULT_PORT },
-  lockCell: { nodes: ['ls1', 'ls2', 'ls3', 'ls4', 'ls5'], timing: {}, paxos: SYSTEM_PAXOS },
+  lockCell: { nodes: ['ls1', 'ls2', 'ls3', 'ls4', 'ls5'], timing: SYSTEM_CELL_TIMING, paxos: SYSTEM_PAXOS },
   gfs: {
-    master: 'gfs-master',
+    masters: ['gfs-master1', 'gfs-master2'],
+    shadows: ['gfs-shadow'],
     chunkservers: [
       { name: 'cs1', rack: 'rack-a', capacityBytes: 1024 * MIB },
       { name: 'cs2', rack: 'rack-a', capacityBytes: 1024 * MIB },
@@ -80,7 +99,8 @@ const SCHEMA: Spec = {
     gfs: {
       kind: 'object',
       fields: {
-        master: NODE,
+        masters: { kind: 'list', of: NODE, minItems: 1, maxItems: 3 },
+        shadows: { kind: 'list', of: NODE, minItems: 0, maxItems: 2 },
         chunkservers: {
           kind: 'list',
           minItems: 1,
@@ -89,6 +109,7 @@ const SCHEMA: Spec = {
         },
         settings: partialOf(gfsConfig()),
       },
+      replaced: { master: 'the master is replicated since data format 2; name its nodes in gfs.masters (the master and its synchronous backups, e.g. ["gfs-master1", "gfs-master2"]) and gfs.shadows' },
     },
   },
 };
@@ -135,7 +156,8 @@ export function parseConfig(raw: unknown, source = 'config'): SystemConfig {
       paxos: { ...DEFAULT_CONFIG.lockCell.paxos, ...given.lockCell?.paxos },
     },
     gfs: {
-      master: given.gfs?.master ?? DEFAULT_CONFIG.gfs.master,
+      masters: (given.gfs?.masters as string[] | undefined) ?? DEFAULT_CONFIG.gfs.masters,
+      shadows: (given.gfs?.shadows as string[] | undefined) ?? DEFAULT_CONFIG.gfs.shadows,
       chunkservers: (given.gfs?.chunkservers as ChunkserverPlan[] | undefined) ?? DEFAULT_CONFIG.gfs.chunkservers,
       settings: { ...DEFAULT_CONFIG.gfs.settings, ...given.gfs?.settings },
     },
@@ -148,9 +170,9 @@ export function parseConfig(raw: unknown, source = 'config'): SystemConfig {
 /** What the schema cannot see: names used twice, a cell size Paxos refuses, GFS and cell settings that cannot work. */
 function meaningProblems(config: SystemConfig): string[] {
   const problems: string[] = [];
-  const names = [...config.lockCell.nodes, config.gfs.master, ...config.gfs.chunkservers.map((c) => c.name)];
+  const names = [...config.lockCell.nodes, ...config.gfs.masters, ...config.gfs.shadows, ...config.gfs.chunkservers.map((c) => c.name)];
   const twice = names.filter((n, i) => names.indexOf(n) !== i);
-  if (twice.length > 0) problems.push(`node names must differ across lockCell.nodes, gfs.master and gfs.chunkservers: ${[...new Set(twice)].join(', ')} used twice`);
+  if (twice.length > 0) problems.push(`node names must differ across lockCell.nodes, gfs.masters, gfs.shadows and gfs.chunkservers: ${[...new Set(twice)].join(', ')} used twice`);
   for (const check of [() => cellOf(config), () => paxosTiming(config.lockCell.paxos), () => gfsClusterOf(config)]) {
     try {
       check();
@@ -162,12 +184,13 @@ function meaningProblems(config: SystemConfig): string[] {
 }
 
 export function cellOf(config: SystemConfig): CellConfig {
-  return cellConfig(CELL, { nodes: config.lockCell.nodes, timing: config.lockCell.timing, paxos: config.lockCell.paxos });
+  return cellConfig(CELL, { nodes: config.lockCell.nodes, timing: config.lockCell.timing, paxos: config.lockCell.paxos, defaultLockDelayMs: CELL_DB.defaultLockDelayMs });
 }
 
 export function gfsClusterOf(config: SystemConfig): GfsClusterConfig {
   const chunkservers = config.gfs.chunkservers.map((c) => ({ server: c.name, node: c.name, rack: c.rack, capacityBytes: c.capacityBytes }));
-  return gfsClusterConfig('gfs', { masterNode: config.gfs.master, chunkservers, config: config.gfs.settings });
+  // the replicas' nodes come with the HA plan (Cluster); the first stands in as the plain master's node
+  return gfsClusterConfig('gfs', { masterNode: config.gfs.masters[0]!, chunkservers, config: config.gfs.settings });
 }
 
 /** The config with a folder resolved against the working directory and command-line overrides applied. */

@@ -5,7 +5,11 @@ import { join } from 'node:path';
  * The layout of the data folder this code reads and writes. Raise it when a change makes older
  * folders unreadable; a folder of another version is refused, never half-read.
  */
-export const DATA_FORMAT = 1;
+export const DATA_FORMAT = 2;
+/** Why each older format cannot be read, for the refusal. */
+const WHY_NOT: Record<number, string> = {
+  1: 'format 1 ran one GFS master on node gfs-master; format 2 replicates it (gfs.masters, gfs.shadows), and a single master\'s log is not taken over',
+};
 export const MARKER_FILE = 'actorfs-data.json';
 
 export class DataDirError extends Error {
@@ -40,6 +44,7 @@ export function claimDataDir(dir: string): void {
     throw new DataDirError(`data folder ${dir}: ${MARKER_FILE} is unreadable (${(err as Error).message}); it was not written by actorfs, or was damaged`);
   }
   if (format !== DATA_FORMAT) {
-    throw new DataDirError(`data folder ${dir} is of format ${JSON.stringify(format)}, this actorfs reads format ${DATA_FORMAT}. Start with another folder (--data DIR), or use the actorfs version that wrote it.`);
+    const why = typeof format === 'number' ? WHY_NOT[format] : undefined;
+    throw new DataDirError(`data folder ${dir} is of format ${JSON.stringify(format)}, this actorfs reads format ${DATA_FORMAT}${why ? ` (${why})` : ''}. Start with another folder (--data DIR), or use the actorfs version that wrote it.`);
   }
 }

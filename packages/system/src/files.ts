@@ -1,10 +1,15 @@
-import type { ActorRef, ActorSystem } from '@actorfs/actors';
-import { GfsClient, type ClientMsg, type MasterMsg } from '@actorfs/gfs';
+import { AskTimeoutError, DeliveryError, type ActorRef, type ActorSystem } from '@actorfs/actors';
+import { GfsClient, type ChunkLocation, type ClientMsg, type HaMasterClient } from '@actorfs/gfs';
 
 /** Bytes per write call to the GFS client: HTTP delivers a body in small parts, regrouped to this. */
 export const PIECE_BYTES = 4 * 1024 * 1024;
-/** One client call (retries included) or master question gives up after this. */
-const CALL_TIMEOUT_MS = 30_000;
+/**
+ * One client call (retries included) or master question gives up after this: longer than the GFS
+ * client's retries (clientAttempts), which outlast a master failover.
+ */
+export const CALL_TIMEOUT_MS = 120_000;
+/** A lost master read is sent again after this. */
+const LOCATE_RETRY_MS = 250;
 
 export interface FileStat {
   path: string;
@@ -27,8 +32,8 @@ export class Files {
   private readonly client: GfsClient;
 
   constructor(
-    private readonly system: ActorSystem,
-    private readonly master: ActorRef<MasterMsg>,
+    system: ActorSystem,
+    private readonly master: HaMasterClient,
     session: ActorRef<ClientMsg>,
   ) {
     this.client = new GfsClient(session, (ref, msg, opts) => system.ask(ref, msg as ClientMsg & { type: 'stat' }, opts), { timeoutMs: CALL_TIMEOUT_MS, callBytes: PIECE_BYTES });
@@ -53,17 +58,37 @@ export class Files {
     return this.client.snapshot(source, target);
   }
 
-  /** Size from the client; each chunk's handle, version and replicas from the master (chunks before the last are full). */
+  /** A file's size or a directory, from the client (no chunk is located). */
+  async kindAndSize(path: string): Promise<Pick<FileStat, 'kind' | 'sizeBytes'>> {
+    const s = await this.client.stat(path);
+    return s.kind === 'dir' ? { kind: 'dir', sizeBytes: 0 } : { kind: 'file', sizeBytes: s.sizeBytes };
+  }
+
+  /** Size from the client; each chunk's handle, version and replicas from the master in office (chunks before the last are full). */
   async stat(path: string): Promise<FileStat> {
     const s = await this.client.stat(path);
     if (s.kind === 'dir') return { path, kind: 'dir', sizeBytes: 0, chunks: [] };
     const chunks: FileStat['chunks'] = [];
     for (let index = 0; index < s.chunks; index++) {
-      const loc = await this.system.ask(this.master, { type: 'locate', path, index }, { timeoutMs: CALL_TIMEOUT_MS });
+      const loc = await this.locate(path, index);
       const lengthBytes = index < s.chunks - 1 ? s.chunkSizeBytes : s.sizeBytes - index * s.chunkSizeBytes;
       chunks.push({ ...loc, lengthBytes });
     }
     return { path, kind: 'file', sizeBytes: s.sizeBytes, chunks };
+  }
+
+  /**
+   * A chunk's location from the master. A read is safe to send again when it was lost on the
+   * way (a master that died): the next attempt asks the master the lock service names then.
+   */
+  private async locate(path: string, index: number): Promise<ChunkLocation> {
+    for (const end = Date.now() + CALL_TIMEOUT_MS; ; await this.master.sleep(LOCATE_RETRY_MS)) {
+      try {
+        return await this.master.call({ type: 'locate', path, index });
+      } catch (err) {
+        if (!(err instanceof DeliveryError || err instanceof AskTimeoutError) || Date.now() > end) throw err;
+      }
+    }
   }
 
   /** Creates `path` and fills it from `body` through the client's streaming write; returns the bytes written. */

@@ -1,5 +1,6 @@
 import type { ActorSystem } from '@actorfs/actors';
 import { cellRoot, ClientSession, LsClient, type ClientMsg, type HandleId, type LockMode, type Sequencer } from '@actorfs/lockservice';
+import { queryCell } from './cell-query.ts';
 import type { Cluster } from './cluster.ts';
 
 /** Client sessions the CLI may name at once; one more is refused (close one with `lock release`'s --close). */
@@ -9,15 +10,21 @@ const MAX_HANDLES_PER_CLIENT = 256;
 const SESSION_ASK_TIMEOUT_MS = 120_000;
 const CLIENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** One holder of a lock, as the cell's database has it: `client` is its session's principal (the CLI's --client, or a GFS master replica's name). */
 export interface HeldLock {
   path: string;
   client: string;
+  session: number;
   mode: LockMode;
   generation: number;
 }
 
 export class BadRequestError extends Error {
   override name = 'BadRequestError';
+}
+
+export class CellUnavailableError extends Error {
+  override name = 'CellUnavailableError';
 }
 
 interface NamedClient {
@@ -32,7 +39,6 @@ interface NamedClient {
  */
 export class LockClients {
   private readonly clients = new Map<string, Promise<NamedClient>>();
-  private readonly held = new Map<string, HeldLock[]>();
 
   constructor(
     private readonly system: ActorSystem,
@@ -50,17 +56,13 @@ export class LockClients {
   async acquire(clientName: string, name: string, mode: LockMode, waitMs: number): Promise<Sequencer> {
     const path = this.pathOf(name);
     const { client, handle } = await this.open(clientName, path, true);
-    const sequencer = waitMs > 0 ? await client.acquire(handle, mode, waitMs) : await client.tryAcquire(handle, mode);
-    const holders = (this.held.get(path) ?? []).filter((h) => h.client !== clientName);
-    this.held.set(path, [...holders, { path, client: clientName, mode, generation: sequencer.generation }]);
-    return sequencer;
+    return waitMs > 0 ? client.acquire(handle, mode, waitMs) : client.tryAcquire(handle, mode);
   }
 
   async release(clientName: string, name: string): Promise<void> {
     const path = this.pathOf(name);
     const { client, handle } = await this.open(clientName, path, false);
     await client.release(handle);
-    this.forgetHolder(path, clientName);
   }
 
   async sequencer(clientName: string, name: string): Promise<Sequencer> {
@@ -68,13 +70,20 @@ export class LockClients {
     return client.getSequencer(handle);
   }
 
-  /** Who holds the lock, as far as this process's clients know (they are the system's only clients). */
-  holders(name: string): HeldLock[] {
-    return this.held.get(this.pathOf(name)) ?? [];
+  /** Who holds the lock, from the cell's database. */
+  async holders(name: string): Promise<HeldLock[]> {
+    return this.heldLocks(this.pathOf(name));
   }
 
-  allHeld(): HeldLock[] {
-    return [...this.held.values()].flat().sort((a, b) => (a.path < b.path ? -1 : 1));
+  /** Every held lock in the cell (the GFS master's too), by path; the cell lists MAX_HELD_LOCKS_LISTED at most. */
+  async allHeld(): Promise<HeldLock[]> {
+    return this.heldLocks(undefined);
+  }
+
+  private async heldLocks(path: string | undefined): Promise<HeldLock[]> {
+    const held = await queryCell(this.cluster, { type: 'heldLocks', ...(path === undefined ? {} : { path }) });
+    if (!held) throw new CellUnavailableError('no lock-service replica answered (the cell has no master now); try again');
+    return held.locks.flatMap((l) => l.holders.map((h) => ({ path: l.path, client: h.principal, session: h.session, mode: l.mode, generation: l.generation })));
   }
 
   async read(clientName: string, name: string): Promise<Uint8Array> {
@@ -104,12 +113,6 @@ export class LockClients {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.clients.values()].map(async (c) => (await c).client.closeSession().catch(() => undefined)));
-  }
-
-  private forgetHolder(path: string, clientName: string): void {
-    const rest = (this.held.get(path) ?? []).filter((h) => h.client !== clientName);
-    if (rest.length > 0) this.held.set(path, rest);
-    else this.held.delete(path);
   }
 
   private async open(clientName: string, path: string, create: boolean): Promise<{ client: LsClient; handle: HandleId }> {

@@ -9,7 +9,7 @@ import { DataDirError } from './data-dir.ts';
 import { PortInUseError, startSystem, type RunningSystem } from './system.ts';
 
 const program = new Command('actorfs start')
-  .description('Start the whole actorfs system in this process: a 5-replica lock-service cell, a GFS master and 3 chunkservers on worker threads, an HTTP API and a status page on 127.0.0.1.')
+  .description('Start the whole actorfs system in this process: a 5-replica lock-service cell, a GFS master with a synchronous backup and a shadow (elected through the cell) and 3 chunkservers on worker threads, an HTTP API and a status page on 127.0.0.1.')
   .option('-c, --config <file>', 'JSON config file (nodes, racks, sizes, timings); the defaults need none')
   .option('-d, --data <dir>', 'data folder, kept across restarts (default ./data, or dataDir in the config)')
   .option('-p, --port <port>', `HTTP port of the API and status page on 127.0.0.1 (default ${DEFAULT_PORT}, 0 picks a free one)`, parsePort)

@@ -1,15 +1,18 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HaMasterClient, MasterLocator } from '@actorfs/gfs';
 import { Cluster } from './cluster.ts';
 import type { SystemConfig } from './config.ts';
 import { claimDataDir } from './data-dir.ts';
-import { Files } from './files.ts';
+import { CALL_TIMEOUT_MS, Files } from './files.ts';
 import { apiHandler } from './http/api.ts';
 import { LockClients } from './locks.ts';
 import { OpsRate } from './ops-rate.ts';
 
 /** The ops/s chart's span. */
 const CHART_SECONDS = 5 * 60;
+/** How long a start waits for a GFS master to take office before it serves anyway. */
+const AWAIT_MASTER_MS = 120_000;
 /** How long a stop waits for CLI sessions to close before the nodes go down anyway. */
 const CLOSE_SESSIONS_MS = 3_000;
 
@@ -38,7 +41,7 @@ export async function startSystem(config: SystemConfig, log: (line: string) => v
   });
   await listen(server, config.http.port);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  log(`listening on ${url}; starting ${config.lockCell.nodes.length} lock replicas, the GFS master and ${config.gfs.chunkservers.length} chunkservers…`);
+  log(`listening on ${url}; starting ${config.lockCell.nodes.length} lock replicas, ${config.gfs.masters.length + config.gfs.shadows.length} GFS master replicas and ${config.gfs.chunkservers.length} chunkservers…`);
   let cluster: Cluster;
   try {
     cluster = await Cluster.start(config);
@@ -46,7 +49,12 @@ export async function startSystem(config: SystemConfig, log: (line: string) => v
     server.close();
     throw err;
   }
-  const files = new Files(cluster.system, cluster.master, await cluster.gfs.spawnClient(cluster.system, 'gfs-client'));
+  log('waiting for a GFS master replica to take office (after a restart, the previous master\'s lock-service session must end first)…');
+  const master = await cluster.awaitMaster(AWAIT_MASTER_MS);
+  log(master ? `GFS master: ${master.name} (lock generation ${master.generation ?? '?'})` : `no GFS master took office within ${AWAIT_MASTER_MS / 1000} s; serving anyway (the status page shows the replicas)`);
+  const locator = await cluster.system.spawn(MasterLocator, { lock: cluster.lock, principal: 'actorfs-files' }, { name: 'gfs-master-locator' });
+  const masterClient = new HaMasterClient({ locator, ask: cluster.system.ask.bind(cluster.system), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), findMasterMs: CALL_TIMEOUT_MS });
+  const files = new Files(cluster.system, masterClient, await cluster.gfs.spawnClient(cluster.system, 'gfs-client'));
   const locks = new LockClients(cluster.system, cluster);
   const ops = new OpsRate(CHART_SECONDS);
   handler = apiHandler({ cluster, files, locks, ops, startedAt: Date.now() });

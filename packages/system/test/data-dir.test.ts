@@ -22,6 +22,13 @@ describe('the data folder and its version marker', () => {
     expect(() => claimDataDir(dir)).toThrow(new DataDirError(`data folder ${dir} is of format 0, this actorfs reads format ${DATA_FORMAT}. Start with another folder (--data DIR), or use the actorfs version that wrote it.`));
   });
 
+  it('a folder of format 1 (one GFS master, before replication) is refused, saying why', () => {
+    const dir = join(root, 'format1');
+    claimDataDir(dir);
+    writeFileSync(join(dir, MARKER_FILE), JSON.stringify({ format: 1 }));
+    expect(() => claimDataDir(dir)).toThrow(/is of format 1, this actorfs reads format 2 \(format 1 ran one GFS master on node gfs-master; format 2 replicates it/);
+  });
+
   it('a folder with files but no marker is not taken over', () => {
     const dir = join(root, 'foreign');
     claimDataDir(join(dir, 'sub'));

@@ -33,11 +33,11 @@ describe('pnpm start refuses', () => {
     expectClear(await runStart(['--port', 'http']), 2, /a port is an integer from 0 to 65535/);
   }, 60_000);
 
-  it('a data folder of another format (exit 3)', async () => {
+  it('a data folder of another format, saying why an older one cannot be read (exit 3)', async () => {
     const data = join(dir, 'old-data');
     mkdirSync(data);
-    writeFileSync(join(data, MARKER_FILE), JSON.stringify({ format: 99 }));
-    expectClear(await runStart(['--data', data]), 3, /is of format 99, this actorfs reads format 1/);
+    writeFileSync(join(data, MARKER_FILE), JSON.stringify({ format: 1 }));
+    expectClear(await runStart(['--data', data]), 3, /is of format 1, this actorfs reads format 2 \(format 1 ran one GFS master .* replicates it/);
   }, 60_000);
 
   it('a port in use (exit 4)', async () => {

@@ -5,7 +5,7 @@ import { DeliveryError } from '@actorfs/actors';
 import { LsClientError, type LockMode } from '@actorfs/lockservice';
 import { UnknownNodeError, type Cluster } from '../cluster.ts';
 import type { Files } from '../files.ts';
-import { BadRequestError, type LockClients } from '../locks.ts';
+import { BadRequestError, CellUnavailableError, type LockClients } from '../locks.ts';
 import type { OpsRate } from '../ops-rate.ts';
 import { readStatus } from '../status.ts';
 import { statusPage } from './page.ts';
@@ -59,7 +59,7 @@ export function apiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerRes
     'POST /api/files/snapshot': async (_req, _res, q) => files.snapshot(q.required('source'), q.required('target')),
     'POST /api/lock/acquire': async (_req, _res, q) => locks.acquire(client(q), q.required('name'), lockMode(q.optional('mode') ?? 'exclusive'), q.integer('waitMs', 0, MAX_WAIT_MS) ?? 0),
     'POST /api/lock/release': async (_req, _res, q) => locks.release(client(q), q.required('name')),
-    'GET /api/lock/holder': async (_req, _res, q) => ({ path: locks.pathOf(q.required('name')), holders: locks.holders(q.required('name')) }),
+    'GET /api/lock/holder': async (_req, _res, q) => ({ path: locks.pathOf(q.required('name')), holders: await locks.holders(q.required('name')) }),
     'GET /api/lock/sequencer': async (_req, _res, q) => locks.sequencer(client(q), q.required('name')),
     'GET /api/locks': async () => locks.allHeld(),
     'GET /api/ls/read': async (_req, res, q) => sendBytes(res, await locks.read(client(q), q.required('name'))),
@@ -120,7 +120,7 @@ function lockMode(mode: string): LockMode {
 }
 
 async function streamFile(res: ServerResponse, files: Files, path: string): Promise<void> {
-  const { sizeBytes, kind } = await files.stat(path);
+  const { sizeBytes, kind } = await files.kindAndSize(path);
   if (kind === 'dir') throw new HttpError(400, `${path} is a directory`);
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(sizeBytes) });
   await pipeline(Readable.from(files.read(path)), res);
@@ -157,6 +157,7 @@ function errorReply(err: unknown): { status: number; body: { error: string; code
     const conflict = err.code === 'LOCK_HELD' || err.code === 'LOCK_DELAY' || err.code === 'TIMEOUT' || err.code === 'EXISTS';
     return { status: err.code === 'NOT_FOUND' ? 404 : conflict ? 409 : 503, body: { error: message, code: err.code } };
   }
+  if (err instanceof CellUnavailableError) return { status: 503, body: { error: message, code: 'UNAVAILABLE' } };
   if (err instanceof DeliveryError) return { status: 503, body: { error: `${message} (a node is down; restart-node brings it back)`, code: 'UNAVAILABLE' } };
   if (/does not exist|no deleted file|not-found|has no chunk/.test(message)) return { status: 404, body: { error: message, code: 'NOT_FOUND' } };
   if (/exists|is a directory|not a directory|bad path|invalid path|must |over the limit/i.test(message)) return { status: 400, body: { error: message } };

@@ -32,21 +32,22 @@ export function statusPage(): string {
     <table id="replicas"><thead><tr><th>node</th><th>state</th><th>Paxos role</th><th>leader lease</th><th>commit index</th><th>applied</th></tr></thead><tbody></tbody></table>
     <h2>Sessions of CLI clients</h2>
     <table id="clients"><thead><tr><th>client</th><th>session</th><th>state</th></tr></thead><tbody></tbody></table>
-    <h2>Locks held</h2>
+    <h2>Locks held (in the cell's database)</h2>
     <table id="locks"><thead><tr><th>lock</th><th>client</th><th>mode</th><th>generation</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
     <h2>GFS</h2>
     <table class="kv"><tbody>
       <tr><td>master</td><td id="gfs-master">?</td></tr>
-      <tr><td>op-log position</td><td id="log-position" class="num">?</td></tr>
-      <tr><td>backup / shadow</td><td id="gfs-backups">?</td></tr>
+      <tr><td>lock generation</td><td id="gfs-generation" class="num">?</td></tr>
       <tr><td>files</td><td id="files" class="num">?</td></tr>
       <tr><td>chunks</td><td id="chunks" class="num">?</td></tr>
       <tr><td>bytes stored (all replicas)</td><td id="bytes" class="num">?</td></tr>
       <tr><td>under-replicated chunks</td><td id="under-replicated" class="num">?</td></tr>
       <tr><td>clones in flight</td><td id="clones">?</td></tr>
     </tbody></table>
+    <h2>Master replicas</h2>
+    <table id="gfs-replicas"><thead><tr><th>node</th><th>state</th><th>role</th><th>log position</th><th>lag (records)</th><th>lag (ms)</th><th>in sync</th></tr></thead><tbody></tbody></table>
     <h2>Chunkservers</h2>
     <table id="chunkservers"><thead><tr><th>name</th><th>rack</th><th>state</th><th>disk use</th><th>chunks</th></tr></thead><tbody></tbody></table>
   </section>
@@ -73,18 +74,19 @@ function chart(series) {
 }
 function render(s) {
   const up = Math.round((s.at - s.startedAt) / 1000);
-  $('summary').textContent = 'updated ' + new Date(s.at).toLocaleTimeString() + ' · up ' + up + ' s · ' + s.nodes.filter((n) => n.up).length + ' of ' + s.nodes.length + ' nodes up';
+  $('summary').textContent = 'updated ' + new Date(s.at).toLocaleTimeString('en-GB') + ' · up ' + up + ' s · ' + s.nodes.filter((n) => n.up).length + ' of ' + s.nodes.length + ' nodes up';
   const c = s.lockCell;
   $('cell-name').textContent = '/ls/' + c.cell;
   $('cell-master').innerHTML = c.master ? esc(c.master) : '<span class="down">none</span>';
   $('sessions').textContent = num(c.sessions);
-  rows('replicas', c.replicas, (r) => '<tr data-name="' + esc(r.node) + '"><td>' + esc(r.node) + '</td><td class="state">' + state(r.up) + '</td><td>' + r.role + '</td><td>' + (r.leaseValid ? 'held' : '') + '</td><td class="num">' + num(r.commitIndex) + '</td><td class="num">' + num(r.applied) + '</td></tr>');
+  rows('replicas', c.replicas, (r) => '<tr data-name="' + esc(r.node) + '"><td>' + esc(r.node) + '</td><td class="state">' + state(r.up) + '</td><td>' + r.role + '</td><td class="lease">' + (r.leaseUntil ? 'held until ' + new Date(r.leaseUntil).toLocaleTimeString('en-GB') + '.' + String(r.leaseUntil % 1000).padStart(3, '0').slice(0, 1) + ' (' + ((r.leaseUntil - s.at) / 1000).toFixed(1) + ' s)' : '') + '</td><td class="num">' + num(r.commitIndex) + '</td><td class="num">' + num(r.applied) + '</td></tr>');
   rows('clients', c.clients, (k) => '<tr><td>' + esc(k.client) + '</td><td class="num">' + num(k.session) + '</td><td>' + esc(k.state) + '</td></tr>');
   rows('locks', c.locksHeld, (l) => '<tr><td>' + esc(l.path) + '</td><td>' + esc(l.client) + '</td><td>' + l.mode + '</td><td class="num">' + l.generation + '</td></tr>');
-  const g = s.gfs, m = g.master.status;
-  $('gfs-master').innerHTML = esc(g.master.node) + ' ' + state(g.master.up);
-  $('log-position').textContent = m ? num(m.logPosition) : '?';
-  $('gfs-backups').innerHTML = g.backups.length ? g.backups.map((b) => esc(b.node) + ' (' + b.role + ') ' + state(b.up) + ' at ' + num(b.logPosition)).join(', ') : '<span class="muted">none configured</span>';
+  const g = s.gfs, m = g.status;
+  $('gfs-master').innerHTML = g.master.node ? esc(g.master.node) : '<span class="down">none in office (failing over)</span>';
+  $('gfs-generation').textContent = num(g.master.generation);
+  rows('gfs-replicas', g.replicas, (r) => '<tr data-name="' + esc(r.node) + '"><td>' + esc(r.node) + '</td><td class="state">' + state(r.up) + '</td><td class="role">' + r.role + '</td><td class="num log">' + num(r.logPosition) +
+    '</td><td class="num lag-records">' + num(r.lagRecords) + '</td><td class="num lag-ms">' + num(r.lagMs) + '</td><td>' + (r.role === 'master' ? '' : r.inSync ? 'yes' : r.configured === 'shadow' ? '<span class="muted">shadow</span>' : 'no') + '</td></tr>');
   $('files').textContent = m ? num(m.files) : '?';
   $('chunks').textContent = m ? num(m.chunks) : '?';
   $('bytes').textContent = bytes(g.bytesStored);
