@@ -199,7 +199,7 @@ export class MasterReplicaRole {
       case 'ha-synced':
         return this.shipper?.synced(msg.seq);
       case 'ha-acked':
-        if (this.shipper && msg.generation === this.sequencer?.generation) this.shipper.acked(msg.peer, msg.ack, msg.error);
+        if (this.shipper && msg.generation === this.sequencer?.generation) this.shipper.acked(msg.peer, msg.stream, msg.sentAtMs, msg.ack, msg.error);
         return;
       case 'ha-installed':
         if (this.shipper && msg.generation === this.sequencer?.generation) this.shipper.installed(msg.peer, msg.seq, msg.ok);
@@ -299,7 +299,8 @@ export class MasterReplicaRole {
     this.masterLastSeq = msg.masterLastSeq;
     if (msg.prevSeq !== log.lastSeq || msg.prevGeneration !== generationOf(this.terms, log.lastSeq)) {
       if (log.lastSeq >= this.masterLastSeq) this.caughtUpAtMs = this.ctx.now();
-      return this.ctx.reply({ matched: false, lastSeq: log.lastSeq, lastGeneration: generationOf(this.terms, log.lastSeq) });
+      // durable: the master may count the records up to lastSeq as ours once it hears this (appends before it may still be syncing)
+      return this.ctx.replyWhenDurable({ matched: false, lastSeq: log.lastSeq, lastGeneration: generationOf(this.terms, log.lastSeq) });
     }
     for (const r of msg.records) this.hooks.mutate(r);
     this.setTerms(msg.terms);
