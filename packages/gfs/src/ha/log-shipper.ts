@@ -191,7 +191,8 @@ export class LogShipper {
       p.needsInstall = true;
     }
     this.release();
-    this.shipTo(p, now, log.lastSeq);
+    // after a failure the next poll tries again (at once, a replica whose node is down would be asked in a loop)
+    if (ack !== null) this.shipTo(p, now, log.lastSeq);
   }
 
   installed(peerName: string, seq: number, ok: boolean): void {
