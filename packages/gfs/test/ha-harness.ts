@@ -75,11 +75,16 @@ export class Sleeper {
  * A GFS cell with a highly available master in the simulator: the lock-service cell (l0-l2),
  * backups m1 and m2, shadow s1, chunkservers cs1-cs3 and a client node c.
  */
-export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: string[]; shadows?: string[]; chunkservers?: number; timing?: Partial<HaTiming> } = {}): HaCell {
+export function haCell(
+  sim: SimCluster,
+  sleeper: Sleeper,
+  opts: { backups?: string[]; shadows?: string[]; chunkservers?: number; timing?: Partial<HaTiming>; config?: Partial<GfsConfig> } = {},
+): HaCell {
+  const config = { ...HA_GFS_CONFIG, ...opts.config };
   const plan = planCell(cellConfig('gfs-test', HA_CELL));
   for (const n of plan.config.nodes) sim.addNode(n, { boot: (node) => plan.on(n).forEach((s) => node.spawn(s.kind, s.props, { name: s.name })) });
   const lock: LockCellRef = { config: plan.config, servers: plan.servers };
-  const { replicas, specs } = planMasterReplicas({ lock, backups: opts.backups ?? ['m1', 'm2'], shadows: opts.shadows ?? ['s1'], config: HA_GFS_CONFIG, timing: { ...HA_TIMING, ...opts.timing } });
+  const { replicas, specs } = planMasterReplicas({ lock, backups: opts.backups ?? ['m1', 'm2'], shadows: opts.shadows ?? ['s1'], config, timing: { ...HA_TIMING, ...opts.timing } });
   for (const s of specs) sim.addNode(s.node, { boot: (node) => void node.spawn(s.kind, s.props, { name: s.name }) });
   const chunkservers = new Map<string, ActorRef<ChunkserverMsg>>();
   for (let i = 1; i <= (opts.chunkservers ?? 3); i++) {
@@ -90,7 +95,7 @@ export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: stri
           server,
           node.spawn(
             Chunkserver,
-            { server, rack: `r${i}`, master: replicas[0]!.ref, capacityBytes: 1 << 30, config: HA_GFS_CONFIG, ha: { lock, replicas: replicas.map((r) => r.ref) } },
+            { server, rack: `r${i}`, master: replicas[0]!.ref, capacityBytes: 1 << 30, config, ha: { lock, replicas: replicas.map((r) => r.ref) } },
             { name: 'chunkserver' },
           ),
         ),
