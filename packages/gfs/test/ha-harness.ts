@@ -1,4 +1,4 @@
-import { ActorRef, RemoteActorError } from '@actorfs/actors';
+import { ActorRef, RemoteActorError, type MessageOf, type ReplyOf } from '@actorfs/actors';
 import type { SimCluster } from '@actorfs/actors/testing';
 import { cellConfig, planCell, type CellOptions, type CellPlan } from '@actorfs/lockservice';
 import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
@@ -111,18 +111,23 @@ export function haCell(
 /**
  * A mutation sent until it is answered: a request lost with its master (a timeout, a node gone)
  * goes again, every 50 ms for up to maxTries, to whichever master the lock service names then.
- * 'exists' when a retry found it done already.
+ * Its answer, or 'exists' when a retry found it done already (a chunk add at an index answers
+ * the chunk there, done or not).
  */
-export async function mutate(client: HaMasterClient, msg: MasterMsg & { type: 'create' | 'mkdir' }, maxTries = 400): Promise<'done' | 'exists'> {
+export async function mutate<K extends string>(
+  client: HaMasterClient,
+  msg: MasterMsg & { type: K; path: string },
+  maxTries = 400,
+): Promise<ReplyOf<MessageOf<MasterMsg, K>> | 'exists'> {
   let retried = false;
   for (let i = 0; i < maxTries; i++) {
     try {
-      await client.call(msg);
-      return 'done';
+      return await client.call<K>(msg);
     } catch (err) {
       if (err instanceof RemoteActorError) {
         if (retried && /already exists/.test(err.message)) return 'exists';
-        if (!/jeopardy|stepped down|wait for the backups/.test(err.message)) throw err;
+        // a new master learns of the chunkservers from their next heartbeats
+        if (!/jeopardy|stepped down|wait for the backups|no chunkserver can take/.test(err.message)) throw err;
       }
       retried = true;
       await client.sleep(50);
