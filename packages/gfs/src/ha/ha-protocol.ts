@@ -40,6 +40,8 @@ export interface HaStatus {
   lastSeq: number;
   /** Replicas the master waits for (on the master). */
   inSync: string[];
+  /** How often a backup has left the master's in-sync set (down or silent) this term (on the master). */
+  inSyncDrops: number;
 }
 
 /** What master replicas say to each other: every request from the master carries its sequencer. */

@@ -65,6 +65,7 @@ export class LogShipper {
   private held = false;
   private tail: MetadataRecord[] = [];
   private tailStart: number;
+  private dropCount = 0;
 
   constructor(
     private readonly ctx: ActorContext<MasterMsg>,
@@ -104,6 +105,11 @@ export class LogShipper {
 
   get inSync(): string[] {
     return [...this.ackSet].sort();
+  }
+
+  /** Backups that left the ack set (down or silent) in this term. */
+  get drops(): number {
+    return this.dropCount;
   }
 
   get full(): boolean {
@@ -247,6 +253,7 @@ export class LogShipper {
       if (this.written.includes(n)) continue;
       this.ackSet.delete(n);
       this.dropping.delete(n);
+      this.dropCount++;
     }
   }
 

@@ -174,6 +174,7 @@ export class MasterReplicaRole {
           generation: this.sequencer?.generation ?? null,
           lastSeq: this.hooks.log().lastSeq,
           inSync: this.shipper?.inSync ?? [],
+          inSyncDrops: this.shipper?.drops ?? 0,
         } satisfies HaStatus);
       case 'ha-elected':
         if (msg.session === this.session) this.takeOffice(msg.won.handle, msg.won.sequencer, msg.won.inSync);
