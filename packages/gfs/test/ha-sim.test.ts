@@ -171,6 +171,44 @@ describe('GFS master high availability in the simulator', () => {
     expect(new TextDecoder().decode(await sleeper.drive(sim.ask(session, { type: 'read', path: '/f', offset: 0, length: data.length }, { timeoutMs: 60_000 })))).toBe('after failover');
   });
 
+  it('a backup back from a crash rejoins the in-sync set while mutations keep coming (it is never level with the newest record then)', async () => {
+    const sim = new SimCluster({ seed: 12, fsyncMs: [10, 10] });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { shadows: [], timing: { tailRecords: 10_000 } });
+    await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
+    const master = (await sleeper.drive(masterReplica(sim, cell)))!;
+    const backup = cell.replicas.find((r) => r.name !== master)!;
+    await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    let loading = true;
+    let created = 0;
+    const load = Promise.all(
+      Array.from({ length: 4 }, async (_, c) => {
+        for (let i = 0; loading; i++) {
+          await cell.client.call({ type: 'create', path: `/d/c${c}-${i}` });
+          created++;
+        }
+      }),
+    );
+    const rejoined = (async () => {
+      await sleeper.sleep(300);
+      sim.crash(backup.name);
+      await sleeper.sleep(1_000);
+      sim.restart(backup.name);
+      for (let waited = 0; waited < 3_000; waited += 50) {
+        await sleeper.sleep(50);
+        if ((await sim.ask(cell.replicas.find((r) => r.name === master)!.ref, { type: 'ha-status' })).inSync.includes(backup.name)) return created;
+      }
+      return undefined;
+    })();
+    const createdWhenRejoined = await sleeper.drive(rejoined);
+    const createdBefore = created;
+    await sleeper.drive(sleeper.sleep(200));
+    loading = false;
+    await sleeper.drive(load);
+    expect(createdWhenRejoined).toBeDefined();
+    expect(created).toBeGreaterThan(createdBefore); // the load was still running when it rejoined
+  });
+
   it('a backup that missed records catches up from the log; one behind the checkpoint, from the checkpoint in pieces and the log after it', async () => {
     const installs: number[] = [];
     const sim = new SimCluster({ seed: 3, onSend: (s: SimSend) => void ((s.body as { type?: string }).type === 'ha-install' && installs.push((s.body as { index: number }).index)) });

@@ -66,6 +66,8 @@ export class LogShipper {
   private tail: MetadataRecord[] = [];
   private tailStart: number;
   private dropCount = 0;
+  /** The newest record a client has been told is done (all of ours at the start: the last master may have told them). */
+  private acknowledgedSeq: number;
 
   constructor(
     private readonly ctx: ActorContext<MasterMsg>,
@@ -100,6 +102,7 @@ export class LogShipper {
     this.localSynced = last;
     this.syncRequested = last;
     this.tailStart = last + 1;
+    this.acknowledgedSeq = last;
     for (const p of this.peers) if (this.ackSet.has(p.name)) p.behindSinceMs = ctx.now();
   }
 
@@ -186,8 +189,9 @@ export class LogShipper {
         p.known = true;
       }
       if (p.acked >= log.lastSeq) p.behindSinceMs = undefined;
-      if (p.role === 'backup' && p.acked >= log.lastSeq && (!this.ackSet.has(p.name) || this.dropping.has(p.name))) {
-        // caught up: it holds every record we may acknowledge from now on
+      if (p.role === 'backup' && p.acked >= this.acknowledgedSeq && (!this.ackSet.has(p.name) || this.dropping.has(p.name))) {
+        // it holds every record acknowledged so far, and replies wait for it from now on (under
+        // steady load a backup is never level with our newest record: records are always in flight)
         this.ackSet.add(p.name);
         this.dropping.delete(p.name);
         this.writeFile();
@@ -279,6 +283,7 @@ export class LogShipper {
     for (const p of this.peers) if (this.ackSet.has(p.name)) committed = Math.min(committed, p.known ? p.acked : -1);
     let n = 0;
     while (n < this.waiting.length && this.waiting[n]!.seq <= committed) n++;
+    if (n > 0) this.acknowledgedSeq = this.waiting[n - 1]!.seq;
     for (const w of this.waiting.splice(0, n)) this.ctx.replyTo(w.to, w.value);
   }
 
