@@ -38,6 +38,15 @@ async function until(sleeper: Sleeper, what: string, pred: () => Promise<boolean
   );
 }
 
+/** Makes /d, and waits until the master waits for its (only) backup. */
+async function backupInSync(sim: SimCluster, sleeper: Sleeper, cell: HaCell): Promise<{ master: string; backup: HaCell['replicas'][number] }> {
+  await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
+  const master = (await sleeper.drive(masterReplica(sim, cell)))!;
+  const backup = cell.replicas.find((r) => r.name !== master)!;
+  await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+  return { master, backup };
+}
+
 describe('GFS master high availability in the simulator', () => {
   it('a backup wins the master lock and writes its address there; clients and chunkservers find it through the lock service', async () => {
     const sim = new SimCluster({ seed: 1 });
@@ -63,10 +72,7 @@ describe('GFS master high availability in the simulator', () => {
     const sim = new SimCluster({ seed: 2, onSend: (s: SimSend) => void ((s.body as { type?: string }).type === 'ha-append' && appends.push((s.body as { records: unknown[] }).records.length)) });
     const sleeper = new Sleeper(sim);
     const cell = haCell(sim, sleeper, { shadows: [], timing: { tailRecords: 1000 } });
-    await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
-    const master = (await sleeper.drive(masterReplica(sim, cell)))!;
-    const backup = cell.replicas.find((r) => r.name !== master)!;
-    await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    const { backup } = await backupInSync(sim, sleeper, cell);
     appends.length = 0;
     // 40 creates at once: each acknowledged one is on the backup when its answer comes
     const seenOnBackup: boolean[] = [];
@@ -97,10 +103,7 @@ describe('GFS master high availability in the simulator', () => {
     });
     const sleeper = new Sleeper(sim);
     const cell = haCell(sim, sleeper, { shadows: [], timing: { tailRecords: 1000 } });
-    await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
-    const master = (await sleeper.drive(masterReplica(sim, cell)))!;
-    const backup = cell.replicas.find((r) => r.name !== master)!;
-    await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    const { backup } = await backupInSync(sim, sleeper, cell);
     sends.length = 0;
     // a create every 10 ms, each waiting for the backup
     await sleeper.drive(
@@ -122,10 +125,7 @@ describe('GFS master high availability in the simulator', () => {
     const sim = new SimCluster({ seed: 9, crashDetection: true });
     const sleeper = new Sleeper(sim);
     const cell = haCell(sim, sleeper, { shadows: [], timing: { backupAckTimeoutMs: 5_000 } });
-    await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
-    const master = (await sleeper.drive(masterReplica(sim, cell)))!;
-    const backup = cell.replicas.find((r) => r.name !== master)!;
-    await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    const { master, backup } = await backupInSync(sim, sleeper, cell);
     sim.crash(backup.name);
     const crashedAt = sim.now();
     await sleeper.drive(cell.client.call({ type: 'create', path: '/d/f' }));
@@ -139,10 +139,7 @@ describe('GFS master high availability in the simulator', () => {
     const sim = new SimCluster({ seed: 10 });
     const sleeper = new Sleeper(sim);
     const cell = haCell(sim, sleeper, { shadows: [], timing: { backupAckTimeoutMs: 5_000, minBackupAckTimeoutMs: 300 } });
-    await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
-    const master = (await sleeper.drive(masterReplica(sim, cell)))!;
-    const backup = cell.replicas.find((r) => r.name !== master)!;
-    await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    const { master, backup } = await backupInSync(sim, sleeper, cell);
     for (let i = 0; i < 5; i++) await sleeper.drive(cell.client.call({ type: 'create', path: `/d/warm${i}` })); // round trips measured
     sim.partition([backup.name], [master]);
     const cutAt = sim.now();
@@ -175,10 +172,7 @@ describe('GFS master high availability in the simulator', () => {
     const sim = new SimCluster({ seed: 12, fsyncMs: [10, 10] });
     const sleeper = new Sleeper(sim);
     const cell = haCell(sim, sleeper, { shadows: [], timing: { tailRecords: 10_000 } });
-    await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
-    const master = (await sleeper.drive(masterReplica(sim, cell)))!;
-    const backup = cell.replicas.find((r) => r.name !== master)!;
-    await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    const { master, backup } = await backupInSync(sim, sleeper, cell);
     let loading = true;
     let created = 0;
     const load = Promise.all(
