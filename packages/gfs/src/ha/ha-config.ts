@@ -33,7 +33,7 @@ export interface HaTiming {
   pingIntervalMs: number;
   /** Records in one append at most (one catch-up piece). */
   maxRecordsPerAppend: number;
-  /** The master keeps this many newest records in memory to ship; a replica further behind than the log holds gets the checkpoint. */
+  /** The master keeps at least this many newest records in memory to ship (at most twice as many); a replica further behind than the log holds gets the checkpoint. */
   tailRecords: number;
   /** Mutations waiting for the backups at once; one more is refused. */
   maxWaitingReplies: number;

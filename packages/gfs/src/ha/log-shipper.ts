@@ -47,8 +47,8 @@ interface Waiting {
  * continue ours gets our checkpoint piece by piece and then the records after it.
  *
  * A mutation's reply waits until our own log is synced and every backup in the ack set has
- * acknowledged its record. The ack set grows as soon as a backup has caught up, and the in-sync
- * list in the lock file after it; a backup that is down, or silent for many of its round trips,
+ * acknowledged its record. The ack set grows as soon as a backup holds every record acknowledged
+ * so far, and the in-sync list in the lock file after it; a backup that is down, or silent for many of its round trips,
  * leaves the list in the file first and the ack set after, so whoever can win the lock holds every
  * acknowledged record.
  */
