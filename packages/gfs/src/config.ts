@@ -65,9 +65,16 @@ export interface GfsConfig {
   mutationTimeoutMs: number;
   /** A client trusts its cached chunk locations this long. Default 60 s. */
   locationCacheMs: number;
-  /** Attempts of one client step (a chunk's write, read or append) before its error is final. Default 8. */
+  /** Attempts of one client step at most, besides clientRetryMs. Default 1000: the time budget ends a step first. */
   clientAttempts: number;
-  /** A client's first retry waits this long, doubling per attempt up to 2 s (with jitter). Default 100 ms (about 7 s of waiting over 8 attempts). */
+  /**
+   * How long one client step (a chunk's write, read or append, a namespace change) keeps trying
+   * from its first attempt before its error is final. Default leaseMs + 90 s: a master failover
+   * under the lock service's defaults (12 s session lease, up to 60 s lock-delay), then the new
+   * master's wait of one chunk lease before it grants one, with room to spare.
+   */
+  clientRetryMs: number;
+  /** A client's first retry waits this long, doubling per attempt up to 2 s (with jitter). Default 100 ms. */
   clientBackoffMs: number;
   /** Bytes a client reads from a chunkserver per request. Default 4 MiB. */
   readPieceBytes: number;
@@ -89,11 +96,12 @@ export class ConfigError extends Error {
 export function gfsConfig(c: Partial<GfsConfig> = {}): GfsConfig {
   const chunkSizeBytes = c.chunkSizeBytes ?? 64 * MIB;
   const heartbeatIntervalMs = c.heartbeatIntervalMs ?? 5_000;
+  const leaseMs = c.leaseMs ?? 60_000;
   const config: GfsConfig = {
     chunkSizeBytes,
     blockSizeBytes: c.blockSizeBytes ?? Math.min(64 * KIB, chunkSizeBytes),
     replicas: c.replicas ?? 3,
-    leaseMs: c.leaseMs ?? 60_000,
+    leaseMs,
     leaseGrantTimeoutMs: c.leaseGrantTimeoutMs ?? 2_000,
     maxLeaseWaiters: c.maxLeaseWaiters ?? 1000,
     heartbeatIntervalMs,
@@ -121,7 +129,8 @@ export function gfsConfig(c: Partial<GfsConfig> = {}): GfsConfig {
     maxQueuedMutations: c.maxQueuedMutations ?? 1000,
     mutationTimeoutMs: c.mutationTimeoutMs ?? 10_000,
     locationCacheMs: c.locationCacheMs ?? 60_000,
-    clientAttempts: c.clientAttempts ?? 8,
+    clientAttempts: c.clientAttempts ?? 1000,
+    clientRetryMs: c.clientRetryMs ?? leaseMs + 90_000,
     clientBackoffMs: c.clientBackoffMs ?? 100,
     readPieceBytes: c.readPieceBytes ?? 4 * MIB,
     maxClientOps: c.maxClientOps ?? 256,
@@ -162,6 +171,7 @@ const positiveIntegers = [
   'mutationTimeoutMs',
   'locationCacheMs',
   'clientAttempts',
+  'clientRetryMs',
   'clientBackoffMs',
   'readPieceBytes',
   'maxClientOps',

@@ -10,7 +10,7 @@ type Fault = 'crash-master' | 'master-cut-from-lock-service' | 'master-isolated'
 const FAULTS: Fault[] = ['crash-master', 'master-cut-from-lock-service', 'master-isolated', 'crash-backup'];
 
 describe('GFS master high availability under faults (simulator, many seeds)', () => {
-  it('no acknowledged mutation is lost, one master per lock generation, and clients make progress after healing', async () => {
+  it('no acknowledged mutation (create or chunk add) is lost, one master per lock generation, and clients make progress after healing', async () => {
     const seeds = await forEachSeed(100, async (seed) => {
       const rand = seededRandom(seed);
       /** Per lock generation, the replicas that sent requests carrying it. */
@@ -28,16 +28,31 @@ describe('GFS master high availability under faults (simulator, many seeds)', ()
       const fault = FAULTS[Math.floor(rand() * FAULTS.length)]!;
       const acked = new Set<string>();
       const unknown = new Set<string>();
+      /** Per acknowledged file, the handles of its acknowledged chunks by index. */
+      const chunks = new Map<string, number[]>();
+      /** Files that may take another chunk (not one whose chunk add had no answer: its next index is unknown). */
+      const growing = new Set<string>();
 
+      const addChunk = async (path: string): Promise<void> => {
+        growing.delete(path);
+        const handles = chunks.get(path)!;
+        const added = await mutate(cell.client, { type: 'add-chunk', path, index: handles.length }, 12);
+        if (added === 'exists') throw new Error('a chunk add answers the chunk at its index');
+        handles.push(added.handle);
+        growing.add(path);
+      };
+      const create = async (path: string): Promise<void> => {
+        await mutate(cell.client, { type: 'create', path }, 12);
+        acked.add(path);
+        chunks.set(path, []);
+        growing.add(path);
+      };
       const client = async (c: number): Promise<void> => {
         for (let i = 0; i < 8; i++) {
+          const mine = [...growing].filter((p) => p.startsWith(`/c${c}-`));
           const path = `/c${c}-${i}`;
-          try {
-            await mutate(cell.client, { type: 'create', path }, 12);
-            acked.add(path);
-          } catch {
-            unknown.add(path);
-          }
+          if (mine.length > 0 && rand() < 0.4) await addChunk(mine[Math.floor(rand() * mine.length)]!).catch(() => undefined);
+          else await create(path).catch(() => unknown.add(path));
           await sleeper.sleep(rand() * 300);
         }
       };
@@ -80,6 +95,12 @@ describe('GFS master high availability under faults (simulator, many seeds)', ()
       const names = new Set((await sleeper.drive(cell.client.call({ type: 'list', path: '/' }))).map((e) => `/${e.name}`));
       for (const path of acked) expect({ seed, fault, path, present: names.has(path) }).toEqual({ seed, fault, path, present: true });
       for (const path of names) expect(acked.has(path) || unknown.has(path) || path === '/after-healing').toBe(true);
+      for (const [path, handles] of chunks) {
+        for (const [index, handle] of handles.entries()) {
+          const found = await sleeper.drive(cell.client.call({ type: 'locate', path, index }).then((l) => l.handle, (e: unknown) => String(e)));
+          expect({ seed, fault, path, index, handle: found }).toEqual({ seed, fault, path, index, handle });
+        }
+      }
       // every in-sync backup holds the same namespace as the master
       const master = (await sleeper.drive(masterReplica(sim, cell)))!;
       const status = await sleeper.drive(sim.ask(cell.replicas.find((r) => r.name === master)!.ref, { type: 'ha-status' }));

@@ -1,4 +1,4 @@
-import { ActorRef, RemoteActorError } from '@actorfs/actors';
+import { ActorRef, RemoteActorError, type MessageOf, type ReplyOf } from '@actorfs/actors';
 import type { SimCluster } from '@actorfs/actors/testing';
 import { cellConfig, planCell, type CellOptions, type CellPlan } from '@actorfs/lockservice';
 import { Chunkserver } from '../src/chunkserver/chunkserver-actor.ts';
@@ -75,11 +75,16 @@ export class Sleeper {
  * A GFS cell with a highly available master in the simulator: the lock-service cell (l0-l2),
  * backups m1 and m2, shadow s1, chunkservers cs1-cs3 and a client node c.
  */
-export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: string[]; shadows?: string[]; chunkservers?: number; timing?: Partial<HaTiming> } = {}): HaCell {
+export function haCell(
+  sim: SimCluster,
+  sleeper: Sleeper,
+  opts: { backups?: string[]; shadows?: string[]; chunkservers?: number; timing?: Partial<HaTiming>; config?: Partial<GfsConfig> } = {},
+): HaCell {
+  const config = { ...HA_GFS_CONFIG, ...opts.config };
   const plan = planCell(cellConfig('gfs-test', HA_CELL));
   for (const n of plan.config.nodes) sim.addNode(n, { boot: (node) => plan.on(n).forEach((s) => node.spawn(s.kind, s.props, { name: s.name })) });
   const lock: LockCellRef = { config: plan.config, servers: plan.servers };
-  const { replicas, specs } = planMasterReplicas({ lock, backups: opts.backups ?? ['m1', 'm2'], shadows: opts.shadows ?? ['s1'], config: HA_GFS_CONFIG, timing: { ...HA_TIMING, ...opts.timing } });
+  const { replicas, specs } = planMasterReplicas({ lock, backups: opts.backups ?? ['m1', 'm2'], shadows: opts.shadows ?? ['s1'], config, timing: { ...HA_TIMING, ...opts.timing } });
   for (const s of specs) sim.addNode(s.node, { boot: (node) => void node.spawn(s.kind, s.props, { name: s.name }) });
   const chunkservers = new Map<string, ActorRef<ChunkserverMsg>>();
   for (let i = 1; i <= (opts.chunkservers ?? 3); i++) {
@@ -90,7 +95,7 @@ export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: stri
           server,
           node.spawn(
             Chunkserver,
-            { server, rack: `r${i}`, master: replicas[0]!.ref, capacityBytes: 1 << 30, config: HA_GFS_CONFIG, ha: { lock, replicas: replicas.map((r) => r.ref) } },
+            { server, rack: `r${i}`, master: replicas[0]!.ref, capacityBytes: 1 << 30, config, ha: { lock, replicas: replicas.map((r) => r.ref) } },
             { name: 'chunkserver' },
           ),
         ),
@@ -106,18 +111,23 @@ export function haCell(sim: SimCluster, sleeper: Sleeper, opts: { backups?: stri
 /**
  * A mutation sent until it is answered: a request lost with its master (a timeout, a node gone)
  * goes again, every 50 ms for up to maxTries, to whichever master the lock service names then.
- * 'exists' when a retry found it done already.
+ * Its answer, or 'exists' when a retry found it done already (a chunk add at an index answers
+ * the chunk there, done or not).
  */
-export async function mutate(client: HaMasterClient, msg: MasterMsg & { type: 'create' | 'mkdir' }, maxTries = 400): Promise<'done' | 'exists'> {
+export async function mutate<K extends string>(
+  client: HaMasterClient,
+  msg: MasterMsg & { type: K; path: string },
+  maxTries = 400,
+): Promise<ReplyOf<MessageOf<MasterMsg, K>> | 'exists'> {
   let retried = false;
   for (let i = 0; i < maxTries; i++) {
     try {
-      await client.call(msg);
-      return 'done';
+      return await client.call<K>(msg);
     } catch (err) {
       if (err instanceof RemoteActorError) {
         if (retried && /already exists/.test(err.message)) return 'exists';
-        if (!/jeopardy|stepped down|wait for the backups/.test(err.message)) throw err;
+        // a new master learns of the chunkservers from their next heartbeats
+        if (!/jeopardy|stepped down|wait for the backups|no chunkserver can take/.test(err.message)) throw err;
       }
       retried = true;
       await client.sleep(50);

@@ -45,8 +45,8 @@ beforeAll(async () => {
     await system.spawn(Chunkserver, props, { node: server, name: 'chunkserver' });
   }
   const locator = await system.spawn(MasterLocator, { lock, principal: 'runtime-client' }, { name: 'locator' });
-  // a client's retries must outlast a failover and the new master's wait for old leases (about 3 s + 2 s here)
-  const session = await system.spawn(ClientSession, { master: replicas[0]!.ref, config: { ...config, clientAttempts: 30 }, ha: { lock } }, { name: 'gfs-client' });
+  // the client's default retry budget outlasts a failover and the new master's wait for old leases (about 3 s + 2 s here)
+  const session = await system.spawn(ClientSession, { master: replicas[0]!.ref, config, ha: { lock } }, { name: 'gfs-client' });
   files = new GfsClient(session, (r, m, o) => system.ask(r, m as never, o));
   client = new HaMasterClient({ locator, ask: (r, m, o) => system.ask(r, m, o), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), timeoutMs: 2000 });
 }, 120_000);

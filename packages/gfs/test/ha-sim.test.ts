@@ -1,12 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
 import { SimCluster, type SimSend } from '@actorfs/actors/testing';
-import type { Sequencer } from '@actorfs/lockservice';
-import { haCell, masterReplica, mutate, readAt, Sleeper, type HaCell } from './ha-harness.ts';
+import { ClientSession, LsClient, type Sequencer } from '@actorfs/lockservice';
+import { masterLockPath } from '../src/ha/ha-config.ts';
+import { decodeMasterFile } from '../src/ha/ha-protocol.ts';
+import { ClientSession as GfsClientSession } from '../src/client/session.ts';
+import { HA_GFS_CONFIG, haCell, masterReplica, mutate, readAt, Sleeper, type HaCell } from './ha-harness.ts';
 
 const errorOf = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: unknown) => (e instanceof Error ? e.message : String(e)));
 
 async function statusOf(sim: SimCluster, sleeper: Sleeper, cell: HaCell, name: string) {
   return sleeper.drive(sim.ask(cell.replicas.find((r) => r.name === name)!.ref, { type: 'ha-status' }));
+}
+
+let readers = 0;
+/** The in-sync list in the master lock file, as a fresh lock-service session reads it. */
+async function lockFileInSync(sim: SimCluster, sleeper: Sleeper, cell: HaCell): Promise<string[] | undefined> {
+  const session = sim.spawn('c', ClientSession, { config: cell.lock.config, servers: cell.lock.servers, principal: 'reader' }, { name: `reader-${++readers}` });
+  const ls = new LsClient(session, (r, msg) => sim.ask(r, msg as never));
+  return sleeper.drive(
+    (async () => {
+      const { handle } = await ls.open(masterLockPath(cell.lock));
+      return decodeMasterFile((await ls.getContentsAndStat(handle)).contents)?.inSync;
+    })(),
+  );
 }
 
 /** Waits (in virtual time) until `pred` holds, checking every 50 ms. */
@@ -20,6 +36,15 @@ async function until(sleeper: Sleeper, what: string, pred: () => Promise<boolean
     })(),
     maxMs + 5_000,
   );
+}
+
+/** Makes /d, and waits until the master waits for its (only) backup. */
+async function backupInSync(sim: SimCluster, sleeper: Sleeper, cell: HaCell): Promise<{ master: string; backup: HaCell['replicas'][number] }> {
+  await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
+  const master = (await sleeper.drive(masterReplica(sim, cell)))!;
+  const backup = cell.replicas.find((r) => r.name !== master)!;
+  await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+  return { master, backup };
 }
 
 describe('GFS master high availability in the simulator', () => {
@@ -47,10 +72,7 @@ describe('GFS master high availability in the simulator', () => {
     const sim = new SimCluster({ seed: 2, onSend: (s: SimSend) => void ((s.body as { type?: string }).type === 'ha-append' && appends.push((s.body as { records: unknown[] }).records.length)) });
     const sleeper = new Sleeper(sim);
     const cell = haCell(sim, sleeper, { shadows: [], timing: { tailRecords: 1000 } });
-    await sleeper.drive(cell.client.call({ type: 'mkdir', path: '/d' }));
-    const master = (await sleeper.drive(masterReplica(sim, cell)))!;
-    const backup = cell.replicas.find((r) => r.name !== master)!;
-    await until(sleeper, 'the backup is in sync', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    const { backup } = await backupInSync(sim, sleeper, cell);
     appends.length = 0;
     // 40 creates at once: each acknowledged one is on the backup when its answer comes
     const seenOnBackup: boolean[] = [];
@@ -67,6 +89,118 @@ describe('GFS master high availability in the simulator', () => {
     const withRecords = appends.filter((n) => n > 0);
     expect(withRecords.reduce((a, b) => a + b, 0)).toBe(40);
     expect(withRecords.length).toBeLessThan(40 / 2); // batched: rounds of up to 8 (maxRecordsPerAppend here)
+  });
+
+  it('records ship as they are logged, several appends in flight to a backup at once: a slow backup commit does not hold the next batch back', async () => {
+    const sends: Array<{ time: number; to: string; records: number }> = [];
+    const sim = new SimCluster({
+      seed: 8,
+      fsyncMs: [40, 40], // every commit, the backup's included, syncs for 40 ms
+      onSend: (s: SimSend) => {
+        const body = s.body as { type?: string; records?: unknown[] };
+        if (body.type === 'ha-append') sends.push({ time: s.time, to: s.to.node, records: body.records!.length });
+      },
+    });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { shadows: [], timing: { tailRecords: 1000 } });
+    const { backup } = await backupInSync(sim, sleeper, cell);
+    sends.length = 0;
+    // a create every 10 ms, each waiting for the backup
+    await sleeper.drive(
+      Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          await sleeper.sleep(i * 10);
+          await cell.client.call({ type: 'create', path: `/d/f${i}` });
+        }),
+      ),
+    );
+    const batches = sends.filter((s) => s.to === backup.name && s.records > 0);
+    expect(batches.reduce((n, s) => n + s.records, 0)).toBe(20);
+    // one append at a time would leave a backup round (two 40 ms syncs at least) between batches
+    const gaps = batches.slice(1).map((s, i) => s.time - batches[i]!.time);
+    expect(gaps.filter((g) => g < 40).length).toBeGreaterThan(gaps.length / 2);
+  });
+
+  it('a backup whose node is down leaves the in-sync set at once (in the lock file first), and mutations go on without waiting out backupAckTimeoutMs', async () => {
+    const sim = new SimCluster({ seed: 9, crashDetection: true });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { shadows: [], timing: { backupAckTimeoutMs: 5_000 } });
+    const { master, backup } = await backupInSync(sim, sleeper, cell);
+    sim.crash(backup.name);
+    const crashedAt = sim.now();
+    await sleeper.drive(cell.client.call({ type: 'create', path: '/d/f' }));
+    expect(sim.now() - crashedAt).toBeLessThan(1_000);
+    // the master's in-sync set shrinks only after the lock file says so
+    expect((await statusOf(sim, sleeper, cell, master)).inSync).toEqual([]);
+    expect(await lockFileInSync(sim, sleeper, cell)).toEqual([]);
+  });
+
+  it('a silent backup (cut off, not known down) leaves the in-sync set after many of its round trips, well before backupAckTimeoutMs', async () => {
+    const sim = new SimCluster({ seed: 10 });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { shadows: [], timing: { backupAckTimeoutMs: 5_000, minBackupAckTimeoutMs: 300 } });
+    const { master, backup } = await backupInSync(sim, sleeper, cell);
+    for (let i = 0; i < 5; i++) await sleeper.drive(cell.client.call({ type: 'create', path: `/d/warm${i}` })); // round trips measured
+    sim.partition([backup.name], [master]);
+    const cutAt = sim.now();
+    await sleeper.drive(cell.client.call({ type: 'create', path: '/d/f' }));
+    expect(sim.now() - cutAt).toBeLessThan(2_000);
+    expect(await lockFileInSync(sim, sleeper, cell)).toEqual([]);
+    sim.heal();
+    await until(sleeper, 'the backup is in sync again', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
+    expect(await lockFileInSync(sim, sleeper, cell)).toEqual([backup.name]);
+  });
+
+  it("a client session's default retry budget covers a master failover and then the new master's wait of one chunk lease", async () => {
+    const config = { ...HA_GFS_CONFIG, leaseMs: 10_000, mutationTimeoutMs: 1_000 };
+    const sim = new SimCluster({ seed: 11 });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { config });
+    // default clientAttempts, clientRetryMs and clientBackoffMs
+    const session = sim.spawn('c', GfsClientSession, { master: cell.replicas[0]!.ref, config, ha: { lock: cell.lock } }, { name: 'gfs-client' });
+    await until(sleeper, 'chunkservers reported', async () => (await cell.client.call({ type: 'status' })).servers.length === 3);
+    await sleeper.drive(sim.ask(session, { type: 'create', path: '/f' }, { timeoutMs: 60_000 }));
+    sim.crash((await sleeper.drive(masterReplica(sim, cell)))!);
+    await sleeper.drive(sim.ask(session, { type: 'create', path: '/g' }, { timeoutMs: 60_000 })); // the session has found the new master
+    // /f's first chunk needs a lease, which the new master grants only 10 s after it took office
+    const data = new TextEncoder().encode('after failover');
+    await sleeper.drive(sim.ask(session, { type: 'write', path: '/f', offset: 0, data }, { timeoutMs: 120_000 }), 120_000);
+    expect(new TextDecoder().decode(await sleeper.drive(sim.ask(session, { type: 'read', path: '/f', offset: 0, length: data.length }, { timeoutMs: 60_000 })))).toBe('after failover');
+  });
+
+  it('a backup back from a crash rejoins the in-sync set while mutations keep coming (it is never level with the newest record then)', async () => {
+    const sim = new SimCluster({ seed: 12, fsyncMs: [10, 10] });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { shadows: [], timing: { tailRecords: 10_000 } });
+    const { master, backup } = await backupInSync(sim, sleeper, cell);
+    let loading = true;
+    let created = 0;
+    const load = Promise.all(
+      Array.from({ length: 4 }, async (_, c) => {
+        for (let i = 0; loading; i++) {
+          await cell.client.call({ type: 'create', path: `/d/c${c}-${i}` });
+          created++;
+        }
+      }),
+    );
+    const rejoined = (async () => {
+      await sleeper.sleep(300);
+      sim.crash(backup.name);
+      await sleeper.sleep(1_000);
+      sim.restart(backup.name);
+      for (let waited = 0; waited < 3_000; waited += 50) {
+        await sleeper.sleep(50);
+        if ((await sim.ask(cell.replicas.find((r) => r.name === master)!.ref, { type: 'ha-status' })).inSync.includes(backup.name)) return created;
+      }
+      return undefined;
+    })();
+    const createdWhenRejoined = await sleeper.drive(rejoined);
+    const createdBefore = created;
+    await sleeper.drive(sleeper.sleep(200));
+    loading = false;
+    await sleeper.drive(load);
+    expect(createdWhenRejoined).toBeDefined();
+    expect(created).toBeGreaterThan(createdBefore); // the load was still running when it rejoined
   });
 
   it('a backup that missed records catches up from the log; one behind the checkpoint, from the checkpoint in pieces and the log after it', async () => {

@@ -22,6 +22,7 @@ export function isRetryable(err: unknown): boolean {
 }
 
 export interface RetryHost {
+  now(): number;
   sleep(ms: number): Promise<void>;
   random(): number;
 }
@@ -31,29 +32,29 @@ const MAX_BACKOFF_MS = 2_000;
 
 /**
  * Runs `attempt` until it succeeds, fails with an error that is not retryable (thrown as it is),
- * or has failed `attempts` times (then a GfsClientError naming what and the last error).
- * `recover` runs after each retryable failure (dropping cached locations, say).
+ * or has failed for clientRetryMs or clientAttempts times (then a GfsClientError naming what and
+ * the last error). `recover` runs after each retryable failure (dropping cached locations, say).
  */
 export async function retrying<T>(
   host: RetryHost,
-  limits: { clientAttempts: number; clientBackoffMs: number },
+  limits: { clientAttempts: number; clientRetryMs: number; clientBackoffMs: number },
   what: string,
   attempt: (n: number) => Promise<T>,
   recover: (err: unknown) => void = () => {},
 ): Promise<T> {
-  let last: unknown;
-  for (let n = 1; n <= limits.clientAttempts; n++) {
+  const startMs = host.now();
+  for (let n = 1; ; n++) {
     try {
       return await attempt(n);
     } catch (err) {
       if (!isRetryable(err)) throw err;
-      last = err;
       recover(err);
-      if (n < limits.clientAttempts) {
-        const backoff = Math.min(MAX_BACKOFF_MS, limits.clientBackoffMs * 2 ** (n - 1));
-        await host.sleep(backoff / 2 + host.random() * (backoff / 2));
+      const backoff = Math.min(MAX_BACKOFF_MS, limits.clientBackoffMs * 2 ** (n - 1));
+      const waitMs = backoff / 2 + host.random() * (backoff / 2);
+      if (n >= limits.clientAttempts || host.now() + waitMs - startMs > limits.clientRetryMs) {
+        throw new GfsClientError(`${what} failed after ${n} attempts in ${Math.round(host.now() - startMs)} ms: ${err instanceof Error ? err.message : String(err)}`);
       }
+      await host.sleep(waitMs);
     }
   }
-  throw new GfsClientError(`${what} failed after ${limits.clientAttempts} attempts: ${last instanceof Error ? last.message : String(last)}`);
 }

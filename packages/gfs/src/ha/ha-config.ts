@@ -19,13 +19,21 @@ export interface MasterReplica {
 }
 
 export interface HaTiming {
-  /** A backup that has not acknowledged a record for this long is dropped from the in-sync set (so mutations go on without it). */
+  /**
+   * A backup that lacks records and has acknowledged none for this long at most is dropped from
+   * the in-sync set (so mutations go on without it); sooner once its round trips are known (many
+   * of them, at least minBackupAckTimeoutMs), and at once when its node is known to be down.
+   */
   backupAckTimeoutMs: number;
+  /** The least a silent backup is waited for (its round trips may be short, but pauses happen). */
+  minBackupAckTimeoutMs: number;
+  /** Appends in flight to one replica at once (each continues the one before). */
+  maxAppendsInFlight: number;
   /** The master sends an (empty) append to an idle replica this often, so a shadow's lag stays known. */
   pingIntervalMs: number;
   /** Records in one append at most (one catch-up piece). */
   maxRecordsPerAppend: number;
-  /** The master keeps this many newest records in memory to ship; a replica further behind than the log holds gets the checkpoint. */
+  /** The master keeps at least this many newest records in memory to ship (at most twice as many); a replica further behind than the log holds gets the checkpoint. */
   tailRecords: number;
   /** Mutations waiting for the backups at once; one more is refused. */
   maxWaitingReplies: number;
@@ -37,6 +45,8 @@ export interface HaTiming {
 
 export const DEFAULT_HA_TIMING: HaTiming = {
   backupAckTimeoutMs: 1_000,
+  minBackupAckTimeoutMs: 500,
+  maxAppendsInFlight: 4,
   pingIntervalMs: 200,
   maxRecordsPerAppend: 1_000,
   tailRecords: 20_000,

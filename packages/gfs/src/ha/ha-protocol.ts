@@ -40,6 +40,8 @@ export interface HaStatus {
   lastSeq: number;
   /** Replicas the master waits for (on the master). */
   inSync: string[];
+  /** How often a backup has left the master's in-sync set (down or silent) this term (on the master). */
+  inSyncDrops: number;
 }
 
 /** What master replicas say to each other: every request from the master carries its sequencer. */
@@ -68,7 +70,8 @@ export type HaMsg =
   | { type: 'ha-ship' }
   | { type: 'ha-synced'; seq: number }
   /** Results of the master's requests, tagged with its generation (a result from an earlier term is dropped). */
-  | { type: 'ha-acked'; generation: number; peer: string; ack: AppendAck | null; error?: string }
+  /** An append's answer, tagged with the peer's stream it was sent in and when; `down`: the replica's node is known to be down. */
+  | { type: 'ha-acked'; generation: number; peer: string; stream: number; sentAtMs: number; ack: AppendAck | null; error?: { message: string; down: boolean } }
   | { type: 'ha-installed'; generation: number; peer: string; seq: number; ok: boolean }
   | { type: 'ha-in-sync-written'; generation: number; inSync: string[]; ok: boolean; error?: string };
 
