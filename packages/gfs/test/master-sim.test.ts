@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { decode, encode, RemoteActorError, seededRandom, type ActorRef } from '@actorfs/actors';
 import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
 import { Chunkserver, CHUNK_DOMAIN } from '../src/chunkserver/chunkserver-actor.ts';
+import { packBlock, unpackBlock } from '../src/chunkserver/block-store.ts';
 import type { GfsConfig } from '../src/config.ts';
 import { Master } from '../src/master/master-actor.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
@@ -434,9 +435,9 @@ describe('master on the simulator', () => {
     // damage block 1 of cs1's replica behind its back (the simulator's disk); the node restarts to drop any cached view
     sim.crash('cs1');
     const key = ['chunkserver', 'block', handle, 1];
-    const stored = decode(sim.store('cs1', CHUNK_DOMAIN).get(key)!) as { crc: number; data: Uint8Array };
+    const stored = unpackBlock(decode(sim.store('cs1', CHUNK_DOMAIN).get(key)!))!;
     stored.data[100]! ^= 0x04;
-    const written = sim.store('cs1', CHUNK_DOMAIN).commit([[key, encode(stored)]]); // synced in virtual time
+    const written = sim.store('cs1', CHUNK_DOMAIN).commit([[key, encode(packBlock(stored.data, stored.crc))]]); // synced in virtual time
     await sim.runFor(10);
     await written;
     sim.restart('cs1');
