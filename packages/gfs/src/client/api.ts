@@ -91,38 +91,47 @@ export class GfsClient {
   /** The whole file, piece by piece, the next pieces read while one is consumed (for a Node stream: `Readable.from(client.readStream(path))`). */
   async *readStream(path: string): AsyncGenerator<Uint8Array> {
     const s = await this.fileStat(path);
-    const spans = this.spans(s.sizeBytes)[Symbol.iterator]();
+    const spans = this.spans(s.sizeBytes);
     const ahead: Array<Promise<Uint8Array>> = [];
     const readNext = (): void => {
-      const next = spans.next();
-      if (next.done) return;
-      const read = this.readCall(path, next.value.at, next.value.n);
+      const next = spans.shift();
+      if (!next) return;
+      const read = this.readCall(path, next.at, next.n);
       read.catch(() => {}); // awaited in turn below; a read that fails after the consumer stopped must not go unhandled
       ahead.push(read);
     };
-    while (ahead.length < this.callsInFlight) readNext();
+    for (let i = 0; i < this.callsInFlight; i++) readNext();
     for (let piece = ahead.shift(); piece; piece = ahead.shift()) {
+      const bytes = await piece;
       readNext();
-      yield await piece;
+      yield bytes;
     }
   }
 
   /**
-   * Writes what the source yields, in order, from offset (default 0), up to callsInFlight pieces
-   * at once (so a piece must not be changed after it is yielded); resolves with the bytes written.
+   * Writes what the source yields, in order, from offset (default 0), in calls of callBytes,
+   * callsInFlight at once (so a piece must not be changed after it is yielded); resolves with the
+   * bytes written. After a failure no more calls start; it is thrown once those running are done.
    */
   async writeStream(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, offset = 0): Promise<number> {
     let at = offset;
     const inFlight = new Set<Promise<void>>();
     let failure: { err: unknown } | undefined;
     for await (const piece of source) {
+      for (const { at: from, n } of this.spans(piece.length)) {
+        if (inFlight.size >= this.callsInFlight) await Promise.race(inFlight);
+        if (failure) break;
+        const call = this.call({ type: 'write', path, offset: at + from, data: piece.subarray(from, from + n) }).then(
+          () => void inFlight.delete(call),
+          (err: unknown) => {
+            inFlight.delete(call);
+            failure ??= { err };
+          },
+        );
+        inFlight.add(call);
+      }
       if (failure) break;
-      if (piece.length === 0) continue;
-      const write = this.write(path, at, piece).catch((err: unknown) => void (failure ??= { err }));
-      inFlight.add(write);
-      void write.finally(() => inFlight.delete(write));
       at += piece.length;
-      if (inFlight.size >= this.callsInFlight) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
     if (failure) throw failure.err;

@@ -22,6 +22,12 @@ export interface ClientSessionProps {
 /** Bytes one read request answers at most (the answer is one message); GfsClient.read splits larger reads. */
 export const MAX_READ_CALL_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 
+/** Waits for every promise; then throws the first failure, if any (a failed write answers only once none of its parts is still running). */
+async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Appends that find their chunk full and move to the next, at most, before the append fails. */
 const MAX_APPEND_HOPS = 16;
 
@@ -89,13 +95,16 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
     if (!(data instanceof Uint8Array)) throw new GfsClientError(`write to ${path}: data must be a Uint8Array`);
     if (data.length === 0) throw new GfsClientError(`write to ${path}: zero bytes (nothing to write)`);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new GfsClientError(`write to ${path}: bad offset ${String(offset)}`);
+    // the units go at once: each pushes while the others are ordered (the primary pipelines a chunk's mutations)
+    const units: Array<Promise<unknown>> = [];
     for (let at = offset; at < offset + data.length; ) {
       const index = Math.floor(at / chunkSize);
       const inChunk = at - index * chunkSize;
       const n = Math.min(offset + data.length - at, chunkSize - inChunk, config.writeUnitBytes);
-      await io.mutate(path, index, { kind: 'write', offset: inChunk }, data.subarray(at - offset, at - offset + n));
+      units.push(io.mutate(path, index, { kind: 'write', offset: inChunk }, data.subarray(at - offset, at - offset + n)));
       at += n;
     }
+    await settleAll(units);
     return true;
   }
 
