@@ -141,8 +141,11 @@ export type ChunkserverMsg =
   | ({ type: 'revoke-lease'; handle: ChunkHandle } & Fenced)
   /** Client to primary: order a mutation with data pushed to every replica; answers once every replica applied it durably. */
   | ({ type: 'mutate'; handle: ChunkHandle; version: number; dataId: string; op: MutationOp } & Asks<MutateResult>)
-  /** Primary to secondary: apply a mutation in serial order (serials of one primary run); answers once it is durable. */
-  | ({ type: 'apply'; handle: ChunkHandle; version: number; run: number; serial: number; order: MutationOrder } & Asks<true>)
+  /**
+   * Primary to secondary: apply a mutation (serials of one primary run; orders in flight together
+   * touch disjoint bytes); `doneBelow`: every serial below it is finished at the primary. Answers once it is durable.
+   */
+  | ({ type: 'apply'; handle: ChunkHandle; version: number; run: number; serial: number; doneBelow: number; order: MutationOrder } & Asks<true>)
   /** A version-checked read for clients: the bytes of [offset, offset + length) this replica has (fewer at its end). */
   | ({ type: 'read-data'; handle: ChunkHandle; version: number; offset: number; length: number } & Asks<Uint8Array>)
   | { type: 'mutation-durable'; handle: ChunkHandle; serial: number }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { forEachSeed } from '@actorfs/actors/testing';
+import { GfsClient } from '../src/client/api.ts';
+import type { ClientMsg } from '../src/client/protocol.ts';
 import { simCell } from './fixtures/sim-cell.ts';
 
 const config = {
@@ -174,13 +176,139 @@ describe('data path on the simulator', () => {
     expect(await refused(cell.sim.call(primary, { type: 'mutate', handle: lease.handle, version: lease.version, dataId: 'late', op: { kind: 'write', offset: 0 } }))).toMatch(/RetryableError: chunk \d+: this server holds no lease for it/);
     // a secondary: an order for an older version is refused; an order seen twice is applied once
     const pad = { kind: 'pad', toLength: 200 } as const;
-    expect(await refused(cell.sim.call(secondary, { type: 'apply', handle: lease.handle, version: lease.version - 1, run: 1, serial: 1, order: pad }))).toMatch(/is at version \d+, the order is for/);
+    expect(await refused(cell.sim.call(secondary, { type: 'apply', handle: lease.handle, version: lease.version - 1, run: 1, serial: 1, doneBelow: 1, order: pad }))).toMatch(/is at version \d+, the order is for/);
     cell.sim.tell(secondary, { type: 'push', dataId: 'once', chain: [], data: bytes(50, 3) });
     await cell.sim.call(secondary, { type: 'data-ready', dataId: 'once' });
-    const order = { type: 'apply', handle: lease.handle, version: lease.version, run: 9, serial: 1, order: { kind: 'write', offset: 100, dataId: 'once' } } as const;
+    const order = { type: 'apply', handle: lease.handle, version: lease.version, run: 9, serial: 1, doneBelow: 1, order: { kind: 'write', offset: 100, dataId: 'once' } } as const;
     expect(await cell.sim.call(secondary, order)).toBe(true);
     expect(await cell.sim.call(secondary, order)).toBe(true); // its data was used up: applying again would fail
     expect(same(await cell.sim.call(secondary, { type: 'read-data', handle: lease.handle, version: lease.version, offset: 100, length: 100 }), bytes(50, 3))).toBe(true);
+  });
+
+  it('a read has several pieces in flight on several replicas; when one replica fails mid-read its pieces move to the others and the bytes are right', async () => {
+    const reads: Array<{ time: number; to: string }> = [];
+    let cut = false;
+    let cell: ReturnType<typeof simCell> | undefined;
+    cell = simCell(8, { ...config, readPieceBytes: 4096 }, ['A', 'B', 'C'], {}, (send) => {
+      if ((send.body as { type?: string } | null)?.type !== 'read-data') return;
+      reads.push({ time: send.time, to: send.to.node });
+      // cs1 goes silent at its first piece: that piece and every later one to it is lost
+      if (send.to.node === 'cs1' && !cut) {
+        cut = true;
+        cell!.sim.isolate('cs1');
+      }
+    });
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    const data = bytes(60_000, 4); // 15 pieces of 4 KiB in one chunk
+    await client.write('/f', 0, data);
+    expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
+    const first = reads.filter((r) => r.time === reads[0]!.time);
+    expect(first.length).toBe(15); // every piece asked at once
+    expect(new Set(first.map((r) => r.to))).toEqual(new Set(['cs1', 'cs2', 'cs3']));
+    // cs1's pieces were asked again of the others
+    expect(reads.length).toBe(15 + first.filter((r) => r.to === 'cs1').length);
+    expect(reads.slice(15).every((r) => r.to !== 'cs1')).toBe(true);
+  });
+
+  it('large reads, streamed reads and streamed writes keep several calls in flight and put every byte in its place', async () => {
+    const cell = simCell(11, config, ['A', 'B', 'C']);
+    // calls of 5,000 bytes, 4 at once; the asker counts the calls outstanding
+    let outstanding = 0;
+    let most = 0;
+    const client = new GfsClient(
+      cell.client('c1').session,
+      (ref, msg, opts) => {
+        most = Math.max(most, ++outstanding);
+        return cell.settle(cell.sim.ask(ref, msg as ClientMsg & { type: 'read' }, opts)).finally(() => outstanding--);
+      },
+      { callBytes: 5_000, callsInFlight: 4 },
+    );
+    const mostDuring = async (work: () => Promise<unknown>): Promise<number> => {
+      most = 0;
+      await work();
+      return most;
+    };
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    const data = bytes(58_000, 6);
+    expect(await mostDuring(() => client.writeStream('/f', [data.subarray(0, 20_000), data.subarray(20_000, 41_000), data.subarray(41_000)]))).toBe(4);
+    let back: Uint8Array = new Uint8Array();
+    expect(await mostDuring(async () => (back = await client.read('/f', 0, data.length)))).toBe(4);
+    expect(same(back, data)).toBe(true);
+    const streamed: Uint8Array[] = [];
+    expect(await mostDuring(async () => {
+      for await (const piece of client.readStream('/f')) streamed.push(piece);
+    })).toBe(4);
+    expect(streamed.map((p) => p.length)).toEqual([...Array<number>(11).fill(5_000), 3_000]);
+    expect(same(Buffer.concat(streamed), data)).toBe(true);
+    // a file of fewer calls than the window
+    await client.create('/small');
+    await client.write('/small', 0, data.subarray(0, 7_000));
+    const small: Uint8Array[] = [];
+    for await (const piece of client.readStream('/small')) small.push(piece);
+    expect(same(Buffer.concat(small), data.subarray(0, 7_000))).toBe(true);
+  });
+
+  it('a secondary applies a primary\'s pipelined orders in whatever order they arrive, each once, and none the primary has finished with', async () => {
+    const cell = simCell(9, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    await client.write('/f', 0, bytes(100, 0));
+    const lease = await cell.sim.call(cell.master(), { type: 'lease', path: '/f', index: 0 });
+    const secondary = cell.servers.get(lease.replicas.find((r) => r !== lease.primary)!)!;
+    const pushed = async (dataId: string, data: Uint8Array): Promise<void> => {
+      cell.sim.tell(secondary, { type: 'push', dataId, chain: [], data });
+      await cell.sim.call(secondary, { type: 'data-ready', dataId });
+    };
+    const apply = (serial: number, doneBelow: number, offset: number, dataId: string) =>
+      cell.sim.call(secondary, { type: 'apply', handle: lease.handle, version: lease.version, run: 7, serial, doneBelow, order: { kind: 'write', offset, dataId } });
+    const held = (offset: number, length: number) => cell.sim.call(secondary, { type: 'read-data', handle: lease.handle, version: lease.version, offset, length });
+    for (const id of ['s1', 's2', 's3', 's4']) await pushed(id, bytes(50, id.charCodeAt(1)));
+    // serials 2 and 3 were in flight together; 3 arrives first
+    expect(await apply(3, 2, 300, 's3')).toBe(true);
+    expect(await apply(2, 2, 200, 's2')).toBe(true);
+    expect(same(await held(200, 50), bytes(50, '2'.charCodeAt(0)))).toBe(true);
+    expect(same(await held(300, 50), bytes(50, '3'.charCodeAt(0)))).toBe(true);
+    // a copy of 2 comes again: not applied twice (its data was used up, so a second apply would fail)
+    expect(await apply(2, 2, 200, 's2')).toBe(true);
+    // the primary is done with 1 (given up here): a late copy of it does not land
+    expect(await apply(4, 4, 400, 's4')).toBe(true);
+    expect(await apply(1, 1, 100, 's1')).toBe(true);
+    expect(same(await held(100, 50), bytes(50, '1'.charCodeAt(0)))).toBe(false);
+  });
+
+  it('mutations of one chunk from several clients run pipelined and may finish out of order, yet every replica ends byte-identical (overlapping writes in one serial order)', async () => {
+    let pipelined = 0;
+    // one message per push: a stream dies on reordered pieces in the simulator
+    const cell = simCell(10, { ...config, chunkSizeBytes: 256 * 1024, maxRecordBytes: 8192, pushPieceBytes: 64 * 1024 }, ['A', 'B', 'C'], {}, (send) => {
+      const body = send.body as { type?: string; serial?: number; doneBelow?: number } | null;
+      // an order sent while an older one of its chunk was still in flight
+      if (body?.type === 'apply' && body.doneBelow! < body.serial!) pipelined++;
+    });
+    const clients = [cell.client('c1'), cell.client('c2'), cell.client('c3')];
+    await cell.sim.runFor(300);
+    await clients[0]!.create('/f');
+    await clients[0]!.write('/f', 0, bytes(60_000, 1));
+    cell.sim.setNetwork({ reorder: true, delayMs: [1, 20] });
+    await Promise.all(
+      clients.map(async (c, ci) => {
+        for (let i = 0; i < 6; i++) {
+          // overlapping writes across clients, and appends past them
+          await c.write('/f', (i * 7_000 + ci * 3_000) % 50_000, bytes(9_000, 10 * ci + i));
+          await c.append('/f', bytes(2_000, 50 + 10 * ci + i), `c${ci}-${i}`);
+        }
+      }),
+    );
+    expect(pipelined).toBeGreaterThan(0);
+    const lease = await cell.sim.call(cell.master(), { type: 'lease', path: '/f', index: 0 });
+    const lengths = await Promise.all(lease.replicas.map((r) => cell.sim.call(cell.servers.get(r)!, { type: 'chunk-info', handle: lease.handle })));
+    const length = lengths[0]!.lengthBytes;
+    expect(lengths.every((l) => l?.lengthBytes === length)).toBe(true);
+    const copies = await Promise.all(lease.replicas.map((r) => cell.sim.call(cell.servers.get(r)!, { type: 'read-data', handle: lease.handle, version: lease.version, offset: 0, length })));
+    for (const copy of copies.slice(1)) expect(same(copy, copies[0]!)).toBe(true);
   });
 
   it('with dropped, duplicated and reordered messages, every acknowledged append is intact at its offset on every replica, the reader sees it, and a write reads back intact', async () => {

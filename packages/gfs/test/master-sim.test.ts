@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { decode, encode, RemoteActorError, seededRandom, type ActorRef } from '@actorfs/actors';
 import { forEachSeed, SimCluster } from '@actorfs/actors/testing';
 import { Chunkserver, CHUNK_DOMAIN } from '../src/chunkserver/chunkserver-actor.ts';
+import { packBlock, unpackBlock } from '../src/chunkserver/block-store.ts';
 import type { GfsConfig } from '../src/config.ts';
 import { Master } from '../src/master/master-actor.ts';
 import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
@@ -287,6 +288,24 @@ describe('master on the simulator', () => {
     expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
   });
 
+  it('a replica late to a version raise that went ahead without it is not deleted on a report from before the raise reached it', async () => {
+    const sim = new SimCluster({ seed: 12 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    // the master's orders take 1.5 s to reach cs2 and cs3 (their heartbeats still arrive at once):
+    // the grant times out with cs1 alone, and cs2 and cs3 keep reporting version 1 meanwhile
+    for (const late of ['cs2', 'cs3']) sim.setLink('m', late, { delayMs: [1500, 1500] }, true);
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2, primary: 'cs1' });
+    await sim.runFor(2000);
+    // the raise reached them: both hold the chunk at version 2, and the master names all three again
+    for (const late of ['cs2', 'cs3']) expect(await sim.call(servers.get(late)!, { type: 'chunk-info', handle })).toEqual({ version: 2, lengthBytes: 0 });
+    sim.heal();
+    await sim.runFor(300);
+    expect((await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas.sort()).toEqual(['cs1', 'cs2', 'cs3']);
+  });
+
   it('a version raise whose replicas all died before answering waits for one to come back at the version it raised from; the lease goes out then', async () => {
     const sim = new SimCluster({ seed: 16 });
     const master = bootMaster(sim)();
@@ -434,9 +453,9 @@ describe('master on the simulator', () => {
     // damage block 1 of cs1's replica behind its back (the simulator's disk); the node restarts to drop any cached view
     sim.crash('cs1');
     const key = ['chunkserver', 'block', handle, 1];
-    const stored = decode(sim.store('cs1', CHUNK_DOMAIN).get(key)!) as { crc: number; data: Uint8Array };
+    const stored = unpackBlock(decode(sim.store('cs1', CHUNK_DOMAIN).get(key)!))!;
     stored.data[100]! ^= 0x04;
-    const written = sim.store('cs1', CHUNK_DOMAIN).commit([[key, encode(stored)]]); // synced in virtual time
+    const written = sim.store('cs1', CHUNK_DOMAIN).commit([[key, encode(packBlock(stored.data, stored.crc))]]); // synced in virtual time
     await sim.runFor(10);
     await written;
     sim.restart('cs1');

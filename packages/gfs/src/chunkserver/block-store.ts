@@ -13,9 +13,57 @@ export interface ChunkInfo {
   lengthBytes: number;
 }
 
-interface StoredBlock {
+/**
+ * A block as stored: its data followed by the data's CRC-32 (4 bytes, big-endian). One flat value,
+ * so a write copies the data once into it and a read verifies it where it lies.
+ */
+const CRC_BYTES = 4;
+
+export interface StoredBlock {
   crc: number;
+  /** A view into the stored value. */
   data: Uint8Array;
+}
+
+/** The stored value of a block: data then its CRC-32. */
+export function packBlock(data: Uint8Array, crc: number): Uint8Array {
+  const value = new Uint8Array(data.length + CRC_BYTES);
+  value.set(data);
+  setCrc(value, crc);
+  return value;
+}
+
+/** A stored value read back as data and CRC-32; undefined if it cannot be one. */
+export function unpackBlock(value: unknown): StoredBlock | undefined {
+  if (!(value instanceof Uint8Array) || value.length < CRC_BYTES) return undefined;
+  const end = value.length - CRC_BYTES;
+  return { data: value.subarray(0, end), crc: new DataView(value.buffer, value.byteOffset + end, CRC_BYTES).getUint32(0) };
+}
+
+function setCrc(value: Uint8Array, crc: number): void {
+  new DataView(value.buffer, value.byteOffset + value.length - CRC_BYTES, CRC_BYTES).setUint32(0, crc);
+}
+
+/** Data to write: one array, or pieces in order (pushed data as it arrived, not joined first). */
+export type WriteData = Uint8Array | readonly Uint8Array[];
+
+function byteLength(data: WriteData): number {
+  if (data instanceof Uint8Array) return data.length;
+  let n = 0;
+  for (const piece of data) n += piece.length;
+  return n;
+}
+
+/** Copies bytes [from, to) of data into target at `at`. */
+function copyRange(data: WriteData, from: number, to: number, target: Uint8Array, at: number): void {
+  if (data instanceof Uint8Array) return target.set(data.subarray(from, to), at);
+  let start = 0;
+  for (const piece of data) {
+    const end = start + piece.length;
+    if (end > from && start < to) target.set(piece.subarray(Math.max(from, start) - start, Math.min(to, end) - start), at + Math.max(from, start) - from);
+    if (end >= to) return;
+    start = end;
+  }
 }
 
 export class ChecksumError extends Error {
@@ -77,21 +125,22 @@ export class ChunkBlockStore {
     this.storage.put([CHUNK, handle], { ...info, version });
   }
 
-  write(handle: ChunkHandle, offset: number, data: Uint8Array): void {
+  write(handle: ChunkHandle, offset: number, data: WriteData): void {
     const info = this.mustExist(handle);
-    if (!(data instanceof Uint8Array)) throw new ChunkStoreError(handle, 'write data must be bytes (a Uint8Array)');
-    const end = offset + data.length;
+    if (!(data instanceof Uint8Array || (Array.isArray(data) && data.every((p) => p instanceof Uint8Array)))) {
+      throw new ChunkStoreError(handle, 'write data must be bytes (a Uint8Array, or an array of them)');
+    }
+    const end = offset + byteLength(data);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new ChunkStoreError(handle, `bad offset ${offset}`);
     if (end > this.sizes.chunkSizeBytes) throw new ChunkStoreError(handle, `write of [${offset}, ${end}) crosses the chunk's end at ${this.sizes.chunkSizeBytes}`);
     const bs = this.sizes.blockSizeBytes;
     // a write past the end leaves a hole: whole blocks before the written one are zero-filled
     // (the written block fills its own gap)
-    for (let block = Math.floor(info.lengthBytes / bs); block < Math.floor(offset / bs); block++) this.writeBlock(handle, block, bs, new Uint8Array(0));
+    for (let block = Math.floor(info.lengthBytes / bs); block < Math.floor(offset / bs); block++) this.writeBlock(handle, block, bs, [], 0, 0);
     for (let block = Math.floor(offset / bs); block * bs < end; block++) {
       const blockStart = block * bs;
-      const from = Math.max(offset, blockStart) - blockStart;
-      const piece = data.subarray(Math.max(offset, blockStart) - offset, Math.min(end, blockStart + bs) - offset);
-      this.writeBlock(handle, block, from, piece);
+      const from = Math.max(offset, blockStart);
+      this.writeBlock(handle, block, from - blockStart, data, from - offset, Math.min(end, blockStart + bs) - offset);
     }
     if (end > info.lengthBytes) this.storage.put([CHUNK, handle], { ...info, lengthBytes: end });
   }
@@ -104,9 +153,14 @@ export class ChunkBlockStore {
       throw new ChunkStoreError(handle, `bad range: offset ${offset}, length ${length}`);
     }
     if (end > info.lengthBytes) throw new ChunkStoreError(handle, `read of [${offset}, ${end}) past its end at ${info.lengthBytes}`);
-    const out = new Uint8Array(length);
     const bs = this.sizes.blockSizeBytes;
-    for (let block = Math.floor(offset / bs); block * bs < end; block++) {
+    const first = Math.floor(offset / bs);
+    // within one block: a view of the verified block, no copy
+    if (length > 0 && Math.floor((end - 1) / bs) === first) {
+      return this.verifiedBlock(handle, first, Math.min(bs, info.lengthBytes - first * bs)).subarray(offset - first * bs, end - first * bs);
+    }
+    const out = new Uint8Array(length);
+    for (let block = first; block * bs < end; block++) {
       const data = this.verifiedBlock(handle, block, Math.min(bs, info.lengthBytes - block * bs));
       const blockStart = block * bs;
       const from = Math.max(offset, blockStart);
@@ -138,7 +192,7 @@ export class ChunkBlockStore {
     const bs = this.sizes.blockSizeBytes;
     for (let block = 0; block * bs < info.lengthBytes; block++) {
       const data = this.verifiedBlock(from, block, Math.min(bs, info.lengthBytes - block * bs));
-      this.storage.put([BLOCK, to, block], { crc: crc32(data), data } satisfies StoredBlock);
+      this.storage.put([BLOCK, to, block], packBlock(data, crc32(data)));
     }
     this.storage.put([CHUNK, to], { version, lengthBytes: info.lengthBytes } satisfies ChunkInfo);
   }
@@ -148,33 +202,30 @@ export class ChunkBlockStore {
     this.storage.delete([CHUNK, handle]);
   }
 
-  private writeBlock(handle: ChunkHandle, block: number, from: number, piece: Uint8Array): void {
-    const old = this.storage.get<StoredBlock>([BLOCK, handle, block]);
+  /** Writes bytes [dataFrom, dataTo) of data into the block at `from`, as one fresh stored value. */
+  private writeBlock(handle: ChunkHandle, block: number, from: number, data: WriteData, dataFrom: number, dataTo: number): void {
+    const old = unpackBlock(this.storage.get([BLOCK, handle, block]));
     const oldLength = old?.data.length ?? 0;
-    let next: StoredBlock;
+    const length = Math.max(oldLength, from + dataTo - dataFrom);
+    const value = new Uint8Array(length + CRC_BYTES);
+    let crc: number;
     if (from >= oldLength) {
       // extends the block (across a zero-filled gap if the write starts past its end)
-      const tail = new Uint8Array(from - oldLength + piece.length);
-      tail.set(piece, from - oldLength);
-      const data = new Uint8Array(oldLength + tail.length);
-      if (old) data.set(old.data);
-      data.set(tail, oldLength);
-      next = { crc: crc32(tail, old?.crc ?? 0), data };
+      if (old) value.set(old.data);
+      copyRange(data, dataFrom, dataTo, value, from);
+      crc = crc32(value.subarray(oldLength, length), old?.crc ?? 0);
     } else {
-      const current = this.verifiedBlock(handle, block, oldLength);
-      const data = new Uint8Array(Math.max(oldLength, from + piece.length));
-      data.set(current);
-      data.set(piece, from);
-      next = { crc: crc32(data), data };
+      value.set(this.verifiedBlock(handle, block, oldLength));
+      copyRange(data, dataFrom, dataTo, value, from);
+      crc = crc32(value.subarray(0, length));
     }
-    this.storage.put([BLOCK, handle, block], next);
+    setCrc(value, crc);
+    this.storage.put([BLOCK, handle, block], value);
   }
 
   private verifiedBlock(handle: ChunkHandle, block: number, expectedLength: number): Uint8Array {
-    const stored = this.storage.get<StoredBlock>([BLOCK, handle, block]);
-    if (!stored || !(stored.data instanceof Uint8Array) || typeof stored.crc !== 'number') {
-      throw new ChecksumError(handle, block, 'missing or malformed on disk');
-    }
+    const stored = unpackBlock(this.storage.get([BLOCK, handle, block]));
+    if (!stored) throw new ChecksumError(handle, block, 'missing or malformed on disk');
     if (stored.data.length !== expectedLength) {
       throw new ChecksumError(handle, block, `holds ${stored.data.length} bytes, expected ${expectedLength}`);
     }

@@ -23,6 +23,14 @@ export class OversizeRecordError extends Error {
 const LEASE_DRIFT_MARGIN = 0.1;
 /** Asks of one order to a secondary whose answer is lost, at most. */
 const APPLY_ATTEMPTS = 3;
+/**
+ * Mutations of one chunk the primary has in flight at once (applied here, on their way to the
+ * secondaries or being synced); the next waits in the queue. Several in flight keep every
+ * replica's disk busy while earlier ones are acknowledged.
+ */
+export const MUTATIONS_IN_FLIGHT_PER_CHUNK = 4;
+/** Serials a secondary remembers per chunk as applied above the primary's done mark (more only if the primary's mark stalls); beyond it the oldest is forgotten. */
+const MAX_REMEMBERED_SERIALS = 1024;
 
 interface HeldLease {
   version: number;
@@ -34,9 +42,10 @@ interface HeldLease {
 type MutateMsg = Extract<ChunkserverMsg, { type: 'mutate' }>;
 
 interface InFlight {
-  serial: number;
   waiter: ReplyHandle<MutateResult>;
   result: MutateResult;
+  /** The chunk bytes a write covers (undefined for appends and padding, which go past every byte in flight). */
+  region: { from: number; to: number } | undefined;
   localDurable: boolean;
   /** undefined while secondaries apply; then '' (all applied) or the first failure. */
   secondaries: string | undefined;
@@ -46,24 +55,40 @@ interface InFlight {
 interface ChunkOrder {
   version: number;
   queue: Array<{ msg: MutateMsg; waiter: ReplyHandle<MutateResult> }>;
-  inFlight: InFlight | undefined;
-  /** Revocations to acknowledge once the mutation in flight is done. */
+  /** By serial, in serial order. */
+  inFlight: Map<number, InFlight>;
+  /** Revocations to acknowledge once no mutation is in flight. */
   revoked: Array<() => void>;
 }
 
+/** A secondary's record of one chunk's applied orders, within one primary run. */
+interface AppliedOrders {
+  run: number;
+  /** Every serial below it is finished at the primary (applied here, or given up): one arriving late is not applied. */
+  doneBelow: number;
+  /** Serials at or above doneBelow applied here. */
+  serials: Set<number>;
+}
+
 /**
- * Mutations, as the paper orders them. The primary (holding the master's lease) takes a chunk's
- * mutations one at a time: it gives each the next serial number, applies it, and has every
- * secondary apply it in serial order; the client hears once the primary's write is durable and
- * every secondary applied it, or gets an error (the region may then differ between replicas, and
- * the client retries). One mutation per chunk in flight keeps serial order at the secondaries
- * without a reorder buffer; other chunks proceed meanwhile, and the mailbox is never held.
+ * Mutations, as the paper orders them. The primary (holding the master's lease) gives each of a
+ * chunk's mutations the next serial number, applies it, and has every secondary apply it; the
+ * client hears once the primary's write is durable and every secondary applied it, or gets an
+ * error (the region may then differ between replicas, and the client retries).
+ *
+ * Up to MUTATIONS_IN_FLIGHT_PER_CHUNK run at once, and they may finish in any order. Serial order
+ * still holds on every replica where it matters: a write that overlaps one in flight waits for it
+ * (and everything queued waits behind it), so mutations in flight together touch disjoint bytes
+ * (appends and padding start past all of them) and give the same chunk in whatever order a
+ * secondary applies them. A secondary applies each serial once, and none the primary has finished
+ * with (a late copy of a failed order must not land after a later write to its bytes). Other
+ * chunks proceed meanwhile, and the mailbox is never held.
  */
 export class Mutations {
   private readonly leases = new Map<ChunkHandle, HeldLease>();
   private readonly orders = new Map<ChunkHandle, ChunkOrder>();
-  /** Secondary side: the last order applied per chunk (which primary's run, and its serial). */
-  private readonly applied = new Map<ChunkHandle, { run: number; serial: number }>();
+  /** Secondary side: the orders applied per chunk. */
+  private readonly applied = new Map<ChunkHandle, AppliedOrders>();
   /**
    * This run's serials: increasing over all chunks, so a chunk's order can be forgotten while it
    * is idle. A restarted primary (which may be handed the same lease again) draws a new run, so
@@ -111,7 +136,7 @@ export class Mutations {
     this.leases.delete(handle);
     const order = this.orders.get(handle);
     for (const { waiter } of order?.queue.splice(0) ?? []) this.ctx.replyErrorTo(waiter, new RetryableError(`chunk ${handle}: the lease was revoked; ask the master again`));
-    if (order?.inFlight) order.revoked.push(acknowledge);
+    if (order && order.inFlight.size > 0) order.revoked.push(acknowledge);
     else acknowledge();
   }
 
@@ -122,41 +147,54 @@ export class Mutations {
     this.checkLease(msg.handle, msg.version);
     let order = this.orders.get(msg.handle);
     if (!order || order.version !== msg.version) {
-      if (order?.inFlight) throw new RetryableError(`chunk ${msg.handle}: a mutation of version ${order.version} is still in flight`);
-      order = { version: msg.version, queue: [], inFlight: undefined, revoked: [] };
+      if (order && order.inFlight.size > 0) throw new RetryableError(`chunk ${msg.handle}: a mutation of version ${order.version} is still in flight`);
+      order = { version: msg.version, queue: [], inFlight: new Map(), revoked: [] };
       this.orders.set(msg.handle, order);
     }
     if (order.queue.length >= this.config.maxQueuedMutations) throw new RetryableError(`chunk ${msg.handle}: ${this.config.maxQueuedMutations} mutations already wait`);
     order.queue.push({ msg, waiter });
-    if (!order.inFlight) this.startNext(msg.handle, order);
+    this.startNext(msg.handle, order);
   }
 
   /** The primary's own write of `serial` is durable. */
   localDurable(handle: ChunkHandle, serial: number): void {
-    const f = this.orders.get(handle)?.inFlight;
-    if (f?.serial !== serial) return;
+    const f = this.orders.get(handle)?.inFlight.get(serial);
+    if (!f) return;
     f.localDurable = true;
-    this.finishIfDone(handle);
+    this.finishIfDone(handle, serial);
   }
 
   /** Every secondary answered `serial` (error: the first failure). */
   secondariesDone(handle: ChunkHandle, serial: number, error: string | undefined): void {
-    const f = this.orders.get(handle)?.inFlight;
-    if (f?.serial !== serial) return;
+    const f = this.orders.get(handle)?.inFlight.get(serial);
+    if (!f) return;
     f.secondaries = error ?? '';
-    this.finishIfDone(handle);
+    this.finishIfDone(handle, serial);
   }
 
-  /** A secondary applies the primary's order, once per serial, refusing a version other than its own. */
+  /**
+   * A secondary applies the primary's order, refusing a version other than its own; a serial it
+   * applied already, or one the primary has finished with (below doneBelow), is not applied again.
+   */
   apply(msg: Extract<ChunkserverMsg, { type: 'apply' }>): void {
     if (!Number.isSafeInteger(msg.serial) || msg.serial < 1) throw new Error(`apply: bad serial ${String(msg.serial)}`);
+    if (!Number.isSafeInteger(msg.doneBelow) || msg.doneBelow > msg.serial) throw new Error(`apply: bad doneBelow ${String(msg.doneBelow)} for serial ${msg.serial}`);
     const info = this.store.info(msg.handle);
     if (!info) throw new RetryableError(`chunk ${msg.handle} is not here`);
     if (info.version !== msg.version) throw new RetryableError(`chunk ${msg.handle}: this replica is at version ${info.version}, the order is for ${msg.version}`);
-    const last = this.applied.get(msg.handle);
-    if (last?.run === msg.run && msg.serial <= last.serial) return this.ctx.replyWhenDurable(true);
+    let seen = this.applied.get(msg.handle);
+    if (seen?.run !== msg.run) {
+      seen = { run: msg.run, doneBelow: 0, serials: new Set() };
+      this.applied.set(msg.handle, seen);
+    }
+    if (msg.doneBelow > seen.doneBelow) {
+      seen.doneBelow = msg.doneBelow;
+      for (const s of seen.serials) if (s < seen.doneBelow) seen.serials.delete(s);
+    }
+    if (msg.serial < seen.doneBelow || seen.serials.has(msg.serial)) return this.ctx.replyWhenDurable(true);
     this.applyOrder(msg.handle, msg.order);
-    this.applied.set(msg.handle, { run: msg.run, serial: msg.serial });
+    if (seen.serials.size >= MAX_REMEMBERED_SERIALS) seen.serials.delete(Math.min(...seen.serials));
+    seen.serials.add(msg.serial);
     this.ctx.replyWhenDurable(true);
   }
 
@@ -178,9 +216,13 @@ export class Mutations {
     return lease;
   }
 
+  /** Starts queued mutations while fewer than the limit are in flight and the next touches no byte of one in flight. */
   private startNext(handle: ChunkHandle, order: ChunkOrder): void {
-    for (let next = order.queue.shift(); next; next = order.queue.shift()) {
-      const { msg, waiter } = next;
+    while (order.queue.length > 0 && order.inFlight.size < MUTATIONS_IN_FLIGHT_PER_CHUNK) {
+      const { msg, waiter } = order.queue[0]!;
+      const region = this.writeRegion(msg);
+      if (region && [...order.inFlight.values()].some((f) => f.region && f.region.from < region.to && region.from < f.region.to)) return;
+      order.queue.shift();
       let planned: { order: MutationOrder; result: MutateResult };
       let secondaries: Array<ActorRef<ChunkserverMsg>>;
       try {
@@ -192,10 +234,12 @@ export class Mutations {
         continue;
       }
       const serial = this.nextSerial++;
-      order.inFlight = { serial, waiter, result: planned.result, localDurable: false, secondaries: secondaries.length === 0 ? '' : undefined };
+      order.inFlight.set(serial, { waiter, result: planned.result, region, localDurable: false, secondaries: secondaries.length === 0 ? '' : undefined });
       this.ctx.sendWhenDurable(this.ctx.self, { type: 'mutation-durable', handle, serial });
       if (secondaries.length > 0) {
-        const apply = { type: 'apply' as const, handle, version: order.version, run: this.run, serial, order: planned.order };
+        // the oldest serial in flight: every one below it is finished here
+        const doneBelow = order.inFlight.keys().next().value!;
+        const apply = { type: 'apply' as const, handle, version: order.version, run: this.run, serial, doneBelow, order: planned.order };
         this.ctx.pipeToSelf(Promise.all(secondaries.map((s) => this.askApply(s, apply))), (r) => ({
           type: 'mutation-applied',
           handle,
@@ -203,9 +247,15 @@ export class Mutations {
           ...(r.ok ? {} : { error: r.error.message }),
         }));
       }
-      return;
     }
-    this.orders.delete(handle);
+    if (order.queue.length === 0 && order.inFlight.size === 0) this.orders.delete(handle);
+  }
+
+  /** The chunk bytes a write would cover (its data must be here; else it fails when started, touching nothing). */
+  private writeRegion(msg: MutateMsg): { from: number; to: number } | undefined {
+    if (msg.op.kind !== 'write') return undefined;
+    const length = this.buffer.lengthOf(msg.dataId) ?? 0;
+    return { from: msg.op.offset, to: msg.op.offset + length };
   }
 
   /** Forgets what is kept of a deleted chunk. */
@@ -274,14 +324,14 @@ export class Mutations {
     }
   }
 
-  private finishIfDone(handle: ChunkHandle): void {
+  private finishIfDone(handle: ChunkHandle, serial: number): void {
     const order = this.orders.get(handle)!;
-    const f = order.inFlight!;
+    const f = order.inFlight.get(serial)!;
     if (!f.localDurable || f.secondaries === undefined) return;
-    order.inFlight = undefined;
+    order.inFlight.delete(serial);
     if (f.secondaries === '') this.ctx.replyTo(f.waiter, f.result);
     else this.ctx.replyErrorTo(f.waiter, new RetryableError(`chunk ${handle}: the mutation is applied on some replicas only (retry): ${f.secondaries}`));
-    for (const acknowledge of order.revoked.splice(0)) acknowledge();
+    if (order.inFlight.size === 0) for (const acknowledge of order.revoked.splice(0)) acknowledge();
     this.startNext(handle, order);
   }
 }

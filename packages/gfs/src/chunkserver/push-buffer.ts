@@ -65,19 +65,12 @@ export class PushBuffer {
     return this.entries.has(dataId);
   }
 
-  /** The complete data of an id, removed from the buffer (a write uses it once); undefined if it is not here in full. */
-  take(dataId: string): Uint8Array | undefined {
+  /** The complete data of an id as the pieces it arrived in (not joined: the block store copies each once), removed from the buffer (a write uses it once); undefined if it is not here in full. */
+  take(dataId: string): readonly Uint8Array[] | undefined {
     const e = this.entries.get(dataId);
     if (!e?.complete) return undefined;
     this.drop(dataId);
-    if (e.pieces.length === 1) return e.pieces[0]!;
-    const out = new Uint8Array(e.bytes);
-    let at = 0;
-    for (const p of e.pieces) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return e.pieces;
   }
 
   /** The complete data's length, without taking it. */

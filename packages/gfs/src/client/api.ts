@@ -13,17 +13,20 @@ export interface GfsClientOptions {
   callBytes?: number;
   /** Record ids the record reader remembers to drop duplicates. Default 100,000. */
   recordDedupWindow?: number;
+  /** Calls of one large read or write in flight at once (each a round trip the others overlap). Default 4. */
+  callsInFlight?: number;
 }
 
 /**
  * The GFS client's promise API over a client-session actor (spawn `ClientSession`). Large reads
- * and writes are cut into calls of callBytes; the session splits them further at chunk
- * boundaries and retries each step.
+ * and writes are cut into calls of callBytes, callsInFlight of them at once; the session splits
+ * them further at chunk boundaries and retries each step.
  */
 export class GfsClient {
   private readonly timeoutMs: number;
   private readonly callBytes: number;
   private readonly dedupWindow: number;
+  private readonly callsInFlight: number;
 
   constructor(
     readonly session: ActorRef<ClientMsg>,
@@ -33,6 +36,8 @@ export class GfsClient {
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.callBytes = opts.callBytes ?? 4 * 1024 * 1024;
     this.dedupWindow = opts.recordDedupWindow ?? 100_000;
+    this.callsInFlight = opts.callsInFlight ?? 4;
+    if (!Number.isSafeInteger(this.callsInFlight) || this.callsInFlight < 1) throw new GfsClientError(`callsInFlight must be a positive integer (got ${String(opts.callsInFlight)})`);
   }
 
   async mkdir(path: string): Promise<void> {
@@ -63,19 +68,19 @@ export class GfsClient {
   }
 
   async read(path: string, offset: number, length: number): Promise<Uint8Array> {
-    if (length <= this.callBytes) return (await this.call({ type: 'read', path, offset, length })) as Uint8Array;
+    if (length <= this.callBytes) return this.readCall(path, offset, length);
     const out = new Uint8Array(length);
-    for (let at = 0; at < length; at += this.callBytes) {
-      out.set((await this.call({ type: 'read', path, offset: offset + at, length: Math.min(this.callBytes, length - at) })) as Uint8Array, at);
-    }
+    await this.windowed(this.spans(length), ({ at, n }) => this.readCall(path, offset + at, n).then((bytes) => out.set(bytes, at)));
     return out;
   }
 
+  /**
+   * Writes data at offset. Its calls run callsInFlight at once, so a failure may leave any of its
+   * parts written or not (the region is undefined, as after any failed GFS write).
+   */
   async write(path: string, offset: number, data: Uint8Array): Promise<void> {
     if (data.length === 0) throw new GfsClientError(`write to ${path}: zero bytes (nothing to write)`);
-    for (let at = 0; at < data.length; at += this.callBytes) {
-      await this.call({ type: 'write', path, offset: offset + at, data: data.subarray(at, at + this.callBytes) });
-    }
+    await this.windowed(this.spans(data.length), ({ at, n }) => this.call({ type: 'write', path, offset: offset + at, data: data.subarray(at, at + n) }));
   }
 
   /** Appends one record, atomically and at least once; resolves with the file offset it landed at. */
@@ -83,20 +88,53 @@ export class GfsClient {
     return this.call({ type: 'append', path, payload, ...(id === undefined ? {} : { id }) }) as Promise<number>;
   }
 
-  /** The whole file, piece by piece (for a Node stream: `Readable.from(client.readStream(path))`). */
+  /** The whole file, piece by piece, the next pieces read while one is consumed (for a Node stream: `Readable.from(client.readStream(path))`). */
   async *readStream(path: string): AsyncGenerator<Uint8Array> {
     const s = await this.fileStat(path);
-    for (let at = 0; at < s.sizeBytes; at += this.callBytes) yield await this.read(path, at, Math.min(this.callBytes, s.sizeBytes - at));
+    const spans = this.spans(s.sizeBytes);
+    const ahead: Array<Promise<Uint8Array>> = [];
+    const readNext = (): void => {
+      const next = spans.shift();
+      if (!next) return;
+      const read = this.readCall(path, next.at, next.n);
+      read.catch(() => {}); // awaited in turn below; a read that fails after the consumer stopped must not go unhandled
+      ahead.push(read);
+    };
+    for (let i = 0; i < this.callsInFlight; i++) readNext();
+    for (let piece = ahead.shift(); piece; piece = ahead.shift()) {
+      const bytes = await piece;
+      readNext();
+      yield bytes;
+    }
   }
 
-  /** Writes what the source yields, in order, from offset (default 0); resolves with the bytes written. */
+  /**
+   * Writes what the source yields, in order, from offset (default 0), in calls of callBytes,
+   * callsInFlight at once (so a piece must not be changed after it is yielded); resolves with the
+   * bytes written. After a failure no more calls start; it is thrown once those running are done.
+   */
   async writeStream(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, offset = 0): Promise<number> {
     let at = offset;
+    const inFlight = new Set<Promise<void>>();
+    let failure: { err: unknown } | undefined;
     for await (const piece of source) {
-      if (piece.length === 0) continue;
-      await this.write(path, at, piece);
+      for (const { at: from, n } of this.spans(piece.length)) {
+        if (inFlight.size >= this.callsInFlight) await Promise.race(inFlight);
+        if (failure) break;
+        const call = this.call({ type: 'write', path, offset: at + from, data: piece.subarray(from, from + n) }).then(
+          () => void inFlight.delete(call),
+          (err: unknown) => {
+            inFlight.delete(call);
+            failure ??= { err };
+          },
+        );
+        inFlight.add(call);
+      }
+      if (failure) break;
       at += piece.length;
     }
+    await Promise.all(inFlight);
+    if (failure) throw failure.err;
     return at - offset;
   }
 
@@ -115,6 +153,34 @@ export class GfsClient {
     const s = await this.stat(path);
     if (s.kind !== 'file') throw new GfsClientError(`${path} is a directory`);
     return s;
+  }
+
+  private readCall(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.call({ type: 'read', path, offset, length }) as Promise<Uint8Array>;
+  }
+
+  /** [0, length) cut into calls of callBytes. */
+  private spans(length: number): Array<{ at: number; n: number }> {
+    const out: Array<{ at: number; n: number }> = [];
+    for (let at = 0; at < length; at += this.callBytes) out.push({ at, n: Math.min(this.callBytes, length - at) });
+    return out;
+  }
+
+  /** Runs `run` over the spans, callsInFlight at once; after a failure starts no more, and throws it once those running are done. */
+  private async windowed(spans: Array<{ at: number; n: number }>, run: (span: { at: number; n: number }) => Promise<unknown>): Promise<void> {
+    let next = 0;
+    let failure: { err: unknown } | undefined;
+    const lane = async (): Promise<void> => {
+      while (next < spans.length && !failure) {
+        try {
+          await run(spans[next++]!);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.callsInFlight, spans.length) }, lane));
+    if (failure) throw failure.err;
   }
 
   private call(msg: ClientMsg): Promise<unknown> {

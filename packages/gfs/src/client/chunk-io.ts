@@ -115,8 +115,10 @@ export class ChunkIo {
    * Bytes [offset, offset + length) of a chunk, from the nearest replica that has them all. A
    * replica ending before (one that missed mutations the others applied) sends the read on to the
    * next; zeros fill only a region no replica holds (a hole), once every replica has answered.
+   * `spread` (a piece's number) picks among equally near replicas, so the pieces of a large read
+   * in flight together are served by several servers.
    */
-  readChunk(path: string, index: number, offset: number, length: number): Promise<Uint8Array> {
+  readChunk(path: string, index: number, offset: number, length: number, spread = 0): Promise<Uint8Array> {
     const key = `${path}\u0000${index}`;
     return retrying(
       this.ctx,
@@ -127,7 +129,7 @@ export class ChunkIo {
         if (loc.replicas.length === 0) throw new TransientError(`chunk ${loc.handle} has no live replica now`);
         let last: unknown;
         let longest: Uint8Array | undefined;
-        for (const ref of this.nearestFirst(await this.refs(loc.replicas))) {
+        for (const ref of this.nearestFirst(await this.refs(loc.replicas), spread)) {
           try {
             const got = await this.ctx.ask(ref, { type: 'read-data', handle: loc.handle, version: loc.version, offset, length }, { timeoutMs: this.config.mutationTimeoutMs });
             if (got.length === length) return got;
@@ -209,11 +211,13 @@ export class ChunkIo {
     }
   }
 
-  /** Same node first, then same rack, then the rest. */
-  private nearestFirst(replicas: Map<ServerId, ActorRef<ChunkserverMsg>>): Array<ActorRef<ChunkserverMsg>> {
+  /** Same node first, then same rack, then the rest; equally near ones in the order given, turned by `rotate`. */
+  private nearestFirst(replicas: Map<ServerId, ActorRef<ChunkserverMsg>>, rotate = 0): Array<ActorRef<ChunkserverMsg>> {
     const distance = (id: ServerId, ref: ActorRef<ChunkserverMsg>): number =>
       ref.node === this.ctx.node ? 0 : this.rack !== undefined && this.servers.get(id)?.rack === this.rack ? 1 : 2;
-    return [...replicas].sort(([a, ra], [b, rb]) => distance(a, ra) - distance(b, rb)).map(([, ref]) => ref);
+    const all = [...replicas];
+    const turn = all.length === 0 ? 0 : rotate % all.length;
+    return [...all.slice(turn), ...all.slice(0, turn)].sort(([a, ra], [b, rb]) => distance(a, ra) - distance(b, rb)).map(([, ref]) => ref);
   }
 
   /** Refs of servers by id, from the master's server table (fetched again when one is unknown). */

@@ -22,6 +22,12 @@ export interface ClientSessionProps {
 /** Bytes one read request answers at most (the answer is one message); GfsClient.read splits larger reads. */
 export const MAX_READ_CALL_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 
+/** Waits for every promise; then throws the first failure, if any (a failed write answers only once none of its parts is still running). */
+async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Appends that find their chunk full and move to the next, at most, before the append fails. */
 const MAX_APPEND_HOPS = 16;
 
@@ -43,9 +49,13 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
 
   async function stat(path: string): Promise<FileStat> {
     const s = await io.idempotent(`stat ${path}`, { type: 'stat', path });
-    if (s.kind === 'dir') return s;
-    const sizeBytes = s.chunks === 0 ? 0 : (s.chunks - 1) * chunkSize + (await io.chunkLength(path, s.chunks - 1));
-    return { kind: 'file', chunks: s.chunks, sizeBytes, chunkSizeBytes: chunkSize };
+    return s.kind === 'dir' ? s : sized(path, s.chunks);
+  }
+
+  /** A file's stat: every chunk but the last counts as full; the last is as long as its longest live replica. */
+  async function sized(path: string, chunks: number): Promise<Extract<FileStat, { kind: 'file' }>> {
+    const sizeBytes = chunks === 0 ? 0 : (chunks - 1) * chunkSize + (await io.chunkLength(path, chunks - 1));
+    return { kind: 'file', chunks, sizeBytes, chunkSizeBytes: chunkSize };
   }
 
   async function read(path: string, offset: number, length: number): Promise<Uint8Array> {
@@ -53,34 +63,48 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
       throw new GfsClientError(`read of ${path}: bad range (offset ${String(offset)}, length ${String(length)})`);
     }
     if (length > MAX_READ_CALL_BYTES) throw new GfsClientError(`read of ${path}: ${length} bytes in one request is over ${MAX_READ_CALL_BYTES} (GfsClient.read splits larger reads)`);
-    const s = await stat(path);
-    if (s.kind !== 'file') throw new GfsClientError(`${path} is a directory`);
-    if (offset + length > s.sizeBytes) throw new GfsClientError(`read of ${path} [${offset}, ${offset + length}) is past its end at ${s.sizeBytes}`);
-    const out = new Uint8Array(length);
-    const pieces: Array<Promise<void>> = [];
+    await mustReach(path, offset, length);
+    const pieces: Array<{ into: number; bytes: Promise<Uint8Array> }> = [];
     for (let at = offset; at < offset + length; ) {
       const index = Math.floor(at / chunkSize);
       const inChunk = at - index * chunkSize;
       const n = Math.min(offset + length - at, chunkSize - inChunk, config.readPieceBytes);
-      const into = at - offset;
-      pieces.push(io.readChunk(path, index, inChunk, n).then((bytes) => out.set(bytes, into)));
+      pieces.push({ into: at - offset, bytes: io.readChunk(path, index, inChunk, n, Math.floor(at / config.readPieceBytes)) });
       at += n;
     }
-    await Promise.all(pieces);
+    // a read of one piece hands on the replica's bytes as they came (no copy)
+    if (pieces.length === 1) return pieces[0]!.bytes;
+    const out = new Uint8Array(length);
+    await Promise.all(pieces.map(({ into, bytes }) => bytes.then((b) => out.set(b, into))));
     return out;
+  }
+
+  /**
+   * Refuses a read past the file's end. Only a read into the last chunk needs that chunk's length
+   * (asked of its replicas); every earlier chunk counts as full.
+   */
+  async function mustReach(path: string, offset: number, length: number): Promise<void> {
+    const s = await io.idempotent(`stat ${path}`, { type: 'stat', path });
+    if (s.kind !== 'file') throw new GfsClientError(`${path} is a directory`);
+    if (s.chunks > 0 && offset + length <= (s.chunks - 1) * chunkSize) return;
+    const { sizeBytes } = await sized(path, s.chunks);
+    if (offset + length > sizeBytes) throw new GfsClientError(`read of ${path} [${offset}, ${offset + length}) is past its end at ${sizeBytes}`);
   }
 
   async function write(path: string, offset: number, data: Uint8Array): Promise<true> {
     if (!(data instanceof Uint8Array)) throw new GfsClientError(`write to ${path}: data must be a Uint8Array`);
     if (data.length === 0) throw new GfsClientError(`write to ${path}: zero bytes (nothing to write)`);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new GfsClientError(`write to ${path}: bad offset ${String(offset)}`);
+    // the units go at once: each pushes while the others are ordered (the primary pipelines a chunk's mutations)
+    const units: Array<Promise<unknown>> = [];
     for (let at = offset; at < offset + data.length; ) {
       const index = Math.floor(at / chunkSize);
       const inChunk = at - index * chunkSize;
       const n = Math.min(offset + data.length - at, chunkSize - inChunk, config.writeUnitBytes);
-      await io.mutate(path, index, { kind: 'write', offset: inChunk }, data.subarray(at - offset, at - offset + n));
+      units.push(io.mutate(path, index, { kind: 'write', offset: inChunk }, data.subarray(at - offset, at - offset + n)));
       at += n;
     }
+    await settleAll(units);
     return true;
   }
 

@@ -715,8 +715,16 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     // next report shows whether it is stale, so none is deleted on an outdated view)
     for (const { handle, version } of verdict.ahead) if (version > versionOf(handle)!) mutate({ type: 'set-version', handle, version });
     // a replica a version raise still waits for is not stale but late, and one being cloned (at
-    // version 0 until complete) is not stale but unfinished; a clone that times out is collected
-    const busy = (h: number): boolean => grants.get(h)?.awaiting.has(msg.server) === true || clones.get(h)?.target === msg.server;
+    // version 0 until complete) is not stale but unfinished; a clone that times out is collected.
+    // So is one the last grant went ahead without, reporting the version it raised from: the raise
+    // is on its way to it, and the primary forwards mutations to it (deleted, it would leave the
+    // chunk fewer replicas, or none if the primary dies next)
+    const reported = new Map(msg.chunks.map((c) => [c.handle, c.version]));
+    const lateToGrant = (h: number): boolean => {
+      const g = grantedTo.get(h);
+      return g !== undefined && g.version === versionOf(h) && reported.get(h) === g.version - 1 && g.servers.includes(msg.server);
+    };
+    const busy = (h: number): boolean => grants.get(h)?.awaiting.has(msg.server) === true || clones.get(h)?.target === msg.server || lateToGrant(h);
     // and the last copies of a chunk are never deleted: with no replica at the current version
     // (the master restarted after logging a raise no replica got), the older ones are all there is
     const lastCopies = (h: number): boolean => locations.liveReplicas(h, versionOf(h)!).length === 0;
