@@ -65,8 +65,10 @@ export type MasterMsg =
    * Liveness, every replica held with its version, and disk use. `leases` names the chunks this
    * server is primary of and still mutating: the master extends those leases (unless the chunk is
    * being snapshotted) and tells it each with lease-granted; chunks to delete come in delete-chunks.
+   * `cloning` names the chunks this server is copying now: a clone the master ordered that is not
+   * among them has ended (its answer may be lost) or never arrived.
    */
-  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[]; leases?: ChunkHandle[] }
+  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[]; leases?: ChunkHandle[]; cloning?: ChunkHandle[] }
   /**
    * A primary with mutations going on asks for more lease between heartbeats (`version`: the one
    * it holds; default the master's). Extended, the master tells it with lease-granted (and answers

@@ -313,7 +313,7 @@ describe('data path on the simulator', () => {
 
   it('with dropped, duplicated and reordered messages, every acknowledged append is intact at its offset on every replica, the reader sees it, and a write reads back intact', async () => {
     // one piece per push: a stream fails on any lost or reordered piece, and the client pushes again
-    await forEachSeed(4, async (seed) => {
+    await forEachSeed(16, async (seed) => {
       const cell = simCell(seed, { ...config, pushPieceBytes: 64 * 1024 }, ['A', 'B', 'C']);
       const clients = [cell.client('c1'), cell.client('c2'), cell.client('c3')];
       await cell.sim.runFor(500);

@@ -369,6 +369,30 @@ describe('master on the simulator', () => {
     expect(Buffer.from(copied).equals(data)).toBe(true);
   });
 
+  it('a clone whose target dies mid-copy stops holding the chunk at once: it is planned again elsewhere, long before the clone timeout', async () => {
+    const sim = new SimCluster({ seed: 11 });
+    const master = bootMaster(sim, { cloneTimeoutMs: 60_000 })();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C', 'D', 'E']);
+    const { handle } = await fileWithChunk(sim, master);
+    const data = Uint8Array.from({ length: 64 * 1024 }, (_, i) => (i * 7) & 0xff);
+    const { replicas } = await sim.call(master, { type: 'locate', path: '/f', index: 0 });
+    for (const id of replicas) await sim.call(servers.get(id)!, { type: 'write', handle, offset: 0, data });
+    sim.crash(replicas[0]!);
+    let target: string | undefined;
+    for (let t = 0; t < 3_000 && target === undefined; t += 10) {
+      await sim.runFor(10);
+      target = (await sim.call(master, { type: 'status' })).clonesInFlight.find((c) => c.handle === handle)?.target;
+    }
+    expect(target).toBeDefined();
+    sim.crash(target!); // its clone-done never comes
+    await sim.runFor(3_000); // the target is taken for dead, the chunk is cloned to the last server
+    const after = (await sim.call(master, { type: 'locate', path: '/f', index: 0 })).replicas;
+    expect(after).toHaveLength(3);
+    expect(after).not.toContain(target);
+    const [fresh] = after.filter((id) => !replicas.includes(id));
+    expect(Buffer.from(await sim.call(servers.get(fresh!)!, { type: 'read', handle, offset: 0, length: data.length })).equals(data)).toBe(true);
+  });
+
   it('under crashes, restarts and a lossy network, the master never hands out a replica at another version, and heals to the replica target', async () => {
     await forEachSeed(15, async (seed) => {
       const sim = new SimCluster({ seed, network: { drop: 0.05, duplicate: 0.05 } });

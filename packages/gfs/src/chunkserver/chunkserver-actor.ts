@@ -48,6 +48,8 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
   const mutations = new Mutations(ctx, store, push.buffer, config, master, props.server);
   ctx.setTimer('push', Math.max(1, Math.floor(config.pushTimeoutMs / 4)), { type: 'push-tick' }, { repeat: true });
 
+  /** Chunks being copied here now; a second order for one of them is ignored (the running copy answers). */
+  const cloning = new Set<number>();
   const heartbeat = (): void => {
     const chunks = store.list();
     const report: MasterMsg = {
@@ -58,6 +60,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       usedBytes: chunks.reduce((sum, c) => sum + c.lengthBytes, 0),
       capacityBytes: props.capacityBytes,
       chunks: chunks.map(({ handle, version }) => ({ handle, version })),
+      cloning: [...cloning],
     };
     ctx.send(master, report);
     for (const r of props.ha?.replicas ?? []) if (r.node !== master.node || r.id !== master.id) ctx.send(r, report);
@@ -142,9 +145,17 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         return ctx.reply(store.info(msg.handle) ?? null);
       case 'clone':
         admit(msg);
+        if (cloning.has(msg.handle)) return;
+        cloning.add(msg.handle);
         return void clone(msg).then(
-          () => ctx.sendWhenDurable(master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version }),
-          (err: unknown) => ctx.send(master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version, error: String(err) }),
+          () => {
+            cloning.delete(msg.handle);
+            ctx.sendWhenDurable(master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version });
+          },
+          (err: unknown) => {
+            cloning.delete(msg.handle);
+            ctx.send(master, { type: 'clone-done', server: props.server, handle: msg.handle, version: msg.version, error: String(err) });
+          },
         );
       case 'inspect':
         return ctx.reply(store.list());

@@ -702,6 +702,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
+    forgetEndedClones(msg);
     // a grant none of whose replicas answered takes in a replica reporting the version it raised from
     for (const { handle, version } of msg.chunks) {
       const g = grants.get(handle);
@@ -766,9 +767,25 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     ctx.send(servers.get(extra)!.ref, order({ type: 'delete-chunks', handles: [handle] }));
   }
 
+  /**
+   * A clone the target no longer reports copying has ended, though its answer may be lost (or the
+   * order never arrived): it stops holding the chunk's writers, and the next scan sees the chunk
+   * as the reports show it. A heartbeat sent before the order arrived can say so too early; the
+   * cost is a second order, which the target ignores while its copy runs, and versions keep a copy
+   * that missed a later mutation stale.
+   */
+  function forgetEndedClones(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
+    const copying = new Set(msg.cloning ?? []);
+    const now = ctx.now();
+    for (const [h, c] of clones) {
+      if (c.target === msg.server && !copying.has(h) && now - c.startedMs > config.heartbeatIntervalMs) clones.delete(h);
+    }
+  }
+
   /** Clones chunks below their replica target, the most endangered first, within the clone limits; else rebalances. */
   function reReplicate(now: number): void {
-    for (const [h, c] of clones) if (c.startedMs + config.cloneTimeoutMs < now) clones.delete(h);
+    // a clone ends at its timeout, or when its source or target is taken for dead (no answer comes)
+    for (const [h, c] of clones) if (c.startedMs + config.cloneTimeoutMs < now || !servers.has(c.source) || !servers.has(c.target)) clones.delete(h);
     const inFlight: ClonesInFlight = { total: clones.size, perServer: new Map() };
     for (const c of clones.values()) for (const id of [c.source, c.target]) inFlight.perServer.set(id, (inFlight.perServer.get(id) ?? 0) + 1);
     const under: UnderReplicated[] = [];
@@ -845,6 +862,7 @@ function heartbeatProblem(msg: Extract<MasterMsg, { type: 'heartbeat' }>): strin
   if (!(msg.usedBytes >= 0 && msg.capacityBytes >= 0)) return 'usedBytes and capacityBytes must be numbers >= 0';
   if (!Array.isArray(msg.chunks)) return 'chunks must be a list';
   if (msg.leases !== undefined && !(Array.isArray(msg.leases) && msg.leases.every((h: unknown) => Number.isSafeInteger(h)))) return 'leases must be a list of chunk handles';
+  if (msg.cloning !== undefined && !(Array.isArray(msg.cloning) && msg.cloning.every((h: unknown) => Number.isSafeInteger(h)))) return 'cloning must be a list of chunk handles';
   const bad = msg.chunks.find((c: unknown) => {
     const r = c as { handle?: unknown; version?: unknown } | null;
     return !Number.isSafeInteger(r?.handle) || !Number.isSafeInteger(r?.version);
