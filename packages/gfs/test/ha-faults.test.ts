@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { seededRandom } from '@actorfs/actors';
-import { forEachSeed, SimCluster, type SimSend } from '@actorfs/actors/testing';
-import { haCell, masterReplica, mutate, readAt, Sleeper } from './ha-harness.ts';
+import { forEachSeed, SimCluster, type SimSend, Sleeper } from '@actorfs/actors/testing';
+import { haCell, masterReplica, mutate, readAt } from './ha-harness.ts';
 
 const LOCK_CELL = ['l0', 'l1', 'l2'];
 const MASTERS = ['m1', 'm2'];

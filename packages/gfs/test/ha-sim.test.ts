@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { SimCluster, type SimSend } from '@actorfs/actors/testing';
+import { SimCluster, type SimSend, Sleeper } from '@actorfs/actors/testing';
 import { ClientSession, LsClient, type Sequencer } from '@actorfs/lockservice';
 import { masterLockPath } from '../src/ha/ha-config.ts';
 import { decodeMasterFile } from '../src/ha/ha-protocol.ts';
 import { ClientSession as GfsClientSession } from '../src/client/session.ts';
-import { HA_GFS_CONFIG, haCell, masterReplica, mutate, readAt, Sleeper, type HaCell } from './ha-harness.ts';
+import { HA_GFS_CONFIG, haCell, masterReplica, mutate, readAt, type HaCell } from './ha-harness.ts';
 
 const errorOf = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: unknown) => (e instanceof Error ? e.message : String(e)));
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster } from '@actorfs/actors/testing';
+import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import type { OpCommand } from '@actorfs/paxos';
 import type { LsOp } from '../src/index.ts';
-import { simCell, simClient, Sleeper } from './cell-harness.ts';
+import { simCell, simClient } from './cell-harness.ts';
 
 /** More clients than the 64 commands one Paxos session had in flight before. */
 const CLIENTS = 150;

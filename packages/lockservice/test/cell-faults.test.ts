@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { seededRandom } from '@actorfs/actors';
-import { checkOperations, fileModel, forEachSeed, historyRecorder, lockModel, SimCluster, UNKNOWN, type FileInput, type FileOutput, type LockInput, type LockOutput, type Operation } from '@actorfs/actors/testing';
+import { checkOperations, type FileInput, fileModel, type FileOutput, forEachSeed, historyRecorder, type LockInput, lockModel, type LockOutput, type Operation, SimCluster, Sleeper, UNKNOWN } from '@actorfs/actors/testing';
 import { LsClientError, type LsClient } from '../src/index.ts';
-import { masterNode, replicaProblems, SIM_CELL, simCell, simClient, Sleeper, str, text } from './cell-harness.ts';
+import { masterNode, replicaProblems, SIM_CELL, simCell, simClient, str, text } from './cell-harness.ts';
 
 const FILES = ['/ls/test/f0', '/ls/test/f1'];
 const LOCK = '/ls/test/lock';

@@ -29,29 +29,6 @@ export function simClient(sim: SimCluster, plan: CellPlan, node: string, name: s
   return new LsClient(ref, (r, msg) => (mode === 'drive' ? sim.call(r, msg as ClientMsg & { type: 'status' }, opts) : sim.ask(r, msg as ClientMsg & { type: 'status' }, opts)));
 }
 
-/** Virtual-time sleeps for code outside the simulation, woken by the one loop that runs it. */
-export class Sleeper {
-  private sleepers: Array<{ at: number; wake: () => void }> = [];
-  constructor(private readonly sim: SimCluster) {}
-
-  sleep(ms: number): Promise<void> {
-    return new Promise((wake) => this.sleepers.push({ at: this.sim.now() + ms, wake }));
-  }
-
-  /** Runs the simulation until `done` resolves; false if maxMs of virtual time pass first. */
-  async run(done: Promise<unknown>, maxMs: number): Promise<boolean> {
-    let finished = false;
-    void done.finally(() => (finished = true));
-    return this.sim.runUntil(() => {
-      const now = this.sim.now();
-      const due = this.sleepers.filter((s) => s.at <= now);
-      this.sleepers = this.sleepers.filter((s) => s.at > now);
-      for (const s of due) s.wake();
-      return finished;
-    }, { maxMs });
-  }
-}
-
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster } from '@actorfs/actors/testing';
+import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { LsClient, LsClientError, SequencerGuard } from '../src/index.ts';
-import { masterNode, replicaProblems, simCell, simClient, Sleeper, str, text } from './cell-harness.ts';
+import { masterNode, replicaProblems, simCell, simClient, str, text } from './cell-harness.ts';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster } from '@actorfs/actors/testing';
+import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { LsClientError } from '../src/index.ts';
-import { masterNode, simCell, simClient, Sleeper } from './cell-harness.ts';
+import { masterNode, simCell, simClient } from './cell-harness.ts';
 
 describe('jeopardy', () => {
   test('a call made in jeopardy is held until a new master makes the session safe, then runs', async () => {

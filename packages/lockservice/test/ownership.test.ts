@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster } from '@actorfs/actors/testing';
+import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import type { ServerMsg } from '../src/index.ts';
-import { masterNode, simCell, simClient, Sleeper, str, text } from './cell-harness.ts';
+import { masterNode, simCell, simClient, str, text } from './cell-harness.ts';
 
 describe('session ownership', () => {
   test("a request naming another client's session without its secret is refused, also by a new master after failover", async () => {
