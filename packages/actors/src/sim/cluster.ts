@@ -1,4 +1,3 @@
-import { roundTrip } from '../codec.ts';
 import type { AskOptions, SpawnOptions } from '../context.ts';
 import type { DeadLetterReason } from '../errors.ts';
 import type { ActorKind } from '../kind.ts';
@@ -13,6 +12,7 @@ import { DriftingClocks, type ClockDriftOptions } from './clock-drift.ts';
 import { EventQueue, type SimEvent } from './event-queue.ts';
 import { FaultyDisk, type DiskFaults } from './faulty-disk.ts';
 import { SimPools } from './sim-pools.ts';
+import { copyAsSent, isRefusal, NOT_SERIALIZABLE } from './message-copy.ts';
 import { linkKey, noFaults, resolveFaults, type LinkFaults, type ResolvedFaults } from './network.ts';
 
 export interface SimOptions {
@@ -68,6 +68,20 @@ interface SimNode {
   boot: ((node: ActorNode) => void) | undefined;
 }
 
+/** One directed link: its faults and whether it is cut, read again whenever the network's settings change. */
+interface Link {
+  readonly from: string;
+  readonly to: string;
+  readonly fromIndex: number;
+  readonly toIndex: number;
+  /** The settings version `faults` and `blocked` were read at. */
+  version: number;
+  faults: ResolvedFaults;
+  blocked: boolean;
+  /** When the last message on the link arrives (a FIFO link delivers none before it). */
+  lastArrival: number;
+}
+
 /** The node that test code acts from (sim.tell / sim.ask); it never crashes and its links are reliable unless set. */
 const DRIVER = 'sim';
 
@@ -89,7 +103,10 @@ export class SimCluster {
   private base: ResolvedFaults;
   private readonly linkFaults = new Map<string, LinkFaults>();
   private readonly blocked = new Set<string>();
-  private readonly lastArrival = new Map<string, number>();
+  /** Links by sender, then receiver; they outlive crashes (a FIFO link stays FIFO). */
+  private readonly links = new Map<string, Map<string, Link>>();
+  /** Bumped by every change of faults or partitions. */
+  private settingsVersion = 0;
   private readonly fsyncMs: readonly [number, number];
   private readonly crashDetection: boolean;
   private readonly maxMessageBytes: number;
@@ -237,12 +254,14 @@ export class SimCluster {
   /** Faults for every link without its own settings. */
   setNetwork(faults: LinkFaults): void {
     this.base = resolveFaults(noFaults, faults);
+    this.settingsVersion++;
   }
 
   /** Faults for the directed link from -> to (both directions unless oneWay). */
   setLink(from: string, to: string, faults: LinkFaults, oneWay = false): void {
     this.linkFaults.set(linkKey(from, to), faults);
     if (!oneWay) this.linkFaults.set(linkKey(to, from), faults);
+    this.settingsVersion++;
   }
 
   /** Cuts every link between the groups (only a -> b when oneWay). Messages in flight are lost too. */
@@ -252,6 +271,7 @@ export class SimCluster {
         this.blocked.add(linkKey(x, y));
         if (!opts.oneWay) this.blocked.add(linkKey(y, x));
       }
+    this.settingsVersion++;
     this.record(4, hashString(`${a.join(',')}|${b.join(',')}|${opts.oneWay ? 1 : 0}`));
   }
 
@@ -263,6 +283,7 @@ export class SimCluster {
   /** Removes every partition (link fault settings stay). */
   heal(): void {
     this.blocked.clear();
+    this.settingsVersion++;
     this.record(5, 0);
   }
 
@@ -272,35 +293,59 @@ export class SimCluster {
     return from === DRIVER || to === DRIVER ? noFaults : this.base;
   }
 
+  /** The links out of a node (made on first use). */
+  private linksFrom(from: string): Map<string, Link> {
+    let out = this.links.get(from);
+    if (!out) this.links.set(from, (out = new Map()));
+    return out;
+  }
+
+  /** The link from -> to with its current settings, or undefined when `to` is no node. */
+  private link(out: Map<string, Link>, from: string, to: string): Link | undefined {
+    let link = out.get(to);
+    if (link === undefined) {
+      const toIndex = this.nodeIndex.get(to);
+      if (toIndex === undefined) return undefined;
+      link = { from, to, fromIndex: this.nodeIndex.get(from)!, toIndex, version: -1, faults: noFaults, blocked: false, lastArrival: 0 };
+      out.set(to, link);
+    }
+    return this.current(link);
+  }
+
+  private current(link: Link): Link {
+    if (link.version !== this.settingsVersion) {
+      link.version = this.settingsVersion;
+      link.faults = this.faultsFor(link.from, link.to);
+      link.blocked = this.blocked.has(linkKey(link.from, link.to));
+    }
+    return link;
+  }
+
   private transportFor(from: string, alive: () => boolean): Transport {
+    const out = this.linksFrom(from);
     return {
       send: (to: string, id: string, body: unknown, corr: number): DeadLetterReason | undefined => {
         if (!alive()) return undefined; // a ghost of a crashed incarnation: its sends vanish
-        if (!this.nodes.has(to)) return 'unknown-node';
-        // The receiver gets a deep copy through the codec, as across threads: nothing is shared,
-        // and what cannot be encoded fails here as it would there.
-        let sent: { copy: unknown; bytes: number };
-        try {
-          sent = roundTrip(body);
-        } catch {
-          return 'not-serializable';
-        }
-        if (sent.bytes > this.maxMessageBytes) return 'oversize';
+        const link = this.link(out, from, to);
+        if (link === undefined) return 'unknown-node';
+        // The receiver gets a deep copy, as across threads: nothing is shared, and what the
+        // codec cannot carry fails here as it would there.
+        const copy = copyAsSent(body, this.maxMessageBytes);
+        if (isRefusal(copy)) return copy === NOT_SERIALIZABLE ? 'not-serializable' : 'oversize';
         // Replies (corr < 0) and system messages are the runtime's, not an actor's.
-        if (this.opts.onSend && corr >= 0 && id !== '$sys') this.opts.onSend({ time: this.time, from, to: new ActorRef(to, id), body: sent.copy });
-        this.transmit(from, to, id, sent.copy, body, corr);
+        if (this.opts.onSend && corr >= 0 && id !== '$sys') this.opts.onSend({ time: this.time, from, to: new ActorRef(to, id), body: copy });
+        this.transmit(link, id, copy, body, corr);
         return undefined;
       },
     };
   }
 
-  private transmit(from: string, to: string, id: string, copy: unknown, original: unknown, corr: number): void {
-    const link = linkKey(from, to);
-    if (this.blocked.has(link)) {
+  private transmit(link: Link, id: string, copy: unknown, original: unknown, corr: number): void {
+    if (link.blocked) {
       this.dropped.partition++;
       return;
     }
-    const f = this.faultsFor(from, to);
+    const f = link.faults;
     if (f.drop > 0 && this.rng() < f.drop) {
       this.dropped.random++;
       return;
@@ -309,26 +354,26 @@ export class SimCluster {
     if (copies === 2) this.duplicated.count++;
     for (let c = 0; c < copies; c++) {
       let at = this.time + this.between(f.delayMs);
-      if (!f.reorder) at = Math.max(at, this.lastArrival.get(link) ?? 0);
-      this.lastArrival.set(link, at);
-      const body = c === 0 ? copy : roundTrip(original).copy;
-      this.at(at, () => this.deliver(from, to, id, body, corr));
+      if (!f.reorder) at = Math.max(at, link.lastArrival);
+      link.lastArrival = at;
+      const body = c === 0 ? copy : copyAsSent(original, this.maxMessageBytes);
+      this.at(at, () => this.deliver(link, id, body, corr));
     }
   }
 
-  private deliver(from: string, to: string, id: string, body: unknown, corr: number): void {
-    if (this.blocked.has(linkKey(from, to))) {
+  private deliver(link: Link, id: string, body: unknown, corr: number): void {
+    if (this.current(link).blocked) {
       this.dropped.partition++;
       return;
     }
-    const node = this.nodes.get(to)?.node;
+    const node = this.nodes.get(link.to)?.node;
     if (!node) {
       this.dropped.nodeDown++;
       return;
     }
     this.events++;
-    this.record(6, this.nodeIndex.get(from)!, this.nodeIndex.get(to)!, hashString(id), corr);
-    node.receiveRemote(from, id, body, corr);
+    this.record(6, link.fromIndex, link.toIndex, hashString(id), corr);
+    node.receiveRemote(link.from, id, body, corr);
     node.drain();
   }
 
@@ -421,16 +466,19 @@ export class SimCluster {
 
   /** Folds one happening (a tag, the virtual time and a few numbers) into the trace digest. */
   private record(tag: number, a: number, b = 0, c = 0, d = 0): void {
-    let x = this.traceA;
-    let y = this.traceB;
-    for (const v of [tag, this.time * 1000, a, b, c, d]) {
-      const lo = v | 0;
-      const hi = (v / 4294967296) | 0;
-      x = Math.imul(x ^ lo, 0x01000193) ^ hi;
-      y = Math.imul(y ^ (lo + 0x9e3779b9), 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35);
-    }
-    this.traceA = x >>> 0;
-    this.traceB = y >>> 0;
+    this.fold(tag);
+    this.fold(this.time * 1000);
+    this.fold(a);
+    this.fold(b);
+    this.fold(c);
+    this.fold(d);
+  }
+
+  private fold(v: number): void {
+    const lo = v | 0;
+    const hi = (v / 4294967296) | 0;
+    this.traceA = (Math.imul(this.traceA ^ lo, 0x01000193) ^ hi) >>> 0;
+    this.traceB = (Math.imul(this.traceB ^ (lo + 0x9e3779b9), 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35)) >>> 0;
   }
 }
 
