@@ -215,6 +215,9 @@ export class SimCluster {
     const inc = sn.incarnation;
     const alive = (): boolean => sn.incarnation === inc;
     const clocks = sn.name === DRIVER ? undefined : this.clocks;
+    // The node defers the same function every time (its next turn): one wrapper for it, not one per turn.
+    let deferred: (() => void) | undefined;
+    let deferredIfAlive = (): void => undefined;
     const env: NodeEnv = {
       now: () => (clocks ? clocks.read(sn.name, this.time) : this.time),
       setTimer: (fn, delayMs) =>
@@ -227,7 +230,13 @@ export class SimCluster {
       clearTimer: (h) => {
         (h as SimEvent).cancelled = true;
       },
-      defer: (fn) => this.after(0, () => alive() && fn()),
+      defer: (fn) => {
+        if (fn !== deferred) {
+          deferred = fn;
+          deferredIfAlive = () => void (alive() && fn());
+        }
+        this.after(0, deferredIfAlive);
+      },
       promised: () => {
         this.promised = true;
       },
@@ -357,11 +366,12 @@ export class SimCluster {
       if (!f.reorder) at = Math.max(at, link.lastArrival);
       link.lastArrival = at;
       const body = c === 0 ? copy : copyAsSent(original, this.maxMessageBytes);
-      this.at(at, () => this.deliver(link, id, body, corr));
+      this.queue.add(new Delivery(at, this.deliver, link, id, body, corr));
     }
   }
 
-  private deliver(link: Link, id: string, body: unknown, corr: number): void {
+  /** A message arrives at the other end of its link (its Delivery event calls this). */
+  private readonly deliver = (link: Link, id: string, body: unknown, corr: number): void => {
     if (this.current(link).blocked) {
       this.dropped.partition++;
       return;
@@ -375,7 +385,7 @@ export class SimCluster {
     this.record(6, link.fromIndex, link.toIndex, hashString(id), corr);
     node.receiveRemote(link.from, id, body, corr);
     node.drain();
-  }
+  };
 
   // ---- acting from outside ----
 
@@ -451,10 +461,6 @@ export class SimCluster {
     return this.queue.push(this.time + Math.max(0, delayMs), run);
   }
 
-  private at(time: number, run: () => void): SimEvent {
-    return this.queue.push(time, run);
-  }
-
   private between([lo, hi]: readonly [number, number]): number {
     return lo === hi ? lo : lo + this.rng() * (hi - lo);
   }
@@ -479,6 +485,24 @@ export class SimCluster {
     const hi = (v / 4294967296) | 0;
     this.traceA = (Math.imul(this.traceA ^ lo, 0x01000193) ^ hi) >>> 0;
     this.traceB = (Math.imul(this.traceB ^ (lo + 0x9e3779b9), 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35)) >>> 0;
+  }
+}
+
+/** A message in flight: the event and its payload in one object. */
+class Delivery implements SimEvent {
+  seq = 0;
+  cancelled = false;
+  constructor(
+    readonly time: number,
+    private readonly deliver: (link: Link, id: string, body: unknown, corr: number) => void,
+    private readonly link: Link,
+    private readonly id: string,
+    private readonly body: unknown,
+    private readonly corr: number,
+  ) {}
+
+  run(): void {
+    this.deliver(this.link, this.id, this.body, this.corr);
   }
 }
 
