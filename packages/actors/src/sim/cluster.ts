@@ -113,6 +113,7 @@ export class SimCluster {
   private readonly logSink: LogSink;
   private traceA = 0x811c9dc5;
   private traceB = 0x01234567;
+  private readonly idHashes = new Map<string, number>();
   /** Set when promise work may be pending: continuations then run before the next event. */
   private promised = false;
   private readonly nodeIndex = new Map<string, number>();
@@ -363,7 +364,7 @@ export class SimCluster {
     if (copies === 2) this.duplicated.count++;
     for (let c = 0; c < copies; c++) {
       let at = this.time + this.between(f.delayMs);
-      if (!f.reorder) at = Math.max(at, link.lastArrival);
+      if (!f.reorder) at = max(at, link.lastArrival);
       link.lastArrival = at;
       const body = c === 0 ? copy : copyAsSent(original, this.maxMessageBytes);
       this.queue.add(new Delivery(at, this.deliver, link, id, body, corr));
@@ -382,7 +383,7 @@ export class SimCluster {
       return;
     }
     this.events++;
-    this.record(6, link.fromIndex, link.toIndex, hashString(id), corr);
+    this.record(6, link.fromIndex, link.toIndex, this.idHash(id), corr);
     node.receiveRemote(link.from, id, body, corr);
     node.drain();
   };
@@ -458,7 +459,7 @@ export class SimCluster {
   }
 
   private after(delayMs: number, run: () => void): SimEvent {
-    return this.queue.push(this.time + Math.max(0, delayMs), run);
+    return this.queue.push(this.time + max(0, delayMs), run);
   }
 
   private between([lo, hi]: readonly [number, number]): number {
@@ -472,20 +473,35 @@ export class SimCluster {
 
   /** Folds one happening (a tag, the virtual time and a few numbers) into the trace digest. */
   private record(tag: number, a: number, b = 0, c = 0, d = 0): void {
-    this.fold(tag);
-    this.fold(this.time * 1000);
-    this.fold(a);
-    this.fold(b);
-    this.fold(c);
-    this.fold(d);
+    const t = this.time * 1000;
+    let x = this.traceA;
+    x = foldA(foldA(foldA(foldA(foldA(foldA(x, tag), t), a), b), c), d);
+    let y = this.traceB;
+    y = foldB(foldB(foldB(foldB(foldB(foldB(y, tag), t), a), b), c), d);
+    this.traceA = x >>> 0;
+    this.traceB = y >>> 0;
   }
 
-  private fold(v: number): void {
-    const lo = v | 0;
-    const hi = (v / 4294967296) | 0;
-    this.traceA = (Math.imul(this.traceA ^ lo, 0x01000193) ^ hi) >>> 0;
-    this.traceB = (Math.imul(this.traceB ^ (lo + 0x9e3779b9), 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35)) >>> 0;
+  /** hashString(id) for the trace, remembered for the few ids a run addresses (forgotten all at once at the bound). */
+  private idHash(id: string): number {
+    let h = this.idHashes.get(id);
+    if (h === undefined) {
+      if (this.idHashes.size >= 10_000) this.idHashes.clear();
+      this.idHashes.set(id, (h = hashString(id)));
+    }
+    return h;
   }
+}
+
+// Read once: under a vm context (jest's) every lookup of a global such as Math goes through the context's interceptors.
+const { imul, max } = Math;
+
+function foldA(x: number, v: number): number {
+  return imul(x ^ (v | 0), 0x01000193) ^ ((v / 4294967296) | 0);
+}
+
+function foldB(y: number, v: number): number {
+  return imul(y ^ ((v | 0) + 0x9e3779b9), 0x85ebca6b) ^ imul((v / 4294967296) | 0, 0xc2b2ae35);
 }
 
 /** A message in flight: the event and its payload in one object. */

@@ -35,7 +35,12 @@ export function isRefusal(v: unknown): v is Refusal {
 const OFF_RULE: unique symbol = Symbol('off-rule');
 const MIN_I64 = -(2n ** 63n);
 const MAX_U64 = 2n ** 64n - 1n;
+// Globals read once: under a vm context (jest's) each lookup of a global goes through the context's interceptors.
 const OBJECT_PROTO = Object.prototype;
+const { getPrototypeOf } = Object;
+const { isArray } = Array;
+const Bytes = Uint8Array;
+const DateClass = Date;
 
 /** An upper bound of the msgpack size of what the walk has copied so far. */
 let size = 0;
@@ -76,7 +81,7 @@ function copyValue(v: unknown, depth: number): unknown {
     return v;
   }
   if (depth >= MAX_MESSAGE_DEPTH) return OFF_RULE;
-  const proto: unknown = Object.getPrototypeOf(v);
+  const proto: unknown = getPrototypeOf(v);
   if (proto === OBJECT_PROTO || proto === null) {
     const o = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
@@ -89,7 +94,7 @@ function copyValue(v: unknown, depth: number): unknown {
     }
     return out;
   }
-  if (Array.isArray(v)) {
+  if (isArray(v)) {
     const n = v.length;
     const out = new Array<unknown>(n);
     size += 5;
@@ -100,17 +105,17 @@ function copyValue(v: unknown, depth: number): unknown {
     }
     return out;
   }
-  if (v instanceof Uint8Array) {
+  if (v instanceof Bytes) {
     size += 5 + v.length;
-    return new Uint8Array(v); // a Buffer arrives as a plain Uint8Array
+    return new Bytes(v); // a Buffer arrives as a plain Uint8Array
   }
   if (v instanceof ActorRef) {
     size += 7;
     return exactString(v.node) && exactString(v.id) ? new ActorRef(v.node, v.id) : OFF_RULE;
   }
-  if (v instanceof Date) {
+  if (v instanceof DateClass) {
     size += 15;
-    return new Date(v.getTime());
+    return new DateClass(v.getTime());
   }
   return OFF_RULE;
 }
