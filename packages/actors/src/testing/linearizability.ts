@@ -384,18 +384,21 @@ class Memo {
   }
 }
 
+// Read once: under a vm context (jest's) every lookup of a global such as Math goes through the context's interceptors.
+const { imul } = Math;
+
 /** A fixed pseudo-random word per operation index (murmur3's finalizer). */
 function zobrist(i: number): number {
-  let h = Math.imul(i + 1, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  let h = imul(i + 1, 0x9e3779b1);
+  h = imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) | 0;
 }
 
 function mix(bitsHash: number, key: string): number {
   let h = 0x811c9dc5; // FNV-1a
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (bitsHash ^ Math.imul(h, 0x9e3779b1)) | 0;
+  for (let i = 0; i < key.length; i++) h = imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (bitsHash ^ imul(h, 0x9e3779b1)) | 0;
 }
 
 // ---------------------------------------------------------------------------------------
