@@ -145,8 +145,29 @@ export class ChunkBlockStore {
     if (end > info.lengthBytes) this.storage.put([CHUNK, handle], { ...info, lengthBytes: end });
   }
 
-  /** Bytes [offset, offset + length) in an array of their own, every block they touch verified first. */
+  /** Bytes [offset, offset + length) in one array of their own, every block they touch verified first. */
   read(handle: ChunkHandle, offset: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.eachBlockPart(handle, offset, length, (part, at) => out.set(part, at));
+    return out;
+  }
+
+  /**
+   * Bytes [offset, offset + length) as one array per block they touch (each its own, so a
+   * transport can carry it as it is), every block verified first.
+   */
+  readBlocks(handle: ChunkHandle, offset: number, length: number): Uint8Array[] {
+    const pieces: Uint8Array[] = [];
+    this.eachBlockPart(handle, offset, length, (part) => {
+      const piece = new Uint8Array(part.length);
+      piece.set(part);
+      pieces.push(piece);
+    });
+    return pieces;
+  }
+
+  /** Visits the part of each block in [offset, offset + length), verified where storage holds it (valid only during the visit), with its place in the range. */
+  private eachBlockPart(handle: ChunkHandle, offset: number, length: number, visit: (part: Uint8Array, at: number) => void): void {
     const info = this.mustExist(handle);
     const end = offset + length;
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
@@ -154,16 +175,13 @@ export class ChunkBlockStore {
     }
     if (end > info.lengthBytes) throw new ChunkStoreError(handle, `read of [${offset}, ${end}) past its end at ${info.lengthBytes}`);
     const bs = this.sizes.blockSizeBytes;
-    // each block is verified where storage holds it and copied once, straight into the answer
-    const out = new Uint8Array(length);
     for (let block = Math.floor(offset / bs); block * bs < end; block++) {
       const blockStart = block * bs;
       const from = Math.max(offset, blockStart);
       this.withVerifiedBlock(handle, block, Math.min(bs, info.lengthBytes - blockStart), (data) =>
-        out.set(data.subarray(from - blockStart, Math.min(end, blockStart + bs) - blockStart), from - offset),
+        visit(data.subarray(from - blockStart, Math.min(end, blockStart + bs) - blockStart), from - offset),
       );
     }
-    return out;
   }
 
   /** The blocks whose checksum fails (an idle-time scan, which finds damage in rarely read chunks). */

@@ -79,14 +79,14 @@ export class GfsClient {
   }
 
   /**
-   * Bytes [offset, offset + length) as the pieces they arrived in, in order (joined, they are the
-   * read): for a caller that can take pieces, the bytes as received, no copy into one array.
+   * Bytes [offset, offset + length) in the pieces they arrived in, in order (joined, they are the
+   * read): for a caller that can take pieces, the bytes as received, never copied into one array.
    */
   async readPieces(path: string, offset: number, length: number): Promise<Uint8Array[]> {
     const spans = this.spans(length);
-    const pieces = new Array<Uint8Array>(spans.length);
-    await this.windowed(spans, ({ at, n }, i) => this.readCall(path, offset + at, n).then((bytes) => void (pieces[i] = bytes)));
-    return pieces;
+    const calls = new Array<Uint8Array[]>(spans.length);
+    await this.windowed(spans, ({ at, n }, i) => this.readPiecesCall(path, offset + at, n).then((pieces) => void (calls[i] = pieces)));
+    return calls.flat();
   }
 
   /**
@@ -172,6 +172,10 @@ export class GfsClient {
 
   private readCall(path: string, offset: number, length: number): Promise<Uint8Array> {
     return this.call({ type: 'read', path, offset, length }) as Promise<Uint8Array>;
+  }
+
+  private readPiecesCall(path: string, offset: number, length: number): Promise<Uint8Array[]> {
+    return this.call({ type: 'read-pieces', path, offset, length }) as Promise<Uint8Array[]>;
   }
 
   /** [0, length) cut into calls of callBytes. */
