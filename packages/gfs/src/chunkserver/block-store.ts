@@ -7,8 +7,6 @@ import type { ChunkHandle } from '../master/records.ts';
  * storage domain of its own can provide the same later, without changes here.
  */
 export type BlockStorage = Pick<ActorStorage, 'get' | 'peek' | 'put' | 'putBytes' | 'delete' | 'range'>;
-/** Where chunk versions live: a small domain whose commits do not queue behind bulk data. */
-export type VersionStorage = Pick<ActorStorage, 'get' | 'put' | 'delete'>;
 
 export interface ChunkInfo {
   version: number;
@@ -91,7 +89,6 @@ export class ChunkStoreError extends Error {
 
 const CHUNK = 'chunk';
 const BLOCK = 'block';
-const VERSION = 'chunk-version';
 
 /**
  * Chunks stored as fixed-size blocks, each with its CRC-32, verified on every read before data
@@ -104,36 +101,28 @@ export class ChunkBlockStore {
   constructor(
     private readonly storage: BlockStorage,
     private readonly sizes: { blockSizeBytes: number; chunkSizeBytes: number },
-    /**
-     * Versions apart from the data (default: with it): a raised version is durable after one small
-     * commit, not after every write queued before it. A chunk's record beside its data keeps the
-     * version it was created or copied at; the version record, when there is one, is newer.
-     */
-    private readonly versions: VersionStorage = storage,
   ) {}
 
   create(handle: ChunkHandle, version: number): void {
     if (this.info(handle)) throw new ChunkStoreError(handle, 'already exists');
     this.storage.put([CHUNK, handle], { version, lengthBytes: 0 } satisfies ChunkInfo);
-    this.versions.put([VERSION, handle], version);
   }
 
   info(handle: ChunkHandle): ChunkInfo | undefined {
-    const record = this.storage.get<ChunkInfo>([CHUNK, handle]);
-    return record && this.withVersion(handle, record);
+    return this.storage.get<ChunkInfo>([CHUNK, handle]);
   }
 
   /** Every chunk held, in handle order (a heartbeat's report). */
   list(): Array<{ handle: ChunkHandle } & ChunkInfo> {
     return this.storage
       .range<ChunkInfo>({ start: [CHUNK], end: [`${CHUNK}\u0000`] })
-      .map(({ key, value }) => ({ handle: key[1] as ChunkHandle, ...this.withVersion(key[1] as ChunkHandle, value) }));
+      .map(({ key, value }) => ({ handle: key[1] as ChunkHandle, ...value }));
   }
 
   setVersion(handle: ChunkHandle, version: number): void {
     const info = this.mustExist(handle);
     if (version < info.version) throw new ChunkStoreError(handle, `version ${version} is older than the stored ${info.version}`);
-    this.versions.put([VERSION, handle], version);
+    this.storage.put([CHUNK, handle], { ...info, version });
   }
 
   write(handle: ChunkHandle, offset: number, data: WriteData): void {
@@ -225,21 +214,11 @@ export class ChunkBlockStore {
       );
     }
     this.storage.put([CHUNK, to], { version, lengthBytes: info.lengthBytes } satisfies ChunkInfo);
-    this.versions.put([VERSION, to], version);
   }
 
   delete(handle: ChunkHandle): void {
-    // (two domains, two commits: a crash between them leaves a chunk at a version no newer than
-    // the deleted one, which the master has deleted again, or a version record of no chunk)
-    this.versions.delete([VERSION, handle]);
     for (const { key } of this.storage.range({ start: [BLOCK, handle], end: [BLOCK, handle + 1] })) this.storage.delete(key);
     this.storage.delete([CHUNK, handle]);
-  }
-
-  /** A chunk's record with its newest version (the version record's, if any). */
-  private withVersion(handle: ChunkHandle, record: ChunkInfo): ChunkInfo {
-    const version = this.versions.get<number>([VERSION, handle]);
-    return version === undefined || version === record.version ? record : { ...record, version };
   }
 
   /** Writes bytes [dataFrom, dataTo) of data into the block at `from`, as one fresh stored value. */

@@ -34,8 +34,7 @@ export interface ChunkserverProps {
  */
 export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverProps, ctx: ActorContext<ChunkserverMsg>) => {
   const config = gfsConfig(props.config);
-  // versions in the actor's own domain: a raise is durable without waiting for the bulk data queued before it
-  const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config, ctx.storage);
+  const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config);
   let master = props.master;
   const fence = new SequencerGuard(1);
   if (props.ha) ctx.spawn(MasterLocator, { lock: props.ha.lock, principal: props.server, subscriber: ctx.self }, { name: `${ctx.self.id}-master-locator` });
@@ -121,11 +120,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         admit(msg);
         if (!store.info(msg.handle)) return;
         store.setVersion(msg.handle, msg.version);
-        // durable once the version domain is (sendWhenDurable would wait for the chunk data's queue too)
-        return void ctx.storage.flushed().then(
-          () => ctx.send(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version }),
-          (err: unknown) => ctx.log.warn('a raised version was not stored', { handle: msg.handle, version: msg.version, error: String(err) }),
-        );
+        return ctx.sendWhenDurable(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
       case 'copy-chunk':
         admit(msg);
         if (!store.info(msg.to)) store.copy(msg.from, msg.to, msg.version);
