@@ -97,9 +97,15 @@ async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ writ
   const stat = await c.stat('/big');
   if (stat.kind !== 'file' || stat.chunks !== Math.ceil(WRITE_BYTES / plan.config.gfs.chunkSizeBytes)) throw new Error(`/big: unexpected ${JSON.stringify(stat)}`);
   t0 = performance.now();
-  const back = await c.read('/big', 0, WRITE_BYTES);
+  // the bytes as they arrive, in pieces the caller owns (no join into one array)
+  const back = await c.readPieces('/big', 0, WRITE_BYTES);
   const read = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
-  if (!Buffer.from(back).equals(Buffer.from(data))) throw new Error('/big read back differs from what was written');
+  let at = 0;
+  for (const piece of back) {
+    if (!Buffer.from(piece).equals(data.subarray(at, at + piece.length))) throw new Error(`/big read back differs from what was written near byte ${at}`);
+    at += piece.length;
+  }
+  if (at !== WRITE_BYTES) throw new Error(`/big read back ${at} bytes, not ${WRITE_BYTES}`);
   return { write, read };
 }
 

@@ -13,7 +13,7 @@ addExtension({
 /**
  * Binaries at least this large cross threads out of band: copied once into an ArrayBuffer of
  * their own, which is transferred beside the batch and becomes the receiver's Uint8Array as it
- * is (one copy in all, and no view pinning a whole batch). Smaller ones ride inside the batch and
+ * is (one copy in all, and no view pinning a whole batch; none for one handed over). Smaller ones ride inside the batch and
  * are copied out of it on arrival.
  */
 export const OUT_OF_BAND_BYTES = 4096;
@@ -23,14 +23,31 @@ let outgoing: ArrayBuffer[] | undefined;
 /** Set while a transferred batch is decoded: the binaries that came beside it. */
 let incoming: ArrayBuffer[] | undefined;
 
+/** Byte arrays their senders gave up (handOver): their buffers go out of band as they are. */
+const handedOver = new WeakSet<Uint8Array>();
+
+/**
+ * Gives bytes up to the next message that carries them to another thread: the transport moves
+ * the array's buffer there instead of copying it, which leaves the array empty here. Only an
+ * array spanning a whole ArrayBuffer of its own is moved (any other is copied as usual); the
+ * sender must not touch it again.
+ */
+export function handOver(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) handedOver.add(bytes);
+  return bytes;
+}
+
 addExtension({
   Class: Uint8Array,
   type: OOB_EXT_TYPE,
   pack(bytes: Uint8Array, allocateForWrite: (size: number) => { target: Uint8Array; targetView: DataView; position: number }) {
     if (outgoing !== undefined && bytes.length >= OUT_OF_BAND_BYTES) {
-      const own = new Uint8Array(bytes.length);
-      own.set(bytes);
-      const index = outgoing.push(own.buffer) - 1;
+      let own = bytes;
+      if (!handedOver.delete(bytes)) {
+        own = new Uint8Array(bytes.length);
+        own.set(bytes);
+      }
+      const index = outgoing.push(own.buffer as ArrayBuffer) - 1;
       return new Uint8Array([index >>> 24, (index >>> 16) & 0xff, (index >>> 8) & 0xff, index & 0xff]);
     }
     writeBin(bytes, allocateForWrite);

@@ -16,7 +16,7 @@ export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
 export type { ActorStorage, StorageKey } from './storage/node-storage.ts';
 export type { DurableStore, Key, KeyPart } from './storage/store.ts';
 export { MemoryStore } from './storage/memory-store.ts';
-export { encode, decode, nativeDecoding } from './codec.ts';
+export { encode, decode, handOver, nativeDecoding } from './codec.ts';
 export { UnsendableError, MAX_MESSAGE_DEPTH } from './message-shape.ts';
 export type { Logger, LogLevel, LogSink } from './log.ts';
 export { Pool, type PoolMsg, type PoolProps } from './pool.ts';

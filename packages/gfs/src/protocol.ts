@@ -148,8 +148,11 @@ export type ChunkserverMsg =
    * touch disjoint bytes); `doneBelow`: every serial below it is finished at the primary. Answers once it is durable.
    */
   | ({ type: 'apply'; handle: ChunkHandle; version: number; run: number; serial: number; doneBelow: number; order: MutationOrder } & Asks<true>)
-  /** A version-checked read for clients: the bytes of [offset, offset + length) this replica has (fewer at its end). */
-  | ({ type: 'read-data'; handle: ChunkHandle; version: number; offset: number; length: number } & Asks<Uint8Array>)
+  /**
+   * A version-checked read for clients: the bytes of [offset, offset + length) this replica has
+   * (fewer at its end), one array per stored block they touch (each crosses threads as it is).
+   */
+  | ({ type: 'read-data'; handle: ChunkHandle; version: number; offset: number; length: number } & Asks<Uint8Array[]>)
   | { type: 'mutation-durable'; handle: ChunkHandle; serial: number }
   | { type: 'mutation-applied'; handle: ChunkHandle; serial: number; error?: string }
   | { type: 'push-tick' };

@@ -19,7 +19,8 @@ const config = {
 };
 
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff);
-const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+/** A chunkserver's read answers in pieces (one per block): compared joined. */
+const same = (a: Uint8Array | Uint8Array[], b: Uint8Array): boolean => (Array.isArray(a) ? Buffer.concat(a) : Buffer.from(a)).equals(Buffer.from(b));
 const CHUNK = 64 * 1024;
 const record = (i: number): Uint8Array => new Uint8Array(1000).fill(i + 1);
 
@@ -308,7 +309,7 @@ describe('data path on the simulator', () => {
     const length = lengths[0]!.lengthBytes;
     expect(lengths.every((l) => l?.lengthBytes === length)).toBe(true);
     const copies = await Promise.all(lease.replicas.map((r) => cell.sim.call(cell.servers.get(r)!, { type: 'read-data', handle: lease.handle, version: lease.version, offset: 0, length })));
-    for (const copy of copies.slice(1)) expect(same(copy, copies[0]!)).toBe(true);
+    for (const copy of copies.slice(1)) expect(same(copy, Buffer.concat(copies[0]!))).toBe(true);
   });
 
   it('with dropped, duplicated and reordered messages, every acknowledged append is intact at its offset on every replica, the reader sees it, and a write reads back intact', async () => {
@@ -344,7 +345,7 @@ describe('data path on the simulator', () => {
         const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/log', index: Math.floor(offset / CHUNK) });
         for (const server of loc.replicas) {
           const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle: loc.handle, version: loc.version, offset: offset % CHUNK, length: 14 + id.length });
-          expect({ server, id: new TextDecoder().decode(held.subarray(14)) }).toEqual({ server, id });
+          expect({ server, id: new TextDecoder().decode(Buffer.concat(held).subarray(14)) }).toEqual({ server, id });
         }
       }
       expect(acked.size).toBeGreaterThan(12);

@@ -35,6 +35,12 @@ export class LmdbStore implements DurableStore {
     return this.db.get(key as LmdbKey);
   }
 
+  getTransient(key: Key): Uint8Array | undefined {
+    // lmdb-js copies the value into a buffer it reuses for every read; its `length` says how much of it is the value
+    const reused = this.db.getBinaryFast(key as LmdbKey);
+    return reused?.subarray(0, reused.length);
+  }
+
   *range(opts: RangeOptions): Iterable<readonly [Key, Uint8Array]> {
     const { start, end, reverse = false, limit } = opts;
     const s = start as LmdbKey;

@@ -1,4 +1,5 @@
 import { decode, encodeValue } from '../codec.ts';
+import { framedBytes } from './framed-bytes.ts';
 import { StorageCommitError } from '../errors.ts';
 import { checkKey } from './key-limits.ts';
 import { compareKeys, keyString, type DurableStore, type Key, type KeyPart } from './store.ts';
@@ -8,6 +9,12 @@ export type StorageKey = KeyPart | readonly KeyPart[];
 /** What an actor sees of durable storage (through `ctx.storage`), scoped to its own keys. */
 export interface ActorStorage {
   get<T = unknown>(key: StorageKey): T | undefined;
+  /**
+   * `get` without copying the value out of the store where the store allows it (LMDB): the value,
+   * a byte array in particular, may lie in a buffer that the next storage read on this thread
+   * reuses. It is valid only inside `use`, which must not read storage (writes are fine).
+   */
+  peek<T = unknown, R = unknown>(key: StorageKey, use: (value: T | undefined) => R): R;
   /** Rows with start <= key < end, in key order (or reverse); bounds default to the whole scope. */
   range<T = unknown>(opts?: { start?: StorageKey; end?: StorageKey; reverse?: boolean; limit?: number }): Array<{
     key: KeyPart[];
@@ -15,6 +22,11 @@ export interface ActorStorage {
   }>;
   /** Visible to reads at once; durable with the next group commit. */
   put(key: StorageKey, value: unknown): void;
+  /**
+   * Stores lengthBytes of bytes that `fill` writes in place (`get` returns them as a Uint8Array):
+   * they are framed as they are written, not copied again as a finished array given to `put` is.
+   */
+  putBytes(key: StorageKey, lengthBytes: number, fill: (bytes: Uint8Array) => void): void;
   delete(key: StorageKey): void;
   /**
    * Resolves when every write made so far by this node is synced; rejects with a
@@ -113,10 +125,19 @@ export class NodeStorage {
   }
 
   get(key: Key): unknown {
+    return this.read(key, false);
+  }
+
+  /** `get` over the store's own buffer where it has one (see ActorStorage.peek). */
+  peek(key: Key): unknown {
+    return this.read(key, true);
+  }
+
+  private read(key: Key, transient: boolean): unknown {
     checkKey(key);
     const p = this.overlay.get(keyString(key));
     if (p) return p.value === undefined ? undefined : decode(p.value);
-    const bytes = this.store.get(key);
+    const bytes = transient && this.store.getTransient ? this.store.getTransient(key) : this.store.get(key);
     return bytes === undefined ? undefined : decode(bytes);
   }
 
@@ -146,6 +167,13 @@ export class NodeStorage {
       throw new TypeError(`storage value for key ${keyString(key)} cannot be encoded: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.write(key, bytes, owner);
+  }
+
+  putBytes(key: Key, lengthBytes: number, fill: (bytes: Uint8Array) => void, owner = ''): void {
+    checkKey(key);
+    const { value, body } = framedBytes(lengthBytes);
+    fill(body);
+    this.write(key, value, owner);
   }
 
   delete(key: Key, owner = ''): void {
@@ -272,6 +300,7 @@ export class NodeStorage {
     const scopeEnd: Key = [`${id}\u0000`];
     return {
       get: <T>(key: StorageKey) => this.get(full(key)) as T | undefined,
+      peek: <T, R>(key: StorageKey, use: (value: T | undefined) => R) => use(this.peek(full(key)) as T | undefined),
       range: <T>(opts: { start?: StorageKey; end?: StorageKey; reverse?: boolean; limit?: number } = {}) =>
         this.range(
           opts.start === undefined ? [id] : full(opts.start),
@@ -280,6 +309,7 @@ export class NodeStorage {
           opts.limit ?? Infinity,
         ).map(([k, value]) => ({ key: k.slice(1) as KeyPart[], value: value as T })),
       put: (key, value) => this.put(full(key), value, id),
+      putBytes: (key, lengthBytes, fill) => this.putBytes(full(key), lengthBytes, fill, id),
       delete: (key) => this.delete(full(key), id),
       flushed: () => this.flushed(id),
       room: () => this.room(),

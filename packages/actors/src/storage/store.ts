@@ -17,6 +17,8 @@ export interface RangeOptions {
 
 export interface DurableStore {
   get(key: Key): Uint8Array | undefined;
+  /** `get` into a buffer of the store's that its next read may reuse (no copy out); stores without one leave it out. */
+  getTransient?(key: Key): Uint8Array | undefined;
   range(opts: RangeOptions): Iterable<readonly [Key, Uint8Array]>;
   /** Applies the writes atomically (undefined deletes); resolves once they are synced. */
   commit(writes: readonly Write[]): Promise<void>;

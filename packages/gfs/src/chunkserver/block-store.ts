@@ -6,7 +6,7 @@ import type { ChunkHandle } from '../master/records.ts';
  * What the block store needs of storage: the get/put/delete/range part of `ctx.storage`. A
  * storage domain of its own can provide the same later, without changes here.
  */
-export type BlockStorage = Pick<ActorStorage, 'get' | 'put' | 'delete' | 'range'>;
+export type BlockStorage = Pick<ActorStorage, 'get' | 'peek' | 'put' | 'putBytes' | 'delete' | 'range'>;
 
 export interface ChunkInfo {
   version: number;
@@ -145,8 +145,29 @@ export class ChunkBlockStore {
     if (end > info.lengthBytes) this.storage.put([CHUNK, handle], { ...info, lengthBytes: end });
   }
 
-  /** Bytes [offset, offset + length), every block they touch verified first. */
+  /** Bytes [offset, offset + length) in one array of their own, every block they touch verified first. */
   read(handle: ChunkHandle, offset: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.eachBlockPart(handle, offset, length, (part, at) => out.set(part, at));
+    return out;
+  }
+
+  /**
+   * Bytes [offset, offset + length) as one array per block they touch (each its own, so a
+   * transport can carry it as it is), every block verified first.
+   */
+  readBlocks(handle: ChunkHandle, offset: number, length: number): Uint8Array[] {
+    const pieces: Uint8Array[] = [];
+    this.eachBlockPart(handle, offset, length, (part) => {
+      const piece = new Uint8Array(part.length);
+      piece.set(part);
+      pieces.push(piece);
+    });
+    return pieces;
+  }
+
+  /** Visits the part of each block in [offset, offset + length), verified where storage holds it (valid only during the visit), with its place in the range. */
+  private eachBlockPart(handle: ChunkHandle, offset: number, length: number, visit: (part: Uint8Array, at: number) => void): void {
     const info = this.mustExist(handle);
     const end = offset + length;
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
@@ -154,19 +175,13 @@ export class ChunkBlockStore {
     }
     if (end > info.lengthBytes) throw new ChunkStoreError(handle, `read of [${offset}, ${end}) past its end at ${info.lengthBytes}`);
     const bs = this.sizes.blockSizeBytes;
-    const first = Math.floor(offset / bs);
-    // within one block: a view of the verified block, no copy
-    if (length > 0 && Math.floor((end - 1) / bs) === first) {
-      return this.verifiedBlock(handle, first, Math.min(bs, info.lengthBytes - first * bs)).subarray(offset - first * bs, end - first * bs);
-    }
-    const out = new Uint8Array(length);
-    for (let block = first; block * bs < end; block++) {
-      const data = this.verifiedBlock(handle, block, Math.min(bs, info.lengthBytes - block * bs));
+    for (let block = Math.floor(offset / bs); block * bs < end; block++) {
       const blockStart = block * bs;
       const from = Math.max(offset, blockStart);
-      out.set(data.subarray(from - blockStart, Math.min(end, blockStart + bs) - blockStart), from - offset);
+      this.withVerifiedBlock(handle, block, Math.min(bs, info.lengthBytes - blockStart), (data) =>
+        visit(data.subarray(from - blockStart, Math.min(end, blockStart + bs) - blockStart), from - offset),
+      );
     }
-    return out;
   }
 
   /** The blocks whose checksum fails (an idle-time scan, which finds damage in rarely read chunks). */
@@ -176,7 +191,7 @@ export class ChunkBlockStore {
     const bs = this.sizes.blockSizeBytes;
     for (let block = 0; block * bs < info.lengthBytes; block++) {
       try {
-        this.verifiedBlock(handle, block, Math.min(bs, info.lengthBytes - block * bs));
+        this.withVerifiedBlock(handle, block, Math.min(bs, info.lengthBytes - block * bs), () => undefined);
       } catch (err) {
         if (!(err instanceof ChecksumError)) throw err;
         bad.push(block);
@@ -191,8 +206,12 @@ export class ChunkBlockStore {
     if (this.info(to)) throw new ChunkStoreError(to, 'already exists');
     const bs = this.sizes.blockSizeBytes;
     for (let block = 0; block * bs < info.lengthBytes; block++) {
-      const data = this.verifiedBlock(from, block, Math.min(bs, info.lengthBytes - block * bs));
-      this.storage.put([BLOCK, to, block], packBlock(data, crc32(data)));
+      this.withVerifiedBlock(from, block, Math.min(bs, info.lengthBytes - block * bs), (data, crc) =>
+        this.storage.putBytes([BLOCK, to, block], data.length + CRC_BYTES, (value) => {
+          value.set(data);
+          setCrc(value, crc);
+        }),
+      );
     }
     this.storage.put([CHUNK, to], { version, lengthBytes: info.lengthBytes } satisfies ChunkInfo);
   }
@@ -204,34 +223,38 @@ export class ChunkBlockStore {
 
   /** Writes bytes [dataFrom, dataTo) of data into the block at `from`, as one fresh stored value. */
   private writeBlock(handle: ChunkHandle, block: number, from: number, data: WriteData, dataFrom: number, dataTo: number): void {
-    const old = unpackBlock(this.storage.get([BLOCK, handle, block]));
-    const oldLength = old?.data.length ?? 0;
-    const length = Math.max(oldLength, from + dataTo - dataFrom);
-    const value = new Uint8Array(length + CRC_BYTES);
-    let crc: number;
-    if (from >= oldLength) {
-      // extends the block (across a zero-filled gap if the write starts past its end)
-      if (old) value.set(old.data);
-      copyRange(data, dataFrom, dataTo, value, from);
-      crc = crc32(value.subarray(oldLength, length), old?.crc ?? 0);
-    } else {
-      value.set(this.verifiedBlock(handle, block, oldLength));
-      copyRange(data, dataFrom, dataTo, value, from);
-      crc = crc32(value.subarray(0, length));
-    }
-    setCrc(value, crc);
-    this.storage.put([BLOCK, handle, block], value);
+    const key = [BLOCK, handle, block];
+    this.storage.peek(key, (stored) => {
+      const old = unpackBlock(stored);
+      const oldLength = old?.data.length ?? 0;
+      const length = Math.max(oldLength, from + dataTo - dataFrom);
+      // a write inside the block's bytes verifies them first (a checksum over damage would hide it)
+      if (old && from < oldLength) this.verify(handle, block, old, oldLength);
+      this.storage.putBytes(key, length + CRC_BYTES, (value) => {
+        if (old) value.set(old.data);
+        copyRange(data, dataFrom, dataTo, value, from);
+        // extending the block (across a zero-filled gap if the write starts past its end) extends its checksum
+        setCrc(value, from >= oldLength ? crc32(value.subarray(oldLength, length), old?.crc ?? 0) : crc32(value.subarray(0, length)));
+      });
+    });
   }
 
-  private verifiedBlock(handle: ChunkHandle, block: number, expectedLength: number): Uint8Array {
-    const stored = unpackBlock(this.storage.get([BLOCK, handle, block]));
-    if (!stored) throw new ChecksumError(handle, block, 'missing or malformed on disk');
+  /** Runs `use` on the block's data, verified where storage holds it (valid only inside `use`, which must not read storage). */
+  private withVerifiedBlock<R>(handle: ChunkHandle, block: number, expectedLength: number, use: (data: Uint8Array, crc: number) => R): R {
+    return this.storage.peek([BLOCK, handle, block], (value) => {
+      const stored = unpackBlock(value);
+      if (!stored) throw new ChecksumError(handle, block, 'missing or malformed on disk');
+      this.verify(handle, block, stored, expectedLength);
+      return use(stored.data, stored.crc);
+    });
+  }
+
+  private verify(handle: ChunkHandle, block: number, stored: StoredBlock, expectedLength: number): void {
     if (stored.data.length !== expectedLength) {
       throw new ChecksumError(handle, block, `holds ${stored.data.length} bytes, expected ${expectedLength}`);
     }
     const crc = crc32(stored.data);
     if (crc !== stored.crc) throw new ChecksumError(handle, block, `checksum mismatch (stored ${stored.crc}, computed ${crc})`);
-    return stored.data;
   }
 
   private mustExist(handle: ChunkHandle): ChunkInfo {

@@ -1,4 +1,4 @@
-import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
+import { defineActor, handOver, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { gfsConfig, type GfsConfig } from '../config.ts';
 import type { ServerId } from '../master/chunk-locations.ts';
 import { SequencerGuard } from '@actorfs/lockservice';
@@ -89,7 +89,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
   }
 
   /** A bad block is reported to the master (which has the replica replaced) before the reader gets the error. */
-  function verifiedRead(handle: number, read: () => Uint8Array): Uint8Array {
+  function verifiedRead<T>(handle: number, read: () => T): T {
     try {
       return read();
     } catch (err) {
@@ -98,7 +98,7 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
     }
   }
 
-  function readData(msg: Extract<ChunkserverMsg, { type: 'read-data' }>): Uint8Array {
+  function readData(msg: Extract<ChunkserverMsg, { type: 'read-data' }>): Uint8Array[] {
     const info = store.info(msg.handle);
     if (!info) throw new RetryableError(`chunk ${msg.handle} is not here`);
     if (info.version !== msg.version) throw new RetryableError(`chunk ${msg.handle}: this replica is at version ${info.version}, not ${msg.version}`);
@@ -106,7 +106,8 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
       throw new Error(`read-data: bad range: offset ${String(msg.offset)}, length ${String(msg.length)}`);
     }
     const length = Math.max(0, Math.min(msg.length, info.lengthBytes - msg.offset));
-    return verifiedRead(msg.handle, () => store.read(msg.handle, msg.offset, length));
+    // each block a fresh array nothing here keeps: the transport moves it to the reader's thread as it is
+    return verifiedRead(msg.handle, () => store.readBlocks(msg.handle, msg.offset, length)).map(handOver);
   }
 
   const receive = (msg: ChunkserverMsg): void => {

@@ -70,8 +70,23 @@ export class GfsClient {
   async read(path: string, offset: number, length: number): Promise<Uint8Array> {
     if (length <= this.callBytes) return this.readCall(path, offset, length);
     const out = new Uint8Array(length);
-    await this.windowed(this.spans(length), ({ at, n }) => this.readCall(path, offset + at, n).then((bytes) => out.set(bytes, at)));
+    let at = 0;
+    for (const piece of await this.readPieces(path, offset, length)) {
+      out.set(piece, at);
+      at += piece.length;
+    }
     return out;
+  }
+
+  /**
+   * Bytes [offset, offset + length) in the pieces they arrived in, in order (joined, they are the
+   * read): for a caller that can take pieces, the bytes as received, never copied into one array.
+   */
+  async readPieces(path: string, offset: number, length: number): Promise<Uint8Array[]> {
+    const spans = this.spans(length);
+    const calls = new Array<Uint8Array[]>(spans.length);
+    await this.windowed(spans, ({ at, n }, i) => this.readPiecesCall(path, offset + at, n).then((pieces) => void (calls[i] = pieces)));
+    return calls.flat();
   }
 
   /**
@@ -159,6 +174,10 @@ export class GfsClient {
     return this.call({ type: 'read', path, offset, length }) as Promise<Uint8Array>;
   }
 
+  private readPiecesCall(path: string, offset: number, length: number): Promise<Uint8Array[]> {
+    return this.call({ type: 'read-pieces', path, offset, length }) as Promise<Uint8Array[]>;
+  }
+
   /** [0, length) cut into calls of callBytes. */
   private spans(length: number): Array<{ at: number; n: number }> {
     const out: Array<{ at: number; n: number }> = [];
@@ -167,13 +186,14 @@ export class GfsClient {
   }
 
   /** Runs `run` over the spans, callsInFlight at once; after a failure starts no more, and throws it once those running are done. */
-  private async windowed(spans: Array<{ at: number; n: number }>, run: (span: { at: number; n: number }) => Promise<unknown>): Promise<void> {
+  private async windowed(spans: Array<{ at: number; n: number }>, run: (span: { at: number; n: number }, index: number) => Promise<unknown>): Promise<void> {
     let next = 0;
     let failure: { err: unknown } | undefined;
     const lane = async (): Promise<void> => {
       while (next < spans.length && !failure) {
         try {
-          await run(spans[next++]!);
+          const index = next++;
+          await run(spans[index]!, index);
         } catch (err) {
           failure ??= { err };
         }

@@ -6,6 +6,12 @@ import { ExpiringCache } from './location-cache.ts';
 import type { ClientMsg } from './protocol.ts';
 import { GfsClientError, retrying, TransientError } from './retry.ts';
 
+/** Bytes in pieces; checks they are byte arrays (a replica's answer). */
+function byteLength(pieces: unknown): number {
+  if (!Array.isArray(pieces) || !pieces.every((p) => p instanceof Uint8Array)) throw new TransientError('a replica answered a read with something other than byte arrays');
+  return pieces.reduce((n: number, p: Uint8Array) => n + p.length, 0);
+}
+
 /** A mutation's answer may wait for a secondary asked up to three times (each mutationTimeoutMs), behind another mutation. */
 const MUTATE_TIMEOUT_FACTOR = 4;
 
@@ -112,13 +118,13 @@ export class ChunkIo {
   }
 
   /**
-   * Bytes [offset, offset + length) of a chunk, from the nearest replica that has them all. A
+   * Bytes [offset, offset + length) of a chunk in the pieces they came in, from the nearest replica that has them all. A
    * replica ending before (one that missed mutations the others applied) sends the read on to the
    * next; zeros fill only a region no replica holds (a hole), once every replica has answered.
    * `spread` (a piece's number) picks among equally near replicas, so the pieces of a large read
    * in flight together are served by several servers.
    */
-  readChunk(path: string, index: number, offset: number, length: number, spread = 0): Promise<Uint8Array> {
+  readChunk(path: string, index: number, offset: number, length: number, spread = 0): Promise<Uint8Array[]> {
     const key = `${path}\u0000${index}`;
     return retrying(
       this.ctx,
@@ -128,20 +134,19 @@ export class ChunkIo {
         const loc = await this.locate(path, index);
         if (loc.replicas.length === 0) throw new TransientError(`chunk ${loc.handle} has no live replica now`);
         let last: unknown;
-        let longest: Uint8Array | undefined;
+        let longest: { pieces: Uint8Array[]; bytes: number } | undefined;
         for (const ref of this.nearestFirst(await this.refs(loc.replicas), spread)) {
           try {
-            const got = await this.ctx.ask(ref, { type: 'read-data', handle: loc.handle, version: loc.version, offset, length }, { timeoutMs: this.config.mutationTimeoutMs });
-            if (got.length === length) return got;
-            if (!longest || got.length > longest.length) longest = got;
+            const pieces = await this.ctx.ask(ref, { type: 'read-data', handle: loc.handle, version: loc.version, offset, length }, { timeoutMs: this.config.mutationTimeoutMs });
+            const bytes = byteLength(pieces);
+            if (bytes === length) return pieces;
+            if (!longest || bytes > longest.bytes) longest = { pieces, bytes };
           } catch (err) {
             last = err;
           }
         }
         if (last !== undefined || !longest) throw last ?? new TransientError(`chunk ${loc.handle}: no replica answered`);
-        const out = new Uint8Array(length);
-        out.set(longest);
-        return out;
+        return [...longest.pieces, new Uint8Array(length - longest.bytes)];
       },
       () => this.locations.delete(key),
     );

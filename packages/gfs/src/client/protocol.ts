@@ -16,6 +16,8 @@ export type ClientMsg =
   | ({ type: 'stat'; path: string } & Asks<FileStat>)
   /** Bytes [offset, offset + length) of a file; a range past its end is refused. */
   | ({ type: 'read'; path: string; offset: number; length: number } & Asks<Uint8Array>)
+  /** The same bytes in the pieces they arrived in, in order (no copy into one array). */
+  | ({ type: 'read-pieces'; path: string; offset: number; length: number } & Asks<Uint8Array[]>)
   /** Writes data at offset (split at chunk boundaries; chunks added as needed). */
   | ({ type: 'write'; path: string; offset: number; data: Uint8Array } & Asks<true>)
   /** Appends one record (encodeRecord format, with `id` or a fresh one); answers the file offset it landed at. */

@@ -28,6 +28,18 @@ async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
   if (failed) throw failed.reason;
 }
 
+/** The pieces as one array (the one piece itself, uncopied, when there is one). */
+function joined(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Appends that find their chunk full and move to the next, at most, before the append fails. */
 const MAX_APPEND_HOPS = 16;
 
@@ -58,25 +70,21 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
     return { kind: 'file', chunks, sizeBytes, chunkSizeBytes: chunkSize };
   }
 
-  async function read(path: string, offset: number, length: number): Promise<Uint8Array> {
+  async function readPieces(path: string, offset: number, length: number): Promise<Uint8Array[]> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new GfsClientError(`read of ${path}: bad range (offset ${String(offset)}, length ${String(length)})`);
     }
     if (length > MAX_READ_CALL_BYTES) throw new GfsClientError(`read of ${path}: ${length} bytes in one request is over ${MAX_READ_CALL_BYTES} (GfsClient.read splits larger reads)`);
     await mustReach(path, offset, length);
-    const pieces: Array<{ into: number; bytes: Promise<Uint8Array> }> = [];
+    const pieces: Array<Promise<Uint8Array[]>> = [];
     for (let at = offset; at < offset + length; ) {
       const index = Math.floor(at / chunkSize);
       const inChunk = at - index * chunkSize;
       const n = Math.min(offset + length - at, chunkSize - inChunk, config.readPieceBytes);
-      pieces.push({ into: at - offset, bytes: io.readChunk(path, index, inChunk, n, Math.floor(at / config.readPieceBytes)) });
+      pieces.push(io.readChunk(path, index, inChunk, n, Math.floor(at / config.readPieceBytes)));
       at += n;
     }
-    // a read of one piece hands on the replica's bytes as they came (no copy)
-    if (pieces.length === 1) return pieces[0]!.bytes;
-    const out = new Uint8Array(length);
-    await Promise.all(pieces.map(({ into, bytes }) => bytes.then((b) => out.set(b, into))));
-    return out;
+    return (await Promise.all(pieces)).flat();
   }
 
   /**
@@ -181,7 +189,9 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
       case 'stat':
         return stat(pathOf(msg.path));
       case 'read':
-        return read(pathOf(msg.path), msg.offset, msg.length);
+        return joined(await readPieces(pathOf(msg.path), msg.offset, msg.length));
+      case 'read-pieces':
+        return readPieces(pathOf(msg.path), msg.offset, msg.length);
       case 'write':
         return write(pathOf(msg.path), msg.offset, msg.data);
       case 'append':
