@@ -44,6 +44,31 @@ addExtension({
   },
 } as unknown as Parameters<typeof addExtension>[0]);
 
+/**
+ * A message body encoded once, to go to several peers as it is: each batch it joins gets a copy
+ * of its bytes, not a new encoding, and the receiver decodes it as the body itself. Its binaries
+ * ride inside it (none goes out of band).
+ */
+export class EncodedBody {
+  readonly bytes: Uint8Array;
+  constructor(readonly body: unknown) {
+    this.bytes = encode(body);
+  }
+}
+
+addExtension({
+  Class: EncodedBody,
+  type: 0x43,
+  pack(encoded: EncodedBody, allocateForWrite: (size: number) => { target: Uint8Array; position: number }) {
+    const { target, position } = allocateForWrite(encoded.bytes.length);
+    target.set(encoded.bytes, position);
+    return undefined;
+  },
+  unpack() {
+    throw new Error('an encoded body is written as the body itself, never as an extension');
+  },
+} as unknown as Parameters<typeof addExtension>[0]);
+
 /** A msgpack bin (what msgpackr writes for a binary itself), written by hand: the extension above replaces its own. */
 function writeBin(bytes: Uint8Array, allocateForWrite: (size: number) => { target: Uint8Array; targetView: DataView; position: number }): void {
   const n = bytes.length;
