@@ -131,7 +131,12 @@ export class TransferEncoder {
     }
     let totalBytes = packed.length;
     for (const b of binaries) totalBytes += b.byteLength;
-    if (packed.length < this.copyBelowBytes) return { bytes: copyOut(packed), binaries, totalBytes };
+    if (packed.length < this.copyBelowBytes) {
+      // Into a plain Uint8Array: a Buffer's slice goes through its species and costs twice as much.
+      const bytes = new Uint8Array(packed.length);
+      bytes.set(packed);
+      return { bytes, binaries, totalBytes };
+    }
     // Hand over the buffer the bytes live in; start the next batch in a fresh one, sized to
     // fit a batch like this one without growing.
     const size = Math.max(this.scratchBytes, nextPowerOfTwo(packed.length + 1024));
