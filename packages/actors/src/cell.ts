@@ -253,6 +253,10 @@ class CellContext implements ActorContext<unknown> {
   send<T>(ref: ActorRef<T>, msg: T): void {
     this.cell.node.tell(target(ref, 'send'), msg);
   }
+  sendMany<T>(refs: readonly ActorRef<T>[], msg: T): void {
+    for (const ref of refs) target(ref, 'sendMany');
+    this.cell.node.tellMany(refs, msg);
+  }
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void {
     // Checked now, in the actor's turn (its supervisor sees a throw), not when the commit lands.
     const to = target(ref, 'sendWhenDurable');

@@ -60,6 +60,11 @@ export interface ActorContext<M> {
 
   /** At-most-once, FIFO per sender/receiver pair. */
   send<T>(ref: ActorRef<T>, msg: T): void;
+  /**
+   * send to each ref, the message checked once and encoded once for all the refs on other nodes
+   * (not once per ref): one message to many actors costs about one send.
+   */
+  sendMany<T>(refs: readonly ActorRef<T>[], msg: T): void;
   /** Sends once every write this node made so far is synced. */
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void;
   /** The reply type follows from the message's `type` (see Asks). */

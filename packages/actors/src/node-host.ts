@@ -30,6 +30,13 @@ export interface Transport {
   send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined;
   /** Sends what is queued now (the node calls it at the end of a turn, before it commits storage). */
   flush?(): void;
+  /**
+   * Encodes a body once for several peers (ActorNode.tellMany); what it returns goes to `send`
+   * in the body's place for each of them. Absent: each send carries the body itself.
+   */
+  shareEncoding?(body: unknown): unknown;
+  /** Bodies this transport encoded to send (a shared one counts once), if it encodes. */
+  readonly encodedBodies?: number;
 }
 
 export interface NodeOptions {
@@ -68,4 +75,6 @@ export interface NodeStats {
   deepestMailboxes: Array<{ actor: string; depth: number }>;
   deadLetters: { total: number; byReason: Partial<Record<DeadLetterReason, number>> };
   storage: { commits: number; writes: number };
+  /** Message bodies encoded to leave this node (a body sent to several nodes with sendMany counts once). */
+  encodedBodies: number;
 }

@@ -218,6 +218,21 @@ export class ActorNode {
     this.deliverLocal(ref.id, msg, 0);
   }
 
+  /**
+   * tell to each ref, with the message checked once and, where the transport encodes, encoded
+   * once for all the refs on other nodes (a Paxos leader's Accept to its acceptors).
+   */
+  tellMany(refs: readonly AnyRef[], msg: unknown): void {
+    checkMessage(msg);
+    let remote = 0;
+    for (const ref of refs) if (ref.node !== this.name) remote++;
+    const body = remote > 1 && this.transport.shareEncoding ? this.transport.shareEncoding(msg) : msg;
+    for (const ref of refs) {
+      if (ref.node === this.name) this.deliverLocal(ref.id, msg, 0);
+      else this.sendRemote(ref, msg, 0, body);
+    }
+  }
+
   ask(ref: AnyRef, msg: unknown, timeoutMs = this.defaultAskTimeoutMs): Promise<unknown> {
     return new Promise((resolve, reject) => {
       checkMessage(msg); // a throw here rejects the ask
@@ -240,8 +255,9 @@ export class ActorNode {
     }
   }
 
-  private sendRemote(ref: AnyRef, msg: unknown, corr: number): void {
-    const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, ref.id, msg, corr);
+  /** body is what the transport carries: msg itself, or its shared encoding. */
+  private sendRemote(ref: AnyRef, msg: unknown, corr: number, body: unknown = msg): void {
+    const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, ref.id, body, corr);
     if (why) this.refuse(ref, why, msg, corr > 0 ? { node: this.name, corr } : 0);
     else this.counters.out++;
   }
@@ -488,6 +504,7 @@ export class ActorNode {
       deepestMailboxes: depths.slice(0, 10),
       deadLetters: { total: this.deadLetters.total, byReason: { ...this.deadLetters.counts } },
       storage: this.domains?.stats() ?? { commits: 0, writes: 0 },
+      encodedBodies: this.transport.encodedBodies ?? 0,
     };
   }
 

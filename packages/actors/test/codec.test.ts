@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MessageChannel } from 'node:worker_threads';
-import { decodeTransferred, encodeValue, TransferEncoder } from '../src/codec.ts';
+import { decodeTransferred, EncodedBody, encodeValue, TransferEncoder } from '../src/codec.ts';
 import { ActorRef, decode, encode } from '../src/index.ts';
 
 /** Posts bytes through a real MessagePort, transferring their buffer; resolves with what arrives. */
@@ -124,6 +124,25 @@ describe('binaries across threads', () => {
     expect(got.constructor).toBe(Uint8Array);
     expect(got.buffer.byteLength).toBe(100);
     expect(Buffer.compare(got, filled(100, 7))).toBe(0);
+  });
+});
+
+describe('batches', () => {
+  it('objects of one shape in a batch decode alone, each batch on its own, whatever batches came before', () => {
+    const enc = new TransferEncoder();
+    const first = enc.encode(['a1', { type: 'x', n: 1 }, 0, 'a1', { type: 'y' }, 0]);
+    const second = enc.encode(['a1', { type: 'y' }, 0, 'a1', { type: 'x', n: 70 }, 0, 'a2', { q: [{ type: 'x', n: 64 }] }, 0]);
+    expect(decodeTransferred(second.bytes, [])).toEqual(['a1', { type: 'y' }, 0, 'a1', { type: 'x', n: 70 }, 0, 'a2', { q: [{ type: 'x', n: 64 }] }, 0]);
+    expect(decodeTransferred(first.bytes, [])).toEqual(['a1', { type: 'x', n: 1 }, 0, 'a1', { type: 'y' }, 0]);
+  });
+
+  it('a body encoded once (sendMany) sits in a batch beside objects of its shapes and decodes as itself, small integers included', () => {
+    const body = { type: 'x', n: 64, more: [65, 127, { type: 'x', n: 100 }], ref: new ActorRef('w1', 'a') };
+    const enc = new TransferEncoder();
+    const out = enc.encode(['a1', { type: 'x', n: 66 }, 0, 'a2', new EncodedBody(body), 0, 'a3', new EncodedBody(body), 5]);
+    const items = decodeTransferred(out.bytes, []) as unknown[];
+    expect(items).toEqual(['a1', { type: 'x', n: 66 }, 0, 'a2', body, 0, 'a3', body, 5]);
+    expect((items[4] as typeof body).ref).toBeInstanceOf(ActorRef);
   });
 });
 

@@ -90,6 +90,16 @@ describe('messages that cannot cross threads', () => {
     ]);
   });
 
+  it('a message sent to many (one encoding shared) over maxMessageBytes goes to dead letters as oversize once per target, named by its type', async () => {
+    const [r1, r2] = await Promise.all([sys.spawn(Recorder, {}, { node: 'w1' }), sys.spawn(Recorder, {}, { node: 'w1' })]);
+    const dead = deadLettersDuring(() => sys.main.tellMany([r1!, r2!], { type: 'note', value: big() }));
+    sys.main.tellMany([r1!, r2!], { type: 'note', value: 'small' });
+    for (const r of [r1!, r2!]) expect(await sys.ask(r, { type: 'wait', count: 1 })).toEqual([{ type: 'note', value: 'small' }]);
+    expect(dead).toEqual([]); // refused as the batch is encoded, after the send returned
+    const oversize = sys.deadLetters().filter((d) => d.reason === 'oversize' && (d.target === `${r1!.id}@w1` || d.target === `${r2!.id}@w1`));
+    expect(oversize).toEqual([expect.objectContaining({ messageType: 'note' }), expect.objectContaining({ messageType: 'note' })]);
+  });
+
   it('an ask whose message is over the limit rejects fast with DeliveryError oversize', async () => {
     const echo = await sys.spawn(Echo, {}, { node: 'w1' });
     const err = await rejectionOf(within(sys.ask(echo, { type: 'echo', payload: big() }, { timeoutMs: 10_000 }), 2_000));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorRef, ActorSystem } from '../src/index.ts';
 import { Counter, Echo } from './fixtures/kinds.ts';
-import { Relay, SeqReceiver, SeqSender } from './fixtures/probes.ts';
+import { Recorder, Relay, SeqReceiver, SeqSender } from './fixtures/probes.ts';
 
 const modules = [new URL('./fixtures/kinds.ts', import.meta.url), new URL('./fixtures/probes.ts', import.meta.url)];
 
@@ -62,6 +62,33 @@ describe('nodes', () => {
     const counter = await sys.spawn(Counter, { start: 0 }, { node: 'w2', name: 'propped' });
     const relay = await sys.spawn(Relay, { peer: counter }, { node: 'w1' });
     expect(await sys.ask(relay, { type: 'peer' })).toEqual({ isRef: true, address: 'propped@w2' });
+  });
+
+  it('sendMany delivers one message to actors on its own node and on two others, encoding it once for all the remote ones, in order with plain sends', async () => {
+    const relay = await sys.spawn(Relay, {}, { node: 'w1' });
+    const [local, a, b, onMain] = await Promise.all(['w1', 'w2', 'w2', 'main'].map((node) => sys.spawn(Recorder, {}, { node })));
+    const remote = [a!, b!, onMain!];
+    const value = { ref: relay, small: new Uint8Array([1, 2, 3]), large: new Uint8Array(10_000).fill(9), nested: [{ n: -1.5 }] };
+    sys.tell(relay, { type: 'tell', to: a!, msg: { type: 'note', value: 'first' } });
+    await sys.ask(a!, { type: 'wait', count: 1 }); // its encoding is not counted below
+    const before = (await sys.stats('w1')).encodedBodies;
+    sys.tell(relay, { type: 'tell-many', to: [local!, ...remote], msg: { type: 'note', value } });
+    for (const r of remote) await sys.ask(r, { type: 'wait', count: r === a ? 2 : 1 });
+    // Measured before anything on w1 answers main: its recorder's reply is a body w1 encodes.
+    const shared = (await sys.stats('w1')).encodedBodies - before;
+    sys.tell(relay, { type: 'tell', to: a!, msg: { type: 'note', value: 'last' } });
+    const got = await sys.ask(a!, { type: 'wait', count: 3 });
+    expect(got.map((r) => (r.type === 'note' && typeof r.value === 'string' ? r.value : 'many'))).toEqual(['first', 'many', 'last']);
+    for (const r of [local!, b!, onMain!]) expect(await sys.ask(r, { type: 'recorded' })).toEqual([{ type: 'note', value }]);
+    const arrived = got[1] as { value: typeof value };
+    expect(arrived.value.ref).toBeInstanceOf(ActorRef);
+    expect(arrived.value.large).toBeInstanceOf(Uint8Array);
+    expect(shared).toBe(1);
+    // The same three sends one by one: three encodings.
+    const before3 = (await sys.stats('w1')).encodedBodies;
+    for (const r of remote) sys.tell(relay, { type: 'tell', to: r, msg: { type: 'note', value } });
+    for (const r of remote) await sys.ask(r, { type: 'wait', count: r === a ? 4 : 2 });
+    expect((await sys.stats('w1')).encodedBodies - before3).toBe(3);
   });
 
   it('10,000 messages from an actor on w1 reach an actor on w2 in the order they were sent, without passing through main', async () => {

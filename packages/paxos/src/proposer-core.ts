@@ -29,6 +29,8 @@ export type ProposerEffect =
   /** Write to durable storage (before any `send-durable` after it goes out). */
   | { type: 'persist'; key: 'round'; value: number }
   | { type: 'send'; to: ActorRef<never>; msg: unknown }
+  /** One message to several actors (encoded once for all of them: a slot's value is the bulk). */
+  | { type: 'send-many'; to: ActorRef<never>[]; msg: unknown }
   /** Send once every write before it is durable. */
   | { type: 'send-durable'; to: ActorRef<never>; msg: unknown }
   | { type: 'reply'; handle: ReplyHandle; reply: ProposeReply }
@@ -426,7 +428,7 @@ export class ProposerCore {
   /** Sends slot's Accept to the acceptors `to` picks (by index). */
   private sendAccept(slot: number, value: SlotValue, to: (acceptor: number) => boolean): void {
     const accept = { type: 'accept' as const, ballot: this.ballot, slot, value, proposer: this.peers.self };
-    this.peers.acceptors.forEach((a, i) => to(i) && this.send(a, accept));
+    this.sendMany(this.peers.acceptors.filter((_, i) => to(i)), accept);
   }
 
   private accepted(l: Leader, msg: Extract<ProposerMsg, { type: 'accepted' }>): void {
@@ -446,11 +448,10 @@ export class ProposerCore {
     if (this.chosenLog.size > this.t.leaderLogSize) this.chosenLog.delete(this.chosenLog.keys().next().value!);
     if (slot > this.commitIndex) this.chosenAhead.add(slot);
     while (this.chosenAhead.delete(this.commitIndex + 1)) this.commitIndex++;
-    const answerer = this.responder();
-    for (const learner of this.peers.learners) {
-      const answers = (answerer === undefined || learner.equals(answerer)) && e.handles.some((h) => h) ? e.handles : undefined;
-      this.send(learner, answers ? { type: 'commit', slot, value: e.value, handles: answers } : { type: 'commit', slot, value: e.value });
-    }
+    // The learner that answers the clients gets their handles; the others, one message between them.
+    const answering = e.handles.some((h) => h) ? this.responderOrAll() : [];
+    for (const learner of answering) this.send(learner, { type: 'commit', slot, value: e.value, handles: e.handles });
+    this.sendMany(this.peers.learners.filter((learner) => !answering.includes(learner)), { type: 'commit', slot, value: e.value });
   }
 
   /**
@@ -489,13 +490,14 @@ export class ProposerCore {
     l.hbRounds.set(l.hbRound, { sentAt: this.now, acks: new Set() });
     l.hbRounds.delete(l.hbRound - HEARTBEAT_ROUNDS_KEPT);
     const self = this.peers.self;
-    for (const a of this.peers.acceptors) this.send(a, { type: 'heartbeat', ballot: this.ballot, round: l.hbRound, proposer: self });
-    for (const p of this.peers.proposers) if (!p.equals(self)) this.send(p, { type: 'leader', ballot: this.ballot, leader: self, commitIndex: this.commitIndex });
-    for (const learner of this.peers.learners) this.send(learner, { type: 'commit-index', index: this.commitIndex, leader: self });
+    this.sendMany(this.peers.acceptors, { type: 'heartbeat', ballot: this.ballot, round: l.hbRound, proposer: self });
+    const others = this.peers.proposers.filter((p) => !p.equals(self));
+    this.sendMany(others, { type: 'leader', ballot: this.ballot, leader: self, commitIndex: this.commitIndex });
+    this.sendMany(this.peers.learners, { type: 'commit-index', index: this.commitIndex, leader: self });
     this.retransmit(l);
     if (this.learnerSnapshot + 1 > this.truncateSent) {
       this.truncateSent = this.learnerSnapshot + 1;
-      for (const a of this.peers.acceptors) this.send(a, { type: 'truncate', before: this.truncateSent });
+      this.sendMany(this.peers.acceptors, { type: 'truncate', before: this.truncateSent });
     }
     if (this.now > Math.max(l.leaseUntil, l.since) + LEADER_GIVES_UP_AFTER_LEASES * this.t.leaseMs) {
       this.becomeFollower('lease lost', this.t.leaseMs + this.jitter(this.t.leaseMs));
@@ -619,6 +621,10 @@ export class ProposerCore {
 
   private send<M>(to: ActorRef<M>, msg: M): void {
     this.out.push({ type: 'send', to: to as ActorRef<never>, msg });
+  }
+
+  private sendMany<M>(to: ActorRef<M>[], msg: M): void {
+    if (to.length > 0) this.out.push({ type: 'send-many', to: to as ActorRef<never>[], msg });
   }
 
   private reply(handle: ReplyHandle | null, reply: ProposeReply): void {

@@ -57,6 +57,9 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         case 'send':
           ctx.send(e.to, e.msg as never);
           break;
+        case 'send-many':
+          ctx.sendMany(e.to, e.msg as never);
+          break;
         case 'send-durable':
           ctx.sendWhenDurable(e.to, e.msg as never);
           break;

@@ -19,11 +19,21 @@ function core(timingOverrides: Partial<typeof T> = {}): ProposerCore {
 }
 
 type Sent = { to: string; msg: { type: string } & Record<string, unknown> };
-/** The messages among effects (sent at once or once durable), as [target id, message]. */
+/** The messages among effects (sent at once, once durable, or one to many), as [target id, message]. */
 function sent(effects: ProposerEffect[], type?: string): Sent[] {
   return effects
-    .flatMap((e) => (e.type === 'send' || e.type === 'send-durable' ? [{ to: e.to.id, msg: e.msg as Sent['msg'] }] : []))
+    .flatMap((e) => {
+      if (e.type === 'send-many') return e.to.map((to) => ({ to: to.id, msg: e.msg as Sent['msg'] }));
+      return e.type === 'send' || e.type === 'send-durable' ? [{ to: e.to.id, msg: e.msg as Sent['msg'] }] : [];
+    })
     .filter((s) => type === undefined || s.msg.type === type);
+}
+
+/** The effects that carry a message of this type: one per message the host encodes for all its targets. */
+function sends(effects: ProposerEffect[], type: string): Array<{ to: string[] }> {
+  return effects.flatMap((e) =>
+    (e.type === 'send' || e.type === 'send-many') && (e.msg as { type: string }).type === type ? [{ to: e.type === 'send' ? [e.to.id] : e.to.map((r) => r.id) }] : [],
+  );
 }
 
 /** Steps until the follower's election timer fires; returns the election's effects. */
@@ -152,6 +162,25 @@ describe('ProposerCore: phase 2', () => {
     expect(commits.map((m) => m.to).sort()).toEqual(['learner-0', 'learner-1', 'learner-2']);
     expect(commits.filter((m) => m.msg.handles)).toHaveLength(3); // no learner heard from yet: all answer
     expect(c.status(now + 1).commitIndex).toBe(s);
+  });
+
+  it('a slot\'s value leaves the core once for its acceptors and once for the learners that do not answer its clients (the host encodes each once)', () => {
+    const c = core({ thrifty: false });
+    const { now, ballot } = leader(c);
+    for (const learner of [0, 1, 2]) c.step({ type: 'learner-status', learner, applied: 0, snapshot: 0 }, now);
+    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
+    const flushed = c.step({ type: 'flush' }, now);
+    expect(sends(flushed, 'accept')).toEqual([{ to: ['acc-0', 'acc-1', 'acc-2'] }]);
+    const s = sent(flushed, 'accept')[0]!.msg.slot as number;
+    c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now);
+    const chosen = c.step({ type: 'accepted', ballot, acceptor: 2, slot: s }, now);
+    // The learner beside the leader answers (with the handles); the other two share one message.
+    expect(sends(chosen, 'commit')).toEqual([{ to: ['learner-0'] }, { to: ['learner-1', 'learner-2'] }]);
+    expect(sent(chosen, 'commit').map((m) => [m.to, m.msg.handles !== undefined])).toEqual([
+      ['learner-0', true],
+      ['learner-1', false],
+      ['learner-2', false],
+    ]);
   });
 
   it('a slot its thrifty majority has not chosen within thriftyWaitMs goes to the other acceptors too', () => {

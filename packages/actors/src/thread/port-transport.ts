@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { decodeTransferred, TransferEncoder, type Transferable } from '../codec.ts';
+import { decodeTransferred, EncodedBody, TransferEncoder, type Transferable } from '../codec.ts';
 import type { DeadLetterReason } from '../errors.ts';
 import type { ActorNode } from '../node.ts';
 import type { Transport } from '../node-host.ts';
@@ -17,6 +17,8 @@ const MAX_BATCH_MESSAGES = 1024;
  */
 export class PortTransport implements Transport {
   private readonly links = new Map<string, PortLink>();
+  /** Bodies encoded to leave this node: one per message sent, one per body shared by several. */
+  encodedBodies = 0;
 
   constructor(
     private readonly node: ActorNode,
@@ -38,8 +40,14 @@ export class PortTransport implements Transport {
   send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined {
     const link = this.links.get(node);
     if (!link) return 'unknown-node';
+    if (!(body instanceof EncodedBody)) this.encodedBodies++;
     link.push(to, body, corr);
     return undefined;
+  }
+
+  shareEncoding(body: unknown): EncodedBody {
+    this.encodedBodies++;
+    return new EncodedBody(body);
   }
 
   flush(): void {
@@ -134,7 +142,8 @@ class PortLink {
   }
 
   private refuse(items: unknown[], reason: DeadLetterReason, detail: string): void {
-    this.node.unsendable(this.peer, items[0] as string, items[1], items[2] as number, reason, detail);
+    const body = items[1] instanceof EncodedBody ? items[1].body : items[1];
+    this.node.unsendable(this.peer, items[0] as string, body, items[2] as number, reason, detail);
   }
 
   close(): void {
