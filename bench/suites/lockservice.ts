@@ -16,6 +16,10 @@ const HELD_SESSIONS = Number(process.env.LS_BENCH_SESSIONS ?? 100_000);
 const HOLD_MS = Number(process.env.LS_BENCH_HOLD_MS ?? 60_000);
 /** A fresh cluster commits slower for its first seconds (as the paxos suite finds): commit_1 comes after this long under its load. */
 const WARM_UP_MS = 3_000;
+/** The parts to run, as a comma list (default all); e.g. LS_BENCH_PARTS=commit,16,256 while working on throughput. */
+const ALL_PARTS = ['commit', 'seq', '16', '256', 'cached', 'sessions', 'failover'] as const;
+const PARTS = new Set((process.env.LS_BENCH_PARTS ?? ALL_PARTS.join(',')).split(','));
+for (const p of PARTS) if (!(ALL_PARTS as readonly string[]).includes(p)) throw new Error(`LS_BENCH_PARTS: unknown part ${p} (known: ${ALL_PARTS.join(', ')})`);
 
 /**
  * The lock service on 5 replicas (worker nodes, synced LMDB), clients on the main thread; with
@@ -33,29 +37,46 @@ export const suite: Suite = {
         const ref = await system.spawn(ClientSession, { config: on.config, servers: on.servers, principal: 'bench' }, { name });
         return new LsClient(ref, (r, msg) => system.ask(r, msg as ClientMsg & { type: 'status' }, { timeoutMs: 60_000 }));
       };
-      const commit1 = await commitOneAtATime(system, plan);
-      add({ name: 'commit_1_in_flight_per_s', value: commit1.perSec, unit: 'commit/s', goal: "baseline: the cell's own group, one command at a time" });
-      add({ name: 'commit_1_syncs_per_commit', value: commit1.counts.syncs, unit: 'sync', goal: "counted: synced writes on the cell's nodes (3 of 5 acceptors must sync)" });
+      let commit1PerSec: number | undefined;
+      if (PARTS.has('commit')) {
+        const commit1 = await commitOneAtATime(system, plan);
+        commit1PerSec = commit1.perSec;
+        add({ name: 'commit_1_in_flight_per_s', value: commit1.perSec, unit: 'commit/s', goal: "baseline: the cell's own group, one command at a time" });
+        add({ name: 'commit_1_syncs_per_commit', value: commit1.counts.syncs, unit: 'sync', goal: "counted: synced writes on the cell's nodes (3 of 5 acceptors must sync)" });
+      }
       const solo = await client('solo');
-      const seq = await lockCycles(system, plan, [solo], 'seq');
-      add({ name: 'lock_cycle_sequential_per_s', value: seq.perSec, unit: 'cycle/s', goal: '>= 350 (etcd 3.4: 108)' });
-      add({ name: 'lock_cycle_sequential_vs_commit_1', value: seq.perSec / commit1.perSec, unit: 'ratio', goal: '>= 0.4' });
-      const sixteen = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`c16-${i}`)));
-      addCycles(add, '16_clients', await lockCycles(system, plan, sixteen, 'l16'), '>= 3,000 (etcd: 362)');
-      const many = await Promise.all(Array.from({ length: 256 }, (_, i) => client(`c256-${i}`)));
-      const cycles256 = await lockCycles(system, plan, many, 'l256');
-      addCycles(add, '256_clients', cycles256, '>= 10,000');
-      const commit256 = await commitsInFlight(system, plan, 256);
-      add({ name: 'commit_256_in_flight_per_s', value: commit256, unit: 'commit/s', goal: "baseline: the cell's own group, 256 clients' commands at once" });
-      add({ name: 'lock_cycle_256_clients_vs_commit_256', value: (2 * cycles256.perSec) / commit256, unit: 'ratio', goal: 'a cycle is two commands: 1.0 = the lock service costs nothing beyond its group' });
-      add({ name: 'cached_read_per_s', value: await cachedReads(solo), unit: 'read/s', goal: '>= 1,000,000' });
-      const held = planCell(HELD_CELL);
-      for (const s of held.specs) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
-      const h = await sessionsHeld(system, held, await client('held-prober', held));
-      add({ name: 'sessions_held', value: h.held, unit: 'session', goal: `>= 100,000, none expiring, for ${HOLD_MS / 1000} s (default timings: 12 s lease); ${h.ended} ended, ${h.lost} KeepAlives lost, ${h.masterChanges} master changes` });
-      add({ name: 'acquire_p99_ms_under_sessions', value: h.acquireP99Ms, unit: 'ms', goal: `< 50 (${h.acquires} acquires while they were held)` });
-      add({ name: 'memory_per_session_bytes', value: h.bytesPerSession, unit: 'B', goal: "measured: the process's RSS growth (master, replicas and the bench client) over the sessions" });
-      add({ name: 'failover_ms', value: await failoverMs(system, plan, solo), unit: 'ms', goal: '<= 3,000 (2 s lease)' });
+      if (PARTS.has('seq')) {
+        const seq = await lockCycles(system, plan, [solo], 'seq');
+        add({ name: 'lock_cycle_sequential_per_s', value: seq.perSec, unit: 'cycle/s', goal: '>= 350 (etcd 3.4: 108)' });
+        if (commit1PerSec !== undefined) add({ name: 'lock_cycle_sequential_vs_commit_1', value: seq.perSec / commit1PerSec, unit: 'ratio', goal: '>= 0.4' });
+      }
+      if (PARTS.has('16')) {
+        const sixteen = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`c16-${i}`)));
+        const cycles16 = await lockCycles(system, plan, sixteen, 'l16');
+        addCycles(add, '16_clients', cycles16, '>= 3,000 (etcd: 362)');
+        if (commit1PerSec !== undefined) {
+          add({ name: 'lock_cycle_16_clients_vs_bound', value: (cycles16.perSec * 2) / commit1PerSec / 16, unit: 'ratio', goal: "over 16 / (2 x commit_1's latency): 1.0 = every command takes one commit of its own" });
+        }
+      }
+      if (PARTS.has('256')) {
+        const many = await Promise.all(Array.from({ length: 256 }, (_, i) => client(`c256-${i}`)));
+        const cycles256 = await lockCycles(system, plan, many, 'l256');
+        addCycles(add, '256_clients', cycles256, '>= 10,000');
+        const commit256 = await commitsInFlight(system, plan, 256);
+        add({ name: 'commit_256_in_flight_per_s', value: commit256, unit: 'commit/s', goal: "baseline: the cell's own group, 256 clients' commands at once" });
+        add({ name: 'lock_cycle_256_clients_vs_commit_256', value: (2 * cycles256.perSec) / commit256, unit: 'ratio', goal: 'a cycle is two commands: 1.0 = the lock service costs nothing beyond its group' });
+      }
+      if (PARTS.has('cached')) add({ name: 'cached_read_per_s', value: await cachedReads(solo), unit: 'read/s', goal: '>= 1,000,000' });
+      if (PARTS.has('sessions')) {
+        const held = planCell(HELD_CELL);
+        for (const s of held.specs) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
+        const h = await sessionsHeld(system, held, await client('held-prober', held));
+        add({ name: 'sessions_held', value: h.held, unit: 'session', goal: `>= 100,000, none expiring, for ${HOLD_MS / 1000} s (default timings: 12 s lease); ${h.ended} ended, ${h.lost} KeepAlives lost, ${h.masterChanges} master changes` });
+        add({ name: 'acquire_p99_ms_under_sessions', value: h.acquireP99Ms, unit: 'ms', goal: `< 50 (${h.acquires} acquires while they were held)` });
+        add({ name: 'memory_per_session_bytes', value: h.bytesPerSession, unit: 'B', goal: "measured: the process's RSS growth (master, replicas and the bench client) over the sessions" });
+      }
+      // Last: it kills the master's node.
+      if (PARTS.has('failover')) add({ name: 'failover_ms', value: await failoverMs(system, plan, solo), unit: 'ms', goal: '<= 3,000 (2 s lease)' });
     } finally {
       await system.shutdown();
       rmSync(dataDir, { recursive: true, force: true });
