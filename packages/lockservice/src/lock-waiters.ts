@@ -44,6 +44,8 @@ export type WaitersInput<R> =
   | ({ type: 'tried'; lock: string } & TryOutcome)
   /** A result (release, close, expiry, delete) reported the lock free from `availableAt`. */
   | { type: 'freed'; lock: string; availableAt: number }
+  /** Locks may have been freed without the master hearing which (a session's end whose answer was lost): every waited lock is tried again. */
+  | { type: 'mayBeFreed' }
   | { type: 'sessionEnded'; session: SessionId }
   | { type: 'lostMastership' }
   | { type: 'tick' };
@@ -111,6 +113,12 @@ export class LockWaiters<R> {
         this.tryHead(input.lock, queue, now, effects);
         break;
       }
+      case 'mayBeFreed':
+        for (const [lock, queue] of this.queues) {
+          queue.blocked = false;
+          this.tryHead(lock, queue, now, effects);
+        }
+        break;
       case 'sessionEnded':
         for (const [lock, queue] of this.queues) {
           for (let i = queue.waiters.length - 1; i >= 0; i--) {

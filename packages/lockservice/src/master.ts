@@ -213,11 +213,11 @@ export class Master {
         };
         next(0);
       },
-      (err: unknown) => this.reply(to, failed(err)),
+      (err: unknown) => this.endFailed(op, to, err),
     );
   }
 
-  private proposeEnd(op: LsOp, to: ReplyHandle | undefined, paths: string[]): void {
+  private proposeEnd(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined, paths: string[]): void {
     const done = (): void => void paths.forEach((p) => this.doneWriting(p, undefined));
     this.commit(op).then(
       (result) => {
@@ -227,9 +227,25 @@ export class Master {
       },
       (err: unknown) => {
         done();
-        this.reply(to, failed(err));
+        this.endFailed(op, to, err);
       },
     );
+  }
+
+  /**
+   * A session's end failed. An expiry the database refused (the session had already ended) is
+   * learnt as an end; one without an answer may not have been applied, so it is proposed again.
+   */
+  private endFailed(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined, err: unknown): void {
+    this.reply(to, failed(err));
+    if (op.type !== 'expireSession' || this.stopped) return;
+    if (err instanceof PaxosDomainError) {
+      // Ended by an earlier try whose answer was lost: which locks that freed is not known here.
+      this.learn(op, { freed: [] });
+      return this.runWaiters(this.waiters.step({ type: 'mayBeFreed' }, this.ctx.now()));
+    }
+    this.runLeases(this.leases.step({ type: 'expireFailed', session: op.session }, this.ctx.now()));
+    this.schedule();
   }
 
   /**

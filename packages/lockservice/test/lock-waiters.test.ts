@@ -15,6 +15,15 @@ describe("the master's blocking acquire", () => {
     expect(w.size).toBe(0);
   });
 
+  it('tries every blocked head again when locks may have been freed unheard, and none whose try is in the log', () => {
+    const w = new LockWaiters<string>();
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0);
+    w.step({ type: 'tried', lock: 'L', outcome: 'held' }, 1);
+    w.step({ type: 'acquire', lock: 'M', waiter: waiter('b') }, 2);
+    expect(proposed(w.step({ type: 'mayBeFreed' }, 3))).toEqual(['a']);
+    expect(w.step({ type: 'tried', lock: 'L', outcome: 'held' }, 4)).toEqual([]);
+  });
+
   it('serves waiters in arrival order, one try in the log at a time', () => {
     const w = new LockWaiters<string>();
     w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0);
