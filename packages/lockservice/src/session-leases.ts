@@ -44,6 +44,8 @@ export type LeaseInput<R, E> =
   | { type: 'becameMaster'; sessions: SessionId[] }
   | { type: 'lostMastership' }
   | { type: 'sessionOpened'; session: SessionId }
+  /** A live session this master did not read when it started (a deposed master's last proposals opened it): taken over as those were. */
+  | { type: 'sessionFound'; session: SessionId }
   /** The database closed or expired the session. */
   | { type: 'sessionEnded'; session: SessionId }
   /** The proposed expiry failed without an answer from the database: it may not have been applied. */
@@ -93,7 +95,7 @@ export class SessionLeases<R, E> {
         this.master = true;
         this.leases.clear();
         this.dues = new DueHeap();
-        for (const session of input.sessions) this.track(session, this.add(session, { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true }));
+        for (const session of input.sessions) this.track(session, this.add(session, this.takenOver(now)));
         break;
       case 'lostMastership':
         for (const [session, lease] of this.leases) if (lease.held !== null) effects.push({ type: 'refuse', to: lease.held, session, reason: 'notMaster' });
@@ -103,6 +105,9 @@ export class SessionLeases<R, E> {
         break;
       case 'sessionOpened':
         if (this.master) this.track(input.session, this.add(input.session, this.fresh(now + this.timing.leaseMs)));
+        break;
+      case 'sessionFound':
+        if (this.master && !this.leases.has(input.session)) this.track(input.session, this.add(input.session, this.takenOver(now)));
         break;
       case 'sessionEnded': {
         const lease = this.leases.get(input.session);
@@ -193,6 +198,11 @@ export class SessionLeases<R, E> {
     const failover = lease.takenOver;
     effects.push({ type: 'answer', to: lease.held, session, leaseRemainingMs: lease.deadline - now, events: lease.events, eventsLost: lease.eventsLost, failover });
     [lease.held, lease.events, lease.eventsLost, lease.takenOver, lease.fresh] = [null, [], false, false, false];
+  }
+
+  /** A session another master granted leases to: extended by a lease and the grace period. */
+  private takenOver(now: number): Lease<R, E> {
+    return { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true };
   }
 
   private fresh(deadline: number): Lease<R, E> {

@@ -77,7 +77,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     readdir: onHandle,
     getSequencer: onHandle,
     checkSequencer: { required: { sequencer } },
-    sessions: { required: {} },
+    sessions: { required: {}, optional: { session: id } },
     sessionCount: { required: {} },
     ephemerals: { required: { session: id } },
     heldLocks: { required: {}, optional: { path } },
