@@ -155,7 +155,8 @@ export class LockWaiters<R> {
     // The master asks after every command and KeepAlive: a plain loop, no closure per call.
     let next = Infinity;
     for (const queue of this.queues.values()) {
-      for (const waiter of queue.waiters) next = Math.min(next, waiter.deadline);
+      // A head whose try is under way is not timed out (its try answers it): its deadline is no wake-up, or the host would spin.
+      for (let i = queue.trying ? 1 : 0; i < queue.waiters.length; i++) next = Math.min(next, queue.waiters[i]!.deadline);
       if (!queue.trying && !queue.blocked && queue.availableAt > 0) next = Math.min(next, queue.availableAt);
     }
     return next === Infinity ? undefined : next;
