@@ -46,7 +46,11 @@ export const DEFAULT_CELL_TIMING: CellTiming = {
  *   Accept round and one synced write per acceptor for them all) instead of taking a slot each.
  *   Each slot costs every acceptor a sync of its own, and one acceptor's syncs do not overlap, so
  *   more slots in flight only queue more syncs (16 clients: 1 slot in flight, 7.8 commands a slot,
- *   1.8x the cycles of 4 slots in flight with 2.5 commands a slot).
+ *   1.8x the cycles of 4 slots in flight with 2.5 commands a slot). With 2, a command that finds
+ *   one slot out starts the second alone, so slots alternate between one command and the rest
+ *   (4.3 commands a slot, 1.85 syncs a cycle against 1.1) for no more cycles.
+ *   The cost of 1: the proposer starts the next slot in the turn the last is chosen, so the
+ *   commands its answers set free miss it; each client gets one command into every other slot.
  * - A 5-replica cell needs 3 synced accepts; on one shared disk they take about as long as the
  *   Paxos default wait before the Accept goes to the other two as well (5 ms), so it waits longer.
  */

@@ -92,8 +92,12 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       }
       case 'checkSequencer':
         return this.checkSequencer(q.sequencer);
-      case 'sessions':
-        return ok({ sessions: [...this.state.sessions.keys()], secrets: [...this.state.sessions.values()].map((s) => s.secret) });
+      case 'sessions': {
+        const { sessions } = this.state;
+        if (q.session === undefined) return ok({ sessions: [...sessions.keys()], secrets: [...sessions.values()].map((s) => s.secret) });
+        const one = sessions.get(q.session);
+        return ok(one ? { sessions: [one.id], secrets: [one.secret] } : { sessions: [], secrets: [] });
+      }
       case 'sessionCount':
         return ok({ count: this.state.sessions.size });
       case 'ephemerals': {

@@ -78,7 +78,7 @@ export { checkInvariants, checkProgress, progressOf, type Progress } from './inv
 export { SequencerGuard, sequencerProblem } from './sequencer-guard.ts';
 export { PIECE_BYTES, type SnapshotPiece } from './snapshot.ts';
 export type { DbState } from './state.ts';
-export { SessionLeases, DEFAULT_LEASE_TIMING, type LeaseTiming, type LeaseInput, type LeaseEffect } from './session-leases.ts';
+export { SessionLeases, DEFAULT_LEASE_TIMING, EXPIRE_RETRY_MS, type LeaseTiming, type LeaseInput, type LeaseEffect } from './session-leases.ts';
 export { ClientLease, DEFAULT_CLIENT_LEASE_TIMING, type ClientLeaseState, type ClientLeaseTiming, type ClientLeaseInput, type ClientLeaseEffect } from './client-lease.ts';
 export { LockWaiters, DEFAULT_WAITER_LIMITS, type Waiter, type WaiterLimits, type TryOutcome, type WaitersInput, type WaitersEffect } from './lock-waiters.ts';
 export { cellMachine, type LsMachine } from './machine.ts';

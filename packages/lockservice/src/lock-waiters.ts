@@ -44,6 +44,8 @@ export type WaitersInput<R> =
   | ({ type: 'tried'; lock: string } & TryOutcome)
   /** A result (release, close, expiry, delete) reported the lock free from `availableAt`. */
   | { type: 'freed'; lock: string; availableAt: number }
+  /** Locks may have been freed without the master hearing which (a session's end whose answer was lost): every waited lock is tried again. */
+  | { type: 'mayBeFreed' }
   | { type: 'sessionEnded'; session: SessionId }
   | { type: 'lostMastership' }
   | { type: 'tick' };
@@ -111,6 +113,12 @@ export class LockWaiters<R> {
         this.tryHead(input.lock, queue, now, effects);
         break;
       }
+      case 'mayBeFreed':
+        for (const [lock, queue] of this.queues) {
+          queue.blocked = false;
+          this.tryHead(lock, queue, now, effects);
+        }
+        break;
       case 'sessionEnded':
         for (const [lock, queue] of this.queues) {
           for (let i = queue.waiters.length - 1; i >= 0; i--) {
@@ -147,7 +155,8 @@ export class LockWaiters<R> {
     // The master asks after every command and KeepAlive: a plain loop, no closure per call.
     let next = Infinity;
     for (const queue of this.queues.values()) {
-      for (const waiter of queue.waiters) next = Math.min(next, waiter.deadline);
+      // A head whose try is under way is not timed out (its try answers it): its deadline is no wake-up, or the host would spin.
+      for (let i = queue.trying ? 1 : 0; i < queue.waiters.length; i++) next = Math.min(next, queue.waiters[i]!.deadline);
       if (!queue.trying && !queue.blocked && queue.availableAt > 0) next = Math.min(next, queue.availableAt);
     }
     return next === Infinity ? undefined : next;

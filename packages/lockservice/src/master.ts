@@ -11,6 +11,18 @@ import { unreachable } from './unreachable.ts';
 
 /** Cache registrations (session, node) the master tracks at most; past it, reads are answered as not cacheable. */
 export const MAX_CACHERS = 1_000_000;
+/** Unknown sessions looked up in the database at once at most; a request naming one more is refused as `busy`. */
+export const MAX_SESSION_LOOKUPS = 1_000;
+
+/** Why a request may not act on the session it names: a wrong secret, or too many unknown sessions being looked up. */
+export type OwnerRefusal = 'notOwner' | 'busy';
+
+/** A request waiting for its session to be looked up. */
+interface OwnerWait {
+  secret: string | undefined;
+  go: () => void;
+  refuse: (why: OwnerRefusal) => void;
+}
 
 /** A KeepAlive held at the master, and when it arrived (the answer says how long it was held). */
 interface HeldKeepAlive {
@@ -43,6 +55,7 @@ export class Master {
   private readonly handlePaths = new Map<HandleId, string>();
   /** Each live session's secret, as the database holds it ('' for one opened without). */
   private readonly secrets = new Map<SessionId, string>();
+  private readonly lookups = new Map<SessionId, OwnerWait[]>();
   private readonly writing = new Map<string, number>();
   private readonly held: HeldWrite[] = [];
   private nextInvalidation = 1;
@@ -99,13 +112,44 @@ export class Master {
   }
 
   /**
-   * Whether a request naming `session` (or none) with `secret` may act on it. A session this master
-   * does not know is left to the database (it refuses an unknown one); see the report for sessions
-   * opened by a deposed master's last proposals.
+   * Runs `go` once a request naming `session` (or none) with `secret` may act on it, or `refuse`.
+   * A session this master does not know is read from the database first: one a deposed master's
+   * last proposals opened (after this master read the sessions) is taken over as those were; one
+   * not live is left to the database, which refuses the request itself.
    */
-  owns(session: SessionId | undefined, secret: string | undefined): boolean {
-    const known = session === undefined ? undefined : this.secrets.get(session);
-    return known === undefined || known === '' || known === secret;
+  whenOwner(session: SessionId | undefined, secret: string | undefined, go: () => void, refuse: (why: OwnerRefusal) => void): void {
+    const known = session === undefined ? '' : this.secrets.get(session);
+    if (known !== undefined) return known === '' || known === secret ? go() : refuse('notOwner');
+    const waiting = this.lookups.get(session!);
+    if (waiting) return void waiting.push({ secret, go, refuse });
+    if (this.lookups.size >= MAX_SESSION_LOOKUPS) return refuse('busy');
+    this.lookups.set(session!, [{ secret, go, refuse }]);
+    this.lookUp(session!);
+  }
+
+  private lookUp(session: SessionId): void {
+    const settle = (live: string | undefined, readFailed: boolean): void => {
+      const waits = this.lookups.get(session) ?? [];
+      this.lookups.delete(session);
+      const failed = readFailed || this.stopped;
+      if (!failed && live !== undefined && !this.secrets.has(session)) {
+        this.secrets.set(session, live);
+        this.runLeases(this.leases.step({ type: 'sessionFound', session }, this.ctx.now()));
+        this.schedule();
+      }
+      for (const w of waits) {
+        if (failed) w.refuse('busy');
+        else if (live === undefined || live === '' || live === w.secret) w.go();
+        else w.refuse('notOwner');
+      }
+    };
+    this.paxos.read({ type: 'sessions', session }).then(
+      (out) => {
+        const found = out.ok ? (out.result as LsQueryResults['sessions']) : undefined;
+        settle(found?.sessions.length === 1 ? (found.secrets[0] ?? '') : undefined, !out.ok);
+      },
+      () => settle(undefined, true),
+    );
   }
 
   op(op: ClientOp, to: ReplyHandle | undefined): void {
@@ -213,11 +257,11 @@ export class Master {
         };
         next(0);
       },
-      (err: unknown) => this.reply(to, failed(err)),
+      (err: unknown) => this.endFailed(op, to, err),
     );
   }
 
-  private proposeEnd(op: LsOp, to: ReplyHandle | undefined, paths: string[]): void {
+  private proposeEnd(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined, paths: string[]): void {
     const done = (): void => void paths.forEach((p) => this.doneWriting(p, undefined));
     this.commit(op).then(
       (result) => {
@@ -227,9 +271,25 @@ export class Master {
       },
       (err: unknown) => {
         done();
-        this.reply(to, failed(err));
+        this.endFailed(op, to, err);
       },
     );
+  }
+
+  /**
+   * A session's end failed. An expiry the database refused (the session had already ended) is
+   * learnt as an end; one without an answer may not have been applied, so it is proposed again.
+   */
+  private endFailed(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined, err: unknown): void {
+    this.reply(to, failed(err));
+    if (op.type !== 'expireSession' || this.stopped) return;
+    if (err instanceof PaxosDomainError) {
+      // Ended by an earlier try whose answer was lost: which locks that freed is not known here.
+      this.learn(op, { freed: [] });
+      return this.runWaiters(this.waiters.step({ type: 'mayBeFreed' }, this.ctx.now()));
+    }
+    this.runLeases(this.leases.step({ type: 'expireFailed', session: op.session }, this.ctx.now()));
+    this.schedule();
   }
 
   /**

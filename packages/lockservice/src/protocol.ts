@@ -106,8 +106,11 @@ export type LsQuery =
   | { type: 'readdir'; session: SessionId; handle: HandleId }
   | { type: 'getSequencer'; session: SessionId; handle: HandleId }
   | { type: 'checkSequencer'; sequencer: Sequencer }
-  /** The live sessions and their secrets (the master's own query): a new master extends every one of them. */
-  | { type: 'sessions' }
+  /**
+   * The live sessions and their secrets (the master's own query): a new master extends every one
+   * of them. With `session`, only that one (none if it is not live).
+   */
+  | { type: 'sessions'; session?: SessionId }
   /** How many sessions are live (no ids, no secrets): for status pages and operators. */
   | { type: 'sessionCount' }
   /** The ephemeral files and directories of a session: its end deletes them. */

@@ -2,7 +2,8 @@ import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from 
 import { compareBallots, PaxosClient, timing, type AppliedEvents, type Ballot, type LeadershipEvent, type LearnerMsg, type ProposeReply, type ProposerMsg } from '@actorfs/paxos';
 import type { CellConfig } from './cell.ts';
 import { cellMachine } from './machine.ts';
-import { Master } from './master.ts';
+import { Master, MAX_SESSION_LOOKUPS, type OwnerRefusal } from './master.ts';
+import type { SessionId } from './protocol.ts';
 import { serverMsgProblem } from './server-validate.ts';
 import { validators } from './validate.ts';
 import type { ServerMsg } from './server-protocol.ts';
@@ -73,8 +74,17 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
 
   // Ops and queries are checked here too, so a malformed one is refused as such before ownership is.
   const check = validators(props.config.db);
-  const notOwner = () => ({ ok: false, error: { code: 'NOT_SESSION_OWNER', message: "the request names a session without that session's secret: only the client that opened a session may act on it" } });
+  const refusal = (why: OwnerRefusal) =>
+    why === 'notOwner'
+      ? { ok: false, error: { code: 'NOT_SESSION_OWNER', message: "the request names a session without that session's secret: only the client that opened a session may act on it" } }
+      : { ok: false, error: { code: 'UNAVAILABLE', message: `the master is looking up ${MAX_SESSION_LOOKUPS} sessions it did not know; try again` } };
   const notMaster = () => ({ ok: false, error: { code: 'NOT_MASTER', message: `${ctx.node} is not the master of cell ${props.config.db.cell}` } });
+
+  /** Runs `go` (with the master and the reply handle) once the request may act on `session`, else answers the refusal. */
+  const owned = (m: Master, session: SessionId | undefined, secret: string | undefined, go: (m: Master, to: ReplyHandle | undefined) => void, to = ctx.replyHandle()): Promise<void> => {
+    m.whenOwner(session, secret, () => go(m, to), (why) => to && ctx.replyTo(to, refusal(why)));
+    return STARTED;
+  };
 
   return (msg: ServerMsg) => {
     const problem = serverMsgProblem(msg) ?? (msg.type === 'op' ? check.op(msg.op) : msg.type === 'query' ? check.query(msg.query) : undefined);
@@ -108,24 +118,23 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
       case 'op':
         if (duplicate(ctx.replyHandle())) return;
         if (!master?.ready) return ctx.reply(notMaster());
-        if (!master.owns('session' in msg.op ? msg.op.session : undefined, msg.secret)) return ctx.reply(notOwner());
-        master.op(msg.op, ctx.replyHandle());
-        return STARTED;
+        return owned(master, 'session' in msg.op ? msg.op.session : undefined, msg.secret, (m, to) => m.op(msg.op, to));
       case 'acquire':
         if (duplicate(ctx.replyHandle())) return;
         if (!master?.ready) return ctx.reply(notMaster());
-        if (!master.owns(msg.session, msg.secret)) return ctx.reply(notOwner());
-        master.acquire(msg, ctx.replyHandle());
-        return STARTED;
+        return owned(master, msg.session, msg.secret, (m, to) => m.acquire(msg, to));
       case 'query':
         if (!master?.ready) return ctx.reply(notMaster());
-        if (!master.owns('session' in msg.query ? msg.query.session : undefined, msg.secret) || !master.owns(msg.cache?.session, msg.secret)) return ctx.reply(notOwner());
-        master.query(msg.query, msg.cache, ctx.replyHandle());
-        return STARTED;
-      case 'keepAlive':
+        return owned(master, 'session' in msg.query ? msg.query.session : undefined, msg.secret, (m, to) =>
+          owned(m, msg.cache?.session, msg.secret, () => m.query(msg.query, msg.cache, to), to),
+        );
+      case 'keepAlive': {
         if (!master?.ready) return ctx.reply({ ok: false, reason: 'notMaster' });
-        if (!master.owns(msg.session, msg.secret)) return ctx.reply({ ok: false, reason: 'unknownSession' });
-        return master.keepAlive(msg.session, msg.acks, ctx.replyHandle());
+        const m = master;
+        const to = ctx.replyHandle();
+        m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg.session, msg.acks, to), (why) => to && ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
+        return STARTED;
+      }
       default:
         return unreachable(msg, 'lock-service server');
     }

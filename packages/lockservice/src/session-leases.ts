@@ -15,7 +15,9 @@
  *   reach it within their grace period carry on (no lease the old master granted outlasts
  *   that). It answers each session's first KeepAlive at once, with `failover` set (the client
  *   hears "master failed over" and leaves jeopardy), and from then on a normal lease.
- * - A session whose lease ends with no KeepAlive held is expired once (`proposeExpire`).
+ * - A session whose lease ends with no KeepAlive held is expired (`proposeExpire`); if that
+ *   proposal fails (`expireFailed`: no answer, outcome unknown), it is proposed again
+ *   EXPIRE_RETRY_MS later, for as long as this master's term lasts. One is in flight at a time.
  */
 import type { SessionId } from './protocol.ts';
 import { DueHeap } from './due-heap.ts';
@@ -32,6 +34,9 @@ export interface LeaseTiming {
   maxPendingEvents: number;
 }
 
+/** A failed expiry is proposed again after this long (the proposal itself took up to a few request timeouts). */
+export const EXPIRE_RETRY_MS = 1_000;
+
 export const DEFAULT_LEASE_TIMING: LeaseTiming = { leaseMs: 12_000, answerBeforeEndMs: 1_000, gracePeriodMs: 45_000, maxPendingEvents: 1_000 };
 
 export type LeaseInput<R, E> =
@@ -39,8 +44,12 @@ export type LeaseInput<R, E> =
   | { type: 'becameMaster'; sessions: SessionId[] }
   | { type: 'lostMastership' }
   | { type: 'sessionOpened'; session: SessionId }
+  /** A live session this master did not read when it started (a deposed master's last proposals opened it): taken over as those were. */
+  | { type: 'sessionFound'; session: SessionId }
   /** The database closed or expired the session. */
   | { type: 'sessionEnded'; session: SessionId }
+  /** The proposed expiry failed without an answer from the database: it may not have been applied. */
+  | { type: 'expireFailed'; session: SessionId }
   /** A KeepAlive arrived; `from` is whatever the host needs to answer it. */
   | { type: 'keepAlive'; session: SessionId; from: R }
   /** Committed events for the session (in commit order). */
@@ -59,6 +68,8 @@ interface Lease<R, E> {
   eventsLost: boolean;
   /** Its expiry is proposed: no more KeepAlives for it. */
   expiring: boolean;
+  /** Its expiry failed: proposed again at this time. */
+  retryExpireAt: number | undefined;
   /** Taken over from an old master and not yet answered: the deadline is a wait, not a lease granted. */
   takenOver: boolean;
   /**
@@ -84,7 +95,7 @@ export class SessionLeases<R, E> {
         this.master = true;
         this.leases.clear();
         this.dues = new DueHeap();
-        for (const session of input.sessions) this.track(session, this.add(session, { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true }));
+        for (const session of input.sessions) this.track(session, this.add(session, this.takenOver(now)));
         break;
       case 'lostMastership':
         for (const [session, lease] of this.leases) if (lease.held !== null) effects.push({ type: 'refuse', to: lease.held, session, reason: 'notMaster' });
@@ -95,11 +106,21 @@ export class SessionLeases<R, E> {
       case 'sessionOpened':
         if (this.master) this.track(input.session, this.add(input.session, this.fresh(now + this.timing.leaseMs)));
         break;
+      case 'sessionFound':
+        if (this.master && !this.leases.has(input.session)) this.track(input.session, this.add(input.session, this.takenOver(now)));
+        break;
       case 'sessionEnded': {
         const lease = this.leases.get(input.session);
         if (lease?.held != null) effects.push({ type: 'refuse', to: lease.held, session: input.session, reason: 'sessionExpired' });
         this.leases.delete(input.session);
         this.dues.set(input.session, undefined);
+        break;
+      }
+      case 'expireFailed': {
+        const lease = this.leases.get(input.session);
+        if (!lease?.expiring) break;
+        lease.retryExpireAt = now + EXPIRE_RETRY_MS;
+        this.track(input.session, lease);
         break;
       }
       case 'keepAlive':
@@ -118,8 +139,12 @@ export class SessionLeases<R, E> {
       case 'tick':
         for (const session of this.dues.takeDue(now)) {
           const lease = this.leases.get(session);
-          if (!lease || lease.expiring) continue;
-          if (lease.held !== null) this.answer(session, lease, now, effects);
+          if (!lease) continue;
+          if (lease.expiring) {
+            if (lease.retryExpireAt === undefined || now < lease.retryExpireAt) continue;
+            lease.retryExpireAt = undefined;
+            effects.push({ type: 'proposeExpire', session });
+          } else if (lease.held !== null) this.answer(session, lease, now, effects);
           else {
             lease.expiring = true;
             effects.push({ type: 'proposeExpire', session });
@@ -163,7 +188,7 @@ export class SessionLeases<R, E> {
 
   /** A held KeepAlive falls due shortly before the lease ends; a lease with none, at its end. */
   private track(session: SessionId, lease: Lease<R, E>): void {
-    this.dues.set(session, lease.expiring ? undefined : lease.held !== null ? lease.deadline - this.timing.answerBeforeEndMs : lease.deadline);
+    this.dues.set(session, lease.expiring ? lease.retryExpireAt : lease.held !== null ? lease.deadline - this.timing.answerBeforeEndMs : lease.deadline);
   }
 
   private answer(session: SessionId, lease: Lease<R, E>, now: number, effects: LeaseEffect<R, E>[]): void {
@@ -175,7 +200,12 @@ export class SessionLeases<R, E> {
     [lease.held, lease.events, lease.eventsLost, lease.takenOver, lease.fresh] = [null, [], false, false, false];
   }
 
+  /** A session another master granted leases to: extended by a lease and the grace period. */
+  private takenOver(now: number): Lease<R, E> {
+    return { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true };
+  }
+
   private fresh(deadline: number): Lease<R, E> {
-    return { deadline, held: null, events: [], eventsLost: false, expiring: false, takenOver: false, fresh: true };
+    return { deadline, held: null, events: [], eventsLost: false, expiring: false, retryExpireAt: undefined, takenOver: false, fresh: true };
   }
 }

@@ -39,6 +39,14 @@ const eventKinds: Check = (v) => {
 const lockDelay: Check = (v) =>
   Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_LOCK_DELAY_MS ? undefined : `must be an integer from 0 to ${MAX_LOCK_DELAY_MS} (ms)`;
 
+/**
+ * Ops found well-formed, per cell config. On the
+ * master's node the same op object is checked by the server, by the proposer before it takes a
+ * slot, and by the learner's apply; ops are never changed once made, so the later checks find it
+ * here. Ops decoded from a message are new objects and are checked in full.
+ */
+const wellFormedOps = new Map<string, WeakSet<object>>();
+
 /** The op and query checkers of one cell. */
 export function validators(config: LsConfig): { op: (op: unknown) => string | undefined; query: (q: unknown) => string | undefined } {
   const { limits } = config;
@@ -77,7 +85,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     readdir: onHandle,
     getSequencer: onHandle,
     checkSequencer: { required: { sequencer } },
-    sessions: { required: {} },
+    sessions: { required: {}, optional: { session: id } },
     sessionCount: { required: {} },
     ephemerals: { required: { session: id } },
     heldLocks: { required: {}, optional: { path } },
@@ -85,11 +93,17 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
 
   const opChecks = tableChecks(ops);
   const queryChecks = tableChecks(queries);
+  const configText = JSON.stringify(config);
+  let wellFormed = wellFormedOps.get(configText);
+  if (wellFormed === undefined) wellFormedOps.set(configText, (wellFormed = new WeakSet()));
+  const known = wellFormed;
   const op = (raw: unknown): string | undefined => {
+    if (typeof raw === 'object' && raw !== null && known.has(raw)) return undefined;
     const problem = typed(raw, opChecks, 'op');
     if (problem) return problem;
     const o = raw as { type: string; kind?: unknown; contents?: unknown };
     if (o.type === 'open' && o.kind === 'dir' && o.contents !== undefined) return 'open: a directory has no contents';
+    known.add(o);
     return undefined;
   };
   return { op, query: (raw) => typed(raw, queryChecks, 'query') };
@@ -126,6 +140,6 @@ function fieldsProblem(obj: Record<string, unknown>, fields: FieldChecks): strin
     const problem = obj[name] === undefined ? undefined : check(obj[name]);
     if (problem) return `${name}: ${problem}`;
   }
-  const unknown = Object.keys(obj).find((k) => !fields.known.has(k));
-  return unknown === undefined ? undefined : `unknown field ${JSON.stringify(unknown)}`;
+  for (const name in obj) if (Object.hasOwn(obj, name) && !fields.known.has(name)) return `unknown field ${JSON.stringify(name)}`;
+  return undefined;
 }

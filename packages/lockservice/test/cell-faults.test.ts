@@ -25,7 +25,8 @@ async function openRetrying(c: LsClient, path: string): Promise<number> {
 
 /**
  * One randomized run: a 3-replica cell under drops, duplicates, reordering, a partition and a
- * master crash, three clients writing, reading (from their caches too), CAS-ing and locking.
+ * master crash, three clients writing, reading (from their caches too), CAS-ing and locking (at
+ * once, and blocking with a timeout).
  */
 async function chaosRun(seed: number): Promise<{ expired: number }> {
   const rnd = seededRandom(seed ^ 0x10c5);
@@ -92,7 +93,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           else if (unknown(err)) fileHistory.info(id);
           else throw err;
         }
-      } else if (pick < 0.8) {
+      } else if (pick < 0.7) {
         const id = lockHistory.invoke(i, { op: 'tryAcquire', lock: LOCK, holder: i, mode: 'exclusive' });
         try {
           lockHistory.ok(id, (await c.tryAcquire(h[LOCK]!, 'exclusive')).generation);
@@ -100,6 +101,16 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           if (err instanceof LsClientError && err.code === 'LOCK_HELD') lockHistory.ok(id, false);
           // Refused for a reason the model cannot see (lock-delay after an expiry), or its own holding.
           else if (err instanceof LsClientError && (err.code === 'ALREADY_HELD' || err.code === 'LOCK_DELAY')) lockHistory.fail(id);
+          else if (unknown(err)) lockHistory.info(id);
+          else throw err;
+        }
+      } else if (pick < 0.8) {
+        const id = lockHistory.invoke(i, { op: 'acquire', lock: LOCK, holder: i, mode: 'exclusive' });
+        try {
+          lockHistory.ok(id, (await c.acquire(h[LOCK]!, 'exclusive', 200 + Math.floor(r() * 800))).generation);
+        } catch (err) {
+          // Not granted within its timeout (a waiter whose try is in the log is not timed out), or its own holding.
+          if (err instanceof LsClientError && (err.code === 'TIMEOUT' || err.code === 'ALREADY_HELD')) lockHistory.fail(id);
           else if (unknown(err)) lockHistory.info(id);
           else throw err;
         }

@@ -96,4 +96,11 @@ describe('limits and bad paths: clear errors', () => {
     expect(() => new LockDb(testConfig({ defaultLockDelayMs: 60_001 }))).toThrow(/defaultLockDelayMs must be an integer from 0 to 60000/);
     expect(() => new LockDb(testConfig({ limits: { maxNodes: 0 } }))).toThrow(/maxNodes must be a positive integer/);
   });
+
+  it('an op found well-formed is not checked again in the same cell config, but is in a stricter one', () => {
+    const op = { type: 'setContents', session: 1, handle: 1, contents: new Uint8Array(100) };
+    expect(new LockDb(testConfig()).validate(op)).toBeUndefined();
+    expect(new LockDb(testConfig()).validate(op)).toBeUndefined();
+    expect(new LockDb(testConfig({ limits: { maxContentsBytes: 10 } })).validate(op)).toMatch(/contents: is 100 bytes, over the limit of 10/);
+  });
 });

@@ -15,6 +15,24 @@ describe("the master's blocking acquire", () => {
     expect(w.size).toBe(0);
   });
 
+  it('tries every blocked head again when locks may have been freed unheard, and none whose try is in the log', () => {
+    const w = new LockWaiters<string>();
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0);
+    w.step({ type: 'tried', lock: 'L', outcome: 'held' }, 1);
+    w.step({ type: 'acquire', lock: 'M', waiter: waiter('b') }, 2);
+    expect(proposed(w.step({ type: 'mayBeFreed' }, 3))).toEqual(['a']);
+    expect(w.step({ type: 'tried', lock: 'L', outcome: 'held' }, 4)).toEqual([]);
+  });
+
+  it('sets no wake-up at the deadline of a head whose try is under way (it is not timed out; the host would spin)', () => {
+    const w = new LockWaiters<string>();
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('a', 'exclusive', 100) }, 0);
+    expect(w.nextWakeAt()).toBeUndefined();
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('b', 'exclusive', 200) }, 1);
+    expect(w.nextWakeAt()).toBe(200);
+    expect(w.step({ type: 'tick' }, 150)).toEqual([]);
+  });
+
   it('serves waiters in arrival order, one try in the log at a time', () => {
     const w = new LockWaiters<string>();
     w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { SimCluster, Sleeper } from '@actorfs/actors/testing';
-import type { ServerMsg } from '../src/index.ts';
+import { PaxosClient, type ProposeReply } from '@actorfs/paxos';
+import { cellMachine, type LsResults, type ServerMsg } from '../src/index.ts';
 import { masterNode, simCell, simClient, str, text } from './cell-harness.ts';
 
 describe('session ownership', () => {
@@ -47,6 +48,41 @@ describe('session ownership', () => {
       expect(str((await a.getContentsAndStat(handle)).contents)).toBe('mine');
       await a.release(handle);
       expect((await a.status()).state).toBe('live');
+    };
+    const done = run();
+    expect(await clock.run(done, 60_000)).toBe(true);
+    await done;
+  });
+
+  test('a session the master never saw opened (a deposed master proposed it) is looked up: its secret is checked, and left silent it expires', async () => {
+    const sim = new SimCluster({ seed: 32 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    simClient(sim, plan, 'c0', 'a', 'ask');
+    const run = async () => {
+      // Proposed straight to the group, as a deposed master's last proposal lands after the new master read the sessions.
+      const group = new PaxosClient({
+        clientId: 'deposed-master',
+        machine: cellMachine(plan.config.db),
+        proposers: plan.paxos.proposers,
+        ask: (ref, msg, timeoutMs) => sim.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>,
+        sleep: (ms) => clock.sleep(ms),
+        timeoutMs: 1000,
+      });
+      while ((await masterNode(sim, plan)) === undefined) await clock.sleep(50);
+      const secret = 'f'.repeat(32);
+      const { session } = (await group.propose({ type: 'openSession', principal: 'alice', secret })) as LsResults['openSession'];
+      const node = (await masterNode(sim, plan))!;
+      const server = plan.servers.find((s) => s.node === node)!;
+      const open = (sec: string) => sim.ask(server, { type: 'op', op: { type: 'open', session, path: '/ls/test/g', create: 'ifAbsent' }, secret: sec } as never, { timeoutMs: 1000 }) as Promise<{ ok: boolean; error?: { code: string } }>;
+      expect(await open('guessed')).toMatchObject({ ok: false, error: { code: 'NOT_SESSION_OWNER' } });
+      expect(await sim.ask(server, { type: 'keepAlive', session, acks: [], secret: 'guessed' } as never, { timeoutMs: 1000 })).toEqual({ ok: false, reason: 'unknownSession' });
+      expect(await open(secret)).toMatchObject({ ok: true });
+      // Taken over as the sessions a new master reads: its first KeepAlive says the master failed over.
+      expect(await sim.ask(server, { type: 'keepAlive', session, acks: [], secret } as never, { timeoutMs: 1000 })).toMatchObject({ ok: true, failover: true });
+      const { leaseMs, gracePeriodMs } = plan.config.timing;
+      await clock.sleep(leaseMs + gracePeriodMs + 1000);
+      expect(await open(secret)).toMatchObject({ ok: false, error: { code: 'SESSION_UNKNOWN' } });
     };
     const done = run();
     expect(await clock.run(done, 60_000)).toBe(true);

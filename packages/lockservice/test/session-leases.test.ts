@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SessionLeases, type LeaseTiming } from '../src/index.ts';
+import { EXPIRE_RETRY_MS, SessionLeases, type LeaseTiming } from '../src/index.ts';
 
 const timing: LeaseTiming = { leaseMs: 12_000, answerBeforeEndMs: 1_000, gracePeriodMs: 45_000, maxPendingEvents: 3 };
 type Ev = string;
@@ -79,6 +79,32 @@ describe("the master's session leases", () => {
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'late' }, 13_001)).toEqual([{ type: 'refuse', to: 'late', session: 1, reason: 'sessionExpired' }]);
     leases.step({ type: 'sessionEnded', session: 1 }, 13_002);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'later' }, 13_003)).toEqual([{ type: 'refuse', to: 'later', session: 1, reason: 'unknownSession' }]);
+  });
+
+  it('proposes a failed expiry again after EXPIRE_RETRY_MS, one at a time, while it is master', () => {
+    const leases = master();
+    leases.step({ type: 'sessionOpened', session: 1 }, 0);
+    expect(leases.step({ type: 'tick' }, 12_000)).toEqual([{ type: 'proposeExpire', session: 1 }]);
+    // No answer from the database for a while: the proposal failed, outcome unknown.
+    leases.step({ type: 'expireFailed', session: 1 }, 14_000);
+    expect(leases.nextWakeAt()).toBe(14_000 + EXPIRE_RETRY_MS);
+    expect(leases.step({ type: 'tick' }, 14_000 + EXPIRE_RETRY_MS - 1)).toEqual([]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'late' }, 14_500)).toEqual([{ type: 'refuse', to: 'late', session: 1, reason: 'sessionExpired' }]);
+    expect(leases.step({ type: 'tick' }, 14_000 + EXPIRE_RETRY_MS)).toEqual([{ type: 'proposeExpire', session: 1 }]);
+    expect(leases.nextWakeAt()).toBeUndefined();
+    leases.step({ type: 'expireFailed', session: 1 }, 16_000);
+    leases.step({ type: 'lostMastership' }, 16_100);
+    expect(leases.step({ type: 'tick' }, 16_000 + EXPIRE_RETRY_MS)).toEqual([]);
+  });
+
+  it('ignores a failed expiry of a session that ended meanwhile or was never expiring', () => {
+    const leases = master();
+    opened(leases, 1);
+    leases.step({ type: 'expireFailed', session: 1 }, 100);
+    expect(leases.nextWakeAt()).toBe(12_000);
+    leases.step({ type: 'sessionEnded', session: 1 }, 200);
+    leases.step({ type: 'expireFailed', session: 1 }, 300);
+    expect(leases.nextWakeAt()).toBeUndefined();
   });
 
   it('a new master extends every session by lease and grace period, answers its first KeepAlive at once with failover, then grants normal leases', () => {
