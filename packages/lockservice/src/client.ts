@@ -6,7 +6,6 @@ import type { LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
 import { MASTER_ATTEMPTS, STARTED } from './server.ts';
 import { unreachable } from './unreachable.ts';
-import { Backoff } from './backoff.ts';
 import { shareView, withdrawView, type CachedFile, type LocalView } from './local-view.ts';
 
 /** Files whose contents a session caches at most; the oldest goes first. */
@@ -17,15 +16,8 @@ export const MAX_BUFFERED_EVENTS = 10_000;
 const MAX_ATTEMPTS = 30;
 /** Tries at opening the session again after an unknown outcome. */
 const MAX_OPEN_RETRIES = 5;
-/**
- * Between KeepAlives while no master answers: from 50 ms, doubling (with jitter) up to a second,
- * and never more than a quarter lease, so a new master is still found well within the grace period
- * while thousands of clients in jeopardy do not each ask every server 20 times a second.
- */
-const KEEPALIVE_RETRY_FIRST_MS = 50;
-const KEEPALIVE_RETRY_CAP_MS = 1_000;
-/** A request's retries while no master takes it: from 20 ms, doubling (with jitter) up to a quarter lease. */
-const REQUEST_RETRY_FIRST_MS = 20;
+/** Between KeepAlives while no master answers. */
+const KEEPALIVE_RETRY_MS = 50;
 /** Takes of events held for the next event at most; one more is answered at once (empty). */
 export const MAX_HELD_TAKES = 1_000;
 /** Calls held while the session is in jeopardy at most; one more is refused (UNAVAILABLE) at once. */
@@ -61,8 +53,6 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   let epoch = 0;
   let acks: number[] = [];
   let keepAliveFailures = 0;
-  const random = (): number => ctx.random();
-  const keepAliveBackoff = new Backoff(KEEPALIVE_RETRY_FIRST_MS, Math.min(KEEPALIVE_RETRY_CAP_MS, t.leaseMs / 4), random);
   let buffered: ClientEvent[] = [];
   let lost = false;
   /** Requests held until jeopardy ends (safe or expired), as Chubby's library holds them. */
@@ -125,7 +115,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
    * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
    */
   async function toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
-    const backoff = new Backoff(REQUEST_RETRY_FIRST_MS, t.leaseMs / 4, random);
+    // Doubling from 20 ms up to a quarter lease: a new master is found well within the grace period.
+    let backoff = 20;
     let reason = 'no master found';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (state === 'jeopardy') {
@@ -146,7 +137,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         }
         if (master === m) master = undefined;
       }
-      await ctx.sleep(backoff.next());
+      await ctx.sleep(backoff);
+      backoff = Math.min(t.leaseMs / 4, backoff * 2);
     }
     return { ok: false, error: { code: 'UNAVAILABLE', message: `no master took the request after ${MAX_ATTEMPTS} attempts: ${reason}` } };
   }
@@ -224,12 +216,11 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       // A KeepAlive lost once goes again at once; after that, or when refused, look for the master.
       keepAliveFailures++;
       if (reply !== null || keepAliveFailures > 1) master = undefined;
-      if (keepAliveFailures > 1) ctx.setTimer('keepAlive', keepAliveBackoff.next(), { type: 'sendKeepAlive' });
+      if (keepAliveFailures > 1) ctx.setTimer('keepAlive', KEEPALIVE_RETRY_MS, { type: 'sendKeepAlive' });
       else sendKeepAlive();
       return runLease(lease.step({ type: 'tick' }, now));
     }
     keepAliveFailures = 0;
-    keepAliveBackoff.reset();
     if (!reply.ok) return runLease(lease.step({ type: 'ended' }, now));
     const events: MasterEvent[] = [];
     for (const e of reply.events) {
