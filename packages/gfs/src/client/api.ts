@@ -1,5 +1,6 @@
 import type { ActorRef, AskOptions } from '@actorfs/actors';
 import { RecordReader, type FoundRecord } from '../append/record.ts';
+import { joined } from './joined.ts';
 import type { ClientMsg, FileStat, ListEntry } from './protocol.ts';
 import { GfsClientError } from './retry.ts';
 
@@ -69,13 +70,7 @@ export class GfsClient {
 
   async read(path: string, offset: number, length: number): Promise<Uint8Array> {
     if (length <= this.callBytes) return this.readCall(path, offset, length);
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const piece of await this.readPieces(path, offset, length)) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    return out;
+    return joined(await this.readPieces(path, offset, length));
   }
 
   /**

@@ -6,6 +6,7 @@ import type { LockCellRef } from '../ha/ha-config.ts';
 import { MasterLocator, type MasterChanged } from '../ha/master-locator.ts';
 import type { MasterMsg } from '../protocol.ts';
 import { ChunkIo } from './chunk-io.ts';
+import { joined } from './joined.ts';
 import type { ClientMsg, FileStat } from './protocol.ts';
 import { GfsClientError, isRetryable, retrying } from './retry.ts';
 
@@ -26,18 +27,6 @@ export const MAX_READ_CALL_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-}
-
-/** The pieces as one array (the one piece itself, uncopied, when there is one). */
-function joined(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Appends that find their chunk full and move to the next, at most, before the append fails. */
