@@ -2,7 +2,7 @@ import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from 
 import type { CellConfig } from './cell.ts';
 import { ClientLease, type ClientLeaseEffect } from './client-lease.ts';
 import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientStatus } from './client-protocol.ts';
-import type { LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts';
+import type { LockMode, LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts';
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
 import { MASTER_ATTEMPTS, STARTED } from './server.ts';
 import { unreachable } from './unreachable.ts';
@@ -61,6 +61,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   const heldTakes: Array<{ id: number; to: ReplyHandle }> = [];
   let nextTakeId = 1;
   let callsRunning = 0;
+  /** Names each acquire call of this actor (the database's `attempt`), for asking again after an unknown outcome. */
+  let nextAttempt = 1;
   let lastCallAt = ctx.now();
 
   const emit = (e: ClientEvent): void => {
@@ -145,9 +147,38 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
 
   // A write may wait up to a lease for other clients' caches to be invalidated, and the master
   // tries Paxos up to MASTER_ATTEMPTS times.
-  const op = <R>(o: ClientOp, sec = secret) => toMaster<R>(() => ({ type: 'op', op: o, ...auth(sec) }), t.leaseMs + (MASTER_ATTEMPTS + 1) * t.requestTimeoutMs, false);
+  const opTimeoutMs = t.leaseMs + (MASTER_ATTEMPTS + 1) * t.requestTimeoutMs;
+  const op = <R>(o: ClientOp, sec = secret) => toMaster<R>(() => ({ type: 'op', op: o, ...auth(sec) }), opTimeoutMs, false);
   const query = <R>(q: LsQuery, cache?: { session: SessionId; path: string }, sec = secret) =>
     toMaster<R>(() => ({ type: 'query', query: q, ...auth(sec), ...(cache ? { cache } : {}) }), t.requestTimeoutMs, true) as Promise<ServerReply<R> & { cacheable?: boolean }>;
+
+  /**
+   * An acquire (`timeoutMs` undefined: a try) under an attempt number of its own. An answer that
+   * leaves the outcome unknown (no answer, UNAVAILABLE) is followed by a try of the same attempt,
+   * which the database answers with the grant if the attempt had it: the caller always learns
+   * whether it holds the lock. A blocking acquire that learns it does not waits on for the rest
+   * of its timeout.
+   */
+  async function acquireLock(s: SessionId, req: { handle: number; mode: LockMode; lockDelayMs?: number }, timeoutMs: number | undefined): Promise<ClientReply> {
+    const sec = secret;
+    const acquire = { session: s, handle: req.handle, mode: req.mode, attempt: nextAttempt++, ...(req.lockDelayMs === undefined ? {} : { lockDelayMs: req.lockDelayMs }) };
+    const deadline = ctx.now() + (timeoutMs ?? 0);
+    let blocking = timeoutMs !== undefined;
+    for (let round = 1; ; round++) {
+      const r = blocking
+        ? await toMaster(() => ({ type: 'acquire', ...auth(sec), ...acquire, timeoutMs: Math.max(0, deadline - ctx.now()) }), Math.max(0, deadline - ctx.now()) + opTimeoutMs, false)
+        : await toMaster(() => ({ type: 'op', op: { type: 'acquire', ...acquire }, ...auth(sec) }), opTimeoutMs, false);
+      if (!r.ok && r.error.code === 'UNAVAILABLE' && round < MAX_ATTEMPTS) {
+        blocking = false;
+        await ctx.sleep(KEEPALIVE_RETRY_MS);
+        continue;
+      }
+      const refused = !r.ok && (r.error.code === 'LOCK_HELD' || r.error.code === 'LOCK_DELAY');
+      if (!refused || timeoutMs === undefined || blocking) return r;
+      if (ctx.now() >= deadline) return { ok: false, error: { code: 'TIMEOUT', message: `the lock was not granted within the acquire's timeout (${timeoutMs} ms)` } };
+      blocking = true;
+    }
+  }
 
   const openSession = async (): Promise<SessionId | undefined> => {
     let sentAt = ctx.now();
@@ -327,12 +358,9 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       case 'checkSequencer':
         return query({ type: 'checkSequencer', sequencer: req.sequencer });
       case 'tryAcquire':
-        return op({ type: 'acquire', session: s, ...withoutType(req) });
-      case 'acquire': {
-        const { timeoutMs, ...rest } = withoutType(req);
-        const sec = secret;
-        return toMaster(() => ({ type: 'acquire', session: s, ...auth(sec), ...rest, timeoutMs }), timeoutMs + t.requestTimeoutMs, false);
-      }
+        return acquireLock(s, req, undefined);
+      case 'acquire':
+        return acquireLock(s, req, req.timeoutMs);
       case 'closeSession': {
         const r = await op({ type: 'closeSession', session: s });
         if (r.ok) {

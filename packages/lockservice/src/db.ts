@@ -236,7 +236,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       node = made.result;
     }
     const id = state.counters.nextHandle++;
-    state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0 });
+    state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0 });
     session.handles.add(id);
     node.handles.add(id);
     return ok({ handle: id, created, stat: statOf(node) });
@@ -370,7 +370,11 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     const { state } = this;
     const denied = denial(state, session.principal, node, 'write');
     if (denied) return failure('PERMISSION_DENIED', `acquiring a lock needs write permission: ${denied}`);
-    if (handle.lock !== null) return failure('ALREADY_HELD', `handle ${handle.id} already holds the lock on ${node.path} (${handle.lock})`);
+    if (handle.lock !== null) {
+      // The same call asked again (its client did not hear, or could not trust, the first answer).
+      if (handle.lockAttempt !== 0 && op.attempt === handle.lockAttempt) return ok({ sequencer: sequencerOf(node, handle.lock) });
+      return failure('ALREADY_HELD', `handle ${handle.id} already holds the lock on ${node.path} (${handle.lock})`);
+    }
     const held = lockModeOf(state, node);
     if (held === 'exclusive' || (held === 'shared' && op.mode === 'exclusive')) {
       for (const id of node.holders) {
@@ -385,6 +389,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     if (node.holders.size === 0) node.lockGeneration = state.counters.nextLockGeneration++;
     handle.lock = op.mode;
     handle.lockDelayMs = op.lockDelayMs ?? state.config.defaultLockDelayMs;
+    handle.lockAttempt = op.attempt ?? 0;
     node.holders.add(handle.id);
     this.notify(node, 'lockAcquired', handle.id, changes);
     return ok({ sequencer: sequencerOf(node, op.mode) });
@@ -397,6 +402,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     if (expired) node.lockFreeAt = Math.max(node.lockFreeAt, now + handle.lockDelayMs);
     handle.lock = null;
     handle.lockDelayMs = 0;
+    handle.lockAttempt = 0;
     if (node.holders.size === 0) changes.freed.push({ path: node.path, availableAt: Math.max(now, node.lockFreeAt) });
   }
 

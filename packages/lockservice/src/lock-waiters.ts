@@ -16,6 +16,7 @@ export interface Waiter<R> {
   handle: number;
   mode: LockMode;
   lockDelayMs?: number;
+  attempt?: number;
   /** When to give up (master's clock). */
   deadline: number;
 }
@@ -54,7 +55,13 @@ export type WaitersEffect<R> =
   /** Propose an acquire for this waiter; answer `tried` with what the database said. */
   | { type: 'propose'; lock: string; waiter: Waiter<R> }
   | { type: 'timedOut'; waiter: Waiter<R> }
-  | { type: 'refuse'; waiter: Waiter<R>; reason: 'tooManyWaiters' | 'sessionEnded' | 'notMaster' };
+  | { type: 'refuse'; waiter: Waiter<R>; reason: RefusalReason };
+
+/**
+ * `notMaster`: nothing of the waiter reached the log. `outcomeUnknown`: mastership was lost while
+ * its try was in the log, which a later master may still grant: its client must ask again.
+ */
+export type RefusalReason = 'tooManyWaiters' | 'sessionEnded' | 'notMaster' | 'outcomeUnknown';
 
 interface Queue<R> {
   waiters: Waiter<R>[];
@@ -129,7 +136,9 @@ export class LockWaiters<R> {
         }
         break;
       case 'lostMastership':
-        for (const queue of this.queues.values()) for (const waiter of queue.waiters) effects.push({ type: 'refuse', waiter, reason: 'notMaster' });
+        for (const queue of this.queues.values()) {
+          queue.waiters.forEach((waiter, i) => effects.push({ type: 'refuse', waiter, reason: i === 0 && queue.trying ? 'outcomeUnknown' : 'notMaster' }));
+        }
         this.queues.clear();
         this.count = 0;
         break;

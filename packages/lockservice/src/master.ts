@@ -2,7 +2,7 @@ import type { ActorContext, ReplyHandle } from '@actorfs/actors';
 import { PaxosClient, PaxosDomainError, PaxosRefusedError } from '@actorfs/paxos';
 import type { CellConfig } from './cell.ts';
 import type { LsError } from './errors.ts';
-import { LockWaiters, type WaitersEffect } from './lock-waiters.ts';
+import { LockWaiters, type RefusalReason, type WaitersEffect } from './lock-waiters.ts';
 import type { LsMachine } from './machine.ts';
 import type { FreedLock, HandleId, LsEvent, LsOp, LsQuery, LsQueryResult, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
 import type { ClientOp, MasterEvent, ServerMsg, ServerReply, ServiceError } from './server-protocol.ts';
@@ -163,7 +163,7 @@ export class Master {
   acquire(msg: Extract<ServerMsg, { type: 'acquire' }>, to: ReplyHandle | undefined): void {
     if (!to) return;
     this.pathOf(msg.session, msg.handle, to, (lock) => {
-      const waiter = { to, session: msg.session, handle: msg.handle, mode: msg.mode, deadline: this.ctx.now() + msg.timeoutMs, ...(msg.lockDelayMs === undefined ? {} : { lockDelayMs: msg.lockDelayMs }) };
+      const waiter = { to, session: msg.session, handle: msg.handle, mode: msg.mode, deadline: this.ctx.now() + msg.timeoutMs, ...(msg.lockDelayMs === undefined ? {} : { lockDelayMs: msg.lockDelayMs }), ...(msg.attempt === undefined ? {} : { attempt: msg.attempt }) };
       this.runWaiters(this.waiters.step({ type: 'acquire', lock, waiter }, this.ctx.now()));
     });
   }
@@ -456,7 +456,8 @@ export class Master {
       switch (e.type) {
         case 'propose': {
           const { waiter, lock } = e;
-          const op: LsOp = { type: 'acquire', session: waiter.session, handle: waiter.handle, mode: waiter.mode, ...(waiter.lockDelayMs === undefined ? {} : { lockDelayMs: waiter.lockDelayMs }) };
+          const { session, handle, mode, lockDelayMs, attempt } = waiter;
+          const op: LsOp = { type: 'acquire', session, handle, mode, ...(lockDelayMs === undefined ? {} : { lockDelayMs }), ...(attempt === undefined ? {} : { attempt }) };
           // A grant changes the node's stat (lock generation): cached copies go first.
           this.write(lock, waiter.session, () => this.tryAcquire(op, lock, waiter.to));
           break;
@@ -500,7 +501,7 @@ export class Master {
   }
 }
 
-function refusal(reason: 'tooManyWaiters' | 'sessionEnded' | 'notMaster'): ServiceError {
+function refusal(reason: RefusalReason): ServiceError {
   switch (reason) {
     case 'tooManyWaiters':
       return { code: 'TOO_MANY_WAITERS', message: 'too many acquires wait for this lock or in the cell' };
@@ -508,6 +509,8 @@ function refusal(reason: 'tooManyWaiters' | 'sessionEnded' | 'notMaster'): Servi
       return { code: 'SESSION_EXPIRED', message: 'the session ended while its acquire waited' };
     case 'notMaster':
       return { code: 'NOT_MASTER', message: 'the master lost mastership while the acquire waited' };
+    case 'outcomeUnknown':
+      return { code: 'UNAVAILABLE', message: 'the master lost mastership while the acquire was being granted or refused: it may hold the lock; ask again with the same attempt to learn which' };
     default:
       return unreachable(reason, 'waiter refusal');
   }

@@ -56,8 +56,12 @@ export type LsOp =
   | { type: 'setContents'; session: SessionId; handle: HandleId; contents: Uint8Array; ifGeneration?: number }
   | { type: 'delete'; session: SessionId; handle: HandleId }
   | { type: 'setAcl'; session: SessionId; handle: HandleId; acl: Partial<AclNames> }
-  /** Try semantics: granted now or refused now. Blocking is the master's job. */
-  | { type: 'acquire'; session: SessionId; handle: HandleId; mode: LockMode; lockDelayMs?: number }
+  /**
+   * Try semantics: granted now or refused now. Blocking is the master's job. `attempt` names the
+   * client's call (unique in its session): the same attempt again, once granted, gets its grant
+   * again, so a client that did not hear the answer can ask again and learn it.
+   */
+  | { type: 'acquire'; session: SessionId; handle: HandleId; mode: LockMode; lockDelayMs?: number; attempt?: number }
   | { type: 'release'; session: SessionId; handle: HandleId };
 
 export type LsOpType = LsOp['type'];

@@ -46,8 +46,8 @@ export type KeepAliveReply =
 export type ServerMsg =
   | ({ type: 'whoIsMaster' } & Asks<{ master: ActorRef<ServerMsg> | null }>)
   | ({ type: 'op'; op: ClientOp; secret?: string } & Asks<ServerReply<LsResult>>)
-  /** Blocking acquire: granted, or refused once `timeoutMs` has passed (TIMEOUT). */
-  | ({ type: 'acquire'; session: SessionId; secret?: string; handle: HandleId; mode: LockMode; lockDelayMs?: number; timeoutMs: number } & Asks<ServerReply<LsResults['acquire']>>)
+  /** Blocking acquire: granted, or refused once `timeoutMs` has passed (TIMEOUT). `attempt`: as in the database's acquire. */
+  | ({ type: 'acquire'; session: SessionId; secret?: string; handle: HandleId; mode: LockMode; lockDelayMs?: number; attempt?: number; timeoutMs: number } & Asks<ServerReply<LsResults['acquire']>>)
   /** A read under the master's lease; `cache` asks to be told before the node next changes. */
   | ({ type: 'query'; query: LsQuery; secret?: string; cache?: { session: SessionId; path: string } } & Asks<ServerReply<LsQueryResult> & { cacheable?: boolean }>)
   /** Held until the lease nears its end, or answered early with events. `acks`: invalidations the client has applied. */

@@ -38,6 +38,7 @@ export function serverMsgProblem(msg: unknown): string | undefined {
     case 'acquire':
       if (!isId(msg.session) || !isId(msg.handle)) return 'acquire: session and handle must be non-negative integers';
       if (msg.mode !== 'exclusive' && msg.mode !== 'shared') return `acquire: mode must be exclusive or shared, got ${describe(msg.mode)}`;
+      if (msg.attempt !== undefined && !isId(msg.attempt)) return 'acquire: attempt must be a non-negative integer';
       if (typeof msg.timeoutMs !== 'number' || !(msg.timeoutMs >= 0 && msg.timeoutMs <= MAX_ACQUIRE_TIMEOUT_MS)) return `acquire: timeoutMs must be from 0 to ${MAX_ACQUIRE_TIMEOUT_MS}`;
       return undefined;
     case 'query':

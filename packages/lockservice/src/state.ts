@@ -39,6 +39,8 @@ export interface HandleRecord {
   lock: LockMode | null;
   /** The lock-delay this holder's expiry imposes (meaningful while `lock` is set). */
   lockDelayMs: number;
+  /** The client's attempt that was granted the lock it holds (0: none named, or not held). */
+  lockAttempt: number;
 }
 
 export interface LsNode extends NodeRecord {

@@ -94,4 +94,15 @@ describe("the master's blocking acquire", () => {
     ]);
     expect(w.size).toBe(0);
   });
+
+  it('answers a waiter whose try is in the log when mastership is lost as of unknown outcome, not as never tried', () => {
+    const w = new LockWaiters<string>();
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0);
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('b') }, 0);
+    // a's try may still be chosen under the next master: "not master, nothing was done" would be a lie.
+    expect(w.step({ type: 'lostMastership' }, 1).map((e) => [e.waiter.to, e.type === 'refuse' && e.reason])).toEqual([
+      ['a', 'outcomeUnknown'],
+      ['b', 'notMaster'],
+    ]);
+  });
 });

@@ -54,6 +54,17 @@ describe('locks: exclusive and shared', () => {
     expect(cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }, 'ALREADY_HELD')).toContain('(shared)');
   });
 
+  it('the same attempt asked again gets the grant it had; another attempt, or the attempt after a release, does not', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    const granted = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }).sequencer;
+    expect(cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }).sequencer).toEqual(granted);
+    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 8 }, 'ALREADY_HELD');
+    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }, 'ALREADY_HELD');
+    cell.ok({ type: 'release', session: s1, handle: h1 });
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }, 'LOCK_HELD');
+  });
+
   it('each time the lock goes from free to held it gets a new, greater lock generation', () => {
     const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
     const g1 = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }).sequencer.generation;
