@@ -380,6 +380,12 @@ export class Master {
       wait.deadline = Math.max(wait.deadline, this.leases.deadlineOf(holder) ?? now);
       this.runLeases(this.leases.step({ type: 'events', session: holder, events: [{ type: 'invalidate', id, path }] }, now));
     }
+    // An earlier write of the path still waits for holders (no longer listed as cachers): so does this one.
+    for (const earlier of this.held) {
+      if (earlier.path !== path) continue;
+      for (const id of earlier.ids) wait.ids.add(id);
+      wait.deadline = Math.max(wait.deadline, earlier.deadline);
+    }
     const set = this.cachers.get(path);
     if (set) {
       this.cacherCount -= set.size;

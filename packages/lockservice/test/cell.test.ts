@@ -54,6 +54,34 @@ describe('lock-service cell in the simulator', () => {
     expect((await b.status()).cached).toBe(1);
   });
 
+  test('a second write of a node waits, as the first does, for a cache holder that has not acknowledged', async () => {
+    const sim = new SimCluster({ seed: 3 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const [a, b, c] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask'), simClient(sim, plan, 'c2', 'c', 'ask')];
+    // Reads of b's cache only (an asker that never answers: only the synchronous path can).
+    const bCache = new LsClient(b.session, () => new Promise<never>(() => {}));
+    const run = async () => {
+      const ha = (await a.open('/ls/test/f', { create: 'ifAbsent' })).handle;
+      const hb = (await b.open('/ls/test/f')).handle;
+      const hc = (await c.open('/ls/test/f')).handle;
+      await a.setContents(ha, text('v1'));
+      expect((await b.getContentsAndStat(hb)).cached).toBe(false);
+      expect(str((await bCache.getContentsAndStat(hb)).contents)).toBe('v1');
+      // b hears nothing more: a's write waits for b's lease to run out, and so must c's.
+      sim.partition(['c1'], plan.config.nodes);
+      const first = a.setContents(ha, text('v2'));
+      await clock.sleep(20);
+      await c.setContents(hc, text('v3'));
+      const stale = await Promise.race([bCache.getContentsAndStat(hb).then((r) => str(r.contents)), clock.sleep(1).then(() => 'not served')]);
+      expect(stale).toBe('not served');
+      await first;
+    };
+    const done = run();
+    expect(await clock.run(done, 30_000)).toBe(true);
+    await done;
+  });
+
   test("a cached read on the session actor's own thread is answered without a message, and only within its lease", async () => {
     const sim = new SimCluster({ seed: 10 });
     const plan = simCell(sim);
