@@ -37,6 +37,31 @@ export type ClientLeaseEffect<E> =
   | { type: 'safe'; failover: boolean }
   | { type: 'expired' };
 
+/** The shortest wait for a KeepAlive the master answers at once. */
+export const MIN_KEEPALIVE_WAIT_MS = 20;
+
+/**
+ * How long a KeepAlive sent at `sentAt` waits for its answer (`leaseEndsAt`: the local lease's
+ * end while live). The master holds one until its lease is `answerBeforeEndMs` from its end
+ * (about our end plus the drift margin), so one sent before then is overdue halfway between
+ * then and our lease's end: a KeepAlive or answer lost on the way is sent again while the
+ * master's lease still runs, not only once ours has ended. One the master answers at once (sent
+ * later, or `answerNow`) waits half of what is left of the master's lease (within bounds), so a
+ * second loss leaves time for a third try. In jeopardy it waits half a request timeout.
+ */
+export function keepAliveWaitMs(
+  sentAt: number,
+  leaseEndsAt: number | undefined,
+  answerNow: boolean,
+  t: { answerBeforeEndMs: number; driftMs: number; requestTimeoutMs: number },
+): number {
+  const atMost = t.requestTimeoutMs / 2;
+  if (leaseEndsAt === undefined || sentAt >= leaseEndsAt) return atMost;
+  const answeredAt = leaseEndsAt + t.driftMs - t.answerBeforeEndMs;
+  if (!answerNow && sentAt < answeredAt) return leaseEndsAt - Math.max(0, t.answerBeforeEndMs - t.driftMs) / 2 - sentAt;
+  return Math.min(atMost, Math.max(MIN_KEEPALIVE_WAIT_MS, (leaseEndsAt + t.driftMs - sentAt) / 2));
+}
+
 export class ClientLease<E> {
   private current: ClientLeaseState = 'live';
   private leaseEnd: number;
@@ -53,6 +78,14 @@ export class ClientLease<E> {
   /** When the local lease ends (local clock). */
   get leaseEndsAt(): number {
     return this.leaseEnd;
+  }
+
+  /**
+   * How long the session can still be saved: until the grace period after the lease ends (a master
+   * that failed over leaves its sessions to the next, which extends them by that much).
+   */
+  remainingMs(now: number): number {
+    return this.current === 'expired' ? 0 : Math.max(0, this.leaseEnd + this.timing.gracePeriodMs - now);
   }
 
   step(input: ClientLeaseInput<E>, now: number): ClientLeaseEffect<E>[] {

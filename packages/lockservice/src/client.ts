@@ -1,12 +1,13 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import type { CellConfig } from './cell.ts';
-import { ClientLease, type ClientLeaseEffect } from './client-lease.ts';
+import { ClientLease, keepAliveWaitMs, type ClientLeaseEffect } from './client-lease.ts';
 import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientStatus } from './client-protocol.ts';
 import type { LockMode, LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts';
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
 import { MASTER_ATTEMPTS, STARTED } from './server.ts';
 import { unreachable } from './unreachable.ts';
 import { shareView, withdrawView, type CachedFile, type LocalView } from './local-view.ts';
+import { keepAliveRetryTiming, requestRetryTiming, RetryBackoff } from './retry-backoff.ts';
 
 /** Files whose contents a session caches at most; the oldest goes first. */
 export const MAX_CACHED_FILES = 10_000;
@@ -16,8 +17,6 @@ export const MAX_BUFFERED_EVENTS = 10_000;
 const MAX_ATTEMPTS = 30;
 /** Tries at opening the session again after an unknown outcome. */
 const MAX_OPEN_RETRIES = 5;
-/** Between KeepAlives while no master answers. */
-const KEEPALIVE_RETRY_MS = 50;
 /** Takes of events held for the next event at most; one more is answered at once (empty). */
 export const MAX_HELD_TAKES = 1_000;
 /** Calls held while the session is in jeopardy at most; one more is refused (UNAVAILABLE) at once. */
@@ -53,6 +52,8 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   let epoch = 0;
   let acks: number[] = [];
   let keepAliveFailures = 0;
+  const random = (): number => ctx.random();
+  const keepAliveBackoff = new RetryBackoff(keepAliveRetryTiming(t.leaseMs), random);
   let buffered: ClientEvent[] = [];
   let lost = false;
   /** Requests held until jeopardy ends (safe or expired), as Chubby's library holds them. */
@@ -117,8 +118,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
    * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
    */
   async function toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
-    // Doubling from 20 ms up to a quarter lease: a new master is found well within the grace period.
-    let backoff = 20;
+    const backoff = new RetryBackoff(requestRetryTiming(t.leaseMs), random);
     let reason = 'no master found';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (state === 'jeopardy') {
@@ -139,8 +139,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         }
         if (master === m) master = undefined;
       }
-      await ctx.sleep(backoff);
-      backoff = Math.min(t.leaseMs / 4, backoff * 2);
+      await ctx.sleep(backoff.next(Infinity));
     }
     return { ok: false, error: { code: 'UNAVAILABLE', message: `no master took the request after ${MAX_ATTEMPTS} attempts: ${reason}` } };
   }
@@ -163,6 +162,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     const sec = secret;
     const acquire = { session: s, handle: req.handle, mode: req.mode, attempt: nextAttempt++, ...(req.lockDelayMs === undefined ? {} : { lockDelayMs: req.lockDelayMs }) };
     const deadline = ctx.now() + (timeoutMs ?? 0);
+    const backoff = new RetryBackoff(requestRetryTiming(t.leaseMs), random);
     let blocking = timeoutMs !== undefined;
     for (let round = 1; ; round++) {
       const r = blocking
@@ -170,7 +170,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         : await toMaster(() => ({ type: 'op', op: { type: 'acquire', ...acquire }, ...auth(sec) }), opTimeoutMs, false);
       if (!r.ok && r.error.code === 'UNAVAILABLE' && round < MAX_ATTEMPTS) {
         blocking = false;
-        await ctx.sleep(KEEPALIVE_RETRY_MS);
+        await ctx.sleep(backoff.next(Infinity));
         continue;
       }
       const refused = !r.ok && (r.error.code === 'LOCK_HELD' || r.error.code === 'LOCK_DELAY');
@@ -226,14 +226,12 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     const sentAt = ctx.now();
     const sentAcks = acks;
     acks = [];
-    // The master holds it until its lease nears its end (no earlier than ours ends, less
-    // answerBeforeEndMs); one lost on the way must be sent again before the master's lease runs
-    // out, so the wait ends when ours does.
-    const untilLeaseEnd = lease && state === 'live' ? lease.leaseEndsAt - sentAt : 0;
-    const timeoutMs = Math.max(untilLeaseEnd, t.requestTimeoutMs / 2);
+    // After a failure the client does not know the lease the master last granted: it asks for an answer at once.
+    const answerNow = keepAliveFailures > 0;
+    const timeoutMs = keepAliveWaitMs(sentAt, lease && state === 'live' ? lease.leaseEndsAt : undefined, answerNow, t);
     (async () => {
       master ??= await findMaster();
-      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, ...auth(sec), acks: sentAcks }, { timeoutMs });
+      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, ...auth(sec), acks: sentAcks, ...(answerNow ? { answerNow } : {}) }, { timeoutMs });
     })().then(
       (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply }),
       () => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply: null }),
@@ -246,12 +244,16 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     if (reply === null || (!reply.ok && reply.reason === 'notMaster')) {
       // A KeepAlive lost once goes again at once; after that, or when refused, look for the master.
       keepAliveFailures++;
+      // Its answer may have been lost with invalidations the master will not send again: the next
+      // answer extends the lease, so cached copies go now (the master waits out the old lease).
+      if (reply === null) flush();
       if (reply !== null || keepAliveFailures > 1) master = undefined;
-      if (keepAliveFailures > 1) ctx.setTimer('keepAlive', KEEPALIVE_RETRY_MS, { type: 'sendKeepAlive' });
+      if (keepAliveFailures > 1) ctx.setTimer('keepAlive', keepAliveBackoff.next(lease.remainingMs(now)), { type: 'sendKeepAlive' });
       else sendKeepAlive();
       return runLease(lease.step({ type: 'tick' }, now));
     }
     keepAliveFailures = 0;
+    keepAliveBackoff.reset();
     if (!reply.ok) return runLease(lease.step({ type: 'ended' }, now));
     const events: MasterEvent[] = [];
     for (const e of reply.events) {

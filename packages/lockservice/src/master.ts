@@ -176,11 +176,11 @@ export class Master {
     );
   }
 
-  keepAlive(session: SessionId, acks: number[], to: ReplyHandle | undefined): void {
+  keepAlive(session: SessionId, acks: number[], answerNow: boolean, to: ReplyHandle | undefined): void {
     if (!to) return;
     if (this.toldFailover.delete(session)) this.flushed(session);
     for (const id of acks) this.acknowledged(id);
-    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() } }, this.ctx.now()));
+    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() }, answerNow }, this.ctx.now()));
     this.schedule();
   }
 

@@ -50,8 +50,12 @@ export type ServerMsg =
   | ({ type: 'acquire'; session: SessionId; secret?: string; handle: HandleId; mode: LockMode; lockDelayMs?: number; attempt?: number; timeoutMs: number } & Asks<ServerReply<LsResults['acquire']>>)
   /** A read under the master's lease; `cache` asks to be told before the node next changes. */
   | ({ type: 'query'; query: LsQuery; secret?: string; cache?: { session: SessionId; path: string } } & Asks<ServerReply<LsQueryResult> & { cacheable?: boolean }>)
-  /** Held until the lease nears its end, or answered early with events. `acks`: invalidations the client has applied. */
-  | ({ type: 'keepAlive'; session: SessionId; secret?: string; acks: number[] } & Asks<KeepAliveReply>)
+  /**
+   * Held until the lease nears its end, or answered early with events. `acks`: invalidations the
+   * client has applied. `answerNow`: a retry after a KeepAlive or its answer went missing; the
+   * client does not know the lease the master last granted, so it is answered at once.
+   */
+  | ({ type: 'keepAlive'; session: SessionId; secret?: string; acks: number[]; answerNow?: boolean } & Asks<KeepAliveReply>)
   | LeadershipEvent
   | AppliedEvents
   | { type: 'wake' };

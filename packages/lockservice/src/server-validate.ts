@@ -48,6 +48,7 @@ export function serverMsgProblem(msg: unknown): string | undefined {
       return undefined;
     case 'keepAlive':
       if (!isId(msg.session)) return 'keepAlive: session must be a non-negative integer';
+      if (msg.answerNow !== undefined && typeof msg.answerNow !== 'boolean') return 'keepAlive: answerNow must be a boolean';
       if (!Array.isArray(msg.acks) || msg.acks.length > MAX_ACKS || !msg.acks.every(isId)) return `keepAlive: acks must be at most ${MAX_ACKS} non-negative integers`;
       return undefined;
     default:

@@ -132,7 +132,7 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
         if (!master?.ready) return ctx.reply({ ok: false, reason: 'notMaster' });
         const m = master;
         const to = ctx.replyHandle();
-        m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg.session, msg.acks, to), (why) => to && ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
+        m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg.session, msg.acks, msg.answerNow === true, to), (why) => to && ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
         return STARTED;
       }
       default:

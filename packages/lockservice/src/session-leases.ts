@@ -50,8 +50,8 @@ export type LeaseInput<R, E> =
   | { type: 'sessionEnded'; session: SessionId }
   /** The proposed expiry failed without an answer from the database: it may not have been applied. */
   | { type: 'expireFailed'; session: SessionId }
-  /** A KeepAlive arrived; `from` is whatever the host needs to answer it. */
-  | { type: 'keepAlive'; session: SessionId; from: R }
+  /** A KeepAlive arrived; `from` is whatever the host needs to answer it. `answerNow`: a client's retry, answered at once. */
+  | { type: 'keepAlive'; session: SessionId; from: R; answerNow?: boolean }
   /** Committed events for the session (in commit order). */
   | { type: 'events'; session: SessionId; events: E[] }
   | { type: 'tick' };
@@ -124,7 +124,7 @@ export class SessionLeases<R, E> {
         break;
       }
       case 'keepAlive':
-        this.keepAlive(input.session, input.from, now, effects);
+        this.keepAlive(input.session, input.from, input.answerNow === true, now, effects);
         break;
       case 'events': {
         const lease = this.leases.get(input.session);
@@ -168,7 +168,7 @@ export class SessionLeases<R, E> {
     return this.leases.get(session)?.deadline;
   }
 
-  private keepAlive(session: SessionId, from: R, now: number, effects: LeaseEffect<R, E>[]): void {
+  private keepAlive(session: SessionId, from: R, answerNow: boolean, now: number, effects: LeaseEffect<R, E>[]): void {
     if (!this.master) return void effects.push({ type: 'refuse', to: from, session, reason: 'notMaster' });
     const lease = this.leases.get(session);
     if (!lease) return void effects.push({ type: 'refuse', to: from, session, reason: 'unknownSession' });
@@ -177,7 +177,7 @@ export class SessionLeases<R, E> {
     // lease is ending, or the answer was lost), so the new one is answered now, with the lease.
     const superseding = lease.held !== null;
     lease.held = from;
-    if (superseding || lease.takenOver || lease.fresh || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
+    if (superseding || answerNow || lease.takenOver || lease.fresh || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
     this.track(session, lease);
   }
 

@@ -173,6 +173,12 @@ describe('lock-service cell under faults', () => {
     await chaosRun(422);
   }, 60_000);
 
+  // Seed 576: a KeepAlive and its resend at the end of the client's lease were both lost; the
+  // master's lease ended before a third try, and the session expired while handles were opened.
+  it('keeps a session whose KeepAlive is lost twice near the end of its lease (seed 576)', async () => {
+    await chaosRun(576);
+  }, 60_000);
+
 
   it('keeps files and locks linearizable, caches fresh and the database consistent', async () => {
     let expired = 0;

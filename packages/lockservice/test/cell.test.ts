@@ -82,6 +82,36 @@ describe('lock-service cell in the simulator', () => {
     await done;
   });
 
+  test('a client whose KeepAlive answer went missing drops its cache: the answer may have carried an invalidation', async () => {
+    const sim = new SimCluster({ seed: 4 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
+    const bCache = new LsClient(b.session, () => new Promise<never>(() => {}));
+    const run = async () => {
+      const ha = (await a.open('/ls/test/f', { create: 'ifAbsent' })).handle;
+      const hb = (await b.open('/ls/test/f')).handle;
+      await a.setContents(ha, text('v1'));
+      await b.getContentsAndStat(hb);
+      expect(str((await bCache.getContentsAndStat(hb)).contents)).toBe('v1');
+      await clock.sleep(100);
+      // The answer to b's held KeepAlive, which carries the invalidation of a's write, is lost.
+      const master = (await masterNode(sim, plan))!;
+      sim.partition([master], ['c1'], { oneWay: true });
+      const write = a.setContents(ha, text('v2'));
+      await clock.sleep(30);
+      sim.heal();
+      // b's retry is answered with a new lease (and nothing to invalidate); a's write waits out b's old lease.
+      await write;
+      const seen = await Promise.race([bCache.getContentsAndStat(hb).then((r) => str(r.contents)), clock.sleep(1).then(() => 'not served')]);
+      expect(seen).toBe('not served');
+      expect((await b.status()).state).toBe('live');
+    };
+    const done = run();
+    expect(await clock.run(done, 30_000)).toBe(true);
+    await done;
+  });
+
   test("a cached read on the session actor's own thread is answered without a message, and only within its lease", async () => {
     const sim = new SimCluster({ seed: 10 });
     const plan = simCell(sim);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ClientLease } from '../src/index.ts';
+import { keepAliveWaitMs } from '../src/client-lease.ts';
 
 const timing = { driftMs: 100, gracePeriodMs: 45_000 };
 const answered = (sentAt: number, leaseRemainingMs = 12_000, more: object = {}) => ({ type: 'answered' as const, sentAt, leaseRemainingMs, events: [] as string[], eventsLost: false, failover: false, ...more });
@@ -46,5 +47,21 @@ describe("the client's session lease", () => {
     expect(lease.step(answered(100, 12_000, { events: ['e1'], eventsLost: true }), 200)).toEqual([{ type: 'flushCache' }, { type: 'deliver', events: ['e1'] }, { type: 'sendKeepAlive' }]);
     expect(lease.step({ type: 'ended' }, 300)).toEqual([{ type: 'flushCache' }, { type: 'expired' }]);
     expect(lease.nextWakeAt()).toBeUndefined();
+  });
+
+  it('waits for a held KeepAlive only until its answer is overdue, then tries again twice before the master\'s lease ends', () => {
+    // The simulator's cell: the master answers 200 ms before its lease ends, 50 ms after ours.
+    const t = { answerBeforeEndMs: 200, driftMs: 50, requestTimeoutMs: 500 };
+    // Held until 850 (our end 1000, plus drift, less 200): overdue at 925, half-way to our end.
+    expect(keepAliveWaitMs(100, 1_000, false, t)).toBe(825);
+    // Sent again at 925, answered at once: half of the 125 ms the master's lease has left.
+    expect(keepAliveWaitMs(925, 1_000, false, t)).toBe(62.5);
+    expect(keepAliveWaitMs(995, 1_000, false, { ...t, driftMs: 0 })).toBe(20);
+    // A retry the master answers at once, however early: half of what the master's lease has left, at most half a request timeout.
+    expect(keepAliveWaitMs(900, 1_000, true, t)).toBe(75);
+    expect(keepAliveWaitMs(100, 1_000, true, t)).toBe(250);
+    // In jeopardy (or with no lease), half a request timeout.
+    expect(keepAliveWaitMs(1_000, 1_000, false, t)).toBe(250);
+    expect(keepAliveWaitMs(1_200, undefined, true, t)).toBe(250);
   });
 });

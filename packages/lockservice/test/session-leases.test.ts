@@ -36,6 +36,17 @@ describe("the master's session leases", () => {
     expect(leases.deadlineOf(1)).toBe(23_000);
   });
 
+  it("answers a client's retry at once: it lost an answer and does not know the lease the master granted", () => {
+    const leases = master();
+    opened(leases, 1);
+    // Answered at 11 000 with a lease to 23 000; the answer is lost. The retry would be held to 22 000, past the client's own lease.
+    leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100);
+    leases.step({ type: 'tick' }, 11_000);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'retry', answerNow: true }, 11_900)).toEqual([
+      { type: 'answer', to: 'retry', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: false },
+    ]);
+  });
+
   it('a client that keeps sending KeepAlives never expires', () => {
     const leases = master();
     opened(leases, 1);
