@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { PaxosClient, type ProposeReply } from '@actorfs/paxos';
 import { cellMachine, type LsResults, type ServerMsg } from '../src/index.ts';
+import { MAX_SESSION_LOOKUPS } from '../src/master.ts';
 import { masterNode, simCell, simClient, str, text } from './cell-harness.ts';
 
 describe('session ownership', () => {
@@ -83,6 +84,32 @@ describe('session ownership', () => {
       const { leaseMs, gracePeriodMs } = plan.config.timing;
       await clock.sleep(leaseMs + gracePeriodMs + 1000);
       expect(await open(secret)).toMatchObject({ ok: false, error: { code: 'SESSION_UNKNOWN' } });
+    };
+    const done = run();
+    expect(await clock.run(done, 60_000)).toBe(true);
+    await done;
+  });
+
+  test(`looks up at most ${MAX_SESSION_LOOKUPS} unknown sessions at once: one more is refused as UNAVAILABLE, and served again once they settle`, async () => {
+    const sim = new SimCluster({ seed: 33 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const run = async () => {
+      let node: string | undefined;
+      while ((node = await masterNode(sim, plan)) === undefined) await clock.sleep(50);
+      const server = plan.servers.find((s) => s.node === node)!;
+      // Sessions no one opened: each is looked up in the database, then refused there.
+      const release = (session: number) =>
+        sim.ask(server, { type: 'op', op: { type: 'release', session, handle: 1 }, secret: 'x' } as never, { timeoutMs: 5_000 }) as Promise<{ ok: boolean; error?: { code: string; message: string } }>;
+      // Sent at once, ten past the bound (the first lookups may settle before the last requests arrive).
+      const replies = await Promise.all(Array.from({ length: MAX_SESSION_LOOKUPS + 10 }, (_, i) => release(10_000 + i)));
+      const codes = replies.map((r) => r.error?.code);
+      const busy = replies.filter((r) => r.error?.code === 'UNAVAILABLE');
+      expect(busy.length).toBeGreaterThan(0);
+      expect(busy.length).toBeLessThanOrEqual(10);
+      expect(busy[0]!.error!.message).toContain(`looking up ${MAX_SESSION_LOOKUPS} sessions`);
+      expect(codes.filter((c) => c === 'SESSION_UNKNOWN').length).toBe(replies.length - busy.length);
+      expect(await release(20_000)).toMatchObject({ ok: false, error: { code: 'SESSION_UNKNOWN' } });
     };
     const done = run();
     expect(await clock.run(done, 60_000)).toBe(true);
