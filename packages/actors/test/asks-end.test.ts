@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorNode, ActorRef, ActorSystem, DeliveryError, MemoryStore, type NodeEnv } from '../src/index.ts';
 import { Stuck, TimerUser } from './fixtures/hardening-kinds.ts';
-import { rejectionOf, within } from './helpers.ts';
+import { HANG_MS, rejectionOf, settledNow, until } from './helpers.ts';
 
 const modules = [new URL('./fixtures/hardening-kinds.ts', import.meta.url)];
 let sys: ActorSystem;
@@ -14,12 +14,21 @@ afterAll(async () => {
   await sys.shutdown();
 });
 
+/** Waits until `s` has taken the message sent to it just now: its mailbox is empty and its node processed one more. */
+async function untilTaken(system: ActorSystem, s: { id: string; node: string }, processedBefore: number): Promise<void> {
+  await until(async () => {
+    const stats = await system.stats(s.node);
+    return stats.processed > processedBefore && !stats.deepestMailboxes.some((m) => m.actor === s.id);
+  }, `${s.id}@${s.node} takes its message`);
+}
+
 describe('asks always end', () => {
   for (const node of ['main', 'w1']) {
     it(`an ask whose receive never settles fails with stopped when the actor is stopped, on ${node}`, async () => {
       const s = await sys.spawn(Stuck, {}, { node });
-      const failure = rejectionOf(within(sys.ask(s, { type: 'hang' }, { timeoutMs: 60_000 }), 2_000));
-      await new Promise((r) => setTimeout(r, 50));
+      const processed = (await sys.stats(node)).processed;
+      const failure = rejectionOf(sys.ask(s, { type: 'hang' }, { timeoutMs: HANG_MS }));
+      await untilTaken(sys, s, processed);
       await sys.stop(s);
       const err = await failure;
       expect(err).toBeInstanceOf(DeliveryError);
@@ -30,11 +39,12 @@ describe('asks always end', () => {
   it('an ask pending when its system shuts down fails at once', async () => {
     const other = await ActorSystem.start({ workers: ['w1'], modules });
     const s = await other.spawn(Stuck, {}, { node: 'w1' });
+    const processed = (await other.stats('w1')).processed;
     const failure = rejectionOf(other.ask(s, { type: 'hang' }, { timeoutMs: 600_000 }));
-    await new Promise((r) => setTimeout(r, 50));
+    await untilTaken(other, s, processed);
     await other.shutdown();
     // The worker stops the actor (stopped) or main fails what is still pending (node-down).
-    expect(await within(failure, 100)).toMatchObject({ name: 'DeliveryError', reason: expect.stringMatching(/^(stopped|node-down)$/) });
+    expect(await settledNow(failure)).toMatchObject({ name: 'DeliveryError', reason: expect.stringMatching(/^(stopped|node-down)$/) });
     expect(await rejectionOf(other.ask(s, { type: 'ping' }))).toHaveProperty('message', expect.stringMatching(/node main has shut down/));
   });
 
@@ -58,7 +68,7 @@ describe('asks always end', () => {
     const failure = rejectionOf(node.ask(new ActorRef('elsewhere', 'x'), { type: 'get' }, 600_000));
     expect(live.size).toBe(1);
     await node.shutdown();
-    expect(await within(failure, 100)).toMatchObject({ name: 'DeliveryError', reason: 'node-down' });
+    expect(await settledNow(failure)).toMatchObject({ name: 'DeliveryError', reason: 'node-down' });
     expect(live.size).toBe(0);
   });
 
