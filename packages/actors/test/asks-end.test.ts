@@ -72,6 +72,63 @@ describe('asks always end', () => {
     expect(live.size).toBe(0);
   });
 
+  it('asks share one timer for their deadlines: a hundred asks one after another arm it once', async () => {
+    let armed = 0;
+    const env: NodeEnv = {
+      now: () => Date.now(),
+      setTimer: (fn, ms) => (armed++, setTimeout(fn, ms)),
+      clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+      defer: (fn) => setImmediate(fn),
+    };
+    const node = new ActorNode({ name: 'n', env, seed: 1, logSink: () => undefined, openStore: () => new MemoryStore() });
+    const s = node.spawn(Stuck, {});
+    for (let i = 0; i < 100; i++) expect(await node.ask(s, { type: 'ping' }, 60_000)).toBe('pong');
+    expect(armed).toBe(1);
+    await node.shutdown();
+  });
+
+  it('each ask times out at its own deadline, whatever the timeouts of the others', async () => {
+    let now = 0;
+    const timers: Array<{ at: number; fn: () => void }> = [];
+    const env: NodeEnv = {
+      now: () => now,
+      setTimer: (fn, ms) => {
+        const t = { at: now + ms, fn };
+        timers.push(t);
+        return t;
+      },
+      clearTimer: (h) => void timers.splice(timers.indexOf(h as (typeof timers)[number]), 1),
+      defer: (fn) => setImmediate(fn),
+    };
+    const node = new ActorNode({ name: 'n', env, seed: 1, logSink: () => undefined, openStore: () => new MemoryStore() });
+    node.transport = { send: () => undefined }; // never answered
+    const timedOut: Array<[string, number]> = [];
+    const ask = (id: string, timeoutMs: number): void =>
+      void node.ask(new ActorRef('elsewhere', id), { type: 'get' }, timeoutMs).catch((err: Error) => void timedOut.push([`${err.name} ${id}`, now]));
+    ask('a', 300);
+    ask('b', 100);
+    now = 50;
+    ask('c', 300);
+    now = 60;
+    ask('d', 100);
+    // Runs the timers in the order they are due, as a clock would.
+    while (timers.length > 0) {
+      timers.sort((x, y) => x.at - y.at);
+      const t = timers.shift()!;
+      now = t.at;
+      t.fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(timedOut).toEqual([
+      ['AskTimeoutError b', 100],
+      ['AskTimeoutError d', 160],
+      ['AskTimeoutError a', 300],
+      ['AskTimeoutError c', 350],
+    ]);
+    expect(node.stats().pendingAsks).toBe(0);
+    await node.shutdown();
+  });
+
   const badTimeouts: Array<[string, number]> = [
     ['NaN', Number.NaN],
     ['Infinity', Number.POSITIVE_INFINITY],
