@@ -16,51 +16,80 @@ interface PendingAsk {
 }
 
 /**
- * The correlation ids of the asks made with one timeout, in the order they were made: so in
- * deadline order. An id stays until it reaches the head; a settled one is then skipped.
+ * Deadlines of pending asks, earliest first (ties: the ask made first), as a binary heap. An entry
+ * of an ask settled meanwhile stays until it surfaces or the heap is rebuilt.
  */
-class DeadlineLine {
-  private corrs: number[] = [];
-  private head = 0;
+class DeadlineHeap {
+  private readonly at: number[] = [];
+  private readonly corrs: number[] = [];
 
-  push(corr: number): void {
+  get size(): number {
+    return this.at.length;
+  }
+
+  /** The correlation id of the earliest entry, if any. */
+  peek(): number | undefined {
+    return this.corrs[0];
+  }
+
+  clear(): void {
+    this.at.length = 0;
+    this.corrs.length = 0;
+  }
+
+  push(at: number, corr: number): void {
+    let i = this.at.length;
+    this.at.push(at);
     this.corrs.push(corr);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
   }
 
-  /** The first id still pending, after dropping the settled ones before it. */
-  first(pending: Map<number, PendingAsk>): PendingAsk | undefined {
-    while (this.head < this.corrs.length) {
-      const p = pending.get(this.corrs[this.head]!);
-      if (p !== undefined) return p;
-      this.head++;
+  pop(): void {
+    const last = this.at.length - 1;
+    this.swap(0, last);
+    this.at.pop();
+    this.corrs.pop();
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let least = i;
+      if (l < last && this.before(l, least)) least = l;
+      if (r < last && this.before(r, least)) least = r;
+      if (least === i) return;
+      this.swap(i, least);
+      i = least;
     }
-    if (this.head > 0) {
-      this.corrs = [];
-      this.head = 0;
-    }
-    return undefined;
   }
 
-  shift(): void {
-    this.head++;
-    if (this.head > 1024 && this.head * 2 > this.corrs.length) {
-      this.corrs = this.corrs.slice(this.head);
-      this.head = 0;
-    }
+  private before(i: number, j: number): boolean {
+    return this.at[i]! < this.at[j]! || (this.at[i] === this.at[j] && this.corrs[i]! < this.corrs[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    const at = this.at[i]!;
+    this.at[i] = this.at[j]!;
+    this.at[j] = at;
+    const corr = this.corrs[i]!;
+    this.corrs[i] = this.corrs[j]!;
+    this.corrs[j] = corr;
   }
 }
 
 /**
  * The asks a node made that wait for their reply, by correlation id. Their deadlines share one
- * timer, armed for the earliest (a timer per ask cost about as much as the rest of the ask's
- * bookkeeping): asks made with the same timeout are due in the order they were made, so each
- * timeout keeps a line in that order. The map is bounded by the asks made within the longest
- * timeout; a line, by the asks made since its oldest pending one. An ask leaves the map when
- * answered, timed out, or failed with its node.
+ * timer, armed for the earliest (a timer armed and cleared per ask cost about a third of a local
+ * ask). The map is bounded by the asks made within the longest timeout, the heap by twice the
+ * pending asks (past that it is rebuilt from them). An ask leaves the map when answered, timed
+ * out, or failed with its node.
  */
 export class PendingAsks {
   private readonly asks = new Map<number, PendingAsk>();
-  private readonly lines = new Map<number, DeadlineLine>();
+  private readonly deadlines = new DeadlineHeap();
   private nextCorr = 1;
   private timer: TimerHandle | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
@@ -77,9 +106,10 @@ export class PendingAsks {
     const corr = this.nextCorr++;
     const deadline = this.env.now() + timeoutMs;
     this.asks.set(corr, { corr, resolve, reject, node, target, msg, timeoutMs, deadline });
-    let line = this.lines.get(timeoutMs);
-    if (line === undefined) this.lines.set(timeoutMs, (line = new DeadlineLine()));
-    line.push(corr);
+    if (this.deadlines.size > 2 * this.asks.size + 64) {
+      this.deadlines.clear();
+      for (const p of this.asks.values()) this.deadlines.push(p.deadline, p.corr);
+    } else this.deadlines.push(deadline, corr);
     if (deadline < this.timerDue) this.arm(deadline, timeoutMs);
     return corr;
   }
@@ -88,7 +118,7 @@ export class PendingAsks {
     const p = this.asks.get(corr);
     if (!p) return; // timed out already, or a duplicate reply
     this.asks.delete(corr);
-    // The timer stays armed: it finds nothing due and is armed again only for a pending ask.
+    // The timer stays armed: when it fires it finds nothing due, and is armed again only for a pending ask.
     this.env.promised?.();
     if (!isError) p.resolve(body);
     else p.reject(errorFrom(p.target, body));
@@ -103,7 +133,7 @@ export class PendingAsks {
       p.reject(error(p.target));
     }
     if (this.asks.size === 0) {
-      this.lines.clear();
+      this.deadlines.clear();
       this.disarm();
     }
   }
@@ -125,19 +155,14 @@ export class PendingAsks {
     this.timer = undefined;
     this.timerDue = Number.POSITIVE_INFINITY;
     const now = this.env.now();
-    let next: PendingAsk | undefined;
-    for (const [timeoutMs, line] of this.lines) {
-      let p = line.first(this.asks);
-      while (p !== undefined && p.deadline <= now) {
-        line.shift();
-        this.asks.delete(p.corr);
-        this.env.promised?.();
-        p.reject(new AskTimeoutError(p.target, messageTypeOf(p.msg) ?? typeof p.msg, p.timeoutMs));
-        p = line.first(this.asks);
-      }
-      if (p === undefined) this.lines.delete(timeoutMs);
-      else if (next === undefined || p.deadline < next.deadline) next = p;
+    for (let corr = this.deadlines.peek(); corr !== undefined; corr = this.deadlines.peek()) {
+      const p = this.asks.get(corr);
+      if (p !== undefined && p.deadline > now) return this.arm(p.deadline, p.deadline - now);
+      this.deadlines.pop();
+      if (p === undefined) continue; // settled meanwhile
+      this.asks.delete(corr);
+      this.env.promised?.();
+      p.reject(new AskTimeoutError(p.target, messageTypeOf(p.msg) ?? typeof p.msg, p.timeoutMs));
     }
-    if (next !== undefined) this.arm(next.deadline, next.deadline - now);
   }
 }

@@ -102,6 +102,16 @@ describe('asks always end', () => {
     };
     const node = new ActorNode({ name: 'n', env, seed: 1, logSink: () => undefined, openStore: () => new MemoryStore() });
     node.transport = { send: () => undefined }; // never answered
+    /** Runs the timers in the order they are due, as a clock would. */
+    const runTimers = async (): Promise<void> => {
+      while (timers.length > 0) {
+        timers.sort((x, y) => x.at - y.at);
+        const t = timers.shift()!;
+        now = t.at;
+        t.fn();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
     const timedOut: Array<[string, number]> = [];
     const ask = (id: string, timeoutMs: number): void =>
       void node.ask(new ActorRef('elsewhere', id), { type: 'get' }, timeoutMs).catch((err: Error) => void timedOut.push([`${err.name} ${id}`, now]));
@@ -111,20 +121,27 @@ describe('asks always end', () => {
     ask('c', 300);
     now = 60;
     ask('d', 100);
-    // Runs the timers in the order they are due, as a clock would.
-    while (timers.length > 0) {
-      timers.sort((x, y) => x.at - y.at);
-      const t = timers.shift()!;
-      now = t.at;
-      t.fn();
-      await new Promise((r) => setImmediate(r));
-    }
+    await runTimers();
     expect(timedOut).toEqual([
       ['AskTimeoutError b', 100],
       ['AskTimeoutError d', 160],
       ['AskTimeoutError a', 300],
       ['AskTimeoutError c', 350],
     ]);
+    // Many timeouts, most asks answered meanwhile: each unanswered one still ends at its deadline, in order.
+    timedOut.length = 0;
+    const s = node.spawn(Stuck, {});
+    const start = now;
+    const unanswered: Array<[string, number]> = [];
+    for (let i = 0; i < 300; i++) {
+      const timeoutMs = 1 + ((i * 7919) % 997);
+      if (i % 10 === 0) {
+        ask(`u${i}`, timeoutMs);
+        unanswered.push([`AskTimeoutError u${i}`, start + timeoutMs]);
+      } else expect(await node.ask(s, { type: 'ping' }, timeoutMs)).toBe('pong');
+    }
+    await runTimers();
+    expect(timedOut).toEqual(unanswered.sort((x, y) => x[1] - y[1]));
     expect(node.stats().pendingAsks).toBe(0);
     await node.shutdown();
   });
