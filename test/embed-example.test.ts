@@ -66,7 +66,7 @@ describe('examples/embed: the runtime inside a Node HTTP server', () => {
     } finally {
       await app.close();
     }
-  }, 60_000);
+  });
 
   it("while a worker is down its users get 503 and new users go to the live node; once it restarts, its users' counters come back from its store", async () => {
     const dataDir = freshDataDir();
@@ -104,7 +104,7 @@ describe('examples/embed: the runtime inside a Node HTTP server', () => {
     } finally {
       await app.close();
     }
-  }, 60_000);
+  });
 
   it('restarts a worker that crashed, by itself, and its users are served again', async () => {
     const app = await startEmbedApp({ dataDir: freshDataDir(), restartAfterMs: 200 });
@@ -123,5 +123,5 @@ describe('examples/embed: the runtime inside a Node HTTP server', () => {
     } finally {
       await app.close();
     }
-  }, 60_000);
+  });
 });

@@ -3,7 +3,7 @@ import { ActorRef, ActorSystem, DeliveryError, defineActor, type DeadLetter } fr
 import { Counter, type CounterMsg } from './fixtures/kinds.ts';
 import { Relay } from './fixtures/probes.ts';
 import { Kv } from './fixtures/storage-kinds.ts';
-import { rejectionOf, within } from './helpers.ts';
+import { HANG_MS, rejectionOf } from './helpers.ts';
 
 const modules = [
   new URL('./fixtures/kinds.ts', import.meta.url),
@@ -117,7 +117,7 @@ describe('node lifecycle', () => {
       await withW2Dead(how, async () => {
         expect(sys.nodes()).toEqual(['main', 'w1']);
         expect(downs).toEqual(['w2']);
-        const err = await rejectionOf(within(sys.ask(c, { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
+        const err = await rejectionOf(sys.ask(c, { type: 'get' }, { timeoutMs: HANG_MS }));
         expect(err).toBeInstanceOf(DeliveryError);
         expect(err).toMatchObject({ reason: 'node-down', target: `${c.id}@w2` });
         const seen: DeadLetter[] = [];
@@ -141,10 +141,10 @@ describe('node lifecycle', () => {
   it('an ask in flight when its target\'s node dies fails at once with node-down', async () => {
     const c = await sys.spawn(Counter, { start: 0 }, { node: 'w2' });
     const idle = await sys.spawn(Counter, { start: 0 }, { node: 'w2' });
-    const pending = sys.ask(c, { type: 'pause', ms: 10_000 }, { timeoutMs: 20_000 });
+    const pending = sys.ask(c, { type: 'pause', ms: HANG_MS }, { timeoutMs: 2 * HANG_MS });
     await sys.ask(idle, { type: 'get' }); // same batch as the pause: once answered, the pause is under way
     await withW2Dead('crashNode', async () => {
-      const err = await rejectionOf(within(pending, 2_000));
+      const err = await rejectionOf(pending);
       expect(err).toMatchObject({ name: 'DeliveryError', reason: 'node-down' });
     });
   });
@@ -153,7 +153,7 @@ describe('node lifecycle', () => {
     const c = await sys.spawn(Counter, { start: 0 }, { node: 'w2' });
     const relay = await sys.spawn(Relay, {}, { node: 'w1' });
     await withW2Dead('killNode', async () => {
-      const outcome = await within(sys.ask(relay, { type: 'ask', to: c, msg: { type: 'get' }, timeoutMs: 10_000 }), 2_000);
+      const outcome = await sys.ask(relay, { type: 'ask', to: c, msg: { type: 'get' }, timeoutMs: HANG_MS }, { timeoutMs: 2 * HANG_MS });
       expect(outcome).toMatchObject({ ok: false, name: 'DeliveryError', reason: 'node-down' });
     });
   });
@@ -161,7 +161,7 @@ describe('node lifecycle', () => {
   it('a node started again is a new incarnation: old refs find no actor, new actors are reachable from every node', async () => {
     const old = await sys.spawn(Counter, { start: 0 }, { node: 'w2' });
     await withW2Dead('crashNode', async () => undefined);
-    const err = await rejectionOf(within(sys.ask(old, { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
+    const err = await rejectionOf(sys.ask(old, { type: 'get' }, { timeoutMs: HANG_MS }));
     expect(err).toMatchObject({ name: 'DeliveryError', reason: 'no-such-actor' });
     const fresh = await sys.spawn(Counter, { start: 8 }, { node: 'w2' });
     expect(await sys.ask(fresh, { type: 'get' })).toBe(8);

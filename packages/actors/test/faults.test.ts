@@ -5,7 +5,7 @@ import { PortTransport } from '../src/thread/port-transport.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { Counter, Echo } from './fixtures/kinds.ts';
 import { Recorder } from './fixtures/probes.ts';
-import { rejectionOf, until, within } from './helpers.ts';
+import { HANG_MS, rejectionOf, until, within } from './helpers.ts';
 
 const modules = [new URL('./fixtures/kinds.ts', import.meta.url), new URL('./fixtures/probes.ts', import.meta.url)];
 const maxMessageBytes = 4096;
@@ -65,7 +65,7 @@ describe('bounded mailboxes', () => {
   it('an ask refused by a full mailbox fails fast with DeliveryError mailbox-full', async () => {
     const c = await sys.spawn(Counter, { start: 0 }, { mailboxCapacity: 1 });
     const pause = sys.ask(c, { type: 'pause', ms: 20 });
-    const err = await rejectionOf(within(sys.ask(c, { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
+    const err = await rejectionOf(sys.ask(c, { type: 'get' }, { timeoutMs: HANG_MS }));
     expect(err).toBeInstanceOf(DeliveryError);
     expect(err).toMatchObject({ reason: 'mailbox-full', target: `${c.id}@main` });
     await pause;
@@ -102,7 +102,7 @@ describe('messages that cannot cross threads', () => {
 
   it('an ask whose message is over the limit rejects fast with DeliveryError oversize', async () => {
     const echo = await sys.spawn(Echo, {}, { node: 'w1' });
-    const err = await rejectionOf(within(sys.ask(echo, { type: 'echo', payload: big() }, { timeoutMs: 10_000 }), 2_000));
+    const err = await rejectionOf(sys.ask(echo, { type: 'echo', payload: big() }, { timeoutMs: HANG_MS }));
     expect(err).toBeInstanceOf(DeliveryError);
     expect(err).toMatchObject({ reason: 'oversize', target: `${echo.id}@w1` });
     expect(await sys.ask(echo, { type: 'echo', payload: 'small' })).toBe('small');
@@ -113,7 +113,7 @@ describe('messages that cannot cross threads', () => {
     const before = (await sys.stats('w1')).deadLetters.byReason.oversize ?? 0;
     // Each note fits; the list of all three does not.
     for (let i = 0; i < 3; i++) sys.tell(r, { type: 'note', value: new Uint8Array(maxMessageBytes / 2) });
-    const err = await rejectionOf(within(sys.ask(r, { type: 'recorded' }, { timeoutMs: 10_000 }), 2_000));
+    const err = await rejectionOf(sys.ask(r, { type: 'recorded' }, { timeoutMs: HANG_MS }));
     expect(err).toBeInstanceOf(DeliveryError);
     expect(err).toMatchObject({ reason: 'oversize' });
     expect((await sys.stats('w1')).deadLetters.byReason.oversize).toBe(before + 1);
@@ -132,12 +132,12 @@ describe('messages that cannot cross threads', () => {
       { type: 'note', value: 2 },
     ]);
     const echo = await sys.spawn(Echo, {}, { node: 'w1' });
-    const err = await rejectionOf(within(sys.ask(echo, { type: 'echo', payload: Symbol('local only') }, { timeoutMs: 10_000 }), 2_000));
+    const err = await rejectionOf(sys.ask(echo, { type: 'echo', payload: Symbol('local only') }, { timeoutMs: HANG_MS }));
     expect(err).toMatchObject({ name: 'UnsendableError', path: 'msg.payload' });
   });
 
   it('an ask to a node that does not exist fails fast with DeliveryError unknown-node', async () => {
-    const err = await rejectionOf(within(sys.ask(new ActorRef<{ type: 'get' }>('w9', 'x'), { type: 'get' }, { timeoutMs: 10_000 }), 2_000));
+    const err = await rejectionOf(sys.ask(new ActorRef<{ type: 'get' }>('w9', 'x'), { type: 'get' }, { timeoutMs: HANG_MS }));
     expect(err).toMatchObject({ name: 'DeliveryError', reason: 'unknown-node', target: 'x@w9' });
   });
 });
@@ -175,7 +175,7 @@ describe('frames from a peer', () => {
   /** Asks counter 'c' (start 7) for its value through the peer port: the node still serves. */
   const stillServes = async (corr: number): Promise<void> => {
     post(['c', { type: 'get' }, corr]);
-    expect(await within(nextFrame(), 2_000)).toEqual(['', 7, -corr]);
+    expect(await within(nextFrame())).toEqual(['', 7, -corr]);
   };
   const malformed = (): DeadLetter[] => node.deadLetters.recent().filter((d) => d.reason === 'malformed');
 
@@ -234,7 +234,7 @@ describe('frames from a peer', () => {
     post(['c', 42, 0]);
     post(['c', { kind: 'get' }, 0]);
     post(['c', { type: 5 }, 3]);
-    expect(await within(nextFrame(), 2_000)).toEqual(['!', expect.objectContaining({ name: 'DeliveryError', reason: 'malformed' }), -3]);
+    expect(await within(nextFrame())).toEqual(['!', expect.objectContaining({ name: 'DeliveryError', reason: 'malformed' }), -3]);
     await stillServes(4);
     expect(malformed().map((d) => d.target)).toEqual(['c@n1', 'c@n1', 'c@n1']);
   });
@@ -252,7 +252,7 @@ describe('frames from a peer', () => {
   it('a message for an id with no actor is a dead letter as no-such-actor, and an ask gets a DeliveryError reply', async () => {
     post(['nobody', { type: 'get' }, 0]);
     post(['nobody', { type: 'get' }, 9]);
-    expect(await within(nextFrame(), 2_000)).toEqual(['!', expect.objectContaining({ name: 'DeliveryError', reason: 'no-such-actor' }), -9]);
+    expect(await within(nextFrame())).toEqual(['!', expect.objectContaining({ name: 'DeliveryError', reason: 'no-such-actor' }), -9]);
     expect(node.deadLetters.recent().map((d) => [d.target, d.reason, d.messageType])).toEqual([
       ['nobody@n1', 'no-such-actor', 'get'],
       ['nobody@n1', 'no-such-actor', 'get'],

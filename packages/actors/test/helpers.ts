@@ -1,12 +1,23 @@
 /** Small promise helpers shared by the runtime tests (never loaded by worker nodes). */
 
-/** Settles like `p`, or rejects once `ms` pass: shows that `p` settled well before its own timeout. */
-export function within<T>(p: Promise<T>, ms: number): Promise<T> {
+/**
+ * How long a test waits for what must happen before it calls it a hang. Generous on purpose: on a
+ * loaded 2-core machine worker threads run 10-50 times slower. A limit for hangs, never a speed check.
+ */
+export const HANG_MS = 30_000;
+
+/** Settles like `p`, or rejects once `ms` pass (a hang, reported by name instead of jest's timeout). */
+export function within<T>(p: Promise<T>, ms = HANG_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const guard = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`guard: not settled within ${ms} ms`)), ms);
   });
   return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+/** What `p` has settled with once the callbacks already due have run, or 'pending': "at once" without a wall-clock guard. */
+export function settledNow<T>(p: Promise<T>): Promise<T | 'pending'> {
+  return Promise.race([p, new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')))]);
 }
 
 /** The error `p` rejects with; fails if it resolves. */

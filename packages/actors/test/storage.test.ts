@@ -7,6 +7,7 @@ import { ActorSystem, LmdbStore, MemoryStore, decode, encode, type ActorRef, typ
 import { NodeStorage } from '../src/storage/node-storage.ts';
 import { DurableCounter } from './fixtures/kinds.ts';
 import { Kv, type KvMsg, type RangeQuery } from './fixtures/storage-kinds.ts';
+import { until } from './helpers.ts';
 
 const modules = [new URL('./fixtures/kinds.ts', import.meta.url), new URL('./fixtures/storage-kinds.ts', import.meta.url)];
 
@@ -230,7 +231,7 @@ describe('group commit and crashes, with the simulator\'s store', () => {
   });
 
   it('a failed commit is retried and its waiters wait for the retry; nothing is acknowledged early', async () => {
-    const { store, syncAll } = manualDisk();
+    const { store, fsyncs, syncAll } = manualDisk();
     let failures = 1;
     const flaky: DurableStore = {
       get: (k) => store.get(k),
@@ -247,7 +248,7 @@ describe('group commit and crashes, with the simulator\'s store', () => {
     await new Promise((r) => setImmediate(r));
     expect(errors).toHaveLength(1);
     expect(acked).toEqual([]);
-    await new Promise((r) => setTimeout(r, 5)); // the retry starts
+    await until(() => fsyncs.length > 0, 'the retry\'s commit starts');
     await syncAll();
     expect(acked).toEqual(['v']);
     expect(decode(store.get(['c', 1])!)).toBe('v');

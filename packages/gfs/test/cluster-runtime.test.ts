@@ -14,7 +14,7 @@ const rackOf = new Map(plan.config.chunkservers.map((c) => [c.server, c.rack]));
 const nodeOf = new Map(plan.config.chunkservers.map((c) => [c.server, c.node]));
 let sys: ActorSystem;
 
-async function until(what: string, pred: () => Promise<boolean>, ms = 15_000): Promise<void> {
+async function until(what: string, pred: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

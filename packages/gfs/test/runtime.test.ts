@@ -13,7 +13,7 @@ let sys: ActorSystem;
 let master: ActorRef<MasterMsg>;
 const chunkservers = new Map<string, ActorRef<ChunkserverMsg>>();
 
-async function until(what: string, pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
+async function until(what: string, pred: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

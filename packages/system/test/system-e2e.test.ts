@@ -135,7 +135,7 @@ describe('the status page in headless Chromium', () => {
     const backup = master === 'gfs-master1' ? 'gfs-master2' : 'gfs-master1';
     const row = (node: string, cell: string): Promise<string> => text(`#gfs-replicas tr[data-name="${node}"] .${cell}`);
     // the files put above are in every replica's log; the backup and the shadow follow the master's
-    await page.waitForFunction(`[...document.querySelectorAll('#gfs-replicas .lag-records')].every((td) => td.textContent === '0')`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(`[...document.querySelectorAll('#gfs-replicas .lag-records')].every((td) => td.textContent === '0')`, undefined, { timeout: 30_000 });
     expect([await row(master, 'role'), await row(backup, 'role'), await row('gfs-shadow', 'role')]).toEqual(['master', 'backup', 'shadow']);
     const position = Number(await row(master, 'log'));
     expect(position).toBeGreaterThan(0);
@@ -154,7 +154,7 @@ describe('the status page in headless Chromium', () => {
     expect(Number(await text('#files'))).toBeGreaterThanOrEqual(1);
     expect(await page.locator('#chart path').count()).toBe(1);
     expect(await page.locator('#nodes tbody tr').count()).toBe(11);
-  }, 60_000);
+  }, 120_000);
 
   it('after kill-node of a chunkserver, shows it down and the re-replication until no chunk is under-replicated', async () => {
     // the page's values as they change, to see the re-replication in progress
@@ -171,7 +171,7 @@ describe('the status page in headless Chromium', () => {
     expect(victim.chunks).toBeGreaterThan(0);
     const killed = await cli(sys.url, 'kill-node', victim.name);
     expect(killed.code).toBe(0);
-    await page.waitForFunction(`document.querySelector('#chunkservers tr[data-name="${victim.name}"] .state').textContent === 'down'`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelector('#chunkservers tr[data-name="${victim.name}"] .state').textContent === 'down'`, undefined, { timeout: 30_000 });
     await page.waitForFunction(`window.seen.some((v) => /^under-replicated=[1-9]/.test(v) || /^clones=[1-9]/.test(v))`, undefined, { timeout: 45_000 });
     await page.waitForFunction(`document.getElementById('under-replicated').textContent === '0' && document.getElementById('clones').textContent === '0'`, undefined, { timeout: 60_000 });
     const seen = (await page.evaluate('window.seen')) as string[];
