@@ -69,6 +69,8 @@ interface Leader {
   inflight: Map<number, Inflight>;
   queue: Array<{ cmd: Command; handle: ReplyHandle | null; bytes: number }>;
   flushScheduled: boolean;
+  /** Commands the next slot still waits for (batchLingerMs), if it waits. */
+  lingerFor: number;
   widenArmed: boolean;
   /** The lease holds until then (this node's clock); 0 until a majority acknowledges a heartbeat. */
   leaseUntil: number;
@@ -216,6 +218,9 @@ export class ProposerCore {
         return this.refuseOrQueue(input, l);
       case 'flush':
         return this.flush(l);
+      case 'linger-over':
+        l.lingerFor = 0;
+        return this.flush(l);
       case 'widen':
         return this.widen(l);
       case 'read':
@@ -261,6 +266,7 @@ export class ProposerCore {
       case 'fetch':
       case 'tick':
       case 'flush':
+      case 'linger-over':
       case 'widen':
         return; // for another role, or stale
       default:
@@ -337,6 +343,7 @@ export class ProposerCore {
       inflight: new Map(),
       queue: [],
       flushScheduled: false,
+      lingerFor: 0,
       widenArmed: false,
       leaseUntil: 0,
       since: this.now,
@@ -374,6 +381,7 @@ export class ProposerCore {
     if (!l) return this.reply(input.handle, this.notLeader('not leader'));
     if (l.queue.length >= MAX_QUEUED) return this.reply(input.handle, { ok: false, reason: 'overloaded' });
     l.queue.push({ cmd: input.cmd, handle: input.handle, bytes });
+    if (l.lingerFor > 0 && --l.lingerFor > 0) return;
     if (!l.flushScheduled) {
       // Runs after the messages already in the mailbox: they all join the same batch.
       l.flushScheduled = true;
@@ -383,6 +391,7 @@ export class ProposerCore {
 
   private flush(l: Leader): void {
     l.flushScheduled = false;
+    if (l.lingerFor > 0) return; // linger-over or the last awaited command flushes
     let bytes = 0;
     for (const e of l.inflight.values()) bytes += e.bytes;
     const t = this.t;
@@ -439,7 +448,16 @@ export class ProposerCore {
     this.ackMs[msg.acceptor] = (1 - ACK_SMOOTHING) * this.ackMs[msg.acceptor]! + ACK_SMOOTHING * (this.now - e.sentAt);
     if (e.acks.size < this.quorum) return;
     this.chosen(l, msg.slot, e);
+    this.lingerAfter(l, e);
     this.flush(l);
+  }
+
+  /** See PaxosTiming.batchLingerMs: with every slot in flight before, the next waits for the commands this one's answers bring. */
+  private lingerAfter(l: Leader, e: Inflight): void {
+    const answered = e.handles.length;
+    if (this.t.batchLingerMs === 0 || answered === 0 || l.inflight.size + 1 < this.t.maxInflightSlots) return;
+    l.lingerFor = answered;
+    this.out.push({ type: 'timer', name: 'linger', ms: this.t.batchLingerMs, msg: { type: 'linger-over' } });
   }
 
   private chosen(l: Leader, slot: number, e: Inflight): void {

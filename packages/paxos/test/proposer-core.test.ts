@@ -164,6 +164,40 @@ describe('ProposerCore: phase 2', () => {
     expect(c.status(now + 1).commitIndex).toBe(s);
   });
 
+  it('with batchLingerMs and every slot in flight, the next slot waits for as many commands as the chosen one answered (or the linger), so they share it', () => {
+    const seqsOf = (effects: ProposerEffect[]): number[][] => sent(effects, 'accept').slice(0, 1).map((a) => (a.msg.value as SlotValue).cmds.map((x) => (x as { seq: number }).seq));
+    const propose = (c: ProposerCore, seq: number, now: number): ProposerEffect[] => [
+      ...c.step({ type: 'propose', cmd: cmd(seq), handle: handle(seq) }, now),
+      ...c.step({ type: 'flush' }, now), // the flush a propose schedules, when it does
+    ];
+    const choose = (c: ProposerCore, ballot: Ballot, slotIndex: number, now: number): ProposerEffect[] =>
+      [0, 1].flatMap((acceptor) => c.step({ type: 'accepted', ballot, acceptor, slot: slotIndex }, now));
+    for (const lingerMs of [0, 3]) {
+      const c = core({ maxInflightSlots: 1, batchLingerMs: lingerMs });
+      const { now, ballot } = leader(c);
+      c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
+      c.step({ type: 'propose', cmd: cmd(2), handle: handle(2) }, now);
+      const first = c.step({ type: 'flush' }, now);
+      const s1 = sent(first, 'accept')[0]!.msg.slot as number;
+      propose(c, 3, now); // arrives while slot 1 is out: waits for the next slot
+      const chosen = choose(c, ballot, s1, now + 1);
+      if (lingerMs === 0) {
+        expect(seqsOf(chosen)).toEqual([[3]]); // the next slot leaves at once with what waited
+        expect(seqsOf(propose(c, 4, now + 2))).toEqual([]); // and slot 1's clients' next commands wait for the one after
+        continue;
+      }
+      expect(seqsOf(chosen)).toEqual([]);
+      expect(chosen).toContainEqual({ type: 'timer', name: 'linger', ms: 3, msg: { type: 'linger-over' } });
+      expect(seqsOf(propose(c, 4, now + 2))).toEqual([]); // one of the two answered clients is back
+      const second = propose(c, 5, now + 2);
+      expect(seqsOf(second)).toEqual([[3, 4, 5]]); // both: they share the slot with the one that waited
+      // a chosen slot whose clients do not all come back goes at the linger's end
+      choose(c, ballot, sent(second, 'accept')[0]!.msg.slot as number, now + 3);
+      expect(seqsOf(propose(c, 6, now + 4))).toEqual([]);
+      expect(seqsOf(c.step({ type: 'linger-over' }, now + 6))).toEqual([[6]]);
+    }
+  });
+
   it('a slot\'s value leaves the core once for its acceptors and once for the learners that do not answer its clients (the host encodes each once)', () => {
     const c = core({ thrifty: false });
     const { now, ballot } = leader(c);
