@@ -21,7 +21,9 @@ export interface PaxosTiming {
    * With every slot in flight, a chosen slot's clients send their next commands just after its
    * answers: the next slot waits up to this many ms for as many commands as the chosen one
    * answered, so they share it instead of the first taking a slot alone and the rest the one after.
-   * Matters with few slots in flight (a lock cell has one). Default 0 (start at once).
+   * Only after a slot of two or more commands, never longer than a slot takes to be chosen (smoothed),
+   * and not once a full batch waits. Matters with few slots in flight (a lock cell has one).
+   * Default 0 (start at once).
    */
   batchLingerMs: number;
   /**
