@@ -84,6 +84,9 @@ export const suite: Suite = {
       // Counted over the warm-up and the span: each reply is a body; a slot's Accept and commit one each (sendMany).
       add({ name: 'commit_256_leader_encoded_bodies_per_commit', value: encoded / many.commits, unit: 'body', goal: 'count: about 1 (the reply) plus 2 per slot' });
       add({ name: 'commit_256_in_flight_p99_ms', value: many.p99, unit: 'ms', goal: 'measured' });
+      // The 256 clients run on this thread: its event-loop busy share over the span, and its busy time per commit.
+      add({ name: 'commit_256_client_thread_busy_share', value: many.busyShare, unit: 'ratio', goal: 'measured: 1.0 = the clients\' thread is the limit' });
+      add({ name: 'commit_256_client_thread_us_per_commit', value: many.busyUsPerCommit, unit: 'us', goal: 'measured: the clients\' thread, per commit' });
 
       // One client, one session, 64 commands in flight through its window.
       const pipelined = client('pipelined');
@@ -104,7 +107,11 @@ export const suite: Suite = {
 
 /** Each client proposes puts back to back: a warm-up, then a measured span. */
 /** `commits` counts the warm-up's too. */
-async function drive(clients: Array<PaxosClient<typeof KV_MACHINE>>, warmMs: number, spanMs: number): Promise<{ perSec: number; p50: number; p99: number; commits: number }> {
+async function drive(
+  clients: Array<PaxosClient<typeof KV_MACHINE>>,
+  warmMs: number,
+  spanMs: number,
+): Promise<{ perSec: number; p50: number; p99: number; commits: number; busyShare: number; busyUsPerCommit: number }> {
   const latencies: number[] = [];
   let measuring = false;
   let stop = false;
@@ -124,13 +131,22 @@ async function drive(clients: Array<PaxosClient<typeof KV_MACHINE>>, warmMs: num
   await new Promise((r) => setTimeout(r, warmMs));
   measuring = true;
   const t0 = performance.now();
+  const loop0 = performance.eventLoopUtilization();
   await new Promise((r) => setTimeout(r, spanMs));
   measuring = false;
   const elapsed = performance.now() - t0;
+  const loop = performance.eventLoopUtilization(loop0);
   stop = true;
   await Promise.all(loops);
   latencies.sort((a, b) => a - b);
-  return { perSec: (count / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99), commits };
+  return {
+    perSec: (count / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    commits,
+    busyShare: loop.utilization,
+    busyUsPerCommit: (loop.active * 1000) / Math.max(1, count),
+  };
 }
 
 /** The leader's node, once a leader holds its lease. */

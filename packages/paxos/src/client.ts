@@ -119,7 +119,14 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
     return this.sessionId === undefined ? undefined : { session: this.sessionId, ack: this.ack, nextSeq: this.nextSeq };
   }
 
-  async propose(op: OpOf<M>): Promise<ResultOf<M>> {
+  propose(op: OpOf<M>): Promise<ResultOf<M>> {
+    // The common case, without waiting a turn for the open session or the window: both are there.
+    const session = this.sessionId;
+    if (session !== undefined && this.waiting.length === 0 && this.seq - this.ack < this.window) return this.run({ session, seq: ++this.seq, op }, false);
+    return this.proposeOnceReady(op);
+  }
+
+  private async proposeOnceReady(op: OpOf<M>): Promise<ResultOf<M>> {
     let session: string;
     try {
       session = await this.openSession();
@@ -252,11 +259,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
     // Whether a copy of the command may be in the group: then a failure leaves its outcome unknown.
     let maybeSent = sent.retried;
     // Proposers that failed this operation: a hint naming one (a dead leader, say) is not followed.
-    const failed = new Set<string>();
-    const wait = async (): Promise<void> => {
-      await sleep(backoff);
-      backoff = Math.min(maxBackoffMs, backoff * 2);
-    };
+    let failed: Set<string> | undefined;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const target = this.hint ?? proposers[this.next % proposers.length]!;
       let reply: ProposeReply;
@@ -266,9 +269,9 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
         // The command may have arrived and been proposed; only its answer is missing.
         maybeSent = true;
         lastReason = err instanceof Error ? err.message : String(err);
-        failed.add(target.toString());
+        (failed ??= new Set()).add(target.toString());
         this.forget();
-        await wait();
+        backoff = await backOff(sleep, backoff, maxBackoffMs);
         continue;
       }
       if (reply.ok) {
@@ -283,12 +286,12 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
       }
       if (reply.maybeProposed) maybeSent = true;
       lastReason = reply.reason;
-      if (reply.leader && !reply.leader.equals(target) && !failed.has(reply.leader.toString())) {
+      if (reply.leader && !reply.leader.equals(target) && !failed?.has(reply.leader.toString())) {
         this.hint = reply.leader;
         continue;
       }
       this.forget();
-      await wait();
+      backoff = await backOff(sleep, backoff, maxBackoffMs);
     }
     const message = `no answer after ${maxAttempts} attempts: ${lastReason}`;
     if (maybeSent) throw new PaxosUnavailableError(message, sent.handle);
@@ -299,4 +302,10 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
     this.hint = undefined;
     this.next++;
   }
+}
+
+/** Sleeps `ms`; returns the next backoff (doubled, at most `max`). */
+async function backOff(sleep: (ms: number) => Promise<void>, ms: number, max: number): Promise<number> {
+  await sleep(ms);
+  return Math.min(max, ms * 2);
 }

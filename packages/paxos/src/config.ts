@@ -18,6 +18,15 @@ export interface PaxosTiming {
   /** Slots in flight at once. Default 64. */
   maxInflightSlots: number;
   /**
+   * With every slot in flight, a chosen slot's clients send their next commands just after its
+   * answers: the next slot waits up to this many ms for as many commands as the chosen one
+   * answered, so they share it instead of the first taking a slot alone and the rest the one after.
+   * Only after a slot of two or more commands, never longer than a slot takes to be chosen (smoothed),
+   * and not once a full batch waits. Matters with few slots in flight (a lock cell has one).
+   * Default 0 (start at once).
+   */
+  batchLingerMs: number;
+  /**
    * Bytes (msgpack, estimated) of the slots in flight at once; at least one slot is always let go.
    * Bounds what a new leader's phase 1 gathers. Default 4 MiB.
    */
@@ -75,6 +84,7 @@ function withDefaults(t: Partial<PaxosTiming>): PaxosTiming {
     thrifty: t.thrifty ?? true,
     thriftyWaitMs: t.thriftyWaitMs ?? 5,
     maxInflightSlots: t.maxInflightSlots ?? 64,
+    batchLingerMs: t.batchLingerMs ?? 0,
     maxInflightBytes: t.maxInflightBytes ?? 4 * MIB,
     maxBatch: t.maxBatch ?? 512,
     maxBatchBytes: t.maxBatchBytes ?? MIB,
@@ -94,7 +104,7 @@ function timingProblems(t: PaxosTiming): string[] {
   const positive = ['leaseMs', 'heartbeatMs', 'retransmitMs', 'maxInflightSlots', 'maxInflightBytes', 'maxBatch', 'maxBatchBytes', 'maxCommandBytes', 'maxReplyBytes', 'snapshotEvery', 'leaderLogSize', 'maxSessions', 'sessionIdleMs', 'sessionWindow'] as const;
   for (const k of positive) need(Number.isFinite(t[k]) && t[k] > 0, `${k} must be a positive number (got ${t[k]})`);
   need(Number.isFinite(t.driftMs) && t.driftMs >= 0 && t.driftMs < t.leaseMs, `driftMs must be at least 0 and below leaseMs (got ${t.driftMs} against ${t.leaseMs})`);
-  need(Number.isFinite(t.thriftyWaitMs) && t.thriftyWaitMs >= 0, `thriftyWaitMs must be at least 0 (got ${t.thriftyWaitMs})`);
+  for (const k of ['thriftyWaitMs', 'batchLingerMs'] as const) need(Number.isFinite(t[k]) && t[k] >= 0, `${k} must be at least 0 (got ${t[k]})`);
   // A lease a leader trusts for leaseMs - driftMs must be renewed within it, or it lapses between heartbeats.
   need(t.heartbeatMs < t.leaseMs - t.driftMs, `heartbeatMs (${t.heartbeatMs}) must be below leaseMs - driftMs (${t.leaseMs - t.driftMs}), or the lease lapses between renewals`);
   return problems;

@@ -108,6 +108,7 @@ export type ProposerMsg =
   | { type: 'subscribe'; subscriber: ActorRef<LeadershipEvent> }
   | { type: 'tick' }
   | { type: 'flush' }
+  | { type: 'linger-over' }
   | { type: 'widen' }
   | ({ type: 'status' } & Asks<ProposerStatus>);
 

@@ -69,6 +69,8 @@ interface Leader {
   inflight: Map<number, Inflight>;
   queue: Array<{ cmd: Command; handle: ReplyHandle | null; bytes: number }>;
   flushScheduled: boolean;
+  /** The next slot waits for this many more commands, until then at the latest (batchLingerMs). */
+  linger: { awaiting: number; until: number } | null;
   widenArmed: boolean;
   /** The lease holds until then (this node's clock); 0 until a majority acknowledges a heartbeat. */
   leaseUntil: number;
@@ -121,6 +123,8 @@ export class ProposerCore {
   private truncateSent = 0;
   /** Smoothed accept-to-accepted time per acceptor; the local one starts out fastest. */
   private readonly ackMs: number[];
+  /** Smoothed propose-to-chosen time of this proposer's slots (bounds batchLingerMs); -1 before the first. */
+  private commitMs = -1;
   private fastest: number[] = [];
   private readonly subscribers: ActorRef<LeadershipEvent>[] = [];
   private now = 0;
@@ -216,6 +220,8 @@ export class ProposerCore {
         return this.refuseOrQueue(input, l);
       case 'flush':
         return this.flush(l);
+      case 'linger-over':
+        return this.lingerOver(l);
       case 'widen':
         return this.widen(l);
       case 'read':
@@ -261,6 +267,7 @@ export class ProposerCore {
       case 'fetch':
       case 'tick':
       case 'flush':
+      case 'linger-over':
       case 'widen':
         return; // for another role, or stale
       default:
@@ -337,6 +344,7 @@ export class ProposerCore {
       inflight: new Map(),
       queue: [],
       flushScheduled: false,
+      linger: null,
       widenArmed: false,
       leaseUntil: 0,
       since: this.now,
@@ -374,6 +382,8 @@ export class ProposerCore {
     if (!l) return this.reply(input.handle, this.notLeader('not leader'));
     if (l.queue.length >= MAX_QUEUED) return this.reply(input.handle, { ok: false, reason: 'overloaded' });
     l.queue.push({ cmd: input.cmd, handle: input.handle, bytes });
+    if (l.linger && --l.linger.awaiting > 0 && this.now < l.linger.until && l.queue.length < this.t.maxBatch) return;
+    l.linger = null;
     if (!l.flushScheduled) {
       // Runs after the messages already in the mailbox: they all join the same batch.
       l.flushScheduled = true;
@@ -383,6 +393,8 @@ export class ProposerCore {
 
   private flush(l: Leader): void {
     l.flushScheduled = false;
+    if (l.linger && this.now < l.linger.until) return; // the last awaited command or linger-over flushes
+    l.linger = null;
     let bytes = 0;
     for (const e of l.inflight.values()) bytes += e.bytes;
     const t = this.t;
@@ -438,8 +450,33 @@ export class ProposerCore {
     e.acks.add(msg.acceptor);
     this.ackMs[msg.acceptor] = (1 - ACK_SMOOTHING) * this.ackMs[msg.acceptor]! + ACK_SMOOTHING * (this.now - e.sentAt);
     if (e.acks.size < this.quorum) return;
+    const took = this.now - e.sentAt;
+    this.commitMs = this.commitMs < 0 ? took : (1 - ACK_SMOOTHING) * this.commitMs + ACK_SMOOTHING * took;
     this.chosen(l, msg.slot, e);
+    this.lingerAfter(l, e);
     this.flush(l);
+  }
+
+  /**
+   * See PaxosTiming.batchLingerMs: with every slot in flight before, the next waits for the commands
+   * this one's answers bring. Only after a slot of two or more commands (one client's next command
+   * starts the slot anyway), and no longer than a slot takes to be chosen: past that, sending at once
+   * and the latecomers in the slot after would not have cost them more.
+   */
+  private lingerAfter(l: Leader, e: Inflight): void {
+    const answered = e.handles.length;
+    if (this.t.batchLingerMs === 0 || answered < 2 || l.inflight.size + 1 < this.t.maxInflightSlots || l.queue.length >= this.t.maxBatch) return;
+    const ms = Math.min(this.t.batchLingerMs, Math.ceil(this.commitMs));
+    l.linger = { awaiting: answered, until: this.now + ms };
+    this.out.push({ type: 'timer', name: 'linger', ms, msg: { type: 'linger-over' } });
+  }
+
+  private lingerOver(l: Leader): void {
+    if (!l.linger) return; // stale: the awaited commands came
+    const left = l.linger.until - this.now;
+    // A timer may fire a little before this clock says it is due.
+    if (left > 0) this.out.push({ type: 'timer', name: 'linger', ms: left, msg: { type: 'linger-over' } });
+    else this.flush(l);
   }
 
   private chosen(l: Leader, slot: number, e: Inflight): void {

@@ -32,6 +32,7 @@ const MESSAGE_TYPES: Record<ProposerMsg['type'], true> = {
   subscribe: true,
   tick: true,
   flush: true,
+  'linger-over': true,
   widen: true,
   status: true,
 };

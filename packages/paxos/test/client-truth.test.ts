@@ -219,6 +219,34 @@ describe('a Paxos client that tells the truth (simulator)', () => {
     for (const counts of await appliedCounts(sim, plan)) expect([...counts]).toEqual([[1, 1], [2, 1]]);
   });
 
+  it('with its session open and room in the window, a propose leaves in the call itself; without room it waits its turn', async () => {
+    const { sim, plan } = await setUp(14);
+    const sent: number[] = [];
+    const client = new PaxosClient({
+      clientId: 'prompt',
+      machine: ONCE,
+      proposers: plan.proposers,
+      ask: (ref, m, timeoutMs) => {
+        if (m.type === 'propose' && m.cmd.type === 'op') sent.push(m.cmd.seq);
+        return sim.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>;
+      },
+      sleep: (ms) => sim.runFor(ms),
+      window: 2,
+    });
+    const first = client.propose({ id: 1 });
+    expect(sent).toEqual([]); // the session is opened first
+    await sim.runUntil(() => sent.length === 1, { maxMs: 20 * LEASE_MS });
+    const results = [first, client.propose({ id: 2 })];
+    expect(sent).toEqual([1, 2]); // sent before propose returned
+    results.push(client.propose({ id: 3 }));
+    expect(sent).toEqual([1, 2]); // the window (2) is full: seq 3 waits for an answer
+    const answers: unknown[] = [];
+    void Promise.all(results).then((r) => answers.push(...r));
+    expect(await sim.runUntil(() => answers.length === 3, { maxMs: 20 * LEASE_MS })).toBe(true);
+    expect(answers).toEqual([1, 1, 1]);
+    expect(sent).toEqual([1, 2, 3]);
+  });
+
   it('leader() answers the proposer that holds the lease and its ballot, and none when no proposer answers', async () => {
     const { sim, plan, nodes, leader, call } = await setUp(3);
     const c = sim.spawn(CLIENTS, TruthClient, { proposers: plan.proposers, maxAttempts: 3 });

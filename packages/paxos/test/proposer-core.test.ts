@@ -217,6 +217,78 @@ describe('ProposerCore: phase 2', () => {
   });
 });
 
+describe('ProposerCore: batchLingerMs', () => {
+  const seqsOf = (effects: ProposerEffect[]): number[][] => sent(effects, 'accept').slice(0, 1).map((a) => (a.msg.value as SlotValue).cmds.map((x) => (x as { seq: number }).seq));
+  const propose = (c: ProposerCore, seq: number, now: number): ProposerEffect[] => [
+    ...c.step({ type: 'propose', cmd: cmd(seq), handle: handle(seq) }, now),
+    ...c.step({ type: 'flush' }, now), // the flush a propose schedules, when it does
+  ];
+  const choose = (c: ProposerCore, ballot: Ballot, slotIndex: number, now: number): ProposerEffect[] =>
+    [0, 1].flatMap((acceptor) => c.step({ type: 'accepted', ballot, acceptor, slot: slotIndex }, now));
+  const slotOf = (effects: ProposerEffect[]): number => sent(effects, 'accept')[0]!.msg.slot as number;
+  /** A leader with one slot in flight holding commands `seqs` (sent at `now`), and command 100 queued behind it. */
+  function oneSlotOut(lingerMs: number, seqs: number[]): { c: ProposerCore; now: number; ballot: Ballot; s1: number } {
+    const c = core({ maxInflightSlots: 1, batchLingerMs: lingerMs });
+    const { now, ballot } = leader(c);
+    for (const seq of seqs) c.step({ type: 'propose', cmd: cmd(seq), handle: handle(seq) }, now);
+    const s1 = slotOf(c.step({ type: 'flush' }, now));
+    propose(c, 100, now); // arrives while the slot is out: waits for the next
+    return { c, now, ballot, s1 };
+  }
+  const lingerTimer = (effects: ProposerEffect[]): number | undefined => effects.flatMap((e) => (e.type === 'timer' && e.name === 'linger' ? [e.ms] : []))[0];
+
+  it('with every slot in flight, the next slot waits for as many commands as the chosen one answered (or the linger), so they share it', () => {
+    for (const lingerMs of [0, 3]) {
+      const { c, now, ballot, s1 } = oneSlotOut(lingerMs, [1, 2]);
+      const chosen = choose(c, ballot, s1, now + 2);
+      if (lingerMs === 0) {
+        expect(seqsOf(chosen)).toEqual([[100]]); // the next slot leaves at once with what waited
+        expect(seqsOf(propose(c, 4, now + 2))).toEqual([]); // and slot 1's clients' next commands wait for the one after
+        continue;
+      }
+      expect(seqsOf(chosen)).toEqual([]);
+      expect(lingerTimer(chosen)).toBe(2); // bounded by the time the slot took (2 ms), below the 3 configured
+      expect(seqsOf(propose(c, 4, now + 2))).toEqual([]); // one of the two answered clients is back
+      const second = propose(c, 5, now + 2);
+      expect(seqsOf(second)).toEqual([[100, 4, 5]]); // both: they share the slot with the one that waited
+      // a chosen slot whose clients do not all come back goes at the linger's end
+      choose(c, ballot, slotOf(second), now + 4);
+      expect(seqsOf(propose(c, 6, now + 4))).toEqual([]);
+      expect(seqsOf(c.step({ type: 'linger-over' }, now + 6))).toEqual([[6]]);
+    }
+  });
+
+  it('after a slot of one command the next leaves at once: that client\'s next command would start it anyway', () => {
+    const { c, now, ballot, s1 } = oneSlotOut(8, [1]);
+    const chosen = choose(c, ballot, s1, now + 1);
+    expect(seqsOf(chosen)).toEqual([[100]]);
+    expect(lingerTimer(chosen)).toBeUndefined();
+  });
+
+  it('never waits past its bound by the core\'s own clock: an early timer waits out the rest, a late one is not needed', () => {
+    const { c, now, ballot, s1 } = oneSlotOut(8, [1, 2, 3]);
+    const chosen = choose(c, ballot, s1, now + 5);
+    expect(lingerTimer(chosen)).toBe(5); // until now + 10
+    const early = c.step({ type: 'linger-over' }, now + 9); // a timer that fired a little early
+    expect(seqsOf(early)).toEqual([]);
+    expect(lingerTimer(early)).toBe(1);
+    // the linger's end passed before its timer came: the next command goes at once, though two were awaited
+    expect(seqsOf(propose(c, 4, now + 10))).toEqual([[100, 4]]);
+    expect(seqsOf(c.step({ type: 'linger-over' }, now + 11))).toEqual([]); // stale
+  });
+
+  it('stops waiting once a slot\'s worth of commands is queued', () => {
+    const c = core({ maxInflightSlots: 1, batchLingerMs: 8, maxBatch: 3 });
+    const { now, ballot } = leader(c);
+    for (const seq of [1, 2, 3]) c.step({ type: 'propose', cmd: cmd(seq), handle: handle(seq) }, now);
+    const s1 = slotOf(c.step({ type: 'flush' }, now));
+    propose(c, 4, now);
+    expect(seqsOf(choose(c, ballot, s1, now + 4))).toEqual([]); // waits for three
+    propose(c, 5, now + 4);
+    expect(seqsOf(propose(c, 6, now + 4))).toEqual([[4, 5, 6]]); // a full slot: no reason to wait for the third
+  });
+});
+
 describe('ProposerCore: the lease', () => {
   it('holds from the first heartbeat round a majority acknowledges until leaseMs - driftMs after it was sent; reads only then', () => {
     const c = core();

@@ -21,10 +21,13 @@ async function chaosRun(seed: number): Promise<{ ops: number; slots: number }> {
     // Clock rates within 1 ± 4%, inside what the default drift margin (a tenth of the lease) covers.
     clocks: { maxRate: rnd() * 0.04, maxOffsetMs: LEASE_MS, changeEveryMs: LEASE_MS },
   });
+  // Half the seeds run one slot in flight with a batching linger (as a lock cell does); drawn apart
+  // from rnd so the other seeds take the paths they took before it.
+  const slots = seededRandom(seed ^ 0x11e6)() < 0.5 ? { maxInflightSlots: 1, batchLingerMs: 8 } : { maxInflightSlots: 8 };
   const { plan, nodes } = simGroup(
     sim,
     { acceptors, proposers: 2 + Math.floor(rnd() * 2), learners: 3 },
-    { leaseMs: LEASE_MS, snapshotEvery: rnd() < 0.3 ? 10 : 1000, maxInflightSlots: 8, maxBatch: 4 },
+    { leaseMs: LEASE_MS, snapshotEvery: rnd() < 0.3 ? 10 : 1000, maxBatch: 4, ...slots },
   );
   sim.addNode('clients');
   const clients = Array.from({ length: 3 }, (_, i) => sim.spawn('clients', KvClient, { id: `c${i}` }));
