@@ -49,12 +49,13 @@ export const DEFAULT_CELL_TIMING: CellTiming = {
  *   1.8x the cycles of 4 slots in flight with 2.5 commands a slot). With 2, a command that finds
  *   one slot out starts the second alone, so slots alternate between one command and the rest
  *   (4.3 commands a slot, 1.85 syncs a cycle against 1.1) for no more cycles.
- *   The cost of 1: the proposer starts the next slot in the turn the last is chosen, so the
- *   commands its answers set free miss it; each client gets one command into every other slot.
+ *   The cost of 1 would be that the next slot starts in the turn the last is chosen, so the
+ *   commands its answers set free miss it; the linger (batchLingerMs, bounded by a slot's commit
+ *   time) holds the next slot for them.
  * - A 5-replica cell needs 3 synced accepts; on one shared disk they take about as long as the
  *   Paxos default wait before the Accept goes to the other two as well (5 ms), so it waits longer.
  */
-export const CELL_PAXOS_DEFAULTS: Partial<PaxosTiming> = { sessionWindow: 4_096, maxInflightSlots: 1, thriftyWaitMs: 15 };
+export const CELL_PAXOS_DEFAULTS: Partial<PaxosTiming> = { sessionWindow: 4_096, maxInflightSlots: 1, thriftyWaitMs: 15, batchLingerMs: 8 };
 
 /** One cell, as the tests, the examples and the bench describe it. */
 export interface CellConfig {
