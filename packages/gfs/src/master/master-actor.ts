@@ -75,6 +75,12 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
+  /**
+   * Per new chunk, the servers told to create it that have not reported it yet. A lease asked for
+   * meanwhile raises their version too: granted among the acknowledged ones only, the others would
+   * be stale at once and the first writes would reach fewer replicas than placed (or none).
+   */
+  const creating = new Map<number, Set<ServerId>>();
   /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
   const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
@@ -213,6 +219,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const a of waitingAnswers.values()) a.fail(err);
     grants.clear();
     grantedTo.clear();
+    creating.clear();
     clones.clear();
     quiescing = new Set();
     snapshots.clear();
@@ -359,6 +366,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return heartbeat(msg);
       case 'chunk-created':
         knownServer(msg.server);
+        created(msg.server, msg.handle);
         if (versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
         return;
       case 'bad-replica': {
@@ -411,6 +419,13 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       underReplicated,
       clonesInFlight: [...clones].map(([handle, c]) => ({ handle, source: c.source, target: c.target })),
     };
+  }
+
+  /** The server holds the new chunk (or will not: it died), so a grant no longer needs to name it. */
+  function created(server: ServerId, handle: number): void {
+    const pending = creating.get(handle);
+    if (!pending?.delete(server)) return;
+    if (pending.size === 0) creating.delete(handle);
   }
 
   function knownServer(id: ServerId): ServerState {
@@ -583,6 +598,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const live = locations.liveReplicas(handle, version);
+    for (const id of creating.get(handle) ?? []) if (servers.has(id) && !live.includes(id)) live.push(id);
+    creating.delete(handle);
     if (live.length === 0) live.push(...lostRaiseTargets(handle, version));
     if (live.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
     const next = version + 1;
@@ -681,6 +698,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
     const handle = metadata.newHandle();
     mutate({ type: 'add-chunk', path, handle });
+    creating.set(handle, new Set(replicas));
     for (const id of replicas) {
       recent.record(id, now);
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
@@ -702,6 +720,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
+    for (const { handle } of msg.chunks) created(msg.server, handle);
     forgetEndedClones(msg);
     // a grant none of whose replicas answered takes in a replica reporting the version it raised from
     for (const { handle, version } of msg.chunks) {
@@ -742,6 +761,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         // ran out: revoked, the next grant raises the version among the replicas still alive
         for (const h of locations.removeServer(id)) revokeLease(h);
         servers.delete(id);
+        for (const h of creating.keys()) created(id, h);
       }
     }
     reclaim(now);
@@ -850,6 +870,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         if (metadata.chunk(h)) continue;
         locations.forgetChunk(h);
         grantedTo.delete(h);
+        creating.delete(h);
       }
     }
   }
