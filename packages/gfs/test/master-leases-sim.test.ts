@@ -65,6 +65,20 @@ describe('master: a lease on a chunk its servers are still creating', () => {
     for (const ref of c.servers.values()) expect(await c.sim.call(ref, { type: 'chunk-info', handle: lease.handle })).toMatchObject({ version: 2 });
     expect(c.toServers.filter((s) => s.body.type === 'delete-chunks')).toEqual([]);
   });
+
+  it('a chunk whose create orders were all lost is ordered again, and gets its replicas and a lease', async () => {
+    const c = cell(32);
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/g' });
+    c.sim.partition(['m'], ['cs1', 'cs2', 'cs3']);
+    const { handle } = await c.sim.call(c.master(), { type: 'add-chunk', path: '/g' });
+    await c.sim.runFor(20);
+    c.sim.heal();
+    await c.sim.runFor(1000);
+    expect(c.toServers.filter((s) => s.body.type === 'create-chunk' && s.body.handle === handle).length).toBeGreaterThan(3);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/g', index: 0 });
+    expect([...lease.replicas].sort()).toEqual(['cs1', 'cs2', 'cs3']);
+  });
 });
 
 describe('master: leases are extended while a primary mutates', () => {

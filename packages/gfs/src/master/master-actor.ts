@@ -76,11 +76,12 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
   /**
-   * Per new chunk, the servers told to create it that have not reported it yet. A lease asked for
-   * meanwhile raises their version too: granted among the acknowledged ones only, the others would
-   * be stale at once and the first writes would reach fewer replicas than placed (or none).
+   * Per new chunk, the servers told to create it that have not reported it yet, and when they were
+   * told. A lease asked for meanwhile raises their version too: granted among the acknowledged
+   * ones only, the others would be stale at once and the first writes would reach fewer replicas
+   * than placed (or none). An order unanswered for two heartbeats is sent again (it may be lost).
    */
-  const creating = new Map<number, Set<ServerId>>();
+  const creating = new Map<number, { servers: Set<ServerId>; sentMs: number }>();
   /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
   const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
@@ -424,8 +425,17 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   /** The server holds the new chunk (or will not: it died), so a grant no longer needs to name it. */
   function created(server: ServerId, handle: number): void {
     const pending = creating.get(handle);
-    if (!pending?.delete(server)) return;
-    if (pending.size === 0) creating.delete(handle);
+    if (!pending?.servers.delete(server)) return;
+    if (pending.servers.size === 0) creating.delete(handle);
+  }
+
+  /** Creations unanswered for two heartbeats are ordered again (a raise since then follows on the same link). */
+  function createAgain(now: number): void {
+    for (const [handle, pending] of creating) {
+      if (now - pending.sentMs < 2 * config.heartbeatIntervalMs) continue;
+      pending.sentMs = now;
+      for (const id of pending.servers) ctx.send(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
+    }
   }
 
   function knownServer(id: ServerId): ServerState {
@@ -598,8 +608,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const live = locations.liveReplicas(handle, version);
-    for (const id of creating.get(handle) ?? []) if (servers.has(id) && !live.includes(id)) live.push(id);
-    creating.delete(handle);
+    for (const id of creating.get(handle)?.servers ?? []) if (servers.has(id) && !live.includes(id)) live.push(id);
     if (live.length === 0) live.push(...lostRaiseTargets(handle, version));
     if (live.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
     const next = version + 1;
@@ -698,7 +707,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
     const handle = metadata.newHandle();
     mutate({ type: 'add-chunk', path, handle });
-    creating.set(handle, new Set(replicas));
+    creating.set(handle, { servers: new Set(replicas), sentMs: now });
     for (const id of replicas) {
       recent.record(id, now);
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
@@ -764,6 +773,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         for (const h of creating.keys()) created(id, h);
       }
     }
+    createAgain(now);
     reclaim(now);
     reReplicate(now);
   }
