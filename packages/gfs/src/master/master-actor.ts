@@ -10,6 +10,7 @@ import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts'
 import { MetadataError } from './metadata.ts';
 import { OpLog, type PendingCheckpoint } from './op-log.ts';
 import { LockManager, locksFor, type OpId } from '../namespace/locks.ts';
+import { PendingCreations } from './pending-creations.ts';
 import { placeNewChunk, planClones, planRebalance, planSpread, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 
@@ -76,12 +77,12 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
   /**
-   * Per new chunk, the servers told to create it that have not reported it yet, and when they were
-   * told. A lease asked for meanwhile raises their version too: granted among the acknowledged
-   * ones only, the others would be stale at once and the first writes would reach fewer replicas
-   * than placed (or none). An order unanswered for two heartbeats is sent again (it may be lost).
+   * New chunks some server has not reported yet. A lease asked for meanwhile raises their version
+   * there too: granted among the acknowledged ones only, the others would be stale at once and the
+   * first writes would reach fewer replicas than placed (or none). An order unanswered for two
+   * heartbeats is sent again (it may be lost).
    */
-  const creating = new Map<number, { servers: Set<ServerId>; sentMs: number }>();
+  const creating = new PendingCreations();
   /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
   const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
@@ -367,7 +368,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return heartbeat(msg);
       case 'chunk-created':
         knownServer(msg.server);
-        created(msg.server, msg.handle);
+        creating.reported(msg.server, msg.handle);
         if (versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
         return;
       case 'bad-replica': {
@@ -422,19 +423,10 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     };
   }
 
-  /** The server holds the new chunk (or will not: it died), so a grant no longer needs to name it. */
-  function created(server: ServerId, handle: number): void {
-    const pending = creating.get(handle);
-    if (!pending?.servers.delete(server)) return;
-    if (pending.servers.size === 0) creating.delete(handle);
-  }
-
   /** Creations unanswered for two heartbeats are ordered again (a raise since then follows on the same link). */
   function createAgain(now: number): void {
-    for (const [handle, pending] of creating) {
-      if (now - pending.sentMs < 2 * config.heartbeatIntervalMs) continue;
-      pending.sentMs = now;
-      for (const id of pending.servers) ctx.send(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
+    for (const { handle, servers: ids } of creating.due(now, 2 * config.heartbeatIntervalMs)) {
+      for (const id of ids) ctx.send(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
     }
   }
 
@@ -608,7 +600,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const live = locations.liveReplicas(handle, version);
-    for (const id of creating.get(handle)?.servers ?? []) if (servers.has(id) && !live.includes(id)) live.push(id);
+    for (const id of creating.on(handle)) if (servers.has(id) && !live.includes(id)) live.push(id);
     if (live.length === 0) live.push(...lostRaiseTargets(handle, version));
     if (live.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
     const next = version + 1;
@@ -707,7 +699,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
     const handle = metadata.newHandle();
     mutate({ type: 'add-chunk', path, handle });
-    creating.set(handle, { servers: new Set(replicas), sentMs: now });
+    creating.ordered(handle, replicas, now);
     for (const id of replicas) {
       recent.record(id, now);
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
@@ -729,7 +721,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
-    for (const { handle } of msg.chunks) created(msg.server, handle);
+    for (const { handle } of msg.chunks) creating.reported(msg.server, handle);
     forgetEndedClones(msg);
     // a grant none of whose replicas answered takes in a replica reporting the version it raised from
     for (const { handle, version } of msg.chunks) {
@@ -770,7 +762,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         // ran out: revoked, the next grant raises the version among the replicas still alive
         for (const h of locations.removeServer(id)) revokeLease(h);
         servers.delete(id);
-        for (const h of creating.keys()) created(id, h);
+        creating.serverGone(id);
       }
     }
     createAgain(now);
@@ -880,7 +872,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         if (metadata.chunk(h)) continue;
         locations.forgetChunk(h);
         grantedTo.delete(h);
-        creating.delete(h);
+        creating.forget(h);
       }
     }
   }
