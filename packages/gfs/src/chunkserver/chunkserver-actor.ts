@@ -34,7 +34,8 @@ export interface ChunkserverProps {
  */
 export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverProps, ctx: ActorContext<ChunkserverMsg>) => {
   const config = gfsConfig(props.config);
-  const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config);
+  // raised versions in the actor's own domain: a raise is not synced behind the bulk data queued before it
+  const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config, ctx.storage);
   let master = props.master;
   const fence = new SequencerGuard(1);
   if (props.ha) ctx.spawn(MasterLocator, { lock: props.ha.lock, principal: props.server, subscriber: ctx.self }, { name: `${ctx.self.id}-master-locator` });
@@ -118,9 +119,12 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         return ctx.sendWhenDurable(master, { type: 'chunk-created', server: props.server, handle: msg.handle, version: msg.version });
       case 'raise-version':
         admit(msg);
-        if (!store.info(msg.handle)) return;
-        store.setVersion(msg.handle, msg.version);
-        return ctx.sendWhenDurable(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
+        // (a copy under way takes its version from its clone order, with its data)
+        if (!store.info(msg.handle) || cloning.has(msg.handle)) return;
+        return void store.raiseVersion(msg.handle, msg.version).then(
+          (raised) => raised && ctx.send(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version }),
+          (err: unknown) => ctx.log.warn('a raised version was not stored', { handle: msg.handle, version: msg.version, error: String(err) }),
+        );
       case 'copy-chunk':
         admit(msg);
         if (!store.info(msg.to)) store.copy(msg.from, msg.to, msg.version);
