@@ -78,13 +78,15 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
    * of the chunk meanwhile makes the clone fail. (Bulk data moves to streams once the runtime has them.)
    */
   async function clone(msg: Extract<ChunkserverMsg, { type: 'clone' }>): Promise<void> {
-    const info = await ctx.ask(msg.source, { type: 'chunk-info', handle: msg.handle });
+    // no ask outlives the master's wait for the clone: its next order for the chunk must not find this copy still running
+    const opts = { timeoutMs: Math.min(config.cloneTimeoutMs, config.mutationTimeoutMs) };
+    const info = await ctx.ask(msg.source, { type: 'chunk-info', handle: msg.handle }, opts);
     if (!info || info.version !== msg.version) throw new Error(`source has chunk ${msg.handle} at version ${info?.version ?? 'none'}, not ${msg.version}`);
     if (store.info(msg.handle)) store.delete(msg.handle);
     store.create(msg.handle, 0);
     for (let offset = 0; offset < info.lengthBytes; offset += config.clonePieceBytes) {
       const length = Math.min(config.clonePieceBytes, info.lengthBytes - offset);
-      store.write(msg.handle, offset, await ctx.ask(msg.source, { type: 'read', handle: msg.handle, offset, length }));
+      store.write(msg.handle, offset, await ctx.ask(msg.source, { type: 'read', handle: msg.handle, offset, length }, opts));
     }
     store.setVersion(msg.handle, msg.version);
   }
