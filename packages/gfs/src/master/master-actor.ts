@@ -423,10 +423,24 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     };
   }
 
-  /** Creations unanswered for two heartbeats are ordered again (a raise since then follows on the same link). */
+  /**
+   * Creations unanswered for two heartbeats are ordered again (a raise since then follows on the
+   * same link), also to a server taken for dead meanwhile once it is back: the orders may all have
+   * been lost (a partition). Once some server holds the chunk at its version, re-replication
+   * restores the rest (a copy made at version 1 after a grant raised the chunk is taken in by the
+   * grant, which raises it too).
+   */
   function createAgain(now: number): void {
     for (const { handle, servers: ids } of creating.due(now, 2 * config.heartbeatIntervalMs)) {
-      for (const id of ids) ctx.send(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
+      const version = versionOf(handle);
+      if (version === undefined || locations.liveReplicas(handle, version).length > 0) {
+        creating.forget(handle);
+        continue;
+      }
+      for (const id of ids) {
+        const s = servers.get(id);
+        if (s) ctx.send(s.ref, order({ type: 'create-chunk', handle, version: 1 }));
+      }
     }
   }
 
@@ -762,7 +776,6 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         // ran out: revoked, the next grant raises the version among the replicas still alive
         for (const h of locations.removeServer(id)) revokeLease(h);
         servers.delete(id);
-        creating.serverGone(id);
       }
     }
     createAgain(now);

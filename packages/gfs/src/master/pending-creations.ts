@@ -5,7 +5,7 @@ import type { ChunkHandle } from './records.ts';
  * New chunks whose creation some server has not confirmed: per chunk, the servers told to create
  * it that have not reported it yet, and when they were last told. Bookkeeping only (the master
  * sends the orders). At most one entry per chunk, with at most its placed servers; an entry goes
- * once every server reported the chunk or was taken for dead, or the chunk is forgotten.
+ * once every server reported the chunk, or the master forgets it (the chunk is held or raised).
  */
 export class PendingCreations {
   private readonly pending = new Map<ChunkHandle, { servers: Set<ServerId>; sentMs: number }>();
@@ -15,16 +15,11 @@ export class PendingCreations {
     if (servers.length > 0) this.pending.set(handle, { servers: new Set(servers), sentMs: nowMs });
   }
 
-  /** The server holds the chunk (or will not: it died), so a grant no longer needs to name it. */
+  /** The server holds the chunk, so a grant no longer needs to name it. */
   reported(server: ServerId, handle: ChunkHandle): void {
     const p = this.pending.get(handle);
     if (!p?.servers.delete(server)) return;
     if (p.servers.size === 0) this.pending.delete(handle);
-  }
-
-  /** A server taken for dead creates nothing. */
-  serverGone(server: ServerId): void {
-    for (const handle of [...this.pending.keys()]) this.reported(server, handle);
   }
 
   forget(handle: ChunkHandle): void {
