@@ -101,6 +101,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
    */
   let handlesAtStart = metadata.newHandle();
   let leasesForgottenUntilMs = ctx.now() + config.leaseMs;
+  /** From then on every live chunkserver has reported since this (re)start: a chunk none reported is held by none alive. */
+  let reportedAllByMs = ctx.now() + config.serverTimeoutMs;
   const mayHaveForgottenLease = (h: number, now: number): boolean => h < handlesAtStart && now < leasesForgottenUntilMs;
   let locks = new LockManager(config.maxLockWaiters);
   let nextOp: OpId = 1;
@@ -239,6 +241,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           ({ log, metadata } = state);
           handlesAtStart = metadata.newHandle();
           leasesForgottenUntilMs = ctx.now() + config.leaseMs;
+          reportedAllByMs = ctx.now() + config.serverTimeoutMs;
           for (const w of [...(checkpointing?.waiters ?? []), ...(checkpointing?.again ?? [])]) ctx.replyErrorTo(w, 'the log was replaced by the master\'s checkpoint');
           checkpointing = undefined;
         },
@@ -713,13 +716,18 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
     const handle = metadata.newHandle();
     mutate({ type: 'add-chunk', path, handle });
+    orderCreation(handle, replicas, now);
+    answer.replyDurable({ handle, replicas });
+  }
+
+  /** Orders the servers placed for a new (empty, never leased) chunk to create it. */
+  function orderCreation(handle: number, replicas: ServerId[], now: number): void {
     creating.ordered(handle, replicas, now);
     for (const id of replicas) {
       recent.record(id, now);
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
       ctx.sendWhenDurable(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
     }
-    answer.replyDurable({ handle, replicas });
   }
 
   function heartbeat(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
@@ -836,6 +844,12 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           startGrant(handle, meta.version + 1, targets, undefined, { type: 'raise-version', handle, version: meta.version + 1 });
           continue;
         }
+      }
+      // at version 1 no lease ever ran, so the chunk is empty: with no server holding it (its orders
+      // lost, and forgotten in a master restart) it is placed again
+      if (replicas.length === 0 && meta.version === 1 && now >= reportedAllByMs && creating.on(handle).length === 0) {
+        orderCreation(handle, placeNewChunk([...servers.values()], config.replicas, recent, now), now);
+        continue;
       }
       if (replicas.length < config.replicas) {
         liveChunks ??= metadata.liveFileChunks();
