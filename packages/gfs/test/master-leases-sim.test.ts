@@ -79,6 +79,21 @@ describe('master: a lease on a chunk its servers are still creating', () => {
     const lease = await c.sim.call(c.master(), { type: 'lease', path: '/g', index: 0 });
     expect([...lease.replicas].sort()).toEqual(['cs1', 'cs2', 'cs3']);
   });
+
+  it('a chunk whose create orders were all lost before a master restart (which forgets them) is placed and created again', async () => {
+    const c = cell(33, { serverTimeoutMs: 1000 });
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/h' });
+    c.sim.partition(['m'], ['cs1', 'cs2', 'cs3']);
+    await c.sim.call(c.master(), { type: 'add-chunk', path: '/h' });
+    await c.sim.runFor(20);
+    c.sim.crash('m');
+    c.sim.restart('m');
+    c.sim.heal();
+    await c.sim.runFor(2000);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/h', index: 0 });
+    expect(lease.replicas).toHaveLength(3);
+  });
 });
 
 describe('master: leases are extended while a primary mutates', () => {
