@@ -123,10 +123,18 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         admit(msg);
         // (a copy under way takes its version from its clone order, with its data)
         if (!store.info(msg.handle) || cloning.has(msg.handle)) return;
-        return void store.raiseVersion(msg.handle, msg.version).then(
-          (raised) => raised && ctx.send(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version }),
-          (err: unknown) => ctx.log.warn('a raised version was not stored', { handle: msg.handle, version: msg.version, error: String(err) }),
-        );
+        // answered in a turn of its own once durable (see version-stored)
+        return ctx.pipeToSelf(store.raiseVersion(msg.handle, msg.version), (r) => ({
+          type: 'version-stored',
+          handle: msg.handle,
+          version: msg.version,
+          raised: r.ok && r.value,
+          ...(r.ok ? {} : { error: String(r.error) }),
+        }));
+      case 'version-stored':
+        if (msg.error !== undefined) return ctx.log.warn('a raised version was not stored', { handle: msg.handle, version: msg.version, error: msg.error });
+        if (msg.raised) ctx.send(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
+        return;
       case 'copy-chunk':
         admit(msg);
         if (!store.info(msg.to)) store.copy(msg.from, msg.to, msg.version);
