@@ -155,6 +155,8 @@ export type ChunkserverMsg =
   | ({ type: 'read-data'; handle: ChunkHandle; version: number; offset: number; length: number } & Asks<Uint8Array[]>)
   | { type: 'mutation-durable'; handle: ChunkHandle; serial: number }
   | { type: 'mutation-applied'; handle: ChunkHandle; serial: number; error?: string }
+  /** Internal: a version raise is durable (raised: false if a later change of the chunk answers instead). */
+  | { type: 'version-stored'; handle: ChunkHandle; version: number; raised: boolean; error?: string }
   | { type: 'push-tick' };
 
 /** What a client asks a primary to do with pushed data. */

@@ -16,11 +16,12 @@ interface Cell {
   logs: Array<{ msg: string; fields?: Record<string, unknown> }>;
 }
 
-function cell(seed: number, extra: Record<string, number> = {}): Cell {
+function cell(seed: number, extra: Record<string, number> = {}, disk: { fsyncMs?: readonly [number, number] } = {}): Cell {
   const toServers: Cell['toServers'] = [];
   const logs: Cell['logs'] = [];
   const sim = new SimCluster({
     seed,
+    ...disk,
     logSink: (_level, _time, _source, msg, fields) => void logs.push({ msg, ...(fields ? { fields } : {}) }),
     onSend: (s) => {
       if (s.to.id === 'chunkserver') toServers.push({ to: s.to.node, body: s.body as ChunkserverMsg });
@@ -47,6 +48,53 @@ async function leased(c: Cell): Promise<{ handle: number; primary: string; versi
 }
 
 const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: Error) => e.message);
+
+describe('master: a lease on a chunk its servers are still creating', () => {
+  it('raises the version on every server the chunk was placed on, not only those whose creation was acknowledged first', async () => {
+    // slow syncs: the master's add-chunk is answered (its log record synced) before any chunkserver has synced the new chunk
+    const c = cell(31, {}, { fsyncMs: [50, 150] });
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/f' });
+    const added = await c.sim.call(c.master(), { type: 'add-chunk', path: '/f' });
+    expect(added.replicas).toHaveLength(3);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ version: 2 });
+    expect([...lease.replicas].sort()).toEqual(['cs1', 'cs2', 'cs3']);
+    // none of them is taken for stale and deleted: all three report the raised version
+    await c.sim.runFor(1000);
+    for (const ref of c.servers.values()) expect(await c.sim.call(ref, { type: 'chunk-info', handle: lease.handle })).toMatchObject({ version: 2 });
+    expect(c.toServers.filter((s) => s.body.type === 'delete-chunks')).toEqual([]);
+  });
+
+  it('a chunk whose create orders were all lost is ordered again, and gets its replicas and a lease', async () => {
+    const c = cell(32);
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/g' });
+    c.sim.partition(['m'], ['cs1', 'cs2', 'cs3']);
+    const { handle } = await c.sim.call(c.master(), { type: 'add-chunk', path: '/g' });
+    await c.sim.runFor(20);
+    c.sim.heal();
+    await c.sim.runFor(1000);
+    expect(c.toServers.filter((s) => s.body.type === 'create-chunk' && s.body.handle === handle).length).toBeGreaterThan(3);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/g', index: 0 });
+    expect([...lease.replicas].sort()).toEqual(['cs1', 'cs2', 'cs3']);
+  });
+
+  it('a chunk whose create orders were all lost before a master restart (which forgets them) is placed and created again', async () => {
+    const c = cell(33, { serverTimeoutMs: 1000 });
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/h' });
+    c.sim.partition(['m'], ['cs1', 'cs2', 'cs3']);
+    await c.sim.call(c.master(), { type: 'add-chunk', path: '/h' });
+    await c.sim.runFor(20);
+    c.sim.crash('m');
+    c.sim.restart('m');
+    c.sim.heal();
+    await c.sim.runFor(2000);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/h', index: 0 });
+    expect(lease.replicas).toHaveLength(3);
+  });
+});
 
 describe('master: leases are extended while a primary mutates', () => {
   it('a primary asking by message gets leaseMs more; a stale version, another server, an unknown chunk or chunkserver are refused with a clear error', async () => {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import type { ActorRef } from '@actorfs/actors';
+import { SimCluster } from '@actorfs/actors/testing';
+import { BlockHost, type BlockHostMsg } from './fixtures/block-host.ts';
 import { simCell } from './fixtures/sim-cell.ts';
 
 const MIB = 1024 * 1024;
@@ -15,13 +18,10 @@ const config = {
 };
 
 describe('a slow disk under bulk writes', () => {
-  // KNOWN FAILURE (issue 11, the 'no live replica' stall): a chunkserver acknowledges a version
-  // raise only once every write queued before it in the chunk domain is synced; here that outlasts
-  // the grant timeout and the lease request fails with 'no replica answered the version raise
-  // yet'. Storing versions in a domain of their own fixes this test but breaks a clone's
-  // crash-safety (its final version must not become durable before its blocks). Turn this into
-  // `it` with the fix.
-  it.failing("a version raise is answered within the grant timeout even while its chunkservers' disks hold many MiB of writes before it", async () => {
+  // the 'no live replica' stall's first link (issue 11): a raise acknowledged only once every write
+  // queued before it in the chunk domain was synced outlasted the grant timeout, and the lease
+  // request failed with 'no replica answered the version raise yet'
+  it("a version raise is answered within the grant timeout even while its chunkservers' disks hold many MiB of writes before it", async () => {
     // every commit takes 150 to 250 virtual ms to sync: the chunkservers' bulk writes queue up behind each other
     const cell = simCell(3, config, ['A', 'B', 'C'], {}, undefined, { fsyncMs: [200, 300] });
     const writer = cell.client('writer');
@@ -47,5 +47,33 @@ describe('a slow disk under bulk writes', () => {
     expect(lease).toEqual({ replicas: 3 });
     await cell.sim.runUntil(written, { maxMs: 120_000 });
     expect(written()).toBe(true);
+  }, 120_000);
+});
+
+describe('a raised version is never durable ahead of its chunk', () => {
+  it("a crash at any moment after a bulk write and a raise of the same chunk leaves the raised version only with the write's data", async () => {
+    const outcomes = new Set<string>();
+    for (let crashAtMs = 0; crashAtMs <= 1500; crashAtMs += 50) {
+      // the data's commits (1 MiB each, 4 in flight) take far longer than the raise's one small commit
+      const sim = new SimCluster({ seed: crashAtMs, fsyncMs: [200, 300] });
+      let host: ActorRef<BlockHostMsg> | undefined;
+      sim.addNode('bs', { boot: (node) => void (host = node.spawn(BlockHost, { blockSizeBytes: 64 * 1024, chunkSizeBytes: 16 * MIB, dataDomain: 'data' }, { name: 'host' })) });
+      const ask = (msg: BlockHostMsg): Promise<unknown> => sim.ask(host!, msg, { timeoutMs: 60_000 });
+      void ask({ type: 'create', handle: 1, version: 1 });
+      await sim.runFor(400);
+      void ask({ type: 'write', handle: 1, offset: 0, data: new Uint8Array(8 * MIB).fill(7) }).catch(() => undefined);
+      void ask({ type: 'raise-version', handle: 1, version: 2 }).catch(() => undefined);
+      await sim.runFor(crashAtMs);
+      sim.crash('bs');
+      sim.restart('bs');
+      let info: unknown;
+      void ask({ type: 'info', handle: 1 }).then((i) => (info = i));
+      await sim.runUntil(() => info !== undefined, { maxMs: 5000 });
+      const { version, lengthBytes } = info as { version: number; lengthBytes: number };
+      outcomes.add(`version ${version}, ${lengthBytes} bytes`);
+      if (version === 2) expect(lengthBytes).toBe(8 * MIB);
+    }
+    // the sweep saw the crash before the write, between the write and the raise, and after the raise
+    expect(outcomes).toEqual(new Set(['version 1, 0 bytes', `version 1, ${8 * MIB} bytes`, `version 2, ${8 * MIB} bytes`]));
   }, 120_000);
 });

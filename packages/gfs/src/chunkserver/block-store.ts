@@ -2,15 +2,28 @@ import { crc32 } from 'node:zlib';
 import type { ActorStorage } from '@actorfs/actors';
 import type { ChunkHandle } from '../master/records.ts';
 
-/**
- * What the block store needs of storage: the get/put/delete/range part of `ctx.storage`. A
- * storage domain of its own can provide the same later, without changes here.
- */
-export type BlockStorage = Pick<ActorStorage, 'get' | 'peek' | 'put' | 'putBytes' | 'delete' | 'range'>;
+/** What the block store needs of storage: part of `ctx.storage` (or of a storage domain). */
+export type BlockStorage = Pick<ActorStorage, 'get' | 'peek' | 'put' | 'putBytes' | 'delete' | 'range' | 'flushed'>;
+/** Where raised versions live: a small domain whose commits do not queue behind bulk data. */
+export type VersionStorage = Pick<ActorStorage, 'get' | 'put' | 'delete' | 'range' | 'flushed'>;
 
 export interface ChunkInfo {
   version: number;
   lengthBytes: number;
+}
+
+/**
+ * A chunk's record beside its data. Each creation or copy of a chunk is a new incarnation: a
+ * version record of an earlier one (its delete not synced before a crash) is not this one's.
+ */
+interface ChunkRecord extends ChunkInfo {
+  incarnation?: number;
+}
+
+/** A version raised apart from the data, for one incarnation of the chunk. */
+interface VersionRecord {
+  version: number;
+  incarnation: number;
 }
 
 /**
@@ -89,6 +102,8 @@ export class ChunkStoreError extends Error {
 
 const CHUNK = 'chunk';
 const BLOCK = 'block';
+const VERSION = 'version';
+const LAST_INCARNATION = 'incarnation';
 
 /**
  * Chunks stored as fixed-size blocks, each with its CRC-32, verified on every read before data
@@ -96,33 +111,69 @@ const BLOCK = 'block';
  * would get a fresh, matching checksum and the damage would be hidden); a write that only extends
  * a block's end extends its checksum incrementally without reading it back, as the paper does
  * for appends (damage there shows at the next read). Versions and lengths are kept per chunk.
+ *
+ * A chunk's record (version and length) lies beside its data, so a version set there (at creation,
+ * at the end of a copy) is durable with the blocks before it. A raised version goes to `versions`
+ * instead, durable in one small commit rather than after every write queued before it; it is
+ * stored only once the chunk's own earlier writes are synced, so it is never ahead of its data.
  */
 export class ChunkBlockStore {
+  /** Per chunk, the sync of its newest write (gone once synced). */
+  private readonly unsynced = new Map<ChunkHandle, Promise<void>>();
+  /** Raises waiting for their chunk's earlier writes to sync (seen by reads meanwhile). */
+  private readonly raising = new Map<ChunkHandle, VersionRecord>();
+
   constructor(
     private readonly storage: BlockStorage,
     private readonly sizes: { blockSizeBytes: number; chunkSizeBytes: number },
+    private readonly versions: VersionStorage = storage,
   ) {}
 
   create(handle: ChunkHandle, version: number): void {
     if (this.info(handle)) throw new ChunkStoreError(handle, 'already exists');
-    this.storage.put([CHUNK, handle], { version, lengthBytes: 0 } satisfies ChunkInfo);
+    this.putRecord(handle, { version, lengthBytes: 0, incarnation: this.newIncarnation(handle) });
   }
 
   info(handle: ChunkHandle): ChunkInfo | undefined {
-    return this.storage.get<ChunkInfo>([CHUNK, handle]);
+    const record = this.storage.get<ChunkRecord>([CHUNK, handle]);
+    return record && this.withRaise(record, this.raising.get(handle) ?? this.versions.get<VersionRecord>([VERSION, handle]));
   }
 
   /** Every chunk held, in handle order (a heartbeat's report). */
   list(): Array<{ handle: ChunkHandle } & ChunkInfo> {
+    const raised = new Map(this.versions.range<VersionRecord>({ start: [VERSION], end: [`${VERSION}\u0000`] }).map(({ key, value }) => [key[1] as ChunkHandle, value]));
+    for (const [handle, raise] of this.raising) raised.set(handle, raise);
     return this.storage
-      .range<ChunkInfo>({ start: [CHUNK], end: [`${CHUNK}\u0000`] })
-      .map(({ key, value }) => ({ handle: key[1] as ChunkHandle, ...value }));
+      .range<ChunkRecord>({ start: [CHUNK], end: [`${CHUNK}\u0000`] })
+      .map(({ key, value }) => ({ handle: key[1] as ChunkHandle, ...this.withRaise(value, raised.get(key[1] as ChunkHandle)) }));
   }
 
+  /** Sets the version beside the data: durable with the writes before it (a finished copy's version). */
   setVersion(handle: ChunkHandle, version: number): void {
-    const info = this.mustExist(handle);
-    if (version < info.version) throw new ChunkStoreError(handle, `version ${version} is older than the stored ${info.version}`);
-    this.storage.put([CHUNK, handle], { ...info, version });
+    const record = this.mustExist(handle);
+    this.checkNotOlder(handle, version);
+    this.putRecord(handle, { ...record, version });
+  }
+
+  /**
+   * Raises the version (a lease grant's): seen at once; stored in `versions` once every earlier
+   * write of the chunk is synced. Resolves with true once the raise is durable, false if the chunk
+   * was deleted, copied anew or raised again meanwhile (the later change answers for itself).
+   */
+  raiseVersion(handle: ChunkHandle, version: number): Promise<boolean> {
+    const record = this.mustExist(handle);
+    this.checkNotOlder(handle, version);
+    const raise: VersionRecord = { version, incarnation: record.incarnation ?? 0 };
+    this.raising.set(handle, raise);
+    const store = async (): Promise<boolean> => {
+      if (this.raising.get(handle) !== raise) return false;
+      this.raising.delete(handle);
+      this.versions.put([VERSION, handle], raise);
+      await this.versions.flushed();
+      return true;
+    };
+    const earlier = this.unsynced.get(handle);
+    return earlier ? earlier.then(store) : store();
   }
 
   write(handle: ChunkHandle, offset: number, data: WriteData): void {
@@ -142,7 +193,8 @@ export class ChunkBlockStore {
       const from = Math.max(offset, blockStart);
       this.writeBlock(handle, block, from - blockStart, data, from - offset, Math.min(end, blockStart + bs) - offset);
     }
-    if (end > info.lengthBytes) this.storage.put([CHUNK, handle], { ...info, lengthBytes: end });
+    if (end > info.lengthBytes) this.putRecord(handle, { ...info, lengthBytes: end });
+    else this.wrote(handle);
   }
 
   /** Bytes [offset, offset + length) in one array of their own, every block they touch verified first. */
@@ -204,6 +256,7 @@ export class ChunkBlockStore {
   copy(from: ChunkHandle, to: ChunkHandle, version: number): void {
     const info = this.mustExist(from);
     if (this.info(to)) throw new ChunkStoreError(to, 'already exists');
+    const incarnation = this.newIncarnation(to);
     const bs = this.sizes.blockSizeBytes;
     for (let block = 0; block * bs < info.lengthBytes; block++) {
       this.withVerifiedBlock(from, block, Math.min(bs, info.lengthBytes - block * bs), (data, crc) =>
@@ -213,12 +266,53 @@ export class ChunkBlockStore {
         }),
       );
     }
-    this.storage.put([CHUNK, to], { version, lengthBytes: info.lengthBytes } satisfies ChunkInfo);
+    this.putRecord(to, { version, lengthBytes: info.lengthBytes, incarnation });
   }
 
   delete(handle: ChunkHandle): void {
+    this.forgetRaise(handle);
     for (const { key } of this.storage.range({ start: [BLOCK, handle], end: [BLOCK, handle + 1] })) this.storage.delete(key);
     this.storage.delete([CHUNK, handle]);
+    this.wrote(handle);
+  }
+
+  /** A record at its raised version if the raise is of the same incarnation and newer. */
+  private withRaise(record: ChunkRecord, raise: VersionRecord | undefined): ChunkInfo {
+    const version = raise && raise.incarnation === (record.incarnation ?? 0) && raise.version > record.version ? raise.version : record.version;
+    return { version, lengthBytes: record.lengthBytes };
+  }
+
+  private checkNotOlder(handle: ChunkHandle, version: number): void {
+    const current = this.info(handle)!.version;
+    if (version < current) throw new ChunkStoreError(handle, `version ${version} is older than the stored ${current}`);
+  }
+
+  private putRecord(handle: ChunkHandle, record: ChunkRecord): void {
+    this.storage.put([CHUNK, handle], record);
+    this.wrote(handle);
+  }
+
+  /** A fresh incarnation number (stored with the new record, in the same commit), and no raise of an older one. */
+  private newIncarnation(handle: ChunkHandle): number {
+    this.forgetRaise(handle);
+    const incarnation = (this.storage.get<number>(LAST_INCARNATION) ?? 0) + 1;
+    this.storage.put(LAST_INCARNATION, incarnation);
+    return incarnation;
+  }
+
+  private forgetRaise(handle: ChunkHandle): void {
+    this.raising.delete(handle);
+    this.versions.delete([VERSION, handle]);
+  }
+
+  /** The chunk's newest write so far: a raise waits for its sync. */
+  private wrote(handle: ChunkHandle): void {
+    const synced = this.storage.flushed();
+    this.unsynced.set(handle, synced);
+    const forget = (): void => {
+      if (this.unsynced.get(handle) === synced) this.unsynced.delete(handle);
+    };
+    synced.then(forget, forget);
   }
 
   /** Writes bytes [dataFrom, dataTo) of data into the block at `from`, as one fresh stored value. */
@@ -257,9 +351,10 @@ export class ChunkBlockStore {
     if (crc !== stored.crc) throw new ChecksumError(handle, block, `checksum mismatch (stored ${stored.crc}, computed ${crc})`);
   }
 
-  private mustExist(handle: ChunkHandle): ChunkInfo {
-    const info = this.info(handle);
-    if (!info) throw new ChunkStoreError(handle, 'unknown chunk');
-    return info;
+  /** The chunk's record as stored beside its data (its version may have been raised since: see info). */
+  private mustExist(handle: ChunkHandle): ChunkRecord {
+    const record = this.storage.get<ChunkRecord>([CHUNK, handle]);
+    if (!record) throw new ChunkStoreError(handle, 'unknown chunk');
+    return record;
   }
 }

@@ -34,7 +34,8 @@ export interface ChunkserverProps {
  */
 export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverProps, ctx: ActorContext<ChunkserverMsg>) => {
   const config = gfsConfig(props.config);
-  const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config);
+  // raised versions in the actor's own domain: a raise is not synced behind the bulk data queued before it
+  const store = new ChunkBlockStore(ctx.storageDomain(CHUNK_DOMAIN), config, ctx.storage);
   let master = props.master;
   const fence = new SequencerGuard(1);
   if (props.ha) ctx.spawn(MasterLocator, { lock: props.ha.lock, principal: props.server, subscriber: ctx.self }, { name: `${ctx.self.id}-master-locator` });
@@ -77,13 +78,15 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
    * of the chunk meanwhile makes the clone fail. (Bulk data moves to streams once the runtime has them.)
    */
   async function clone(msg: Extract<ChunkserverMsg, { type: 'clone' }>): Promise<void> {
-    const info = await ctx.ask(msg.source, { type: 'chunk-info', handle: msg.handle });
+    // no ask outlives the master's wait for the clone: its next order for the chunk must not find this copy still running
+    const opts = { timeoutMs: Math.min(config.cloneTimeoutMs, config.mutationTimeoutMs) };
+    const info = await ctx.ask(msg.source, { type: 'chunk-info', handle: msg.handle }, opts);
     if (!info || info.version !== msg.version) throw new Error(`source has chunk ${msg.handle} at version ${info?.version ?? 'none'}, not ${msg.version}`);
     if (store.info(msg.handle)) store.delete(msg.handle);
     store.create(msg.handle, 0);
     for (let offset = 0; offset < info.lengthBytes; offset += config.clonePieceBytes) {
       const length = Math.min(config.clonePieceBytes, info.lengthBytes - offset);
-      store.write(msg.handle, offset, await ctx.ask(msg.source, { type: 'read', handle: msg.handle, offset, length }));
+      store.write(msg.handle, offset, await ctx.ask(msg.source, { type: 'read', handle: msg.handle, offset, length }, opts));
     }
     store.setVersion(msg.handle, msg.version);
   }
@@ -118,9 +121,20 @@ export const Chunkserver = defineActor('gfs.chunkserver', (props: ChunkserverPro
         return ctx.sendWhenDurable(master, { type: 'chunk-created', server: props.server, handle: msg.handle, version: msg.version });
       case 'raise-version':
         admit(msg);
-        if (!store.info(msg.handle)) return;
-        store.setVersion(msg.handle, msg.version);
-        return ctx.sendWhenDurable(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
+        // (a copy under way takes its version from its clone order, with its data)
+        if (!store.info(msg.handle) || cloning.has(msg.handle)) return;
+        // answered in a turn of its own once durable (see version-stored)
+        return ctx.pipeToSelf(store.raiseVersion(msg.handle, msg.version), (r) => ({
+          type: 'version-stored',
+          handle: msg.handle,
+          version: msg.version,
+          raised: r.ok && r.value,
+          ...(r.ok ? {} : { error: String(r.error) }),
+        }));
+      case 'version-stored':
+        if (msg.error !== undefined) return ctx.log.warn('a raised version was not stored', { handle: msg.handle, version: msg.version, error: msg.error });
+        if (msg.raised) ctx.send(master, { type: 'version-raised', server: props.server, handle: msg.handle, version: msg.version });
+        return;
       case 'copy-chunk':
         admit(msg);
         if (!store.info(msg.to)) store.copy(msg.from, msg.to, msg.version);

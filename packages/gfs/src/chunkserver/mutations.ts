@@ -61,9 +61,10 @@ interface ChunkOrder {
   revoked: Array<() => void>;
 }
 
-/** A secondary's record of one chunk's applied orders, within one primary run. */
+/** A secondary's record of one chunk's applied orders, within one primary run and chunk version. */
 interface AppliedOrders {
   run: number;
+  version: number;
   /** Every serial below it is finished at the primary (applied here, or given up): one arriving late is not applied. */
   doneBelow: number;
   /** Serials at or above doneBelow applied here. */
@@ -105,7 +106,8 @@ export class Mutations {
     private master: ActorRef<MasterMsg>,
     private readonly server: ServerId,
   ) {
-    this.run = Math.floor(ctx.random() * 2 ** 48);
+    // (the start time too: a simulated node's random stream starts over when it restarts)
+    this.run = Math.floor(ctx.random() * 2 ** 32) * 2 ** 21 + (Math.floor(ctx.now()) % 2 ** 21);
   }
 
   /** A new master (high availability): lease extensions go there from now on. */
@@ -183,8 +185,10 @@ export class Mutations {
     if (!info) throw new RetryableError(`chunk ${msg.handle} is not here`);
     if (info.version !== msg.version) throw new RetryableError(`chunk ${msg.handle}: this replica is at version ${info.version}, the order is for ${msg.version}`);
     let seen = this.applied.get(msg.handle);
-    if (seen?.run !== msg.run) {
-      seen = { run: msg.run, doneBelow: 0, serials: new Set() };
+    // a new lease starts a new record: a restarted primary may draw its old run again (the
+    // simulator's random stream restarts with the node), and its serials start again from 1
+    if (seen?.run !== msg.run || seen.version !== msg.version) {
+      seen = { run: msg.run, version: msg.version, doneBelow: 0, serials: new Set() };
       this.applied.set(msg.handle, seen);
     }
     if (msg.doneBelow > seen.doneBelow) {

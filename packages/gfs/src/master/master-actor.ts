@@ -10,6 +10,7 @@ import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts'
 import { MetadataError } from './metadata.ts';
 import { OpLog, type PendingCheckpoint } from './op-log.ts';
 import { LockManager, locksFor, type OpId } from '../namespace/locks.ts';
+import { PendingCreations } from './pending-creations.ts';
 import { placeNewChunk, planClones, planRebalance, planSpread, RecentCreations, type ClonesInFlight, type ServerInfo, type UnderReplicated } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 
@@ -75,6 +76,13 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
   const servers = new Map<ServerId, ServerState>();
   const recent = new RecentCreations(config);
   const grants = new Map<number, PendingGrant>();
+  /**
+   * New chunks some server has not reported yet. A lease asked for meanwhile raises their version
+   * there too: granted among the acknowledged ones only, the others would be stale at once and the
+   * first writes would reach fewer replicas than placed (or none). An order unanswered for two
+   * heartbeats is sent again (it may be lost).
+   */
+  const creating = new PendingCreations();
   /** Per chunk, the servers its last grant's raise went to that never answered (the primary forwards to them too). */
   const grantedTo = new Map<number, { version: number; servers: ServerId[] }>();
   /** Clones in flight, by chunk (one at a time per chunk), with their target and start time. */
@@ -93,6 +101,8 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
    */
   let handlesAtStart = metadata.newHandle();
   let leasesForgottenUntilMs = ctx.now() + config.leaseMs;
+  /** From then on every live chunkserver has reported since this (re)start: a chunk none reported is held by none alive. */
+  let reportedAllByMs = ctx.now() + config.serverTimeoutMs;
   const mayHaveForgottenLease = (h: number, now: number): boolean => h < handlesAtStart && now < leasesForgottenUntilMs;
   let locks = new LockManager(config.maxLockWaiters);
   let nextOp: OpId = 1;
@@ -213,6 +223,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     for (const a of waitingAnswers.values()) a.fail(err);
     grants.clear();
     grantedTo.clear();
+    creating.clear();
     clones.clear();
     quiescing = new Set();
     snapshots.clear();
@@ -230,6 +241,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           ({ log, metadata } = state);
           handlesAtStart = metadata.newHandle();
           leasesForgottenUntilMs = ctx.now() + config.leaseMs;
+          reportedAllByMs = ctx.now() + config.serverTimeoutMs;
           for (const w of [...(checkpointing?.waiters ?? []), ...(checkpointing?.again ?? [])]) ctx.replyErrorTo(w, 'the log was replaced by the master\'s checkpoint');
           checkpointing = undefined;
         },
@@ -359,6 +371,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         return heartbeat(msg);
       case 'chunk-created':
         knownServer(msg.server);
+        creating.reported(msg.server, msg.handle);
         if (versionOf(msg.handle) === msg.version) locations.addReplica(msg.server, msg.handle, msg.version);
         return;
       case 'bad-replica': {
@@ -411,6 +424,27 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       underReplicated,
       clonesInFlight: [...clones].map(([handle, c]) => ({ handle, source: c.source, target: c.target })),
     };
+  }
+
+  /**
+   * Creations unanswered for two heartbeats are ordered again (a raise since then follows on the
+   * same link), also to a server taken for dead meanwhile once it is back: the orders may all have
+   * been lost (a partition). Once some server holds the chunk at its version, re-replication
+   * restores the rest (a copy made at version 1 after a grant raised the chunk is taken in by the
+   * grant, which raises it too).
+   */
+  function createAgain(now: number): void {
+    for (const { handle, servers: ids } of creating.due(now, 2 * config.heartbeatIntervalMs)) {
+      const version = versionOf(handle);
+      if (version === undefined || locations.liveReplicas(handle, version).length > 0) {
+        creating.forget(handle);
+        continue;
+      }
+      for (const id of ids) {
+        const s = servers.get(id);
+        if (s) ctx.send(s.ref, order({ type: 'create-chunk', handle, version: 1 }));
+      }
+    }
   }
 
   function knownServer(id: ServerId): ServerState {
@@ -583,6 +617,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       return;
     }
     const live = locations.liveReplicas(handle, version);
+    for (const id of creating.on(handle)) if (servers.has(id) && !live.includes(id)) live.push(id);
     if (live.length === 0) live.push(...lostRaiseTargets(handle, version));
     if (live.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
     const next = version + 1;
@@ -681,12 +716,18 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
     if (replicas.length === 0) throw new Error('no chunkserver can take a new chunk');
     const handle = metadata.newHandle();
     mutate({ type: 'add-chunk', path, handle });
+    orderCreation(handle, replicas, now);
+    answer.replyDurable({ handle, replicas });
+  }
+
+  /** Orders the servers placed for a new (empty, never leased) chunk to create it. */
+  function orderCreation(handle: number, replicas: ServerId[], now: number): void {
+    creating.ordered(handle, replicas, now);
     for (const id of replicas) {
       recent.record(id, now);
       // the chunk exists on a server only once the master's record of it is durable: never an orphan by a race
       ctx.sendWhenDurable(servers.get(id)!.ref, order({ type: 'create-chunk', handle, version: 1 }));
     }
-    answer.replyDurable({ handle, replicas });
   }
 
   function heartbeat(msg: Extract<MasterMsg, { type: 'heartbeat' }>): void {
@@ -702,6 +743,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
       }
     }
     const verdict = locations.applyReport(msg.server, msg.chunks, versionOf);
+    for (const { handle } of msg.chunks) creating.reported(msg.server, handle);
     forgetEndedClones(msg);
     // a grant none of whose replicas answered takes in a replica reporting the version it raised from
     for (const { handle, version } of msg.chunks) {
@@ -744,6 +786,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         servers.delete(id);
       }
     }
+    createAgain(now);
     reclaim(now);
     reReplicate(now);
   }
@@ -802,6 +845,12 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
           continue;
         }
       }
+      // at version 1 no lease ever ran, so the chunk is empty: with no server holding it (its orders
+      // lost, and forgotten in a master restart) it is placed again
+      if (replicas.length === 0 && meta.version === 1 && now >= reportedAllByMs && creating.on(handle).length === 0) {
+        orderCreation(handle, placeNewChunk([...servers.values()], config.replicas, recent, now), now);
+        continue;
+      }
       if (replicas.length < config.replicas) {
         liveChunks ??= metadata.liveFileChunks();
         under.push({ handle, replicas, target: config.replicas, deleted: !liveChunks.has(handle), blockingClient: false });
@@ -850,6 +899,7 @@ export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorC
         if (metadata.chunk(h)) continue;
         locations.forgetChunk(h);
         grantedTo.delete(h);
+        creating.forget(h);
       }
     }
   }
