@@ -1,3 +1,5 @@
+import { Backoff } from '@actorfs/actors/core';
+
 /**
  * How long a client waits before it tries again while no master answers. The wait doubles from
  * `firstMs` up to `capMs`, is drawn between half of that and all of it (the clients that lost the
@@ -12,27 +14,26 @@ export interface RetryTiming {
   minMs: number;
 }
 
+/** `Backoff` from `@actorfs/actors` with a bound of `fractionOfRemaining` of the session's time left. */
 export class RetryBackoff {
-  private stepMs: number;
+  private readonly backoff: Backoff;
 
   constructor(
     readonly timing: RetryTiming,
     /** Uniform in [0, 1): the actor's `ctx.random`. */
-    private readonly random: () => number,
+    random: () => number,
   ) {
-    this.stepMs = timing.firstMs;
+    this.backoff = new Backoff({ firstMs: timing.firstMs, capMs: timing.capMs, minMs: timing.minMs, jitter: 0.5 }, random);
   }
 
   /** The next wait (ms), given how long the session has left (ms; Infinity: no bound). */
   next(remainingMs: number): number {
-    const bound = Math.min(this.stepMs, this.timing.capMs, Math.max(0, remainingMs) * this.timing.fractionOfRemaining);
-    this.stepMs = Math.min(this.timing.capMs, this.stepMs * 2);
-    return Math.max(this.timing.minMs, bound / 2 + this.random() * (bound / 2));
+    return this.backoff.next(Math.max(0, remainingMs) * this.timing.fractionOfRemaining);
   }
 
   /** An answer came: the next failure starts from `firstMs` again. */
   reset(): void {
-    this.stepMs = this.timing.firstMs;
+    this.backoff.reset();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ActorRef } from '@actorfs/actors';
+import { backoffWaitMs, type ActorRef, type BackoffTiming, type Random } from '@actorfs/actors';
 import { compareBallots, type Ballot } from './ballot.ts';
 import { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRefusedError, PaxosUnavailableError, type RetryHandle } from './client-errors.ts';
 import type { Command, ProposeReply, ProposerMsg, ProposerStatus } from './messages.ts';
@@ -18,6 +18,8 @@ export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
   ask: Asker;
   /** Waits between attempts (ctx.sleep inside an actor, a timer outside). */
   sleep: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1) (ctx.random inside an actor): given, each backoff is drawn between half of its step and all of it. Default: no jitter. */
+  random?: Random;
   /** Per attempt. Default 1000. */
   timeoutMs?: number;
   /** Default 30. */
@@ -253,9 +255,10 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
    * `retried`: an earlier call may have sent this command already. `handle`: what an unknown outcome carries.
    */
   private async attempt(msg: () => ProposerMsg, sent: { retried: boolean; handle?: RetryHandle } = { retried: false }): Promise<unknown> {
-    const { proposers, ask, sleep, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20, maxBackoffMs = 1000 } = this.opts;
+    const { proposers, ask, sleep, random = noJitter, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20, maxBackoffMs = 1000 } = this.opts;
+    const backoff: BackoffTiming = { firstMs: backoffMs, capMs: maxBackoffMs, jitter: random === noJitter ? 0 : 0.5 };
+    let failures = 0;
     let lastReason = 'no attempt';
-    let backoff = backoffMs;
     // Whether a copy of the command may be in the group: then a failure leaves its outcome unknown.
     let maybeSent = sent.retried;
     // Proposers that failed this operation: a hint naming one (a dead leader, say) is not followed.
@@ -271,7 +274,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
         lastReason = err instanceof Error ? err.message : String(err);
         (failed ??= new Set()).add(target.toString());
         this.forget();
-        backoff = await backOff(sleep, backoff, maxBackoffMs);
+        await sleep(backoffWaitMs(backoff, failures++, random));
         continue;
       }
       if (reply.ok) {
@@ -291,7 +294,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
         continue;
       }
       this.forget();
-      backoff = await backOff(sleep, backoff, maxBackoffMs);
+      await sleep(backoffWaitMs(backoff, failures++, random));
     }
     const message = `no answer after ${maxAttempts} attempts: ${lastReason}`;
     if (maybeSent) throw new PaxosUnavailableError(message, sent.handle);
@@ -304,8 +307,5 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   }
 }
 
-/** Sleeps `ms`; returns the next backoff (doubled, at most `max`). */
-async function backOff(sleep: (ms: number) => Promise<void>, ms: number, max: number): Promise<number> {
-  await sleep(ms);
-  return Math.min(max, ms * 2);
-}
+/** Stands for `random` when none is given: a backoff without jitter never draws. */
+const noJitter: Random = () => 0;

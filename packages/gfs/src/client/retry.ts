@@ -1,4 +1,4 @@
-import { AskTimeoutError, DeliveryError, RemoteActorError, StreamError } from '@actorfs/actors';
+import { AskTimeoutError, backoffWaitMs, DeliveryError, RemoteActorError, StreamError } from '@actorfs/actors';
 
 /** A client operation that could not be done: bad input, or a step that kept failing. */
 export class GfsClientError extends Error {
@@ -49,8 +49,7 @@ export async function retrying<T>(
     } catch (err) {
       if (!isRetryable(err)) throw err;
       recover(err);
-      const backoff = Math.min(MAX_BACKOFF_MS, limits.clientBackoffMs * 2 ** (n - 1));
-      const waitMs = backoff / 2 + host.random() * (backoff / 2);
+      const waitMs = backoffWaitMs({ firstMs: limits.clientBackoffMs, capMs: MAX_BACKOFF_MS, jitter: 0.5 }, n - 1, () => host.random());
       if (n >= limits.clientAttempts || host.now() + waitMs - startMs > limits.clientRetryMs) {
         throw new GfsClientError(`${what} failed after ${n} attempts in ${Math.round(host.now() - startMs)} ms: ${err instanceof Error ? err.message : String(err)}`);
       }
