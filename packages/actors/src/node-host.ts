@@ -11,6 +11,8 @@ export interface NodeEnv {
   now(): number;
   setTimer(fn: () => void, delayMs: number): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  /** Whether an armed timer keeps the process alive (Node's ref/unref). Absent: every timer does. */
+  holdTimer?(handle: TimerHandle, hold: boolean): void;
   /** Run fn soon, after pending I/O (setImmediate for real; an event in the simulator). */
   defer(fn: () => void): void;
   /**

@@ -85,7 +85,8 @@ class DeadlineHeap {
  * timer, armed for the earliest (a timer armed and cleared per ask cost about a third of a local
  * ask). The map is bounded by the asks made within the longest timeout, the heap by twice the
  * pending asks (past that it is rebuilt from them). An ask leaves the map when answered, timed
- * out, or failed with its node.
+ * out, or failed with its node. While no ask is pending the timer stays armed but does not keep
+ * the process alive (a node never shut down lets its process exit).
  */
 export class PendingAsks {
   private readonly asks = new Map<number, PendingAsk>();
@@ -93,6 +94,8 @@ export class PendingAsks {
   private nextCorr = 1;
   private timer: TimerHandle | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
+  /** Whether the armed timer keeps the process alive: while some ask is pending. */
+  private timerHeld = false;
   private readonly fireFn = (): void => this.fire();
 
   constructor(private readonly env: NodeEnv) {}
@@ -111,6 +114,7 @@ export class PendingAsks {
       for (const p of this.asks.values()) this.deadlines.push(p.deadline, p.corr);
     } else this.deadlines.push(deadline, corr);
     if (deadline < this.timerDue) this.arm(deadline, timeoutMs);
+    else if (!this.timerHeld) this.hold(true);
     return corr;
   }
 
@@ -119,6 +123,7 @@ export class PendingAsks {
     if (!p) return; // timed out already, or a duplicate reply
     this.asks.delete(corr);
     // The timer stays armed: when it fires it finds nothing due, and is armed again only for a pending ask.
+    if (this.asks.size === 0 && this.timerHeld) this.hold(false);
     this.env.promised?.();
     if (!isError) p.resolve(body);
     else p.reject(errorFrom(p.target, body));
@@ -142,6 +147,13 @@ export class PendingAsks {
     this.disarm();
     this.timerDue = deadline;
     this.timer = this.env.setTimer(this.fireFn, delayMs);
+    this.timerHeld = true;
+  }
+
+  private hold(hold: boolean): void {
+    if (this.timer === undefined) return;
+    this.timerHeld = hold;
+    this.env.holdTimer?.(this.timer, hold);
   }
 
   private disarm(): void {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorNode, ActorRef, ActorSystem, DeliveryError, MemoryStore, type NodeEnv } from '../src/index.ts';
 import { Stuck, TimerUser } from './fixtures/hardening-kinds.ts';
-import { HANG_MS, rejectionOf, settledNow, until } from './helpers.ts';
+import { HANG_MS, rejectionOf, runScenario, settledNow, until } from './helpers.ts';
 
 const modules = [new URL('./fixtures/hardening-kinds.ts', import.meta.url)];
 let sys: ActorSystem;
@@ -85,6 +85,13 @@ describe('asks always end', () => {
     for (let i = 0; i < 100; i++) expect(await node.ask(s, { type: 'ping' }, 60_000)).toBe('pong');
     expect(armed).toBe(1);
     await node.shutdown();
+  });
+
+  it('the shared timer does not keep a process alive once no ask is pending: a node never shut down lets it exit', async () => {
+    // The ask's timeout is ten minutes; the limit (the helper's, 100 s) only catches a process held by it.
+    const run = await runScenario('answered-ask-never-shut-down');
+    expect(run.results).toEqual([{ answer: 'pong' }]);
+    expect(run.code).toBe(0);
   });
 
   it('each ask times out at its own deadline, whatever the timeouts of the others', async () => {
