@@ -34,3 +34,12 @@ export function hashString(s: string, seed = 0x811c9dc5): number {
   }
   return h;
 }
+
+/**
+ * The seed of a node's `incarnation`-th start (0: the first), from the seed of its first: a node
+ * started again draws fresh values (ids drawn at start do not repeat), and the first start's
+ * stream is the seed itself, so a run without restarts replays as before.
+ */
+export function incarnationSeed(seed: number, incarnation: number): number {
+  return incarnation === 0 ? seed >>> 0 : hashString(`#${incarnation}`, seed);
+}

@@ -61,6 +61,8 @@ export class ActorSystem {
   readonly main: ActorNode;
   private readonly transport: PortTransport;
   private readonly workers = new Map<string, WorkerNode>();
+  /** How many times each worker node was started: its next start's incarnation. */
+  private readonly starts = new Map<string, number>();
   private readonly downListeners: Array<(node: string) => void> = [];
   private readonly releaseDataDir: () => void;
   private closing = false;
@@ -168,7 +170,9 @@ export class ActorSystem {
     if (this.closing) throw new Error(`cannot start node ${name}: the system is shutting down`);
     if (this.workers.get(name)?.alive) throw new Error(`node ${name} is already running`);
     const control = new MessageChannel();
-    const start = workerStart(this.config.modules, { name, config: this.config, control: control.port2 });
+    const incarnation = this.starts.get(name) ?? 0;
+    this.starts.set(name, incarnation + 1);
+    const start = workerStart(this.config.modules, { name, config: this.config, control: control.port2, incarnation });
     const worker = new Worker(start.file, { ...start.options, transferList: [control.port2] });
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const handle: WorkerNode = { worker, admin: wrap<NodeAdmin>(nodeEndpoint(control.port1)), alive: true, exited };

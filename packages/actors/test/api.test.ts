@@ -291,6 +291,29 @@ describe('clock, randomness and logging', () => {
     }
   });
 
+  it('random() on a worker node started again draws fresh values; the same seed replays every start', async () => {
+    /** What an actor named dice on w1 draws in each of two starts of w1. */
+    const drawsPerStart = async (): Promise<number[][]> => {
+      const s = await ActorSystem.start({ seed: 7, workers: ['w1'], modules });
+      try {
+        const draws: number[][] = [];
+        for (let i = 0; i < 2; i++) {
+          if (i > 0) {
+            await s.stopNode('w1');
+            await s.startNode('w1');
+          }
+          draws.push(await s.ask(await s.spawn(Recorder, {}, { name: 'dice', node: 'w1' }), { type: 'random', count: 4 }));
+        }
+        return draws;
+      } finally {
+        await s.shutdown();
+      }
+    };
+    const draws = await drawsPerStart();
+    expect(draws[1]).not.toEqual(draws[0]);
+    expect(await drawsPerStart()).toEqual(draws);
+  });
+
   it('random() is seeded with the node\'s name too: same-named actors on different nodes draw different values', async () => {
     const draws = await Promise.all(
       ['main', 'w1', 'w2'].map(async (node) => sys.ask(await sys.spawn(Recorder, {}, { name: 'twin', node }), { type: 'random', count: 4 })),

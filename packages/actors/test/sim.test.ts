@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { ActorSystem } from '../src/index.ts';
+import { ActorSystem, hashString, seededRandom } from '../src/index.ts';
 import { forEachSeed, SimCluster, simSeeds, withSeed } from '../src/testing/index.ts';
 import { Counter } from './fixtures/kinds.ts';
+import { Recorder as Dice } from './fixtures/probes.ts';
 import { Ledger, Metronome, Recorder, Talker } from './fixtures/sim-kinds.ts';
 
 /** A busy run: three talkers to one recorder over a lossy, duplicating, reordering network. */
@@ -227,6 +228,31 @@ describe('simulator: crashes and restarts', () => {
     expect(boots).toBe(2);
     expect(sim.node('a').hasActor('rec')).toBe(true);
     expect(sim.node('a').hasActor('other')).toBe(false);
+  });
+});
+
+describe('simulator: random streams across restarts', () => {
+  /** What an actor named dice on node a draws at the start of each of three incarnations of a. */
+  async function drawsPerIncarnation(seed: number): Promise<number[][]> {
+    const sim = new SimCluster({ seed, nodes: ['a'] });
+    const draws: number[][] = [];
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) {
+        sim.crash('a');
+        sim.restart('a');
+      }
+      draws.push(await sim.call(sim.spawn('a', Dice, {}, { name: 'dice' }), { type: 'random', count: 4 }));
+    }
+    return draws;
+  }
+
+  it('an actor on a restarted node draws fresh values; the same seed replays them all', async () => {
+    const draws = await drawsPerIncarnation(5);
+    expect(new Set(draws.map((d) => JSON.stringify(d))).size).toBe(3);
+    expect(await drawsPerIncarnation(5)).toEqual(draws);
+    // The first incarnation draws what it drew before restarts were seeded (runs without restarts replay as before).
+    const first = seededRandom(hashString('dice', hashString('a', 5)));
+    expect(draws[0]).toEqual([first(), first(), first(), first()]);
   });
 });
 

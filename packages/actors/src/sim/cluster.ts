@@ -4,7 +4,7 @@ import type { ActorKind } from '../kind.ts';
 import { LOG_LEVELS, textFields, type LogSink } from '../log.ts';
 import { ActorNode } from '../node.ts';
 import type { NodeEnv, Transport } from '../node-host.ts';
-import { hashString, seededRandom, type Random } from '../random.ts';
+import { hashString, incarnationSeed, seededRandom, type Random } from '../random.ts';
 import { ActorRef, type MessageOf, type ReplyOf } from '../ref.ts';
 import { DEFAULT_DOMAIN, type StorageDomainOptions } from '../storage/domains.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
@@ -245,7 +245,7 @@ export class SimCluster {
     const node = new ActorNode({
       name: sn.name,
       env,
-      seed: hashString(sn.name, this.seed),
+      seed: incarnationSeed(hashString(sn.name, this.seed), inc),
       logSink: this.logSink,
       openStore: (domain) => this.storeOf(sn, domain),
       taskPools: this.simPools.pools,

@@ -1,7 +1,7 @@
 import type { LogSink } from '../log.ts';
 import { consoleSink } from '../log.ts';
 import type { NodeOptions } from '../node-host.ts';
-import { hashString } from '../random.ts';
+import { hashString, incarnationSeed } from '../random.ts';
 import type { StorageDomainOptions } from '../storage/domains.ts';
 import { domainPath, LmdbStore } from '../storage/lmdb-store.ts';
 import type { DurableStore } from '../storage/store.ts';
@@ -18,16 +18,17 @@ export type LogSinkFactory = (node: string) => LogSink;
 /**
  * The options of a node of the real runtime, main or worker alike: the system's settings, plus
  * the injected store factory and log sink when the system names their modules (functions do not
- * cross threads; module names do, as for actor kinds).
+ * cross threads; module names do, as for actor kinds). `incarnation`: how many times the system
+ * started this node before (a node started again draws fresh random values).
  */
-export async function realNodeOptions(name: string, config: NodeConfig): Promise<NodeOptions> {
+export async function realNodeOptions(name: string, config: NodeConfig, incarnation = 0): Promise<NodeOptions> {
   const stores = config.storeModule === undefined ? undefined : await defaultExport<StoreFactory>(config.storeModule, 'storeModule');
   const sinks = config.logSinkModule === undefined ? undefined : await defaultExport<LogSinkFactory>(config.logSinkModule, 'logSinkModule');
   return {
     name,
     env: realEnv,
     // Same-named actors on different nodes must not draw the same values (the simulator does the same).
-    seed: hashString(name, config.seed),
+    seed: incarnationSeed(hashString(name, config.seed), incarnation),
     logSink: sinks ? sinks(name) : consoleSink(config.logLevel, config.logFormat),
     openStore: stores
       ? (domain, options) => stores({ node: name, domain, dataDir: config.dataDir, options })

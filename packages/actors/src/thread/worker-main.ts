@@ -9,11 +9,11 @@ import { PortTransport } from './port-transport.ts';
 import { realNodeOptions } from './real-node.ts';
 
 /** A worker node: load the kinds' modules, build the node, and serve the control plane. */
-const { name, config, control } = workerData as { name: string; config: NodeConfig; control: MessagePort };
+const { name, config, control, incarnation } = workerData as { name: string; config: NodeConfig; control: MessagePort; incarnation: number };
 
 for (const m of config.modules) await import(m);
 
-const node = new ActorNode(await realNodeOptions(name, config));
+const node = new ActorNode(await realNodeOptions(name, config, incarnation));
 const transport = new PortTransport(node, config.maxMessageBytes);
 node.transport = transport;
 expose(makeAdmin(node, transport), nodeEndpoint(control));
