@@ -30,6 +30,9 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
   // A lease this acceptor granted before a restart may still run: honour it for a full term. Its
   // holder is the proposer of the promise on disk, since a lease is only acknowledged (heartbeat
   // acks) once the promise it rests on is synced.
+  // The highest promise known to be on disk (all of it is, after a restart). A heartbeat at it
+  // changes nothing durable, so its ack need not wait for the other writes' sync.
+  let syncedPromise = promised;
   let leaseHolder = promised.id;
   let leaseUntil = sameBallot(promised, ZERO_BALLOT) ? 0 : ctx.now() + t.leaseMs;
 
@@ -43,6 +46,10 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
     if (compareBallots(ballot, promised) <= 0) return;
     promised = ballot;
     store.put('promised', promised);
+    void store.flushed().then(
+      () => void (compareBallots(ballot, syncedPromise) > 0 && (syncedPromise = ballot)),
+      () => undefined, // refused: never marked synced, so heartbeats at it keep waiting (and are dropped with it)
+    );
   };
 
   // Only a working leader (accepts, heartbeats) holds the lease; a mere candidate does not, or
@@ -84,9 +91,12 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         // A leader elected while this acceptor was away (restarted, cut off): promising its ballot
         // is safe, as an accept at that ballot would be, and it lets the leader count this
         // acceptor again. Acknowledged once the promise is on disk (also when an accept or prepare
-        // of this turn made it), so the lease it grants survives a restart.
+        // of this turn made it), so the lease it grants survives a restart: a restarted acceptor
+        // honours the holder of the promise on disk for a full term. Nothing else needs the sync.
         promise(msg.ballot);
-        return ctx.sendWhenDurable(msg.proposer, { type: 'heartbeat-ack', ballot: msg.ballot, round: msg.round, acceptor: props.index });
+        const ack: ProposerMsg = { type: 'heartbeat-ack', ballot: msg.ballot, round: msg.round, acceptor: props.index };
+        if (sameBallot(syncedPromise, msg.ballot)) return ctx.send(msg.proposer, ack);
+        return ctx.sendWhenDurable(msg.proposer, ack);
       }
       case 'read-accepted': {
         // Cut short to a reply the transport can carry; `covered` tells the learner how far it reaches.
