@@ -183,6 +183,39 @@ describe('ProposerCore: phase 2', () => {
     ]);
   });
 
+  it('the own acceptor stays in the thrifty majority while it answers, even when measured slower than the remotes', () => {
+    const c = core();
+    const { now: start, ballot } = leader(c);
+    let now = start;
+    // Under load the own acceptor (acc-0, on the leader's node) answers after acc-1: at 4 ms, acc-1 at 1 ms.
+    for (let seq = 1; seq <= 20; seq++) {
+      c.step({ type: 'propose', cmd: cmd(seq), handle: null }, now);
+      const accepts = sent(c.step({ type: 'flush' }, now), 'accept');
+      expect(accepts.map((a) => a.to)).toEqual(['acc-0', 'acc-1']);
+      const s = accepts[0]!.msg.slot as number;
+      c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now + 1);
+      c.step({ type: 'accepted', ballot, acceptor: 0, slot: s }, now + 4);
+      now += 5;
+    }
+    for (const acceptor of [0, 1, 2]) c.step({ type: 'heartbeat-ack', ballot, round: 1, acceptor }, now);
+    c.step({ type: 'tick' }, (now += T.heartbeatMs)); // a heartbeat ranks the acceptors again
+    c.step({ type: 'propose', cmd: cmd(21), handle: null }, now);
+    expect(sent(c.step({ type: 'flush' }, now), 'accept').map((a) => a.to)).toEqual(['acc-0', 'acc-1']);
+  });
+
+  it('an own acceptor silent for a whole heartbeat round drops out of the thrifty majority', () => {
+    const c = core();
+    const { now: start, ballot } = leader(c);
+    let now = start;
+    for (const round of [2, 3]) {
+      c.step({ type: 'tick' }, (now += T.heartbeatMs));
+      for (const acceptor of [1, 2]) c.step({ type: 'heartbeat-ack', ballot, round, acceptor }, now);
+    }
+    c.step({ type: 'tick' }, (now += T.heartbeatMs));
+    c.step({ type: 'propose', cmd: cmd(1), handle: null }, now);
+    expect(sent(c.step({ type: 'flush' }, now), 'accept').map((a) => a.to)).toEqual(['acc-1', 'acc-2']);
+  });
+
   it('a slot its thrifty majority has not chosen within thriftyWaitMs goes to the other acceptors too', () => {
     const c = core();
     const { now } = leader(c);
