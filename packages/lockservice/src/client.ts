@@ -6,6 +6,7 @@ import type { LockMode, LsEvent, LsQuery, LsResults, SessionId, Stat } from './p
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
 import { MASTER_ATTEMPTS, STARTED } from './server.ts';
 import { unreachable } from './unreachable.ts';
+import { EventReceiver } from './event-receiver.ts';
 import { shareView, withdrawView, type CachedFile, type LocalView } from './local-view.ts';
 import { keepAliveRetryTiming, requestRetryTiming, RetryBackoff } from './retry-backoff.ts';
 
@@ -47,6 +48,9 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
   let lease: ClientLease<MasterEvent> | undefined;
   let state: ClientStatus['state'] = 'opening';
   const handles = new Map<number, string>();
+  /** Handles subscribed to "master failed over". */
+  const failoverWatchers = new Set<number>();
+  const received = new EventReceiver<MasterEvent>();
   const cache = new Map<string, Cached>();
   /** Bumped by every invalidation and flush: a read that saw it change while in flight is not cached. */
   let epoch = 0;
@@ -229,19 +233,22 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     // After a failure the client does not know the lease the master last granted: it asks for an answer at once.
     const answerNow = keepAliveFailures > 0;
     const timeoutMs = keepAliveWaitMs(sentAt, lease && state === 'live' ? lease.leaseEndsAt : undefined, answerNow, t);
+    const seen = received.seen;
     (async () => {
       master ??= await findMaster();
-      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, ...auth(sec), acks: sentAcks, ...(answerNow ? { answerNow } : {}) }, { timeoutMs });
+      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, ...auth(sec), acks: sentAcks, ...(answerNow ? { answerNow } : {}), ...(seen ? { seen } : {}) }, { timeoutMs });
     })().then(
-      (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply }),
-      () => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply: null }),
+      (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, acks: sentAcks, reply }),
+      () => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, acks: sentAcks, reply: null }),
     );
   }
 
-  function onKeepAlive(sentAt: number, reply: KeepAliveReply | null): void {
+  function onKeepAlive(sentAt: number, sentAcks: number[], reply: KeepAliveReply | null): void {
     if (!lease) return;
     const now = ctx.now();
     if (reply === null || (!reply.ok && reply.reason === 'notMaster')) {
+      // The master may not have heard the acknowledgements: they go again (copies are harmless).
+      acks = sentAcks.concat(acks);
       // A KeepAlive lost once goes again at once; after that, or when refused, look for the master.
       keepAliveFailures++;
       // Its answer may have been lost with invalidations the master will not send again: the next
@@ -255,16 +262,22 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     keepAliveFailures = 0;
     keepAliveBackoff.reset();
     if (!reply.ok) return runLease(lease.step({ type: 'ended' }, now));
+    const heard = received.receive(reply);
     const events: MasterEvent[] = [];
-    for (const e of reply.events) {
+    for (const e of heard.events) {
       if (e.type === 'invalidate') {
         cache.delete(e.path);
         epoch++;
         acks.push(e.id);
       } else events.push(e);
     }
-    if (reply.failover) flush();
-    runLease(lease.step({ type: 'answered', sentAt: sentAt + reply.heldMs, leaseRemainingMs: reply.leaseRemainingMs, events, eventsLost: reply.eventsLost, failover: reply.failover }, now));
+    if (heard.lost) lost = true;
+    if (heard.failover) {
+      // The old master's events not yet heard are gone with it: this is what the client gets instead.
+      flush();
+      for (const handle of failoverWatchers) emit({ session: session!, handle, kind: 'masterFailover', path: handles.get(handle)! });
+    }
+    runLease(lease.step({ type: 'answered', sentAt: sentAt + reply.heldMs, leaseRemainingMs: reply.leaseRemainingMs, events, eventsLost: heard.lost, failover: reply.failover }, now));
   }
 
   function runLease(effects: ClientLeaseEffect<MasterEvent>[]): void {
@@ -303,6 +316,11 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
     if (next !== undefined) ctx.setTimer('lease', Math.max(0, next - ctx.now()), { type: 'wake' });
   }
 
+  function forget(handle: number): void {
+    handles.delete(handle);
+    failoverWatchers.delete(handle);
+  }
+
   function pathOf(handle: number): string | ClientReply {
     return handles.get(handle) ?? { ok: false, error: { code: 'HANDLE_UNKNOWN', message: `handle ${handle} is not open in this session` } };
   }
@@ -315,13 +333,14 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       case 'open': {
         const r = await op<LsResults['open']>({ type: 'open', session: s, ...withoutType(req), create: req.create ?? 'never' });
         if (r.ok) handles.set(r.result.handle, r.result.stat.path);
+        if (r.ok && req.events?.includes('masterFailover')) failoverWatchers.add(r.result.handle);
         return r;
       }
       case 'close': {
         const path = pathOf(req.handle);
         if (typeof path !== 'string') return path;
         const r = await op({ type: 'close', session: s, handle: req.handle });
-        if (r.ok) handles.delete(req.handle);
+        if (r.ok) forget(req.handle);
         return r.ok ? { ok: true, result: {} } : r;
       }
       case 'getContentsAndStat': {
@@ -350,7 +369,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
         if (typeof path !== 'string') return path;
         if (req.type === 'delete') cache.delete(path);
         const r = await op({ type: req.type, session: s, handle: req.handle });
-        if (r.ok && req.type === 'delete') handles.delete(req.handle);
+        if (r.ok && req.type === 'delete') forget(req.handle);
         return r.ok ? { ok: true, result: {} } : r;
       }
       case 'readdir':
@@ -416,7 +435,7 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
       case 'keepAliveDone':
         // An answer for a session ended for idleness is not for the one opened since.
         if (msg.session !== undefined && msg.session !== session) return;
-        return onKeepAlive(msg.sentAt, msg.reply);
+        return onKeepAlive(msg.sentAt, msg.acks, msg.reply);
       case 'idleCheck':
         return endIfIdle();
       case 'wake':

@@ -65,7 +65,6 @@ export class Master {
    */
   private writeBarrier: number;
   private readonly unflushed = new Set<SessionId>();
-  private readonly toldFailover = new Set<SessionId>();
   /** When the wake timer is set to fire (undefined: not set). */
   private wakeAt: number | undefined;
 
@@ -73,6 +72,8 @@ export class Master {
     private readonly ctx: ActorContext<ServerMsg>,
     private readonly config: CellConfig,
     private readonly paxos: PaxosClient<LsMachine>,
+    /** Names this term of mastership (its ballot) in KeepAlive answers: event numbers count within it. */
+    private readonly term: string,
   ) {
     const t = config.timing;
     this.leases = new SessionLeases({ leaseMs: t.leaseMs, answerBeforeEndMs: t.answerBeforeEndMs, gracePeriodMs: t.gracePeriodMs, maxPendingEvents: t.maxPendingEvents });
@@ -176,11 +177,14 @@ export class Master {
     );
   }
 
-  keepAlive(session: SessionId, acks: number[], answerNow: boolean, to: ReplyHandle | undefined): void {
+  keepAlive(msg: Extract<ServerMsg, { type: 'keepAlive' }>, to: ReplyHandle | undefined): void {
     if (!to) return;
-    if (this.toldFailover.delete(session)) this.flushed(session);
+    const { session, acks } = msg;
+    // A client that heard this master has flushed its cache (the failover answer says so).
+    const ack = msg.seen?.term === this.term ? msg.seen.seq : undefined;
+    if (ack !== undefined) this.flushed(session);
     for (const id of acks) this.acknowledged(id);
-    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() }, answerNow }, this.ctx.now()));
+    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() }, answerNow: msg.answerNow === true, ...(ack === undefined ? {} : { ack }) }, this.ctx.now()));
     this.schedule();
   }
 
@@ -319,7 +323,6 @@ export class Master {
       case 'expireSession':
         this.runLeases(this.leases.step({ type: 'sessionEnded', session: op.session }, now));
         this.secrets.delete(op.session);
-        this.toldFailover.delete(op.session);
         this.flushed(op.session);
         this.runWaiters(this.waiters.step({ type: 'sessionEnded', session: op.session }, now));
         for (const [path, set] of this.cachers) if (set.delete(op.session)) this.dropCacher(path, set);
@@ -441,10 +444,11 @@ export class Master {
   private runLeases(effects: LeaseEffect<HeldKeepAlive, MasterEvent>[]): void {
     for (const e of effects) {
       switch (e.type) {
-        case 'answer':
-          if (e.failover) this.toldFailover.add(e.session);
-          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs: e.leaseRemainingMs, events: e.events, eventsLost: e.eventsLost, failover: e.failover });
+        case 'answer': {
+          const { leaseRemainingMs, events, firstSeq, eventsLost, failover } = e;
+          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs, term: this.term, events, firstSeq, eventsLost, failover });
           break;
+        }
         case 'refuse':
           this.ctx.replyTo(e.to.to, { ok: false, reason: e.reason });
           break;

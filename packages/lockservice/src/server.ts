@@ -98,7 +98,7 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
         if (ballot !== undefined && compareBallots(ballot, msg.ballot) === 0) return;
         master?.stop();
         ballot = msg.ballot;
-        master = new Master(ctx, props.config, paxos);
+        master = new Master(ctx, props.config, paxos, `${msg.ballot.round}.${msg.ballot.id}`);
         master.start();
         return;
       case 'not-leading':
@@ -132,7 +132,7 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
         if (!master?.ready) return ctx.reply({ ok: false, reason: 'notMaster' });
         const m = master;
         const to = ctx.replyHandle();
-        m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg.session, msg.acks, msg.answerNow === true, to), (why) => to && ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
+        m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg, to), (why) => to && ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
         return STARTED;
       }
       default:
