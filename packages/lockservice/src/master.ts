@@ -154,10 +154,11 @@ export class Master {
   }
 
   op(op: ClientOp, to: ReplyHandle | undefined): void {
-    // Changes to a node's contents or stat wait for the invalidation of other clients' caches.
+    // Changes to a node's contents or stat wait for the invalidation of other clients' caches; a
+    // grant changes the lock generation, so a tryAcquire waits as a blocking acquire's try does.
     if (op.type === 'closeSession') return this.endSession(op, to);
     if (op.type === 'openSession') return this.propose({ ...op, secret: drawSecret(this.ctx) }, to);
-    if (op.type !== 'setContents' && op.type !== 'delete' && op.type !== 'setAcl') return this.propose(op, to);
+    if (op.type !== 'setContents' && op.type !== 'delete' && op.type !== 'setAcl' && op.type !== 'acquire') return this.propose(op, to);
     this.pathOf(op.session, op.handle, to, (path) => this.write(path, op.session, () => this.propose(op, to, path)));
   }
 
