@@ -80,10 +80,14 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
       : { ok: false, error: { code: 'UNAVAILABLE', message: `the master is looking up ${MAX_SESSION_LOOKUPS} sessions it did not know; try again` } };
   const notMaster = () => ({ ok: false, error: { code: 'NOT_MASTER', message: `${ctx.node} is not the master of cell ${props.config.db.cell}` } });
 
-  /** Runs `go` (with the master and the reply handle) once the request may act on `session`, else answers the refusal. */
-  const owned = (m: Master, session: SessionId | undefined, secret: string | undefined, go: (m: Master, to: ReplyHandle | undefined) => void, to = ctx.replyHandle()): Promise<void> => {
+  /**
+   * Runs `go` (with the master and the reply handle) once the request may act on `session`, else
+   * answers the refusal. The receive returns at once, without a promise: the work it set going
+   * (Paxos asks, reads) is sent before it returns and answers by replyTo, so the server takes its
+   * next request in the same turn, and the replies and proposals of a turn leave together.
+   */
+  const owned = (m: Master, session: SessionId | undefined, secret: string | undefined, go: (m: Master, to: ReplyHandle | undefined) => void, to = ctx.replyHandle()): void => {
     m.whenOwner(session, secret, () => go(m, to), (why) => to && ctx.replyTo(to, refusal(why)));
-    return STARTED;
   };
 
   return (msg: ServerMsg) => {
@@ -133,7 +137,7 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
         const m = master;
         const to = ctx.replyHandle();
         m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg, to), (why) => to && ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
-        return STARTED;
+        return;
       }
       default:
         return unreachable(msg, 'lock-service server');
