@@ -225,32 +225,35 @@ class SessionActor {
   }
 
   /**
-   * An acquire (`timeoutMs` undefined: a try) under an attempt number of its own. An answer that
-   * leaves the outcome unknown (no answer, UNAVAILABLE) is followed by a try of the same attempt,
-   * which the database answers with the grant if the attempt had it: the caller always learns
-   * whether it holds the lock. A blocking acquire that learns it does not waits on for the rest
-   * of its timeout.
+   * An acquire (`timeoutMs` undefined: a try) under an attempt number of its own. A try is
+   * `final`: its answer decides the attempt, and the database refuses any later copy of it. An
+   * answer that leaves the outcome unknown (no answer, UNAVAILABLE) is followed by a final try of
+   * the same attempt, which the database answers with the grant if the attempt had it: the caller
+   * always learns whether it holds the lock, and a copy still on its way (a deposed master's
+   * retry) can never grant it later. A blocking acquire that learns it does not waits on for the
+   * rest of its timeout, under a new attempt.
    */
   private async acquireLock(s: SessionId, req: AcquireRequest, timeoutMs: number | undefined): Promise<ClientReply> {
     const secret = this.secret;
-    const acquire = { session: s, handle: req.handle, mode: req.mode, attempt: this.nextAttempt++, ...(req.lockDelayMs === undefined ? {} : { lockDelayMs: req.lockDelayMs }) };
+    const acquire = { session: s, handle: req.handle, mode: req.mode, ...(req.lockDelayMs === undefined ? {} : { lockDelayMs: req.lockDelayMs }) };
+    let attempt = this.nextAttempt++;
     const deadline = this.ctx.now() + (timeoutMs ?? 0);
     const backoff = new RetryBackoff(requestRetryTiming(this.t.leaseMs), this.random);
     let blocking = timeoutMs !== undefined;
     for (let round = 1; ; round++) {
       const left = (): number => Math.max(0, deadline - this.ctx.now());
       const r = blocking
-        ? await this.toMaster(() => ({ type: 'acquire', ...auth(secret), ...acquire, timeoutMs: left() }), left() + this.opTimeoutMs, false)
-        : await this.toMaster(() => ({ type: 'op', op: { type: 'acquire', ...acquire }, ...auth(secret) }), this.opTimeoutMs, false);
+        ? await this.toMaster(() => ({ type: 'acquire', ...auth(secret), ...acquire, attempt, timeoutMs: left() }), left() + this.opTimeoutMs, false)
+        : await this.toMaster(() => ({ type: 'op', op: { type: 'acquire', ...acquire, attempt, final: true }, ...auth(secret) }), this.opTimeoutMs, false);
       if (!r.ok && r.error.code === 'UNAVAILABLE' && round < MAX_ATTEMPTS) {
         blocking = false;
         await this.ctx.sleep(backoff.next(Infinity));
         continue;
       }
-      const refused = !r.ok && (r.error.code === 'LOCK_HELD' || r.error.code === 'LOCK_DELAY');
+      const refused = !r.ok && (r.error.code === 'LOCK_HELD' || r.error.code === 'LOCK_DELAY' || r.error.code === 'ATTEMPT_DECIDED');
       if (!refused || timeoutMs === undefined || blocking) return r;
       if (this.ctx.now() >= deadline) return { ok: false, error: { code: 'TIMEOUT', message: `the lock was not granted within the acquire's timeout (${timeoutMs} ms)` } };
-      blocking = true;
+      [attempt, blocking] = [this.nextAttempt++, true];
     }
   }
 

@@ -117,7 +117,8 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
         } catch (err) {
           if (err instanceof LsClientError && err.code === 'LOCK_HELD') lockHistory.ok(id, false);
           // Refused for a reason the model cannot see (lock-delay after an expiry), or its own holding.
-          else if (err instanceof LsClientError && (err.code === 'ALREADY_HELD' || err.code === 'LOCK_DELAY')) lockHistory.fail(id);
+          // ATTEMPT_DECIDED: an earlier copy of this very try was refused (its answer was lost).
+          else if (err instanceof LsClientError && (err.code === 'ALREADY_HELD' || err.code === 'LOCK_DELAY' || err.code === 'ATTEMPT_DECIDED')) lockHistory.fail(id);
           else if (unknown(err)) lockHistory.info(id);
           else throw err;
         }
