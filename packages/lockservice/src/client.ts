@@ -185,7 +185,7 @@ class SessionActor {
     const backoff = new RetryBackoff(requestRetryTiming(this.t.leaseMs), this.random);
     let reason = 'no master found';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const closed = await this.outOfJeopardy();
+      const closed = this.state === 'jeopardy' || this.state === 'expired' || this.state === 'closed' ? await this.outOfJeopardy() : undefined;
       if (closed) return closed;
       this.master ??= await this.findMaster();
       const m = this.master;
