@@ -234,6 +234,10 @@ class SessionActor {
    * rest of its timeout, under a new attempt.
    */
   private async acquireLock(s: SessionId, req: AcquireRequest, timeoutMs: number | undefined): Promise<ClientReply> {
+    // A grant changes the node's stat (lock generation). The master invalidates other sessions'
+    // copies, not the acquirer's own: that one goes here, as a writer's does.
+    const path = this.handles.get(req.handle);
+    if (path !== undefined) this.cache.forget(path);
     const secret = this.secret;
     const acquire = { session: s, handle: req.handle, mode: req.mode, ...(req.lockDelayMs === undefined ? {} : { lockDelayMs: req.lockDelayMs }) };
     let attempt = this.nextAttempt++;
