@@ -4,3 +4,4 @@ import { BENCH_CELL, HELD_CELL } from '../suites/lockservice-cell.ts';
 
 cellMachine(BENCH_CELL.db);
 cellMachine(HELD_CELL.db);
+export { ThreadBusy } from './thread-busy.ts';

@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ActorSystem } from '@actorfs/actors';
+import { ActorSystem, type ActorRef } from '@actorfs/actors';
 import { PaxosClient, PaxosDomainError, type ProposeReply } from '@actorfs/paxos';
 import { cellMachine, ClientSession, LsClient, LsClientError, planCell, type CellPlan, type ClientMsg } from '@actorfs/lockservice';
 import { closedLoopRate, collector, median, percentile, type Figure, type Suite } from '../suite.ts';
 import { SessionHerd } from '../kinds/session-herd.ts';
+import { ThreadBusy, type ThreadBusyMsg } from '../kinds/thread-busy.ts';
 import { BENCH_CELL, HELD_CELL } from './lockservice-cell.ts';
 
 /** Each measured span. */
@@ -126,20 +127,24 @@ async function commitOneAtATime(system: ActorSystem, plan: CellPlan): Promise<{ 
   return { perSec, counts: perOp(before, await cellCounts(system, plan, commits)) };
 }
 
-/** What the cell's nodes did: Paxos slots chosen, synced commits, messages taken in. */
+/** What the cell's nodes did: Paxos slots chosen, synced commits, messages taken in, the master thread's busy time. */
 interface CellCounts {
   ops: number;
   slots: number;
   syncs: number;
   messages: number;
+  masterBusyMs: number;
 }
-type PerOp = { slots: number; syncs: number; messages: number };
+type PerOp = { slots: number; syncs: number; messages: number; masterBusyUs: number };
 
 /** The counts now, with `ops`, the operations the caller made so far. */
 async function cellCounts(system: ActorSystem, plan: CellPlan, ops: number): Promise<CellCounts> {
   const stats = await Promise.all(plan.config.nodes.map((n) => system.stats(n)));
   const status = await Promise.all(plan.paxos.proposers.map((p) => system.ask(p, { type: 'status' })));
+  const master = (await system.ask(plan.servers[0]!, { type: 'whoIsMaster' })).master;
+  const probe = master === null ? undefined : await busyProbe(system, master.node);
   return {
+    masterBusyMs: probe === undefined ? 0 : (await system.ask(probe, { type: 'busy' })).activeMs,
     ops,
     slots: Math.max(...status.map((s) => s.commitIndex)),
     syncs: stats.reduce((n, s) => n + s.storage.commits, 0),
@@ -150,7 +155,15 @@ async function cellCounts(system: ActorSystem, plan: CellPlan, ops: number): Pro
 /** Counts per operation between two readings. */
 function perOp(a: CellCounts, b: CellCounts): PerOp {
   const ops = Math.max(1, b.ops - a.ops);
-  return { slots: (b.slots - a.slots) / ops, syncs: (b.syncs - a.syncs) / ops, messages: (b.messages - a.messages) / ops };
+  return { slots: (b.slots - a.slots) / ops, syncs: (b.syncs - a.syncs) / ops, messages: (b.messages - a.messages) / ops, masterBusyUs: ((b.masterBusyMs - a.masterBusyMs) * 1000) / ops };
+}
+
+const probes = new Map<string, Promise<ActorRef<ThreadBusyMsg>>>();
+/** The busy-time probe on a worker node (spawned once). */
+function busyProbe(system: ActorSystem, node: string): Promise<ActorRef<ThreadBusyMsg>> {
+  let probe = probes.get(node);
+  if (!probe) probes.set(node, (probe = system.spawn(ThreadBusy, {}, { node, name: `busy-${node}` })));
+  return probe;
 }
 
 function addCycles(add: (f: Figure) => void, name: string, r: { perSec: number; counts: PerOp }, goal: string): void {
@@ -158,6 +171,7 @@ function addCycles(add: (f: Figure) => void, name: string, r: { perSec: number; 
   add({ name: `lock_cycle_${name}_commands_per_slot`, value: 2 / r.counts.slots, unit: 'command', goal: 'counted: the acquire and the release share slots with other clients\' commands' });
   add({ name: `lock_cycle_${name}_syncs_per_cycle`, value: r.counts.syncs, unit: 'sync', goal: "counted: synced writes on the cell's nodes" });
   add({ name: `lock_cycle_${name}_messages_per_cycle`, value: r.counts.messages, unit: 'message', goal: "counted: messages the cell's nodes took in" });
+  add({ name: `lock_cycle_${name}_master_busy_us_per_cycle`, value: r.counts.masterBusyUs, unit: 'us', goal: "measured: the master's thread busy (event-loop active) per cycle" });
 }
 
 /** Each client acquires and releases its own lock, back to back; with the cell's counts per cycle. */

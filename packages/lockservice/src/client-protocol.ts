@@ -59,7 +59,8 @@ export type ClientMsg =
   | ({ type: 'takeEvents'; waitMs?: number } & Asks<{ events: ClientEvent[]; lost: boolean }>)
   | { type: 'watchTimeout'; id: number }
   | ({ type: 'status' } & Asks<ClientStatus>)
-  | { type: 'keepAliveDone'; session?: SessionId; sentAt: number; reply: KeepAliveReply | null }
+  /** `acks`: the invalidations the KeepAlive acknowledged (sent again if it failed). */
+  | { type: 'keepAliveDone'; session?: SessionId; sentAt: number; acks: number[]; reply: KeepAliveReply | null }
   /** The idle timer: ends the session if it still has no handles and no call since. */
   | { type: 'idleCheck' }
   | { type: 'wake' }

@@ -1,18 +1,20 @@
-import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
-import type { CellConfig } from './cell.ts';
+import { defineActor, type ActorContext, type ActorRef, type Behavior, type ReplyHandle } from '@actorfs/actors';
+import type { CellConfig, CellTiming } from './cell.ts';
+import { ClientCache } from './client-cache.ts';
+import { EventBuffer } from './client-events.ts';
 import { ClientLease, keepAliveWaitMs, type ClientLeaseEffect } from './client-lease.ts';
-import type { ClientEvent, ClientMsg, ClientReply, ClientRequest, ClientStatus } from './client-protocol.ts';
-import type { LockMode, LsEvent, LsQuery, LsResults, SessionId, Stat } from './protocol.ts';
+import type { ClientMsg, ClientReply, ClientRequest, ClientStatus } from './client-protocol.ts';
+import { EventReceiver } from './event-receiver.ts';
+import { shareView, withdrawView, type CachedFile, type LocalView } from './local-view.ts';
+import type { LockMode, LsEvent, LsQuery, LsResults, SessionId } from './protocol.ts';
+import { keepAliveRetryTiming, requestRetryTiming, RetryBackoff } from './retry-backoff.ts';
 import type { ClientOp, KeepAliveReply, MasterEvent, ServerMsg, ServerReply } from './server-protocol.ts';
 import { MASTER_ATTEMPTS, STARTED } from './server.ts';
 import { unreachable } from './unreachable.ts';
-import { shareView, withdrawView, type CachedFile, type LocalView } from './local-view.ts';
-import { keepAliveRetryTiming, requestRetryTiming, RetryBackoff } from './retry-backoff.ts';
 
-/** Files whose contents a session caches at most; the oldest goes first. */
-export const MAX_CACHED_FILES = 10_000;
-/** Events kept for the application at most; past it the oldest are dropped and the next take says so. */
-export const MAX_BUFFERED_EVENTS = 10_000;
+export { MAX_CACHED_FILES } from './client-cache.ts';
+export { MAX_BUFFERED_EVENTS } from './client-events.ts';
+
 /** Attempts of one request at finding a master that takes it. */
 const MAX_ATTEMPTS = 30;
 /** Tries at opening the session again after an unknown outcome. */
@@ -28,7 +30,10 @@ export interface ClientProps {
   principal: string;
 }
 
-type Cached = CachedFile;
+type AcquireRequest = { handle: number; mode: LockMode; lockDelayMs?: number };
+type QueryReply<R> = ServerReply<R> & { cacheable?: boolean };
+
+const auth = (secret: string | undefined): { secret?: string } => (secret === undefined ? {} : { secret });
 
 /**
  * One client session: opens it at the master, keeps it alive (one KeepAlive always held at the
@@ -37,78 +42,137 @@ type Cached = CachedFile;
  * A cached copy is dropped when the master's invalidation arrives (acknowledged with the next
  * KeepAlive, before the other client's write commits), in jeopardy, and after a failover.
  */
-export const ClientSession = defineActor('lockservice.client', (props: ClientProps, ctx: ActorContext<ClientMsg>) => {
-  const t = props.config.timing;
-  let master: ActorRef<ServerMsg> | undefined;
-  let session: SessionId | undefined;
-  /** Shown with every request for the session: only its opener may act on it. */
-  let secret: string | undefined;
-  const auth = (sec: string | undefined): { secret?: string } => (sec === undefined ? {} : { secret: sec });
-  let lease: ClientLease<MasterEvent> | undefined;
-  let state: ClientStatus['state'] = 'opening';
-  const handles = new Map<number, string>();
-  const cache = new Map<string, Cached>();
-  /** Bumped by every invalidation and flush: a read that saw it change while in flight is not cached. */
-  let epoch = 0;
-  let acks: number[] = [];
-  let keepAliveFailures = 0;
-  const random = (): number => ctx.random();
-  const keepAliveBackoff = new RetryBackoff(keepAliveRetryTiming(t.leaseMs), random);
-  let buffered: ClientEvent[] = [];
-  let lost = false;
-  /** Requests held until jeopardy ends (safe or expired), as Chubby's library holds them. */
-  const heldInJeopardy: Array<() => void> = [];
-  /** Takes of events waiting for the next one, oldest first (each with its timeout timer's id). */
-  const heldTakes: Array<{ id: number; to: ReplyHandle }> = [];
-  let nextTakeId = 1;
-  let callsRunning = 0;
-  /** Names each acquire call of this actor (the database's `attempt`), for asking again after an unknown outcome. */
-  let nextAttempt = 1;
-  let lastCallAt = ctx.now();
+export const ClientSession = defineActor('lockservice.client', (props: ClientProps, ctx: ActorContext<ClientMsg>) => new SessionActor(props, ctx).behavior());
 
-  const emit = (e: ClientEvent): void => {
-    if (buffered.length >= MAX_BUFFERED_EVENTS) {
-      buffered.shift();
-      lost = true;
-    }
-    buffered.push(e);
-  };
-  const take = (): { events: ClientEvent[]; lost: boolean } => {
-    const out = { events: buffered, lost };
-    [buffered, lost] = [[], false];
-    return out;
-  };
-  /** Events just arrived: the oldest held take gets them at once. */
-  const pushEvents = (): void => {
-    if (buffered.length === 0) return;
-    const held = heldTakes.shift();
-    if (held === undefined) return;
-    ctx.cancelTimer(`take-${held.id}`);
-    ctx.replyTo(held.to, take());
-  };
-  const flush = (): void => {
-    cache.clear();
-    epoch++;
-  };
-  /** A cached copy is served only while the session is live and its local lease runs (the master waits that out). */
-  const cached = (path: string): Cached | undefined => (state === 'live' && lease !== undefined && ctx.now() < lease.leaseEndsAt ? cache.get(path) : undefined);
-  let withdrawn = false;
-  const view: LocalView = {
+class SessionActor {
+  private readonly t: CellTiming;
+  private master: ActorRef<ServerMsg> | undefined;
+  private session: SessionId | undefined;
+  /** Shown with every request for the session: only its opener may act on it. */
+  private secret: string | undefined;
+  private lease: ClientLease<MasterEvent> | undefined;
+  private state: ClientStatus['state'] = 'opening';
+  private readonly handles = new Map<number, string>();
+  /** Handles subscribed to "master failed over". */
+  private readonly failoverWatchers = new Set<number>();
+  private readonly received = new EventReceiver<MasterEvent>();
+  private readonly cache = new ClientCache();
+  private readonly events = new EventBuffer();
+  private acks: number[] = [];
+  private keepAliveFailures = 0;
+  private readonly random = (): number => this.ctx.random();
+  private readonly keepAliveBackoff: RetryBackoff;
+  /** Requests held until jeopardy ends (safe or expired), as Chubby's library holds them. */
+  private readonly heldInJeopardy: Array<() => void> = [];
+  /** Takes of events waiting for the next one, oldest first (each with its timeout timer's id). */
+  private readonly heldTakes: Array<{ id: number; to: ReplyHandle }> = [];
+  private nextTakeId = 1;
+  private callsRunning = 0;
+  /** Names each acquire call of this actor (the database's `attempt`), for asking again after an unknown outcome. */
+  private nextAttempt = 1;
+  private lastCallAt: number;
+  /** A write may wait up to a lease for other clients' caches to be invalidated, and the master tries Paxos up to MASTER_ATTEMPTS times. */
+  private readonly opTimeoutMs: number;
+  private withdrawn = false;
+  private readonly view: LocalView = {
     read: (handle) => {
-      const path = withdrawn ? undefined : handles.get(handle);
-      return path === undefined ? undefined : cached(path);
+      const path = this.withdrawn ? undefined : this.handles.get(handle);
+      return path === undefined ? undefined : this.cached(path);
     },
   };
-  shareView(ctx.self, view);
-  const remember = (path: string, value: Cached): void => {
-    cache.delete(path);
-    if (cache.size >= MAX_CACHED_FILES) cache.delete(cache.keys().next().value!);
-    cache.set(path, value);
-  };
+  private opening: Promise<SessionId | undefined>;
 
-  async function findMaster(): Promise<ActorRef<ServerMsg> | undefined> {
+  constructor(
+    private readonly props: ClientProps,
+    private readonly ctx: ActorContext<ClientMsg>,
+  ) {
+    this.t = props.config.timing;
+    this.keepAliveBackoff = new RetryBackoff(keepAliveRetryTiming(this.t.leaseMs), this.random);
+    this.lastCallAt = ctx.now();
+    this.opTimeoutMs = this.t.leaseMs + (MASTER_ATTEMPTS + 1) * this.t.requestTimeoutMs;
+    shareView(ctx.self, this.view);
+    this.opening = this.openSession();
+  }
+
+  behavior(): Behavior<ClientMsg> {
+    return {
+      receive: (msg) => this.receive(msg),
+      stopped: () => {
+        this.withdrawn = true;
+        withdrawView(this.ctx.self, this.view);
+      },
+    };
+  }
+
+  // ---- messages ----
+
+  private receive(msg: ClientMsg): void | Promise<void> {
+    switch (msg.type) {
+      case 'call':
+        this.callsRunning++;
+        this.lastCallAt = this.ctx.now();
+        this.answer(this.ctx.replyHandle(), this.call(msg.req));
+        return STARTED;
+      case 'takeEvents':
+        return this.takeEvents(msg.waitMs);
+      case 'watchTimeout': {
+        const i = this.heldTakes.findIndex((h) => h.id === msg.id);
+        if (i >= 0) this.ctx.replyTo(this.heldTakes.splice(i, 1)[0]!.to, this.events.take());
+        return;
+      }
+      case 'status':
+        return this.ctx.reply({ session: this.session ?? null, state: this.state, master: this.master?.node ?? null, cached: this.cache.size } satisfies ClientStatus);
+      case 'sendKeepAlive':
+        return this.sendKeepAlive();
+      case 'keepAliveDone':
+        // An answer for a session ended for idleness is not for the one opened since.
+        if (msg.session !== undefined && msg.session !== this.session) return;
+        return this.onKeepAlive(msg.sentAt, msg.acks, msg.reply);
+      case 'idleCheck':
+        return this.endIfIdle();
+      case 'wake':
+        if (this.lease) this.runLease(this.lease.step({ type: 'tick' }, this.ctx.now()));
+        return;
+      default:
+        return unreachable(msg, 'client session');
+    }
+  }
+
+  private answer(to: ReplyHandle | undefined, work: Promise<ClientReply>): void {
+    const done = (): void => {
+      this.callsRunning--;
+      this.lastCallAt = this.ctx.now();
+      this.armIdle();
+    };
+    work.finally(done).then(
+      (r) => to && this.ctx.replyTo(to, r),
+      (err: unknown) => to && this.ctx.replyTo(to, { ok: false, error: { code: 'UNAVAILABLE', message: err instanceof Error ? err.message : String(err) } }),
+    );
+  }
+
+  /** Events buffered are taken at once; with `waitMs` and none, the take is held for the next one (or answered empty then). */
+  private takeEvents(waitMs: number | undefined): void {
+    const to = this.ctx.replyHandle();
+    if (this.events.length > 0 || !(waitMs !== undefined && waitMs > 0) || this.heldTakes.length >= MAX_HELD_TAKES || to === undefined) return this.ctx.reply(this.events.take());
+    const id = this.nextTakeId++;
+    this.heldTakes.push({ id, to });
+    this.ctx.setTimer(`take-${id}`, waitMs, { type: 'watchTimeout', id });
+  }
+
+  /** Events just arrived: the oldest held take gets them at once. */
+  private pushEvents(): void {
+    if (this.events.length === 0) return;
+    const held = this.heldTakes.shift();
+    if (held === undefined) return;
+    this.ctx.cancelTimer(`take-${held.id}`);
+    this.ctx.replyTo(held.to, this.events.take());
+  }
+
+  // ---- requests to the master ----
+
+  private async findMaster(): Promise<ActorRef<ServerMsg> | undefined> {
     const answers = await Promise.all(
-      props.servers.map((s) => ctx.ask(s, { type: 'whoIsMaster' }, { timeoutMs: t.requestTimeoutMs }).then((r) => r.master, () => null)),
+      this.props.servers.map((s) => this.ctx.ask(s, { type: 'whoIsMaster' }, { timeoutMs: this.t.requestTimeoutMs }).then((r) => r.master, () => null)),
     );
     return answers.find((m): m is ActorRef<ServerMsg> => m !== null);
   }
@@ -117,321 +181,320 @@ export const ClientSession = defineActor('lockservice.client', (props: ClientPro
    * Sends a request to the master, finding it first and again after NOT_MASTER (nothing was done).
    * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
    */
-  async function toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
-    const backoff = new RetryBackoff(requestRetryTiming(t.leaseMs), random);
+  private async toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
+    const backoff = new RetryBackoff(requestRetryTiming(this.t.leaseMs), this.random);
     let reason = 'no master found';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (state === 'jeopardy') {
-        if (heldInJeopardy.length >= MAX_CALLS_IN_JEOPARDY) return { ok: false, error: { code: 'UNAVAILABLE', message: `session ${session} is in jeopardy and ${MAX_CALLS_IN_JEOPARDY} calls already wait for it to end` } };
-        await new Promise<void>((resume) => heldInJeopardy.push(resume));
-      }
-      if (state === 'expired' || state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `session ${session} is ${state}` } };
-      master ??= await findMaster();
-      const m = master;
+      const closed = this.state === 'jeopardy' || this.state === 'expired' || this.state === 'closed' ? await this.outOfJeopardy() : undefined;
+      if (closed) return closed;
+      this.master ??= await this.findMaster();
+      const m = this.master;
       if (m !== undefined) {
         try {
-          const reply = (await ctx.ask(m, make() as ServerMsg & { type: 'op' }, { timeoutMs })) as ServerReply<R>;
+          const reply = (await this.ctx.ask(m, make() as ServerMsg & { type: 'op' }, { timeoutMs })) as ServerReply<R>;
           if (reply.ok || reply.error.code !== 'NOT_MASTER') return reply;
           reason = reply.error.message;
         } catch (err) {
           reason = err instanceof Error ? err.message : String(err);
           if (!retryable) return { ok: false, error: { code: 'UNAVAILABLE', message: `no answer from the master ${m.node} (the request may or may not have been applied): ${reason}` } };
         }
-        if (master === m) master = undefined;
+        if (this.master === m) this.master = undefined;
       }
-      await ctx.sleep(backoff.next(Infinity));
+      await this.ctx.sleep(backoff.next(Infinity));
     }
     return { ok: false, error: { code: 'UNAVAILABLE', message: `no master took the request after ${MAX_ATTEMPTS} attempts: ${reason}` } };
   }
 
-  // A write may wait up to a lease for other clients' caches to be invalidated, and the master
-  // tries Paxos up to MASTER_ATTEMPTS times.
-  const opTimeoutMs = t.leaseMs + (MASTER_ATTEMPTS + 1) * t.requestTimeoutMs;
-  const op = <R>(o: ClientOp, sec = secret) => toMaster<R>(() => ({ type: 'op', op: o, ...auth(sec) }), opTimeoutMs, false);
-  const query = <R>(q: LsQuery, cache?: { session: SessionId; path: string }, sec = secret) =>
-    toMaster<R>(() => ({ type: 'query', query: q, ...auth(sec), ...(cache ? { cache } : {}) }), t.requestTimeoutMs, true) as Promise<ServerReply<R> & { cacheable?: boolean }>;
+  /** Waits while the session is in jeopardy; the refusal if it may not be used (any more). */
+  private async outOfJeopardy(): Promise<ServerReply<never> | undefined> {
+    if (this.state === 'jeopardy') {
+      if (this.heldInJeopardy.length >= MAX_CALLS_IN_JEOPARDY) return { ok: false, error: { code: 'UNAVAILABLE', message: `session ${this.session} is in jeopardy and ${MAX_CALLS_IN_JEOPARDY} calls already wait for it to end` } };
+      await new Promise<void>((resume) => this.heldInJeopardy.push(resume));
+    }
+    if (this.state === 'expired' || this.state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `session ${this.session} is ${this.state}` } };
+    return undefined;
+  }
+
+  private op<R>(o: ClientOp, secret = this.secret): Promise<ServerReply<R>> {
+    return this.toMaster<R>(() => ({ type: 'op', op: o, ...auth(secret) }), this.opTimeoutMs, false);
+  }
+
+  private query<R>(q: LsQuery, cache?: { session: SessionId; path: string }): Promise<QueryReply<R>> {
+    const secret = this.secret;
+    return this.toMaster<R>(() => ({ type: 'query', query: q, ...auth(secret), ...(cache ? { cache } : {}) }), this.t.requestTimeoutMs, true);
+  }
 
   /**
-   * An acquire (`timeoutMs` undefined: a try) under an attempt number of its own. An answer that
-   * leaves the outcome unknown (no answer, UNAVAILABLE) is followed by a try of the same attempt,
-   * which the database answers with the grant if the attempt had it: the caller always learns
-   * whether it holds the lock. A blocking acquire that learns it does not waits on for the rest
-   * of its timeout.
+   * An acquire (`timeoutMs` undefined: a try) under an attempt number of its own. A try is
+   * `final`: its answer decides the attempt, and the database refuses any later copy of it. An
+   * answer that leaves the outcome unknown (no answer, UNAVAILABLE) is followed by a final try of
+   * the same attempt, which the database answers with the grant if the attempt had it: the caller
+   * always learns whether it holds the lock, and a copy still on its way (a deposed master's
+   * retry) can never grant it later. A blocking acquire that learns it does not waits on for the
+   * rest of its timeout, under a new attempt.
    */
-  async function acquireLock(s: SessionId, req: { handle: number; mode: LockMode; lockDelayMs?: number }, timeoutMs: number | undefined): Promise<ClientReply> {
-    const sec = secret;
-    const acquire = { session: s, handle: req.handle, mode: req.mode, attempt: nextAttempt++, ...(req.lockDelayMs === undefined ? {} : { lockDelayMs: req.lockDelayMs }) };
-    const deadline = ctx.now() + (timeoutMs ?? 0);
-    const backoff = new RetryBackoff(requestRetryTiming(t.leaseMs), random);
+  private async acquireLock(s: SessionId, req: AcquireRequest, timeoutMs: number | undefined): Promise<ClientReply> {
+    // A grant changes the node's stat (lock generation). The master invalidates other sessions'
+    // copies, not the acquirer's own: that one goes here, as a writer's does.
+    const path = this.handles.get(req.handle);
+    if (path !== undefined) this.cache.forget(path);
+    const secret = this.secret;
+    const acquire = { session: s, handle: req.handle, mode: req.mode, ...(req.lockDelayMs === undefined ? {} : { lockDelayMs: req.lockDelayMs }) };
+    let attempt = this.nextAttempt++;
+    const deadline = this.ctx.now() + (timeoutMs ?? 0);
+    const backoff = new RetryBackoff(requestRetryTiming(this.t.leaseMs), this.random);
     let blocking = timeoutMs !== undefined;
     for (let round = 1; ; round++) {
+      const left = (): number => Math.max(0, deadline - this.ctx.now());
       const r = blocking
-        ? await toMaster(() => ({ type: 'acquire', ...auth(sec), ...acquire, timeoutMs: Math.max(0, deadline - ctx.now()) }), Math.max(0, deadline - ctx.now()) + opTimeoutMs, false)
-        : await toMaster(() => ({ type: 'op', op: { type: 'acquire', ...acquire }, ...auth(sec) }), opTimeoutMs, false);
+        ? await this.toMaster(() => ({ type: 'acquire', ...auth(secret), ...acquire, attempt, timeoutMs: left() }), left() + this.opTimeoutMs, false)
+        : await this.toMaster(() => ({ type: 'op', op: { type: 'acquire', ...acquire, attempt, final: true }, ...auth(secret) }), this.opTimeoutMs, false);
       if (!r.ok && r.error.code === 'UNAVAILABLE' && round < MAX_ATTEMPTS) {
         blocking = false;
-        await ctx.sleep(backoff.next(Infinity));
+        await this.ctx.sleep(backoff.next(Infinity));
         continue;
       }
-      const refused = !r.ok && (r.error.code === 'LOCK_HELD' || r.error.code === 'LOCK_DELAY');
+      const refused = !r.ok && (r.error.code === 'LOCK_HELD' || r.error.code === 'LOCK_DELAY' || r.error.code === 'ATTEMPT_DECIDED');
       if (!refused || timeoutMs === undefined || blocking) return r;
-      if (ctx.now() >= deadline) return { ok: false, error: { code: 'TIMEOUT', message: `the lock was not granted within the acquire's timeout (${timeoutMs} ms)` } };
-      blocking = true;
+      if (this.ctx.now() >= deadline) return { ok: false, error: { code: 'TIMEOUT', message: `the lock was not granted within the acquire's timeout (${timeoutMs} ms)` } };
+      [attempt, blocking] = [this.nextAttempt++, true];
     }
   }
 
-  const openSession = async (): Promise<SessionId | undefined> => {
-    let sentAt = ctx.now();
-    let r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
+  // ---- the session ----
+
+  private async openSession(): Promise<SessionId | undefined> {
+    const open = { type: 'openSession' as const, principal: this.props.principal };
+    let sentAt = this.ctx.now();
+    let r = await this.op<LsResults['openSession']>(open);
     // An open whose outcome is unknown is tried again: a session opened but never heard of expires unused.
     for (let retry = 0; retry < MAX_OPEN_RETRIES && !r.ok && r.error.code === 'UNAVAILABLE'; retry++) {
-      sentAt = ctx.now();
-      r = await op<LsResults['openSession']>({ type: 'openSession', principal: props.principal });
+      sentAt = this.ctx.now();
+      r = await this.op<LsResults['openSession']>(open);
     }
     if (!r.ok) {
-      state = 'expired';
-      ctx.log.warn('could not open a session', { error: r.error.message });
+      this.state = 'expired';
+      this.ctx.log.warn('could not open a session', { error: r.error.message });
       return undefined;
     }
-    session = r.result.session;
-    secret = r.result.secret;
-    lease = new ClientLease(sentAt, t.leaseMs, { driftMs: t.driftMs, gracePeriodMs: t.gracePeriodMs });
-    state = 'live';
-    ctx.send(ctx.self, { type: 'sendKeepAlive' });
-    armIdle();
-    return session;
-  };
-  let opening = openSession();
+    this.session = r.result.session;
+    this.secret = r.result.secret;
+    this.lease = new ClientLease(sentAt, this.t.leaseMs, { driftMs: this.t.driftMs, gracePeriodMs: this.t.gracePeriodMs });
+    this.state = 'live';
+    this.ctx.send(this.ctx.self, { type: 'sendKeepAlive' });
+    this.armIdle();
+    return this.session;
+  }
 
   /** Chubby's client ends a session with no open handles and no call for a while; the next call opens another. */
-  function armIdle(): void {
-    if (t.idleSessionMs > 0 && state === 'live' && handles.size === 0 && callsRunning === 0) ctx.setTimer('idle', t.idleSessionMs, { type: 'idleCheck' });
+  private armIdle(): void {
+    if (this.t.idleSessionMs > 0 && this.state === 'live' && this.handles.size === 0 && this.callsRunning === 0) this.ctx.setTimer('idle', this.t.idleSessionMs, { type: 'idleCheck' });
   }
 
-  function endIfIdle(): void {
-    if (state !== 'live' || handles.size > 0 || callsRunning > 0 || ctx.now() - lastCallAt < t.idleSessionMs || session === undefined) return;
-    const s = session;
-    [state, session, lease] = ['idle', undefined, undefined];
-    flush();
-    ctx.cancelTimer('lease');
-    ctx.cancelTimer('keepAlive');
+  private endIfIdle(): void {
+    if (this.state !== 'live' || this.handles.size > 0 || this.callsRunning > 0 || this.ctx.now() - this.lastCallAt < this.t.idleSessionMs || this.session === undefined) return;
+    const s = this.session;
+    [this.state, this.session, this.lease] = ['idle', undefined, undefined];
+    this.cache.flush();
+    this.ctx.cancelTimer('lease');
+    this.ctx.cancelTimer('keepAlive');
     // Unanswered, the session still ends: no KeepAlive keeps it, so its lease runs out.
-    void op({ type: 'closeSession', session: s });
+    void this.op({ type: 'closeSession', session: s });
   }
 
-  function sendKeepAlive(): void {
-    if (session === undefined || state === 'expired' || state === 'closed') return;
-    const s = session;
-    const sec = secret;
-    const sentAt = ctx.now();
-    const sentAcks = acks;
-    acks = [];
+  /** A cached copy is served only while the session is live and its local lease runs (the master waits that out). */
+  private cached(path: string): CachedFile | undefined {
+    return this.state === 'live' && this.lease !== undefined && this.ctx.now() < this.lease.leaseEndsAt ? this.cache.get(path) : undefined;
+  }
+
+  // ---- KeepAlive ----
+
+  private sendKeepAlive(): void {
+    if (this.session === undefined || this.state === 'expired' || this.state === 'closed') return;
+    const [session, secret, sentAt, acks, seen] = [this.session, this.secret, this.ctx.now(), this.acks, this.received.seen];
+    this.acks = [];
     // After a failure the client does not know the lease the master last granted: it asks for an answer at once.
-    const answerNow = keepAliveFailures > 0;
-    const timeoutMs = keepAliveWaitMs(sentAt, lease && state === 'live' ? lease.leaseEndsAt : undefined, answerNow, t);
+    const answerNow = this.keepAliveFailures > 0;
+    const timeoutMs = keepAliveWaitMs(sentAt, this.lease && this.state === 'live' ? this.lease.leaseEndsAt : undefined, answerNow, this.t);
+    const msg = { type: 'keepAlive' as const, session, ...auth(secret), acks, ...(answerNow ? { answerNow } : {}), ...(seen ? { seen } : {}) };
     (async () => {
-      master ??= await findMaster();
-      return master === undefined ? null : ctx.ask(master, { type: 'keepAlive', session: s, ...auth(sec), acks: sentAcks, ...(answerNow ? { answerNow } : {}) }, { timeoutMs });
+      this.master ??= await this.findMaster();
+      return this.master === undefined ? null : this.ctx.ask(this.master, msg, { timeoutMs });
     })().then(
-      (reply) => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply }),
-      () => ctx.send(ctx.self, { type: 'keepAliveDone', session: s, sentAt, reply: null }),
+      (reply) => this.ctx.send(this.ctx.self, { type: 'keepAliveDone', session, sentAt, acks, reply }),
+      () => this.ctx.send(this.ctx.self, { type: 'keepAliveDone', session, sentAt, acks, reply: null }),
     );
   }
 
-  function onKeepAlive(sentAt: number, reply: KeepAliveReply | null): void {
+  private onKeepAlive(sentAt: number, sentAcks: number[], reply: KeepAliveReply | null): void {
+    const lease = this.lease;
     if (!lease) return;
-    const now = ctx.now();
-    if (reply === null || (!reply.ok && reply.reason === 'notMaster')) {
-      // A KeepAlive lost once goes again at once; after that, or when refused, look for the master.
-      keepAliveFailures++;
-      // Its answer may have been lost with invalidations the master will not send again: the next
-      // answer extends the lease, so cached copies go now (the master waits out the old lease).
-      if (reply === null) flush();
-      if (reply !== null || keepAliveFailures > 1) master = undefined;
-      if (keepAliveFailures > 1) ctx.setTimer('keepAlive', keepAliveBackoff.next(lease.remainingMs(now)), { type: 'sendKeepAlive' });
-      else sendKeepAlive();
-      return runLease(lease.step({ type: 'tick' }, now));
-    }
-    keepAliveFailures = 0;
-    keepAliveBackoff.reset();
-    if (!reply.ok) return runLease(lease.step({ type: 'ended' }, now));
+    if (reply === null || (!reply.ok && reply.reason === 'notMaster')) return this.keepAliveFailed(lease, sentAcks, reply === null);
+    this.keepAliveFailures = 0;
+    this.keepAliveBackoff.reset();
+    if (!reply.ok) return this.runLease(lease.step({ type: 'ended' }, this.ctx.now()));
+    const heard = this.received.receive(reply);
     const events: MasterEvent[] = [];
-    for (const e of reply.events) {
+    for (const e of heard.events) {
       if (e.type === 'invalidate') {
-        cache.delete(e.path);
-        epoch++;
-        acks.push(e.id);
+        this.cache.invalidate(e.path);
+        this.acks.push(e.id);
       } else events.push(e);
     }
-    if (reply.failover) flush();
-    runLease(lease.step({ type: 'answered', sentAt: sentAt + reply.heldMs, leaseRemainingMs: reply.leaseRemainingMs, events, eventsLost: reply.eventsLost, failover: reply.failover }, now));
-  }
-
-  function runLease(effects: ClientLeaseEffect<MasterEvent>[]): void {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'sendKeepAlive':
-          sendKeepAlive();
-          break;
-        case 'deliver':
-          for (const m of e.events) if (m.type === 'event') emit(m.event as LsEvent);
-          break;
-        case 'flushCache':
-          flush();
-          break;
-        case 'jeopardy':
-          state = 'jeopardy';
-          emit({ kind: 'jeopardy' });
-          break;
-        case 'safe':
-          state = 'live';
-          emit({ kind: 'safe', failover: e.failover });
-          heldInJeopardy.splice(0).forEach((resume) => resume());
-          break;
-        case 'expired':
-          state = 'expired';
-          flush();
-          emit({ kind: 'expired' });
-          heldInJeopardy.splice(0).forEach((resume) => resume());
-          break;
-        default:
-          unreachable(e, 'client lease');
-      }
+    if (heard.lost) this.events.markLost();
+    if (heard.failover) {
+      // The old master's events not yet heard are gone with it: this is what the client gets instead.
+      this.cache.flush();
+      for (const handle of this.failoverWatchers) this.events.emit({ session: this.session!, handle, kind: 'masterFailover', path: this.handles.get(handle)! });
     }
-    pushEvents();
-    const next = lease?.nextWakeAt();
-    if (next !== undefined) ctx.setTimer('lease', Math.max(0, next - ctx.now()), { type: 'wake' });
+    const answered = { type: 'answered' as const, sentAt: sentAt + reply.heldMs, leaseRemainingMs: reply.leaseRemainingMs, events, eventsLost: heard.lost, failover: reply.failover };
+    this.runLease(lease.step(answered, this.ctx.now()));
   }
 
-  function pathOf(handle: number): string | ClientReply {
-    return handles.get(handle) ?? { ok: false, error: { code: 'HANDLE_UNKNOWN', message: `handle ${handle} is not open in this session` } };
+  /** No answer (`lost`), or refused as not the master. */
+  private keepAliveFailed(lease: ClientLease<MasterEvent>, sentAcks: number[], lost: boolean): void {
+    const now = this.ctx.now();
+    // The master may not have heard the acknowledgements: they go again (copies are harmless).
+    this.acks = sentAcks.concat(this.acks);
+    // A KeepAlive lost once goes again at once; after that, or when refused, look for the master.
+    this.keepAliveFailures++;
+    // Its answer may have been lost with invalidations: the next answer extends the lease, so
+    // cached copies go now (the master waits out the old lease).
+    if (lost) this.cache.flush();
+    if (!lost || this.keepAliveFailures > 1) this.master = undefined;
+    if (this.keepAliveFailures > 1) this.ctx.setTimer('keepAlive', this.keepAliveBackoff.next(lease.remainingMs(now)), { type: 'sendKeepAlive' });
+    else this.sendKeepAlive();
+    this.runLease(lease.step({ type: 'tick' }, now));
   }
 
-  async function call(req: ClientRequest): Promise<ClientReply> {
-    if (state === 'idle') [state, opening] = ['opening', openSession()];
-    const s = await opening;
-    if (s === undefined || state === 'expired' || state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `the session is ${state}` } };
+  private runLease(effects: ClientLeaseEffect<MasterEvent>[]): void {
+    for (const e of effects) this.leaseEffect(e);
+    this.pushEvents();
+    const next = this.lease?.nextWakeAt();
+    if (next !== undefined) this.ctx.setTimer('lease', Math.max(0, next - this.ctx.now()), { type: 'wake' });
+  }
+
+  private leaseEffect(e: ClientLeaseEffect<MasterEvent>): void {
+    switch (e.type) {
+      case 'sendKeepAlive':
+        return this.sendKeepAlive();
+      case 'deliver':
+        for (const m of e.events) if (m.type === 'event') this.events.emit(m.event as LsEvent);
+        return;
+      case 'flushCache':
+        return this.cache.flush();
+      case 'jeopardy':
+        this.state = 'jeopardy';
+        return this.events.emit({ kind: 'jeopardy' });
+      case 'safe':
+        this.state = 'live';
+        this.events.emit({ kind: 'safe', failover: e.failover });
+        return this.resumeHeld();
+      case 'expired':
+        this.state = 'expired';
+        this.cache.flush();
+        this.events.emit({ kind: 'expired' });
+        return this.resumeHeld();
+      default:
+        return unreachable(e, 'client lease');
+    }
+  }
+
+  private resumeHeld(): void {
+    this.heldInJeopardy.splice(0).forEach((resume) => resume());
+  }
+
+  // ---- the application's calls ----
+
+  private async call(req: ClientRequest): Promise<ClientReply> {
+    if (this.state === 'idle') [this.state, this.opening] = ['opening', this.openSession()];
+    const s = await this.opening;
+    if (s === undefined || this.state === 'expired' || this.state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `the session is ${this.state}` } };
     switch (req.type) {
-      case 'open': {
-        const r = await op<LsResults['open']>({ type: 'open', session: s, ...withoutType(req), create: req.create ?? 'never' });
-        if (r.ok) handles.set(r.result.handle, r.result.stat.path);
-        return r;
-      }
-      case 'close': {
-        const path = pathOf(req.handle);
-        if (typeof path !== 'string') return path;
-        const r = await op({ type: 'close', session: s, handle: req.handle });
-        if (r.ok) handles.delete(req.handle);
-        return r.ok ? { ok: true, result: {} } : r;
-      }
-      case 'getContentsAndStat': {
-        const path = pathOf(req.handle);
-        if (typeof path !== 'string') return path;
-        const hit = cached(path);
-        if (hit) return { ok: true, result: { ...hit, cached: true } };
-        const before = epoch;
-        const r = await query<{ contents: Uint8Array; stat: Stat }>({ type: 'getContentsAndStat', session: s, handle: req.handle }, { session: s, path });
-        if (!r.ok) return r;
-        if (r.cacheable && epoch === before && state === 'live') remember(path, r.result);
-        return { ok: true, result: { ...r.result, cached: false } };
-      }
-      case 'setContents': {
-        const path = pathOf(req.handle);
-        if (typeof path !== 'string') return path;
-        cache.delete(path);
-        const before = epoch;
-        const r = (await op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) })) as ServerReply<LsResults['setContents']> & { cacheable?: boolean };
-        if (r.ok && r.cacheable && epoch === before && state === 'live') remember(path, { contents: req.contents, stat: r.result.stat });
-        return r;
-      }
+      case 'open':
+        return this.open(s, req);
+      case 'close':
       case 'delete':
-      case 'release': {
-        const path = pathOf(req.handle);
-        if (typeof path !== 'string') return path;
-        if (req.type === 'delete') cache.delete(path);
-        const r = await op({ type: req.type, session: s, handle: req.handle });
-        if (r.ok && req.type === 'delete') handles.delete(req.handle);
-        return r.ok ? { ok: true, result: {} } : r;
-      }
+      case 'release':
+        return this.onHandle(s, req);
+      case 'getContentsAndStat':
+        return this.read(s, req.handle);
+      case 'setContents':
+        return this.write(s, req);
       case 'readdir':
       case 'stat':
       case 'getSequencer':
-        return query({ type: req.type, session: s, handle: req.handle });
+        return this.query({ type: req.type, session: s, handle: req.handle });
       case 'checkSequencer':
-        return query({ type: 'checkSequencer', sequencer: req.sequencer });
+        return this.query({ type: 'checkSequencer', sequencer: req.sequencer });
       case 'tryAcquire':
-        return acquireLock(s, req, undefined);
+        return this.acquireLock(s, req, undefined);
       case 'acquire':
-        return acquireLock(s, req, req.timeoutMs);
-      case 'closeSession': {
-        const r = await op({ type: 'closeSession', session: s });
-        if (r.ok) {
-          state = 'closed';
-          flush();
-          ctx.cancelTimer('lease');
-        }
-        return r.ok ? { ok: true, result: {} } : r;
-      }
+        return this.acquireLock(s, req, req.timeoutMs);
+      case 'closeSession':
+        return this.closeSession(s);
       default:
         return unreachable(req, 'client request');
     }
   }
 
-  const answer = (to: ReplyHandle | undefined, work: Promise<ClientReply>): void => {
-    const done = (): void => {
-      callsRunning--;
-      lastCallAt = ctx.now();
-      armIdle();
-    };
-    work.finally(done).then(
-      (r) => to && ctx.replyTo(to, r),
-      (err: unknown) => to && ctx.replyTo(to, { ok: false, error: { code: 'UNAVAILABLE', message: err instanceof Error ? err.message : String(err) } }),
-    );
-  };
+  private async open(s: SessionId, req: Extract<ClientRequest, { type: 'open' }>): Promise<ClientReply> {
+    const r = await this.op<LsResults['open']>({ type: 'open', session: s, ...withoutType(req), create: req.create ?? 'never' });
+    if (r.ok) this.handles.set(r.result.handle, r.result.stat.path);
+    if (r.ok && req.events?.includes('masterFailover')) this.failoverWatchers.add(r.result.handle);
+    return r;
+  }
 
-  const receive = (msg: ClientMsg): void | Promise<void> => {
-    switch (msg.type) {
-      case 'call':
-        callsRunning++;
-        lastCallAt = ctx.now();
-        answer(ctx.replyHandle(), call(msg.req));
-        return STARTED;
-      case 'takeEvents': {
-        const to = ctx.replyHandle();
-        if (buffered.length > 0 || !(msg.waitMs !== undefined && msg.waitMs > 0) || heldTakes.length >= MAX_HELD_TAKES || to === undefined) return ctx.reply(take());
-        const id = nextTakeId++;
-        heldTakes.push({ id, to });
-        ctx.setTimer(`take-${id}`, msg.waitMs, { type: 'watchTimeout', id });
-        return;
-      }
-      case 'watchTimeout': {
-        const i = heldTakes.findIndex((h) => h.id === msg.id);
-        if (i >= 0) ctx.replyTo(heldTakes.splice(i, 1)[0]!.to, take());
-        return;
-      }
-      case 'status':
-        return ctx.reply({ session: session ?? null, state, master: master?.node ?? null, cached: cache.size } satisfies ClientStatus);
-      case 'sendKeepAlive':
-        return sendKeepAlive();
-      case 'keepAliveDone':
-        // An answer for a session ended for idleness is not for the one opened since.
-        if (msg.session !== undefined && msg.session !== session) return;
-        return onKeepAlive(msg.sentAt, msg.reply);
-      case 'idleCheck':
-        return endIfIdle();
-      case 'wake':
-        if (lease) runLease(lease.step({ type: 'tick' }, ctx.now()));
-        return;
-      default:
-        return unreachable(msg, 'client session');
-    }
-  };
-  const stopped = (): void => {
-    withdrawn = true;
-    withdrawView(ctx.self, view);
-  };
-  return { receive, stopped };
-});
+  /** close, delete and release: ops on a handle whose answer the application sees as empty. */
+  private async onHandle(s: SessionId, req: Extract<ClientRequest, { type: 'close' | 'delete' | 'release' }>): Promise<ClientReply> {
+    const path = this.pathOf(req.handle);
+    if (typeof path !== 'string') return path;
+    if (req.type === 'delete') this.cache.forget(path);
+    const r = await this.op({ type: req.type, session: s, handle: req.handle });
+    if (r.ok && req.type !== 'release') this.forget(req.handle);
+    return r.ok ? { ok: true, result: {} } : r;
+  }
+
+  private async read(s: SessionId, handle: number): Promise<ClientReply> {
+    const path = this.pathOf(handle);
+    if (typeof path !== 'string') return path;
+    const hit = this.cached(path);
+    if (hit) return { ok: true, result: { ...hit, cached: true } };
+    const before = this.cache.epoch;
+    const r = await this.query<CachedFile>({ type: 'getContentsAndStat', session: s, handle }, { session: s, path });
+    if (!r.ok) return r;
+    if (r.cacheable && this.cache.epoch === before && this.state === 'live') this.cache.remember(path, r.result);
+    return { ok: true, result: { ...r.result, cached: false } };
+  }
+
+  private async write(s: SessionId, req: Extract<ClientRequest, { type: 'setContents' }>): Promise<ClientReply> {
+    const path = this.pathOf(req.handle);
+    if (typeof path !== 'string') return path;
+    this.cache.forget(path);
+    const before = this.cache.epoch;
+    const r = (await this.op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) })) as QueryReply<LsResults['setContents']>;
+    if (r.ok && r.cacheable && this.cache.epoch === before && this.state === 'live') this.cache.remember(path, { contents: req.contents, stat: r.result.stat });
+    return r;
+  }
+
+  private async closeSession(s: SessionId): Promise<ClientReply> {
+    const r = await this.op({ type: 'closeSession', session: s });
+    if (!r.ok) return r;
+    this.state = 'closed';
+    this.cache.flush();
+    this.ctx.cancelTimer('lease');
+    return { ok: true, result: {} };
+  }
+
+  private forget(handle: number): void {
+    this.handles.delete(handle);
+    this.failoverWatchers.delete(handle);
+  }
+
+  private pathOf(handle: number): string | ClientReply {
+    return this.handles.get(handle) ?? { ok: false, error: { code: 'HANDLE_UNKNOWN', message: `handle ${handle} is not open in this session` } };
+  }
+}
 
 function withoutType<T extends { type: string }>(req: T): Omit<T, 'type'> {
   const { type: _, ...rest } = req;

@@ -236,7 +236,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       node = made.result;
     }
     const id = state.counters.nextHandle++;
-    state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0 });
+    state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0, decidedAttempt: 0 });
     session.handles.add(id);
     node.handles.add(id);
     return ok({ handle: id, created, stat: statOf(node) });
@@ -363,10 +363,16 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
 
   // --- locks ------------------------------------------------------------------------------
 
+  /** An acquire; a `final` one decides its attempt, whatever the answer: later copies of it are refused. */
   private acquire(op: OpOf<'acquire'>, changes: Changes): Outcome<LsResults['acquire']> {
     const found = this.find(op);
     if (!found.ok) return found;
-    const { session, handle, node } = found;
+    const outcome = this.tryLock(op, found, changes);
+    if (op.final === true && op.attempt !== undefined) found.handle.decidedAttempt = Math.max(found.handle.decidedAttempt, op.attempt);
+    return outcome;
+  }
+
+  private tryLock(op: OpOf<'acquire'>, { session, handle, node }: Extract<Found, { ok: true }>, changes: Changes): Outcome<LsResults['acquire']> {
     const { state } = this;
     const denied = denial(state, session.principal, node, 'write');
     if (denied) return failure('PERMISSION_DENIED', `acquiring a lock needs write permission: ${denied}`);
@@ -374,6 +380,9 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       // The same call asked again (its client did not hear, or could not trust, the first answer).
       if (handle.lockAttempt !== 0 && op.attempt === handle.lockAttempt) return ok({ sequencer: sequencerOf(node, handle.lock) });
       return failure('ALREADY_HELD', `handle ${handle.id} already holds the lock on ${node.path} (${handle.lock})`);
+    }
+    if (op.attempt !== undefined && op.attempt <= handle.decidedAttempt) {
+      return failure('ATTEMPT_DECIDED', `attempt ${op.attempt} of handle ${handle.id} was already decided by a final try: this is a late copy of it`);
     }
     const held = lockModeOf(state, node);
     if (held === 'exclusive' || (held === 'shared' && op.mode === 'exclusive')) {

@@ -21,6 +21,8 @@ export type LsErrorCode =
   /** A holder's session expired while holding the lock: no one may take it until the lock-delay passes. */
   | 'LOCK_DELAY'
   | 'ALREADY_HELD'
+  /** A copy of an acquire whose attempt the client already settled (a final try refused it, or its grant was released): never granted. */
+  | 'ATTEMPT_DECIDED'
   | 'NOT_HELD'
   | 'STALE_SEQUENCER'
   /** A configured bound (sessions, handles, nodes, total contents) is reached. */

@@ -43,8 +43,16 @@
  *   until every session it took over has flushed (answered with `failover`) or a lease passed.
  *   A read is cacheable only if no write of the node is under way when the master serves it,
  *   and the client drops it if an invalidation arrived meanwhile.
+ * - Events reach a client at least once, in commit order: the master keeps each session's events
+ *   until the client's next KeepAlive acknowledges them by number (`UnackedEvents`, numbered
+ *   within the master's term), every answer carries all not yet acknowledged, and the client
+ *   (`EventReceiver`) passes on only what it has not heard. At `maxPendingEvents` they are
+ *   dropped for one loss mark (the client flushes its cache, its take says `lost`). A new master
+ *   cannot resend the old one's: handles subscribed to `masterFailover` hear that instead.
  * - The network may deliver a request twice: a server drops a copy by its reply handle. A
- *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried.
+ *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried. An
+ *   acquire whose outcome is unknown is asked again as a final try of the same attempt: it learns
+ *   the grant if there was one, and decides the attempt, so no late copy of it can be granted.
  */
 export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';

@@ -1,5 +1,6 @@
 import type { ActorContext, ReplyHandle } from '@actorfs/actors';
 import { PaxosClient, PaxosDomainError, PaxosRefusedError } from '@actorfs/paxos';
+import { CacheHolders } from './cache-holders.ts';
 import type { CellConfig } from './cell.ts';
 import type { LsError } from './errors.ts';
 import { LockWaiters, type RefusalReason, type WaitersEffect } from './lock-waiters.ts';
@@ -30,15 +31,6 @@ interface HeldKeepAlive {
   at: number;
 }
 
-/** A write to a cached node, held until every other holder acknowledged its invalidation or its lease ran out. */
-interface HeldWrite {
-  path: string;
-  ids: Set<number>;
-  /** Not before this (the holders' lease ends, and a new master's wait-out of the old one's leases). */
-  deadline: number;
-  go: () => void;
-}
-
 /**
  * One term of mastership: the master's memory (session leases, blocking acquires, who caches
  * what, writes waiting for invalidations), made when this node's proposer starts leading and
@@ -50,22 +42,16 @@ export class Master {
   readonly waiters: LockWaiters<ReplyHandle>;
   ready = false;
   private stopped = false;
-  private readonly cachers = new Map<string, Set<SessionId>>();
-  private cacherCount = 0;
   private readonly handlePaths = new Map<HandleId, string>();
   /** Each live session's secret, as the database holds it ('' for one opened without). */
   private readonly secrets = new Map<SessionId, string>();
   private readonly lookups = new Map<SessionId, OwnerWait[]>();
-  private readonly writing = new Map<string, number>();
-  private readonly held: HeldWrite[] = [];
-  private nextInvalidation = 1;
   /**
-   * Writes wait until every session taken over has flushed its cache (it acknowledged the
-   * failover answer with its next KeepAlive) or the leases the previous master granted ran out.
+   * Who caches what, and writes waiting for those copies to go. A new master's writes wait until
+   * every session taken over has flushed its cache (it acknowledged an answer of this master) or
+   * the leases the previous master granted ran out.
    */
-  private writeBarrier: number;
-  private readonly unflushed = new Set<SessionId>();
-  private readonly toldFailover = new Set<SessionId>();
+  private readonly holders: CacheHolders;
   /** When the wake timer is set to fire (undefined: not set). */
   private wakeAt: number | undefined;
 
@@ -73,11 +59,13 @@ export class Master {
     private readonly ctx: ActorContext<ServerMsg>,
     private readonly config: CellConfig,
     private readonly paxos: PaxosClient<LsMachine>,
+    /** Names this term of mastership (its ballot) in KeepAlive answers: event numbers count within it. */
+    private readonly term: string,
   ) {
     const t = config.timing;
     this.leases = new SessionLeases({ leaseMs: t.leaseMs, answerBeforeEndMs: t.answerBeforeEndMs, gracePeriodMs: t.gracePeriodMs, maxPendingEvents: t.maxPendingEvents });
     this.waiters = new LockWaiters({ maxWaitersPerLock: t.maxWaitersPerLock, maxWaiters: t.maxWaiters });
-    this.writeBarrier = ctx.now() + t.leaseMs;
+    this.holders = new CacheHolders(MAX_CACHERS, ctx.now() + t.leaseMs);
   }
 
   /** Reads the live sessions and takes them over (each extended by a lease and the grace period). */
@@ -88,7 +76,7 @@ export class Master {
         if (!out.ok) throw new Error(out.error.message);
         const { sessions, secrets } = out.result as LsQueryResults['sessions'];
         sessions.forEach((s, i) => this.secrets.set(s, secrets[i] ?? ''));
-        for (const session of sessions) this.unflushed.add(session);
+        this.holders.takeOver(sessions);
         this.runLeases(this.leases.step({ type: 'becameMaster', sessions }, this.ctx.now()));
         this.ready = true;
         this.flushed(undefined);
@@ -108,7 +96,7 @@ export class Master {
     this.stopped = true;
     this.runLeases(this.leases.step({ type: 'lostMastership' }, this.ctx.now()));
     this.runWaiters(this.waiters.step({ type: 'lostMastership' }, this.ctx.now()));
-    for (const w of this.held) w.go = () => {};
+    this.holders.stop();
   }
 
   /**
@@ -153,10 +141,11 @@ export class Master {
   }
 
   op(op: ClientOp, to: ReplyHandle | undefined): void {
-    // Changes to a node's contents or stat wait for the invalidation of other clients' caches.
+    // Changes to a node's contents or stat wait for the invalidation of other clients' caches; a
+    // grant changes the lock generation, so a tryAcquire waits as a blocking acquire's try does.
     if (op.type === 'closeSession') return this.endSession(op, to);
     if (op.type === 'openSession') return this.propose({ ...op, secret: drawSecret(this.ctx) }, to);
-    if (op.type !== 'setContents' && op.type !== 'delete' && op.type !== 'setAcl') return this.propose(op, to);
+    if (op.type !== 'setContents' && op.type !== 'delete' && op.type !== 'setAcl' && op.type !== 'acquire') return this.propose(op, to);
     this.pathOf(op.session, op.handle, to, (path) => this.write(path, op.session, () => this.propose(op, to, path)));
   }
 
@@ -169,18 +158,21 @@ export class Master {
   }
 
   query(query: LsQuery, cache: { session: SessionId; path: string } | undefined, to: ReplyHandle | undefined): void {
-    const cacheable = cache !== undefined && this.registerCacher(cache.session, cache.path);
+    const cacheable = cache !== undefined && this.holders.register(cache.session, cache.path);
     this.paxos.read(query).then(
       (out) => this.reply(to, out.ok ? { ok: true, result: out.result, cacheable } : { ok: false, error: out.error }),
       (err: unknown) => this.reply(to, failed(err)),
     );
   }
 
-  keepAlive(session: SessionId, acks: number[], answerNow: boolean, to: ReplyHandle | undefined): void {
+  keepAlive(msg: Extract<ServerMsg, { type: 'keepAlive' }>, to: ReplyHandle | undefined): void {
     if (!to) return;
-    if (this.toldFailover.delete(session)) this.flushed(session);
-    for (const id of acks) this.acknowledged(id);
-    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() }, answerNow }, this.ctx.now()));
+    const { session, acks } = msg;
+    // A client that heard this master has flushed its cache (the failover answer says so).
+    const ack = msg.seen?.term === this.term ? msg.seen.seq : undefined;
+    if (ack !== undefined) this.flushed(session);
+    run(this.holders.acknowledged(acks, this.ctx.now()));
+    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() }, answerNow: msg.answerNow === true, ...(ack === undefined ? {} : { ack }) }, this.ctx.now()));
     this.schedule();
   }
 
@@ -205,7 +197,7 @@ export class Master {
     const now = this.ctx.now();
     this.runLeases(this.leases.step({ type: 'tick' }, now));
     this.runWaiters(this.waiters.step({ type: 'tick' }, now));
-    for (const w of [...this.held]) if (now >= w.deadline) this.release(w);
+    run(this.holders.due(now));
     this.schedule();
   }
 
@@ -215,8 +207,7 @@ export class Master {
    */
   schedule(): void {
     if (this.stopped) return;
-    let due = Math.min(this.leases.nextWakeAt() ?? Infinity, this.waiters.nextWakeAt() ?? Infinity);
-    for (const w of this.held) due = Math.min(due, w.deadline);
+    const due = Math.min(this.leases.nextWakeAt() ?? Infinity, this.waiters.nextWakeAt() ?? Infinity, this.holders.nextDeadline() ?? Infinity);
     if (due === Infinity) {
       if (this.wakeAt !== undefined) this.ctx.cancelTimer('wake');
       this.wakeAt = undefined;
@@ -319,10 +310,9 @@ export class Master {
       case 'expireSession':
         this.runLeases(this.leases.step({ type: 'sessionEnded', session: op.session }, now));
         this.secrets.delete(op.session);
-        this.toldFailover.delete(op.session);
         this.flushed(op.session);
         this.runWaiters(this.waiters.step({ type: 'sessionEnded', session: op.session }, now));
-        for (const [path, set] of this.cachers) if (set.delete(op.session)) this.dropCacher(path, set);
+        this.holders.sessionEnded(op.session);
         this.freed((result as { freed: FreedLock[] }).freed);
         break;
       case 'open': {
@@ -370,81 +360,31 @@ export class Master {
    * and the write is proposed once each has acknowledged, or its lease has run out.
    */
   private write(path: string, session: SessionId, go: () => void): void {
-    this.writing.set(path, (this.writing.get(path) ?? 0) + 1);
-    const holders = [...(this.cachers.get(path) ?? [])].filter((s) => s !== session);
     const now = this.ctx.now();
-    const wait: HeldWrite = { path, ids: new Set(), deadline: Math.max(now, this.writeBarrier), go };
-    for (const holder of holders) {
-      const id = this.nextInvalidation++;
-      wait.ids.add(id);
-      wait.deadline = Math.max(wait.deadline, this.leases.deadlineOf(holder) ?? now);
-      this.runLeases(this.leases.step({ type: 'events', session: holder, events: [{ type: 'invalidate', id, path }] }, now));
-    }
-    // An earlier write of the path still waits for holders (no longer listed as cachers): so does this one.
-    for (const earlier of this.held) {
-      if (earlier.path !== path) continue;
-      for (const id of earlier.ids) wait.ids.add(id);
-      wait.deadline = Math.max(wait.deadline, earlier.deadline);
-    }
-    const set = this.cachers.get(path);
-    if (set) {
-      this.cacherCount -= set.size;
-      this.cachers.delete(path);
-    }
-    if (wait.ids.size === 0 && now >= wait.deadline) return go();
-    this.held.push(wait);
+    const { invalidations, ready } = this.holders.write(path, session, now, (s) => this.leases.deadlineOf(s), go);
+    for (const { session: holder, id } of invalidations) this.runLeases(this.leases.step({ type: 'events', session: holder, events: [{ type: 'invalidate', id, path }] }, now));
+    if (ready) return go();
     this.schedule();
   }
 
-  /** A session taken over has flushed its cache (or ended): once all have, writes need not wait. */
+  /** A session taken over has flushed its cache (or ended). */
   private flushed(session: SessionId | undefined): void {
-    if (session !== undefined) this.unflushed.delete(session);
-    if (this.unflushed.size > 0 || this.writeBarrier <= this.ctx.now()) return;
-    this.writeBarrier = this.ctx.now();
-    for (const w of [...this.held]) if (w.ids.size === 0) this.release(w);
+    run(this.holders.flushed(session, this.ctx.now()));
   }
 
-  private acknowledged(id: number): void {
-    for (const w of [...this.held]) if (w.ids.delete(id) && w.ids.size === 0 && this.ctx.now() >= this.writeBarrier) this.release(w);
-  }
-
-  private release(w: HeldWrite): void {
-    this.held.splice(this.held.indexOf(w), 1);
-    w.go();
-  }
-
-  /**
-   * The writer of contents may keep its write-through copy (true) unless another write of the node
-   * is still under way, which would leave its copy behind.
-   */
+  /** The writer of contents may keep its write-through copy (true) unless another write of the node is still under way. */
   private doneWriting(path: string, op: LsOp | undefined): boolean {
-    const n = (this.writing.get(path) ?? 1) - 1;
-    if (n === 0) this.writing.delete(path);
-    else this.writing.set(path, n);
-    return op?.type === 'setContents' && this.registerCacher(op.session, path);
-  }
-
-  private registerCacher(session: SessionId, path: string): boolean {
-    if ((this.writing.get(path) ?? 0) > 0 || this.cacherCount >= MAX_CACHERS) return false;
-    let set = this.cachers.get(path);
-    if (!set) this.cachers.set(path, (set = new Set()));
-    if (!set.has(session)) this.cacherCount++;
-    set.add(session);
-    return true;
-  }
-
-  private dropCacher(path: string, set: Set<SessionId>): void {
-    this.cacherCount--;
-    if (set.size === 0) this.cachers.delete(path);
+    return this.holders.doneWriting(path, op?.type === 'setContents' ? op.session : undefined);
   }
 
   private runLeases(effects: LeaseEffect<HeldKeepAlive, MasterEvent>[]): void {
     for (const e of effects) {
       switch (e.type) {
-        case 'answer':
-          if (e.failover) this.toldFailover.add(e.session);
-          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs: e.leaseRemainingMs, events: e.events, eventsLost: e.eventsLost, failover: e.failover });
+        case 'answer': {
+          const { leaseRemainingMs, events, firstSeq, eventsLost, failover } = e;
+          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs, term: this.term, events, firstSeq, eventsLost, failover });
           break;
+        }
         case 'refuse':
           this.ctx.replyTo(e.to.to, { ok: false, reason: e.reason });
           break;
@@ -525,6 +465,11 @@ function refusal(reason: RefusalReason): ServiceError {
 /** The end of a lock-delay, as the database's LOCK_DELAY error gives it. */
 function delayEnd(err: PaxosDomainError, now: number): number {
   return (err.error as LsError).availableAt ?? now;
+}
+
+/** Runs the writes a wait released, in the order they came. */
+function run(released: Array<() => void>): void {
+  for (const go of released) go();
 }
 
 /** 128 bits from the actor's random source, as 32 hex digits. */

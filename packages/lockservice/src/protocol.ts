@@ -59,9 +59,11 @@ export type LsOp =
   /**
    * Try semantics: granted now or refused now. Blocking is the master's job. `attempt` names the
    * client's call (unique in its session): the same attempt again, once granted, gets its grant
-   * again, so a client that did not hear the answer can ask again and learn it.
+   * again, so a client that did not hear the answer can ask again and learn it. `final`: the
+   * client's last word on the attempt (a try, not a blocking acquire's wait): whatever it is
+   * answered decides the attempt, and a late copy of it is refused (ATTEMPT_DECIDED).
    */
-  | { type: 'acquire'; session: SessionId; handle: HandleId; mode: LockMode; lockDelayMs?: number; attempt?: number }
+  | { type: 'acquire'; session: SessionId; handle: HandleId; mode: LockMode; lockDelayMs?: number; attempt?: number; final?: boolean }
   | { type: 'release'; session: SessionId; handle: HandleId };
 
 export type LsOpType = LsOp['type'];

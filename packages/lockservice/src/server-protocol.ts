@@ -34,9 +34,19 @@ export type ClientOp = Exclude<LsOp, { type: 'expireSession' }>;
 /** What a KeepAlive answer carries besides the lease: database events and cache invalidations. */
 export type MasterEvent = { type: 'event'; event: LsEvent } | { type: 'invalidate'; id: number; path: string };
 
+/** The last event a client heard from the master of one term. */
+export interface EventsSeen {
+  term: string;
+  seq: number;
+}
+
 export type KeepAliveReply =
-  /** `heldMs`: how long the master held the KeepAlive; the lease counts from its answer, at least sentAt + heldMs. */
-  | { ok: true; heldMs: number; leaseRemainingMs: number; events: MasterEvent[]; eventsLost: boolean; failover: boolean }
+  /**
+   * `heldMs`: how long the master held the KeepAlive; the lease counts from its answer, at least
+   * sentAt + heldMs. `events`: every one the client has not acknowledged to this master (`term`),
+   * numbered from `firstSeq`, one apart; a number the client heard already is a copy.
+   */
+  | { ok: true; heldMs: number; leaseRemainingMs: number; term: string; events: MasterEvent[]; firstSeq: number; eventsLost: boolean; failover: boolean }
   | { ok: false; reason: 'unknownSession' | 'sessionExpired' | 'notMaster' };
 
 /**
@@ -53,9 +63,11 @@ export type ServerMsg =
   /**
    * Held until the lease nears its end, or answered early with events. `acks`: invalidations the
    * client has applied. `answerNow`: a retry after a KeepAlive or its answer went missing; the
-   * client does not know the lease the master last granted, so it is answered at once.
+   * client does not know the lease the master last granted, so it is answered at once. `seen`:
+   * the last event number the client heard from the master of `term` (its answers' events up to
+   * it need not come again).
    */
-  | ({ type: 'keepAlive'; session: SessionId; secret?: string; acks: number[]; answerNow?: boolean } & Asks<KeepAliveReply>)
+  | ({ type: 'keepAlive'; session: SessionId; secret?: string; acks: number[]; answerNow?: boolean; seen?: EventsSeen } & Asks<KeepAliveReply>)
   | LeadershipEvent
   | AppliedEvents
   | { type: 'wake' };

@@ -49,6 +49,7 @@ export function serverMsgProblem(msg: unknown): string | undefined {
     case 'keepAlive':
       if (!isId(msg.session)) return 'keepAlive: session must be a non-negative integer';
       if (msg.answerNow !== undefined && typeof msg.answerNow !== 'boolean') return 'keepAlive: answerNow must be a boolean';
+      if (msg.seen !== undefined && (!isObject(msg.seen) || typeof msg.seen.term !== 'string' || !isId(msg.seen.seq))) return 'keepAlive: seen must name a term and an event number';
       if (!Array.isArray(msg.acks) || msg.acks.length > MAX_ACKS || !msg.acks.every(isId)) return `keepAlive: acks must be at most ${MAX_ACKS} non-negative integers`;
       return undefined;
     default:

@@ -1,18 +1,20 @@
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { compareBallots, PaxosClient, timing, type AppliedEvents, type Ballot, type LeadershipEvent, type LearnerMsg, type ProposeReply, type ProposerMsg } from '@actorfs/paxos';
 import type { CellConfig } from './cell.ts';
-import { cellMachine } from './machine.ts';
+import { cellMachine, type LsMachine } from './machine.ts';
 import { Master, MAX_SESSION_LOOKUPS, type OwnerRefusal } from './master.ts';
 import type { SessionId } from './protocol.ts';
 import { serverMsgProblem } from './server-validate.ts';
 import { validators } from './validate.ts';
-import type { ServerMsg } from './server-protocol.ts';
+import type { ServerMsg, ServerReply } from './server-protocol.ts';
 import { unreachable } from './unreachable.ts';
 
 /**
- * What a receive returns when it set async work going (the work answers later, by replyTo): a
- * settled promise, which tells the runtime that continuations are pending (the simulator runs
- * them at once instead of at some later event). The mailbox is not held.
+ * What a receive returns when it set async work going that does not start with a message (the
+ * work answers later, by replyTo): a settled promise, which tells the runtime that continuations
+ * are pending (the simulator runs them at once instead of at some later event). The actor takes
+ * no other message until that promise's callbacks have run (a turn of its node): the client
+ * session uses it for calls; the server, whose work starts with an ask, does not.
  */
 export const STARTED: Promise<void> = Promise.resolve();
 
@@ -37,11 +39,111 @@ export interface ServerProps {
  * master" by asking its proposer for the leader and naming that node's server.
  */
 export const Server = defineActor('lockservice.server', (props: ServerProps, ctx: ActorContext<ServerMsg>) => {
-  const machine = cellMachine(props.config.db);
-  const proposer = props.proposers[props.index]!;
-  const paxos = new PaxosClient({
+  const server = new ServerActor(props, ctx);
+  return (msg: ServerMsg) => server.receive(msg);
+});
+
+type ClientRequestMsg = Extract<ServerMsg, { type: 'op' | 'acquire' | 'query' | 'keepAlive' }>;
+
+class ServerActor {
+  private readonly proposer: ActorRef<ProposerMsg>;
+  private readonly paxos: PaxosClient<LsMachine>;
+  private master: Master | undefined;
+  private ballot: Ballot | undefined;
+  private readonly recent = new RecentRequests(MAX_RECENT_REQUESTS);
+  /** Ops and queries are checked here too, so a malformed one is refused as such before ownership is. */
+  private readonly check: ReturnType<typeof validators>;
+
+  constructor(
+    private readonly props: ServerProps,
+    private readonly ctx: ActorContext<ServerMsg>,
+  ) {
+    this.proposer = props.proposers[props.index]!;
+    this.paxos = masterPaxosClient(props, ctx, this.proposer);
+    this.check = validators(props.config.db);
+    // The server takes both kinds of event: its ref is a ref to each (a narrower view of ServerMsg).
+    ctx.send(this.proposer, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<LeadershipEvent> });
+    ctx.send(props.learner, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<AppliedEvents> });
+  }
+
+  /**
+   * Every receive returns at once, without a promise: the work a request sets going (Paxos asks,
+   * reads) is sent before it returns and answers by replyTo, so the server takes its next request
+   * in the same turn, and the replies and proposals of a turn leave together.
+   */
+  receive(msg: ServerMsg): void {
+    const problem = serverMsgProblem(msg) ?? (msg.type === 'op' ? this.check.op(msg.op) : msg.type === 'query' ? this.check.query(msg.query) : undefined);
+    if (problem !== undefined) {
+      this.ctx.log.warn('bad request refused', { problem });
+      return this.ctx.reply({ ok: false, error: { code: 'BAD_REQUEST', message: problem } });
+    }
+    switch (msg.type) {
+      case 'leading':
+        return this.lead(msg.ballot);
+      case 'not-leading':
+        this.master?.stop();
+        [this.master, this.ballot] = [undefined, undefined];
+        return this.ctx.cancelTimer('wake');
+      case 'applied':
+        return this.master?.events(msg.events);
+      case 'wake':
+        return this.master?.wake();
+      case 'whoIsMaster':
+        if (this.master?.ready) return this.ctx.reply({ master: this.ctx.self });
+        return whoLeads(this.ctx, this.proposer, this.props, this.ctx.replyHandle());
+      case 'op':
+      case 'acquire':
+      case 'query':
+      case 'keepAlive':
+        return this.request(msg);
+      default:
+        return unreachable(msg, 'lock-service server');
+    }
+  }
+
+  private lead(ballot: Ballot): void {
+    // Sent again at each lease renewal: a term is one ballot.
+    if (this.ballot !== undefined && compareBallots(this.ballot, ballot) === 0) return;
+    this.master?.stop();
+    this.ballot = ballot;
+    this.master = new Master(this.ctx, this.props.config, this.paxos, `${ballot.round}.${ballot.id}`);
+    this.master.start();
+  }
+
+  private request(msg: ClientRequestMsg): void {
+    const to = this.ctx.replyHandle();
+    // The network may deliver a request twice; its copy carries the same reply handle (unique per
+    // ask) and is dropped, or a write would be proposed twice.
+    if ((msg.type === 'op' || msg.type === 'acquire') && this.recent.isCopy(to)) return;
+    const m = this.master;
+    if (!m?.ready) return this.ctx.reply(msg.type === 'keepAlive' ? { ok: false, reason: 'notMaster' } : notMaster(this.ctx.node, this.props.config.db.cell));
+    switch (msg.type) {
+      case 'op':
+        return this.owned(m, 'session' in msg.op ? msg.op.session : undefined, msg.secret, to, () => m.op(msg.op, to));
+      case 'acquire':
+        return this.owned(m, msg.session, msg.secret, to, () => m.acquire(msg, to));
+      case 'query':
+        return this.owned(m, 'session' in msg.query ? msg.query.session : undefined, msg.secret, to, () =>
+          this.owned(m, msg.cache?.session, msg.secret, to, () => m.query(msg.query, msg.cache, to)),
+        );
+      case 'keepAlive':
+        return m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg, to), (why) => to && this.ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
+      default:
+        return unreachable(msg, 'client request');
+    }
+  }
+
+  /** Runs `go` once the request may act on `session`, else answers the refusal. */
+  private owned(m: Master, session: SessionId | undefined, secret: string | undefined, to: ReplyHandle | undefined, go: () => void): void {
+    m.whenOwner(session, secret, go, (why) => to && this.ctx.replyTo(to, refusal(why)));
+  }
+}
+
+/** The master's client of its group: only the local proposer, every client's commands in one session. */
+function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, proposer: ActorRef<ProposerMsg>): PaxosClient<LsMachine> {
+  return new PaxosClient({
     clientId: `ls-master-${props.index}`,
-    machine,
+    machine: cellMachine(props.config.db),
     // Only the local proposer: a deposed master must not reach the new leader by following a
     // hint, or it could open a session the new master's takeover did not see.
     proposers: [proposer],
@@ -53,93 +155,33 @@ export const Server = defineActor('lockservice.server', (props: ServerProps, ctx
     // Every client's commands go through this one session: as wide as the group lets it be.
     window: timing(props.config.paxos).sessionWindow,
   });
-  let master: Master | undefined;
-  let ballot: Ballot | undefined;
+}
 
-  // The server takes both kinds of event: its ref is a ref to each (a narrower view of ServerMsg).
-  ctx.send(proposer, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<LeadershipEvent> });
-  ctx.send(props.learner, { type: 'subscribe', subscriber: ctx.self as unknown as ActorRef<AppliedEvents> });
+/** Reply handles of recent requests (the newest `max`), to tell a copy the network made. */
+class RecentRequests {
+  private readonly seen = new Set<string>();
 
-  // The network may deliver a request twice; its copy carries the same reply handle (unique per
-  // ask) and is dropped, or a write would be proposed twice. The newest MAX_RECENT_REQUESTS are kept.
-  const recent = new Set<string>();
-  const duplicate = (h: ReplyHandle | undefined): boolean => {
+  constructor(private readonly max: number) {}
+
+  isCopy(h: ReplyHandle | undefined): boolean {
     if (!h) return false;
     const key = `${h.node}#${h.corr}`;
-    if (recent.has(key)) return true;
-    recent.add(key);
-    if (recent.size > MAX_RECENT_REQUESTS) recent.delete(recent.values().next().value!);
+    if (this.seen.has(key)) return true;
+    this.seen.add(key);
+    if (this.seen.size > this.max) this.seen.delete(this.seen.values().next().value!);
     return false;
-  };
+  }
+}
 
-  // Ops and queries are checked here too, so a malformed one is refused as such before ownership is.
-  const check = validators(props.config.db);
-  const refusal = (why: OwnerRefusal) =>
-    why === 'notOwner'
-      ? { ok: false, error: { code: 'NOT_SESSION_OWNER', message: "the request names a session without that session's secret: only the client that opened a session may act on it" } }
-      : { ok: false, error: { code: 'UNAVAILABLE', message: `the master is looking up ${MAX_SESSION_LOOKUPS} sessions it did not know; try again` } };
-  const notMaster = () => ({ ok: false, error: { code: 'NOT_MASTER', message: `${ctx.node} is not the master of cell ${props.config.db.cell}` } });
+function refusal(why: OwnerRefusal): ServerReply<never> {
+  return why === 'notOwner'
+    ? { ok: false, error: { code: 'NOT_SESSION_OWNER', message: "the request names a session without that session's secret: only the client that opened a session may act on it" } }
+    : { ok: false, error: { code: 'UNAVAILABLE', message: `the master is looking up ${MAX_SESSION_LOOKUPS} sessions it did not know; try again` } };
+}
 
-  /** Runs `go` (with the master and the reply handle) once the request may act on `session`, else answers the refusal. */
-  const owned = (m: Master, session: SessionId | undefined, secret: string | undefined, go: (m: Master, to: ReplyHandle | undefined) => void, to = ctx.replyHandle()): Promise<void> => {
-    m.whenOwner(session, secret, () => go(m, to), (why) => to && ctx.replyTo(to, refusal(why)));
-    return STARTED;
-  };
-
-  return (msg: ServerMsg) => {
-    const problem = serverMsgProblem(msg) ?? (msg.type === 'op' ? check.op(msg.op) : msg.type === 'query' ? check.query(msg.query) : undefined);
-    if (problem !== undefined) {
-      ctx.log.warn('bad request refused', { problem });
-      return ctx.reply({ ok: false, error: { code: 'BAD_REQUEST', message: problem } });
-    }
-    switch (msg.type) {
-      case 'leading':
-        // Sent again at each lease renewal: a term is one ballot.
-        if (ballot !== undefined && compareBallots(ballot, msg.ballot) === 0) return;
-        master?.stop();
-        ballot = msg.ballot;
-        master = new Master(ctx, props.config, paxos);
-        master.start();
-        return;
-      case 'not-leading':
-        master?.stop();
-        master = undefined;
-        ballot = undefined;
-        ctx.cancelTimer('wake');
-        return;
-      case 'applied':
-        return master?.events(msg.events);
-      case 'wake':
-        return master?.wake();
-      case 'whoIsMaster':
-        if (master?.ready) return ctx.reply({ master: ctx.self });
-        whoLeads(ctx, proposer, props, ctx.replyHandle());
-        return STARTED;
-      case 'op':
-        if (duplicate(ctx.replyHandle())) return;
-        if (!master?.ready) return ctx.reply(notMaster());
-        return owned(master, 'session' in msg.op ? msg.op.session : undefined, msg.secret, (m, to) => m.op(msg.op, to));
-      case 'acquire':
-        if (duplicate(ctx.replyHandle())) return;
-        if (!master?.ready) return ctx.reply(notMaster());
-        return owned(master, msg.session, msg.secret, (m, to) => m.acquire(msg, to));
-      case 'query':
-        if (!master?.ready) return ctx.reply(notMaster());
-        return owned(master, 'session' in msg.query ? msg.query.session : undefined, msg.secret, (m, to) =>
-          owned(m, msg.cache?.session, msg.secret, () => m.query(msg.query, msg.cache, to), to),
-        );
-      case 'keepAlive': {
-        if (!master?.ready) return ctx.reply({ ok: false, reason: 'notMaster' });
-        const m = master;
-        const to = ctx.replyHandle();
-        m.whenOwner(msg.session, msg.secret, () => m.keepAlive(msg.session, msg.acks, msg.answerNow === true, to), (why) => to && ctx.replyTo(to, { ok: false, reason: why === 'notOwner' ? 'unknownSession' : 'notMaster' }));
-        return STARTED;
-      }
-      default:
-        return unreachable(msg, 'lock-service server');
-    }
-  };
-});
+function notMaster(node: string, cell: string): ServerReply<never> {
+  return { ok: false, error: { code: 'NOT_MASTER', message: `${node} is not the master of cell ${cell}` } };
+}
 
 /** Asks the local proposer for the leader (a read it redirects; a small one) and names that node's server. */
 function whoLeads(ctx: ActorContext<ServerMsg>, proposer: ActorRef<ProposerMsg>, props: ServerProps, to: ReturnType<ActorContext<ServerMsg>['replyHandle']>): void {

@@ -8,19 +8,23 @@
  *   session's first one is answered at once), then
  *   answered with a fresh lease (`leaseMs` from now); the client sends the next one at once, so
  *   a live client always has one held here.
- * - Events for a session answer its held KeepAlive early; without one they wait, at most
- *   `maxPendingEvents` per session: past that, newer events are dropped and the next answer
- *   says `eventsLost`, so the client drops its cache and reads afresh.
+ * - Events for a session answer its held KeepAlive early; without one they wait. Each answer
+ *   carries every event the client has not acknowledged (`UnackedEvents`: at least once, in
+ *   commit order, at most `maxPendingEvents` per session, then a loss mark that makes the client
+ *   drop its cache and read afresh); a KeepAlive's `ack` says which it heard.
  * - A new master extends every session by the lease and the grace period, so clients that
  *   reach it within their grace period carry on (no lease the old master granted outlasts
- *   that). It answers each session's first KeepAlive at once, with `failover` set (the client
- *   hears "master failed over" and leaves jeopardy), and from then on a normal lease.
+ *   that). It answers each session's first KeepAlive at once, with `failover` set until the client
+ *   acknowledges an answer of this master (it hears "master failed over" and leaves jeopardy), and
+ *   from then on grants normal leases. The old master's unacknowledged events are gone with it:
+ *   "master failed over" is what the client gets instead, as in Chubby.
  * - A session whose lease ends with no KeepAlive held is expired (`proposeExpire`); if that
  *   proposal fails (`expireFailed`: no answer, outcome unknown), it is proposed again
  *   EXPIRE_RETRY_MS later, for as long as this master's term lasts. One is in flight at a time.
  */
 import type { SessionId } from './protocol.ts';
 import { DueHeap } from './due-heap.ts';
+import { UnackedEvents } from './unacked-events.ts';
 import { unreachable } from './unreachable.ts';
 
 export interface LeaseTiming {
@@ -30,7 +34,7 @@ export interface LeaseTiming {
   answerBeforeEndMs: number;
   /** How long a client in jeopardy waits for a master before it gives its session up. Default 45 s. */
   gracePeriodMs: number;
-  /** Events queued per session without a KeepAlive to carry them. */
+  /** Events kept per session until the client acknowledges them. */
   maxPendingEvents: number;
 }
 
@@ -50,22 +54,28 @@ export type LeaseInput<R, E> =
   | { type: 'sessionEnded'; session: SessionId }
   /** The proposed expiry failed without an answer from the database: it may not have been applied. */
   | { type: 'expireFailed'; session: SessionId }
-  /** A KeepAlive arrived; `from` is whatever the host needs to answer it. `answerNow`: a client's retry, answered at once. */
-  | { type: 'keepAlive'; session: SessionId; from: R; answerNow?: boolean }
+  /**
+   * A KeepAlive arrived; `from` is whatever the host needs to answer it. `answerNow`: a client's
+   * retry, answered at once. `ack`: the number of the last event the client heard from this
+   * master (undefined: it has heard no answer of this master yet).
+   */
+  | { type: 'keepAlive'; session: SessionId; from: R; answerNow?: boolean; ack?: number }
   /** Committed events for the session (in commit order). */
   | { type: 'events'; session: SessionId; events: E[] }
   | { type: 'tick' };
 
 export type LeaseEffect<R, E> =
-  | { type: 'answer'; to: R; session: SessionId; leaseRemainingMs: number; events: E[]; eventsLost: boolean; failover: boolean }
+  /** `events` are numbered from `firstSeq`, one apart. */
+  | { type: 'answer'; to: R; session: SessionId; leaseRemainingMs: number; events: E[]; firstSeq: number; eventsLost: boolean; failover: boolean }
   | { type: 'refuse'; to: R; session: SessionId; reason: 'unknownSession' | 'sessionExpired' | 'notMaster' }
   | { type: 'proposeExpire'; session: SessionId };
 
 interface Lease<R, E> {
   deadline: number;
   held: R | null;
-  events: E[];
-  eventsLost: boolean;
+  events: UnackedEvents<E>;
+  /** Taken over from an old master, and no answer of this master acknowledged yet. */
+  failoverOwed: boolean;
   /** Its expiry is proposed: no more KeepAlives for it. */
   expiring: boolean;
   /** Its expiry failed: proposed again at this time. */
@@ -124,14 +134,12 @@ export class SessionLeases<R, E> {
         break;
       }
       case 'keepAlive':
-        this.keepAlive(input.session, input.from, input.answerNow === true, now, effects);
+        this.keepAlive(input, now, effects);
         break;
       case 'events': {
         const lease = this.leases.get(input.session);
         if (!lease || lease.expiring) break;
-        const room = this.timing.maxPendingEvents - lease.events.length;
-        if (input.events.length > room) lease.eventsLost = true;
-        lease.events.push(...input.events.slice(0, Math.max(0, room)));
+        lease.events.push(input.events);
         if (lease.held !== null) this.answer(input.session, lease, now, effects);
         this.track(input.session, lease);
         break;
@@ -168,7 +176,7 @@ export class SessionLeases<R, E> {
     return this.leases.get(session)?.deadline;
   }
 
-  private keepAlive(session: SessionId, from: R, answerNow: boolean, now: number, effects: LeaseEffect<R, E>[]): void {
+  private keepAlive({ session, from, answerNow, ack }: Extract<LeaseInput<R, E>, { type: 'keepAlive' }>, now: number, effects: LeaseEffect<R, E>[]): void {
     if (!this.master) return void effects.push({ type: 'refuse', to: from, session, reason: 'notMaster' });
     const lease = this.leases.get(session);
     if (!lease) return void effects.push({ type: 'refuse', to: from, session, reason: 'unknownSession' });
@@ -177,7 +185,11 @@ export class SessionLeases<R, E> {
     // lease is ending, or the answer was lost), so the new one is answered now, with the lease.
     const superseding = lease.held !== null;
     lease.held = from;
-    if (superseding || answerNow || lease.takenOver || lease.fresh || lease.events.length > 0 || lease.eventsLost || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
+    if (ack !== undefined) {
+      lease.events.ack(ack);
+      lease.failoverOwed = false;
+    }
+    if (superseding || answerNow === true || lease.takenOver || lease.fresh || lease.events.owed || now >= lease.deadline - this.timing.answerBeforeEndMs) this.answer(session, lease, now, effects);
     this.track(session, lease);
   }
 
@@ -195,17 +207,16 @@ export class SessionLeases<R, E> {
     if (lease.held === null) return;
     // A lease granted is never shortened; a taken-over session's wait is not a lease granted.
     lease.deadline = lease.takenOver ? now + this.timing.leaseMs : Math.max(lease.deadline, now + this.timing.leaseMs);
-    const failover = lease.takenOver;
-    effects.push({ type: 'answer', to: lease.held, session, leaseRemainingMs: lease.deadline - now, events: lease.events, eventsLost: lease.eventsLost, failover });
-    [lease.held, lease.events, lease.eventsLost, lease.takenOver, lease.fresh] = [null, [], false, false, false];
+    effects.push({ type: 'answer', to: lease.held, session, leaseRemainingMs: lease.deadline - now, ...lease.events.unacked, failover: lease.failoverOwed });
+    [lease.held, lease.takenOver, lease.fresh] = [null, false, false];
   }
 
   /** A session another master granted leases to: extended by a lease and the grace period. */
   private takenOver(now: number): Lease<R, E> {
-    return { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true };
+    return { ...this.fresh(now + this.timing.leaseMs + this.timing.gracePeriodMs), takenOver: true, failoverOwed: true };
   }
 
   private fresh(deadline: number): Lease<R, E> {
-    return { deadline, held: null, events: [], eventsLost: false, expiring: false, retryExpireAt: undefined, takenOver: false, fresh: true };
+    return { deadline, held: null, events: new UnackedEvents(this.timing.maxPendingEvents), failoverOwed: false, expiring: false, retryExpireAt: undefined, takenOver: false, fresh: true };
   }
 }

@@ -41,6 +41,11 @@ export interface HandleRecord {
   lockDelayMs: number;
   /** The client's attempt that was granted the lock it holds (0: none named, or not held). */
   lockAttempt: number;
+  /**
+   * The client's attempts up to this one are decided: a final try answered them, so a late copy
+   * of one (a deposed master's Paxos client still retrying) is refused, never granted.
+   */
+  decidedAttempt: number;
 }
 
 export interface LsNode extends NodeRecord {

@@ -76,7 +76,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     setContents: { required: { session: id, handle: id, contents }, optional: { ifGeneration: id } },
     delete: onHandle,
     setAcl: { required: { session: id, handle: id, acl } },
-    acquire: { required: { session: id, handle: id, mode: oneOf('exclusive', 'shared') }, optional: { lockDelayMs: lockDelay, attempt: id } },
+    acquire: { required: { session: id, handle: id, mode: oneOf('exclusive', 'shared') }, optional: { lockDelayMs: lockDelay, attempt: id, final: boolean } },
     release: onHandle,
   };
   const queries: Record<LsQueryType, Fields> = {

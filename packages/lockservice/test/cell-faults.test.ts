@@ -39,6 +39,13 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
   const lockHistory = historyRecorder<LockInput<string>, LockOutput>();
   let expired = 0;
   const ended: number[] = [];
+  // Lock generations acknowledged (when), and reads of the lock file's stat that came back older.
+  const granted: Array<{ at: number; generation: number }> = [];
+  const staleLockReads: string[] = [];
+  const grant = (generation: number): number => {
+    granted.push({ at: sim.now(), generation });
+    return generation;
+  };
 
   // Set up before the faults: every client opens both files and the lock file.
   const handles: Array<Record<string, number>> = [];
@@ -73,7 +80,17 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
     for (let n = 0; n < OPS_PER_CLIENT; n++) {
       const pick = r();
       const path = FILES[Math.floor(r() * FILES.length)]!;
-      if (pick < 0.35) {
+      if (pick < 0.08) {
+        // A read (from the cache too) never shows a lock generation older than a grant acknowledged before it began.
+        const at = sim.now();
+        const newest = Math.max(0, ...granted.filter((g) => g.at < at).map((g) => g.generation));
+        try {
+          const got = await c.getContentsAndStat(h[LOCK]!);
+          if (got.stat.lockGeneration < newest) staleLockReads.push(`client ${i} at ${at}: generation ${got.stat.lockGeneration} (cached: ${got.cached}) after ${newest} was granted`);
+        } catch (err) {
+          if (!unknown(err)) throw err;
+        }
+      } else if (pick < 0.35) {
         const id = fileHistory.invoke(i, { op: 'read', path });
         try {
           const got = await c.getContentsAndStat(h[path]!);
@@ -96,18 +113,19 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
       } else if (pick < 0.7) {
         const id = lockHistory.invoke(i, { op: 'tryAcquire', lock: LOCK, holder: i, mode: 'exclusive' });
         try {
-          lockHistory.ok(id, (await c.tryAcquire(h[LOCK]!, 'exclusive')).generation);
+          lockHistory.ok(id, grant((await c.tryAcquire(h[LOCK]!, 'exclusive')).generation));
         } catch (err) {
           if (err instanceof LsClientError && err.code === 'LOCK_HELD') lockHistory.ok(id, false);
           // Refused for a reason the model cannot see (lock-delay after an expiry), or its own holding.
-          else if (err instanceof LsClientError && (err.code === 'ALREADY_HELD' || err.code === 'LOCK_DELAY')) lockHistory.fail(id);
+          // ATTEMPT_DECIDED: an earlier copy of this very try was refused (its answer was lost).
+          else if (err instanceof LsClientError && (err.code === 'ALREADY_HELD' || err.code === 'LOCK_DELAY' || err.code === 'ATTEMPT_DECIDED')) lockHistory.fail(id);
           else if (unknown(err)) lockHistory.info(id);
           else throw err;
         }
       } else if (pick < 0.8) {
         const id = lockHistory.invoke(i, { op: 'acquire', lock: LOCK, holder: i, mode: 'exclusive' });
         try {
-          lockHistory.ok(id, (await c.acquire(h[LOCK]!, 'exclusive', 200 + Math.floor(r() * 800))).generation);
+          lockHistory.ok(id, grant((await c.acquire(h[LOCK]!, 'exclusive', 200 + Math.floor(r() * 800))).generation));
         } catch (err) {
           // Not granted within its timeout (a waiter whose try is in the log is not timed out), or its own holding.
           if (err instanceof LsClientError && (err.code === 'TIMEOUT' || err.code === 'ALREADY_HELD')) lockHistory.fail(id);
@@ -146,6 +164,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
   await sim.runFor(500);
 
   expect(await replicaProblems(sim, plan)).toEqual([]);
+  expect(staleLockReads).toEqual([]);
   const fileCheck = checkOperations(files, fileHistory.operations(), { timeoutMs: 10_000 });
   if (fileCheck.ok !== true) throw new Error(`files not linearizable: ${'reason' in fileCheck ? fileCheck.reason : 'timeout'}`);
   const lockCheck = checkOperations(lockModel<string>(), withExpiries(lockHistory.operations(), ended), { timeoutMs: 10_000 });

@@ -1,6 +1,7 @@
 import type { ActorRef } from '@actorfs/actors';
-import type { SimCluster } from '@actorfs/actors/testing';
-import { cellConfig, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg } from '../src/index.ts';
+import type { SimCluster, Sleeper } from '@actorfs/actors/testing';
+import { PaxosClient, type ProposeReply } from '@actorfs/paxos';
+import { cellConfig, cellMachine, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg, type LsMachine } from '../src/index.ts';
 
 /** Short timings for simulated cells: 1 s session lease, 3 s grace, 1 s lock-delay, 200 ms Paxos lease. */
 export const SIM_CELL: CellOptions = {
@@ -31,6 +32,21 @@ export function simClient(sim: SimCluster, plan: CellPlan, node: string, name: s
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/**
+ * A client of the cell's Paxos group itself, proposing straight to it as a master does: what a
+ * deposed master's last proposals, or its Paxos client still retrying, look like to the cell.
+ */
+export function groupClient(sim: SimCluster, plan: CellPlan, clock: Sleeper, clientId = 'deposed-master'): PaxosClient<LsMachine> {
+  return new PaxosClient({
+    clientId,
+    machine: cellMachine(plan.config.db),
+    proposers: plan.paxos.proposers,
+    ask: (ref, msg, timeoutMs) => sim.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>,
+    sleep: (ms) => clock.sleep(ms),
+    timeoutMs: 1000,
+  });
+}
 
 /** Every replica's database, rebuilt from its learner's state, checked with checkInvariants. */
 export async function replicaProblems(sim: SimCluster, plan: CellPlan): Promise<string[]> {

@@ -52,6 +52,16 @@ describe('lock-service cell in the simulator', () => {
       expect(str(seen.contents)).toBe(v);
     }
     expect((await b.status()).cached).toBe(1);
+    // A tryAcquire's grant changes the lock generation in the stat b caches.
+    const seq = await a.tryAcquire(ha, 'exclusive');
+    expect((await b.getContentsAndStat(hb)).stat.lockGeneration).toBe(seq.generation);
+    await a.release(ha);
+    const blocking = await a.acquire(ha, 'exclusive', 1000);
+    expect((await b.getContentsAndStat(hb)).stat.lockGeneration).toBe(blocking.generation);
+    // The acquirer's own cached stat goes too.
+    await a.release(ha);
+    const own = await b.tryAcquire(hb, 'exclusive');
+    expect((await b.getContentsAndStat(hb)).stat.lockGeneration).toBe(own.generation);
   });
 
   test('a second write of a node waits, as the first does, for a cache holder that has not acknowledged', async () => {

@@ -65,6 +65,24 @@ describe('locks: exclusive and shared', () => {
     cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }, 'LOCK_HELD');
   });
 
+  it('a final try decides its attempt: a late copy of it is refused, whether the try was refused or granted and released', () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 3, final: true }, 'LOCK_HELD');
+    cell.ok({ type: 'release', session: s2, handle: h2 });
+    // A copy of attempt 3 that a deposed master's Paxos client was still retrying.
+    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 3 }, 'ATTEMPT_DECIDED');
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4, final: true });
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4 });
+    cell.ok({ type: 'release', session: s1, handle: h1 });
+    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4 }, 'ATTEMPT_DECIDED');
+    // A blocking acquire's tries (not final) may be refused and granted later under the same attempt.
+    cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
+    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 5 }, 'LOCK_HELD');
+    cell.ok({ type: 'release', session: s2, handle: h2 });
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 5 });
+  });
+
   it('each time the lock goes from free to held it gets a new, greater lock generation', () => {
     const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
     const g1 = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }).sequencer.generation;

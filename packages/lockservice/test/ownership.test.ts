@@ -1,9 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { SimCluster, Sleeper } from '@actorfs/actors/testing';
-import { PaxosClient, type ProposeReply } from '@actorfs/paxos';
-import { cellMachine, type LsResults, type ServerMsg } from '../src/index.ts';
+import type { LsResults, ServerMsg } from '../src/index.ts';
 import { MAX_SESSION_LOOKUPS } from '../src/master.ts';
-import { masterNode, simCell, simClient, str, text } from './cell-harness.ts';
+import { groupClient, masterNode, simCell, simClient, str, text } from './cell-harness.ts';
 
 describe('session ownership', () => {
   test("a request naming another client's session without its secret is refused, also by a new master after failover", async () => {
@@ -62,14 +61,7 @@ describe('session ownership', () => {
     simClient(sim, plan, 'c0', 'a', 'ask');
     const run = async () => {
       // Proposed straight to the group, as a deposed master's last proposal lands after the new master read the sessions.
-      const group = new PaxosClient({
-        clientId: 'deposed-master',
-        machine: cellMachine(plan.config.db),
-        proposers: plan.paxos.proposers,
-        ask: (ref, msg, timeoutMs) => sim.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>,
-        sleep: (ms) => clock.sleep(ms),
-        timeoutMs: 1000,
-      });
+      const group = groupClient(sim, plan, clock);
       while ((await masterNode(sim, plan)) === undefined) await clock.sleep(50);
       const secret = 'f'.repeat(32);
       const { session } = (await group.propose({ type: 'openSession', principal: 'alice', secret })) as LsResults['openSession'];

@@ -21,7 +21,7 @@ describe("the master's session leases", () => {
     const leases = master();
     leases.step({ type: 'sessionOpened', session: 1 }, 0);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100)).toEqual([
-      { type: 'answer', to: 'ka1', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: false },
+      { type: 'answer', to: 'ka1', session: 1, leaseRemainingMs: 12_000, events: [], firstSeq: 1, eventsLost: false, failover: false },
     ]);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka2' }, 150)).toEqual([]);
   });
@@ -32,7 +32,7 @@ describe("the master's session leases", () => {
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100)).toEqual([]);
     expect(leases.nextWakeAt()).toBe(11_000);
     expect(leases.step({ type: 'tick' }, 10_999)).toEqual([]);
-    expect(leases.step({ type: 'tick' }, 11_000)).toEqual([{ type: 'answer', to: 'ka1', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: false }]);
+    expect(leases.step({ type: 'tick' }, 11_000)).toEqual([{ type: 'answer', to: 'ka1', session: 1, leaseRemainingMs: 12_000, events: [], firstSeq: 1, eventsLost: false, failover: false }]);
     expect(leases.deadlineOf(1)).toBe(23_000);
   });
 
@@ -43,7 +43,7 @@ describe("the master's session leases", () => {
     leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100);
     leases.step({ type: 'tick' }, 11_000);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'retry', answerNow: true }, 11_900)).toEqual([
-      { type: 'answer', to: 'retry', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: false },
+      { type: 'answer', to: 'retry', session: 1, leaseRemainingMs: 12_000, events: [], firstSeq: 1, eventsLost: false, failover: false },
     ]);
   });
 
@@ -60,23 +60,42 @@ describe("the master's session leases", () => {
     expect(now).toBeGreaterThan(50 * 10_000);
   });
 
-  it('answers early to carry events, in order', () => {
+  it('answers early to carry events, in order, numbered one apart', () => {
     const leases = master();
     opened(leases, 1);
-    leases.step({ type: 'keepAlive', session: 1, from: 'ka' }, 10);
+    leases.step({ type: 'keepAlive', session: 1, from: 'ka', ack: 0 }, 10);
     expect(leases.step({ type: 'events', session: 1, events: ['a', 'b'] }, 500)).toEqual([
-      { type: 'answer', to: 'ka', session: 1, leaseRemainingMs: 12_000, events: ['a', 'b'], eventsLost: false, failover: false },
+      { type: 'answer', to: 'ka', session: 1, leaseRemainingMs: 12_000, events: ['a', 'b'], firstSeq: 1, eventsLost: false, failover: false },
     ]);
     leases.step({ type: 'events', session: 1, events: ['c'] }, 600);
-    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka2' }, 700)).toMatchObject([{ type: 'answer', to: 'ka2', events: ['c'] }]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka2', ack: 2 }, 700)).toMatchObject([{ type: 'answer', to: 'ka2', events: ['c'], firstSeq: 3 }]);
   });
 
-  it('queues at most maxPendingEvents per session and then says events were lost', () => {
+  it('sends events again until the client acknowledges them: an answer that was lost loses nothing', () => {
+    const leases = master();
+    opened(leases, 1);
+    leases.step({ type: 'keepAlive', session: 1, from: 'ka', ack: 0 }, 10);
+    leases.step({ type: 'events', session: 1, events: ['a', 'b'] }, 500);
+    // That answer was lost: the client's retry acknowledges nothing new, and gets both again, then more.
+    leases.step({ type: 'events', session: 1, events: ['c'] }, 600);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'retry', answerNow: true, ack: 0 }, 900)).toMatchObject([{ type: 'answer', events: ['a', 'b', 'c'], firstSeq: 1 }]);
+    // Heard up to b only (an older answer): c comes again, at once.
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka3', ack: 2 }, 950)).toMatchObject([{ type: 'answer', events: ['c'], firstSeq: 3 }]);
+    // All heard: the next KeepAlive is held.
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka4', ack: 3 }, 1000)).toEqual([]);
+  });
+
+  it('at maxPendingEvents unacknowledged, drops them for one loss mark, said in every answer until acknowledged', () => {
     const leases = master();
     leases.step({ type: 'sessionOpened', session: 1 }, 0);
     leases.step({ type: 'events', session: 1, events: ['a', 'b'] }, 1);
-    leases.step({ type: 'events', session: 1, events: ['c', 'd'] }, 2);
-    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka' }, 3)).toMatchObject([{ type: 'answer', events: ['a', 'b', 'c'], eventsLost: true }]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka' }, 2)).toMatchObject([{ type: 'answer', events: ['a', 'b'], firstSeq: 1, eventsLost: false }]);
+    // a and b not acknowledged yet: two more pass the bound of 3. The mark is number 3.
+    leases.step({ type: 'events', session: 1, events: ['c', 'd'] }, 3);
+    leases.step({ type: 'events', session: 1, events: ['e'] }, 4);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka2', ack: 2 }, 5)).toMatchObject([{ type: 'answer', events: ['e'], firstSeq: 4, eventsLost: true }]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka3', ack: 2 }, 6)).toMatchObject([{ type: 'answer', events: ['e'], firstSeq: 4, eventsLost: true }]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka4', ack: 4 }, 7)).toEqual([]);
   });
 
   it('expires a session whose lease ends with no KeepAlive held, once', () => {
@@ -123,9 +142,13 @@ describe("the master's session leases", () => {
     expect(leases.deadlineOf(1)).toBe(100_000 + 12_000 + 45_000);
     expect(leases.step({ type: 'tick' }, 156_999)).toEqual([]);
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'back' }, 130_000)).toEqual([
-      { type: 'answer', to: 'back', session: 1, leaseRemainingMs: 12_000, events: [], eventsLost: false, failover: true },
+      { type: 'answer', to: 'back', session: 1, leaseRemainingMs: 12_000, events: [], firstSeq: 1, eventsLost: false, failover: true },
     ]);
     expect(leases.deadlineOf(1)).toBe(142_000);
+    // Until the client acknowledges an answer of this master, answers say failover.
+    leases.step({ type: 'events', session: 1, events: ['a'] }, 130_001);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'retry', answerNow: true }, 130_100)).toMatchObject([{ type: 'answer', events: ['a'], failover: true }]);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'next', answerNow: true, ack: 1 }, 130_200)).toMatchObject([{ type: 'answer', events: [], failover: false }]);
     expect(leases.step({ type: 'tick' }, 157_000)).toEqual([{ type: 'proposeExpire', session: 1 }, { type: 'proposeExpire', session: 2 }]);
   });
 
