@@ -165,9 +165,9 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
 
   expect(await replicaProblems(sim, plan)).toEqual([]);
   expect(staleLockReads).toEqual([]);
-  const fileCheck = checkOperations(files, fileHistory.operations(), { timeoutMs: 10_000 });
+  const fileCheck = checkOperations(files, fileHistory.operations(), { maxSteps: 1_000_000 });
   if (fileCheck.ok !== true) throw new Error(`files not linearizable: ${'reason' in fileCheck ? fileCheck.reason : 'timeout'}`);
-  const lockCheck = checkOperations(lockModel<string>(), withExpiries(lockHistory.operations(), ended), { timeoutMs: 10_000 });
+  const lockCheck = checkOperations(lockModel<string>(), withExpiries(lockHistory.operations(), ended), { maxSteps: 1_000_000 });
   if (lockCheck.ok !== true) throw new Error(`locks not linearizable: ${'reason' in lockCheck ? lockCheck.reason : 'timeout'}`);
   return { expired };
 }
