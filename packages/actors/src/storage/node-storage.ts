@@ -1,5 +1,5 @@
 import { decode, encodeValue } from '../codec.ts';
-import { framedBytes } from './framed-bytes.ts';
+import { framedBytes, FramedBytes } from './framed-bytes.ts';
 import { StorageCommitError } from '../errors.ts';
 import { checkKey } from './key-limits.ts';
 import { compareKeys, keyString, type DurableStore, type Key, type KeyPart } from './store.ts';
@@ -27,6 +27,11 @@ export interface ActorStorage {
    * they are framed as they are written, not copied again as a finished array given to `put` is.
    */
   putBytes(key: StorageKey, lengthBytes: number, fill: (bytes: Uint8Array) => void): void;
+  /**
+   * Stores bytes framed beforehand as they are (`get` returns `framed.body`'s bytes): no copy at
+   * the put. The caller must not change them afterwards.
+   */
+  putFramed(key: StorageKey, framed: FramedBytes): void;
   delete(key: StorageKey): void;
   /**
    * Resolves when every write made so far by this node is synced; rejects with a
@@ -176,6 +181,12 @@ export class NodeStorage {
     this.write(key, value, owner);
   }
 
+  putFramed(key: Key, framed: FramedBytes, owner = ''): void {
+    checkKey(key);
+    if (!(framed instanceof FramedBytes)) throw new TypeError(`storage: putFramed for key ${keyString(key)} takes a FramedBytes`);
+    this.write(key, framed.value, owner);
+  }
+
   delete(key: Key, owner = ''): void {
     checkKey(key);
     this.write(key, undefined, owner);
@@ -310,6 +321,7 @@ export class NodeStorage {
         ).map(([k, value]) => ({ key: k.slice(1) as KeyPart[], value: value as T })),
       put: (key, value) => this.put(full(key), value, id),
       putBytes: (key, lengthBytes, fill) => this.putBytes(full(key), lengthBytes, fill, id),
+      putFramed: (key, framed) => this.putFramed(full(key), framed, id),
       delete: (key) => this.delete(full(key), id),
       flushed: () => this.flushed(id),
       room: () => this.room(),
