@@ -140,7 +140,8 @@ export class NodeStorage {
 
   private read(key: Key, transient: boolean): unknown {
     checkKey(key);
-    const p = this.overlay.get(keyString(key));
+    // (no key string to build while nothing waits for its commit: a bulk reader's common case)
+    const p = this.overlay.size === 0 ? undefined : this.overlay.get(keyString(key));
     if (p) return p.value === undefined ? undefined : decode(p.value);
     const bytes = transient && this.store.getTransient ? this.store.getTransient(key) : this.store.get(key);
     return bytes === undefined ? undefined : decode(bytes);
