@@ -61,9 +61,9 @@ function setCrc(value: Uint8Array, crc: number): void {
 const prepared = new WeakMap<Uint8Array, FramedBytes>();
 
 /**
- * Copies data into stored values of blockSizeBytes each (the last may be shorter), each with its
- * CRC-32, as pushed data arrives; returns their data views, in order. A write whose block is
- * exactly one of them (a block-aligned write of whole blocks) stores it as it is, with no copy.
+ * Copies data into stored values of blockSizeBytes each (the last may be shorter), as pushed data
+ * arrives; returns their data views, in order. A write whose block is exactly one of them (a
+ * block-aligned write of whole blocks) adds its CRC-32 and stores it as it is, with no copy.
  */
 export function prepareBlocks(data: Uint8Array, blockSizeBytes: number): Uint8Array[] {
   const views: Uint8Array[] = [];
@@ -72,7 +72,6 @@ export function prepareBlocks(data: Uint8Array, blockSizeBytes: number): Uint8Ar
     const framed = new FramedBytes(part.length + CRC_BYTES);
     framed.body.set(part);
     const view = framed.body.subarray(0, part.length);
-    setCrc(framed.body, crc32(view));
     prepared.set(view, framed);
     views.push(view);
   }
@@ -360,7 +359,10 @@ export class ChunkBlockStore {
       if (old && from < oldLength) this.verify(handle, block, old, oldLength);
       // the whole block is one prepared value: stored as it is
       const whole = from === 0 && length === dataTo - dataFrom ? preparedExactly(data, dataFrom, dataTo) : undefined;
-      if (whole) return this.storage.putFramed(key, whole);
+      if (whole) {
+        setCrc(whole.body, crc32(whole.body.subarray(0, length)));
+        return this.storage.putFramed(key, whole);
+      }
       this.storage.putBytes(key, length + CRC_BYTES, (value) => {
         if (old) value.set(old.data);
         copyRange(data, dataFrom, dataTo, value, from);
