@@ -14,6 +14,7 @@ export { AskTimeoutError, ControlTimeoutError, DeliveryError, RemoteActorError, 
 export type { DeadLetter } from './dead-letters.ts';
 export { defaultStrategy, type SupervisorStrategy } from './supervision.ts';
 export type { ActorStorage, StorageKey } from './storage/node-storage.ts';
+export { FramedBytes } from './storage/framed-bytes.ts';
 export type { DurableStore, Key, KeyPart } from './storage/store.ts';
 export { MemoryStore } from './storage/memory-store.ts';
 export { encode, decode, handOver, nativeDecoding } from './codec.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LmdbStore, MemoryStore, type DurableStore } from '../src/index.ts';
+import { FramedBytes, LmdbStore, MemoryStore, type DurableStore } from '../src/index.ts';
 import { NodeStorage } from '../src/storage/node-storage.ts';
 
 let dir: string;
@@ -47,6 +47,33 @@ describe('storage reads without a copy (peek) and bytes framed in place (putByte
     s.peek(['b', 2], () => undefined);
     expect([copied[0], peeked[0]]).toEqual([1, 2]);
     await storage.close();
+  });
+
+  for (const [name, open] of [
+    ['LMDB', () => LmdbStore.open(join(dir, `lmdb-framed-${Math.random()}`))],
+    ['memory', () => new MemoryStore()],
+  ] as const) {
+    it(`${name}: putFramed stores bytes framed beforehand as they are (no copy at the put), read back before and after the commit`, async () => {
+      const storage = storageOver(open());
+      const s = storage.scope('a');
+      const framed = new FramedBytes(4);
+      framed.body.set([9, 8, 7, 6]);
+      s.putFramed(['f', 1], framed);
+      // before the commit, a read sees the very buffer that was framed
+      expect(s.peek(['f', 1], (v: Uint8Array | undefined) => v?.buffer)).toBe(framed.value.buffer);
+      storage.commitIfDirty();
+      await s.flushed();
+      expect(s.get(['f', 1])).toEqual(new Uint8Array([9, 8, 7, 6]));
+      await storage.close();
+    });
+  }
+
+  it('putFramed refuses anything but FramedBytes, and stores nothing', () => {
+    const storage = storageOver(new MemoryStore());
+    const s = storage.scope('a');
+    const fake = { value: new Uint8Array(3), body: new Uint8Array(3) } as unknown as FramedBytes;
+    expect(() => s.putFramed(['f'], fake)).toThrow(/takes a FramedBytes/);
+    expect(s.get(['f'])).toBeUndefined();
   });
 
   it('putBytes refuses a length that cannot be stored, and stores nothing', () => {

@@ -13,3 +13,17 @@ export function framedBytes(lengthBytes: number): { value: Uint8Array; body: Uin
   new DataView(value.buffer).setUint32(1, lengthBytes);
   return { value, body: value.subarray(HEADER_BYTES) };
 }
+
+/**
+ * Bytes framed for storage before their put (`ActorStorage.putFramed`): the caller fills `body`
+ * (at any time, on any turn), then the value is stored as it is, with no copy at the put.
+ */
+export class FramedBytes {
+  readonly value: Uint8Array;
+  /** The bytes `get` returns once stored. */
+  readonly body: Uint8Array;
+
+  constructor(lengthBytes: number) {
+    ({ value: this.value, body: this.body } = framedBytes(lengthBytes));
+  }
+}

@@ -1,5 +1,5 @@
 import { decode, encodeValue } from '../codec.ts';
-import { framedBytes } from './framed-bytes.ts';
+import { framedBytes, FramedBytes } from './framed-bytes.ts';
 import { StorageCommitError } from '../errors.ts';
 import { checkKey } from './key-limits.ts';
 import { compareKeys, keyString, type DurableStore, type Key, type KeyPart } from './store.ts';
@@ -27,6 +27,11 @@ export interface ActorStorage {
    * they are framed as they are written, not copied again as a finished array given to `put` is.
    */
   putBytes(key: StorageKey, lengthBytes: number, fill: (bytes: Uint8Array) => void): void;
+  /**
+   * Stores bytes framed beforehand as they are (`get` returns `framed.body`'s bytes): no copy at
+   * the put. The caller must not change them afterwards.
+   */
+  putFramed(key: StorageKey, framed: FramedBytes): void;
   delete(key: StorageKey): void;
   /**
    * Resolves when every write made so far by this node is synced; rejects with a
@@ -135,7 +140,8 @@ export class NodeStorage {
 
   private read(key: Key, transient: boolean): unknown {
     checkKey(key);
-    const p = this.overlay.get(keyString(key));
+    // (no key string to build while nothing waits for its commit: a bulk reader's common case)
+    const p = this.overlay.size === 0 ? undefined : this.overlay.get(keyString(key));
     if (p) return p.value === undefined ? undefined : decode(p.value);
     const bytes = transient && this.store.getTransient ? this.store.getTransient(key) : this.store.get(key);
     return bytes === undefined ? undefined : decode(bytes);
@@ -174,6 +180,12 @@ export class NodeStorage {
     const { value, body } = framedBytes(lengthBytes);
     fill(body);
     this.write(key, value, owner);
+  }
+
+  putFramed(key: Key, framed: FramedBytes, owner = ''): void {
+    checkKey(key);
+    if (!(framed instanceof FramedBytes)) throw new TypeError(`storage: putFramed for key ${keyString(key)} takes a FramedBytes`);
+    this.write(key, framed.value, owner);
   }
 
   delete(key: Key, owner = ''): void {
@@ -310,6 +322,7 @@ export class NodeStorage {
         ).map(([k, value]) => ({ key: k.slice(1) as KeyPart[], value: value as T })),
       put: (key, value) => this.put(full(key), value, id),
       putBytes: (key, lengthBytes, fill) => this.putBytes(full(key), lengthBytes, fill, id),
+      putFramed: (key, framed) => this.putFramed(full(key), framed, id),
       delete: (key) => this.delete(full(key), id),
       flushed: () => this.flushed(id),
       room: () => this.room(),

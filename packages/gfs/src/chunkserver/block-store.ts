@@ -1,9 +1,9 @@
 import { crc32 } from 'node:zlib';
-import type { ActorStorage } from '@actorfs/actors';
+import { FramedBytes, type ActorStorage } from '@actorfs/actors';
 import type { ChunkHandle } from '../master/records.ts';
 
 /** What the block store needs of storage: part of `ctx.storage` (or of a storage domain). */
-export type BlockStorage = Pick<ActorStorage, 'get' | 'peek' | 'put' | 'putBytes' | 'delete' | 'range' | 'flushed'>;
+export type BlockStorage = Pick<ActorStorage, 'get' | 'peek' | 'put' | 'putBytes' | 'putFramed' | 'delete' | 'range' | 'flushed'>;
 /** Where raised versions live: a small domain whose commits do not queue behind bulk data. */
 export type VersionStorage = Pick<ActorStorage, 'get' | 'put' | 'delete' | 'range' | 'flushed'>;
 
@@ -55,6 +55,39 @@ export function unpackBlock(value: unknown): StoredBlock | undefined {
 
 function setCrc(value: Uint8Array, crc: number): void {
   new DataView(value.buffer, value.byteOffset + value.length - CRC_BYTES, CRC_BYTES).setUint32(0, crc);
+}
+
+/** Stored values made ahead of their write, by the data view prepareBlocks returned for each. */
+const prepared = new WeakMap<Uint8Array, FramedBytes>();
+
+/**
+ * Copies data into stored values of blockSizeBytes each (the last may be shorter), as pushed data
+ * arrives; returns their data views, in order. A write whose block is exactly one of them (a
+ * block-aligned write of whole blocks) adds its CRC-32 and stores it as it is, with no copy.
+ */
+export function prepareBlocks(data: Uint8Array, blockSizeBytes: number): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  for (let at = 0; at < data.length; at += blockSizeBytes) {
+    const part = data.subarray(at, at + blockSizeBytes);
+    const framed = new FramedBytes(part.length + CRC_BYTES);
+    framed.body.set(part);
+    const view = framed.body.subarray(0, part.length);
+    prepared.set(view, framed);
+    views.push(view);
+  }
+  return views;
+}
+
+/** The prepared value whose data is exactly bytes [from, to) of data, if there is one. */
+function preparedExactly(data: WriteData, from: number, to: number): FramedBytes | undefined {
+  if (data instanceof Uint8Array) return from === 0 && to === data.length ? prepared.get(data) : undefined;
+  let start = 0;
+  for (const piece of data) {
+    if (start === from) return start + piece.length === to ? prepared.get(piece) : undefined;
+    if (start > from) return undefined;
+    start += piece.length;
+  }
+  return undefined;
 }
 
 /** Data to write: one array, or pieces in order (pushed data as it arrived, not joined first). */
@@ -324,6 +357,12 @@ export class ChunkBlockStore {
       const length = Math.max(oldLength, from + dataTo - dataFrom);
       // a write inside the block's bytes verifies them first (a checksum over damage would hide it)
       if (old && from < oldLength) this.verify(handle, block, old, oldLength);
+      // the whole block is one prepared value: stored as it is
+      const whole = from === 0 && length === dataTo - dataFrom ? preparedExactly(data, dataFrom, dataTo) : undefined;
+      if (whole) {
+        setCrc(whole.body, crc32(whole.body.subarray(0, length)));
+        return this.storage.putFramed(key, whole);
+      }
       this.storage.putBytes(key, length + CRC_BYTES, (value) => {
         if (old) value.set(old.data);
         copyRange(data, dataFrom, dataTo, value, from);

@@ -1,6 +1,7 @@
-import type { ActorContext, ReplyHandle, StreamEvent, StreamWriter } from '@actorfs/actors';
+import { handOver, type ActorContext, type ReplyHandle, type StreamEvent, type StreamWriter } from '@actorfs/actors';
 import type { GfsConfig } from '../config.ts';
 import type { ChunkserverMsg, PushMeta } from '../protocol.ts';
+import { prepareBlocks } from './block-store.ts';
 import { RetryableError } from './mutations.ts';
 import { PushBuffer, PushBufferError } from './push-buffer.ts';
 
@@ -49,16 +50,15 @@ export class PushReceiver {
       case 'stream-data': {
         const s = this.incoming.get(event.stream);
         if (!s) return;
-        let dropped: string[];
         try {
-          dropped = this.buffer.add(s.dataId, event.chunk, this.ctx.now());
+          this.keep(s.dataId, event.chunk);
         } catch (err) {
           if (!(err instanceof PushBufferError)) throw err;
           return this.fail(event.stream, err.message, true);
         }
-        for (const id of dropped) this.dropped(id, 'dropped from the push buffer to make room');
+        // kept as copies already: the chunk itself moves on to the next server
         const f = s.forward;
-        if (f) f.writer.write(event.chunk).catch((err: unknown) => this.forwardFailed(f, s.dataId, err));
+        if (f) f.writer.write(handOver(event.chunk)).catch((err: unknown) => this.forwardFailed(f, s.dataId, err));
         return;
       }
       case 'stream-end': {
@@ -86,7 +86,7 @@ export class PushReceiver {
     if (this.buffer.has(msg.dataId)) return;
     const now = this.ctx.now();
     this.buffer.begin(msg.dataId, now);
-    for (const id of this.buffer.add(msg.dataId, msg.data, now)) this.dropped(id, 'dropped from the push buffer to make room');
+    this.keep(msg.dataId, msg.data);
     this.buffer.complete(msg.dataId, now);
     const [next, ...rest] = msg.chain;
     if (next) this.ctx.send(next, { type: 'push', dataId: msg.dataId, chain: rest, data: msg.data });
@@ -116,6 +116,14 @@ export class PushReceiver {
       const rest = list.filter((w) => !late.includes(w));
       if (rest.length === 0) this.waiters.delete(id);
       else this.waiters.set(id, rest);
+    }
+  }
+
+  /** Buffers arriving data as the blocks a write stores (see prepareBlocks), making room if needed. */
+  private keep(dataId: string, data: Uint8Array): void {
+    const now = this.ctx.now();
+    for (const piece of prepareBlocks(data, this.config.blockSizeBytes)) {
+      for (const id of this.buffer.add(dataId, piece, now)) this.dropped(id, 'dropped from the push buffer to make room');
     }
   }
 

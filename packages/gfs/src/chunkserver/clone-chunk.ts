@@ -1,0 +1,27 @@
+import type { ActorContext } from '@actorfs/actors';
+import type { GfsConfig } from '../config.ts';
+import type { ChunkserverMsg } from '../protocol.ts';
+import type { ChunkBlockStore } from './block-store.ts';
+
+export type CloneOrder = Extract<ChunkserverMsg, { type: 'clone' }>;
+
+/**
+ * Copies a chunk from another chunkserver, piece by piece (each piece verified at the source).
+ * The copy is stored at version 0 until it is complete, so a crash midway leaves a replica the
+ * master takes for stale and has deleted, never a short one at the current version. The copy
+ * runs beside the mailbox (no turn awaits it), so the chunkserver goes on serving; a deletion
+ * of the chunk meanwhile makes the clone fail.
+ */
+export async function cloneChunk(ctx: ActorContext<ChunkserverMsg>, store: ChunkBlockStore, config: GfsConfig, msg: CloneOrder): Promise<void> {
+  // no ask outlives the master's wait for the clone: its next order for the chunk must not find this copy still running
+  const opts = { timeoutMs: Math.min(config.cloneTimeoutMs, config.mutationTimeoutMs) };
+  const info = await ctx.ask(msg.source, { type: 'chunk-info', handle: msg.handle }, opts);
+  if (!info || info.version !== msg.version) throw new Error(`source has chunk ${msg.handle} at version ${info?.version ?? 'none'}, not ${msg.version}`);
+  if (store.info(msg.handle)) store.delete(msg.handle);
+  store.create(msg.handle, 0);
+  for (let offset = 0; offset < info.lengthBytes; offset += config.clonePieceBytes) {
+    const length = Math.min(config.clonePieceBytes, info.lengthBytes - offset);
+    store.write(msg.handle, offset, await ctx.ask(msg.source, { type: 'read', handle: msg.handle, offset, length }, opts));
+  }
+  store.setVersion(msg.handle, msg.version);
+}

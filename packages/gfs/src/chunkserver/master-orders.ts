@@ -1,0 +1,105 @@
+import type { ActorContext } from '@actorfs/actors';
+import type { GfsConfig } from '../config.ts';
+import type { ServerId } from '../master/chunk-locations.ts';
+import type { ChunkHandle } from '../master/records.ts';
+import type { ChunkserverMsg } from '../protocol.ts';
+import type { ChunkBlockStore } from './block-store.ts';
+import { cloneChunk, type CloneOrder } from './clone-chunk.ts';
+import type { MasterLink } from './master-link.ts';
+import type { Mutations } from './mutations.ts';
+
+/** The master's orders about whole chunks, and the internal answer of a version raise. */
+export type ChunkOrderMsg = Extract<ChunkserverMsg, { type: 'create-chunk' | 'raise-version' | 'version-stored' | 'copy-chunk' | 'delete-chunks' | 'clone' }>;
+
+/**
+ * A chunkserver's handling of the master's chunk orders: create, raise a version, copy (after a
+ * snapshot), delete, clone from another server. Each is answered to the master once durable.
+ */
+export class MasterOrders {
+  /** Chunks being copied here now; a second order for one of them is ignored (the running copy answers). */
+  private readonly cloning = new Set<ChunkHandle>();
+
+  constructor(
+    private readonly ctx: ActorContext<ChunkserverMsg>,
+    private readonly store: ChunkBlockStore,
+    private readonly master: MasterLink,
+    private readonly mutations: Mutations,
+    private readonly config: GfsConfig,
+    private readonly server: ServerId,
+  ) {}
+
+  /** The chunks being cloned here now (a heartbeat reports them). */
+  get clones(): Iterable<ChunkHandle> {
+    return this.cloning;
+  }
+
+  receive(msg: ChunkOrderMsg): void {
+    switch (msg.type) {
+      case 'create-chunk':
+        this.master.admit(msg);
+        if (!this.store.info(msg.handle)) this.store.create(msg.handle, msg.version);
+        return this.master.tellWhenDurable({ type: 'chunk-created', server: this.server, handle: msg.handle, version: msg.version });
+      case 'raise-version':
+        return this.raiseVersion(msg);
+      case 'version-stored':
+        return this.versionStored(msg);
+      case 'copy-chunk':
+        this.master.admit(msg);
+        if (!this.store.info(msg.to)) this.store.copy(msg.from, msg.to, msg.version);
+        return this.master.tellWhenDurable({ type: 'version-raised', server: this.server, handle: msg.to, version: msg.version });
+      case 'delete-chunks':
+        return this.deleteChunks(msg);
+      case 'clone':
+        return this.clone(msg);
+      default: {
+        const never: never = msg;
+        this.ctx.unhandled(never);
+      }
+    }
+  }
+
+  private raiseVersion(msg: Extract<ChunkOrderMsg, { type: 'raise-version' }>): void {
+    this.master.admit(msg);
+    // (a copy under way takes its version from its clone order, with its data)
+    if (!this.store.info(msg.handle) || this.cloning.has(msg.handle)) return;
+    // answered in a turn of its own once durable (see version-stored)
+    this.ctx.pipeToSelf(this.store.raiseVersion(msg.handle, msg.version), (r) => ({
+      type: 'version-stored',
+      handle: msg.handle,
+      version: msg.version,
+      raised: r.ok && r.value,
+      ...(r.ok ? {} : { error: String(r.error) }),
+    }));
+  }
+
+  private versionStored(msg: Extract<ChunkOrderMsg, { type: 'version-stored' }>): void {
+    if (msg.error !== undefined) return this.ctx.log.warn('a raised version was not stored', { handle: msg.handle, version: msg.version, error: msg.error });
+    if (msg.raised) this.master.tell({ type: 'version-raised', server: this.server, handle: msg.handle, version: msg.version });
+  }
+
+  private deleteChunks(msg: Extract<ChunkOrderMsg, { type: 'delete-chunks' }>): void {
+    this.master.admit(msg);
+    for (const h of msg.handles) {
+      if (this.store.info(h)) this.store.delete(h);
+      this.mutations.forget(h);
+    }
+  }
+
+  /** Runs beside the mailbox; the master hears clone-done once the copy is durable, or its error. */
+  private clone(msg: CloneOrder): void {
+    this.master.admit(msg);
+    if (this.cloning.has(msg.handle)) return;
+    this.cloning.add(msg.handle);
+    const done = { type: 'clone-done' as const, server: this.server, handle: msg.handle, version: msg.version };
+    void cloneChunk(this.ctx, this.store, this.config, msg).then(
+      () => {
+        this.cloning.delete(msg.handle);
+        this.master.tellWhenDurable(done);
+      },
+      (err: unknown) => {
+        this.cloning.delete(msg.handle);
+        this.master.tell({ ...done, error: String(err) });
+      },
+    );
+  }
+}
