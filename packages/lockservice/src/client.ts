@@ -170,11 +170,22 @@ class SessionActor {
 
   // ---- requests to the master ----
 
-  private async findMaster(): Promise<ActorRef<ServerMsg> | undefined> {
-    const answers = await Promise.all(
-      this.props.servers.map((s) => this.ctx.ask(s, { type: 'whoIsMaster' }, { timeoutMs: this.t.requestTimeoutMs }).then((r) => r.master, () => null)),
-    );
-    return answers.find((m): m is ActorRef<ServerMsg> => m !== null);
+  /**
+   * Asks every server who the master is and takes the first name given (a wrong one costs a
+   * NOT_MASTER and another search); undefined once every server has answered without one. Waiting
+   * for all answers would wait out the request timeout of any server that is cut off.
+   */
+  private findMaster(): Promise<ActorRef<ServerMsg> | undefined> {
+    return new Promise((resolve) => {
+      let unanswered = this.props.servers.length;
+      if (unanswered === 0) resolve(undefined);
+      for (const s of this.props.servers) {
+        void this.ctx.ask(s, { type: 'whoIsMaster' }, { timeoutMs: this.t.requestTimeoutMs }).then(
+          (r) => (r.master !== null ? resolve(r.master) : --unanswered === 0 && resolve(undefined)),
+          () => --unanswered === 0 && resolve(undefined),
+        );
+      }
+    });
   }
 
   /**
