@@ -14,12 +14,16 @@ describe('who a lease grant raises the version on', () => {
     expect(raiseTargets([], [], alive(), () => [])).toEqual([]);
   });
 
-  it('a raise lost in a restart is raised again only on its own servers, all alive, and only for the version it logged', () => {
+  it('a raise lost in a restart is raised again only on its own servers that report an older version, only while all of them are alive, and only for the version it logged', () => {
     const last = { version: 5, servers: ['cs1', 'cs2'] };
-    expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2', 'cs3'))).toEqual(['cs1', 'cs2']);
-    expect(lostRaiseTargets(last, 5, alive('cs1'))).toEqual([]); // cs2 may hold version 5 and writes under it
-    expect(lostRaiseTargets(last, 6, alive('cs1', 'cs2'))).toEqual([]);
-    expect(lostRaiseTargets(undefined, 5, alive('cs1'))).toEqual([]);
+    const at4 = (): number => 4;
+    expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2', 'cs3'), at4)).toEqual(['cs1', 'cs2']);
+    expect(lostRaiseTargets(last, 5, alive('cs1'), at4)).toEqual([]); // cs2 may hold version 5 and writes under it
+    expect(lostRaiseTargets(last, 6, alive('cs1', 'cs2'), at4)).toEqual([]);
+    expect(lostRaiseTargets(undefined, 5, alive('cs1'), at4)).toEqual([]);
+    // cs2 holds no copy (a bad one it deleted, say): the raise goes again to cs1 only, and with no copy left, nowhere
+    expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2'), (id) => (id === 'cs1' ? 4 : undefined))).toEqual(['cs1']);
+    expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2'), () => undefined)).toEqual([]);
   });
 });
 

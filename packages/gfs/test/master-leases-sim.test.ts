@@ -38,7 +38,7 @@ function cell(seed: number, extra: Record<string, number> = {}, disk: { fsyncMs?
 }
 
 /** /d/f with one chunk, its three replicas known, and a lease granted on it. */
-async function leased(c: Cell): Promise<{ handle: number; primary: string; version: number; expiresAtMs: number }> {
+async function leased(c: Cell): Promise<{ handle: number; primary: string; version: number; expiresAtMs: number; replicas: string[] }> {
   await c.sim.runFor(300);
   await c.sim.call(c.master(), { type: 'mkdir', path: '/d' });
   await c.sim.call(c.master(), { type: 'create', path: '/d/f' });
@@ -93,6 +93,21 @@ describe('master: a lease on a chunk its servers are still creating', () => {
     await c.sim.runFor(2000);
     const lease = await c.sim.call(c.master(), { type: 'lease', path: '/h', index: 0 });
     expect(lease.replicas).toHaveLength(3);
+  });
+});
+
+describe("master: a chunk's only replica found bad", () => {
+  it('is deleted, and its version is not raised again on the server that deleted it (a bad copy is not a lost raise)', async () => {
+    const c = cell(34, { replicas: 1 });
+    const lease = await leased(c);
+    expect(lease.replicas).toEqual([lease.primary]);
+    c.sim.tell(c.master(), { type: 'bad-replica', server: lease.primary, handle: lease.handle, reason: 'checksum mismatch in block 0' });
+    await c.sim.runFor(2000);
+    expect(c.toServers.filter((s) => s.body.type === 'delete-chunks' && s.body.handles.includes(lease.handle)).map((s) => s.to)).toContain(lease.primary);
+    const raises = c.toServers.filter((s) => s.body.type === 'raise-version' && s.body.handle === lease.handle);
+    expect(raises.map((s) => s.body.type === 'raise-version' && s.body.version)).toEqual([2]);
+    expect(await c.sim.call(c.master(), { type: 'locate', path: '/d/f', index: 0 })).toMatchObject({ version: 2, replicas: [] });
+    expect(c.logs.filter((l) => l.msg.includes('raising again'))).toEqual([]);
   });
 });
 

@@ -42,12 +42,19 @@ export function raiseTargets(live: readonly ServerId[], creating: readonly Serve
 
 /**
  * A raise logged before a restart that reached none of its servers: every one of them is alive
- * and reports an older version, so no replica holds the new one and no lease ran on it. The chunk
- * is raised again on them. With one of them silent it may hold the new version and writes made
- * under it: none is raised, the chunk waits for it.
+ * and none holds the new version, so no lease ran on it. The chunk is raised again on those that
+ * report it at an older version (`reportedOlder`; a live server's reports are whole, so one that
+ * reports no copy, such as a bad one it deleted, holds none). With one of them silent it may hold
+ * the new version and writes made under it: none is raised, the chunk waits for it.
  */
-export function lostRaiseTargets(raise: { version: number; servers: readonly ServerId[] } | undefined, version: number, isAlive: (id: ServerId) => boolean): ServerId[] {
-  return raise?.version === version && raise.servers.every(isAlive) ? [...raise.servers] : [];
+export function lostRaiseTargets(
+  raise: { version: number; servers: readonly ServerId[] } | undefined,
+  version: number,
+  isAlive: (id: ServerId) => boolean,
+  reportedOlder: (id: ServerId) => number | undefined,
+): ServerId[] {
+  if (raise?.version !== version || !raise.servers.every(isAlive)) return [];
+  return raise.servers.filter((id) => (reportedOlder(id) ?? Infinity) < version);
 }
 
 /**

@@ -681,7 +681,7 @@ class MasterHost {
   }
 
   private lostRaiseTargets(handle: number, version: number): ServerId[] {
-    const targets = lostRaiseTargets(this.metadata.lastRaise(handle), version, (id) => this.servers.has(id));
+    const targets = lostRaiseTargets(this.metadata.lastRaise(handle), version, (id) => this.servers.has(id), (id) => this.locations.olderVersion(id, handle));
     if (targets.length > 0) this.ctx.log.warn('a version raise reached no replica before the master restarted; raising again', { handle, version, servers: targets.join(',') });
     return targets;
   }
