@@ -80,6 +80,25 @@ describe('master: a lease on a chunk its servers are still creating', () => {
     expect([...lease.replicas].sort()).toEqual(['cs1', 'cs2', 'cs3']);
   });
 
+  it('a chunk whose create orders and first raise were all lost while its servers were taken for dead is ordered again once they are back, and gets its replicas and a lease', async () => {
+    const c = cell(35);
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/p' });
+    c.sim.partition(['m'], ['cs1', 'cs2', 'cs3']);
+    const { handle } = await c.sim.call(c.master(), { type: 'add-chunk', path: '/p' });
+    // a lease asked meanwhile raises the version on the servers still creating the chunk: lost too,
+    // and the servers are taken for dead before the grant's timeout (the chunk is at version 2 now)
+    expect(await outcome(c.sim.call(c.master(), { type: 'lease', path: '/p', index: 0 }))).toMatch(/no replica answered the version raise/);
+    expect(c.logs.some((l) => l.msg === 'chunkserver silent, taken for dead')).toBe(true);
+    await c.sim.runFor(500);
+    c.sim.heal();
+    await c.sim.runFor(1000);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/p', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2 });
+    await c.sim.runFor(2000);
+    expect(await c.sim.call(c.master(), { type: 'locate', path: '/p', index: 0 })).toMatchObject({ version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+  });
+
   it('a chunk whose create orders were all lost before a master restart (which forgets them) is placed and created again', async () => {
     const c = cell(33, { serverTimeoutMs: 1000 });
     await c.sim.runFor(300);
