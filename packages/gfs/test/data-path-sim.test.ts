@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { forEachSeed } from '@actorfs/actors/testing';
+import { forEachSeed, type SimSend } from '@actorfs/actors/testing';
 import { GfsClient } from '../src/client/api.ts';
 import type { ClientMsg } from '../src/client/protocol.ts';
+import type { MasterMsg } from '../src/protocol.ts';
 import { simCell } from './fixtures/sim-cell.ts';
 
 const config = {
@@ -152,6 +153,27 @@ describe('data path on the simulator', () => {
     const ids: string[] = [];
     for await (const r of client.records('/log')) ids.push(r.id);
     expect(ids).toHaveLength(6);
+  });
+
+  it("a clone ends (with an error) within the master's clone timeout when its source's answer is lost, so the master's next order finds no copy still running (the fix of d5caeea)", async () => {
+    const cloneDone: Array<{ time: number; error?: string }> = [];
+    const onSend = (s: SimSend): void => {
+      const body = s.body as MasterMsg;
+      if (body.type === 'clone-done' && body.server === 'cs3') cloneDone.push({ time: s.time, ...(body.error === undefined ? {} : { error: body.error }) });
+    };
+    const cell = simCell(12, { ...config, cloneTimeoutMs: 1000 }, ['A', 'B', 'C'], {}, onSend);
+    await cell.sim.runFor(300);
+    await cell.sim.call(cell.master(), { type: 'create', path: '/f' });
+    const { handle } = await cell.sim.call(cell.master(), { type: 'add-chunk', path: '/f' });
+    await cell.sim.runFor(300);
+    // cs3 copies the chunk from cs1, whose answers to cs3 are lost
+    cell.sim.partition(['cs1'], ['cs3'], { oneWay: true });
+    const orderedAt = cell.sim.now();
+    cell.sim.tell(cell.servers.get('cs3')!, { type: 'clone', handle, version: 1, source: cell.servers.get('cs1')! });
+    await cell.sim.runFor(3000);
+    expect(cloneDone).toHaveLength(1);
+    expect(cloneDone[0]!.error).toMatch(/timed out/);
+    expect(cloneDone[0]!.time - orderedAt).toBeLessThanOrEqual(1000);
   });
 
   it('a snapshot right after a master restart waits out the leases the master forgot: a write under such a lease does not reach the snapshot', async () => {
