@@ -12,11 +12,13 @@ import { heartbeatProblem, type Heartbeat } from './heartbeat.ts';
 import { LeaseGrants, lostRaiseTargets, raiseTargets, type GrantOutcome } from './lease-grants.ts';
 import { MetadataError, type MasterMetadata } from './metadata.ts';
 import { OpLog, type PendingCheckpoint } from './op-log.ts';
-import { LockManager, locksFor, type OpId } from '../namespace/locks.ts';
+import type { OpId } from '../namespace/locks.ts';
+import { LockedOps } from './locked-ops.ts';
 import { PendingCreations } from './pending-creations.ts';
 import { placeNewChunk, RecentCreations, type ServerInfo } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 import { ClonesInProgress, planReplication, type ReplicationPlan } from './replication-plan.ts';
+import { SnapshotRevocations } from './snapshot-revocations.ts';
 
 export interface MasterProps {
   config?: Partial<GfsConfig>;
@@ -50,9 +52,6 @@ interface PendingSnapshot {
   source: string;
   target: string;
   answer: Answer;
-  handles: number[];
-  /** Chunk -> the primary whose acknowledgement (or lease expiry) the snapshot waits for. */
-  awaiting: Map<number, ServerId>;
 }
 
 /**
@@ -100,15 +99,9 @@ class MasterHost {
   private leasesForgottenUntilMs = 0;
   /** From then on every live chunkserver has reported since this (re)start: a chunk none reported is held by none alive. */
   private reportedAllByMs = 0;
-  private locks: LockManager;
-  private nextOp: OpId = 1;
-  /** Operations waiting for their locks (bounded by the lock manager's maxLockWaiters). */
-  private readonly waiting = new Map<OpId, (answer: Answer) => void | 'held'>();
-  private readonly waitingAnswers = new Map<OpId, Answer>();
+  private readonly ops: LockedOps<Answer>;
   /** Operations that keep their locks past their turn: snapshots waiting for revocations. */
-  private readonly snapshots = new Map<OpId, PendingSnapshot>();
-  /** Chunks some snapshot is revoking: their leases are neither extended nor granted meanwhile. */
-  private readonly revoking = new Map<number, number>();
+  private readonly snapshots = new SnapshotRevocations<PendingSnapshot>();
   private readonly durableReplies = new Map<number, { handle: ReplyHandle; value: unknown }>();
   private nextDurableReply = 1;
   private checkpointing: { pending: PendingCheckpoint; waiters: ReplyHandle[]; again: ReplyHandle[] } | undefined;
@@ -124,7 +117,7 @@ class MasterHost {
     ({ log: this.log, metadata: this.metadata } = OpLog.recover(ctx.storage));
     this.recent = new RecentCreations(this.config);
     this.grants = new LeaseGrants(this.config.maxLeaseWaiters);
-    this.locks = new LockManager(this.config.maxLockWaiters);
+    this.ops = new LockedOps(this.config.maxLockWaiters);
     this.startTerm();
     ctx.setTimer('scan', this.config.scanIntervalMs, { type: 'scan' }, { repeat: true });
     this.inTurn = {
@@ -211,43 +204,9 @@ class MasterHost {
     this.ctx.sendWhenDurable(this.ctx.self, { type: 'durable-reply', id });
   }
 
-  /**
-   * Runs `run` under the namespace locks of `paths` (read locks on ancestors, a read or write lock
-   * on each leaf): at once when they are free, else when the operation holding them (a snapshot
-   * waiting for revocations) lets them go. An operation that returns 'held' keeps its locks past
-   * its turn and releases them itself.
-   */
+  /** Runs `run` under the namespace locks of `paths`, now or once they are free (see LockedOps). */
   private locked(paths: { read?: string[]; write?: string[] }, run: (answer: Answer, op: OpId) => void | 'held'): void {
-    const op = this.nextOp++;
-    if (!this.locks.acquire(op, locksFor(paths))) {
-      this.waiting.set(op, (answer) => run(answer, op));
-      this.waitingAnswers.set(op, this.later(this.ctx.replyHandle()));
-      return;
-    }
-    let kept = false;
-    try {
-      kept = run(this.inTurn, op) === 'held';
-    } finally {
-      if (!kept) this.release(op);
-    }
-  }
-
-  /** Releases an operation's locks and runs those the release lets through, in grant order. */
-  private release(op: OpId): void {
-    for (const next of this.locks.release(op)) {
-      const run = this.waiting.get(next)!;
-      const answer = this.waitingAnswers.get(next)!;
-      this.waiting.delete(next);
-      this.waitingAnswers.delete(next);
-      let kept = false;
-      try {
-        kept = run(answer) === 'held';
-      } catch (err) {
-        answer.fail(err);
-      } finally {
-        if (!kept) this.release(next);
-      }
-    }
+    this.ops.run(paths, run, this.inTurn, () => this.later(this.ctx.replyHandle()));
   }
 
   read<K extends MetadataRead['type']>(r: MetadataRead & { type: K }): MetadataReadResults[K];
@@ -277,17 +236,12 @@ class MasterHost {
     const err = new NotMasterError(`the master stepped down (${reason}); ask the new master`);
     for (const h of this.grants.handles()) this.ctx.cancelTimer(`grant:${h}`);
     for (const w of this.grants.clear()) this.ctx.replyErrorTo(w, err);
-    for (const op of this.snapshots.keys()) this.ctx.cancelTimer(`snapshot:${op}`);
-    for (const s of this.snapshots.values()) s.answer.fail(err);
-    for (const a of this.waitingAnswers.values()) a.fail(err);
+    for (const op of this.snapshots.ops()) this.ctx.cancelTimer(`snapshot:${op}`);
+    for (const s of this.snapshots.clear()) s.answer.fail(err);
+    for (const a of this.ops.clear()) a.fail(err);
     this.creating.clear();
     this.clones.clear();
     this.quiescing = new Set();
-    this.snapshots.clear();
-    this.revoking.clear();
-    this.waiting.clear();
-    this.waitingAnswers.clear();
-    this.locks = new LockManager(this.config.maxLockWaiters);
   }
 
   receive(msg: MasterMsg): void {
@@ -467,7 +421,7 @@ class MasterHost {
         .sort((a, b) => (a.id < b.id ? -1 : 1)),
       recordsSinceCheckpoint: this.log.recordsSinceCheckpoint,
       checkpointing: this.checkpointing !== undefined,
-      waitingForLocks: this.waiting.size,
+      waitingForLocks: this.ops.waitingCount,
       logPosition: this.log.position,
       files: this.metadata.fileCount(),
       chunks,
@@ -542,23 +496,20 @@ class MasterHost {
     if (!this.metadata.get(source)) throw new MetadataError('not-found', `${source} does not exist`);
     if (this.metadata.get(target)) throw new MetadataError('exists', `${target} already exists`);
     const now = this.ctx.now();
-    const handles = [...new Set(this.metadata.chunksUnder(source))];
-    const awaiting = new Map<number, ServerId>();
-    let untilMs = now;
-    for (const h of handles) {
-      this.revoking.set(h, (this.revoking.get(h) ?? 0) + 1);
-      if (this.mayHaveForgottenLease(h, now)) untilMs = Math.max(untilMs, this.leasesForgottenUntilMs);
-      const lease = this.locations.lease(h, now);
-      if (!lease) continue;
-      awaiting.set(h, lease.holder);
-      untilMs = Math.max(untilMs, lease.expiresAtMs);
-      const holder = this.servers.get(lease.holder);
-      if (holder) this.ctx.send(holder.ref, this.order({ type: 'revoke-lease', handle: h }));
+    const { untilMs, revoke } = this.snapshots.begin(
+      op,
+      this.metadata.chunksUnder(source),
+      now,
+      (h) => this.locations.lease(h, now),
+      // (a lease forgotten in a restart cannot be revoked: the snapshot waits for its end)
+      (h) => (this.mayHaveForgottenLease(h, now) ? this.leasesForgottenUntilMs : undefined),
+      (waits) => ({ source, target, answer: waits && answer === this.inTurn ? this.later(this.ctx.replyHandle()) : answer }),
+    );
+    for (const { handle, holder } of revoke) {
+      const s = this.servers.get(holder);
+      if (s) this.ctx.send(s.ref, this.order({ type: 'revoke-lease', handle }));
     }
-    // (a lease forgotten in a restart cannot be revoked: the snapshot waits for its end)
-    const held = untilMs > now;
-    this.snapshots.set(op, { source, target, answer: held && answer === this.inTurn ? this.later(this.ctx.replyHandle()) : answer, handles, awaiting });
-    if (!held) {
+    if (untilMs <= now) {
       this.finishSnapshot(op, false);
       return undefined;
     }
@@ -568,32 +519,23 @@ class MasterHost {
   }
 
   private leaseRevoked(server: ServerId, handle: number): void {
-    for (const [op, s] of this.snapshots) {
-      if (s.awaiting.get(handle) !== server) continue;
-      s.awaiting.delete(handle);
-      if (s.awaiting.size === 0 && !s.handles.some((h) => this.mayHaveForgottenLease(h, this.ctx.now()))) this.finishSnapshot(op);
-    }
+    for (const op of this.snapshots.revoked(server, handle, (h) => this.mayHaveForgottenLease(h, this.ctx.now()))) this.finishSnapshot(op);
   }
 
   private finishSnapshot(op: OpId, releaseLocks = true): void {
-    const s = this.snapshots.get(op);
-    if (!s) return;
-    this.snapshots.delete(op);
+    const ended = this.snapshots.end(op);
+    if (!ended) return;
     this.ctx.cancelTimer(`snapshot:${op}`);
-    for (const h of s.handles) {
-      const n = this.revoking.get(h)! - 1;
-      if (n === 0) this.revoking.delete(h);
-      else this.revoking.set(h, n);
-      // answered or expired: the next write asks for a new lease, and so finds its chunk shared
-      this.locations.revokeLease(h);
-    }
+    // answered or expired: the next write asks for a new lease, and so finds its chunk shared
+    for (const h of ended.handles) this.locations.revokeLease(h);
+    const { source, target, answer } = ended.payload;
     try {
-      this.mutate({ type: 'snapshot', source: s.source, target: s.target });
-      s.answer.replyDurable(true);
+      this.mutate({ type: 'snapshot', source, target });
+      answer.replyDurable(true);
     } catch (err) {
-      s.answer.fail(err);
+      answer.fail(err);
     } finally {
-      if (releaseLocks) this.release(op);
+      if (releaseLocks) this.ops.release(op);
     }
   }
 
@@ -602,7 +544,7 @@ class MasterHost {
     const current = this.versionOf(handle);
     if (current === undefined) throw new Error(`unknown chunk handle ${handle}`);
     if (version !== current) throw new Error(`chunk ${handle}: version ${version} is stale (the master's is ${current})`);
-    if (this.revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
+    if (this.snapshots.isRevoking(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
     if (this.quiescing.has(handle)) throw new Error(`chunk ${handle} is to be re-replicated: its lease is not extended`);
     if (!this.locations.extendLease(handle, server, this.ctx.now(), this.config.leaseMs)) throw new Error(`chunk ${handle}: ${server} holds no running lease on it`);
     const lease = this.locations.lease(handle, this.ctx.now())!;
@@ -655,7 +597,7 @@ class MasterHost {
     const handle = this.chunkAt(path, index);
     const waiter = answer.handle;
     if (!waiter) return;
-    if (this.revoking.has(handle)) throw new Error(`chunk ${handle} is being snapshotted; ask again`);
+    if (this.snapshots.isRevoking(handle)) throw new Error(`chunk ${handle} is being snapshotted; ask again`);
     return this.metadata.chunk(handle)!.refs > 1 ? this.copyOnWrite(path, index, handle, waiter) : this.requestLease(handle, waiter);
   }
 
@@ -871,10 +813,7 @@ class MasterHost {
   private reclaim(now: number): void {
     for (const hiddenPath of this.metadata.dueForReclaim(now, this.config.gcDelayMs, RECLAIM_PER_SCAN)) {
       // a file under a snapshot in progress waits for the next scan
-      const op = this.nextOp++;
-      const free = this.locks.acquire(op, locksFor({ write: [hiddenPath] }));
-      this.release(op);
-      if (!free) continue;
+      if (!this.ops.free({ write: [hiddenPath] })) continue;
       const chunks = this.metadata.chunksUnder(hiddenPath);
       this.mutate({ type: 'reclaim', hiddenPath });
       // replicas of forgotten chunks are orphans now: the next heartbeats have them deleted
