@@ -61,14 +61,16 @@ interface PendingSnapshot {
  * learned from chunkserver heartbeats (stale and orphaned replicas are told to go); leases with
  * version raises, extended on request; snapshots that first revoke the leases of their chunks;
  * per-path namespace locks; placement, re-replication, rebalancing and garbage collection.
- * The rules live in pure cores (lease-grants, replication-plan, garbage-collection, placement,
- * pending-creations, chunk-locations); this actor carries out what they decide.
+ * The rules live in cores with no I/O (lease-grants, replication-plan, garbage-collection,
+ * snapshot-revocations, locked-ops, placement, pending-creations, chunk-locations, metadata);
+ * this actor feeds them and carries out what they decide (orders, log records, timers, replies).
  */
 export const Master = defineActor('gfs.master', (props: MasterProps, ctx: ActorContext<MasterMsg>) => {
   const master = new MasterHost(props, ctx);
   return refusingBadInput(ctx, (msg) => master.receive(msg));
 });
 
+/** The master's state and the effects its cores decide on; one per actor, driven by `receive`. */
 class MasterHost {
   private readonly config: GfsConfig;
   private log: OpLog;
