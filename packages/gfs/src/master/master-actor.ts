@@ -99,6 +99,13 @@ class MasterHost {
    */
   private handlesAtStart = 0;
   private leasesForgottenUntilMs = 0;
+  /**
+   * Leases the master revoked without their holder's acknowledgement (the holder taken for dead,
+   * or the revocation lost): the holder, partitioned rather than dead, may still order mutations
+   * until the lease's expiry, so until then no clone copies the chunk and no snapshot shares it.
+   * An entry goes at the next scan after it expires (at most one per chunk).
+   */
+  private readonly unackedLeases = new Map<number, number>();
   /** From then on every live chunkserver has reported since this (re)start: a chunk none reported is held by none alive. */
   private reportedAllByMs = 0;
   private readonly ops: LockedOps<Answer>;
@@ -504,7 +511,7 @@ class MasterHost {
       now,
       (h) => this.locations.lease(h, now),
       // (a lease forgotten in a restart cannot be revoked: the snapshot waits for its end)
-      (h) => (this.mayHaveForgottenLease(h, now) ? this.leasesForgottenUntilMs : undefined),
+      (h) => Math.max(this.mayHaveForgottenLease(h, now) ? this.leasesForgottenUntilMs : now, this.unackedLeases.get(h) ?? now),
       (waits) => ({ source, target, answer: waits && answer === this.inTurn ? this.later(this.ctx.replyHandle()) : answer }),
     );
     for (const { handle, holder } of revoke) {
@@ -570,7 +577,9 @@ class MasterHost {
 
   /** The master forgets the lease and tells its holder, which stops ordering mutations of the chunk. */
   private revokeLease(handle: number): void {
-    const holder = this.locations.lease(handle, this.ctx.now())?.holder;
+    const lease = this.locations.lease(handle, this.ctx.now());
+    const holder = lease?.holder;
+    if (lease) this.unackedLeases.set(handle, Math.max(lease.expiresAtMs, this.unackedLeases.get(handle) ?? 0));
     if (holder !== undefined) {
       const s = this.servers.get(holder);
       if (s) this.ctx.send(s.ref, this.order({ type: 'revoke-lease', handle }));
@@ -757,11 +766,16 @@ class MasterHost {
 
   private scan(): void {
     const now = this.ctx.now();
+    for (const [h, untilMs] of this.unackedLeases) if (untilMs <= now) this.unackedLeases.delete(h);
     for (const [id, s] of this.servers) {
       if (s.lastSeenMs + this.config.serverTimeoutMs < now) {
         this.ctx.log.info('chunkserver silent, taken for dead', { server: id });
         // a lease whose primary forwards to the dead server would fail every mutation until it
         // ran out: revoked, the next grant raises the version among the replicas still alive
+        for (const h of this.locations.chunksOn(id)) {
+          const lease = this.locations.lease(h, now);
+          if (lease?.holder === id) this.unackedLeases.set(h, Math.max(lease.expiresAtMs, this.unackedLeases.get(h) ?? 0));
+        }
         for (const h of this.locations.removeServer(id)) this.revokeLease(h);
         this.servers.delete(id);
       }
@@ -787,7 +801,7 @@ class MasterHost {
       creatingOn: (h) => this.creating.on(h),
       reportedAll: now >= this.reportedAllByMs,
       liveFileChunks: () => this.metadata.liveFileChunks(),
-      quiet: (h) => !this.locations.lease(h, now) && !this.mayHaveForgottenLease(h, now),
+      quiet: (h) => !this.locations.lease(h, now) && !this.mayHaveForgottenLease(h, now) && !((this.unackedLeases.get(h) ?? 0) > now),
       leaseHolder: (h) => this.locations.lease(h, now)?.holder,
       inFlight: this.clones.inFlight(),
       limits: this.config,
