@@ -61,6 +61,24 @@ describe('chunk locations (learned from chunkservers, not persisted)', () => {
     expect(l.liveReplicas(1, 4)).toEqual(['cs1', 'cs3']);
   });
 
+  it('the older version a server last reported a chunk at is remembered until its next report, a deletion, its death or the chunk\'s reclaim', () => {
+    const l = new ChunkLocations();
+    const v = (h: number): number | undefined => (h <= 3 ? 5 : undefined);
+    l.applyReport('cs1', [{ handle: 1, version: 4 }, { handle: 2, version: 4 }, { handle: 3, version: 5 }], v);
+    expect([1, 2, 3].map((h) => l.olderVersion('cs1', h))).toEqual([4, 4, undefined]);
+    l.removeReplica('cs1', 1); // told to delete it (a bad copy)
+    expect(l.olderVersion('cs1', 1)).toBeUndefined();
+    l.forgetChunk(2);
+    expect(l.olderVersion('cs1', 2)).toBeUndefined();
+    l.applyReport('cs1', [{ handle: 3, version: 3 }], v);
+    expect(l.olderVersion('cs1', 3)).toBe(3);
+    l.applyReport('cs1', [], v);
+    expect(l.olderVersion('cs1', 3)).toBeUndefined();
+    l.applyReport('cs2', [{ handle: 3, version: 3 }], v);
+    l.removeServer('cs2');
+    expect(l.olderVersion('cs2', 3)).toBeUndefined();
+  });
+
   it('one primary lease per chunk at a time: it expires, the holder extends it, a revoke ends it', () => {
     const l = new ChunkLocations();
     l.addReplica('cs1', 1, 3);

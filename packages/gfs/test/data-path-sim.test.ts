@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { forEachSeed } from '@actorfs/actors/testing';
+import { forEachSeed, type SimSend } from '@actorfs/actors/testing';
 import { GfsClient } from '../src/client/api.ts';
 import type { ClientMsg } from '../src/client/protocol.ts';
+import type { MasterMsg } from '../src/protocol.ts';
 import { simCell } from './fixtures/sim-cell.ts';
 
 const config = {
@@ -121,6 +122,58 @@ describe('data path on the simulator', () => {
       const chunk = (await cell.sim.call(cell.servers.get(server)!, { type: 'inspect' })).find((c) => c.handle === located.handle)!;
       expect({ server, version: chunk.version, holdsAll: chunk.lengthBytes >= acked.at(-1)! + 1000 }).toEqual({ server, version: located.version, holdsAll: true });
     }
+  });
+
+  it("a primary restarted while its lease runs starts a new run: a secondary does not take the lease's next append for a repeat of the old run's (the fix of 293f61a)", async () => {
+    const cell = simCell(11, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/log');
+    const acked: number[] = [];
+    for (let i = 0; i < 3; i++) acked.push(await client.append('/log', record(i)));
+    // the primary's node restarts (its random stream starts over) well within its lease, which the master hands it again
+    const lease = await cell.sim.call(cell.master(), { type: 'lease', path: '/log', index: 0 });
+    cell.sim.crash(lease.primary);
+    cell.sim.restart(lease.primary);
+    for (let i = 3; i < 6; i++) acked.push(await client.append('/log', record(i)));
+    const again = await cell.sim.call(cell.master(), { type: 'lease', path: '/log', index: 0 });
+    expect({ primary: again.primary, version: again.version }).toEqual({ primary: lease.primary, version: lease.version });
+    // every replica holds every acknowledged record: the replicas are byte-identical, and the reader sees all six
+    expect(again.replicas).toHaveLength(3);
+    const lengths = new Set<number>();
+    const contents: Buffer[] = [];
+    for (const server of again.replicas) {
+      const chunk = (await cell.sim.call(cell.servers.get(server)!, { type: 'inspect' })).find((c) => c.handle === again.handle)!;
+      lengths.add(chunk.lengthBytes);
+      const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read', handle: again.handle, offset: 0, length: chunk.lengthBytes });
+      contents.push(Array.isArray(held) ? Buffer.concat(held) : Buffer.from(held));
+    }
+    expect(lengths.size).toBe(1);
+    for (const c of contents) expect(c.equals(contents[0]!)).toBe(true);
+    const ids: string[] = [];
+    for await (const r of client.records('/log')) ids.push(r.id);
+    expect(ids).toHaveLength(6);
+  });
+
+  it("a clone ends (with an error) within the master's clone timeout when its source's answer is lost, so the master's next order finds no copy still running (the fix of d5caeea)", async () => {
+    const cloneDone: Array<{ time: number; error?: string }> = [];
+    const onSend = (s: SimSend): void => {
+      const body = s.body as MasterMsg;
+      if (body.type === 'clone-done' && body.server === 'cs3') cloneDone.push({ time: s.time, ...(body.error === undefined ? {} : { error: body.error }) });
+    };
+    const cell = simCell(12, { ...config, cloneTimeoutMs: 1000 }, ['A', 'B', 'C'], {}, onSend);
+    await cell.sim.runFor(300);
+    await cell.sim.call(cell.master(), { type: 'create', path: '/f' });
+    const { handle } = await cell.sim.call(cell.master(), { type: 'add-chunk', path: '/f' });
+    await cell.sim.runFor(300);
+    // cs3 copies the chunk from cs1, whose answers to cs3 are lost
+    cell.sim.partition(['cs1'], ['cs3'], { oneWay: true });
+    const orderedAt = cell.sim.now();
+    cell.sim.tell(cell.servers.get('cs3')!, { type: 'clone', handle, version: 1, source: cell.servers.get('cs1')! });
+    await cell.sim.runFor(3000);
+    expect(cloneDone).toHaveLength(1);
+    expect(cloneDone[0]!.error).toMatch(/timed out/);
+    expect(cloneDone[0]!.time - orderedAt).toBeLessThanOrEqual(1000);
   });
 
   it('a snapshot right after a master restart waits out the leases the master forgot: a write under such a lease does not reach the snapshot', async () => {

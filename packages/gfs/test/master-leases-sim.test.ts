@@ -38,7 +38,7 @@ function cell(seed: number, extra: Record<string, number> = {}, disk: { fsyncMs?
 }
 
 /** /d/f with one chunk, its three replicas known, and a lease granted on it. */
-async function leased(c: Cell): Promise<{ handle: number; primary: string; version: number; expiresAtMs: number }> {
+async function leased(c: Cell): Promise<{ handle: number; primary: string; version: number; expiresAtMs: number; replicas: string[] }> {
   await c.sim.runFor(300);
   await c.sim.call(c.master(), { type: 'mkdir', path: '/d' });
   await c.sim.call(c.master(), { type: 'create', path: '/d/f' });
@@ -80,6 +80,25 @@ describe('master: a lease on a chunk its servers are still creating', () => {
     expect([...lease.replicas].sort()).toEqual(['cs1', 'cs2', 'cs3']);
   });
 
+  it('a chunk whose create orders and first raise were all lost while its servers were taken for dead is ordered again once they are back, and gets its replicas and a lease', async () => {
+    const c = cell(35);
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/p' });
+    c.sim.partition(['m'], ['cs1', 'cs2', 'cs3']);
+    const { handle } = await c.sim.call(c.master(), { type: 'add-chunk', path: '/p' });
+    // a lease asked meanwhile raises the version on the servers still creating the chunk: lost too,
+    // and the servers are taken for dead before the grant's timeout (the chunk is at version 2 now)
+    expect(await outcome(c.sim.call(c.master(), { type: 'lease', path: '/p', index: 0 }))).toMatch(/no replica answered the version raise/);
+    expect(c.logs.some((l) => l.msg === 'chunkserver silent, taken for dead')).toBe(true);
+    await c.sim.runFor(500);
+    c.sim.heal();
+    await c.sim.runFor(1000);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/p', index: 0 });
+    expect(lease).toMatchObject({ handle, version: 2 });
+    await c.sim.runFor(2000);
+    expect(await c.sim.call(c.master(), { type: 'locate', path: '/p', index: 0 })).toMatchObject({ version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+  });
+
   it('a chunk whose create orders were all lost before a master restart (which forgets them) is placed and created again', async () => {
     const c = cell(33, { serverTimeoutMs: 1000 });
     await c.sim.runFor(300);
@@ -93,6 +112,21 @@ describe('master: a lease on a chunk its servers are still creating', () => {
     await c.sim.runFor(2000);
     const lease = await c.sim.call(c.master(), { type: 'lease', path: '/h', index: 0 });
     expect(lease.replicas).toHaveLength(3);
+  });
+});
+
+describe("master: a chunk's only replica found bad", () => {
+  it('is deleted, and its version is not raised again on the server that deleted it (a bad copy is not a lost raise)', async () => {
+    const c = cell(34, { replicas: 1 });
+    const lease = await leased(c);
+    expect(lease.replicas).toEqual([lease.primary]);
+    c.sim.tell(c.master(), { type: 'bad-replica', server: lease.primary, handle: lease.handle, reason: 'checksum mismatch in block 0' });
+    await c.sim.runFor(2000);
+    expect(c.toServers.filter((s) => s.body.type === 'delete-chunks' && s.body.handles.includes(lease.handle)).map((s) => s.to)).toContain(lease.primary);
+    const raises = c.toServers.filter((s) => s.body.type === 'raise-version' && s.body.handle === lease.handle);
+    expect(raises.map((s) => s.body.type === 'raise-version' && s.body.version)).toEqual([2]);
+    expect(await c.sim.call(c.master(), { type: 'locate', path: '/d/f', index: 0 })).toMatchObject({ version: 2, replicas: [] });
+    expect(c.logs.filter((l) => l.msg.includes('raising again'))).toEqual([]);
   });
 });
 

@@ -28,10 +28,13 @@ export class ChunkLocations {
   private readonly replicas = new Map<ChunkHandle, Map<ServerId, number>>();
   private readonly byServer = new Map<ServerId, Set<ChunkHandle>>();
   private readonly leases = new Map<ChunkHandle, Lease>();
+  /** Per server, the chunks its last report held at a version older than the master's, and those versions. */
+  private readonly older = new Map<ServerId, Map<ChunkHandle, number>>();
 
   /** A server's full report replaces what was known of it. `versionOf` is the metadata's version (undefined: unknown chunk). */
   applyReport(server: ServerId, chunks: readonly ReplicaReport[], versionOf: (h: ChunkHandle) => number | undefined): ReportVerdict {
     const verdict: ReportVerdict = { orphaned: [], stale: [], ahead: [] };
+    const older = new Map<ChunkHandle, number>();
     const before = this.byServer.get(server) ?? new Set<ChunkHandle>();
     const reported = new Set(chunks.filter((c) => (versionOf(c.handle) ?? Infinity) <= c.version).map((c) => c.handle));
     // replicas it no longer holds go (with their leases); the rest are refreshed below, leases kept
@@ -39,13 +42,22 @@ export class ChunkLocations {
     for (const { handle, version } of chunks) {
       const current = versionOf(handle);
       if (current === undefined) verdict.orphaned.push(handle);
-      else if (version < current) verdict.stale.push(handle);
-      else {
+      else if (version < current) {
+        verdict.stale.push(handle);
+        older.set(handle, version);
+      } else {
         if (version > current) verdict.ahead.push({ handle, version });
         this.addReplica(server, handle, version);
       }
     }
+    if (older.size > 0) this.older.set(server, older);
+    else this.older.delete(server);
     return verdict;
+  }
+
+  /** The version older than the master's at which the server's last report held the chunk (a stale or not yet raised replica), if any. */
+  olderVersion(server: ServerId, handle: ChunkHandle): number | undefined {
+    return this.older.get(server)?.get(handle);
   }
 
   addReplica(server: ServerId, handle: ChunkHandle, version: number): void {
@@ -63,6 +75,7 @@ export class ChunkLocations {
     if (rs?.size === 0) this.replicas.delete(handle);
     this.byServer.get(server)?.delete(handle);
     if (this.leases.get(handle)?.holder === server) this.leases.delete(handle);
+    this.older.get(server)?.delete(handle);
   }
 
   /** A dead server: forgets its replicas and leases; returns the chunks that lost a replica. */
@@ -70,6 +83,7 @@ export class ChunkLocations {
     const lost = [...(this.byServer.get(server) ?? [])];
     for (const h of lost) this.removeReplica(server, h);
     this.byServer.delete(server);
+    this.older.delete(server);
     return lost;
   }
 
@@ -78,6 +92,7 @@ export class ChunkLocations {
     for (const server of this.replicas.get(handle)?.keys() ?? []) this.byServer.get(server)?.delete(handle);
     this.replicas.delete(handle);
     this.leases.delete(handle);
+    for (const older of this.older.values()) older.delete(handle);
   }
 
   /** Replicas at exactly `version` (the metadata's): the only ones clients are given. Sorted by server. */

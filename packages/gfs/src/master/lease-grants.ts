@@ -1,0 +1,184 @@
+import type { ReplyHandle } from '@actorfs/actors';
+import type { ChunkserverMsg } from '../protocol.ts';
+import type { ReplicaReport, ServerId } from './chunk-locations.ts';
+import type { ChunkHandle } from './records.ts';
+
+/** A lease grant waiting for the replicas to persist the raised version. */
+export interface PendingGrant {
+  version: number;
+  awaiting: Set<ServerId>;
+  raised: ServerId[];
+  waiters: ReplyHandle[];
+  /** What the replicas are told (raise-version or copy-chunk); sent again while none has answered. */
+  order: ChunkserverMsg;
+}
+
+/** What a grant comes to once its raises are answered (or its time is up with some answered). */
+export type GrantOutcome =
+  | { kind: 'lease'; primary: ServerId; version: number; waiters: ReplyHandle[] }
+  /** A snapshot shared the chunk while the grant ran: a lease now would let writes reach the snapshot's copy. */
+  | { kind: 'shared'; waiters: ReplyHandle[] }
+  | { kind: 'no-replica'; version: number; waiters: ReplyHandle[] };
+
+/** What a grant's timeout comes to. */
+export type GrantTimeout =
+  | { kind: 'finish' }
+  /** No replica answered: the waiters get an error (they ask again) and the order goes again to `resendTo`. */
+  | { kind: 'again'; failed: ReplyHandle[]; resendTo: ServerId[] }
+  /** No replica answered and none of those asked is alive: the grant waits for a replica to report (see takeIn). */
+  | { kind: 'stalled'; failed: ReplyHandle[] };
+
+/**
+ * Who a lease grant raises the version on: the live replicas, and the servers still creating the
+ * chunk (granted among the acknowledged ones only, the others would be stale at once and the
+ * first writes would reach fewer replicas than placed, or none); with neither, the servers of a
+ * raise lost in a master restart (`lostRaise`). Empty: no replica to grant a lease to.
+ */
+export function raiseTargets(live: readonly ServerId[], creating: readonly ServerId[], isAlive: (id: ServerId) => boolean, lostRaise: () => ServerId[]): ServerId[] {
+  const targets = [...live];
+  for (const id of creating) if (isAlive(id) && !targets.includes(id)) targets.push(id);
+  return targets.length > 0 ? targets : lostRaise();
+}
+
+/**
+ * A raise logged before a restart that reached none of its servers: every one of them is alive
+ * and none holds the new version, so no lease ran on it. The chunk is raised again on those that
+ * report it at an older version (`reportedOlder`; a live server's reports are whole, so one that
+ * reports no copy, such as a bad one it deleted, holds none). With one of them silent it may hold
+ * the new version and writes made under it: none is raised, the chunk waits for it.
+ */
+export function lostRaiseTargets(
+  raise: { version: number; servers: readonly ServerId[] } | undefined,
+  version: number,
+  isAlive: (id: ServerId) => boolean,
+  reportedOlder: (id: ServerId) => number | undefined,
+): ServerId[] {
+  if (raise?.version !== version || !raise.servers.every(isAlive)) return [];
+  return raise.servers.filter((id) => (reportedOlder(id) ?? Infinity) < version);
+}
+
+/**
+ * The master's lease grants in progress: per chunk, the raise sent to its replicas and the clients
+ * waiting; and per chunk, the servers its last grant's raise went to that never answered (the
+ * primary forwards mutations to them too, and they are not stale but late). No I/O: the master
+ * sends the orders, keeps the timers and answers the waiters as the outcomes say.
+ */
+export class LeaseGrants {
+  private readonly grants = new Map<ChunkHandle, PendingGrant>();
+  private readonly grantedTo = new Map<ChunkHandle, { version: number; servers: ServerId[] }>();
+
+  constructor(private readonly maxWaiters: number) {}
+
+  has(handle: ChunkHandle): boolean {
+    return this.grants.has(handle);
+  }
+
+  get(handle: ChunkHandle): PendingGrant | undefined {
+    return this.grants.get(handle);
+  }
+
+  handles(): IterableIterator<ChunkHandle> {
+    return this.grants.keys();
+  }
+
+  /** A grant raising `handle` to `version` on `servers`; `order` is what they are told. */
+  start(handle: ChunkHandle, version: number, servers: readonly ServerId[], waiter: ReplyHandle | undefined, order: ChunkserverMsg): void {
+    this.grants.set(handle, { version, awaiting: new Set(servers), raised: [], waiters: waiter ? [waiter] : [], order });
+  }
+
+  /** Another client waits for the running grant; refused at maxWaiters. */
+  wait(handle: ChunkHandle, waiter: ReplyHandle): void {
+    const g = this.grants.get(handle)!;
+    if (g.waiters.length >= this.maxWaiters) throw new Error(`chunk ${handle}: ${this.maxWaiters} clients already wait for its lease`);
+    g.waiters.push(waiter);
+  }
+
+  /**
+   * A server persisted a raise: 'done' when no other is awaited, 'wait' while some are, 'ignored'
+   * for no raise of this grant. One the master no longer knows (taken for dead) is awaited no
+   * more, but does not count as raised: it is known again only through its next heartbeat.
+   */
+  raised(server: ServerId, handle: ChunkHandle, version: number, known: boolean): 'done' | 'wait' | 'ignored' {
+    const g = this.grants.get(handle);
+    if (!g || version !== g.version || !g.awaiting.delete(server) || !known) return 'ignored';
+    g.raised.push(server);
+    return g.awaiting.size === 0 ? 'done' : 'wait';
+  }
+
+  /**
+   * Ends the grant: the lease goes to a replica that raised and is live at the new version
+   * (`liveAtVersion`; one that raised may have died since). Those that did not answer are
+   * remembered as late (see lateTo).
+   */
+  finish(handle: ChunkHandle, liveAtVersion: readonly ServerId[], shared: boolean): GrantOutcome | undefined {
+    const g = this.grants.get(handle);
+    if (!g) return undefined;
+    this.grants.delete(handle);
+    if (shared) return { kind: 'shared', waiters: g.waiters };
+    const primary = liveAtVersion.find((s) => g.raised.includes(s));
+    if (primary === undefined) return { kind: 'no-replica', version: g.version, waiters: g.waiters };
+    this.grantedTo.set(handle, { version: g.version, servers: [...g.awaiting] });
+    return { kind: 'lease', primary, version: g.version, waiters: g.waiters };
+  }
+
+  /**
+   * With some replica raised, the lease goes out. With none, the round is not given up: the
+   * master's version already moved on, so every replica would be stale and the chunk lost. The
+   * waiting clients get an error and the order goes again to the replicas still alive.
+   */
+  timedOut(handle: ChunkHandle, isAlive: (id: ServerId) => boolean): GrantTimeout | undefined {
+    const g = this.grants.get(handle);
+    if (!g) return undefined;
+    if (g.raised.length > 0) return { kind: 'finish' };
+    const failed = g.waiters;
+    g.waiters = [];
+    for (const id of g.awaiting) if (!isAlive(id)) g.awaiting.delete(id);
+    if (g.awaiting.size === 0) return { kind: 'stalled', failed };
+    return { kind: 'again', failed, resendTo: [...g.awaiting] };
+  }
+
+  /**
+   * A grant none of whose replicas answered takes in a replica reporting the version it raised
+   * from (no lease went out at the new version, so that replica is current). Returns the chunks
+   * whose raise goes to `server` now.
+   */
+  takeIn(server: ServerId, reports: readonly ReplicaReport[]): ChunkHandle[] {
+    const taken: ChunkHandle[] = [];
+    for (const { handle, version } of reports) {
+      const g = this.grants.get(handle);
+      if (!g || g.raised.length > 0 || g.awaiting.has(server) || version !== g.version - 1 || g.order.type !== 'raise-version') continue;
+      g.awaiting.add(server);
+      taken.push(handle);
+    }
+    return taken;
+  }
+
+  /** The servers the last grant at `version` went ahead without (the primary forwards to them too). */
+  unanswered(handle: ChunkHandle, version: number): ServerId[] {
+    const g = this.grantedTo.get(handle);
+    return g?.version === version ? g.servers : [];
+  }
+
+  /**
+   * A replica `server` reports at `reported` that is not stale but busy: a running grant's raise
+   * awaits it, or the last grant (at `current`) went ahead without it and the raise is on its way
+   * (deleted, it would leave the chunk fewer replicas, or none if the primary dies next).
+   */
+  awaits(server: ServerId, handle: ChunkHandle, reported: number | undefined, current: number | undefined): boolean {
+    if (this.grants.get(handle)?.awaiting.has(server)) return true;
+    const g = this.grantedTo.get(handle);
+    return g !== undefined && g.version === current && reported === g.version - 1 && g.servers.includes(server);
+  }
+
+  forget(handle: ChunkHandle): void {
+    this.grantedTo.delete(handle);
+  }
+
+  /** Out of office: every grant ends; returns their waiters, to be failed. */
+  clear(): ReplyHandle[] {
+    const waiters = [...this.grants.values()].flatMap((g) => g.waiters);
+    this.grants.clear();
+    this.grantedTo.clear();
+    return waiters;
+  }
+}

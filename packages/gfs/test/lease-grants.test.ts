@@ -1,0 +1,93 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ReplyHandle } from '@actorfs/actors';
+import { LeaseGrants, lostRaiseTargets, raiseTargets } from '../src/master/lease-grants.ts';
+
+const waiter = (n: number): ReplyHandle => ({ n }) as unknown as ReplyHandle;
+const raise = (handle: number, version: number) => ({ type: 'raise-version' as const, handle, version });
+const alive = (...ids: string[]) => (id: string): boolean => ids.includes(id);
+
+describe('who a lease grant raises the version on', () => {
+  it('the live replicas and the live servers still creating the chunk; a raise lost in a restart only when there are neither', () => {
+    const noLost = (): string[] => ['lost'];
+    expect(raiseTargets(['cs1'], ['cs2', 'cs3', 'cs1'], alive('cs1', 'cs2'), noLost)).toEqual(['cs1', 'cs2']);
+    expect(raiseTargets([], ['cs3'], alive('cs1'), noLost)).toEqual(['lost']);
+    expect(raiseTargets([], [], alive(), () => [])).toEqual([]);
+  });
+
+  it('a raise lost in a restart is raised again only on its own servers that report an older version, only while all of them are alive, and only for the version it logged', () => {
+    const last = { version: 5, servers: ['cs1', 'cs2'] };
+    const at4 = (): number => 4;
+    expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2', 'cs3'), at4)).toEqual(['cs1', 'cs2']);
+    expect(lostRaiseTargets(last, 5, alive('cs1'), at4)).toEqual([]); // cs2 may hold version 5 and writes under it
+    expect(lostRaiseTargets(last, 6, alive('cs1', 'cs2'), at4)).toEqual([]);
+    expect(lostRaiseTargets(undefined, 5, alive('cs1'), at4)).toEqual([]);
+    // cs2 holds no copy (a bad one it deleted, say): the raise goes again to cs1 only, and with no copy left, nowhere
+    expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2'), (id) => (id === 'cs1' ? 4 : undefined))).toEqual(['cs1']);
+    expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2'), () => undefined)).toEqual([]);
+  });
+});
+
+describe('a lease grant waits for its raise to be persisted', () => {
+  it('goes to a replica that raised and is live at the new version, once none is awaited; the others are late, not stale', () => {
+    const g = new LeaseGrants(4);
+    g.start(7, 3, ['cs1', 'cs2', 'cs3'], waiter(1), raise(7, 3));
+    g.wait(7, waiter(2));
+    expect(g.raised('cs2', 7, 2, true)).toBe('ignored'); // an older raise's answer
+    expect(g.raised('cs2', 7, 3, true)).toBe('wait');
+    expect(g.raised('cs2', 7, 3, true)).toBe('ignored'); // a duplicate
+    expect(g.raised('cs3', 7, 3, true)).toBe('wait');
+    expect(g.timedOut(7, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'finish' });
+    // cs3 died since it raised: the lease goes to cs2
+    expect(g.finish(7, ['cs2'], false)).toEqual({ kind: 'lease', primary: 'cs2', version: 3, waiters: [waiter(1), waiter(2)] });
+    expect(g.has(7)).toBe(false);
+    expect(g.unanswered(7, 3)).toEqual(['cs1']);
+    expect(g.unanswered(7, 4)).toEqual([]);
+    // cs1 reporting the version the raise went from is late (kept); at any other version it is not
+    expect(g.awaits('cs1', 7, 2, 3)).toBe(true);
+    expect(g.awaits('cs1', 7, 1, 3)).toBe(false);
+    expect(g.awaits('cs2', 7, 2, 3)).toBe(false);
+    g.forget(7);
+    expect(g.awaits('cs1', 7, 2, 3)).toBe(false);
+  });
+
+  it('a snapshot during the grant, or no raised replica left alive, gives no lease', () => {
+    const g = new LeaseGrants(4);
+    g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));
+    expect(g.raised('cs1', 1, 2, true)).toBe('done');
+    expect(g.finish(1, ['cs1'], true)).toEqual({ kind: 'shared', waiters: [waiter(1)] });
+    g.start(2, 2, ['cs1'], waiter(2), raise(2, 2));
+    g.raised('cs1', 2, 2, true);
+    expect(g.finish(2, [], false)).toEqual({ kind: 'no-replica', version: 2, waiters: [waiter(2)] });
+  });
+
+  it('an answer from a server taken for dead is awaited no more but does not count as raised', () => {
+    const g = new LeaseGrants(4);
+    g.start(1, 2, ['cs1', 'cs2'], waiter(1), raise(1, 2));
+    expect(g.raised('cs1', 1, 2, false)).toBe('ignored');
+    expect(g.get(1)!.awaiting).toEqual(new Set(['cs2']));
+    expect(g.get(1)!.raised).toEqual([]);
+  });
+
+  it('with no replica raised at the timeout the waiters fail and the raise goes again to the live ones; with none alive it waits for a report of the version it raised from', () => {
+    const g = new LeaseGrants(4);
+    g.start(1, 5, ['cs1', 'cs2'], waiter(1), raise(1, 5));
+    expect(g.timedOut(1, alive('cs2'))).toEqual({ kind: 'again', failed: [waiter(1)], resendTo: ['cs2'] });
+    expect(g.timedOut(1, alive())).toEqual({ kind: 'stalled', failed: [] });
+    // a report at version 4 takes the server in; one at another version, or a second time, does not
+    expect(g.takeIn('cs3', [{ handle: 1, version: 3 }])).toEqual([]);
+    expect(g.takeIn('cs3', [{ handle: 1, version: 4 }, { handle: 9, version: 4 }])).toEqual([1]);
+    expect(g.takeIn('cs3', [{ handle: 1, version: 4 }])).toEqual([]);
+    expect(g.awaits('cs3', 1, 4, 5)).toBe(true);
+    expect(g.raised('cs3', 1, 5, true)).toBe('done');
+  });
+
+  it('waiters are bounded, and leaving office ends every grant and hands back their waiters', () => {
+    const g = new LeaseGrants(2);
+    g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));
+    g.wait(1, waiter(2));
+    expect(() => g.wait(1, waiter(3))).toThrow(/2 clients already wait/);
+    g.start(2, 2, ['cs1'], undefined, raise(2, 2));
+    expect(g.clear()).toEqual([waiter(1), waiter(2)]);
+    expect(g.has(1) || g.has(2)).toBe(false);
+  });
+});
