@@ -5,12 +5,12 @@
  */
 import { crc32 } from 'node:zlib';
 import { nameOf, parentOf, pathProblem } from './paths.ts';
-import type { DbState } from './state.ts';
+import type { DbState, LsNode } from './state.ts';
 
 export function checkInvariants(state: Readonly<DbState>): string[] {
   const problems: string[] = [];
   const bad = (what: string) => problems.push(what);
-  const { nodes, sessions, handles, counters, config } = state;
+  const { nodes, sessions, handles, config } = state;
   const { limits } = config;
 
   const root = nodes.get(state.root);
@@ -21,53 +21,66 @@ export function checkInvariants(state: Readonly<DbState>): string[] {
 
   let totalBytes = 0;
   for (const [path, node] of nodes) {
-    const at = `node ${path}`;
-    if (node.path !== path) bad(`${at} is stored under another path (${node.path})`);
-    const problem = pathProblem(path, config.cell, limits);
-    if (problem) bad(`${at}: ${problem}`);
-    if (!(node.instance >= 1 && node.instance < counters.nextInstance)) bad(`${at} has instance ${node.instance}, outside [1, ${counters.nextInstance})`);
-    for (const g of ['contentGeneration', 'aclGeneration', 'lockGeneration'] as const) {
-      if (!Number.isSafeInteger(node[g]) || node[g] < 0) bad(`${at} has ${g} ${node[g]}`);
-    }
-    if (node.lockGeneration >= counters.nextLockGeneration) bad(`${at} has lock generation ${node.lockGeneration}, not below the counter ${counters.nextLockGeneration}`);
-    if (node.contents.byteLength > limits.maxContentsBytes) bad(`${at} holds ${node.contents.byteLength} bytes, over maxContentsBytes`);
-    if (node.kind === 'dir' && node.contents.byteLength > 0) bad(`${at} is a directory with contents`);
-    if (crc32(node.contents) !== node.checksum) bad(`${at} has checksum ${node.checksum}, but its contents sum to ${crc32(node.contents)}`);
+    checkNode(state, path, node, bad);
     totalBytes += node.contents.byteLength;
-
-    if (path !== state.root) {
-      const parent = nodes.get(parentOf(path));
-      if (!parent || parent.kind !== 'dir') bad(`${at} has no parent directory`);
-      else {
-        if (!parent.children.has(nameOf(path))) bad(`${at} is missing from its parent's children`);
-        if (parent.ephemeralOwner !== null && parent.ephemeralOwner !== node.ephemeralOwner) {
-          bad(`${at} lies in the ephemeral directory of session ${parent.ephemeralOwner} but is not one of its ephemerals`);
-        }
-      }
-    }
-    if (node.kind === 'file' && node.children.size > 0) bad(`${at} is a file with children`);
-    for (const child of node.children) if (!nodes.has(`${path}/${child}`)) bad(`${at} lists child ${child}, which does not exist`);
-
-    if (node.ephemeralOwner !== null) {
-      const owner = sessions.get(node.ephemeralOwner);
-      if (!owner) bad(`${at} is an ephemeral of session ${node.ephemeralOwner}, which is not live`);
-      else if (!owner.ephemerals.has(path)) bad(`${at} is missing from its session's ephemerals`);
-    }
-
-    const modes = new Set<string | null>();
-    for (const id of node.holders) {
-      const holder = handles.get(id);
-      if (!holder || holder.path !== path || holder.lock === null) bad(`${at} lists holder ${id}, which is not a handle holding it`);
-      else modes.add(holder.lock);
-    }
-    if (modes.size > 1) bad(`${at}'s lock is held exclusive and shared at once`);
-    if (modes.has('exclusive') && node.holders.size > 1) bad(`${at}'s lock has ${node.holders.size} exclusive holders`);
-    if (node.holders.size > 0 && node.lockGeneration === 0) bad(`${at}'s lock is held at generation 0`);
-    for (const id of node.handles) if (handles.get(id)?.path !== path) bad(`${at} lists handle ${id}, which is not open on it`);
   }
   if (totalBytes !== state.totalContentsBytes) bad(`contents total ${totalBytes} bytes, but the database counts ${state.totalContentsBytes}`);
   if (totalBytes > limits.maxTotalContentsBytes) bad(`contents total ${totalBytes} bytes, over maxTotalContentsBytes`);
+  checkHandles(state, bad);
+  checkSessions(state, bad);
+  return problems;
+}
 
+/** One node's own fields, its place in the tree, its ephemeral owner and its lock holders. */
+function checkNode(state: Readonly<DbState>, path: string, node: LsNode, bad: (what: string) => void): void {
+  const { nodes, sessions, handles, counters, config } = state;
+  const { limits } = config;
+  const at = `node ${path}`;
+  if (node.path !== path) bad(`${at} is stored under another path (${node.path})`);
+  const problem = pathProblem(path, config.cell, limits);
+  if (problem) bad(`${at}: ${problem}`);
+  if (!(node.instance >= 1 && node.instance < counters.nextInstance)) bad(`${at} has instance ${node.instance}, outside [1, ${counters.nextInstance})`);
+  for (const g of ['contentGeneration', 'aclGeneration', 'lockGeneration'] as const) {
+    if (!Number.isSafeInteger(node[g]) || node[g] < 0) bad(`${at} has ${g} ${node[g]}`);
+  }
+  if (node.lockGeneration >= counters.nextLockGeneration) bad(`${at} has lock generation ${node.lockGeneration}, not below the counter ${counters.nextLockGeneration}`);
+  if (node.contents.byteLength > limits.maxContentsBytes) bad(`${at} holds ${node.contents.byteLength} bytes, over maxContentsBytes`);
+  if (node.kind === 'dir' && node.contents.byteLength > 0) bad(`${at} is a directory with contents`);
+  if (crc32(node.contents) !== node.checksum) bad(`${at} has checksum ${node.checksum}, but its contents sum to ${crc32(node.contents)}`);
+
+  if (path !== state.root) {
+    const parent = nodes.get(parentOf(path));
+    if (!parent || parent.kind !== 'dir') bad(`${at} has no parent directory`);
+    else {
+      if (!parent.children.has(nameOf(path))) bad(`${at} is missing from its parent's children`);
+      if (parent.ephemeralOwner !== null && parent.ephemeralOwner !== node.ephemeralOwner) {
+        bad(`${at} lies in the ephemeral directory of session ${parent.ephemeralOwner} but is not one of its ephemerals`);
+      }
+    }
+  }
+  if (node.kind === 'file' && node.children.size > 0) bad(`${at} is a file with children`);
+  for (const child of node.children) if (!nodes.has(`${path}/${child}`)) bad(`${at} lists child ${child}, which does not exist`);
+
+  if (node.ephemeralOwner !== null) {
+    const owner = sessions.get(node.ephemeralOwner);
+    if (!owner) bad(`${at} is an ephemeral of session ${node.ephemeralOwner}, which is not live`);
+    else if (!owner.ephemerals.has(path)) bad(`${at} is missing from its session's ephemerals`);
+  }
+
+  const modes = new Set<string | null>();
+  for (const id of node.holders) {
+    const holder = handles.get(id);
+    if (!holder || holder.path !== path || holder.lock === null) bad(`${at} lists holder ${id}, which is not a handle holding it`);
+    else modes.add(holder.lock);
+  }
+  if (modes.size > 1) bad(`${at}'s lock is held exclusive and shared at once`);
+  if (modes.has('exclusive') && node.holders.size > 1) bad(`${at}'s lock has ${node.holders.size} exclusive holders`);
+  if (node.holders.size > 0 && node.lockGeneration === 0) bad(`${at}'s lock is held at generation 0`);
+  for (const id of node.handles) if (handles.get(id)?.path !== path) bad(`${at} lists handle ${id}, which is not open on it`);
+}
+
+function checkHandles(state: Readonly<DbState>, bad: (what: string) => void): void {
+  const { nodes, sessions, handles, counters } = state;
   for (const [id, handle] of handles) {
     const at = `handle ${id}`;
     if (handle.id !== id || id >= counters.nextHandle) bad(`${at} has a bad id`);
@@ -80,15 +93,17 @@ export function checkInvariants(state: Readonly<DbState>): string[] {
       if ((handle.lock !== null) !== node.holders.has(id)) bad(`${at} says lock ${handle.lock}, its node's holders disagree`);
     }
   }
+}
 
+function checkSessions(state: Readonly<DbState>, bad: (what: string) => void): void {
+  const { nodes, sessions, handles, counters, config } = state;
   for (const [id, session] of sessions) {
     const at = `session ${id}`;
     if (session.id !== id || id >= counters.nextSession) bad(`${at} has a bad id`);
-    if (session.handles.size > limits.maxHandlesPerSession) bad(`${at} has ${session.handles.size} handles, over maxHandlesPerSession`);
+    if (session.handles.size > config.limits.maxHandlesPerSession) bad(`${at} has ${session.handles.size} handles, over maxHandlesPerSession`);
     for (const h of session.handles) if (handles.get(h)?.session !== id) bad(`${at} lists handle ${h}, which is not its own`);
     for (const path of session.ephemerals) if (nodes.get(path)?.ephemeralOwner !== id) bad(`${at} lists ephemeral ${path}, which is not its own`);
   }
-  return problems;
 }
 
 /** What must only grow, recorded from one state to compare with a later one. */
