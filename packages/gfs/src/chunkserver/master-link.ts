@@ -22,7 +22,7 @@ export class MasterLink {
     private master: ActorRef<MasterMsg>,
     private readonly replicas: ReadonlyArray<ActorRef<MasterMsg>>,
   ) {
-    this.incarnation = Math.max(ctx.now(), (ctx.storage.get<number>(INCARNATION_KEY) ?? -1) + 1);
+    this.incarnation = Math.max(Math.floor(ctx.now()), (ctx.storage.get<number>(INCARNATION_KEY) ?? -1) + 1);
     ctx.storage.put(INCARNATION_KEY, this.incarnation);
   }
 
