@@ -167,6 +167,8 @@ export type ChunkserverMsg =
   | { type: 'mutation-applied'; handle: ChunkHandle; serial: number; error?: string }
   /** Internal: a version raise is durable (raised: false if a later change of the chunk answers instead). */
   | { type: 'version-stored'; handle: ChunkHandle; version: number; raised: boolean; error?: string }
+  /** Internal: a new chunk's creation is durable (error: it could not be stored). */
+  | { type: 'creation-stored'; handle: ChunkHandle; version: number; error?: string }
   | { type: 'push-tick' };
 
 /** What a client asks a primary to do with pushed data. */
