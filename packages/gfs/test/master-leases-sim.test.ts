@@ -141,6 +141,27 @@ describe('master: a chunkserver report older than a message it already applied f
   });
 });
 
+describe('chunkserver: report stamps', () => {
+  it('grow within an incarnation, and a restart starts a greater incarnation whose reports the master applies', async () => {
+    const c = cell(42);
+    await c.sim.runFor(300);
+    const stamps = (): Array<{ incarnation: number; seq: number }> => c.heartbeats.filter((h) => h.from === 'cs1').map((h) => h.body.stamp!);
+    const first = stamps();
+    expect(first.length).toBeGreaterThan(1);
+    expect(first.every((s, i) => s.incarnation === first[0]!.incarnation && (i === 0 || s.seq > first[i - 1]!.seq))).toBe(true);
+    c.sim.crash('cs1');
+    c.sim.restart('cs1');
+    await c.sim.runFor(300);
+    const later = stamps().slice(first.length);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((s) => s.incarnation > first[0]!.incarnation)).toBe(true);
+    await c.sim.call(c.master(), { type: 'create', path: '/f' });
+    await c.sim.call(c.master(), { type: 'add-chunk', path: '/f' });
+    await c.sim.runFor(300);
+    expect((await c.sim.call(c.master(), { type: 'status' })).servers.map((s) => [s.id, s.chunks])).toEqual([['cs1', 1], ['cs2', 1], ['cs3', 1]]);
+  });
+});
+
 describe("master: a chunk's only replica found bad", () => {
   it('is deleted, and its version is not raised again on the server that deleted it (a bad copy is not a lost raise)', async () => {
     const c = cell(34, { replicas: 1 });
