@@ -2,6 +2,7 @@ import type { ActorRef, Asks, StreamEvent } from '@actorfs/actors';
 import type { Sequencer } from '@actorfs/lockservice';
 import type { ChunkInfo } from './chunkserver/block-store.ts';
 import type { ReplicaReport, ServerId } from './master/chunk-locations.ts';
+import type { ReportStamp } from './master/report-order.ts';
 import type { ChunkHandle } from './master/records.ts';
 import type { HaMsg } from './ha/ha-protocol.ts';
 
@@ -66,9 +67,10 @@ export type MasterMsg =
    * server is primary of and still mutating: the master extends those leases (unless the chunk is
    * being snapshotted) and tells it each with lease-granted; chunks to delete come in delete-chunks.
    * `cloning` names the chunks this server is copying now: a clone the master ordered that is not
-   * among them has ended (its answer may be lost) or never arrived.
+   * among them has ended (its answer may be lost) or never arrived. A heartbeat stamped before a
+   * message the master already applied from this server counts for liveness only.
    */
-  | { type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[]; leases?: ChunkHandle[]; cloning?: ChunkHandle[] }
+  | ({ type: 'heartbeat'; server: ServerId; ref: ActorRef<ChunkserverMsg>; rack: string; usedBytes: number; capacityBytes: number; chunks: ReplicaReport[]; leases?: ChunkHandle[]; cloning?: ChunkHandle[] } & Stamped)
   /**
    * A primary with mutations going on asks for more lease between heartbeats (`version`: the one
    * it holds; default the master's). Extended, the master tells it with lease-granted (and answers
@@ -77,10 +79,10 @@ export type MasterMsg =
    */
   | ({ type: 'extend-lease'; server: ServerId; handle: ChunkHandle; version?: number } & Asks<{ expiresAtMs: number }>)
   /** A primary's answer to revoke-lease: it orders no more mutations of the chunk under that lease. */
-  | { type: 'lease-revoked'; server: ServerId; handle: ChunkHandle }
-  | { type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number }
-  | { type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string }
-  | { type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number }
+  | ({ type: 'lease-revoked'; server: ServerId; handle: ChunkHandle } & Stamped)
+  | ({ type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number } & Stamped)
+  | ({ type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string } & Stamped)
+  | ({ type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number } & Stamped)
   // ---- the master's own ----
   | { type: 'grant-timeout'; handle: ChunkHandle }
   /** A snapshot stops waiting for revocations: every lease it waited on has expired by now. */
@@ -88,13 +90,21 @@ export type MasterMsg =
   /** A reply held until the log records it follows are synced (an operation that waited for locks). */
   | { type: 'durable-reply'; id: number }
   | { type: 'checkpoint-step' }
-  | { type: 'clone-done'; server: ServerId; handle: ChunkHandle; version: number; error?: string }
+  | ({ type: 'clone-done'; server: ServerId; handle: ChunkHandle; version: number; error?: string } & Stamped)
   // ---- upkeep ----
   | ({ type: 'status' } & Asks<MasterStatus>)
   | ({ type: 'checkpoint' } & Asks<number>)
   | { type: 'scan' }
   // ---- high availability: replication between master replicas, shadow reads (see ha/) ----
   | HaMsg;
+
+/** A chunkserver's message to the master carries its place among all the server sent (see ReportOrder). */
+export interface Stamped {
+  stamp?: ReportStamp;
+}
+
+/** What a chunkserver tells the master through its MasterLink, stamped there. */
+export type ChunkserverReport = Extract<MasterMsg, { type: 'heartbeat' | 'lease-revoked' | 'chunk-created' | 'bad-replica' | 'version-raised' | 'clone-done' }>;
 
 export interface ChunkLease extends ChunkLocation {
   primary: ServerId;
@@ -157,6 +167,8 @@ export type ChunkserverMsg =
   | { type: 'mutation-applied'; handle: ChunkHandle; serial: number; error?: string }
   /** Internal: a version raise is durable (raised: false if a later change of the chunk answers instead). */
   | { type: 'version-stored'; handle: ChunkHandle; version: number; raised: boolean; error?: string }
+  /** Internal: a new chunk's creation is durable (error: it could not be stored). */
+  | { type: 'creation-stored'; handle: ChunkHandle; version: number; error?: string }
   | { type: 'push-tick' };
 
 /** What a client asks a primary to do with pushed data. */

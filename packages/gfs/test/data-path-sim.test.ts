@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { forEachSeed, type SimSend } from '@actorfs/actors/testing';
+import { forEachSeed, withSeed, type SimSend } from '@actorfs/actors/testing';
 import { GfsClient } from '../src/client/api.ts';
 import type { ClientMsg } from '../src/client/protocol.ts';
 import type { MasterMsg } from '../src/protocol.ts';
@@ -24,6 +24,13 @@ const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length:
 const same = (a: Uint8Array | Uint8Array[], b: Uint8Array): boolean => (Array.isArray(a) ? Buffer.concat(a) : Buffer.from(a)).equals(Buffer.from(b));
 const CHUNK = 64 * 1024;
 const record = (i: number): Uint8Array => new Uint8Array(1000).fill(i + 1);
+
+/**
+ * Seeds above the CI count that each found a bug: 112, an acknowledged append missing on cs3 while
+ * the master applied heartbeats older than a version-raised it had already applied (the lease then
+ * left out a replica at the raised version; see ReportOrder).
+ */
+const LOSSY_PINNED_SEEDS = [112];
 
 describe('data path on the simulator', () => {
   it('a write across chunk boundaries reads back byte for byte from every replica', async () => {
@@ -366,42 +373,49 @@ describe('data path on the simulator', () => {
   });
 
   it('with dropped, duplicated and reordered messages, every acknowledged append is intact at its offset on every replica, the reader sees it, and a write reads back intact', async () => {
-    // one piece per push: a stream fails on any lost or reordered piece, and the client pushes again
-    await forEachSeed(16, async (seed) => {
-      const cell = simCell(seed, { ...config, pushPieceBytes: 64 * 1024 }, ['A', 'B', 'C']);
-      const clients = [cell.client('c1'), cell.client('c2'), cell.client('c3')];
-      await cell.sim.runFor(500);
-      await clients[0]!.create('/log');
-      await clients[0]!.create('/data');
-      cell.sim.setNetwork({ drop: 0.01, duplicate: 0.01, reorder: true, delayMs: [1, 5] });
-      const payloadOf = (id: string): Uint8Array => bytes(3000 + id.length * 100 + id.charCodeAt(1) * 7, id.charCodeAt(3));
-      const acked = new Map<string, number>();
-      await Promise.all(
-        clients.map(async (c, ci) => {
-          for (let i = 0; i < 6; i++) {
-            const id = `c${ci}-${i}`;
-            const offset = await c.append('/log', payloadOf(id), id).catch(() => undefined);
-            if (offset !== undefined) acked.set(id, offset);
-          }
-        }),
-      );
-      const data = bytes(100_000, seed);
-      await clients[1]!.write('/data', 0, data);
-      expect(same(await clients[2]!.read('/data', 0, data.length), data)).toBe(true);
-      cell.sim.setNetwork({});
-      const seen = new Map<string, Uint8Array>();
-      for await (const r of clients[2]!.records('/log')) seen.set(r.id, r.payload);
-      for (const [id, offset] of acked) {
-        expect({ id, seen: seen.has(id) }).toEqual({ id, seen: true });
-        expect(same(seen.get(id)!, payloadOf(id))).toBe(true);
-        // the same record at the offset the append returned, on every live replica
-        const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/log', index: Math.floor(offset / CHUNK) });
-        for (const server of loc.replicas) {
-          const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle: loc.handle, version: loc.version, offset: offset % CHUNK, length: 14 + id.length });
-          expect({ server, id: new TextDecoder().decode(Buffer.concat(held).subarray(14)) }).toEqual({ server, id });
-        }
-      }
-      expect(acked.size).toBeGreaterThan(12);
-    });
+    await forEachSeed(16, lossyAppendsAndWrite);
   }, 300_000);
+
+  it(`replays the seeds above the CI count that each found a bug (${LOSSY_PINNED_SEEDS.join(', ')})`, async () => {
+    for (const seed of LOSSY_PINNED_SEEDS) await withSeed(seed, lossyAppendsAndWrite);
+  }, 60_000);
 });
+
+/** Appends from three clients and a write, with dropped, duplicated and reordered messages; every acknowledged one is checked. */
+async function lossyAppendsAndWrite(seed: number): Promise<void> {
+  // one piece per push: a stream fails on any lost or reordered piece, and the client pushes again
+  const cell = simCell(seed, { ...config, pushPieceBytes: 64 * 1024 }, ['A', 'B', 'C']);
+  const clients = [cell.client('c1'), cell.client('c2'), cell.client('c3')];
+  await cell.sim.runFor(500);
+  await clients[0]!.create('/log');
+  await clients[0]!.create('/data');
+  cell.sim.setNetwork({ drop: 0.01, duplicate: 0.01, reorder: true, delayMs: [1, 5] });
+  const payloadOf = (id: string): Uint8Array => bytes(3000 + id.length * 100 + id.charCodeAt(1) * 7, id.charCodeAt(3));
+  const acked = new Map<string, number>();
+  await Promise.all(
+    clients.map(async (c, ci) => {
+      for (let i = 0; i < 6; i++) {
+        const id = `c${ci}-${i}`;
+        const offset = await c.append('/log', payloadOf(id), id).catch(() => undefined);
+        if (offset !== undefined) acked.set(id, offset);
+      }
+    }),
+  );
+  const data = bytes(100_000, seed);
+  await clients[1]!.write('/data', 0, data);
+  expect(same(await clients[2]!.read('/data', 0, data.length), data)).toBe(true);
+  cell.sim.setNetwork({});
+  const seen = new Map<string, Uint8Array>();
+  for await (const r of clients[2]!.records('/log')) seen.set(r.id, r.payload);
+  for (const [id, offset] of acked) {
+    expect({ id, seen: seen.has(id) }).toEqual({ id, seen: true });
+    expect(same(seen.get(id)!, payloadOf(id))).toBe(true);
+    // the same record at the offset the append returned, on every live replica
+    const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/log', index: Math.floor(offset / CHUNK) });
+    for (const server of loc.replicas) {
+      const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle: loc.handle, version: loc.version, offset: offset % CHUNK, length: 14 + id.length });
+      expect({ server, id: new TextDecoder().decode(Buffer.concat(held).subarray(14)) }).toEqual({ server, id });
+    }
+  }
+  expect(acked.size).toBeGreaterThan(12);
+}

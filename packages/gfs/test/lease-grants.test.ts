@@ -81,6 +81,17 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.raised('cs3', 1, 5, true)).toBe('done');
   });
 
+  it('a stalled copy after a snapshot takes in a server reporting the shared chunk it copies, at the version the copy raises from', () => {
+    const g = new LeaseGrants(4);
+    g.start(8, 3, ['cs1'], waiter(1), { type: 'copy-chunk', from: 5, to: 8, version: 3 });
+    expect(g.timedOut(8, alive())).toEqual({ kind: 'stalled', failed: [waiter(1)] });
+    // the copy (chunk 8) is held by none: the shared chunk 5 at version 2 is what counts
+    expect(g.takeIn('cs1', [{ handle: 8, version: 2 }, { handle: 5, version: 1 }])).toEqual([]);
+    expect(g.takeIn('cs1', [{ handle: 5, version: 2 }])).toEqual([8]);
+    expect(g.takeIn('cs1', [{ handle: 5, version: 2 }])).toEqual([]);
+    expect(g.raised('cs1', 8, 3, true)).toBe('done');
+  });
+
   it('waiters are bounded, and leaving office ends every grant and hands back their waiters', () => {
     const g = new LeaseGrants(2);
     g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));

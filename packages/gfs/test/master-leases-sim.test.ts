@@ -13,11 +13,14 @@ interface Cell {
   servers: Map<string, ActorRef<ChunkserverMsg>>;
   /** Every message sent to a chunkserver, in order. */
   toServers: Array<{ to: string; body: ChunkserverMsg }>;
+  /** Every heartbeat a chunkserver sent the master, in order. */
+  heartbeats: Array<{ from: string; body: Extract<MasterMsg, { type: 'heartbeat' }> }>;
   logs: Array<{ msg: string; fields?: Record<string, unknown> }>;
 }
 
 function cell(seed: number, extra: Record<string, number> = {}, disk: { fsyncMs?: readonly [number, number] } = {}): Cell {
   const toServers: Cell['toServers'] = [];
+  const heartbeats: Cell['heartbeats'] = [];
   const logs: Cell['logs'] = [];
   const sim = new SimCluster({
     seed,
@@ -25,6 +28,8 @@ function cell(seed: number, extra: Record<string, number> = {}, disk: { fsyncMs?
     logSink: (_level, _time, _source, msg, fields) => void logs.push({ msg, ...(fields ? { fields } : {}) }),
     onSend: (s) => {
       if (s.to.id === 'chunkserver') toServers.push({ to: s.to.node, body: s.body as ChunkserverMsg });
+      const body = s.body as MasterMsg;
+      if (s.to.id === 'master' && body.type === 'heartbeat') heartbeats.push({ from: s.from, body });
     },
   });
   let master: ActorRef<MasterMsg> | undefined;
@@ -34,7 +39,7 @@ function cell(seed: number, extra: Record<string, number> = {}, disk: { fsyncMs?
     const server = `cs${i + 1}`;
     sim.addNode(server, { boot: (node) => void servers.set(server, node.spawn(Chunkserver, { server, rack, master: master!, capacityBytes: 1 << 30, config }, { name: 'chunkserver' })) });
   });
-  return { sim, master: () => master!, servers, toServers, logs };
+  return { sim, master: () => master!, servers, toServers, heartbeats, logs };
 }
 
 /** /d/f with one chunk, its three replicas known, and a lease granted on it. */
@@ -112,6 +117,48 @@ describe('master: a lease on a chunk its servers are still creating', () => {
     await c.sim.runFor(2000);
     const lease = await c.sim.call(c.master(), { type: 'lease', path: '/h', index: 0 });
     expect(lease.replicas).toHaveLength(3);
+  });
+});
+
+describe('master: a chunkserver report older than a message it already applied from that server', () => {
+  it('a heartbeat sent before a version-raised but delivered after it counts for liveness only: the raised replica stays live and is not deleted', async () => {
+    const c = cell(41);
+    await c.sim.runFor(300);
+    await c.sim.call(c.master(), { type: 'create', path: '/f' });
+    const { handle } = await c.sim.call(c.master(), { type: 'add-chunk', path: '/f' });
+    await c.sim.runFor(300);
+    const before = c.heartbeats.filter((h) => h.from === 'cs1').at(-1)!.body;
+    expect(before.chunks).toEqual([{ handle, version: 1 }]);
+    const lease = await c.sim.call(c.master(), { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+    // the network delivers cs1's older heartbeat only now, after its version-raised
+    c.sim.tell(c.master(), before);
+    await c.sim.runFor(5);
+    expect(await c.sim.call(c.master(), { type: 'locate', path: '/f', index: 0 })).toMatchObject({ version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
+    await c.sim.runFor(300);
+    expect(c.toServers.filter((s) => s.body.type === 'delete-chunks' && s.body.handles.includes(handle))).toEqual([]);
+    expect(await c.sim.call(c.servers.get('cs1')!, { type: 'chunk-info', handle })).toMatchObject({ version: 2 });
+  });
+});
+
+describe('chunkserver: report stamps', () => {
+  it('grow within an incarnation, and a restart starts a greater incarnation whose reports the master applies', async () => {
+    const c = cell(42);
+    await c.sim.runFor(300);
+    const stamps = (): Array<{ incarnation: number; seq: number }> => c.heartbeats.filter((h) => h.from === 'cs1').map((h) => h.body.stamp!);
+    const first = stamps();
+    expect(first.length).toBeGreaterThan(1);
+    expect(first.every((s, i) => s.incarnation === first[0]!.incarnation && (i === 0 || s.seq > first[i - 1]!.seq))).toBe(true);
+    c.sim.crash('cs1');
+    c.sim.restart('cs1');
+    await c.sim.runFor(300);
+    const later = stamps().slice(first.length);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((s) => s.incarnation > first[0]!.incarnation)).toBe(true);
+    await c.sim.call(c.master(), { type: 'create', path: '/f' });
+    await c.sim.call(c.master(), { type: 'add-chunk', path: '/f' });
+    await c.sim.runFor(300);
+    expect((await c.sim.call(c.master(), { type: 'status' })).servers.map((s) => [s.id, s.chunks])).toEqual([['cs1', 1], ['cs2', 1], ['cs3', 1]]);
   });
 });
 
@@ -296,6 +343,9 @@ describe('master: bad input from clients and chunkservers', () => {
     c.sim.tell(m, { type: 'heartbeat', server: 'z', rack: 'r', usedBytes: 0, capacityBytes: 1, chunks: [], leases: ['x' as unknown as number], ref: c.servers.get('cs1')! });
     await c.sim.runFor(10);
     expect(c.logs.map((r) => String(r.fields?.error))).toContainEqual(expect.stringMatching(/leases must be a list of chunk handles/));
+    c.sim.tell(m, { type: 'heartbeat', server: 'cs1', rack: 'A', usedBytes: 0, capacityBytes: 1, chunks: [], stamp: { incarnation: 1, seq: -1 }, ref: c.servers.get('cs1')! });
+    await c.sim.runFor(10);
+    expect(c.logs.map((r) => String(r.fields?.error))).toContainEqual(expect.stringMatching(/heartbeat from cs1: bad stamp/));
     expect((await c.sim.call(m, { type: 'status' })).servers.map((s) => s.id)).toEqual(['cs1', 'cs2', 'cs3']);
     expect(await c.sim.call(m, { type: 'locate', path: '/d/f', index: 0 })).toMatchObject({ handle: lease.handle, version: lease.version });
     expect(await c.sim.call(m, { type: 'create', path: '/d/g' })).toBe(true);

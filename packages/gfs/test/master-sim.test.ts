@@ -254,6 +254,28 @@ describe('master on the simulator', () => {
     expect((await sim.call(master, { type: 'lease', path: '/g', index: 0 })).handle).toBe(handle);
   });
 
+  it("a copy after a snapshot ordered only to a replica cut off and taken for dead is ordered again once that replica reports the shared chunk; the lease comes on the copy", async () => {
+    const sim = new SimCluster({ seed: 10 });
+    const master = bootMaster(sim, { replicas: 1 })();
+    const servers = bootChunkservers(sim, master, ['A']);
+    const { handle } = await fileWithChunk(sim, master);
+    await sim.call(master, { type: 'snapshot', source: '/f', target: '/g' });
+    // the copy order is lost, and cs1 is taken for dead before it answers
+    sim.partition(['m'], ['cs1']);
+    const first = sim.ask(master, { type: 'lease', path: '/f', index: 0 }).then(
+      () => 'granted',
+      (e: Error) => e.message,
+    );
+    await sim.runFor(config.leaseMs * 5);
+    expect(await first).toMatch(/no replica answered the version raise yet; ask again/);
+    expect((await sim.call(master, { type: 'status' })).servers).toEqual([]);
+    sim.heal();
+    const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(lease).toMatchObject({ version: 2, replicas: ['cs1'], primary: 'cs1' });
+    expect(lease.handle).not.toBe(handle);
+    expect(await sim.call(servers.get('cs1')!, { type: 'chunk-info', handle: lease.handle })).toMatchObject({ version: 2 });
+  });
+
   it('a snapshot taken while a lease grant runs turns the grant down; asked again, the lease comes on a copy', async () => {
     const sim = new SimCluster({ seed: 9 });
     const master = bootMaster(sim)();

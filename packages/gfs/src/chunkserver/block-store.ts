@@ -112,6 +112,11 @@ function copyRange(data: WriteData, from: number, to: number, target: Uint8Array
   }
 }
 
+/** A creation's record, unless the record beside the data is of the same incarnation or a newer one. */
+function newer(created: ChunkRecord, stored: ChunkRecord | undefined): ChunkRecord {
+  return stored && (stored.incarnation ?? 0) >= (created.incarnation ?? 0) ? stored : created;
+}
+
 export class ChecksumError extends Error {
   constructor(
     readonly handle: ChunkHandle,
@@ -137,6 +142,8 @@ const CHUNK = 'chunk';
 const BLOCK = 'block';
 const VERSION = 'version';
 const LAST_INCARNATION = 'incarnation';
+/** A new, empty chunk's record, in `versions` (see create). */
+const CREATED = 'created';
 
 /**
  * Chunks stored as fixed-size blocks, each with its CRC-32, verified on every read before data
@@ -149,6 +156,9 @@ const LAST_INCARNATION = 'incarnation';
  * at the end of a copy) is durable with the blocks before it. A raised version goes to `versions`
  * instead, durable in one small commit rather than after every write queued before it; it is
  * stored only once the chunk's own earlier writes are synced, so it is never ahead of its data.
+ * A new chunk has no data: its record goes to `versions` too, so its creation is durable without
+ * waiting for bulk writes; its first write puts the record beside the data. Incarnations increase
+ * across both (each stores the newest), so of a chunk's two records the newer incarnation is the chunk.
  */
 export class ChunkBlockStore {
   /** Per chunk, the sync of its newest write (gone once synced). */
@@ -162,23 +172,34 @@ export class ChunkBlockStore {
     private readonly versions: VersionStorage = storage,
   ) {}
 
+  /** A new, empty chunk, durable once `creationsDurable` resolves (no bulk write waits before it). */
   create(handle: ChunkHandle, version: number): void {
     if (this.info(handle)) throw new ChunkStoreError(handle, 'already exists');
-    this.putRecord(handle, { version, lengthBytes: 0, incarnation: this.newIncarnation(handle) });
+    const record: ChunkRecord = { version, lengthBytes: 0, incarnation: this.newIncarnation(handle) };
+    this.versions.put([CREATED, handle], record);
+  }
+
+  /** Resolves once every chunk created so far is durable. */
+  creationsDurable(): Promise<void> {
+    return this.versions.flushed();
   }
 
   info(handle: ChunkHandle): ChunkInfo | undefined {
-    const record = this.storage.get<ChunkRecord>([CHUNK, handle]);
+    const record = this.recordOf(handle);
     return record && this.withRaise(record, this.raising.get(handle) ?? this.versions.get<VersionRecord>([VERSION, handle]));
   }
 
   /** Every chunk held, in handle order (a heartbeat's report). */
   list(): Array<{ handle: ChunkHandle } & ChunkInfo> {
-    const raised = new Map(this.versions.range<VersionRecord>({ start: [VERSION], end: [`${VERSION}\u0000`] }).map(({ key, value }) => [key[1] as ChunkHandle, value]));
+    const byHandle = <T>(storage: VersionStorage, prefix: string): Map<ChunkHandle, T> =>
+      new Map(storage.range<T>({ start: [prefix], end: [`${prefix}\u0000`] }).map(({ key, value }) => [key[1] as ChunkHandle, value]));
+    const raised = byHandle<VersionRecord>(this.versions, VERSION);
     for (const [handle, raise] of this.raising) raised.set(handle, raise);
-    return this.storage
-      .range<ChunkRecord>({ start: [CHUNK], end: [`${CHUNK}\u0000`] })
-      .map(({ key, value }) => ({ handle: key[1] as ChunkHandle, ...this.withRaise(value, raised.get(key[1] as ChunkHandle)) }));
+    const records = byHandle<ChunkRecord>(this.storage, CHUNK);
+    for (const [handle, created] of byHandle<ChunkRecord>(this.versions, CREATED)) records.set(handle, newer(created, records.get(handle)));
+    return [...records]
+      .sort(([a], [b]) => a - b)
+      .map(([handle, record]) => ({ handle, ...this.withRaise(record, raised.get(handle)) }));
   }
 
   /** Sets the version beside the data: durable with the writes before it (a finished copy's version). */
@@ -303,7 +324,7 @@ export class ChunkBlockStore {
   }
 
   delete(handle: ChunkHandle): void {
-    this.forgetRaise(handle);
+    this.forgetVersions(handle);
     for (const { key } of this.storage.range({ start: [BLOCK, handle], end: [BLOCK, handle + 1] })) this.storage.delete(key);
     this.storage.delete([CHUNK, handle]);
     this.wrote(handle);
@@ -325,17 +346,30 @@ export class ChunkBlockStore {
     this.wrote(handle);
   }
 
-  /** A fresh incarnation number (stored with the new record, in the same commit), and no raise of an older one. */
+  /**
+   * A fresh incarnation number, above every one stored in either place (stored with the new
+   * record, in the same commit), and no raise or creation record of an older one.
+   */
   private newIncarnation(handle: ChunkHandle): number {
-    this.forgetRaise(handle);
-    const incarnation = (this.storage.get<number>(LAST_INCARNATION) ?? 0) + 1;
+    this.forgetVersions(handle);
+    const incarnation = Math.max(this.storage.get<number>(LAST_INCARNATION) ?? 0, this.versions.get<number>(LAST_INCARNATION) ?? 0) + 1;
     this.storage.put(LAST_INCARNATION, incarnation);
+    this.versions.put(LAST_INCARNATION, incarnation);
     return incarnation;
   }
 
-  private forgetRaise(handle: ChunkHandle): void {
+  /** Forgets a raise and a creation record (the chunk is deleted or made anew). */
+  private forgetVersions(handle: ChunkHandle): void {
     this.raising.delete(handle);
     this.versions.delete([VERSION, handle]);
+    this.versions.delete([CREATED, handle]);
+  }
+
+  /** The chunk's record: beside its data, or its creation's if that is a newer incarnation. */
+  private recordOf(handle: ChunkHandle): ChunkRecord | undefined {
+    const created = this.versions.get<ChunkRecord>([CREATED, handle]);
+    const stored = this.storage.get<ChunkRecord>([CHUNK, handle]);
+    return created ? newer(created, stored) : stored;
   }
 
   /** The chunk's newest write so far: a raise waits for its sync. */
@@ -390,9 +424,9 @@ export class ChunkBlockStore {
     if (crc !== stored.crc) throw new ChecksumError(handle, block, `checksum mismatch (stored ${stored.crc}, computed ${crc})`);
   }
 
-  /** The chunk's record as stored beside its data (its version may have been raised since: see info). */
+  /** The chunk's record (its version may have been raised since: see info). */
   private mustExist(handle: ChunkHandle): ChunkRecord {
-    const record = this.storage.get<ChunkRecord>([CHUNK, handle]);
+    const record = this.recordOf(handle);
     if (!record) throw new ChunkStoreError(handle, 'unknown chunk');
     return record;
   }

@@ -76,6 +76,7 @@ function chunkserverParts(props: ChunkserverProps, ctx: ActorContext<Chunkserver
 function receive(p: Parts, msg: ChunkserverMsg): void {
   switch (msg.type) {
     case 'create-chunk':
+    case 'creation-stored':
     case 'raise-version':
     case 'version-stored':
     case 'copy-chunk':

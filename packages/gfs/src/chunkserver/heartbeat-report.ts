@@ -1,7 +1,7 @@
 import type { ActorRef } from '@actorfs/actors';
 import type { ServerId } from '../master/chunk-locations.ts';
 import type { ChunkHandle } from '../master/records.ts';
-import type { ChunkserverMsg, MasterMsg } from '../protocol.ts';
+import type { ChunkserverMsg, ChunkserverReport } from '../protocol.ts';
 import type { ChunkInfo } from './block-store.ts';
 
 /** Who a chunkserver is, as its heartbeats say. */
@@ -13,7 +13,7 @@ export interface ServerIdentity {
 }
 
 /** A heartbeat: every chunk held and its version, the disk use, and the chunks being copied here now. */
-export function heartbeatReport(identity: ServerIdentity, chunks: ReadonlyArray<{ handle: ChunkHandle } & ChunkInfo>, cloning: Iterable<ChunkHandle>): MasterMsg {
+export function heartbeatReport(identity: ServerIdentity, chunks: ReadonlyArray<{ handle: ChunkHandle } & ChunkInfo>, cloning: Iterable<ChunkHandle>): ChunkserverReport {
   return {
     type: 'heartbeat',
     server: identity.server,

@@ -1,20 +1,30 @@
 import type { ActorContext, ActorRef } from '@actorfs/actors';
 import { SequencerGuard } from '@actorfs/lockservice';
-import type { ChunkserverMsg, Fenced, MasterMsg } from '../protocol.ts';
+import type { ReportStamp } from '../master/report-order.ts';
+import type { ChunkserverMsg, ChunkserverReport, Fenced, MasterMsg } from '../protocol.ts';
+
+const INCARNATION_KEY = ['master-link', 'incarnation'];
 
 /**
  * A chunkserver's side of its master: where its reports go (with high availability, the master the
  * lock service names, and heartbeats to every replica so shadows learn locations too), and the
- * fence that refuses orders from a deposed master.
+ * fence that refuses orders from a deposed master. Every report is stamped with this start's
+ * incarnation and a sequence number, so the master can tell a report sent before one it applied.
  */
 export class MasterLink {
   private readonly fence = new SequencerGuard(1);
+  /** Greater than every earlier start's: the clock, or one past the last stored if the clock is behind it. */
+  private readonly incarnation: number;
+  private seq = 0;
 
   constructor(
     private readonly ctx: ActorContext<ChunkserverMsg>,
     private master: ActorRef<MasterMsg>,
     private readonly replicas: ReadonlyArray<ActorRef<MasterMsg>>,
-  ) {}
+  ) {
+    this.incarnation = Math.max(Math.floor(ctx.now()), (ctx.storage.get<number>(INCARNATION_KEY) ?? -1) + 1);
+    ctx.storage.put(INCARNATION_KEY, this.incarnation);
+  }
 
   get current(): ActorRef<MasterMsg> {
     return this.master;
@@ -27,19 +37,25 @@ export class MasterLink {
     if (!checked.ok) throw new Error(`refused a master's order: ${checked.error.code}: ${checked.error.message}`);
   }
 
-  tell(msg: MasterMsg): void {
-    this.ctx.send(this.master, msg);
+  tell(msg: ChunkserverReport): void {
+    this.ctx.send(this.master, this.stamped(msg));
   }
 
   /** Sent once this turn's writes are durable. */
-  tellWhenDurable(msg: MasterMsg): void {
-    this.ctx.sendWhenDurable(this.master, msg);
+  tellWhenDurable(msg: ChunkserverReport): void {
+    this.ctx.sendWhenDurable(this.master, this.stamped(msg));
   }
 
   /** A heartbeat goes to the master and to every other master replica. */
-  heartbeat(report: MasterMsg): void {
-    this.tell(report);
-    for (const r of this.replicas) if (r.node !== this.master.node || r.id !== this.master.id) this.ctx.send(r, report);
+  heartbeat(report: ChunkserverReport): void {
+    const stamped = this.stamped(report);
+    this.ctx.send(this.master, stamped);
+    for (const r of this.replicas) if (r.node !== this.master.node || r.id !== this.master.id) this.ctx.send(r, stamped);
+  }
+
+  private stamped(msg: ChunkserverReport): ChunkserverReport {
+    const stamp: ReportStamp = { incarnation: this.incarnation, seq: this.seq++ };
+    return { ...msg, stamp };
   }
 
   moved(master: ActorRef<MasterMsg>): void {

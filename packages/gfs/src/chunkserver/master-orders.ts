@@ -9,7 +9,7 @@ import type { MasterLink } from './master-link.ts';
 import type { Mutations } from './mutations.ts';
 
 /** The master's orders about whole chunks, and the internal answer of a version raise. */
-export type ChunkOrderMsg = Extract<ChunkserverMsg, { type: 'create-chunk' | 'raise-version' | 'version-stored' | 'copy-chunk' | 'delete-chunks' | 'clone' }>;
+export type ChunkOrderMsg = Extract<ChunkserverMsg, { type: 'create-chunk' | 'creation-stored' | 'raise-version' | 'version-stored' | 'copy-chunk' | 'delete-chunks' | 'clone' }>;
 
 /**
  * A chunkserver's handling of the master's chunk orders: create, raise a version, copy (after a
@@ -36,9 +36,10 @@ export class MasterOrders {
   receive(msg: ChunkOrderMsg): void {
     switch (msg.type) {
       case 'create-chunk':
-        this.master.admit(msg);
-        if (!this.store.info(msg.handle)) this.store.create(msg.handle, msg.version);
-        return this.master.tellWhenDurable({ type: 'chunk-created', server: this.server, handle: msg.handle, version: msg.version });
+        return this.createChunk(msg);
+      case 'creation-stored':
+        if (msg.error !== undefined) return this.ctx.log.warn('a new chunk was not stored', { handle: msg.handle, version: msg.version, error: msg.error });
+        return this.master.tell({ type: 'chunk-created', server: this.server, handle: msg.handle, version: msg.version });
       case 'raise-version':
         return this.raiseVersion(msg);
       case 'version-stored':
@@ -56,6 +57,20 @@ export class MasterOrders {
         this.ctx.unhandled(never);
       }
     }
+  }
+
+  /** A new chunk is answered once its creation is durable, in a turn of its own (see creation-stored); one already here, once what is written of it is. */
+  private createChunk(msg: Extract<ChunkOrderMsg, { type: 'create-chunk' }>): void {
+    this.master.admit(msg);
+    const created = { type: 'chunk-created' as const, server: this.server, handle: msg.handle, version: msg.version };
+    if (this.store.info(msg.handle)) return this.master.tellWhenDurable(created);
+    this.store.create(msg.handle, msg.version);
+    this.ctx.pipeToSelf(this.store.creationsDurable(), (r) => ({
+      type: 'creation-stored',
+      handle: msg.handle,
+      version: msg.version,
+      ...(r.ok ? {} : { error: String(r.error) }),
+    }));
   }
 
   private raiseVersion(msg: Extract<ChunkOrderMsg, { type: 'raise-version' }>): void {

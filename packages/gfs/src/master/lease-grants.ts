@@ -139,14 +139,18 @@ export class LeaseGrants {
 
   /**
    * A grant none of whose replicas answered takes in a replica reporting the version it raised
-   * from (no lease went out at the new version, so that replica is current). Returns the chunks
-   * whose raise goes to `server` now.
+   * from (no lease went out at the new version, so that replica is current): for a raise, of the
+   * chunk itself; for a copy after a snapshot, of the shared chunk it copies (its only replicas
+   * may all have been taken for dead while the copy was ordered). Returns the chunks whose order
+   * goes to `server` now.
    */
   takeIn(server: ServerId, reports: readonly ReplicaReport[]): ChunkHandle[] {
+    const held = new Map(reports.map((r) => [r.handle, r.version]));
     const taken: ChunkHandle[] = [];
-    for (const { handle, version } of reports) {
-      const g = this.grants.get(handle);
-      if (!g || g.raised.length > 0 || g.awaiting.has(server) || version !== g.version - 1 || g.order.type !== 'raise-version') continue;
+    for (const [handle, g] of this.grants) {
+      if (g.raised.length > 0 || g.awaiting.has(server)) continue;
+      const source = g.order.type === 'raise-version' ? handle : g.order.type === 'copy-chunk' ? g.order.from : undefined;
+      if (source === undefined || held.get(source) !== g.version - 1) continue;
       g.awaiting.add(server);
       taken.push(handle);
     }

@@ -18,6 +18,7 @@ import { PendingCreations } from './pending-creations.ts';
 import { placeNewChunk, RecentCreations, type ServerInfo } from './placement.ts';
 import type { MetadataRecord } from './records.ts';
 import { ClonesInProgress, planReplication, type ReplicationPlan } from './replication-plan.ts';
+import { ReportOrder, stampProblem } from './report-order.ts';
 import { SnapshotRevocations } from './snapshot-revocations.ts';
 
 export interface MasterProps {
@@ -85,6 +86,8 @@ class MasterHost {
    */
   private readonly creating = new PendingCreations();
   private readonly clones = new ClonesInProgress();
+  /** The newest message applied from each chunkserver: an older heartbeat's chunk list would undo it. */
+  private readonly reportOrder = new ReportOrder();
   /**
    * Chunks a clone is planned for while a lease on them runs. A clone copies a replica while no
    * mutation can reach it (else the copy would miss one acknowledged meanwhile), so their leases
@@ -363,9 +366,25 @@ class MasterHost {
   }
 
   private chunkserverMsg(msg: Extract<MasterMsg, { type: 'extend-lease' | 'lease-revoked' | 'version-raised' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
+    if (msg.type === 'extend-lease') return this.extendAsked(msg);
+    const problem = stampProblem(msg.stamp);
+    if (problem) throw new Error(`${msg.type} from ${String(msg.server)}: ${problem}`);
+    if (msg.type === 'heartbeat' && this.reportOrder.isOutdated(msg.server, msg.stamp)) return this.outdatedHeartbeat(msg);
+    this.applyReport(msg);
+    // (not reached if the message was refused; only registered servers are tracked)
+    if (this.servers.has(msg.server)) this.reportOrder.applied(msg.server, msg.stamp);
+  }
+
+  /** A heartbeat sent before a message already applied from its server: it counts for liveness, its chunk list is out of date. */
+  private outdatedHeartbeat(msg: Heartbeat): void {
+    const problem = heartbeatProblem(msg);
+    if (problem) throw new Error(`malformed heartbeat: ${problem}`);
+    const known = this.servers.get(msg.server);
+    if (known) known.lastSeenMs = this.ctx.now();
+  }
+
+  private applyReport(msg: Extract<MasterMsg, { type: 'lease-revoked' | 'version-raised' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
     switch (msg.type) {
-      case 'extend-lease':
-        return this.extendAsked(msg);
       case 'lease-revoked':
         return this.leaseRevoked(msg.server, msg.handle);
       case 'version-raised': {
