@@ -141,6 +141,7 @@ class ServerActor {
 
 /** The master's client of its group: only the local proposer, every client's commands in one session. */
 function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, proposer: ActorRef<ProposerMsg>): PaxosClient<LsMachine> {
+  const t = timing(props.config.paxos);
   return new PaxosClient({
     clientId: `ls-master-${props.index}`,
     machine: cellMachine(props.config.db),
@@ -148,12 +149,14 @@ function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, pro
     // hint, or it could open a session the new master's takeover did not see.
     proposers: [proposer],
     ask: (ref, msg, timeoutMs) =>
-      ref.equals(proposer) ? (ctx.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>) : Promise.resolve({ ok: false, reason: `${ctx.node} is no longer the leader` }),
+      ref.equals(proposer) ? (ctx.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>) : Promise.resolve({ ok: false, reason: `${ctx.node} is no longer the leader` }),
     sleep: (ms) => ctx.sleep(ms),
     timeoutMs: props.config.timing.requestTimeoutMs,
     maxAttempts: MASTER_ATTEMPTS,
     // Every client's commands go through this one session: as wide as the group lets it be.
-    window: timing(props.config.paxos).sessionWindow,
+    window: t.sessionWindow,
+    // The proposes of one turn (many sessions' requests) go to the proposer as one message.
+    batch: { maxCommands: t.maxBatch, maxBytes: t.maxBatchBytes },
   });
 }
 

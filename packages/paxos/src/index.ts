@@ -7,6 +7,7 @@ export type {
   AcceptorMsg,
   AcceptorView,
   AppliedEvents,
+  BatchAnswer,
   CloseSession,
   Command,
   LeadershipEvent,
