@@ -325,7 +325,13 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
       const key = target.toString();
       let pending = this.turn.get(key);
       if (!pending) this.turn.set(key, (pending = { target, sends: [] }));
-      if (this.turn.size === 1 && pending.sends.length === 0) queueMicrotask(() => this.sendTurn(timeoutMs));
+      if (this.turn.size === 1 && pending.sends.length === 0) {
+        // Once this turn is over: a promise job on threads. The simulator runs promise jobs only
+        // after an event that settles one, so a sleep of 0 (an event now) sends it there.
+        const send = (): void => this.sendTurn(timeoutMs);
+        void Promise.resolve().then(send);
+        void this.opts.sleep(0).then(send);
+      }
       pending.sends.push({ cmd: msg.cmd, resolve, reject });
     });
   }
@@ -334,7 +340,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   private sendTurn(timeoutMs: number): void {
     const { ask, batch } = this.opts;
     const bounds = batch!;
-    const turn = [...this.turn.values()];
+    const turn = [...this.turn.values()]; // empty if sent already
     this.turn.clear();
     for (const { target, sends } of turn) {
       for (const piece of piecesWithin(sends, bounds.maxBytes, (s) => approxBytes(s.cmd))) {

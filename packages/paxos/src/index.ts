@@ -48,6 +48,7 @@ export {
   PaxosRefusedError,
   PaxosUnavailableError,
   type Asker,
+  type BatchBounds,
   type ClientPosition,
   type LeaderInfo,
   type PaxosClientOptions,
