@@ -106,6 +106,10 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   constructor(private readonly opts: PaxosClientOptions<M>) {
     if (opts.proposers.length === 0) throw new RangeError(`client ${opts.clientId}: proposers is empty; give it the group's proposers (plan.proposers)`);
     this.window = opts.window ?? 64;
+    const b = opts.batch;
+    if (b && !(Number.isSafeInteger(b.maxCommands) && b.maxCommands >= 1 && b.maxBytes > 0)) {
+      throw new RangeError(`client ${opts.clientId}: batch needs maxCommands >= 1 and maxBytes > 0 (the group's maxBatch and maxBatchBytes), got ${b.maxCommands} and ${b.maxBytes}`);
+    }
     const r = opts.resume;
     if (r) {
       if (!(Number.isSafeInteger(r.ack) && Number.isSafeInteger(r.nextSeq) && r.ack >= 0 && r.nextSeq > r.ack && r.nextSeq - 1 - r.ack <= this.window)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { defineActor, type ActorContext, type ActorRef, type Asks } from '@actorfs/actors';
+import { ActorRef, defineActor, type ActorContext, type Asks } from '@actorfs/actors';
 import { SimCluster } from '@actorfs/actors/testing';
 import { PaxosClient, type Asker, type BatchBounds, type Command, type ProposeReply, type ProposerMsg } from '../src/index.ts';
 import { ONCE } from './fixtures/once-machine.ts';
@@ -37,6 +37,12 @@ const TurnClient = defineActor('test.paxos-turn-client', (_props: Record<string,
 });
 
 describe('propose-batch: a turn of proposes in one message, one reply', () => {
+  it('a client refuses batch bounds that could never send a command, with a clear error', () => {
+    const options = { clientId: 'bad', proposers: [new ActorRef<ProposerMsg>('n0', 'p')], ask: (() => Promise.reject(new Error('unused'))) as Asker, sleep: () => Promise.resolve() };
+    expect(() => new PaxosClient({ ...options, batch: { maxCommands: 0, maxBytes: 1 << 20 } })).toThrow(/batch needs maxCommands >= 1/);
+    expect(() => new PaxosClient({ ...options, batch: { maxCommands: 4, maxBytes: 0 } })).toThrow(/maxBytes > 0/);
+  });
+
   it("a batch is answered in one reply, each command's own result in its place; a duplicate of it is applied once and answered alike", async () => {
     const sim = new SimCluster({ seed: 3, network: { delayMs: [1, 3] } });
     const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, ONCE);
