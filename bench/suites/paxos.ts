@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open, type RootDatabase } from 'lmdb';
 import { ActorSystem } from '@actorfs/actors';
-import { KV_MACHINE, PaxosClient, planGroup, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
+import { KV_MACHINE, PaxosClient, planGroup, type BatchBounds, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
 import { rawPingPong } from '../raw.ts';
 import { snapshotCatchUpMbPerSec } from './paxos-catch-up.ts';
 import { collector, median, percentile, type Suite } from '../suite.ts';
@@ -41,14 +41,15 @@ export const suite: Suite = {
       const plan = planGroup({ acceptors: nodes, proposers: nodes, learners: nodes, machine: KV_MACHINE, timing: { leaseMs: 2000, maxInflightSlots: 64, maxBatch: 512 } });
       for (const s of plan.specs) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
       await waitForLeader(system, plan.proposers);
-      const client = (id: string): PaxosClient<typeof KV_MACHINE> =>
+      const client = (id: string, batch?: BatchBounds): PaxosClient<typeof KV_MACHINE> =>
         new PaxosClient({
           clientId: id,
           machine: KV_MACHINE,
           proposers: plan.proposers,
-          ask: (ref, m, timeoutMs) => system.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>,
+          ask: (ref, m, timeoutMs) => system.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>,
           sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
           timeoutMs: 5_000,
+          ...(batch ? { batch } : {}),
         });
 
       // A fresh cluster commits slower for its first seconds (measured below), so commit_1 is
@@ -93,6 +94,11 @@ export const suite: Suite = {
       const piped = await drive(Array.from({ length: PIPELINE }, () => pipelined), 1_000, 4_000);
       add({ name: 'pipelined_client_commits_per_s', value: piped.perSec, unit: 'commit/s', goal: `one client, ${PIPELINE} in flight` });
       add({ name: 'pipelined_client_vs_commit_256', value: piped.perSec / many.perSec, unit: 'ratio', goal: '>= 0.5' });
+      // The same, the proposes of each turn sent as one propose-batch.
+      const batched = client('pipelined-batched', { maxCommands: 512, maxBytes: 1 << 20 });
+      const batchedPiped = await drive(Array.from({ length: PIPELINE }, () => batched), 1_000, 4_000);
+      add({ name: 'pipelined_batched_client_commits_per_s', value: batchedPiped.perSec, unit: 'commit/s', goal: `one client, ${PIPELINE} in flight, a turn's proposes in one message` });
+      add({ name: 'pipelined_batched_client_vs_commit_256', value: batchedPiped.perSec / many.perSec, unit: 'ratio', goal: 'measured: against pipelined_client_vs_commit_256' });
 
       const mib = Number(process.env.PAXOS_BENCH_CATCH_UP_MIB ?? 256);
       add({ name: 'snapshot_catch_up_mb_per_s', value: await snapshotCatchUpMbPerSec(system, nodes, mib), unit: 'MB/s', goal: `>= 100 (a new learner, ${mib} MiB of state)` });

@@ -148,12 +148,15 @@ function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, pro
     // hint, or it could open a session the new master's takeover did not see.
     proposers: [proposer],
     ask: (ref, msg, timeoutMs) =>
-      ref.equals(proposer) ? (ctx.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply>) : Promise.resolve({ ok: false, reason: `${ctx.node} is no longer the leader` }),
+      ref.equals(proposer) ? (ctx.ask(ref, msg, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>) : Promise.resolve({ ok: false, reason: `${ctx.node} is no longer the leader` }),
     sleep: (ms) => ctx.sleep(ms),
     timeoutMs: props.config.timing.requestTimeoutMs,
     maxAttempts: MASTER_ATTEMPTS,
     // Every client's commands go through this one session: as wide as the group lets it be.
     window: timing(props.config.paxos).sessionWindow,
+    // Not yet `batch: { maxCommands: t.maxBatch, maxBytes: t.maxBatchBytes }` (the proposes of one
+    // turn in one message, about 2 messages less per lock cycle): with it, gfs ha-faults seed 63
+    // stalls after the GFS master's lock-service session expires, and why is not yet known.
   });
 }
 

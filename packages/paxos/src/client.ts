@@ -2,12 +2,22 @@ import { backoffWaitMs, type ActorRef, type BackoffTiming, type Random } from '@
 import { compareBallots, type Ballot } from './ballot.ts';
 import { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRefusedError, PaxosUnavailableError, type RetryHandle } from './client-errors.ts';
 import type { Command, ProposeReply, ProposerMsg, ProposerStatus } from './messages.ts';
+import { approxBytes, piecesWithin } from './size.ts';
 import type { AnyMachineDef, MachineDef, OpOf, QueryOf, QueryResultOf, ResultOf } from './state-machine.ts';
 
 export { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRefusedError, PaxosUnavailableError, type RetryHandle } from './client-errors.ts';
 
-/** How the client reaches a proposer: system.ask, ctx.ask or sim.ask, wrapped (it answers a status ask with the status). */
-export type Asker = (ref: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number) => Promise<ProposeReply>;
+/**
+ * How the client reaches a proposer: system.ask, ctx.ask or sim.ask, wrapped (it answers a status
+ * ask with the status, a propose-batch with an array of replies).
+ */
+export type Asker = (ref: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number) => Promise<ProposeReply | ProposeReply[]>;
+
+/** The group's bounds on a slot (its PaxosTiming's maxBatch and maxBatchBytes): a propose-batch stays within them. */
+export interface BatchBounds {
+  maxCommands: number;
+  maxBytes: number;
+}
 
 export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
   /** A label for this client: its sessions' ids start with it (for logs). */
@@ -35,6 +45,11 @@ export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
   window?: number;
   /** Calls waiting for room in the window at most; one more throws at once. Default 10,000. */
   maxWaiting?: number;
+  /**
+   * Given, the proposes (and retries) made within one turn go to each proposer as one
+   * propose-batch message, answered in one reply, split at these bounds; without, one ask each.
+   */
+  batch?: BatchBounds;
   /**
    * Carries on where an earlier client (of this id, restarted, say) stood: its `position`. Seqs
    * from ack+1 below nextSeq stay open for `retry`, so their outcomes can still be learned.
@@ -85,10 +100,16 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   private hint: ActorRef<ProposerMsg> | undefined;
   private next = 0;
   private readonly window: number;
+  /** Commands to send at the end of this turn, per proposer (with `batch`). */
+  private readonly turn = new Map<string, { target: ActorRef<ProposerMsg>; sends: TurnSend[] }>();
 
   constructor(private readonly opts: PaxosClientOptions<M>) {
     if (opts.proposers.length === 0) throw new RangeError(`client ${opts.clientId}: proposers is empty; give it the group's proposers (plan.proposers)`);
     this.window = opts.window ?? 64;
+    const b = opts.batch;
+    if (b && !(Number.isSafeInteger(b.maxCommands) && b.maxCommands >= 1 && b.maxBytes > 0)) {
+      throw new RangeError(`client ${opts.clientId}: batch needs maxCommands >= 1 and maxBytes > 0 (the group's maxBatch and maxBatchBytes), got ${b.maxCommands} and ${b.maxBytes}`);
+    }
     const r = opts.resume;
     if (r) {
       if (!(Number.isSafeInteger(r.ack) && Number.isSafeInteger(r.nextSeq) && r.ack >= 0 && r.nextSeq > r.ack && r.nextSeq - 1 - r.ack <= this.window)) {
@@ -170,7 +191,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
    */
   async leader(): Promise<LeaderInfo | undefined> {
     const { proposers, ask, timeoutMs = 1000 } = this.opts;
-    const statuses = await Promise.allSettled(proposers.map((p) => ask(p, { type: 'status' }, timeoutMs) as unknown as Promise<ProposerStatus>));
+    const statuses = await Promise.allSettled(proposers.map((p) => ask(p, { type: 'status' }, timeoutMs) as Promise<unknown> as Promise<ProposerStatus>));
     let best: LeaderInfo | undefined;
     statuses.forEach((s, i) => {
       if (s.status !== 'fulfilled' || s.value.role !== 'leader' || !s.value.leaseValid) return;
@@ -255,7 +276,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
    * `retried`: an earlier call may have sent this command already. `handle`: what an unknown outcome carries.
    */
   private async attempt(msg: () => ProposerMsg, sent: { retried: boolean; handle?: RetryHandle } = { retried: false }): Promise<unknown> {
-    const { proposers, ask, sleep, random = noJitter, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20, maxBackoffMs = 1000 } = this.opts;
+    const { proposers, sleep, random = noJitter, timeoutMs = 1000, maxAttempts = 30, backoffMs = 20, maxBackoffMs = 1000 } = this.opts;
     const backoff: BackoffTiming = { firstMs: backoffMs, capMs: maxBackoffMs, jitter: random === noJitter ? 0 : 0.5 };
     let failures = 0;
     let lastReason = 'no attempt';
@@ -267,7 +288,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
       const target = this.hint ?? proposers[this.next % proposers.length]!;
       let reply: ProposeReply;
       try {
-        reply = await ask(target, msg(), timeoutMs);
+        reply = await this.send(target, msg(), timeoutMs);
       } catch (err) {
         // The command may have arrived and been proposed; only its answer is missing.
         maybeSent = true;
@@ -301,10 +322,65 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
     throw new PaxosNoEffectError(`${message} (never proposed)`);
   }
 
+  /** One message's reply: a propose waits for the turn's batch, when batching. */
+  private send(target: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number): Promise<ProposeReply> {
+    if (!this.opts.batch || msg.type !== 'propose') return this.opts.ask(target, msg, timeoutMs).then((r) => oneReply(r, msg));
+    return new Promise((resolve, reject) => {
+      const key = target.toString();
+      let pending = this.turn.get(key);
+      if (!pending) this.turn.set(key, (pending = { target, sends: [] }));
+      if (this.turn.size === 1 && pending.sends.length === 0) {
+        // Once this turn is over: a promise job on threads. The simulator runs promise jobs only
+        // after an event that settles one, so a sleep of 0 (an event now) sends it there.
+        const send = (): void => this.sendTurn(timeoutMs);
+        void Promise.resolve().then(send);
+        void this.opts.sleep(0).then(send);
+      }
+      pending.sends.push({ cmd: msg.cmd, resolve, reject });
+    });
+  }
+
+  /** The turn's proposes, to each proposer in batches within the bounds (a batch of one as a plain propose). */
+  private sendTurn(timeoutMs: number): void {
+    const { ask, batch } = this.opts;
+    const bounds = batch!;
+    const turn = [...this.turn.values()]; // empty if sent already
+    this.turn.clear();
+    for (const { target, sends } of turn) {
+      for (const piece of piecesWithin(sends, bounds.maxBytes, (s) => approxBytes(s.cmd))) {
+        for (let i = 0; i < piece.length; i += bounds.maxCommands) {
+          const part = piece.slice(i, i + bounds.maxCommands);
+          const msg: ProposerMsg = part.length === 1 ? { type: 'propose', cmd: part[0]!.cmd } : { type: 'propose-batch', cmds: part.map((s) => s.cmd) };
+          ask(target, msg, timeoutMs).then(
+            (reply) => {
+              const replies = Array.isArray(reply) ? reply : [reply];
+              if (replies.length !== part.length) return part.forEach((s) => s.reject(new Error(`${target.toString()} answered ${replies.length} replies to ${part.length} commands`)));
+              part.forEach((s, j) => s.resolve(replies[j]!));
+            },
+            (err: unknown) => part.forEach((s) => s.reject(err)),
+          );
+        }
+      }
+    }
+  }
+
   private forget(): void {
     this.hint = undefined;
     this.next++;
   }
+}
+
+/** A propose waiting for its turn's batch to be sent and answered. */
+interface TurnSend {
+  cmd: Command;
+  resolve: (reply: ProposeReply) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The reply to one message (an array answers only a propose-batch). */
+function oneReply(reply: ProposeReply | ProposeReply[], msg: ProposerMsg): ProposeReply {
+  if (Array.isArray(reply)) throw new Error(`a ${msg.type} was answered with ${reply.length} replies`);
+  return reply;
 }
 
 /** Stands for `random` when none is given: a backoff without jitter never draws. */

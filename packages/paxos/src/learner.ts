@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import { highestBallotPerSlot, type Ballot } from './ballot.ts';
 import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, timing, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, AppliedEvents, LearnerDigest, LearnerMsg, ProposerMsg, SlotValue } from './messages.ts';
+import type { AcceptorMsg, AppliedEvents, BatchAnswer, LearnerDigest, LearnerMsg, ProposerMsg, SessionReply, SlotValue } from './messages.ts';
 import { Replica, type SnapshotMeta } from './replica.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { decodePiece, restorePieces, SnapshotStore } from './snapshot-store.ts';
@@ -19,7 +19,11 @@ export interface LearnerProps {
   timing?: Partial<PaxosTiming>;
 }
 
-type Handles = Array<ReplyHandle | null>;
+/** Who a committed slot's replies go to: one handle per command, and propose-batches. */
+interface Answers {
+  handles?: Array<ReplyHandle | null> | undefined;
+  batches?: BatchAnswer[] | undefined;
+}
 type ChunkMsg = Extract<LearnerMsg, { type: 'snapshot-chunk' }>;
 
 /**
@@ -62,7 +66,7 @@ class LearnerReplica {
    */
   private download: (SnapshotMeta & { next: number; peer: ActorRef<LearnerMsg>; progressAt: number; decoded: unknown[] }) | undefined;
   private leader: ActorRef<ProposerMsg> | undefined;
-  private readonly pending = new Map<number, { value: SlotValue; handles: Handles | undefined }>();
+  private readonly pending = new Map<number, { value: SlotValue; answers: Answers | undefined }>();
   /** Applied slots after the snapshot, for peers that ask. */
   private readonly log = new Map<number, SlotValue>();
   private reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
@@ -88,7 +92,7 @@ class LearnerReplica {
     if (droppedAsMalformed(ctx, msg, learnerMsgProblem)) return;
     switch (msg.type) {
       case 'commit':
-        this.learn(msg.slot, msg.value, msg.handles);
+        this.learn(msg.slot, msg.value, msg.handles || msg.batches ? { handles: msg.handles, batches: msg.batches } : undefined);
         return this.drain();
       case 'entries':
         for (const [slot, value] of msg.entries) this.learn(slot, value);
@@ -131,16 +135,22 @@ class LearnerReplica {
     this.applied = this.snapshotIndex = meta.index;
   }
 
-  private applySlot(slot: number, value: SlotValue, handles: Handles | undefined): void {
+  private applySlot(slot: number, value: SlotValue, answers: Answers | undefined): void {
     const out = this.replica.applySlot(slot, value);
-    handles?.forEach((h, i) => h && this.ctx.replyTo(h, out.replies[i]));
+    if (answers) this.answer(answers, out.replies);
     if (out.events.length > 0) for (const s of this.subscribers) this.ctx.send(s, { type: 'applied', slot, events: out.events });
+  }
+
+  /** replies[i] to handles[i]; each propose-batch its own, in one reply. */
+  private answer(answers: Answers, replies: SessionReply[]): void {
+    answers.handles?.forEach((h, i) => h && this.ctx.replyTo(h, replies[i]));
+    for (const b of answers.batches ?? []) this.ctx.replyTo(b.handle, b.parts.map((p) => (typeof p === 'number' ? replies[p] : p)));
   }
 
   private drain(): void {
     for (let next = this.pending.get(this.applied + 1); next; next = this.pending.get(this.applied + 1)) {
       this.pending.delete(this.applied + 1);
-      this.applySlot(this.applied + 1, next.value, next.handles);
+      this.applySlot(this.applied + 1, next.value, next.answers);
       this.applied++;
       this.log.set(this.applied, next.value);
     }
@@ -156,18 +166,15 @@ class LearnerReplica {
     }
   }
 
-  private learn(slot: number, value: SlotValue, handles?: Handles): void {
+  private learn(slot: number, value: SlotValue, answers?: Answers): void {
     if (slot <= this.applied) {
       // Applied already (from another copy): the clients still get their answers.
-      if (handles?.some((h) => h)) {
-        const replies = this.replica.answersFor(slot, value);
-        handles.forEach((h, i) => h && this.ctx.replyTo(h, replies[i]));
-      }
+      if (answers?.handles?.some((h) => h) || answers?.batches?.length) this.answer(answers, this.replica.answersFor(slot, value));
       return;
     }
     const have = this.pending.get(slot);
-    if (have && (have.handles || !handles)) return;
-    this.pending.set(slot, { value, handles });
+    if (have && (have.answers || !answers)) return;
+    this.pending.set(slot, { value, answers });
     this.knownCommit = Math.max(this.knownCommit, slot);
   }
 

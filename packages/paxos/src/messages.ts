@@ -56,6 +56,16 @@ export type SessionReply =
 
 export type ProposeReply = SessionReply;
 
+/**
+ * The one reply to a propose-batch, as a learner or the proposer makes it: each part is the
+ * position in the slot of a command whose reply goes there, or a reply already given (a command
+ * the proposer refused). A batch's commands all go in one slot.
+ */
+export interface BatchAnswer {
+  readonly handle: ReplyHandle;
+  readonly parts: ReadonlyArray<number | ProposeReply>;
+}
+
 /** Events of one applied slot, to a learner's local subscribers, in slot order. */
 export interface AppliedEvents {
   type: 'applied';
@@ -90,6 +100,8 @@ export interface AcceptorView {
 
 export type ProposerMsg =
   | ({ type: 'propose'; cmd: Command } & Asks<ProposeReply>)
+  /** Several commands in one message, answered in one reply (replies[i] for cmds[i]); within maxBatch and maxBatchBytes. */
+  | ({ type: 'propose-batch'; cmds: Command[] } & Asks<ProposeReply[]>)
   | ({ type: 'read'; query: unknown } & Asks<ProposeReply>)
   /**
    * A promise with the acceptor's accepted slots from `from` on, in pieces within maxReplyBytes:
@@ -128,8 +140,8 @@ export interface ProposerStatus {
 // ---- learner ----
 
 export type LearnerMsg =
-  /** handles[i] answers value.cmds[i] (only the responding learner gets them). */
-  | { type: 'commit'; slot: number; value: SlotValue; handles?: Array<ReplyHandle | null> }
+  /** handles[i] answers value.cmds[i], and each of batches a propose-batch (only the responding learner gets them). */
+  | { type: 'commit'; slot: number; value: SlotValue; handles?: Array<ReplyHandle | null>; batches?: BatchAnswer[] }
   | { type: 'read-at'; index: number; query: unknown; handle: ReplyHandle }
   /** Every slot up to index is chosen. */
   | { type: 'commit-index'; index: number; leader: ActorRef<ProposerMsg> }

@@ -1,7 +1,7 @@
 import type { ActorRef, ReplyHandle } from '@actorfs/actors';
 import { compareBallots, highestBallotPerSlot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, Command, LeadershipEvent, LearnerMsg, ProposeReply, ProposerMsg, ProposerStatus, SlotValue } from './messages.ts';
+import type { AcceptorMsg, BatchAnswer, Command, LeadershipEvent, LearnerMsg, ProposeReply, ProposerMsg, ProposerStatus, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { commandProblem } from './validate.ts';
 
@@ -20,8 +20,9 @@ export interface ProposerPeers {
 
 /** What the host feeds the core: the protocol messages, with a client's reply handle beside its request. */
 export type ProposerInput =
-  | Exclude<ProposerMsg, { type: 'propose' | 'read' | 'status' }>
+  | Exclude<ProposerMsg, { type: 'propose' | 'propose-batch' | 'read' | 'status' }>
   | { type: 'propose'; cmd: Command; handle: ReplyHandle | null }
+  | { type: 'propose-batch'; cmds: Command[]; handle: ReplyHandle | null }
   | { type: 'read'; query: unknown; handle: ReplyHandle | null };
 
 /** What the core asks its host to do, in order. */
@@ -33,17 +34,31 @@ export type ProposerEffect =
   | { type: 'send-many'; to: ActorRef<never>[]; msg: unknown }
   /** Send once every write before it is durable. */
   | { type: 'send-durable'; to: ActorRef<never>; msg: unknown }
-  | { type: 'reply'; handle: ReplyHandle; reply: ProposeReply }
+  | { type: 'reply'; handle: ReplyHandle; reply: ProposeReply | ProposeReply[] }
   /** Deliver msg back to the core after ms (one timer per name: a new one replaces the old). */
   | { type: 'timer'; name: string; ms: number; msg: ProposerInput }
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; text: string; data?: Record<string, unknown> };
 
 type Handles = Array<ReplyHandle | null>;
+/** A propose-batch on its way to a slot: parts[i] answers its cmds[i] (a slot position once placed). */
+interface PendingBatch {
+  handle: ReplyHandle | null;
+  parts: Array<number | ProposeReply>;
+}
+/** A queued command; `part` places it in its propose-batch (whose commands stay together, in order). */
+interface Queued {
+  cmd: Command;
+  handle: ReplyHandle | null;
+  bytes: number;
+  part?: { batch: PendingBatch; index: number };
+}
 interface Inflight {
   value: SlotValue;
   /** approxBytes of the value's commands. */
   bytes: number;
   handles: Handles;
+  /** The propose-batches whose commands the slot holds (null in handles for those). */
+  batches: PendingBatch[];
   acks: Set<number>;
   sentAt: number;
   /** Sent to every acceptor (not only the thrifty majority). */
@@ -67,7 +82,7 @@ interface Leader {
   kind: 'leader';
   nextSlot: number;
   inflight: Map<number, Inflight>;
-  queue: Array<{ cmd: Command; handle: ReplyHandle | null; bytes: number }>;
+  queue: Queued[];
   flushScheduled: boolean;
   /** The next slot waits for this many more commands, until then at the latest (batchLingerMs). */
   linger: { awaiting: number; until: number } | null;
@@ -81,6 +96,8 @@ interface Leader {
 
 type Role = { kind: 'follower' } | Candidate | Leader;
 
+/** A batch's part for a command queued but not yet in a slot. */
+const UNPLACED = -1;
 /** Queued commands beyond this are refused (the client backs off and retries). */
 const MAX_QUEUED = 100_000;
 /** Heartbeat rounds whose acknowledgements are still counted. */
@@ -190,6 +207,8 @@ export class ProposerCore {
         return;
       case 'propose':
         return this.refuseOrQueue(input, undefined);
+      case 'propose-batch':
+        return this.refuseOrQueueBatch(input, undefined);
       default:
         return this.stepAny(input);
     }
@@ -212,6 +231,8 @@ export class ProposerCore {
       }
       case 'propose':
         return this.refuseOrQueue(input, undefined);
+      case 'propose-batch':
+        return this.refuseOrQueueBatch(input, undefined);
       default:
         return this.stepAny(input);
     }
@@ -221,6 +242,8 @@ export class ProposerCore {
     switch (input.type) {
       case 'propose':
         return this.refuseOrQueue(input, l);
+      case 'propose-batch':
+        return this.refuseOrQueueBatch(input, l);
       case 'flush':
         return this.flush(l);
       case 'linger-over':
@@ -263,6 +286,7 @@ export class ProposerCore {
       case 'subscribe':
         return this.subscribe(input.subscriber);
       case 'propose':
+      case 'propose-batch':
       case 'promise':
       case 'accepted':
       case 'heartbeat-ack':
@@ -285,8 +309,8 @@ export class ProposerCore {
     if (r.kind === 'leader') {
       this.log('info', 'stepping down', { reason, ballot: this.ballot });
       if (r.leaseUntil > 0) this.tell({ type: 'not-leading', ballot: this.ballot, reason });
-      for (const q of r.queue) this.reply(q.handle, this.notLeader(reason));
-      for (const e of r.inflight.values()) for (const h of e.handles) this.reply(h, this.notLeader(reason, true));
+      this.refuseQueued(r.queue, this.notLeader(reason));
+      for (const e of r.inflight.values()) this.refuseInflight(e, this.notLeader(reason, true));
     } else if (r.kind === 'candidate') this.lostElection(reason);
     else this.log('debug', 'follower', { reason, waitMs });
     this.role = { kind: 'follower' };
@@ -373,19 +397,53 @@ export class ProposerCore {
 
   // ---- phase 2 ----
 
-  private refuseOrQueue(input: Extract<ProposerInput, { type: 'propose' }>, l: Leader | undefined): void {
-    const bad = commandProblem(input.cmd);
-    if (bad) return this.reply(input.handle, { ok: false, reason: `malformed command: ${bad}`, refused: 'malformed' });
-    const bytes = approxBytes(input.cmd);
+  /** A command's size, or why it is refused for good (malformed, too large, invalid for the machine). */
+  private admit(cmd: Command): { bytes: number } | { refused: ProposeReply } {
+    const bad = commandProblem(cmd);
+    if (bad) return { refused: { ok: false, reason: `malformed command: ${bad}`, refused: 'malformed' } };
+    const bytes = approxBytes(cmd);
     if (bytes > this.t.maxCommandBytes) {
-      return this.reply(input.handle, { ok: false, reason: `command too large: about ${bytes} bytes, the limit is ${this.t.maxCommandBytes}`, refused: 'too-large' });
+      return { refused: { ok: false, reason: `command too large: about ${bytes} bytes, the limit is ${this.t.maxCommandBytes}`, refused: 'too-large' } };
     }
-    const invalid = input.cmd.type === 'op' ? this.peers.validate?.(input.cmd.op) : undefined;
-    if (invalid !== undefined) return this.reply(input.handle, { ok: false, reason: `invalid op: ${invalid}`, refused: 'invalid' });
-    if (!l) return this.reply(input.handle, this.notLeader('not leader'));
-    if (l.queue.length >= MAX_QUEUED) return this.reply(input.handle, { ok: false, reason: 'overloaded' });
-    l.queue.push({ cmd: input.cmd, handle: input.handle, bytes });
-    if (l.linger && --l.linger.awaiting > 0 && this.now < l.linger.until && l.queue.length < this.t.maxBatch) return;
+    const invalid = cmd.type === 'op' ? this.peers.validate?.(cmd.op) : undefined;
+    if (invalid !== undefined) return { refused: { ok: false, reason: `invalid op: ${invalid}`, refused: 'invalid' } };
+    return { bytes };
+  }
+
+  private refuseOrQueue(input: Extract<ProposerInput, { type: 'propose' }>, l: Leader | undefined): void {
+    const admitted = this.admit(input.cmd);
+    if ('refused' in admitted) return this.reply(input.handle, admitted.refused);
+    this.queueOrRefuse([{ cmd: input.cmd, handle: input.handle, bytes: admitted.bytes }], l);
+  }
+
+  /**
+   * A propose-batch: each command admitted or refused on its own, the admitted ones queued
+   * together (they share a slot), and the batch answered in one reply once they are.
+   */
+  private refuseOrQueueBatch(input: Extract<ProposerInput, { type: 'propose-batch' }>, l: Leader | undefined): void {
+    const batch: PendingBatch = { handle: input.handle, parts: [] };
+    const items: Queued[] = [];
+    let bytes = 0;
+    input.cmds.forEach((cmd, index) => {
+      const admitted = this.admit(cmd);
+      if ('refused' in admitted) return batch.parts.push(admitted.refused);
+      bytes += admitted.bytes;
+      items.push({ cmd, handle: null, bytes: admitted.bytes, part: { batch, index } });
+      return batch.parts.push(UNPLACED);
+    });
+    if (items.length === 0) return this.reply(input.handle, batch.parts as ProposeReply[]);
+    if (items.length > this.t.maxBatch || bytes > this.t.maxBatchBytes) {
+      const reason = `batch too large: ${items.length} commands of about ${bytes} bytes; the limits are ${this.t.maxBatch} commands and ${this.t.maxBatchBytes} bytes`;
+      return this.refuseQueued(items, { ok: false, reason, refused: 'too-large' });
+    }
+    this.queueOrRefuse(items, l);
+  }
+
+  private queueOrRefuse(items: Queued[], l: Leader | undefined): void {
+    if (!l) return this.refuseQueued(items, this.notLeader('not leader'));
+    if (l.queue.length + items.length > MAX_QUEUED) return this.refuseQueued(items, { ok: false, reason: 'overloaded' });
+    l.queue.push(...items);
+    if (l.linger && (l.linger.awaiting -= items.length) > 0 && this.now < l.linger.until && l.queue.length < this.t.maxBatch) return;
     l.linger = null;
     if (!l.flushScheduled) {
       // Runs after the messages already in the mailbox: they all join the same batch.
@@ -402,17 +460,17 @@ export class ProposerCore {
     for (const e of l.inflight.values()) bytes += e.bytes;
     const t = this.t;
     while (l.queue.length > 0 && l.inflight.size < t.maxInflightSlots && (l.inflight.size === 0 || bytes < t.maxInflightBytes)) {
-      const batch = takeWithin(l.queue.slice(0, t.maxBatch), t.maxBatchBytes, (q) => q.bytes);
+      const batch = wholeBatches(l.queue, takeWithin(l.queue.slice(0, t.maxBatch), t.maxBatchBytes, (q) => q.bytes).length);
       l.queue.splice(0, batch.length);
       const batchBytes = batch.reduce((n, q) => n + q.bytes, 0);
       bytes += batchBytes;
-      this.propose(l, l.nextSlot++, { cmds: batch.map((q) => q.cmd), time: this.now }, batch.map((q) => q.handle), batchBytes);
+      this.propose(l, l.nextSlot++, { cmds: batch.map((q) => q.cmd), time: this.now }, batch.map((q) => q.handle), batchBytes, placeBatches(batch));
     }
   }
 
-  private propose(l: Leader, slot: number, value: SlotValue, handles: Handles, bytes = approxBytes(value)): void {
+  private propose(l: Leader, slot: number, value: SlotValue, handles: Handles, bytes = approxBytes(value), batches: PendingBatch[] = []): void {
     const wide = !this.t.thrifty;
-    l.inflight.set(slot, { value, bytes, handles, acks: new Set(), sentAt: this.now, wide });
+    l.inflight.set(slot, { value, bytes, handles, batches, acks: new Set(), sentAt: this.now, wide });
     if (wide) return this.sendAccept(slot, value, () => true);
     this.sendAccept(slot, value, (i) => this.fastest.includes(i));
     this.armWiden(l);
@@ -489,8 +547,10 @@ export class ProposerCore {
     if (slot > this.commitIndex) this.chosenAhead.add(slot);
     while (this.chosenAhead.delete(this.commitIndex + 1)) this.commitIndex++;
     // The learner that answers the clients gets their handles; the others, one message between them.
-    const answering = e.handles.some((h) => h) ? this.responderOrAll() : [];
-    for (const learner of answering) this.send(learner, { type: 'commit', slot, value: e.value, handles: e.handles });
+    const batches = e.batches.flatMap((b): BatchAnswer[] => (b.handle ? [{ handle: b.handle, parts: b.parts }] : []));
+    const answering = e.handles.some((h) => h) || batches.length > 0 ? this.responderOrAll() : [];
+    const answers = batches.length > 0 ? { handles: e.handles, batches } : { handles: e.handles };
+    for (const learner of answering) this.send(learner, { type: 'commit', slot, value: e.value, ...answers });
     this.sendMany(this.peers.learners.filter((learner) => !answering.includes(learner)), { type: 'commit', slot, value: e.value });
   }
 
@@ -504,11 +564,30 @@ export class ProposerCore {
     for (const [slot, e] of l.inflight) {
       if (slot >= before) continue;
       l.inflight.delete(slot);
-      for (const h of e.handles) this.reply(h, { ok: false, reason: 'slot compacted before it was chosen here; retry', maybeProposed: true });
+      this.refuseInflight(e, { ok: false, reason: 'slot compacted before it was chosen here; retry', maybeProposed: true });
     }
     this.advanceCommitTo(before - 1);
     l.nextSlot = Math.max(l.nextSlot, this.commitIndex + 1);
     this.flush(l);
+  }
+
+  /** Answers queued commands with `reply`; a propose-batch's (all queued together) in its one reply. */
+  private refuseQueued(queue: readonly Queued[], reply: ProposeReply): void {
+    const batches = new Set<PendingBatch>();
+    for (const q of queue) {
+      if (!q.part) this.reply(q.handle, reply);
+      else {
+        q.part.batch.parts[q.part.index] = reply;
+        batches.add(q.part.batch);
+      }
+    }
+    for (const b of batches) this.reply(b.handle, b.parts as ProposeReply[]);
+  }
+
+  /** Answers every client of an in-flight slot with `reply`. */
+  private refuseInflight(e: Inflight, reply: ProposeReply): void {
+    for (const h of e.handles) this.reply(h, reply);
+    for (const b of e.batches) this.reply(b.handle, b.parts.map((p) => (typeof p === 'number' ? reply : p)));
   }
 
   /** Every slot up to index is chosen (known from elsewhere: snapshots, truncation). */
@@ -668,11 +747,34 @@ export class ProposerCore {
     if (to.length > 0) this.out.push({ type: 'send-many', to: to as ActorRef<never>[], msg });
   }
 
-  private reply(handle: ReplyHandle | null, reply: ProposeReply): void {
+  private reply(handle: ReplyHandle | null, reply: ProposeReply | ProposeReply[]): void {
     if (handle) this.out.push({ type: 'reply', handle, reply });
   }
 
   private log(level: 'debug' | 'info' | 'warn', text: string, data?: Record<string, unknown>): void {
     this.out.push({ type: 'log', level, text, ...(data ? { data } : {}) });
   }
+}
+
+/**
+ * The first n queued commands, or fewer so as not to split a propose-batch across slots; at least
+ * the first command and the rest of its batch (within the bounds: they were checked as it came).
+ */
+function wholeBatches(queue: readonly Queued[], n: number): Queued[] {
+  const splits = (i: number): boolean => i > 0 && i < queue.length && queue[i]!.part !== undefined && queue[i]!.part!.batch === queue[i - 1]!.part?.batch;
+  let end = n;
+  while (end > 0 && splits(end)) end--;
+  if (end === 0) for (end = 1; splits(end); ) end++;
+  return queue.slice(0, end);
+}
+
+/** Records where in the slot each propose-batch's commands went; the batches the slot holds. */
+function placeBatches(slot: readonly Queued[]): PendingBatch[] {
+  const batches: PendingBatch[] = [];
+  slot.forEach((q, position) => {
+    if (!q.part) return;
+    q.part.batch.parts[q.part.index] = position;
+    if (batches.at(-1) !== q.part.batch) batches.push(q.part.batch);
+  });
+  return batches;
 }

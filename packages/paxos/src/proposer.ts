@@ -20,6 +20,7 @@ export interface ProposerProps {
 /** Every message type a proposer takes (a type the record misses fails to compile). */
 const MESSAGE_TYPES: Record<ProposerMsg['type'], true> = {
   propose: true,
+  'propose-batch': true,
   read: true,
   promise: true,
   accepted: true,
@@ -89,6 +90,8 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
         return ctx.reply(core.status(ctx.now()));
       case 'propose':
         return run(core.step({ type: 'propose', cmd: msg.cmd, handle: ctx.replyHandle() ?? null }, ctx.now()));
+      case 'propose-batch':
+        return run(core.step({ type: 'propose-batch', cmds: msg.cmds, handle: ctx.replyHandle() ?? null }, ctx.now()));
       case 'read':
         return run(core.step({ type: 'read', query: msg.query, handle: ctx.replyHandle() ?? null }, ctx.now()));
       default:

@@ -78,6 +78,7 @@ export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = chec
 
 export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = checker({
   read: { query: any },
+  'propose-batch': { cmds: Array.isArray },
   promise: { ballot: isBallot, acceptor: isIndex, from: isIndex, accepted: isAcceptedList, more: (v) => typeof v === 'boolean', truncatedBefore: isIndex },
   accepted: { ballot: isBallot, acceptor: isIndex, slot: isIndex },
   nack: { ballot: isBallot, promised: isBallot, acceptor: isIndex, leaseMs: (v) => typeof v === 'number' && v >= 0 },
@@ -90,7 +91,7 @@ export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = chec
 });
 
 export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checker({
-  commit: { slot: isIndex, value: isSlotValue, handles: optional(Array.isArray) },
+  commit: { slot: isIndex, value: isSlotValue, handles: optional(Array.isArray), batches: optional(Array.isArray) },
   'read-at': { index: isIndex },
   'commit-index': { index: isIndex, leader: isRef },
   fetch: { from: isIndex, learner: isRef },

@@ -367,3 +367,75 @@ describe('ProposerCore: the lease', () => {
     expect(replies.get(2)).not.toHaveProperty('maybeProposed');
   });
 });
+
+describe('ProposerCore: propose-batch (many commands in one message, one reply)', () => {
+  const seqsIn = (effects: ProposerEffect[]): number[][] => sent(effects, 'accept').filter((a) => a.to === 'acc-0').map((a) => (a.msg.value as SlotValue).cmds.map((x) => (x as { seq: number }).seq));
+  const replies = (effects: ProposerEffect[]): unknown[] => effects.flatMap((e) => (e.type === 'reply' ? [e.reply] : []));
+  const malformed = { type: 'op', session: 's', seq: 0, ack: 0, op: 0 } as Command;
+
+  it("a batch's commands share one slot in order, and the answering learner gets one answer for the batch, a refused command in its place", () => {
+    const c = core({ thrifty: false });
+    const { now, ballot } = leader(c);
+    c.step({ type: 'learner-status', learner: 0, applied: 0, snapshot: 0 }, now);
+    const admitted = c.step({ type: 'propose-batch', cmds: [cmd(1), malformed, cmd(2)], handle: handle(7) }, now);
+    expect(replies(admitted)).toEqual([]); // answered once applied, not before
+    const flushed = c.step({ type: 'flush' }, now);
+    expect(seqsIn(flushed)).toEqual([[1, 2]]);
+    const s = sent(flushed, 'accept')[0]!.msg.slot as number;
+    c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now);
+    const commits = sent(c.step({ type: 'accepted', ballot, acceptor: 2, slot: s }, now), 'commit');
+    const answering = commits.find((m) => m.to === 'learner-0')!.msg;
+    expect(answering.handles).toEqual([null, null]);
+    expect(answering.batches).toEqual([{ handle: handle(7), parts: [0, expect.objectContaining({ ok: false, refused: 'malformed' }), 1] }]);
+    expect(commits.filter((m) => m.to !== 'learner-0').map((m) => m.msg.batches)).toEqual([undefined, undefined]);
+  });
+
+  it('a batch is never split across slots: one that would cross maxBatch goes whole into the next slot', () => {
+    const c = core({ maxBatch: 4 });
+    const { now } = leader(c);
+    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
+    c.step({ type: 'propose', cmd: cmd(2), handle: handle(2) }, now);
+    c.step({ type: 'propose-batch', cmds: [cmd(3), cmd(4), cmd(5)], handle: handle(3) }, now);
+    c.step({ type: 'propose', cmd: cmd(6), handle: handle(6) }, now);
+    expect(seqsIn(c.step({ type: 'flush' }, now))).toEqual([[1, 2], [3, 4, 5, 6]]);
+  });
+
+  it('a batch past maxBatch or maxBatchBytes is refused whole, in one reply, as too large', () => {
+    const c = core({ maxBatch: 4, maxBatchBytes: 10_000 });
+    const { now } = leader(c);
+    const tooMany = replies(c.step({ type: 'propose-batch', cmds: [1, 2, 3, 4, 5].map(cmd), handle: handle(1) }, now));
+    expect(tooMany).toEqual([Array.from({ length: 5 }, () => expect.objectContaining({ ok: false, refused: 'too-large' }))]);
+    const big = (seq: number): Command => ({ type: 'op', session: 's', seq, ack: 0, op: 'x'.repeat(4_000) });
+    const tooBig = replies(c.step({ type: 'propose-batch', cmds: [1, 2, 3].map(big), handle: handle(2) }, now));
+    expect(tooBig).toEqual([Array.from({ length: 3 }, () => expect.objectContaining({ ok: false, refused: 'too-large' }))]);
+    expect(sent(c.step({ type: 'flush' }, now), 'accept')).toEqual([]);
+  });
+
+  it('a follower answers a batch in one reply, each command not proposed', () => {
+    const c = core();
+    const out = replies(c.step({ type: 'propose-batch', cmds: [cmd(1), malformed], handle: handle(1) }, 0));
+    expect(out).toEqual([[{ ok: false, reason: 'not leader' }, expect.objectContaining({ refused: 'malformed' })]]);
+  });
+
+  it('stepping down, a leader answers each batch once: maybe proposed if in an accept, not proposed if only queued', () => {
+    const c = core();
+    const { now, ballot } = leader(c);
+    c.step({ type: 'propose-batch', cmds: [cmd(1), cmd(2)], handle: handle(1) }, now);
+    c.step({ type: 'flush' }, now);
+    c.step({ type: 'propose-batch', cmds: [cmd(3), cmd(4)], handle: handle(2) }, now); // queued: its flush has not run
+    const effects = c.step({ type: 'nack', ballot, promised: { round: 5, id: 1 }, acceptor: 1, leaseMs: 0 }, now + 1);
+    const byCorr = new Map(effects.flatMap((e) => (e.type === 'reply' ? [[e.handle.corr, e.reply] as const] : [])));
+    expect(effects.filter((e) => e.type === 'reply')).toHaveLength(2);
+    expect(byCorr.get(1)).toEqual([1, 2].map(() => expect.objectContaining({ ok: false, maybeProposed: true })));
+    expect(byCorr.get(2)).toEqual([3, 4].map(() => ({ ok: false, reason: 'higher ballot' })));
+  });
+
+  it('a duplicated batch message is queued again whole (the sessions then apply each command once: see propose-batch.test)', () => {
+    const c = core();
+    const { now } = leader(c);
+    const batch = { type: 'propose-batch' as const, cmds: [cmd(1), cmd(2)], handle: handle(1) };
+    c.step(batch, now);
+    c.step(batch, now);
+    expect(seqsIn(c.step({ type: 'flush' }, now))).toEqual([[1, 2, 1, 2]]);
+  });
+});

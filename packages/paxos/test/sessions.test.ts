@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { defineActor, seededRandom, type ActorContext, type ActorRef, type Asks } from '@actorfs/actors';
 import { checkOperations, forEachSeed, SimCluster } from '@actorfs/actors/testing';
-import { PaxosClient, PaxosRefusedError, type Asker, type OpCommand, type ProposeReply, type ProposerMsg, type ProposerStatus } from '../src/index.ts';
+import { PaxosClient, PaxosRefusedError, type Asker, type BatchBounds, type OpCommand, type ProposeReply, type ProposerMsg, type ProposerStatus } from '../src/index.ts';
 import { SessionTable } from '../src/sessions.ts';
 import { PipelinedKvClient, type HistoryEntry } from './fixtures/kv-client.ts';
 import { ONCE } from './fixtures/once-machine.ts';
@@ -80,20 +80,24 @@ describe('client sessions, the replicated records (SessionTable)', () => {
   });
 });
 
-function onceClient(id: string, proposers: ActorRef<ProposerMsg>[], ask: Asker, sleep: (ms: number) => Promise<void>): PaxosClient<typeof ONCE> {
-  return new PaxosClient({ clientId: id, machine: ONCE, proposers, ask, sleep, timeoutMs: 2 * LEASE_MS, maxAttempts: 1_000, maxBackoffMs: LEASE_MS });
+function onceClient(id: string, proposers: ActorRef<ProposerMsg>[], ask: Asker, sleep: (ms: number) => Promise<void>, batch?: BatchBounds): PaxosClient<typeof ONCE> {
+  return new PaxosClient({ clientId: id, machine: ONCE, proposers, ask, sleep, timeoutMs: 2 * LEASE_MS, maxAttempts: 1_000, maxBackoffMs: LEASE_MS, ...(batch ? { batch } : {}) });
 }
 
-type OnceClientMsg = { type: 'run'; proposers: ActorRef<ProposerMsg>[]; count: number } & Asks<Array<number | string>>;
+type OnceClientMsg = { type: 'run'; proposers: ActorRef<ProposerMsg>[]; count: number; batch?: BatchBounds } & Asks<Array<number | string>>;
 /** Proposes ids 0..count-1 all at once through one pipelined client; answers with each result (or error). */
 const OnceClient = defineActor('test.sessions-once-client', (_props: Record<string, never>, ctx: ActorContext<OnceClientMsg>) => async (msg: OnceClientMsg) => {
-  const client = onceClient('p', msg.proposers, (ref, m, timeoutMs) => ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply>, (ms) => ctx.sleep(ms));
+  const ask: Asker = (ref, m, timeoutMs) => ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>;
+  const client = onceClient('p', msg.proposers, ask, (ms) => ctx.sleep(ms), msg.batch);
   const all = Array.from({ length: msg.count }, (_, id) => client.propose({ id }).catch((e: unknown) => String(e)));
   ctx.reply(await Promise.all(all));
 });
 
 describe('pipelined exactly-once sessions (simulator)', () => {
-  it('one client with 64 commands in flight under drops, duplicates, reordering and a leader change applies each exactly once', async () => {
+  it.each([
+    ['one ask each', undefined],
+    ['a turn\'s proposes in propose-batches', { maxCommands: 8, maxBytes: 1 << 20 }],
+  ] as const)('one client with 64 commands in flight under drops, duplicates, reordering and a leader change applies each exactly once (%s)', async (_, batch) => {
     await forEachSeed(10, async (seed) => {
       const sim = new SimCluster({ seed, network: { delayMs: [1, 8], drop: 0.05, duplicate: 0.05, reorder: true } });
       const { plan } = simGroup(sim, { acceptors: 3, proposers: 3, learners: 3 }, { leaseMs: LEASE_MS, maxBatch: 8 }, ONCE);
@@ -101,7 +105,7 @@ describe('pipelined exactly-once sessions (simulator)', () => {
       const results: Array<number | string> = [];
       const c = sim.spawn('clients', OnceClient, {});
       let done = false;
-      void sim.ask(c, { type: 'run', proposers: plan.proposers, count: 200 }, { timeoutMs: 1e9 }).then((r) => {
+      void sim.ask(c, { type: 'run', proposers: plan.proposers, count: 200, ...(batch ? { batch } : {}) }, { timeoutMs: 1e9 }).then((r) => {
         results.push(...r);
         done = true;
       });
@@ -124,7 +128,10 @@ describe('pipelined exactly-once sessions (simulator)', () => {
     });
   }, 120_000);
 
-  it('pipelined clients under drops, duplicates and reordering give a linearizable history', async () => {
+  it.each([
+    ['one ask each', undefined],
+    ['a turn\'s proposes in propose-batches', { maxCommands: 4, maxBytes: 1 << 20 }],
+  ] as const)('pipelined clients under drops, duplicates and reordering give a linearizable history (%s)', async (_, batch) => {
     await forEachSeed(10, async (seed) => {
       const sim = new SimCluster({ seed, network: { delayMs: [1, 10], drop: 0.03, duplicate: 0.03, reorder: true } });
       const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS, maxBatch: 4 });
@@ -132,7 +139,7 @@ describe('pipelined exactly-once sessions (simulator)', () => {
       const histories: HistoryEntry[][] = [];
       for (let i = 0; i < 2; i++) {
         const c = sim.spawn('clients', PipelinedKvClient, { id: `p${i}` });
-        void sim.ask(c, { type: 'run', proposers: plan.proposers, ops: 24, keys: ['a', 'b', 'c', 'd', 'e', 'f'], timeoutMs: 2 * LEASE_MS, maxAttempts: 500, maxBackoffMs: LEASE_MS }, { timeoutMs: 1e9 }).then((h) => histories.push(h));
+        void sim.ask(c, { type: 'run', proposers: plan.proposers, ops: 24, keys: ['a', 'b', 'c', 'd', 'e', 'f'], timeoutMs: 2 * LEASE_MS, maxAttempts: 500, maxBackoffMs: LEASE_MS, ...(batch ? { batch } : {}) }, { timeoutMs: 1e9 }).then((h) => histories.push(h));
       }
       expect(await sim.runUntil(() => histories.length === 2, { maxMs: 300 * LEASE_MS })).toBe(true);
       expect(histories.flat().filter((e) => e.ok).length).toBeGreaterThan(30);

@@ -1,0 +1,76 @@
+import { describe, expect, it } from '@jest/globals';
+import { ActorRef, defineActor, type ActorContext, type Asks } from '@actorfs/actors';
+import { SimCluster } from '@actorfs/actors/testing';
+import { PaxosClient, type Asker, type BatchBounds, type Command, type ProposeReply, type ProposerMsg } from '../src/index.ts';
+import { ONCE } from './fixtures/once-machine.ts';
+import { assertConsistentLogs, learnerViews, leaderOf, openSession, simGroup } from './harness.ts';
+
+// A propose-batch end to end on a simulated group: proposer, acceptors and learners as actors.
+
+const LEASE_MS = 100;
+const op = (session: string, seq: number, id: number): Command => ({ type: 'op', session, seq, ack: 0, op: { id } });
+
+/** How often each id was applied, by every learner. */
+async function appliedCounts(sim: SimCluster, plan: ReturnType<typeof simGroup>['plan']): Promise<Array<Map<number, number>>> {
+  const views = await learnerViews(sim, plan);
+  assertConsistentLogs(views);
+  return [...views.values()].map((v) => new Map((v.state as Array<Array<[number, number]>>).flat()));
+}
+
+type TurnClientMsg = { type: 'run'; proposers: ActorRef<ProposerMsg>[]; batch: BatchBounds; first: number; count: number } & Asks<{ results: number[]; sent: number[][] }>;
+/**
+ * Opens a session with id `first`, then proposes the next count ids in one turn through a batching client;
+ * answers with the results and the ids each message sent after the open carried.
+ */
+const TurnClient = defineActor('test.paxos-turn-client', (_props: Record<string, never>, ctx: ActorContext<TurnClientMsg>) => async (msg: TurnClientMsg) => {
+  const sent: number[][] = [];
+  const idsOf = (cmds: Command[]): number[] => cmds.flatMap((c) => (c.type === 'op' ? [(c.op as { id: number }).id] : []));
+  const ask: Asker = (ref, m, timeoutMs) => {
+    if (m.type === 'propose-batch' || m.type === 'propose') sent.push(idsOf(m.type === 'propose' ? [m.cmd] : m.cmds));
+    return ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>;
+  };
+  const client = new PaxosClient({ clientId: 'turn', machine: ONCE, proposers: msg.proposers, ask, sleep: (ms) => ctx.sleep(ms), timeoutMs: 2 * LEASE_MS, batch: msg.batch });
+  await client.propose({ id: msg.first });
+  sent.length = 0;
+  const results = await Promise.all(Array.from({ length: msg.count }, (_, i) => client.propose({ id: msg.first + 1 + i })));
+  ctx.reply({ results, sent });
+});
+
+describe('propose-batch: a turn of proposes in one message, one reply', () => {
+  it('a client refuses batch bounds that could never send a command, with a clear error', () => {
+    const options = { clientId: 'bad', proposers: [new ActorRef<ProposerMsg>('n0', 'p')], ask: (() => Promise.reject(new Error('unused'))) as Asker, sleep: () => Promise.resolve() };
+    expect(() => new PaxosClient({ ...options, batch: { maxCommands: 0, maxBytes: 1 << 20 } })).toThrow(/batch needs maxCommands >= 1/);
+    expect(() => new PaxosClient({ ...options, batch: { maxCommands: 4, maxBytes: 0 } })).toThrow(/maxBytes > 0/);
+  });
+
+  it("a batch is answered in one reply, each command's own result in its place; a duplicate of it is applied once and answered alike", async () => {
+    const sim = new SimCluster({ seed: 3, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, ONCE);
+    const leader = await leaderOf(sim, plan, LEASE_MS);
+    const s = await openSession(sim, leader);
+    const batch = { type: 'propose-batch' as const, cmds: [op(s, 1, 1), op(s, 2, 2), { type: 'op', session: s, seq: 0 } as Command, op(s, 3, 3)] };
+    const first: ProposeReply[] = await sim.call(leader, batch);
+    expect(first).toEqual([{ ok: true, result: 1 }, { ok: true, result: 1 }, expect.objectContaining({ ok: false, refused: 'malformed' }), { ok: true, result: 1 }]);
+    expect(await sim.call(leader, batch)).toEqual(first); // the same commands again: their first outcomes
+    await sim.runFor(2 * LEASE_MS);
+    for (const counts of await appliedCounts(sim, plan)) expect([...counts]).toEqual([[1, 1], [2, 1], [3, 1]]);
+  });
+
+  it("the client sends a turn's proposes as propose-batches split at its bounds, and each call gets its own result", async () => {
+    const sim = new SimCluster({ seed: 4, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS, maxBatch: 4 }, ONCE);
+    await leaderOf(sim, plan, LEASE_MS);
+    sim.addNode('clients');
+    // Four commands a batch, and (an op's command being about 110 bytes by approxBytes) three within 350 bytes.
+    for (const [first, maxBytes, sizes] of [
+      [100, 1 << 20, [4, 4, 2]],
+      [200, 350, [3, 3, 3, 1]],
+    ] as const) {
+      const client = sim.spawn('clients', TurnClient, {});
+      const out = await sim.call(client, { type: 'run', proposers: plan.proposers, batch: { maxCommands: 4, maxBytes }, first, count: 10 }, { timeoutMs: 20 * LEASE_MS });
+      expect(out.results).toEqual(Array.from({ length: 10 }, () => 1));
+      expect(out.sent.map((ids) => ids.length)).toEqual(sizes);
+      expect(out.sent.flat()).toEqual(Array.from({ length: 10 }, (_, i) => first + 1 + i));
+    }
+  });
+});
