@@ -71,6 +71,14 @@ interface Queue<R> {
   availableAt: number;
   /** The head was refused as held: wait for `freed`. */
   blocked: boolean;
+  /**
+   * A free was reported while the head's try was under way. Answers may come in another order than
+   * the log's (a slot's plain proposes are answered before its propose-batches, a retried try's
+   * answer comes late): the try, refused as held or granted, may have been applied before that
+   * free, so the queue is not blocked after it (the head is tried again: at worst a refusal more);
+   * blocked, nothing would wake it.
+   */
+  freedWhileTrying: boolean;
 }
 
 export class LockWaiters<R> {
@@ -83,7 +91,7 @@ export class LockWaiters<R> {
     const effects: WaitersEffect<R>[] = [];
     switch (input.type) {
       case 'acquire': {
-        const queue = this.queues.get(input.lock) ?? { waiters: [], trying: false, availableAt: 0, blocked: false };
+        const queue = this.queues.get(input.lock) ?? { waiters: [], trying: false, availableAt: 0, blocked: false, freedWhileTrying: false };
         if (queue.waiters.length >= this.limits.maxWaitersPerLock || this.count >= this.limits.maxWaiters) {
           effects.push({ type: 'refuse', waiter: input.waiter, reason: 'tooManyWaiters' });
           break;
@@ -109,20 +117,21 @@ export class LockWaiters<R> {
         } else {
           queue.availableAt = Math.max(queue.availableAt, input.availableAt);
         }
+        if (queue.freedWhileTrying) queue.blocked = false;
         this.tryHead(input.lock, queue, now, effects);
         break;
       }
       case 'freed': {
         const queue = this.queues.get(input.lock);
         if (!queue) break;
-        queue.blocked = false;
+        unblock(queue);
         queue.availableAt = Math.max(queue.availableAt, input.availableAt);
         this.tryHead(input.lock, queue, now, effects);
         break;
       }
       case 'mayBeFreed':
         for (const [lock, queue] of this.queues) {
-          queue.blocked = false;
+          unblock(queue);
           this.tryHead(lock, queue, now, effects);
         }
         break;
@@ -180,6 +189,7 @@ export class LockWaiters<R> {
     const head = queue.waiters[0];
     if (head === undefined || queue.trying || queue.blocked || now < queue.availableAt) return;
     queue.trying = true;
+    queue.freedWhileTrying = false;
     effects.push({ type: 'propose', lock, waiter: head });
   }
 
@@ -188,4 +198,10 @@ export class LockWaiters<R> {
     this.count--;
     if (queue.waiters.length === 0 && !queue.trying) this.queues.delete(lock);
   }
+}
+
+/** A lock reported freed (or maybe freed): its head may be tried, and a try under way does not block the queue after it. */
+function unblock(queue: Queue<unknown>): void {
+  queue.blocked = false;
+  if (queue.trying) queue.freedWhileTrying = true;
 }

@@ -141,6 +141,7 @@ class ServerActor {
 
 /** The master's client of its group: only the local proposer, every client's commands in one session. */
 function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, proposer: ActorRef<ProposerMsg>): PaxosClient<LsMachine> {
+  const t = timing(props.config.paxos);
   return new PaxosClient({
     clientId: `ls-master-${props.index}`,
     machine: cellMachine(props.config.db),
@@ -153,10 +154,9 @@ function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, pro
     timeoutMs: props.config.timing.requestTimeoutMs,
     maxAttempts: MASTER_ATTEMPTS,
     // Every client's commands go through this one session: as wide as the group lets it be.
-    window: timing(props.config.paxos).sessionWindow,
-    // Not yet `batch: { maxCommands: t.maxBatch, maxBytes: t.maxBatchBytes }` (the proposes of one
-    // turn in one message, about 2 messages less per lock cycle): with it, gfs ha-faults seed 63
-    // stalls after the GFS master's lock-service session expires, and why is not yet known.
+    window: t.sessionWindow,
+    // The proposes of one turn (many sessions' requests) go to the proposer as one message.
+    batch: { maxCommands: t.maxBatch, maxBytes: t.maxBatchBytes },
   });
 }
 

@@ -15,6 +15,30 @@ describe("the master's blocking acquire", () => {
     expect(w.size).toBe(0);
   });
 
+  it('a free reported while the head\'s try is under way is not lost when the try then comes back refused as held (answered out of log order)', () => {
+    // gfs ha-faults seed 63 with a batching master: the try (in a propose-batch) was applied before the
+    // holder's expiry, but the expiry (a plain propose of the same slot) was answered first.
+    const w = new LockWaiters<string>();
+    expect(proposed(w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0))).toEqual(['a']);
+    expect(w.step({ type: 'freed', lock: 'L', availableAt: 500 }, 10)).toEqual([]);
+    expect(w.step({ type: 'tried', lock: 'L', outcome: 'held' }, 10)).toEqual([]);
+    expect(w.nextWakeAt()).toBe(500);
+    expect(proposed(w.step({ type: 'tick' }, 500))).toEqual(['a']);
+    // Heard in log order, the refusal blocks until the next free, as before.
+    expect(w.step({ type: 'tried', lock: 'L', outcome: 'held' }, 501)).toEqual([]);
+    expect(w.nextWakeAt()).toBe(10_000);
+    expect(w.step({ type: 'tick' }, 600)).toEqual([]);
+  });
+
+  it('a free reported while a grant is under way does not leave the next waiter blocked for good', () => {
+    const w = new LockWaiters<string>();
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0);
+    w.step({ type: 'acquire', lock: 'L', waiter: waiter('b') }, 0);
+    // a's grant applied, then a's session expired (its free answered first).
+    expect(w.step({ type: 'freed', lock: 'L', availableAt: 5 }, 5)).toEqual([]);
+    expect(proposed(w.step({ type: 'tried', lock: 'L', outcome: 'granted' }, 5))).toEqual(['b']);
+  });
+
   it('tries every blocked head again when locks may have been freed unheard, and none whose try is in the log', () => {
     const w = new LockWaiters<string>();
     w.step({ type: 'acquire', lock: 'L', waiter: waiter('a') }, 0);
