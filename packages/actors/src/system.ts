@@ -13,13 +13,13 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { checkMessage } from './message-shape.ts';
 import { ControlTimeoutError } from './errors.ts';
 import { ActorNode } from './node.ts';
-import type { NodeOptions, NodeStats } from './node-host.ts';
+import type { NodeStats } from './node-host.ts';
 import { ActorRef, type AnyRef, type MessageOf, type ReplyOf } from './ref.ts';
 import type { NodeAdmin } from './thread/admin.ts';
 import type { NodeConfig } from './thread/node-config.ts';
 import { PortTransport } from './thread/port-transport.ts';
 import { realEnv } from './thread/real-env.ts';
-import { realNodeOptions } from './thread/real-node.ts';
+import { startRealNode } from './thread/real-node.ts';
 import { checkNodeName, MAIN, resolveOptions, type SystemOptions } from './system-options.ts';
 import { workerStart } from './thread/worker-start.ts';
 
@@ -64,7 +64,6 @@ export class ActorSystem {
   /** How many times each worker node was started: its next start's incarnation. */
   private readonly starts = new Map<string, number>();
   private readonly downListeners: Array<(node: string) => void> = [];
-  private readonly releaseDataDir: () => void;
   private closing = false;
   private shutdownDone: Promise<ShutdownReport> | undefined;
 
@@ -73,11 +72,10 @@ export class ActorSystem {
     private readonly ownsDataDir: boolean,
     private readonly controlTimeoutMs: number,
     private readonly shutdownGraceMs: number,
-    mainOptions: NodeOptions,
+    private readonly releaseDataDir: () => void,
+    main: ActorNode,
   ) {
-    // The lock comes first: nothing opens the directory before it is ours.
-    this.releaseDataDir = lockDataDir(config.dataDir);
-    this.main = new ActorNode(mainOptions);
+    this.main = main;
     this.transport = new PortTransport(this.main, config.maxMessageBytes);
     this.main.transport = this.transport;
   }
@@ -98,10 +96,15 @@ export class ActorSystem {
     }
     const dataDir = resolved.dataDir ?? mkdtempSync(join(tmpdir(), 'actors-'));
     let system: ActorSystem;
+    let release: (() => void) | undefined;
     try {
       const config: NodeConfig = { ...resolved.config, dataDir };
-      system = new ActorSystem(config, resolved.dataDir === undefined, resolved.controlTimeoutMs, resolved.shutdownGraceMs, await realNodeOptions(MAIN, config));
+      // The lock comes first: nothing opens the directory before it is ours.
+      release = lockDataDir(dataDir);
+      const main = await startRealNode(MAIN, config);
+      system = new ActorSystem(config, resolved.dataDir === undefined, resolved.controlTimeoutMs, resolved.shutdownGraceMs, release, main);
     } catch (err) {
+      release?.();
       if (resolved.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
       throw err;
     }

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ActorNode, ActorRef, ActorSystem, AskTimeoutError, DeliveryError, type DeadLetter, type LogLevel } from '../src/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ActorNode, ActorRef, ActorSystem, AskTimeoutError, DeliveryError, hashString, seededRandom, type DeadLetter, type LogLevel } from '../src/index.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { Counter } from './fixtures/kinds.ts';
 import { Recorder, type Recorded, type RecorderMsg } from './fixtures/probes.ts';
@@ -312,6 +315,33 @@ describe('clock, randomness and logging', () => {
     const draws = await drawsPerStart();
     expect(draws[1]).not.toEqual(draws[0]);
     expect(await drawsPerStart()).toEqual(draws);
+  });
+
+  it('random() after a whole system restarts over the same data directory draws fresh values on every node; a fresh directory replays the first start', async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'restarts-')), mkdtempSync(join(tmpdir(), 'restarts-'))];
+    /** What an actor named dice draws on main and on w1 in one system over dataDir. */
+    const drawsOver = async (dataDir: string): Promise<number[][]> => {
+      const s = await ActorSystem.start({ seed: 7, workers: ['w1'], modules, dataDir });
+      try {
+        return await Promise.all(['main', 'w1'].map(async (node) => s.ask(await s.spawn(Recorder, {}, { name: 'dice', node }), { type: 'random', count: 4 })));
+      } finally {
+        await s.shutdown();
+      }
+    };
+    try {
+      const first = await drawsOver(dirs[0]!);
+      const second = await drawsOver(dirs[0]!);
+      const third = await drawsOver(dirs[0]!);
+      for (const node of [0, 1]) {
+        expect(new Set([first, second, third].map((d) => JSON.stringify(d[node]))).size).toBe(3);
+      }
+      expect(await drawsOver(dirs[1]!)).toEqual(first);
+      // The first start's stream is the one seeded before starts were counted.
+      const expected = seededRandom(hashString('dice', hashString('main', 7)));
+      expect(first[0]).toEqual([expected(), expected(), expected(), expected()]);
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('random() is seeded with the node\'s name too: same-named actors on different nodes draw different values', async () => {
