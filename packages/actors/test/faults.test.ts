@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ActorNode, ActorRef, ActorSystem, DeliveryError, MemoryStore, UnsendableError, decode, encode, type DeadLetter } from '../src/index.ts';
+import { decodeTransferred } from '../src/codec.ts';
 import { PortTransport } from '../src/thread/port-transport.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { Counter, Echo } from './fixtures/kinds.ts';
@@ -228,6 +229,33 @@ describe('frames from a peer', () => {
       ['$transport@n1', 'from peer: bad envelope'],
     ]);
     expect(node.stats().deadLetters.byReason.malformed).toBe(6);
+  });
+
+  it('a run of tells to one actor, [to, bodies, true], is delivered in order; a run whose bodies are not an array is a bad envelope', async () => {
+    post(['c', [{ type: 'add', by: 1 }, { type: 'add', by: 2 }], true, 'c', { type: 'add', by: 3 }, 0]);
+    post(['c', { type: 'add', by: 100 }, true]);
+    post(['c', [{ type: 'add', by: 100 }], false]);
+    post(['c', { type: 'get' }, 2]);
+    expect(await within(nextFrame())).toEqual(['', 13, -2]);
+    expect(malformed().map((d) => d.detail)).toEqual(['from peer: bad envelope', 'from peer: bad envelope']);
+  });
+
+  it('consecutive tells to one actor leave in one run; tells between others keep their order', async () => {
+    const x = new ActorRef('peer', 'x');
+    const y = new ActorRef('peer', 'y');
+    const batch = new Promise<unknown[]>((resolve) => {
+      peer.removeAllListeners('message');
+      peer.once('message', (data: Uint8Array) => resolve(decodeTransferred(data, []) as unknown[]));
+    });
+    for (const [ref, n] of [[x, 1], [x, 2], [x, 3], [y, 4], [x, 5], [y, 6], [y, 7]] as const) node.tell(ref, { type: 'm', n });
+    node.ask(x, { type: 'q' }, HANG_MS).catch(() => undefined);
+    expect(await within(batch)).toEqual([
+      'x', [{ type: 'm', n: 1 }, { type: 'm', n: 2 }, { type: 'm', n: 3 }], true,
+      'y', { type: 'm', n: 4 }, 0,
+      'x', { type: 'm', n: 5 }, 0,
+      'y', [{ type: 'm', n: 6 }, { type: 'm', n: 7 }], true,
+      'x', { type: 'q' }, 1,
+    ]);
   });
 
   it('a message that is not an object with a string type is a malformed dead letter, and an ask carrying one gets an error reply', async () => {

@@ -7,13 +7,20 @@ import type { Transport } from '../node-host.ts';
 /** Upper bound on the bytes of one batch we aim for; batches of big messages get fewer messages. */
 const TARGET_BATCH_BYTES = 1 << 20;
 const MAX_BATCH_MESSAGES = 1024;
+/**
+ * In an envelope's correlation slot: a run, the bodies (an array) of consecutive tells to one
+ * actor. A run spares the receiver's target and correlation id per message, which were two of
+ * the three values encoded and decoded per tell.
+ */
+const RUN = true;
 
 /**
  * Messages between threads: one MessagePort per pair of nodes (a full mesh, so worker-to-worker
  * traffic never relays through main). Messages to a peer are batched for the rest of the current
  * synchronous run (flushed in a microtask) or until the batch is full, packed with msgpackr into
  * one buffer, and that buffer is transferred, not cloned. FIFO per pair follows from one ordered
- * port per pair and in-order batches.
+ * port per pair and in-order batches. A batch is a flat array of envelopes, `to, body, corr`
+ * each (see Transport), or `to, bodies, RUN` for a run of tells to one actor.
  */
 export class PortTransport implements Transport {
   private readonly links = new Map<string, PortLink>();
@@ -73,9 +80,12 @@ export class PortTransport implements Transport {
     }
     for (let i = 0; i < items.length; i += 3) {
       const to: unknown = items[i];
+      const body: unknown = items[i + 1];
       const corr: unknown = items[i + 2];
-      if (typeof to !== 'string' || typeof corr !== 'number') this.node.malformedFrame(peer, 'bad envelope');
-      else this.node.receiveRemote(peer, to, items[i + 1], corr);
+      if (typeof to !== 'string') this.node.malformedFrame(peer, 'bad envelope');
+      else if (typeof corr === 'number') this.node.receiveRemote(peer, to, body, corr);
+      else if (corr === RUN && Array.isArray(body)) for (const b of body) this.node.receiveRemote(peer, to, b, 0);
+      else this.node.malformedFrame(peer, 'bad envelope');
     }
     this.node.drain();
   }
@@ -88,6 +98,8 @@ export class PortTransport implements Transport {
 
 class PortLink {
   private batch: unknown[] = [];
+  /** Messages in the batch (a run holds several). */
+  private messages = 0;
   private flushScheduled = false;
   private maxMessages = 256;
   private readonly encoder = new TransferEncoder();
@@ -102,8 +114,8 @@ class PortLink {
   ) {}
 
   push(to: string, body: unknown, corr: number): void {
-    this.batch.push(to, body, corr);
-    if (this.batch.length >= this.maxMessages * 3) this.flush();
+    append(this.batch, to, body, corr);
+    if (++this.messages >= this.maxMessages) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushFn);
@@ -114,27 +126,29 @@ class PortLink {
     this.flushScheduled = false;
     if (this.batch.length === 0 || this.closed) return;
     const items = this.batch;
+    const messages = this.messages;
     this.batch = [];
-    this.postItems(items);
+    this.messages = 0;
+    this.postItems(items, messages);
   }
 
   /** Encodes and posts; a batch over the size limit is split until the oversize messages stand alone. */
-  private postItems(items: unknown[]): void {
+  private postItems(items: unknown[], messages: number): void {
     let out: Transferable | undefined;
     try {
       out = this.encoder.encode(items);
     } catch (err) {
-      if (items.length === 3) return this.refuse(items, 'not-serializable', String(err));
+      if (messages === 1) return this.refuse(items, 'not-serializable', String(err));
     }
     if (out === undefined || out.totalBytes > this.maxMessageBytes) {
-      if (items.length === 3) return this.refuse(items, 'oversize', `${out?.totalBytes} bytes > ${this.maxMessageBytes}`);
-      const half = Math.floor(items.length / 6) * 3;
-      this.postItems(items.slice(0, half));
-      this.postItems(items.slice(half));
+      if (messages === 1) return this.refuse(items, 'oversize', `${out?.totalBytes} bytes > ${this.maxMessageBytes}`);
+      const single = envelopes(items);
+      const half = Math.floor(messages / 2) * 3;
+      this.postItems(inRuns(single.slice(0, half)), half / 3);
+      this.postItems(inRuns(single.slice(half)), messages - half / 3);
       return;
     }
-    const count = items.length / 3;
-    const avg = out.totalBytes / count;
+    const avg = out.totalBytes / messages;
     this.maxMessages = Math.max(1, Math.min(MAX_BATCH_MESSAGES, Math.floor(TARGET_BATCH_BYTES / avg)));
     const { bytes, binaries } = out;
     if (binaries.length === 0) this.port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
@@ -150,4 +164,32 @@ class PortLink {
     this.closed = true;
     this.port.close();
   }
+}
+
+/** A batch with its runs taken apart: one envelope per message. */
+function envelopes(items: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < items.length; i += 3) {
+    if (items[i + 2] !== RUN) out.push(items[i], items[i + 1], items[i + 2]);
+    else for (const body of items[i + 1] as unknown[]) out.push(items[i], body, 0);
+  }
+  return out;
+}
+
+/** One envelope per message made into a batch with runs. */
+function inRuns(single: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < single.length; i += 3) append(out, single[i] as string, single[i + 1], single[i + 2] as number);
+  return out;
+}
+
+/** Adds a message to a batch: a tell to the actor the batch's last envelope is a tell to joins it in a run. */
+function append(batch: unknown[], to: string, body: unknown, corr: number): void {
+  const last = batch.length - 3;
+  if (corr !== 0 || last < 0 || batch[last] !== to) batch.push(to, body, corr);
+  else if (batch[last + 2] === RUN) (batch[last + 1] as unknown[]).push(body);
+  else if (batch[last + 2] === 0) {
+    batch[last + 1] = [batch[last + 1], body];
+    batch[last + 2] = RUN;
+  } else batch.push(to, body, corr);
 }
