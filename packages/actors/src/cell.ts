@@ -144,9 +144,8 @@ export class ActorCell {
     const box = this.mailbox;
     let n = 0;
     while (n < budget && box.length > 0) {
-      const msg = box.peekMsg();
-      const meta = box.peekMeta() as Meta;
-      box.shift();
+      const msg = box.take();
+      const meta = box.takenMeta as Meta;
       n++;
       this.current = meta;
       let r: Next<unknown> | Promise<Next<unknown>>;

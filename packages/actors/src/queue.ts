@@ -6,6 +6,8 @@ export class MessageQueue {
   private items: unknown[] = EMPTY;
   private head = 0;
   private count = 0;
+  /** The meta of the pair `take` took last. */
+  takenMeta: unknown = undefined;
 
   get length(): number {
     return this.count;
@@ -20,30 +22,27 @@ export class MessageQueue {
     this.count++;
   }
 
-  /** Removes the oldest pair; read it first with peekMsg/peekMeta. */
-  shift(): void {
+  /** Removes the oldest pair and returns its message; its meta is then in `takenMeta`. */
+  take(): unknown {
+    const items = this.items;
     const i = this.head << 1;
-    this.items[i] = undefined;
-    this.items[i + 1] = undefined;
-    this.head = (this.head + 1) & ((this.items.length >> 1) - 1);
+    const msg = items[i];
+    this.takenMeta = items[i + 1];
+    items[i] = undefined;
+    items[i + 1] = undefined;
+    this.head = (this.head + 1) & ((items.length >> 1) - 1);
     this.count--;
-  }
-
-  peekMsg(): unknown {
-    return this.items[this.head << 1];
-  }
-
-  peekMeta(): unknown {
-    return this.items[(this.head << 1) + 1];
+    return msg;
   }
 
   /** Takes every pair out, oldest first. */
   drain(): Array<[unknown, unknown]> {
     const out: Array<[unknown, unknown]> = [];
     while (this.count > 0) {
-      out.push([this.peekMsg(), this.peekMeta()]);
-      this.shift();
+      const msg = this.take();
+      out.push([msg, this.takenMeta]);
     }
+    this.takenMeta = undefined;
     return out;
   }
 
