@@ -4,7 +4,7 @@ import { realEnv } from '../src/thread/real-env.ts';
 import { Remember } from './fixtures/hardening-kinds.ts';
 import { NodeStorage } from '../src/storage/node-storage.ts';
 import { MAX_KEY_BYTES } from '../src/storage/key-limits.ts';
-import { rejectionOf, within } from './helpers.ts';
+import { rejectionOf, until, within } from './helpers.ts';
 import { Kv } from './fixtures/storage-kinds.ts';
 
 let sys: ActorSystem;
@@ -80,29 +80,50 @@ describe('keys and values are checked when the write is made', () => {
 });
 
 /** A store whose commits fail whenever they hold a write that `poisoned` picks. */
-function poisonedStore(poisoned: (key: Key, value: Uint8Array | undefined) => boolean): { store: DurableStore; inner: MemoryStore; commits: () => number } {
+function poisonedStore(poisoned: (key: Key, value: Uint8Array | undefined) => boolean): {
+  store: DurableStore;
+  inner: MemoryStore;
+  commits: () => number;
+  inflight: () => number;
+} {
   const inner = new MemoryStore();
   let commits = 0;
+  let inflight = 0;
   const store: DurableStore = {
     get: (k) => inner.get(k),
     range: (o) => inner.range(o),
     commit: (w) => {
       commits++;
-      return w.some(([k, v]) => poisoned(k, v)) ? Promise.reject(new Error('disk says no')) : inner.commit(w);
+      inflight++;
+      const done = w.some(([k, v]) => poisoned(k, v)) ? Promise.reject(new Error('disk says no')) : inner.commit(w);
+      return done.finally(() => inflight--);
     },
     close: () => inner.close(),
   };
-  return { store, inner, commits: () => commits };
+  return { store, inner, commits: () => commits, inflight: () => inflight };
 }
 
 const soon = (fn: () => void): void => void setTimeout(fn, 0);
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+/** `soon`, counting the callbacks it has not run yet: a test waits for the storage to be idle, not a sleep. */
+function countedSoon(): { later: (fn: () => void) => void; waiting: () => number } {
+  let waiting = 0;
+  const later = (fn: () => void): void => {
+    waiting++;
+    setTimeout(() => {
+      waiting--;
+      fn();
+    }, 0);
+  };
+  return { later, waiting: () => waiting };
+}
 
 describe('a commit that fails', () => {
   it('refuses the writes of the actor whose writes fail, commits the others, and is not retried forever', async () => {
-    const { store, inner, commits } = poisonedStore((k) => k[0] === 'bad');
+    const { store, inner, commits, inflight } = poisonedStore((k) => k[0] === 'bad');
     const errors: unknown[] = [];
-    const storage = new NodeStorage(store, (e) => errors.push(e), soon);
+    const retries = countedSoon();
+    const storage = new NodeStorage(store, (e) => errors.push(e), retries.later);
     const bad = storage.scope('bad');
     const good = storage.scope('good');
     bad.put('x', 1);
@@ -117,11 +138,9 @@ describe('a commit that fails', () => {
     expect(decode(inner.get(['good', 'y'])!)).toBe(2);
     expect(inner.get(['bad', 'x'])).toBeUndefined();
     expect(bad.get('x')).toBeUndefined(); // the refused write no longer shows in reads
-    await settle();
-    const after = commits();
-    await settle();
-    expect(commits()).toBe(after); // nothing left to retry
-    expect(after).toBeLessThanOrEqual(3);
+    // Nothing left to retry: no retry waits and no commit is in flight (a retry forever never gets here).
+    await until(() => retries.waiting() === 0 && inflight() === 0, 'the storage is idle');
+    expect(commits()).toBeLessThanOrEqual(3);
     expect(errors.length).toBeGreaterThan(0);
     // The node goes on: later writes of both actors commit.
     good.put('z', 3);
@@ -140,7 +159,7 @@ describe('a commit that fails', () => {
     storage.scope('good').put('y', 1);
     storage.afterDurable(() => order.push('second ok'), () => order.push('second refused'), 'good');
     storage.commitIfDirty();
-    await settle();
+    await until(() => order.length === 2, 'both waiters are told');
     expect(order).toEqual(['first refused', 'second ok']);
   });
 
