@@ -36,6 +36,25 @@ const TurnClient = defineActor('test.paxos-turn-client', (_props: Record<string,
   ctx.reply({ results, sent });
 });
 
+type OrderClientMsg = { type: 'run'; proposers: ActorRef<ProposerMsg>[]; turns: number[][] } & Asks<{ settled: number[] }>;
+/**
+ * A batching client that proposes each of `turns` in a turn of its own (one id: a plain propose;
+ * more: a propose-batch), all at once; answers with the ids in the order their calls settled.
+ */
+const OrderClient = defineActor('test.paxos-order-client', (_props: Record<string, never>, ctx: ActorContext<OrderClientMsg>) => async (msg: OrderClientMsg) => {
+  const ask: Asker = (ref, m, timeoutMs) => ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>;
+  const client = new PaxosClient({ clientId: 'order', machine: ONCE, proposers: msg.proposers, ask, sleep: (ms) => ctx.sleep(ms), timeoutMs: 2 * LEASE_MS, batch: { maxCommands: 8, maxBytes: 1 << 20 } });
+  await client.propose({ id: 0 });
+  const settled: number[] = [];
+  const calls: Array<Promise<unknown>> = [];
+  for (const turn of msg.turns) {
+    for (const id of turn) calls.push(client.propose({ id }).then(() => settled.push(id)));
+    await null; // the turn ends: its proposes leave
+  }
+  await Promise.all(calls);
+  ctx.reply({ settled });
+});
+
 describe('propose-batch: a turn of proposes in one message, one reply', () => {
   it('a client refuses batch bounds that could never send a command, with a clear error', () => {
     const options = { clientId: 'bad', proposers: [new ActorRef<ProposerMsg>('n0', 'p')], ask: (() => Promise.reject(new Error('unused'))) as Asker, sleep: () => Promise.resolve() };
@@ -72,5 +91,21 @@ describe('propose-batch: a turn of proposes in one message, one reply', () => {
       expect(out.sent.map((ids) => ids.length)).toEqual(sizes);
       expect(out.sent.flat()).toEqual(Array.from({ length: 10 }, (_, i) => first + 1 + i));
     }
+  });
+
+  it("a slot's plain and batched commands from one client are answered, and settle, in the log's order", async () => {
+    // One network delay for all, so the client's messages reach the leader together; with one slot in
+    // flight (the first turn's), the others wait for it and share the next.
+    const sim = new SimCluster({ seed: 5, network: { delayMs: [1, 1] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS, maxInflightSlots: 1 }, ONCE);
+    await leaderOf(sim, plan, LEASE_MS);
+    sim.addNode('clients');
+    const client = sim.spawn('clients', OrderClient, {});
+    const { settled } = await sim.call(client, { type: 'run', proposers: plan.proposers, turns: [[7], [1], [2, 3], [4], [5, 6]] }, { timeoutMs: 20 * LEASE_MS });
+    const view = (await learnerViews(sim, plan)).values().next().value!;
+    const slotsOf = (ids: number[]): number[] => ids.map((id) => view.log.findIndex(([, v]) => v.cmds.some((c) => c.type === 'op' && (c.op as { id: number }).id === id)));
+    expect(new Set(slotsOf([1, 2, 3, 4, 5, 6])).size).toBe(1); // the case in question: one slot holds them all
+    const inLog = view.log.flatMap(([, v]) => v.cmds.flatMap((c) => (c.type === 'op' ? [(c.op as { id: number }).id] : []))).filter((id) => id > 0);
+    expect(settled).toEqual(inLog);
   });
 });
