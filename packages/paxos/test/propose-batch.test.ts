@@ -17,10 +17,11 @@ async function appliedCounts(sim: SimCluster, plan: ReturnType<typeof simGroup>[
   return [...views.values()].map((v) => new Map((v.state as Array<Array<[number, number]>>).flat()));
 }
 
-type TurnClientMsg = { type: 'run'; proposers: ActorRef<ProposerMsg>[]; batch: BatchBounds; first: number; count: number } & Asks<{ results: number[]; sent: number[][] }>;
+type TurnClientMsg = { type: 'run'; proposers: ActorRef<ProposerMsg>[]; batch: Partial<BatchBounds>; first: number; count: number; turns?: number } & Asks<{ results: number[]; sent: number[][] }>;
 /**
- * Opens a session with id `first`, then proposes the next count ids in one turn through a batching client;
- * answers with the results and the ids each message sent after the open carried.
+ * Opens a session with id `first`, then proposes the next count ids in one turn through a batching
+ * client, `turns` times (default once), each turn once the one before is answered; answers with the
+ * results and the ids each message sent after the open carried.
  */
 const TurnClient = defineActor('test.paxos-turn-client', (_props: Record<string, never>, ctx: ActorContext<TurnClientMsg>) => async (msg: TurnClientMsg) => {
   const sent: number[][] = [];
@@ -32,7 +33,11 @@ const TurnClient = defineActor('test.paxos-turn-client', (_props: Record<string,
   const client = new PaxosClient({ clientId: 'turn', machine: ONCE, proposers: msg.proposers, ask, sleep: (ms) => ctx.sleep(ms), timeoutMs: 2 * LEASE_MS, batch: msg.batch });
   await client.propose({ id: msg.first });
   sent.length = 0;
-  const results = await Promise.all(Array.from({ length: msg.count }, (_, i) => client.propose({ id: msg.first + 1 + i })));
+  const results: number[] = [];
+  for (let turn = 0; turn < (msg.turns ?? 1); turn++) {
+    const first = msg.first + 1 + turn * msg.count;
+    results.push(...(await Promise.all(Array.from({ length: msg.count }, (_, i) => client.propose({ id: first + i })))));
+  }
   ctx.reply({ results, sent });
 });
 
@@ -107,5 +112,26 @@ describe('propose-batch: a turn of proposes in one message, one reply', () => {
     expect(new Set(slotsOf([1, 2, 3, 4, 5, 6])).size).toBe(1); // the case in question: one slot holds them all
     const inLog = view.log.flatMap(([, v]) => v.cmds.flatMap((c) => (c.type === 'op' ? [(c.op as { id: number }).id] : []))).filter((id) => id > 0);
     expect(settled).toEqual(inLog);
+  });
+
+  it("a client given bounds over the group's learns the group's from the refusal, sends the refused commands again within them, and keeps them", async () => {
+    const sim = new SimCluster({ seed: 6, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS, maxBatch: 4, maxBatchBytes: 350 }, ONCE);
+    await leaderOf(sim, plan, LEASE_MS);
+    sim.addNode('clients');
+    // The group takes four commands and 350 bytes a batch (three commands of about 110 bytes).
+    for (const [first, batch, sizes] of [
+      [100, {}, [10, 3, 3, 3, 1, 3, 3, 3, 1]], // PaxosTiming's default bounds: refused once, then within the group's
+      [200, { maxCommands: 64, maxBytes: 1 << 20 }, [10, 3, 3, 3, 1, 3, 3, 3, 1]],
+      [300, { maxCommands: 3, maxBytes: 1 << 20 }, [3, 3, 3, 1, 3, 3, 3, 1]], // within the group's bounds: never refused
+    ] as const) {
+      const client = sim.spawn('clients', TurnClient, {});
+      const out = await sim.call(client, { type: 'run', proposers: plan.proposers, batch, first, count: 10, turns: 2 }, { timeoutMs: 20 * LEASE_MS });
+      expect(out.results).toEqual(Array.from({ length: 20 }, () => 1)); // each applied once, none lost
+      expect(out.sent.map((ids) => ids.length)).toEqual(sizes);
+    }
+    await sim.runFor(2 * LEASE_MS);
+    const ids = Array.from({ length: 3 }, (_, k) => Array.from({ length: 21 }, (__, i) => 100 * (k + 1) + i)).flat();
+    for (const counts of await appliedCounts(sim, plan)) expect([...counts].sort((a, b) => a[0] - b[0])).toEqual(ids.map((id) => [id, 1]));
   });
 });
