@@ -1,4 +1,4 @@
-import { backoffWaitMs, type ActorRef, type BackoffTiming, type Random } from '@actorfs/actors';
+import { afterTurn, backoffWaitMs, type ActorRef, type BackoffTiming, type Random } from '@actorfs/actors';
 import { compareBallots, type Ballot } from './ballot.ts';
 import { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRefusedError, PaxosUnavailableError, type RetryHandle } from './client-errors.ts';
 import { timing } from './config.ts';
@@ -331,13 +331,8 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
       const key = target.toString();
       let pending = this.turn.get(key);
       if (!pending) this.turn.set(key, (pending = { target, sends: [] }));
-      if (this.turn.size === 1 && pending.sends.length === 0) {
-        // Once this turn is over: a promise job on threads. The simulator runs promise jobs only
-        // after an event that settles one, so a sleep of 0 (an event now) sends it there.
-        const send = (): void => this.sendTurn(timeoutMs);
-        void Promise.resolve().then(send);
-        void this.opts.sleep(0).then(send);
-      }
+      // One job a turn, no timer.
+      if (this.turn.size === 1 && pending.sends.length === 0) afterTurn(() => this.sendTurn(timeoutMs));
       pending.sends.push({ cmd: msg.cmd, resolve, reject });
     });
   }

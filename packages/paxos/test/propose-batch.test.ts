@@ -60,6 +60,50 @@ const OrderClient = defineActor('test.paxos-order-client', (_props: Record<strin
   ctx.reply({ settled });
 });
 
+type SyncClientMsg =
+  | ({ type: 'open'; proposers: ActorRef<ProposerMsg>[] } & Asks<number>)
+  | ({ type: 'turn'; first: number; count: number } & Asks<{ turnAt: number; sentAt: number[]; sent: number[][]; results: number[]; sleeps: number }>);
+/**
+ * A batching client in an actor whose receive is synchronous (as a service's master is): `turn`
+ * proposes count ids in one turn and answers once all are, with when the turn ran and when each
+ * message left, and how many sleeps (timers) the client asked for.
+ */
+const SyncClient = defineActor('test.paxos-sync-client', (_props: Record<string, never>, ctx: ActorContext<SyncClientMsg>) => {
+  const sentAt: number[] = [];
+  const sent: number[][] = [];
+  let sleeps = 0;
+  let client: PaxosClient<typeof ONCE> | undefined;
+  return (msg: SyncClientMsg) => {
+    switch (msg.type) {
+      case 'open': {
+        const ask: Asker = (ref, m, timeoutMs) => {
+          if (m.type === 'propose-batch' || m.type === 'propose') {
+            sentAt.push(ctx.now());
+            sent.push((m.type === 'propose' ? [m.cmd] : m.cmds).flatMap((c) => (c.type === 'op' ? [(c.op as { id: number }).id] : [])));
+          }
+          return ctx.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>;
+        };
+        const sleep = (ms: number): Promise<void> => {
+          sleeps++;
+          return ctx.sleep(ms);
+        };
+        client = new PaxosClient({ clientId: 'sync', machine: ONCE, proposers: msg.proposers, ask, sleep, timeoutMs: 2 * LEASE_MS, batch: {} });
+        return client.propose({ id: 0 }).then((n) => ctx.reply(n));
+      }
+      case 'turn': {
+        const handle = ctx.replyHandle()!;
+        const turnAt = ctx.now();
+        sentAt.length = sent.length = sleeps = 0;
+        const calls = Array.from({ length: msg.count }, (_, i) => client!.propose({ id: msg.first + i }));
+        void Promise.all(calls).then((results) => ctx.replyTo(handle, { turnAt, sentAt, sent, results, sleeps }));
+        return undefined;
+      }
+      default:
+        return ctx.unhandled(msg satisfies never);
+    }
+  };
+});
+
 describe('propose-batch: a turn of proposes in one message, one reply', () => {
   it('a client refuses batch bounds that could never send a command, with a clear error', () => {
     const options = { clientId: 'bad', proposers: [new ActorRef<ProposerMsg>('n0', 'p')], ask: (() => Promise.reject(new Error('unused'))) as Asker, sleep: () => Promise.resolve() };
@@ -133,5 +177,21 @@ describe('propose-batch: a turn of proposes in one message, one reply', () => {
     await sim.runFor(2 * LEASE_MS);
     const ids = Array.from({ length: 3 }, (_, k) => Array.from({ length: 21 }, (__, i) => 100 * (k + 1) + i)).flat();
     for (const counts of await appliedCounts(sim, plan)) expect([...counts].sort((a, b) => a[0] - b[0])).toEqual(ids.map((id) => [id, 1]));
+  });
+
+  it("a turn's batch leaves at the end of the turn, in a synchronous receive too, with no timer", async () => {
+    const sim = new SimCluster({ seed: 8, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS }, ONCE);
+    await leaderOf(sim, plan, LEASE_MS);
+    sim.addNode('clients');
+    const client = sim.spawn('clients', SyncClient, {});
+    expect(await sim.call(client, { type: 'open', proposers: plan.proposers }, { timeoutMs: 20 * LEASE_MS })).toBe(1);
+    for (const first of [10, 20, 30]) {
+      const out = await sim.call(client, { type: 'turn', first, count: 5 }, { timeoutMs: 20 * LEASE_MS });
+      expect(out.results).toEqual([1, 1, 1, 1, 1]);
+      expect(out.sent).toEqual([[first, first + 1, first + 2, first + 3, first + 4]]);
+      expect(out.sentAt).toEqual([out.turnAt]); // in the turn's virtual instant, not after a later event
+      expect(out.sleeps).toBe(0); // no timer to end a turn
+    }
   });
 });
