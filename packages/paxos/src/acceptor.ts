@@ -1,7 +1,7 @@
 import { defineActor, type ActorContext, type ActorRef } from '@actorfs/actors';
 import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { FETCH_BATCH, timing, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, AnswerBy, LearnerMsg, ProposerMsg } from './messages.ts';
+import type { AcceptorMsg, ProposerMsg } from './messages.ts';
 import { AcceptedLog, LAST_SLOT } from './accepted-log.ts';
 import { acceptorMsgProblem, droppedAsMalformed } from './validate.ts';
 
@@ -59,12 +59,6 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
     leaseUntil = ctx.now() + t.leaseMs;
   };
 
-  /** To the answering learner: the answering acceptor's notice carries the value and the handles. */
-  const notice = (msg: Extract<AcceptorMsg, { type: 'accept' }>, by: AnswerBy): LearnerMsg => {
-    const base = { type: 'accepted-notice' as const, slot: msg.slot, ballot: msg.ballot, acceptor: props.index };
-    return by.acceptor !== props.index ? base : { ...base, value: msg.value, handles: [...by.handles], ...(by.batches ? { batches: by.batches } : {}) };
-  };
-
   const nack = (ballot: Ballot, proposer: ActorRef<ProposerMsg>, leaseMs = 0): void => ctx.send(proposer, { type: 'nack', ballot, promised, acceptor: props.index, leaseMs });
 
   return (msg: AcceptorMsg) => {
@@ -89,7 +83,6 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         promise(msg.ballot);
         grantLease(msg.ballot);
         log.put(msg.slot, msg.ballot, msg.value);
-        if (msg.answer) ctx.sendWhenDurable(msg.answer.learner, notice(msg, msg.answer));
         return ctx.sendWhenDurable(msg.proposer, { type: 'accepted', ballot: msg.ballot, acceptor: props.index, slot: msg.slot });
       }
       case 'heartbeat': {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
-import { compareBallots, highestBallotPerSlot, sameBallot, type Ballot } from './ballot.ts';
+import { highestBallotPerSlot, type Ballot } from './ballot.ts';
 import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, AppliedEvents, BatchAnswer, LearnerDigest, LearnerMsg, ProposerMsg, SessionReply, SlotValue } from './messages.ts';
 import { Replica, type SnapshotMeta } from './replica.ts';
@@ -25,8 +25,6 @@ interface Answers {
   batches?: BatchAnswer[] | undefined;
 }
 type ChunkMsg = Extract<LearnerMsg, { type: 'snapshot-chunk' }>;
-/** Slots whose accepted notices a learner keeps at once; notices of more wait for the leader's commit. */
-const MAX_NOTICED = 1024;
 
 /**
  * A learner/replica: applies chosen slots to its state machine and client sessions in slot order
@@ -69,8 +67,6 @@ class LearnerReplica {
   private download: (SnapshotMeta & { next: number; peer: ActorRef<LearnerMsg>; progressAt: number; decoded: unknown[] }) | undefined;
   private leader: ActorRef<ProposerMsg> | undefined;
   private readonly pending = new Map<number, { value: SlotValue; answers: Answers | undefined }>();
-  /** Accepted notices of slots this learner answers (see AnswerBy), until applied; at most MAX_NOTICED slots. */
-  private readonly notices = new Map<number, { ballot: Ballot; from: Set<number>; value?: SlotValue; answers?: Answers }>();
   /** Applied slots after the snapshot, for peers that ask. */
   private readonly log = new Map<number, SlotValue>();
   private reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
@@ -108,8 +104,6 @@ class LearnerReplica {
         return this.receiveChunk(msg);
       case 'snapshot-fetch':
         return this.sendChunk(msg.learner, msg.index, msg.from);
-      case 'accepted-notice':
-        return this.notice(msg);
       case 'read-at':
         this.reads.push({ index: msg.index, query: msg.query, handle: msg.handle });
         return this.drain();
@@ -169,7 +163,6 @@ class LearnerReplica {
   private drain(): void {
     for (let next = this.pending.get(this.applied + 1); next; next = this.pending.get(this.applied + 1)) {
       this.pending.delete(this.applied + 1);
-      this.notices.delete(this.applied + 1);
       this.applySlot(this.applied + 1, next.value, next.answers);
       this.applied++;
       this.log.set(this.applied, next.value);
@@ -186,36 +179,7 @@ class LearnerReplica {
     }
   }
 
-  /**
-   * A majority's notices of accepting a slot at one ballot: the value is chosen (the answering
-   * acceptor's notice brings it), so the slot is learned and its clients answered here.
-   */
-  private notice(msg: Extract<LearnerMsg, { type: 'accepted-notice' }>): void {
-    const answers = msg.handles || msg.batches ? { handles: msg.handles, batches: msg.batches } : undefined;
-    if (msg.slot <= this.applied) {
-      if (answers && msg.value) this.learn(msg.slot, msg.value, answers);
-      return;
-    }
-    let n = this.notices.get(msg.slot);
-    if (!n || compareBallots(msg.ballot, n.ballot) > 0) {
-      if (!n && this.notices.size >= MAX_NOTICED) return; // the leader's commit still comes
-      this.notices.set(msg.slot, (n = { ballot: msg.ballot, from: new Set() }));
-    }
-    if (!sameBallot(msg.ballot, n.ballot)) return;
-    n.from.add(msg.acceptor);
-    if (msg.value) {
-      n.value = msg.value;
-      if (answers) n.answers = answers;
-    }
-    if (n.value && n.from.size >= majority(this.props.acceptors.length)) {
-      this.learn(msg.slot, n.value, n.answers);
-      this.drain();
-    }
-  }
-
-  private learn(slot: number, value: SlotValue, given?: Answers): void {
-    // The answering acceptor's notice may have brought the handles before the leader's commit.
-    const answers = given ?? this.notices.get(slot)?.answers;
+  private learn(slot: number, value: SlotValue, answers?: Answers): void {
     if (slot <= this.applied) {
       // Applied already (from another copy): the clients still get their answers.
       if (answers?.handles?.some((h) => h) || answers?.batches?.length) this.answer(answers, this.replica.answersFor(slot, value));
@@ -307,7 +271,6 @@ class LearnerReplica {
     this.restore(meta, d.decoded);
     this.log.clear();
     for (const slot of [...this.pending.keys()]) if (slot <= this.applied) this.pending.delete(slot);
-    for (const slot of [...this.notices.keys()]) if (slot <= this.applied) this.notices.delete(slot);
     this.drain();
   }
 

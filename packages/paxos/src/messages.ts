@@ -87,23 +87,11 @@ export interface AppliedEvents {
 /** To a proposer's local subscribers: it leads (with its lease deadline, on its node's clock), or it stopped. */
 export type LeadershipEvent = { type: 'leading'; ballot: Ballot; leaseUntil: number } | { type: 'not-leading'; ballot: Ballot; reason: string };
 
-/**
- * Who answers a slot's clients when it is not the leader's learner: the learner on the node of
- * acceptor `acceptor` (of the thrifty majority), once a majority's accepted notices reach it, one
- * hop sooner than through the leader. That acceptor hands it the handles with its notice.
- */
-export interface AnswerBy {
-  readonly learner: ActorRef<LearnerMsg>;
-  readonly acceptor: number;
-  readonly handles: ReadonlyArray<ReplyHandle | null>;
-  readonly batches?: BatchAnswer[] | undefined;
-}
-
 // ---- acceptor ----
 
 export type AcceptorMsg =
   | { type: 'prepare'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
-  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg>; answer?: AnswerBy }
+  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
   | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
   /** The next piece of the promise made to `ballot`: accepted slots from fromSlot on. */
   | { type: 'prepare-more'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
@@ -165,11 +153,6 @@ export type LearnerMsg =
   /** handles[i] answers value.cmds[i], and each of batches a propose-batch (only the responding learner gets them). */
   | { type: 'commit'; slot: number; value: SlotValue; handles?: Array<ReplyHandle | null>; batches?: BatchAnswer[] }
   | { type: 'read-at'; index: number; query: unknown; handle: ReplyHandle }
-  /**
-   * Acceptor `acceptor` accepted slot at ballot, durably (see AnswerBy); the answering acceptor's
-   * notice carries the value and the clients' handles.
-   */
-  | { type: 'accepted-notice'; slot: number; ballot: Ballot; acceptor: number; value?: SlotValue; handles?: Array<ReplyHandle | null>; batches?: BatchAnswer[] }
   /** Every slot up to index is chosen. */
   | { type: 'commit-index'; index: number; leader: ActorRef<ProposerMsg> }
   | { type: 'fetch'; from: number; learner: ActorRef<LearnerMsg> }

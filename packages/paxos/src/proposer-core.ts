@@ -1,7 +1,7 @@
 import type { ActorRef, ReplyHandle } from '@actorfs/actors';
 import { compareBallots, highestBallotPerSlot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.ts';
 import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, type PaxosTiming } from './config.ts';
-import type { AcceptorMsg, AnswerBy, BatchAnswer, Command, LeadershipEvent, LearnerMsg, ProposeReply, ProposerMsg, ProposerStatus, SlotValue } from './messages.ts';
+import type { AcceptorMsg, BatchAnswer, Command, LeadershipEvent, LearnerMsg, ProposeReply, ProposerMsg, ProposerStatus, SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { commandProblem } from './validate.ts';
 
@@ -63,8 +63,6 @@ interface Inflight {
   sentAt: number;
   /** Sent to every acceptor (not only the thrifty majority). */
   wide: boolean;
-  /** The learner (on a remote acceptor's node) that answers the slot's clients, if not the leader's. */
-  answer?: AnswerBy | undefined;
 }
 
 /** A candidate's phase 1: the promises so far. */
@@ -138,8 +136,6 @@ export class ProposerCore {
   private readonly chosenAhead = new Set<number>();
   private readonly chosenLog = new Map<number, SlotValue>();
   private readonly learnerHeard = new Map<number, number>();
-  /** Each learner's applied index, as it last said. */
-  private readonly learnerApplied = new Map<number, number>();
   private learnerSnapshot = 0;
   private truncateSent = 0;
   /** Smoothed accept-to-accepted time per acceptor; the local one starts out fastest. */
@@ -285,7 +281,6 @@ export class ProposerCore {
         return this.heardLeader(input);
       case 'learner-status':
         this.learnerHeard.set(input.learner, this.now);
-        this.learnerApplied.set(input.learner, input.applied);
         this.learnerSnapshot = Math.max(this.learnerSnapshot, input.snapshot);
         return;
       case 'subscribe':
@@ -475,10 +470,9 @@ export class ProposerCore {
 
   private propose(l: Leader, slot: number, value: SlotValue, handles: Handles, bytes = approxBytes(value), batches: PendingBatch[] = []): void {
     const wide = !this.t.thrifty;
-    const answer = this.answerBy(handles, batches);
-    l.inflight.set(slot, { value, bytes, handles, batches, acks: new Set(), sentAt: this.now, wide, answer });
-    if (wide) return this.sendAccept(slot, value, () => true, answer);
-    this.sendAccept(slot, value, (i) => this.fastest.includes(i), answer);
+    l.inflight.set(slot, { value, bytes, handles, batches, acks: new Set(), sentAt: this.now, wide });
+    if (wide) return this.sendAccept(slot, value, () => true);
+    this.sendAccept(slot, value, (i) => this.fastest.includes(i));
     this.armWiden(l);
   }
 
@@ -499,14 +493,14 @@ export class ProposerCore {
         continue;
       }
       e.wide = true;
-      this.sendAccept(slot, e.value, (i) => !this.fastest.includes(i), e.answer);
+      this.sendAccept(slot, e.value, (i) => !this.fastest.includes(i));
     }
     if (waiting) this.armWiden(l);
   }
 
   /** Sends slot's Accept to the acceptors `to` picks (by index). */
-  private sendAccept(slot: number, value: SlotValue, to: (acceptor: number) => boolean, answer: AnswerBy | undefined): void {
-    const accept = { type: 'accept' as const, ballot: this.ballot, slot, value, proposer: this.peers.self, ...(answer ? { answer } : {}) };
+  private sendAccept(slot: number, value: SlotValue, to: (acceptor: number) => boolean): void {
+    const accept = { type: 'accept' as const, ballot: this.ballot, slot, value, proposer: this.peers.self };
     this.sendMany(this.peers.acceptors.filter((_, i) => to(i)), accept);
   }
 
@@ -553,11 +547,8 @@ export class ProposerCore {
     if (slot > this.commitIndex) this.chosenAhead.add(slot);
     while (this.chosenAhead.delete(this.commitIndex + 1)) this.commitIndex++;
     // The learner that answers the clients gets their handles; the others, one message between them.
-    // Chosen with the answering acceptor's accept, its learner answers them (else, in case it never
-    // does, the leader's: an asker keeps the first of two replies).
     const batches = e.batches.flatMap((b): BatchAnswer[] => (b.handle ? [{ handle: b.handle, parts: b.parts }] : []));
-    const answered = e.answer !== undefined && e.acks.has(e.answer.acceptor);
-    const answering = !answered && (e.handles.some((h) => h) || batches.length > 0) ? this.responderOrAll() : [];
+    const answering = e.handles.some((h) => h) || batches.length > 0 ? this.responderOrAll() : [];
     const answers = batches.length > 0 ? { handles: e.handles, batches } : { handles: e.handles };
     for (const learner of answering) this.send(learner, { type: 'commit', slot, value: e.value, ...answers });
     this.sendMany(this.peers.learners.filter((learner) => !answering.includes(learner)), { type: 'commit', slot, value: e.value });
@@ -637,7 +628,7 @@ export class ProposerCore {
     for (const [slot, e] of l.inflight) {
       if (this.now - e.sentAt < this.t.retransmitMs) continue;
       e.sentAt = this.now;
-      this.sendAccept(slot, e.value, (i) => !e.acks.has(i), e.answer);
+      this.sendAccept(slot, e.value, (i) => !e.acks.has(i));
     }
   }
 
@@ -725,29 +716,6 @@ export class ProposerCore {
     if (local >= 0) return learners[local]!;
     const any = learners.findIndex((_, i) => alive(i));
     return any >= 0 ? learners[any]! : undefined;
-  }
-
-  /**
-   * With a thrifty majority, the clients are answered by the learner on the node of its first
-   * remote acceptor, if one is alive there: it learns the slot from the acceptors' notices one hop
-   * before the leader could tell it (see AnswerBy).
-   */
-  private answerBy(handles: Handles, pending: PendingBatch[]): AnswerBy | undefined {
-    if (!this.t.thrifty) return undefined;
-    const batches = pending.flatMap((b): BatchAnswer[] => (b.handle ? [{ handle: b.handle, parts: b.parts }] : []));
-    if (!handles.some((h) => h) && batches.length === 0) return undefined;
-    const acceptor = this.fastest.find((i) => i !== this.own);
-    if (acceptor === undefined) return undefined;
-    const node = this.peers.acceptors[acceptor]!.node;
-    // Alive and not far behind (a learner catching up would answer late).
-    const current = (i: number): boolean => this.learnerAlive(i) && (this.learnerApplied.get(i) ?? 0) + this.t.maxInflightSlots >= this.commitIndex;
-    const learner = this.peers.learners.findIndex((l, i) => l.node === node && current(i));
-    if (learner < 0) return undefined;
-    return { learner: this.peers.learners[learner]!, acceptor, handles, ...(batches.length > 0 ? { batches } : {}) };
-  }
-
-  private learnerAlive(i: number): boolean {
-    return this.now - (this.learnerHeard.get(i) ?? -Infinity) <= 3 * this.t.heartbeatMs;
   }
 
   private responderOrAll(): ActorRef<LearnerMsg>[] {

@@ -66,14 +66,10 @@ function checker(fields: Record<string, Record<string, (v: unknown) => boolean>>
 
 const any = (): boolean => true;
 const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undefined || check(v);
-const isAnswerBy = (v: unknown): boolean => {
-  const a = v as { learner?: unknown; acceptor?: unknown; handles?: unknown; batches?: unknown } | null;
-  return typeof a === 'object' && a !== null && isRef(a.learner) && isIndex(a.acceptor) && Array.isArray(a.handles) && optional(Array.isArray)(a.batches);
-};
 
 export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = checker({
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
-  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef, answer: optional(isAnswerBy) },
+  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
   'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },
@@ -97,7 +93,6 @@ export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = chec
 export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checker({
   commit: { slot: isIndex, value: isSlotValue, handles: optional(Array.isArray), batches: optional(Array.isArray) },
   'read-at': { index: isIndex },
-  'accepted-notice': { slot: isIndex, ballot: isBallot, acceptor: isIndex, value: optional(isSlotValue), handles: optional(Array.isArray), batches: optional(Array.isArray) },
   'commit-index': { index: isIndex, leader: isRef },
   fetch: { from: isIndex, learner: isRef },
   entries: { entries: isEntryList },
