@@ -19,6 +19,10 @@ const WARM_UP_MS = 5_000;
 const STAGGER_US = 150;
 /** Commands one pipelined client keeps in flight. */
 const PIPELINE = 64;
+/** The parts to run, as a comma list (default all); e.g. PAXOS_BENCH_PARTS=commit_1 while working on its latency. */
+const ALL_PARTS = ['commit_1', 'commit_256', 'pipelined', 'catch_up'] as const;
+const PARTS = new Set((process.env.PAXOS_BENCH_PARTS ?? ALL_PARTS.join(',')).split(','));
+for (const p of PARTS) if (!(ALL_PARTS as readonly string[]).includes(p)) throw new Error(`PAXOS_BENCH_PARTS: unknown part ${p} (known: ${ALL_PARTS.join(', ')})`);
 
 /**
  * Multi-Paxos commit throughput and latency: 3 replicas (acceptor + proposer + learner each) on
@@ -52,56 +56,65 @@ export const suite: Suite = {
           ...(batch ? { batch } : {}),
         });
 
-      // A fresh cluster commits slower for its first seconds (measured below), so commit_1 is
-      // measured in steady state, after WARM_UP_MS of the same load. This disk's sync latency
-      // drifts by 2x within seconds, so the floor (a commit needs a majority's synced accepts, and
-      // here every acceptor shares one disk) is measured in windows interleaved with commit_1's,
-      // and each figure is the median over the windows.
-      const solo = client('solo');
-      const cold = await drive([solo], 0, WARM_UP_MS);
-      add({ name: 'commit_1_first_5s_per_s', value: cold.perSec, unit: 'commit/s', goal: 'measured: a fresh cluster, the warm-up' });
-      const windows: Array<{ floor: number; staggered: number; one: Awaited<ReturnType<typeof drive>> }> = [];
-      for (let w = 0; w < 5; w++) {
-        const floor = await quorum.roundsPerSec(300);
-        const staggered = await quorum.roundsPerSec(300, STAGGER_US);
-        windows.push({ floor, staggered, one: await drive([solo], 100, 1_000) });
+      if (PARTS.has('commit_1')) {
+        // A fresh cluster commits slower for its first seconds (measured below), so commit_1 is
+        // measured in steady state, after WARM_UP_MS of the same load. This disk's sync latency
+        // drifts by 2x within seconds, so the floor (a commit needs a majority's synced accepts, and
+        // here every acceptor shares one disk) is measured in windows interleaved with commit_1's,
+        // and each figure is the median over the windows.
+        const solo = client('solo');
+        const cold = await drive([solo], 0, WARM_UP_MS);
+        add({ name: 'commit_1_first_5s_per_s', value: cold.perSec, unit: 'commit/s', goal: 'measured: a fresh cluster, the warm-up' });
+        const windows: Array<{ floor: number; staggered: number; one: Awaited<ReturnType<typeof drive>> }> = [];
+        for (let w = 0; w < 5; w++) {
+          const floor = await quorum.roundsPerSec(300);
+          const staggered = await quorum.roundsPerSec(300, STAGGER_US);
+          windows.push({ floor, staggered, one: await drive([solo], 100, 1_000) });
+        }
+        add({ name: 'lmdb_quorum_of_two_durable_puts_per_s', value: median(windows.map((w) => w.floor)), unit: 'round/s', goal: 'floor for commit_1: two synced puts at once, both awaited' });
+        add({ name: 'lmdb_quorum_of_two_staggered_puts_per_s', value: median(windows.map((w) => w.staggered)), unit: 'round/s', goal: `the same, the second put ${STAGGER_US} us after the first` });
+        add({ name: 'commit_1_in_flight_per_s', value: median(windows.map((w) => w.one.perSec)), unit: 'commit/s', goal: 'follows the disk: see its ratio to the staggered floor (etcd 3.4: 369)' });
+        add({ name: 'commit_1_in_flight_p50_ms', value: median(windows.map((w) => w.one.p50)), unit: 'ms', goal: '<= 1.5' });
+        add({ name: 'commit_1_in_flight_vs_quorum_floor', value: median(windows.map((w) => w.one.perSec / w.floor)), unit: 'ratio', goal: '1.0 = the disk is the only cost' });
+        add({ name: 'commit_1_in_flight_vs_staggered_floor', value: median(windows.map((w) => w.one.perSec / w.staggered)), unit: 'ratio', goal: '>= 0.8' });
+        // What commit_1 spends beyond the staggered floor is mostly cross-thread hops, each to a
+        // thread that slept while the disk synced: this machine's price for one, without actors.
+        add({ name: 'raw_pingpong_p50_us', value: median(await rawPingPong(4_000)), unit: 'us', goal: 'baseline: back to back' });
+        add({ name: 'raw_pingpong_after_idle_p50_us', value: median(await rawPingPong(800, 1)), unit: 'us', goal: 'baseline: each after 1 ms idle' });
       }
-      add({ name: 'lmdb_quorum_of_two_durable_puts_per_s', value: median(windows.map((w) => w.floor)), unit: 'round/s', goal: 'floor for commit_1: two synced puts at once, both awaited' });
-      add({ name: 'lmdb_quorum_of_two_staggered_puts_per_s', value: median(windows.map((w) => w.staggered)), unit: 'round/s', goal: `the same, the second put ${STAGGER_US} us after the first` });
-      add({ name: 'commit_1_in_flight_per_s', value: median(windows.map((w) => w.one.perSec)), unit: 'commit/s', goal: 'follows the disk: see its ratio to the staggered floor (etcd 3.4: 369)' });
-      add({ name: 'commit_1_in_flight_p50_ms', value: median(windows.map((w) => w.one.p50)), unit: 'ms', goal: '<= 1.5' });
-      add({ name: 'commit_1_in_flight_vs_quorum_floor', value: median(windows.map((w) => w.one.perSec / w.floor)), unit: 'ratio', goal: '1.0 = the disk is the only cost' });
-      add({ name: 'commit_1_in_flight_vs_staggered_floor', value: median(windows.map((w) => w.one.perSec / w.staggered)), unit: 'ratio', goal: '>= 0.8' });
-      // What commit_1 spends beyond the staggered floor is mostly cross-thread hops, each to a
-      // thread that slept while the disk synced: this machine's price for one, without actors.
-      add({ name: 'raw_pingpong_p50_us', value: median(await rawPingPong(4_000)), unit: 'us', goal: 'baseline: back to back' });
-      add({ name: 'raw_pingpong_after_idle_p50_us', value: median(await rawPingPong(800, 1)), unit: 'us', goal: 'baseline: each after 1 ms idle' });
 
-      const leaderNode = await waitForLeader(system, plan.proposers);
-      const encodedBefore = (await system.stats(leaderNode)).encodedBodies;
-      const many = await drive(Array.from({ length: 256 }, (_, i) => client(`c${i}`)), 1_000, 4_000);
-      const encoded = (await system.stats(leaderNode)).encodedBodies - encodedBefore;
-      add({ name: 'commit_256_in_flight_per_s', value: many.perSec, unit: 'commit/s', goal: '>= 20,000 (etcd 3.4, 64 in flight: 3,174)' });
-      // Counted over the warm-up and the span: each reply is a body; a slot's Accept and commit one each (sendMany).
-      add({ name: 'commit_256_leader_encoded_bodies_per_commit', value: encoded / many.commits, unit: 'body', goal: 'count: about 1 (the reply) plus 2 per slot' });
-      add({ name: 'commit_256_in_flight_p99_ms', value: many.p99, unit: 'ms', goal: 'measured' });
-      // The 256 clients run on this thread: its event-loop busy share over the span, and its busy time per commit.
-      add({ name: 'commit_256_client_thread_busy_share', value: many.busyShare, unit: 'ratio', goal: 'measured: 1.0 = the clients\' thread is the limit' });
-      add({ name: 'commit_256_client_thread_us_per_commit', value: many.busyUsPerCommit, unit: 'us', goal: 'measured: the clients\' thread, per commit' });
+      let many: Awaited<ReturnType<typeof drive>> | undefined;
+      if (PARTS.has('commit_256')) {
+        const leaderNode = await waitForLeader(system, plan.proposers);
+        const encodedBefore = (await system.stats(leaderNode)).encodedBodies;
+        many = await drive(Array.from({ length: 256 }, (_, i) => client(`c${i}`)), 1_000, 4_000);
+        const encoded = (await system.stats(leaderNode)).encodedBodies - encodedBefore;
+        add({ name: 'commit_256_in_flight_per_s', value: many.perSec, unit: 'commit/s', goal: '>= 20,000 (etcd 3.4, 64 in flight: 3,174)' });
+        // Counted over the warm-up and the span: each reply is a body; a slot's Accept and commit one each (sendMany).
+        add({ name: 'commit_256_leader_encoded_bodies_per_commit', value: encoded / many.commits, unit: 'body', goal: 'count: about 1 (the reply) plus 2 per slot' });
+        add({ name: 'commit_256_in_flight_p99_ms', value: many.p99, unit: 'ms', goal: 'measured' });
+        // The 256 clients run on this thread: its event-loop busy share over the span, and its busy time per commit.
+        add({ name: 'commit_256_client_thread_busy_share', value: many.busyShare, unit: 'ratio', goal: 'measured: 1.0 = the clients\' thread is the limit' });
+        add({ name: 'commit_256_client_thread_us_per_commit', value: many.busyUsPerCommit, unit: 'us', goal: 'measured: the clients\' thread, per commit' });
+      }
 
-      // One client, one session, 64 commands in flight through its window.
-      const pipelined = client('pipelined');
-      const piped = await drive(Array.from({ length: PIPELINE }, () => pipelined), 1_000, 4_000);
-      add({ name: 'pipelined_client_commits_per_s', value: piped.perSec, unit: 'commit/s', goal: `one client, ${PIPELINE} in flight` });
-      add({ name: 'pipelined_client_vs_commit_256', value: piped.perSec / many.perSec, unit: 'ratio', goal: '>= 0.5' });
-      // The same, the proposes of each turn sent as one propose-batch.
-      const batched = client('pipelined-batched', { maxCommands: 512, maxBytes: 1 << 20 });
-      const batchedPiped = await drive(Array.from({ length: PIPELINE }, () => batched), 1_000, 4_000);
-      add({ name: 'pipelined_batched_client_commits_per_s', value: batchedPiped.perSec, unit: 'commit/s', goal: `one client, ${PIPELINE} in flight, a turn's proposes in one message` });
-      add({ name: 'pipelined_batched_client_vs_commit_256', value: batchedPiped.perSec / many.perSec, unit: 'ratio', goal: 'measured: against pipelined_client_vs_commit_256' });
+      if (PARTS.has('pipelined')) {
+        // One client, one session, 64 commands in flight through its window.
+        const pipelined = client('pipelined');
+        const piped = await drive(Array.from({ length: PIPELINE }, () => pipelined), 1_000, 4_000);
+        add({ name: 'pipelined_client_commits_per_s', value: piped.perSec, unit: 'commit/s', goal: `one client, ${PIPELINE} in flight` });
+        if (many) add({ name: 'pipelined_client_vs_commit_256', value: piped.perSec / many.perSec, unit: 'ratio', goal: '>= 0.5' });
+        // The same, the proposes of each turn sent as one propose-batch.
+        const batched = client('pipelined-batched', { maxCommands: 512, maxBytes: 1 << 20 });
+        const batchedPiped = await drive(Array.from({ length: PIPELINE }, () => batched), 1_000, 4_000);
+        add({ name: 'pipelined_batched_client_commits_per_s', value: batchedPiped.perSec, unit: 'commit/s', goal: `one client, ${PIPELINE} in flight, a turn's proposes in one message` });
+        if (many) add({ name: 'pipelined_batched_client_vs_commit_256', value: batchedPiped.perSec / many.perSec, unit: 'ratio', goal: 'measured: against pipelined_client_vs_commit_256' });
+      }
 
-      const mib = Number(process.env.PAXOS_BENCH_CATCH_UP_MIB ?? 256);
-      add({ name: 'snapshot_catch_up_mb_per_s', value: await snapshotCatchUpMbPerSec(system, nodes, mib), unit: 'MB/s', goal: `>= 100 (a new learner, ${mib} MiB of state)` });
+      if (PARTS.has('catch_up')) {
+        const mib = Number(process.env.PAXOS_BENCH_CATCH_UP_MIB ?? 256);
+        add({ name: 'snapshot_catch_up_mb_per_s', value: await snapshotCatchUpMbPerSec(system, nodes, mib), unit: 'MB/s', goal: `>= 100 (a new learner, ${mib} MiB of state)` });
+      }
     } finally {
       await system.shutdown();
       await quorum.close();

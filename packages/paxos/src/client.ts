@@ -1,7 +1,8 @@
-import { backoffWaitMs, type ActorRef, type BackoffTiming, type Random } from '@actorfs/actors';
+import { afterTurn, backoffWaitMs, type ActorRef, type BackoffTiming, type Random } from '@actorfs/actors';
 import { compareBallots, type Ballot } from './ballot.ts';
 import { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRefusedError, PaxosUnavailableError, type RetryHandle } from './client-errors.ts';
-import type { Command, ProposeReply, ProposerMsg, ProposerStatus } from './messages.ts';
+import { timing } from './config.ts';
+import type { BatchBounds, Command, ProposeReply, ProposerMsg, ProposerStatus } from './messages.ts';
 import { approxBytes, piecesWithin } from './size.ts';
 import type { AnyMachineDef, MachineDef, OpOf, QueryOf, QueryResultOf, ResultOf } from './state-machine.ts';
 
@@ -12,12 +13,6 @@ export { PaxosDomainError, PaxosNoEffectError, PaxosOutcomeUnknownError, PaxosRe
  * ask with the status, a propose-batch with an array of replies).
  */
 export type Asker = (ref: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number) => Promise<ProposeReply | ProposeReply[]>;
-
-/** The group's bounds on a slot (its PaxosTiming's maxBatch and maxBatchBytes): a propose-batch stays within them. */
-export interface BatchBounds {
-  maxCommands: number;
-  maxBytes: number;
-}
 
 export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
   /** A label for this client: its sessions' ids start with it (for logs). */
@@ -48,8 +43,11 @@ export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
   /**
    * Given, the proposes (and retries) made within one turn go to each proposer as one
    * propose-batch message, answered in one reply, split at these bounds; without, one ask each.
+   * Bounds left out are PaxosTiming's defaults (maxBatch, maxBatchBytes). A batch over the group's
+   * own bounds is refused with them: the client keeps the lower bounds from then on and sends the
+   * refused commands again within them (they were never queued).
    */
-  batch?: BatchBounds;
+  batch?: Partial<BatchBounds>;
   /**
    * Carries on where an earlier client (of this id, restarted, say) stood: its `position`. Seqs
    * from ack+1 below nextSeq stay open for `retry`, so their outcomes can still be learned.
@@ -100,15 +98,19 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   private hint: ActorRef<ProposerMsg> | undefined;
   private next = 0;
   private readonly window: number;
+  /** With `batch`: the bounds a propose-batch stays within (lowered to the group's when it says so). */
+  private bounds: BatchBounds | undefined;
   /** Commands to send at the end of this turn, per proposer (with `batch`). */
   private readonly turn = new Map<string, { target: ActorRef<ProposerMsg>; sends: TurnSend[] }>();
 
   constructor(private readonly opts: PaxosClientOptions<M>) {
     if (opts.proposers.length === 0) throw new RangeError(`client ${opts.clientId}: proposers is empty; give it the group's proposers (plan.proposers)`);
     this.window = opts.window ?? 64;
-    const b = opts.batch;
-    if (b && !(Number.isSafeInteger(b.maxCommands) && b.maxCommands >= 1 && b.maxBytes > 0)) {
-      throw new RangeError(`client ${opts.clientId}: batch needs maxCommands >= 1 and maxBytes > 0 (the group's maxBatch and maxBatchBytes), got ${b.maxCommands} and ${b.maxBytes}`);
+    if (opts.batch) {
+      const defaults = timing();
+      const b = { maxCommands: opts.batch.maxCommands ?? defaults.maxBatch, maxBytes: opts.batch.maxBytes ?? defaults.maxBatchBytes };
+      if (!sendable(b)) throw new RangeError(`client ${opts.clientId}: batch needs maxCommands >= 1 and maxBytes > 0 (at most the group's maxBatch and maxBatchBytes), got ${b.maxCommands} and ${b.maxBytes}`);
+      this.bounds = b;
     }
     const r = opts.resume;
     if (r) {
@@ -324,44 +326,55 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
 
   /** One message's reply: a propose waits for the turn's batch, when batching. */
   private send(target: ActorRef<ProposerMsg>, msg: ProposerMsg, timeoutMs: number): Promise<ProposeReply> {
-    if (!this.opts.batch || msg.type !== 'propose') return this.opts.ask(target, msg, timeoutMs).then((r) => oneReply(r, msg));
+    if (!this.bounds || msg.type !== 'propose') return this.opts.ask(target, msg, timeoutMs).then((r) => oneReply(r, msg));
     return new Promise((resolve, reject) => {
       const key = target.toString();
       let pending = this.turn.get(key);
       if (!pending) this.turn.set(key, (pending = { target, sends: [] }));
-      if (this.turn.size === 1 && pending.sends.length === 0) {
-        // Once this turn is over: a promise job on threads. The simulator runs promise jobs only
-        // after an event that settles one, so a sleep of 0 (an event now) sends it there.
-        const send = (): void => this.sendTurn(timeoutMs);
-        void Promise.resolve().then(send);
-        void this.opts.sleep(0).then(send);
-      }
+      // One job a turn, no timer.
+      if (this.turn.size === 1 && pending.sends.length === 0) afterTurn(() => this.sendTurn(timeoutMs));
       pending.sends.push({ cmd: msg.cmd, resolve, reject });
     });
   }
 
-  /** The turn's proposes, to each proposer in batches within the bounds (a batch of one as a plain propose). */
+  /** The turn's proposes, to each proposer. */
   private sendTurn(timeoutMs: number): void {
-    const { ask, batch } = this.opts;
-    const bounds = batch!;
     const turn = [...this.turn.values()]; // empty if sent already
     this.turn.clear();
-    for (const { target, sends } of turn) {
-      for (const piece of piecesWithin(sends, bounds.maxBytes, (s) => approxBytes(s.cmd))) {
-        for (let i = 0; i < piece.length; i += bounds.maxCommands) {
-          const part = piece.slice(i, i + bounds.maxCommands);
-          const msg: ProposerMsg = part.length === 1 ? { type: 'propose', cmd: part[0]!.cmd } : { type: 'propose-batch', cmds: part.map((s) => s.cmd) };
-          ask(target, msg, timeoutMs).then(
-            (reply) => {
-              const replies = Array.isArray(reply) ? reply : [reply];
-              if (replies.length !== part.length) return part.forEach((s) => s.reject(new Error(`${target.toString()} answered ${replies.length} replies to ${part.length} commands`)));
-              part.forEach((s, j) => s.resolve(replies[j]!));
-            },
-            (err: unknown) => part.forEach((s) => s.reject(err)),
-          );
-        }
+    for (const { target, sends } of turn) this.sendWithin(target, sends, timeoutMs);
+  }
+
+  /** Proposes to target in batches within the bounds (a batch of one as a plain propose). */
+  private sendWithin(target: ActorRef<ProposerMsg>, sends: TurnSend[], timeoutMs: number): void {
+    const bounds = this.bounds!;
+    for (const piece of piecesWithin(sends, bounds.maxBytes, (s) => approxBytes(s.cmd))) {
+      for (let i = 0; i < piece.length; i += bounds.maxCommands) {
+        const part = piece.slice(i, i + bounds.maxCommands);
+        const msg: ProposerMsg = part.length === 1 ? { type: 'propose', cmd: part[0]!.cmd } : { type: 'propose-batch', cmds: part.map((s) => s.cmd) };
+        this.opts.ask(target, msg, timeoutMs).then(
+          (reply) => this.batchAnswered(target, part, reply, bounds, timeoutMs),
+          (err: unknown) => part.forEach((s) => s.reject(err)),
+        );
       }
     }
+  }
+
+  /**
+   * Each command its reply; but commands refused only as over the group's bounds go again within
+   * them, if those are below the bounds the batch was sent within (so this ends).
+   */
+  private batchAnswered(target: ActorRef<ProposerMsg>, part: TurnSend[], reply: ProposeReply | ProposeReply[], sentWithin: BatchBounds, timeoutMs: number): void {
+    const replies = Array.isArray(reply) ? reply : [reply];
+    if (replies.length !== part.length) return part.forEach((s) => s.reject(new Error(`${target.toString()} answered ${replies.length} replies to ${part.length} commands`)));
+    const group = replies.map(groupBounds).find((b) => b !== undefined);
+    const lower = group !== undefined && (group.maxCommands < sentWithin.maxCommands || group.maxBytes < sentWithin.maxBytes);
+    if (lower) this.bounds = { maxCommands: Math.min(this.bounds!.maxCommands, group.maxCommands), maxBytes: Math.min(this.bounds!.maxBytes, group.maxBytes) };
+    const again = part.filter((s, j) => {
+      const resend = lower && groupBounds(replies[j]!) !== undefined;
+      if (!resend) s.resolve(replies[j]!);
+      return resend;
+    });
+    if (again.length > 0) this.sendWithin(target, again, timeoutMs);
   }
 
   private forget(): void {
@@ -381,6 +394,17 @@ interface TurnSend {
 function oneReply(reply: ProposeReply | ProposeReply[], msg: ProposerMsg): ProposeReply {
   if (Array.isArray(reply)) throw new Error(`a ${msg.type} was answered with ${reply.length} replies`);
   return reply;
+}
+
+/** Bounds a batch can be sent within: at least one command, and some bytes. */
+function sendable(b: BatchBounds): boolean {
+  return Number.isSafeInteger(b.maxCommands) && b.maxCommands >= 1 && b.maxBytes > 0;
+}
+
+/** The group's bounds a reply refuses its command's propose-batch for being over (if sendable). */
+function groupBounds(reply: ProposeReply): BatchBounds | undefined {
+  const b = !reply.ok && 'batchBounds' in reply ? reply.batchBounds : undefined;
+  return b && sendable(b) ? b : undefined;
 }
 
 /** Stands for `random` when none is given: a backoff without jitter never draws. */

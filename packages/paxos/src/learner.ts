@@ -141,10 +141,23 @@ class LearnerReplica {
     if (out.events.length > 0) for (const s of this.subscribers) this.ctx.send(s, { type: 'applied', slot, events: out.events });
   }
 
-  /** replies[i] to handles[i]; each propose-batch its own, in one reply. */
+  /**
+   * replies[i] to handles[i]; each propose-batch its own, in one reply. In the order applied, so a
+   * client hears a slot's answers in the log's order: a batch's commands sit together in the slot,
+   * and its reply goes at its first.
+   */
   private answer(answers: Answers, replies: SessionReply[]): void {
-    answers.handles?.forEach((h, i) => h && this.ctx.replyTo(h, replies[i]));
-    for (const b of answers.batches ?? []) this.ctx.replyTo(b.handle, b.parts.map((p) => (typeof p === 'number' ? replies[p] : p)));
+    const batchAt = new Map<number, BatchAnswer>();
+    for (const b of answers.batches ?? []) {
+      const first = b.parts.find((p): p is number => typeof p === 'number');
+      if (first !== undefined) batchAt.set(first, b);
+    }
+    replies.forEach((reply, i) => {
+      const h = answers.handles?.[i];
+      if (h) this.ctx.replyTo(h, reply);
+      const b = batchAt.get(i);
+      if (b) this.ctx.replyTo(b.handle, b.parts.map((p) => (typeof p === 'number' ? replies[p] : p)));
+    });
   }
 
   private drain(): void {

@@ -41,12 +41,22 @@ export interface SlotValue {
  */
 export type RefusalCode = 'malformed' | 'too-large' | 'invalid' | 'session' | 'stale' | 'window';
 
+/** The group's bounds on a propose-batch (its PaxosTiming's maxBatch and maxBatchBytes, by approxBytes). */
+export interface BatchBounds {
+  maxCommands: number;
+  maxBytes: number;
+}
+
 /** The group's answer to a command as far as sessions and the machine are concerned. */
 export type SessionReply =
   | { ok: true; result: unknown }
   /** Applied: the machine refused the op with a domain error. */
   | { ok: false; error: DomainError }
-  | { ok: false; refused: RefusalCode; reason: string }
+  /**
+   * `batchBounds`: refused (too-large) only because its propose-batch was over these bounds, not
+   * queued; within them it may be sent again.
+   */
+  | { ok: false; refused: RefusalCode; reason: string; batchBounds?: BatchBounds }
   /**
    * Not applied (yet): try again, at `leader` if given. `maybeProposed` says the command may
    * already be in an accept (so it may yet be chosen and applied); without it, it was never

@@ -434,7 +434,7 @@ export class ProposerCore {
     if (items.length === 0) return this.reply(input.handle, batch.parts as ProposeReply[]);
     if (items.length > this.t.maxBatch || bytes > this.t.maxBatchBytes) {
       const reason = `batch too large: ${items.length} commands of about ${bytes} bytes; the limits are ${this.t.maxBatch} commands and ${this.t.maxBatchBytes} bytes`;
-      return this.refuseQueued(items, { ok: false, reason, refused: 'too-large' });
+      return this.refuseQueued(items, { ok: false, reason, refused: 'too-large', batchBounds: { maxCommands: this.t.maxBatch, maxBytes: this.t.maxBatchBytes } });
     }
     this.queueOrRefuse(items, l);
   }

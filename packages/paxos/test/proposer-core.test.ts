@@ -400,14 +400,15 @@ describe('ProposerCore: propose-batch (many commands in one message, one reply)'
     expect(seqsIn(c.step({ type: 'flush' }, now))).toEqual([[1, 2], [3, 4, 5, 6]]);
   });
 
-  it('a batch past maxBatch or maxBatchBytes is refused whole, in one reply, as too large', () => {
+  it("a batch past maxBatch or maxBatchBytes is refused whole, in one reply, as too large, with the group's bounds", () => {
     const c = core({ maxBatch: 4, maxBatchBytes: 10_000 });
     const { now } = leader(c);
+    const refused = expect.objectContaining({ ok: false, refused: 'too-large', batchBounds: { maxCommands: 4, maxBytes: 10_000 } });
     const tooMany = replies(c.step({ type: 'propose-batch', cmds: [1, 2, 3, 4, 5].map(cmd), handle: handle(1) }, now));
-    expect(tooMany).toEqual([Array.from({ length: 5 }, () => expect.objectContaining({ ok: false, refused: 'too-large' }))]);
+    expect(tooMany).toEqual([Array.from({ length: 5 }, () => refused)]);
     const big = (seq: number): Command => ({ type: 'op', session: 's', seq, ack: 0, op: 'x'.repeat(4_000) });
     const tooBig = replies(c.step({ type: 'propose-batch', cmds: [1, 2, 3].map(big), handle: handle(2) }, now));
-    expect(tooBig).toEqual([Array.from({ length: 3 }, () => expect.objectContaining({ ok: false, refused: 'too-large' }))]);
+    expect(tooBig).toEqual([Array.from({ length: 3 }, () => refused)]);
     expect(sent(c.step({ type: 'flush' }, now), 'accept')).toEqual([]);
   });
 

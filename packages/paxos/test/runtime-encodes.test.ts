@@ -8,7 +8,8 @@ import { KV_MACHINE, PaxosClient, planGroup, type GroupPlan, type ProposeReply, 
 /**
  * What a leader's thread encodes per slot, counted in the real runtime: five worker nodes (the
  * lock service's cell), each with an acceptor, a proposer and a learner, and a client on main.
- * Each message body a node encodes to send is counted (NodeStats.encodedBodies).
+ * Each message body a node encodes to send is counted (NodeStats.encodedBodies). Also, what a
+ * batching client sends per turn on threads, and the timers it asks for.
  */
 
 const NODES = ['w1', 'w2', 'w3', 'w4', 'w5'];
@@ -59,5 +60,36 @@ describe('a leader encodes each slot once for all its acceptors and once for its
     const slots = (await leaderStatus()).commitIndex - leader.commitIndex;
     expect(slots).toBeGreaterThanOrEqual(COMMITS);
     expect(encoded / slots).toBeLessThanOrEqual(3.5);
+  }, 120_000);
+});
+
+describe("a batching client on threads sends a turn's proposes at the turn's end", () => {
+  it('each turn goes as one propose-batch, with no timer asked for', async () => {
+    const sent: string[] = [];
+    let sleeps = 0;
+    const client = new PaxosClient({
+      clientId: 'turns',
+      machine: KV_MACHINE,
+      proposers: plan.proposers,
+      ask: (ref: ActorRef<ProposerMsg>, m: ProposerMsg, timeoutMs: number) => {
+        if (m.type === 'propose' || m.type === 'propose-batch') sent.push(m.type === 'propose' ? 'propose' : `batch of ${m.cmds.length}`);
+        return system.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>;
+      },
+      sleep: (ms) => {
+        sleeps++;
+        return new Promise((r) => setTimeout(r, ms));
+      },
+      timeoutMs: 5_000,
+      batch: {},
+    });
+    await client.propose({ op: 'put', key: 'turn', value: 0 }); // opens the session, finds the leader
+    await leaderStatus();
+    sent.length = sleeps = 0;
+    for (let turn = 1; turn <= 3; turn++) {
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => client.propose({ op: 'put', key: `turn-${turn}-${i}`, value: i })));
+      expect(results).toHaveLength(8);
+    }
+    expect(sent).toEqual(['batch of 8', 'batch of 8', 'batch of 8']);
+    expect(sleeps).toBe(0);
   }, 120_000);
 });

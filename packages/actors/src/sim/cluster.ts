@@ -1,3 +1,4 @@
+import { onAfterTurn } from '../after-turn.ts';
 import type { AskOptions, SpawnOptions } from '../context.ts';
 import type { DeadLetterReason } from '../errors.ts';
 import type { ActorKind } from '../kind.ts';
@@ -116,6 +117,9 @@ export class SimCluster {
   private readonly idHashes = new Map<string, number>();
   /** Set when promise work may be pending: continuations then run before the next event. */
   private promised = false;
+  private readonly markPromised = (): void => {
+    this.promised = true;
+  };
   private readonly nodeIndex = new Map<string, number>();
   private readonly simPools: SimPools;
   readonly dropped = { partition: 0, random: 0, nodeDown: 0 };
@@ -429,6 +433,7 @@ export class SimCluster {
 
   private async loop(deadline: number, pred: (() => boolean) | undefined): Promise<boolean> {
     let sinceYield = 0;
+    onAfterTurn(this.markPromised); // jobs a synchronous turn queues run before the next event
     for (;;) {
       if (pred?.()) return true;
       if (this.simPools.busy) await this.simPools.loaded();
