@@ -23,9 +23,7 @@ export type GrantOutcome =
 /** What a grant's timeout comes to. */
 export type GrantTimeout =
   | { kind: 'finish' }
-  /** No replica answered: the waiters get an error (they ask again) and the order goes again to `resendTo`. */
-  | { kind: 'again'; failed: ReplyHandle[]; resendTo: ServerId[] }
-  /** No replica answered and none of those asked is alive: the grant waits for a replica to report (see takeIn). */
+  /** No replica answered: the waiters get an error (they ask again) and the grant waits for replicas to report (see takeIn). */
   | { kind: 'stalled'; failed: ReplyHandle[] };
 
 /**
@@ -55,6 +53,11 @@ export function lostRaiseTargets(
 ): ServerId[] {
   if (raise?.version !== version || !raise.servers.every(isAlive)) return [];
   return raise.servers.filter((id) => (reportedOlder(id) ?? Infinity) < version);
+}
+
+/** What a grant's replicas must hold before its order: the chunk a copy is made from at the snapshot's version, or the chunk itself one version below. */
+function sourceOf(handle: ChunkHandle, g: PendingGrant): { handle: ChunkHandle; version: number } {
+  return g.order.type === 'copy-chunk' ? { handle: g.order.from, version: g.order.fromVersion } : { handle, version: g.version - 1 };
 }
 
 /**
@@ -124,37 +127,55 @@ export class LeaseGrants {
   /**
    * With some replica raised, the lease goes out. With none, the round is not given up: the
    * master's version already moved on, so every replica would be stale and the chunk lost. The
-   * waiting clients get an error and the order goes again to the replicas still alive.
+   * waiting clients get an error, and the order goes again to each replica whose next report
+   * shows it still needs it (see takeIn): never blindly, since a copy's source may have moved on.
    */
-  timedOut(handle: ChunkHandle, isAlive: (id: ServerId) => boolean): GrantTimeout | undefined {
+  timedOut(handle: ChunkHandle): GrantTimeout | undefined {
     const g = this.grants.get(handle);
     if (!g) return undefined;
     if (g.raised.length > 0) return { kind: 'finish' };
     const failed = g.waiters;
     g.waiters = [];
-    for (const id of g.awaiting) if (!isAlive(id)) g.awaiting.delete(id);
-    if (g.awaiting.size === 0) return { kind: 'stalled', failed };
-    return { kind: 'again', failed, resendTo: [...g.awaiting] };
+    g.awaiting.clear();
+    return { kind: 'stalled', failed };
   }
 
   /**
-   * A grant none of whose replicas answered takes in a replica reporting the version it raised
+   * A grant none of whose replicas answered takes in a server reporting the version it raises
    * from (no lease went out at the new version, so that replica is current): for a raise, of the
-   * chunk itself; for a copy after a snapshot, of the shared chunk it copies (its only replicas
-   * may all have been taken for dead while the copy was ordered). Returns the chunks whose order
-   * goes to `server` now.
+   * chunk itself; for a copy after a snapshot, of the shared chunk it copies, at exactly the
+   * snapshot's version. One reporting the grant's chunk at the new version already took the order
+   * (its answer was lost) and gets it again to answer again. Returns the chunks whose order goes
+   * to `server` now.
    */
   takeIn(server: ServerId, reports: readonly ReplicaReport[]): ChunkHandle[] {
     const held = new Map(reports.map((r) => [r.handle, r.version]));
     const taken: ChunkHandle[] = [];
     for (const [handle, g] of this.grants) {
       if (g.raised.length > 0 || g.awaiting.has(server)) continue;
-      const source = g.order.type === 'raise-version' ? handle : g.order.type === 'copy-chunk' ? g.order.from : undefined;
-      if (source === undefined || held.get(source) !== g.version - 1) continue;
+      const source = sourceOf(handle, g);
+      if (held.get(source.handle) !== source.version && held.get(handle) !== g.version) continue;
       g.awaiting.add(server);
       taken.push(handle);
     }
     return taken;
+  }
+
+  /**
+   * A server refused a copy order (its source is at another version): it is awaited no more.
+   * 'done' when it was the last one awaited and another raised, 'wait' otherwise, 'ignored' if
+   * no running grant awaited it.
+   */
+  refused(server: ServerId, handle: ChunkHandle): 'done' | 'wait' | 'ignored' {
+    const g = this.grants.get(handle);
+    if (!g?.awaiting.delete(server)) return 'ignored';
+    return g.awaiting.size === 0 && g.raised.length > 0 ? 'done' : 'wait';
+  }
+
+  /** A copy of `handle` ordered after a snapshot is under way: raised now, it would be copied with writes made after the snapshot. */
+  copyingFrom(handle: ChunkHandle): boolean {
+    for (const g of this.grants.values()) if (g.order.type === 'copy-chunk' && g.order.from === handle) return true;
+    return false;
   }
 
   /** The servers the last grant at `version` went ahead without (the primary forwards to them too). */

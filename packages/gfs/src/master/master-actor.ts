@@ -278,6 +278,7 @@ class MasterHost {
       case 'extend-lease':
       case 'lease-revoked':
       case 'version-raised':
+      case 'copy-refused':
       case 'clone-done':
       case 'heartbeat':
       case 'chunk-created':
@@ -365,7 +366,7 @@ class MasterHost {
     answer.replyDurable(true);
   }
 
-  private chunkserverMsg(msg: Extract<MasterMsg, { type: 'extend-lease' | 'lease-revoked' | 'version-raised' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
+  private chunkserverMsg(msg: Extract<MasterMsg, { type: 'extend-lease' | 'lease-revoked' | 'version-raised' | 'copy-refused' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
     if (msg.type === 'extend-lease') return this.extendAsked(msg);
     const problem = stampProblem(msg.stamp);
     if (problem) throw new Error(`${msg.type} from ${String(msg.server)}: ${problem}`);
@@ -383,7 +384,7 @@ class MasterHost {
     if (known) known.lastSeenMs = this.ctx.now();
   }
 
-  private applyReport(msg: Extract<MasterMsg, { type: 'lease-revoked' | 'version-raised' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
+  private applyReport(msg: Extract<MasterMsg, { type: 'lease-revoked' | 'version-raised' | 'copy-refused' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
     switch (msg.type) {
       case 'lease-revoked':
         return this.leaseRevoked(msg.server, msg.handle);
@@ -393,6 +394,12 @@ class MasterHost {
         if (step === 'ignored') return;
         this.locations.addReplica(msg.server, msg.handle, msg.version);
         if (step === 'done') this.finishGrant(msg.handle);
+        return;
+      }
+      case 'copy-refused': {
+        this.knownServer(msg.server);
+        this.ctx.log.warn('a copy after a snapshot was refused: its source is at another version', { handle: msg.handle, server: msg.server, from: msg.from, fromVersion: msg.fromVersion, heldVersion: msg.heldVersion });
+        if (this.grants.refused(msg.server, msg.handle) === 'done') this.finishGrant(msg.handle);
         return;
       }
       case 'clone-done': {
@@ -644,6 +651,7 @@ class MasterHost {
       return this.ctx.replyTo(waiter, this.leaseAnswer(handle, version, lease));
     }
     if (this.clones.has(handle) || this.quiescing.has(handle)) throw new Error(`chunk ${handle} is being re-replicated; ask again`);
+    if (this.grants.copyingFrom(handle)) throw new Error(`chunk ${handle} is being copied for a snapshot's file; ask again`);
     if (this.grants.has(handle)) return this.grants.wait(handle, waiter);
     const targets = raiseTargets(this.locations.liveReplicas(handle, version), this.creating.on(handle), (id) => this.servers.has(id), () => this.lostRaiseTargets(handle, version));
     if (targets.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
@@ -667,16 +675,13 @@ class MasterHost {
   }
 
   private grantTimedOut(handle: number): void {
-    const step = this.grants.timedOut(handle, (id) => this.servers.has(id));
+    const step = this.grants.timedOut(handle);
     if (!step) return;
     if (step.kind === 'finish') return this.finishGrant(handle);
     for (const w of step.failed) this.ctx.replyErrorTo(w, `chunk ${handle}: no replica answered the version raise yet; ask again`);
-    // with none left, the grant waits for a replica at the version before the raise to report
-    // again (see heartbeat): no lease went out at the new version, so that replica is current
-    if (step.kind === 'stalled') return this.ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: this.grants.get(handle)!.version });
-    const order = this.grants.get(handle)!.order;
-    for (const id of step.resendTo) this.ctx.send(this.servers.get(id)!.ref, order);
-    this.ctx.setTimer(`grant:${handle}`, this.config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
+    // the order goes again to each replica whose next heartbeat shows it at the version the grant
+    // raises from (see takeIn): no lease went out at the new version, so that replica is current
+    this.ctx.log.warn('no replica took a raised version yet; waiting for one to report', { handle, version: this.grants.get(handle)!.version });
   }
 
   /**
@@ -691,7 +696,7 @@ class MasterHost {
     const handle = this.metadata.newHandle();
     this.mutate({ type: 'copy-on-write', path, index, handle });
     this.mutate({ type: 'set-version', handle, version: version + 1 });
-    this.startGrant(handle, version + 1, live, waiter, { type: 'copy-chunk', from: shared, to: handle, version: version + 1 });
+    this.startGrant(handle, version + 1, live, waiter, { type: 'copy-chunk', from: shared, fromVersion: version, to: handle, version: version + 1 });
   }
 
   /** Replicas that did not persist the raised version are stale from now on (their next report has them deleted). */
