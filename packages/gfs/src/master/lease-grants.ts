@@ -23,7 +23,9 @@ export type GrantOutcome =
 /** What a grant's timeout comes to. */
 export type GrantTimeout =
   | { kind: 'finish' }
-  /** No replica answered: the waiters get an error (they ask again) and the grant waits for replicas to report (see takeIn). */
+  /** No replica answered: the waiters get an error (they ask again) and the order goes again to `resendTo`. */
+  | { kind: 'again'; failed: ReplyHandle[]; resendTo: ServerId[] }
+  /** No replica answered and none of those asked is alive: the grant waits for a replica to report (see takeIn). */
   | { kind: 'stalled'; failed: ReplyHandle[] };
 
 /**
@@ -55,7 +57,7 @@ export function lostRaiseTargets(
   return raise.servers.filter((id) => (reportedOlder(id) ?? Infinity) < version);
 }
 
-/** What a grant's replicas must hold before its order: the chunk a copy is made from at the snapshot's version, or the chunk itself one version below. */
+/** What a grant's replicas hold before its order: the chunk a copy is made from at the snapshot's version, or the chunk itself one version below. */
 function sourceOf(handle: ChunkHandle, g: PendingGrant): { handle: ChunkHandle; version: number } {
   return g.order.type === 'copy-chunk' ? { handle: g.order.from, version: g.order.fromVersion } : { handle, version: g.version - 1 };
 }
@@ -127,26 +129,25 @@ export class LeaseGrants {
   /**
    * With some replica raised, the lease goes out. With none, the round is not given up: the
    * master's version already moved on, so every replica would be stale and the chunk lost. The
-   * waiting clients get an error, and the order goes again to each replica whose next report
-   * shows it still needs it (see takeIn): never blindly, since a copy's source may have moved on.
+   * waiting clients get an error and the order goes again to the replicas still alive.
    */
-  timedOut(handle: ChunkHandle): GrantTimeout | undefined {
+  timedOut(handle: ChunkHandle, isAlive: (id: ServerId) => boolean): GrantTimeout | undefined {
     const g = this.grants.get(handle);
     if (!g) return undefined;
     if (g.raised.length > 0) return { kind: 'finish' };
     const failed = g.waiters;
     g.waiters = [];
-    g.awaiting.clear();
-    return { kind: 'stalled', failed };
+    for (const id of g.awaiting) if (!isAlive(id)) g.awaiting.delete(id);
+    if (g.awaiting.size === 0) return { kind: 'stalled', failed };
+    return { kind: 'again', failed, resendTo: [...g.awaiting] };
   }
 
   /**
-   * A grant none of whose replicas answered takes in a server reporting the version it raises
+   * A grant none of whose replicas answered takes in a replica reporting the version it raised
    * from (no lease went out at the new version, so that replica is current): for a raise, of the
    * chunk itself; for a copy after a snapshot, of the shared chunk it copies, at exactly the
-   * snapshot's version. One reporting the grant's chunk at the new version already took the order
-   * (its answer was lost) and gets it again to answer again. Returns the chunks whose order goes
-   * to `server` now.
+   * snapshot's version (its only replicas may all have been taken for dead while the copy was
+   * ordered). Returns the chunks whose order goes to `server` now.
    */
   takeIn(server: ServerId, reports: readonly ReplicaReport[]): ChunkHandle[] {
     const held = new Map(reports.map((r) => [r.handle, r.version]));
@@ -154,7 +155,7 @@ export class LeaseGrants {
     for (const [handle, g] of this.grants) {
       if (g.raised.length > 0 || g.awaiting.has(server)) continue;
       const source = sourceOf(handle, g);
-      if (held.get(source.handle) !== source.version && held.get(handle) !== g.version) continue;
+      if (held.get(source.handle) !== source.version) continue;
       g.awaiting.add(server);
       taken.push(handle);
     }

@@ -675,13 +675,17 @@ class MasterHost {
   }
 
   private grantTimedOut(handle: number): void {
-    const step = this.grants.timedOut(handle);
+    const step = this.grants.timedOut(handle, (id) => this.servers.has(id));
     if (!step) return;
     if (step.kind === 'finish') return this.finishGrant(handle);
     for (const w of step.failed) this.ctx.replyErrorTo(w, `chunk ${handle}: no replica answered the version raise yet; ask again`);
-    // the order goes again to each replica whose next heartbeat shows it at the version the grant
-    // raises from (see takeIn): no lease went out at the new version, so that replica is current
-    this.ctx.log.warn('no replica took a raised version yet; waiting for one to report', { handle, version: this.grants.get(handle)!.version });
+    // with none left, the grant waits for a replica at the version before the raise to report
+    // again (see heartbeat): no lease went out at the new version, so that replica is current
+    if (step.kind === 'stalled') return this.ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: this.grants.get(handle)!.version });
+    // (a copy order sent again is safe: it names the exact source version, refused if that moved on)
+    const order = this.grants.get(handle)!.order;
+    for (const id of step.resendTo) this.ctx.send(this.servers.get(id)!.ref, order);
+    this.ctx.setTimer(`grant:${handle}`, this.config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
   }
 
   /**
