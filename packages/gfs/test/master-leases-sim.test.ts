@@ -187,6 +187,26 @@ describe('chunkserver: report stamps across crashes before the incarnation is sy
   });
 });
 
+describe("master: a dead chunkserver's report stamp", () => {
+  it('is kept while a late report from its last run could still arrive (such a report is outdated), and dropped after ten server timeouts: the master keeps no stamp per server that ever reported', async () => {
+    const c = cell(44);
+    await c.sim.runFor(300);
+    const old = c.heartbeats.filter((h) => h.from === 'cs1').at(-2)!.body;
+    c.sim.crash('cs1');
+    await c.sim.runFor(600);
+    const registered = async (): Promise<string[]> => (await c.sim.call(c.master(), { type: 'status' })).servers.map((s) => s.id);
+    expect(await registered()).toEqual(['cs2', 'cs3']);
+    c.sim.tell(c.master(), old);
+    await c.sim.runFor(5);
+    expect(await registered()).toEqual(['cs2', 'cs3']);
+    await c.sim.runFor(10 * 300);
+    // the stamp is gone: the same report is taken as cs1's first
+    c.sim.tell(c.master(), old);
+    await c.sim.runFor(5);
+    expect(await registered()).toEqual(['cs1', 'cs2', 'cs3']);
+  });
+});
+
 describe("master: a chunk's only replica found bad", () => {
   it('is deleted, and its version is not raised again on the server that deleted it (a bad copy is not a lost raise)', async () => {
     const c = cell(34, { replicas: 1 });

@@ -33,6 +33,11 @@ interface ServerState extends ServerInfo {
 
 /** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
 const RECLAIM_PER_SCAN = 1000;
+/**
+ * A dead chunkserver's report stamp is dropped after this many server timeouts: by then no report
+ * it sent before it went silent is still in flight (the master heard nothing from it meanwhile).
+ */
+const STAMP_KEPT_SERVER_TIMEOUTS = 10;
 /** Checkpoint pieces written per commit: the mutations between them are never stopped for long. */
 const CHECKPOINT_PIECES_PER_TURN = 4;
 /** Explicit checkpoint requests waiting at once; one more is refused. */
@@ -781,6 +786,7 @@ class MasterHost {
   private scan(): void {
     const now = this.ctx.now();
     for (const [h, untilMs] of this.unackedLeases) if (untilMs <= now) this.unackedLeases.delete(h);
+    this.reportOrder.forgetDead(now, STAMP_KEPT_SERVER_TIMEOUTS * this.config.serverTimeoutMs);
     for (const [id, s] of this.servers) {
       if (s.lastSeenMs + this.config.serverTimeoutMs < now) {
         this.ctx.log.info('chunkserver silent, taken for dead', { server: id });
@@ -792,6 +798,7 @@ class MasterHost {
         }
         for (const h of this.locations.removeServer(id)) this.revokeLease(h);
         this.servers.delete(id);
+        this.reportOrder.dead(id, now);
       }
     }
     this.createAgain(now);
