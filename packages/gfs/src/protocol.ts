@@ -83,6 +83,8 @@ export type MasterMsg =
   | ({ type: 'chunk-created'; server: ServerId; handle: ChunkHandle; version: number } & Stamped)
   | ({ type: 'bad-replica'; server: ServerId; handle: ChunkHandle; reason: string } & Stamped)
   | ({ type: 'version-raised'; server: ServerId; handle: ChunkHandle; version: number } & Stamped)
+  /** A copy-chunk order for `handle` not carried out: its source `from` is held here at `heldVersion` (null: not at all), not `fromVersion`. */
+  | ({ type: 'copy-refused'; server: ServerId; handle: ChunkHandle; from: ChunkHandle; fromVersion: number; heldVersion: number | null } & Stamped)
   // ---- the master's own ----
   | { type: 'grant-timeout'; handle: ChunkHandle }
   /** A snapshot stops waiting for revocations: every lease it waited on has expired by now. */
@@ -104,7 +106,7 @@ export interface Stamped {
 }
 
 /** What a chunkserver tells the master through its MasterLink, stamped there. */
-export type ChunkserverReport = Extract<MasterMsg, { type: 'heartbeat' | 'lease-revoked' | 'chunk-created' | 'bad-replica' | 'version-raised' | 'clone-done' }>;
+export type ChunkserverReport = Extract<MasterMsg, { type: 'heartbeat' | 'lease-revoked' | 'chunk-created' | 'bad-replica' | 'version-raised' | 'copy-refused' | 'clone-done' }>;
 
 export interface ChunkLease extends ChunkLocation {
   primary: ServerId;
@@ -119,8 +121,12 @@ export interface Fenced {
 export type ChunkserverMsg =
   /** Persists a raised version, then answers the master with version-raised. */
   | ({ type: 'raise-version'; handle: ChunkHandle; version: number } & Fenced)
-  /** Copy-on-write: copies chunk `from` locally as `to` at `version`, then answers with version-raised for `to`. */
-  | ({ type: 'copy-chunk'; from: ChunkHandle; to: ChunkHandle; version: number } & Fenced)
+  /**
+   * Copy-on-write: copies chunk `from`, held at exactly `fromVersion` (the snapshot's), locally as
+   * `to` at `version`, then answers with version-raised for `to`. With `from` at another version
+   * (raised and written since: the order is late) nothing is copied and the answer is copy-refused.
+   */
+  | ({ type: 'copy-chunk'; from: ChunkHandle; fromVersion: number; to: ChunkHandle; version: number } & Fenced)
   | ({ type: 'create-chunk'; handle: ChunkHandle; version: number } & Fenced)
   | ({ type: 'delete-chunks'; handles: ChunkHandle[] } & Fenced)
   /** Re-replication: copy a chunk from `source` (piece by piece), then answer the master with clone-done. */

@@ -81,15 +81,31 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.raised('cs3', 1, 5, true)).toBe('done');
   });
 
-  it('a stalled copy after a snapshot takes in a server reporting the shared chunk it copies, at the version the copy raises from', () => {
+  it('a stalled copy after a snapshot takes in a server reporting the shared chunk it copies, at exactly the snapshot\'s version', () => {
     const g = new LeaseGrants(4);
-    g.start(8, 3, ['cs1'], waiter(1), { type: 'copy-chunk', from: 5, to: 8, version: 3 });
+    g.start(8, 3, ['cs1'], waiter(1), { type: 'copy-chunk', from: 5, fromVersion: 2, to: 8, version: 3 });
     expect(g.timedOut(8, alive())).toEqual({ kind: 'stalled', failed: [waiter(1)] });
-    // the copy (chunk 8) is held by none: the shared chunk 5 at version 2 is what counts
+    // the copy (chunk 8) is held by none: the shared chunk 5 at version 2 is what counts, not one raised since
     expect(g.takeIn('cs1', [{ handle: 8, version: 2 }, { handle: 5, version: 1 }])).toEqual([]);
+    expect(g.takeIn('cs1', [{ handle: 5, version: 3 }])).toEqual([]);
     expect(g.takeIn('cs1', [{ handle: 5, version: 2 }])).toEqual([8]);
     expect(g.takeIn('cs1', [{ handle: 5, version: 2 }])).toEqual([]);
     expect(g.raised('cs1', 8, 3, true)).toBe('done');
+  });
+
+  it('a server refusing a copy is awaited no more (nor sent the order again); the shared chunk counts as being copied while the copy\'s grant runs', () => {
+    const g = new LeaseGrants(4);
+    g.start(8, 3, ['cs1', 'cs2', 'cs3'], waiter(1), { type: 'copy-chunk', from: 5, fromVersion: 2, to: 8, version: 3 });
+    expect(g.copyingFrom(5)).toBe(true);
+    expect(g.copyingFrom(8)).toBe(false);
+    expect(g.refused('cs1', 8)).toBe('wait');
+    expect(g.refused('cs1', 8)).toBe('ignored');
+    expect(g.timedOut(8, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'again', failed: [waiter(1)], resendTo: ['cs2', 'cs3'] });
+    expect(g.raised('cs2', 8, 3, true)).toBe('wait');
+    expect(g.refused('cs3', 8)).toBe('done');
+    expect(g.finish(8, ['cs2'], false)).toMatchObject({ kind: 'lease', primary: 'cs2' });
+    expect(g.copyingFrom(5)).toBe(false);
+    expect(g.refused('cs3', 8)).toBe('ignored');
   });
 
   it('waiters are bounded, and leaving office ends every grant and hands back their waiters', () => {

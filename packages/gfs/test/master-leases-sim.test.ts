@@ -162,6 +162,51 @@ describe('chunkserver: report stamps', () => {
   });
 });
 
+describe('chunkserver: report stamps across crashes before the incarnation is synced', () => {
+  it('a start that crashes before its stored incarnation is synced sent nothing under it, so a restart within the same virtual ms, reusing it, is still greater than any the master heard of', async () => {
+    const c = cell(43);
+    await c.sim.runFor(300);
+    const sent = (): number[] => c.heartbeats.filter((h) => h.from === 'cs1').map((h) => h.body.stamp!.incarnation);
+    const at = c.sim.now();
+    c.sim.crash('cs1');
+    c.sim.restart('cs1');
+    await c.sim.runFor(0); // its first turns (the first heartbeat is due at once); every sync takes 1 ms or more
+    c.sim.crash('cs1'); // the disk loses the stored incarnation
+    const heardBefore = sent();
+    c.sim.restart('cs1');
+    expect(c.sim.now()).toBe(at);
+    await c.sim.runFor(300);
+    const later = sent().slice(heardBefore.length);
+    expect(later.length).toBeGreaterThan(0);
+    expect(Math.min(...later)).toBeGreaterThan(Math.max(...heardBefore));
+    // and the master applies the restarted server's chunk lists at once
+    await c.sim.call(c.master(), { type: 'create', path: '/f' });
+    await c.sim.call(c.master(), { type: 'add-chunk', path: '/f' });
+    await c.sim.runFor(300);
+    expect((await c.sim.call(c.master(), { type: 'status' })).servers.map((s) => [s.id, s.chunks])).toEqual([['cs1', 1], ['cs2', 1], ['cs3', 1]]);
+  });
+});
+
+describe("master: a dead chunkserver's report stamp", () => {
+  it('is kept while a late report from its last run could still arrive (such a report is outdated), and dropped after ten server timeouts: the master keeps no stamp per server that ever reported', async () => {
+    const c = cell(44);
+    await c.sim.runFor(300);
+    const old = c.heartbeats.filter((h) => h.from === 'cs1').at(-2)!.body;
+    c.sim.crash('cs1');
+    await c.sim.runFor(600);
+    const registered = async (): Promise<string[]> => (await c.sim.call(c.master(), { type: 'status' })).servers.map((s) => s.id);
+    expect(await registered()).toEqual(['cs2', 'cs3']);
+    c.sim.tell(c.master(), old);
+    await c.sim.runFor(5);
+    expect(await registered()).toEqual(['cs2', 'cs3']);
+    await c.sim.runFor(10 * 300);
+    // the stamp is gone: the same report is taken as cs1's first
+    c.sim.tell(c.master(), old);
+    await c.sim.runFor(5);
+    expect(await registered()).toEqual(['cs1', 'cs2', 'cs3']);
+  });
+});
+
 describe("master: a chunk's only replica found bad", () => {
   it('is deleted, and its version is not raised again on the server that deleted it (a bad copy is not a lost raise)', async () => {
     const c = cell(34, { replicas: 1 });

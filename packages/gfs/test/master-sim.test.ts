@@ -5,7 +5,7 @@ import { Chunkserver, CHUNK_DOMAIN } from '../src/chunkserver/chunkserver-actor.
 import { packBlock, unpackBlock } from '../src/chunkserver/block-store.ts';
 import type { GfsConfig } from '../src/config.ts';
 import { Master } from '../src/master/master-actor.ts';
-import type { ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
+import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../src/protocol.ts';
 
 const config = { chunkSizeBytes: 64 * 1024, blockSizeBytes: 4096, heartbeatIntervalMs: 100, scanIntervalMs: 100, checkpointEveryRecords: 7, checkpointPieceRows: 3, leaseMs: 1000, leaseGrantTimeoutMs: 500, clonePieceBytes: 1024, cloneTimeoutMs: 1000 };
 
@@ -37,6 +37,29 @@ function classify(err: unknown): 'refused' | 'unknown' | `bug: ${string}` {
   if (!(err instanceof RemoteActorError)) return 'unknown';
   if (err.remoteName === 'MetadataError' && /does not exist|already exists|is a directory|is not a directory/.test(err.message)) return 'refused';
   return `bug: ${err.message}`;
+}
+
+/** /f with one chunk holding `before` on every replica, snapshotted as /g (the chunk is shared). */
+async function snapshotted(sim: SimCluster): Promise<{ master: ActorRef<MasterMsg>; servers: Map<string, ActorRef<ChunkserverMsg>>; handle: number; before: Uint8Array }> {
+  const master = bootMaster(sim)();
+  const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+  const { handle } = await fileWithChunk(sim, master);
+  const before = new TextEncoder().encode('before the snapshot');
+  for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle, offset: 0, data: before });
+  await sim.call(master, { type: 'snapshot', source: '/f', target: '/g' });
+  return { master, servers, handle, before };
+}
+
+/** Asks for the lease on a file's first chunk until it is granted (refusals meanwhile say "ask again"). */
+async function untilLeased(sim: SimCluster, master: ActorRef<MasterMsg>, path: string): Promise<ChunkLease> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sim.call(master, { type: 'lease', path, index: 0 });
+    } catch (err) {
+      if (attempt >= 30 || !/ask again/.test(String(err))) throw err;
+      await sim.runFor(100);
+    }
+  }
 }
 
 /** Lets the chunkservers report, then makes /f with one chunk whose replicas the master knows. */
@@ -233,12 +256,7 @@ describe('master on the simulator', () => {
 
   it('after a snapshot, the first lease on a shared chunk has every replica copy it locally; writes to the copy leave the snapshot unchanged', async () => {
     const sim = new SimCluster({ seed: 8 });
-    const master = bootMaster(sim)();
-    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
-    const { handle } = await fileWithChunk(sim, master);
-    const before = new TextEncoder().encode('before the snapshot');
-    for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle, offset: 0, data: before });
-    await sim.call(master, { type: 'snapshot', source: '/f', target: '/g' });
+    const { master, servers, handle, before } = await snapshotted(sim);
     const lease = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
     expect(lease.handle).not.toBe(handle);
     expect(lease).toMatchObject({ version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
@@ -274,6 +292,63 @@ describe('master on the simulator', () => {
     expect(lease).toMatchObject({ version: 2, replicas: ['cs1'], primary: 'cs1' });
     expect(lease.handle).not.toBe(handle);
     expect(await sim.call(servers.get('cs1')!, { type: 'chunk-info', handle: lease.handle })).toMatchObject({ version: 2 });
+  });
+
+  it("the other file's lease does not raise a shared chunk while its copy after a snapshot has reached no replica: the copy holds no write made after the snapshot", async () => {
+    const sim = new SimCluster({ seed: 17 });
+    const { master, servers, handle, before } = await snapshotted(sim);
+    // /f's copy orders are lost (the heartbeats still arrive)
+    sim.partition(['m'], ['cs1', 'cs2', 'cs3'], { oneWay: true });
+    const first = sim.ask(master, { type: 'lease', path: '/f', index: 0 }).then(
+      () => 'granted',
+      (e: Error) => e.message,
+    );
+    await sim.runFor(50);
+    sim.heal();
+    // /g keeps the shared chunk: its lease waits until the copy is made
+    await expect(sim.call(master, { type: 'lease', path: '/g', index: 0 })).rejects.toThrow(/being copied for a snapshot's file; ask again/);
+    const shared = await untilLeased(sim, master, '/g');
+    expect(shared).toMatchObject({ handle, version: 2 });
+    const after = new TextEncoder().encode('AFTER the snapshot!');
+    for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle, offset: 0, data: after });
+    await sim.runFor(config.leaseGrantTimeoutMs);
+    expect(await first).toMatch(/no replica answered the version raise yet; ask again/);
+    const copy = await untilLeased(sim, master, '/f');
+    expect(copy.handle).not.toBe(handle);
+    for (const cs of copy.replicas) expect(Buffer.from(await sim.call(servers.get(cs)!, { type: 'read', handle: copy.handle, offset: 0, length: before.length }))).toEqual(Buffer.from(before));
+  });
+
+  it('a copy order delivered again after the shared chunk was raised and written is refused: nothing is copied, the master hears why, and no replica of the copy holds the later write', async () => {
+    const copyOrders: ChunkserverMsg[] = [];
+    const refusals: MasterMsg[] = [];
+    const sim = new SimCluster({
+      seed: 18,
+      onSend: (s) => {
+        const body = s.body as ChunkserverMsg | MasterMsg;
+        if (body.type === 'copy-chunk' && s.to.node === 'cs3') copyOrders.push(body);
+        if (body.type === 'copy-refused') refusals.push(body);
+      },
+    });
+    const { master, servers, handle, before } = await snapshotted(sim);
+    // the copy order to cs3 is lost: the grant goes ahead with cs1 and cs2
+    sim.partition(['m'], ['cs3'], { oneWay: true });
+    const copy = await sim.call(master, { type: 'lease', path: '/f', index: 0 });
+    expect(copy.replicas.sort()).toEqual(['cs1', 'cs2']);
+    sim.heal();
+    const shared = await sim.call(master, { type: 'lease', path: '/g', index: 0 });
+    expect(shared).toMatchObject({ handle, version: 2 });
+    const after = new TextEncoder().encode('AFTER the snapshot!');
+    for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle, offset: 0, data: after });
+    // the lost order turns up now (a duplicate the network held back, or an order sent again)
+    expect(copyOrders).toEqual([expect.objectContaining({ from: handle, fromVersion: 1, to: copy.handle, version: 2 })]);
+    sim.tell(servers.get('cs3')!, copyOrders[0]!);
+    await sim.runFor(50);
+    expect(await sim.call(servers.get('cs3')!, { type: 'chunk-info', handle: copy.handle })).toBeNull();
+    expect(refusals).toEqual([expect.objectContaining({ server: 'cs3', handle: copy.handle, from: handle, fromVersion: 1, heldVersion: 2 })]);
+    // re-replication brings the copy to cs3 from a good replica later: every replica holds the snapshot's bytes
+    await sim.runFor(3 * config.leaseMs);
+    const located = await sim.call(master, { type: 'locate', path: '/f', index: 0 });
+    for (const cs of located.replicas) expect(Buffer.from(await sim.call(servers.get(cs)!, { type: 'read', handle: copy.handle, offset: 0, length: before.length }))).toEqual(Buffer.from(before));
   });
 
   it('a snapshot taken while a lease grant runs turns the grant down; asked again, the lease comes on a copy', async () => {

@@ -35,6 +35,24 @@ describe('ReportOrder: which chunkserver reports are older than one the master a
     expect(order.isOutdated('cs1', { incarnation: 1, seq: 0 })).toBe(true);
   });
 
+  it("a dead server's stamp is kept (its late reports stay outdated) until it has been dead for the keep time; a server reporting again meanwhile keeps its stamp", () => {
+    const order = new ReportOrder();
+    order.applied('cs1', { incarnation: 5, seq: 7 });
+    order.applied('cs2', { incarnation: 3, seq: 2 });
+    order.dead('cs1', 1000);
+    order.dead('cs2', 1000);
+    order.dead('cs9', 1000); // never reported: nothing to keep
+    order.forgetDead(1999, 1000);
+    expect(order.isOutdated('cs1', { incarnation: 5, seq: 6 })).toBe(true);
+    // cs2 is heard from again (taken back) before the keep time is up: its stamp stays
+    order.applied('cs2', { incarnation: 3, seq: 3 });
+    order.forgetDead(2000, 1000);
+    expect(order.isOutdated('cs1', { incarnation: 5, seq: 6 })).toBe(false);
+    expect(order.isOutdated('cs2', { incarnation: 3, seq: 2 })).toBe(true);
+    order.forgetDead(10_000, 1000);
+    expect(order.isOutdated('cs2', { incarnation: 3, seq: 2 })).toBe(true);
+  });
+
   it('a malformed stamp is named', () => {
     expect(stampProblem(undefined)).toBeUndefined();
     expect(stampProblem({ incarnation: 0, seq: 0 })).toBeUndefined();

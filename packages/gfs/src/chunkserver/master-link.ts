@@ -13,8 +13,13 @@ const INCARNATION_KEY = ['master-link', 'incarnation'];
  */
 export class MasterLink {
   private readonly fence = new SequencerGuard(1);
-  /** Greater than every earlier start's: the clock, or one past the last stored if the clock is behind it. */
+  /**
+   * Greater than every earlier start's that reached the master: the clock, or one past the last
+   * stored if the clock is behind it. No report goes out before it is synced: a start that crashed
+   * before then (its stored value lost) sent none under it, so the next start may take it again.
+   */
   private readonly incarnation: number;
+  private incarnationSynced = false;
   private seq = 0;
 
   constructor(
@@ -23,7 +28,16 @@ export class MasterLink {
     private readonly replicas: ReadonlyArray<ActorRef<MasterMsg>>,
   ) {
     this.incarnation = Math.max(Math.floor(ctx.now()), (ctx.storage.get<number>(INCARNATION_KEY) ?? -1) + 1);
-    ctx.storage.put(INCARNATION_KEY, this.incarnation);
+    this.syncIncarnation();
+  }
+
+  /** Stores the incarnation, again if its commit failed. */
+  private syncIncarnation(): void {
+    this.ctx.storage.put(INCARNATION_KEY, this.incarnation);
+    this.ctx.storage.flushed().then(
+      () => void (this.incarnationSynced = true),
+      () => this.syncIncarnation(),
+    );
   }
 
   get current(): ActorRef<MasterMsg> {
@@ -38,7 +52,7 @@ export class MasterLink {
   }
 
   tell(msg: ChunkserverReport): void {
-    this.ctx.send(this.master, this.stamped(msg));
+    this.send(this.master, this.stamped(msg));
   }
 
   /** Sent once this turn's writes are durable. */
@@ -49,8 +63,13 @@ export class MasterLink {
   /** A heartbeat goes to the master and to every other master replica. */
   heartbeat(report: ChunkserverReport): void {
     const stamped = this.stamped(report);
-    this.ctx.send(this.master, stamped);
-    for (const r of this.replicas) if (r.node !== this.master.node || r.id !== this.master.id) this.ctx.send(r, stamped);
+    this.send(this.master, stamped);
+    for (const r of this.replicas) if (r.node !== this.master.node || r.id !== this.master.id) this.send(r, stamped);
+  }
+
+  private send(to: ActorRef<MasterMsg>, report: ChunkserverReport): void {
+    if (this.incarnationSynced) this.ctx.send(to, report);
+    else this.ctx.sendWhenDurable(to, report);
   }
 
   private stamped(msg: ChunkserverReport): ChunkserverReport {

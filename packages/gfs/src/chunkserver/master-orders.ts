@@ -45,9 +45,7 @@ export class MasterOrders {
       case 'version-stored':
         return this.versionStored(msg);
       case 'copy-chunk':
-        this.master.admit(msg);
-        if (!this.store.info(msg.to)) this.store.copy(msg.from, msg.to, msg.version);
-        return this.master.tellWhenDurable({ type: 'version-raised', server: this.server, handle: msg.to, version: msg.version });
+        return this.copyChunk(msg);
       case 'delete-chunks':
         return this.deleteChunks(msg);
       case 'clone':
@@ -90,6 +88,24 @@ export class MasterOrders {
   private versionStored(msg: Extract<ChunkOrderMsg, { type: 'version-stored' }>): void {
     if (msg.error !== undefined) return this.ctx.log.warn('a raised version was not stored', { handle: msg.handle, version: msg.version, error: msg.error });
     if (msg.raised) this.master.tell({ type: 'version-raised', server: this.server, handle: msg.handle, version: msg.version });
+  }
+
+  /**
+   * Copies only a source at the exact version the order names: one raised since was written to
+   * after the snapshot, and those writes must not reach the snapshot's copy (a late or repeated order).
+   */
+  private copyChunk(msg: Extract<ChunkOrderMsg, { type: 'copy-chunk' }>): void {
+    this.master.admit(msg);
+    if (!Number.isSafeInteger(msg.fromVersion)) throw new Error(`copy-chunk ${msg.to}: bad source version ${JSON.stringify(msg.fromVersion)}`);
+    const copied = { type: 'version-raised' as const, server: this.server, handle: msg.to, version: msg.version };
+    if (this.store.info(msg.to)) return this.master.tellWhenDurable(copied);
+    const held = this.store.info(msg.from)?.version ?? null;
+    if (held !== msg.fromVersion) {
+      this.ctx.log.warn('copy refused: its source is at another version', { handle: msg.to, from: msg.from, fromVersion: msg.fromVersion, heldVersion: held });
+      return this.master.tell({ type: 'copy-refused', server: this.server, handle: msg.to, from: msg.from, fromVersion: msg.fromVersion, heldVersion: held });
+    }
+    this.store.copy(msg.from, msg.to, msg.version);
+    this.master.tellWhenDurable(copied);
   }
 
   private deleteChunks(msg: Extract<ChunkOrderMsg, { type: 'delete-chunks' }>): void {

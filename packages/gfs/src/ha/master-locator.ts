@@ -36,103 +36,119 @@ const MAX_WAITERS = 10_000;
  * caller reports that the cached master failed it.
  */
 export const MasterLocator = defineActor('gfs.master-locator', (props: LocatorProps, ctx: ActorContext<LocatorMsg>) => {
-  const path = masterLockPath(props.lock);
-  let session = 0;
-  let ls: LsClient;
-  let sessionRef: ActorRef<never> | undefined;
-  let handle: Promise<HandleId> | undefined;
+  const locator = new Locator(props, ctx);
+  return (msg: LocatorMsg) => locator.receive(msg);
+});
+
+/** The locator's state: its lock-service session, the cached address and the callers waiting for a lookup. */
+class Locator {
+  private readonly path: string;
+  private session = 0;
+  private ls!: LsClient;
+  private sessionRef: ActorRef<never> | undefined;
+  private handle: Promise<HandleId> | undefined;
   /** undefined: not known (a lookup is due); null: the file names no master. */
-  let cached: ActorRef<MasterMsg> | null | undefined;
-  let lookingUp = false;
+  private cached: ActorRef<MasterMsg> | null | undefined;
+  private lookingUp = false;
   /** The file may have changed since the lookup in flight read it: its answer is not trusted, the file is read again. */
-  let readAgain = false;
-  let waiters: ReplyHandle[] = [];
+  private readAgain = false;
+  private waiters: ReplyHandle[] = [];
 
-  const newSession = (): void => {
-    if (sessionRef) ctx.stop(sessionRef);
-    session++;
-    const s = childLockSession(ctx, props.lock, props.principal, `${ctx.self.id}-ls-session-${session}`);
-    sessionRef = s.ref as ActorRef<never>;
-    ls = s.client;
-    handle = undefined;
-  };
+  constructor(
+    private readonly props: LocatorProps,
+    private readonly ctx: ActorContext<LocatorMsg>,
+  ) {
+    this.path = masterLockPath(props.lock);
+    this.newSession();
+    this.lookUp();
+    ctx.setTimer('poll', props.pollMs ?? 50, { type: 'locator-poll' }, { repeat: true });
+  }
 
-  const lookUp = (): void => {
-    if (lookingUp) {
-      readAgain = true;
-      return;
-    }
-    readAgain = false;
-    lookingUp = true;
-    const s = session;
-    const read = async (): Promise<ActorRef<MasterMsg> | null> => {
-      handle ??= (async () => {
-        await ls.open(directoryOf(path), { create: 'ifAbsent', kind: 'dir' });
-        return (await ls.open(path, { create: 'ifAbsent', events: ['contentsModified'] })).handle;
-      })();
-      const h = await handle.catch((err: unknown) => {
-        handle = undefined;
-        throw err;
-      });
-      const file = decodeMasterFile((await ls.getContentsAndStat(h)).contents);
-      return file ? masterRefOf(file) : null;
-    };
-    ctx.pipeToSelf(read(), (r) => (r.ok ? { type: 'looked-up', session: s, master: r.value } : { type: 'looked-up', session: s, master: null, error: r.error.message }));
-  };
-
-  const learn = (master: ActorRef<MasterMsg> | null): void => {
-    const changed = cached === undefined || cached?.node !== master?.node || cached?.id !== master?.id;
-    cached = master;
-    if (changed && props.subscriber) ctx.send(props.subscriber, { type: 'master-changed', master });
-    for (const w of waiters) ctx.replyTo(w, master);
-    waiters = [];
-  };
-
-  newSession();
-  lookUp();
-  ctx.setTimer('poll', props.pollMs ?? 50, { type: 'locator-poll' }, { repeat: true });
-
-  return (msg: LocatorMsg) => {
+  receive(msg: LocatorMsg): void {
+    const { ctx } = this;
     switch (msg.type) {
       case 'where': {
-        if (cached) return ctx.reply(cached);
+        if (this.cached) return ctx.reply(this.cached);
         const w = ctx.replyHandle(msg);
         if (!w) return;
-        if (waiters.length >= MAX_WAITERS) return ctx.replyTo(w, null);
-        waiters.push(w);
-        return lookUp();
+        if (this.waiters.length >= MAX_WAITERS) return ctx.replyTo(w, null);
+        this.waiters.push(w);
+        return this.lookUp();
       }
       case 'suspect':
-        if (cached && cached.node === msg.master.node && cached.id === msg.master.id) {
-          cached = undefined;
-          lookUp();
+        if (this.cached && this.cached.node === msg.master.node && this.cached.id === msg.master.id) {
+          this.cached = undefined;
+          this.lookUp();
         }
         return ctx.reply(true);
       case 'locator-poll': {
         // no master known: look again (the file's event may have come before the handle was open)
-        if (!cached) lookUp();
-        const s = session;
-        return ctx.pipeToSelf(ls.watch(), (r) => ({ type: 'locator-events', session: s, events: r.ok ? r.value.events : [] }));
+        if (!this.cached) this.lookUp();
+        const s = this.session;
+        return ctx.pipeToSelf(this.ls.watch(), (r) => ({ type: 'locator-events', session: s, events: r.ok ? r.value.events : [] }));
       }
-      case 'locator-events': {
-        if (msg.session !== session) return;
-        const ended = msg.events.some((e) => 'kind' in e && e.kind === 'expired');
-        if (ended) newSession();
-        if (ended || msg.events.some((e) => 'kind' in e && (e.kind === 'contentsModified' || e.kind === 'handleInvalid' || e.kind === 'masterFailover'))) {
-          cached = undefined;
-          lookUp();
-        }
-        return;
-      }
+      case 'locator-events':
+        return this.sessionEvents(msg.session, msg.events);
       case 'looked-up':
-        lookingUp = false;
-        if (msg.session !== session || readAgain) return lookUp();
+        this.lookingUp = false;
+        if (msg.session !== this.session || this.readAgain) return this.lookUp();
         if (msg.error !== undefined) ctx.log.debug('master lookup failed', { error: msg.error });
-        return learn(msg.master);
+        return this.learn(msg.master);
       default: {
         const never: never = msg;
         ctx.unhandled(never);
       }
     }
-  };
-});
+  }
+
+  private newSession(): void {
+    if (this.sessionRef) this.ctx.stop(this.sessionRef);
+    this.session++;
+    const s = childLockSession(this.ctx, this.props.lock, this.props.principal, `${this.ctx.self.id}-ls-session-${this.session}`);
+    this.sessionRef = s.ref as ActorRef<never>;
+    this.ls = s.client;
+    this.handle = undefined;
+  }
+
+  private sessionEvents(session: number, events: ClientEvent[]): void {
+    if (session !== this.session) return;
+    const ended = events.some((e) => 'kind' in e && e.kind === 'expired');
+    if (ended) this.newSession();
+    if (ended || events.some((e) => 'kind' in e && (e.kind === 'contentsModified' || e.kind === 'handleInvalid' || e.kind === 'masterFailover'))) {
+      this.cached = undefined;
+      this.lookUp();
+    }
+  }
+
+  private lookUp(): void {
+    if (this.lookingUp) {
+      this.readAgain = true;
+      return;
+    }
+    this.readAgain = false;
+    this.lookingUp = true;
+    const s = this.session;
+    this.ctx.pipeToSelf(this.read(), (r) => (r.ok ? { type: 'looked-up', session: s, master: r.value } : { type: 'looked-up', session: s, master: null, error: r.error.message }));
+  }
+
+  private async read(): Promise<ActorRef<MasterMsg> | null> {
+    this.handle ??= (async () => {
+      await this.ls.open(directoryOf(this.path), { create: 'ifAbsent', kind: 'dir' });
+      return (await this.ls.open(this.path, { create: 'ifAbsent', events: ['contentsModified'] })).handle;
+    })();
+    const h = await this.handle.catch((err: unknown) => {
+      this.handle = undefined;
+      throw err;
+    });
+    const file = decodeMasterFile((await this.ls.getContentsAndStat(h)).contents);
+    return file ? masterRefOf(file) : null;
+  }
+
+  private learn(master: ActorRef<MasterMsg> | null): void {
+    const changed = this.cached === undefined || this.cached?.node !== master?.node || this.cached?.id !== master?.id;
+    this.cached = master;
+    if (changed && this.props.subscriber) this.ctx.send(this.props.subscriber, { type: 'master-changed', master });
+    for (const w of this.waiters) this.ctx.replyTo(w, master);
+    this.waiters = [];
+  }
+}

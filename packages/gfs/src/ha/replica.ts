@@ -56,6 +56,7 @@ const OFF_DUTY: { [T in Exclude<MasterMsg['type'], HaMsg['type']>]: OffDuty } = 
   'revoke-timeout': 'ignore',
   'bad-replica': 'ignore',
   'version-raised': 'ignore',
+  'copy-refused': 'ignore',
   'grant-timeout': 'ignore',
   'clone-done': 'ignore',
   scan: 'ignore',

@@ -57,6 +57,11 @@ export function lostRaiseTargets(
   return raise.servers.filter((id) => (reportedOlder(id) ?? Infinity) < version);
 }
 
+/** What a grant's replicas hold before its order: the chunk a copy is made from at the snapshot's version, or the chunk itself one version below. */
+function sourceOf(handle: ChunkHandle, g: PendingGrant): { handle: ChunkHandle; version: number } {
+  return g.order.type === 'copy-chunk' ? { handle: g.order.from, version: g.order.fromVersion } : { handle, version: g.version - 1 };
+}
+
 /**
  * The master's lease grants in progress: per chunk, the raise sent to its replicas and the clients
  * waiting; and per chunk, the servers its last grant's raise went to that never answered (the
@@ -140,21 +145,38 @@ export class LeaseGrants {
   /**
    * A grant none of whose replicas answered takes in a replica reporting the version it raised
    * from (no lease went out at the new version, so that replica is current): for a raise, of the
-   * chunk itself; for a copy after a snapshot, of the shared chunk it copies (its only replicas
-   * may all have been taken for dead while the copy was ordered). Returns the chunks whose order
-   * goes to `server` now.
+   * chunk itself; for a copy after a snapshot, of the shared chunk it copies, at exactly the
+   * snapshot's version (its only replicas may all have been taken for dead while the copy was
+   * ordered). Returns the chunks whose order goes to `server` now.
    */
   takeIn(server: ServerId, reports: readonly ReplicaReport[]): ChunkHandle[] {
     const held = new Map(reports.map((r) => [r.handle, r.version]));
     const taken: ChunkHandle[] = [];
     for (const [handle, g] of this.grants) {
       if (g.raised.length > 0 || g.awaiting.has(server)) continue;
-      const source = g.order.type === 'raise-version' ? handle : g.order.type === 'copy-chunk' ? g.order.from : undefined;
-      if (source === undefined || held.get(source) !== g.version - 1) continue;
+      const source = sourceOf(handle, g);
+      if (held.get(source.handle) !== source.version) continue;
       g.awaiting.add(server);
       taken.push(handle);
     }
     return taken;
+  }
+
+  /**
+   * A server refused a copy order (its source is at another version): it is awaited no more.
+   * 'done' when it was the last one awaited and another raised, 'wait' otherwise, 'ignored' if
+   * no running grant awaited it.
+   */
+  refused(server: ServerId, handle: ChunkHandle): 'done' | 'wait' | 'ignored' {
+    const g = this.grants.get(handle);
+    if (!g?.awaiting.delete(server)) return 'ignored';
+    return g.awaiting.size === 0 && g.raised.length > 0 ? 'done' : 'wait';
+  }
+
+  /** A copy of `handle` ordered after a snapshot is under way: raised now, it would be copied with writes made after the snapshot. */
+  copyingFrom(handle: ChunkHandle): boolean {
+    for (const g of this.grants.values()) if (g.order.type === 'copy-chunk' && g.order.from === handle) return true;
+    return false;
   }
 
   /** The servers the last grant at `version` went ahead without (the primary forwards to them too). */

@@ -7,8 +7,7 @@ import { MasterReplicaRole } from '../ha/replica.ts';
 import type { ChunkLease, ChunkserverMsg, MasterMsg, MasterStatus } from '../protocol.ts';
 import { refusingBadInput } from '../refuse.ts';
 import { ChunkLocations, type Lease, type ServerId } from './chunk-locations.ts';
-import { replicasToDelete } from './garbage-collection.ts';
-import { heartbeatProblem, type Heartbeat } from './heartbeat.ts';
+import { extendLease, heartbeatProblem, primaryReplicas, stepHeartbeat, type Heartbeat, type HeartbeatState } from './heartbeat.ts';
 import { LeaseGrants, lostRaiseTargets, raiseTargets, type GrantOutcome } from './lease-grants.ts';
 import { MetadataError, type MasterMetadata } from './metadata.ts';
 import { OpLog, type PendingCheckpoint } from './op-log.ts';
@@ -34,6 +33,11 @@ interface ServerState extends ServerInfo {
 
 /** Hidden files reclaimed per scan at most (the rest wait for the next scan). */
 const RECLAIM_PER_SCAN = 1000;
+/**
+ * A dead chunkserver's report stamp is dropped after this many server timeouts: by then no report
+ * it sent before it went silent is still in flight (the master heard nothing from it meanwhile).
+ */
+const STAMP_KEPT_SERVER_TIMEOUTS = 10;
 /** Checkpoint pieces written per commit: the mutations between them are never stopped for long. */
 const CHECKPOINT_PIECES_PER_TURN = 4;
 /** Explicit checkpoint requests waiting at once; one more is refused. */
@@ -112,6 +116,8 @@ class MasterHost {
   /** From then on every live chunkserver has reported since this (re)start: a chunk none reported is held by none alive. */
   private reportedAllByMs = 0;
   private readonly ops: LockedOps<Answer>;
+  /** What a heartbeat's step and a lease extension read and update (see heartbeat.ts). */
+  private readonly cores: HeartbeatState;
   /** Operations that keep their locks past their turn: snapshots waiting for revocations. */
   private readonly snapshots = new SnapshotRevocations<PendingSnapshot>();
   private readonly durableReplies = new Map<number, { handle: ReplyHandle; value: unknown }>();
@@ -130,6 +136,14 @@ class MasterHost {
     this.recent = new RecentCreations(this.config);
     this.grants = new LeaseGrants(this.config.maxLeaseWaiters);
     this.ops = new LockedOps(this.config.maxLockWaiters);
+    this.cores = {
+      locations: this.locations,
+      creating: this.creating,
+      clones: this.clones,
+      grants: this.grants,
+      versionOf: (h) => this.versionOf(h),
+      frozen: (h) => (this.snapshots.isRevoking(h) ? 'is being snapshotted' : this.quiescing.has(h) ? 'is to be re-replicated' : undefined),
+    };
     this.startTerm();
     ctx.setTimer('scan', this.config.scanIntervalMs, { type: 'scan' }, { repeat: true });
     this.inTurn = {
@@ -278,6 +292,7 @@ class MasterHost {
       case 'extend-lease':
       case 'lease-revoked':
       case 'version-raised':
+      case 'copy-refused':
       case 'clone-done':
       case 'heartbeat':
       case 'chunk-created':
@@ -365,7 +380,7 @@ class MasterHost {
     answer.replyDurable(true);
   }
 
-  private chunkserverMsg(msg: Extract<MasterMsg, { type: 'extend-lease' | 'lease-revoked' | 'version-raised' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
+  private chunkserverMsg(msg: Extract<MasterMsg, { type: 'extend-lease' | 'lease-revoked' | 'version-raised' | 'copy-refused' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
     if (msg.type === 'extend-lease') return this.extendAsked(msg);
     const problem = stampProblem(msg.stamp);
     if (problem) throw new Error(`${msg.type} from ${String(msg.server)}: ${problem}`);
@@ -383,7 +398,7 @@ class MasterHost {
     if (known) known.lastSeenMs = this.ctx.now();
   }
 
-  private applyReport(msg: Extract<MasterMsg, { type: 'lease-revoked' | 'version-raised' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
+  private applyReport(msg: Extract<MasterMsg, { type: 'lease-revoked' | 'version-raised' | 'copy-refused' | 'clone-done' | 'heartbeat' | 'chunk-created' | 'bad-replica' }>): void {
     switch (msg.type) {
       case 'lease-revoked':
         return this.leaseRevoked(msg.server, msg.handle);
@@ -393,6 +408,12 @@ class MasterHost {
         if (step === 'ignored') return;
         this.locations.addReplica(msg.server, msg.handle, msg.version);
         if (step === 'done') this.finishGrant(msg.handle);
+        return;
+      }
+      case 'copy-refused': {
+        this.knownServer(msg.server);
+        this.ctx.log.warn('a copy after a snapshot was refused: its source is at another version', { handle: msg.handle, server: msg.server, from: msg.from, fromVersion: msg.fromVersion, heldVersion: msg.heldVersion });
+        if (this.grants.refused(msg.server, msg.handle) === 'done') this.finishGrant(msg.handle);
         return;
       }
       case 'clone-done': {
@@ -569,14 +590,8 @@ class MasterHost {
 
   /** A running lease of `server` on the chunk gets leaseMs more, and the primary is told; refused while the chunk is being snapshotted. */
   private extendLease(server: ServerId, handle: number, version: number): number {
-    const current = this.versionOf(handle);
-    if (current === undefined) throw new Error(`unknown chunk handle ${handle}`);
-    if (version !== current) throw new Error(`chunk ${handle}: version ${version} is stale (the master's is ${current})`);
-    if (this.snapshots.isRevoking(handle)) throw new Error(`chunk ${handle} is being snapshotted: its lease is not extended`);
-    if (this.quiescing.has(handle)) throw new Error(`chunk ${handle} is to be re-replicated: its lease is not extended`);
-    if (!this.locations.extendLease(handle, server, this.ctx.now(), this.config.leaseMs)) throw new Error(`chunk ${handle}: ${server} holds no running lease on it`);
-    const lease = this.locations.lease(handle, this.ctx.now())!;
-    this.tellPrimary(handle, current, lease);
+    const lease = extendLease(this.cores, server, handle, version, { nowMs: this.ctx.now(), leaseMs: this.config.leaseMs });
+    this.tellPrimary(handle, version, lease);
     return lease.expiresAtMs;
   }
 
@@ -608,14 +623,11 @@ class MasterHost {
 
   /**
    * The primary learns of its lease from the master (told again with every answer naming it, so a
-   * lost grant is not fatal), with the replicas it must forward mutations to: the live ones, and
-   * at a grant also those the raise went to whose answer is missing (they may hold the new
-   * version, and would be read later with mutations missed).
+   * lost grant is not fatal), with the replicas it forwards mutations to (see primaryReplicas).
    */
-  private tellPrimary(handle: number, version: number, lease: Lease): void {
+  private tellPrimary(handle: number, version: number, lease: Lease, replicaIds = primaryReplicas(this.cores, handle, version)): void {
     const s = this.servers.get(lease.holder);
-    const ids = new Set([...this.locations.liveReplicas(handle, version), ...this.grants.unanswered(handle, version)]);
-    const replicas = [...ids].flatMap((id) => this.servers.get(id)?.ref ?? []);
+    const replicas = replicaIds.flatMap((id) => this.servers.get(id)?.ref ?? []);
     if (s) this.ctx.send(s.ref, this.order({ type: 'lease-granted', handle, version, durationMs: lease.expiresAtMs - this.ctx.now(), replicas }));
   }
 
@@ -644,6 +656,7 @@ class MasterHost {
       return this.ctx.replyTo(waiter, this.leaseAnswer(handle, version, lease));
     }
     if (this.clones.has(handle) || this.quiescing.has(handle)) throw new Error(`chunk ${handle} is being re-replicated; ask again`);
+    if (this.grants.copyingFrom(handle)) throw new Error(`chunk ${handle} is being copied for a snapshot's file; ask again`);
     if (this.grants.has(handle)) return this.grants.wait(handle, waiter);
     const targets = raiseTargets(this.locations.liveReplicas(handle, version), this.creating.on(handle), (id) => this.servers.has(id), () => this.lostRaiseTargets(handle, version));
     if (targets.length === 0) throw new Error(`chunk ${handle}: no live replica to grant a lease to`);
@@ -674,6 +687,7 @@ class MasterHost {
     // with none left, the grant waits for a replica at the version before the raise to report
     // again (see heartbeat): no lease went out at the new version, so that replica is current
     if (step.kind === 'stalled') return this.ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: this.grants.get(handle)!.version });
+    // (a copy order sent again is safe: it names the exact source version, refused if that moved on)
     const order = this.grants.get(handle)!.order;
     for (const id of step.resendTo) this.ctx.send(this.servers.get(id)!.ref, order);
     this.ctx.setTimer(`grant:${handle}`, this.config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
@@ -691,7 +705,7 @@ class MasterHost {
     const handle = this.metadata.newHandle();
     this.mutate({ type: 'copy-on-write', path, index, handle });
     this.mutate({ type: 'set-version', handle, version: version + 1 });
-    this.startGrant(handle, version + 1, live, waiter, { type: 'copy-chunk', from: shared, to: handle, version: version + 1 });
+    this.startGrant(handle, version + 1, live, waiter, { type: 'copy-chunk', from: shared, fromVersion: version, to: handle, version: version + 1 });
   }
 
   /** Replicas that did not persist the raised version are stale from now on (their next report has them deleted). */
@@ -750,42 +764,29 @@ class MasterHost {
     }
   }
 
+  /** Registers the server, and carries out what the heartbeat's step decides (see stepHeartbeat). */
   private heartbeat(msg: Heartbeat): void {
     const problem = heartbeatProblem(msg);
     if (problem) throw new Error(`malformed heartbeat: ${problem}`);
-    this.servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: this.ctx.now() });
-    const versionOf = (h: number): number | undefined => this.versionOf(h);
-    if (this.ha && !this.ha.serving) return void this.locations.applyReport(msg.server, msg.chunks, versionOf); // a backup or shadow only learns where chunks are
-    for (const handle of msg.leases ?? []) {
-      try {
-        this.extendLease(msg.server, handle, this.versionOf(handle) ?? -1);
-      } catch {
-        // not extended: the primary's lease runs out and it asks for a new one
-      }
-    }
-    const verdict = this.locations.applyReport(msg.server, msg.chunks, versionOf);
-    for (const { handle } of msg.chunks) this.creating.reported(msg.server, handle);
-    this.clones.endedAt(msg.server, msg.cloning ?? [], this.ctx.now(), this.config.heartbeatIntervalMs);
-    for (const handle of this.grants.takeIn(msg.server, msg.chunks)) {
+    const now = this.ctx.now();
+    this.servers.set(msg.server, { id: msg.server, rack: msg.rack, usedBytes: msg.usedBytes, capacityBytes: msg.capacityBytes, ref: msg.ref, lastSeenMs: now });
+    const timing = { nowMs: now, leaseMs: this.config.leaseMs, heartbeatIntervalMs: this.config.heartbeatIntervalMs };
+    const effects = stepHeartbeat(msg, this.cores, timing, this.ha !== undefined && !this.ha.serving);
+    for (const e of effects.extended) this.tellPrimary(e.handle, e.version, e.lease, e.replicas);
+    for (const handle of effects.grantOrders) {
       this.ctx.send(msg.ref, this.grants.get(handle)!.order);
       this.ctx.setTimer(`grant:${handle}`, this.config.leaseGrantTimeoutMs, { type: 'grant-timeout', handle });
     }
-    // a replica ahead of the master's version means the master failed while granting a lease: adopt it
     // (replicas still recorded at the old version are not handed out from now on; each one's own
     // next report shows whether it is stale, so none is deleted on an outdated view)
-    for (const { handle, version } of verdict.ahead) if (version > this.versionOf(handle)!) this.mutate({ type: 'set-version', handle, version });
-    const reported = new Map(msg.chunks.map((c) => [c.handle, c.version]));
-    const kept = (h: number): boolean =>
-      this.grants.awaits(msg.server, h, reported.get(h), this.versionOf(h)) ||
-      this.clones.get(h)?.target === msg.server ||
-      this.locations.liveReplicas(h, this.versionOf(h)!).length === 0;
-    const doomed = replicasToDelete(verdict, kept);
-    if (doomed.length > 0) this.ctx.send(msg.ref, this.order({ type: 'delete-chunks', handles: doomed }));
+    for (const { handle, version } of effects.adopt) if (version > this.versionOf(handle)!) this.mutate({ type: 'set-version', handle, version });
+    if (effects.deletions.length > 0) this.ctx.send(msg.ref, this.order({ type: 'delete-chunks', handles: effects.deletions }));
   }
 
   private scan(): void {
     const now = this.ctx.now();
     for (const [h, untilMs] of this.unackedLeases) if (untilMs <= now) this.unackedLeases.delete(h);
+    this.reportOrder.forgetDead(now, STAMP_KEPT_SERVER_TIMEOUTS * this.config.serverTimeoutMs);
     for (const [id, s] of this.servers) {
       if (s.lastSeenMs + this.config.serverTimeoutMs < now) {
         this.ctx.log.info('chunkserver silent, taken for dead', { server: id });
@@ -797,6 +798,7 @@ class MasterHost {
         }
         for (const h of this.locations.removeServer(id)) this.revokeLease(h);
         this.servers.delete(id);
+        this.reportOrder.dead(id, now);
       }
     }
     this.createAgain(now);

@@ -136,95 +136,119 @@ export class MasterMetadata {
     if (problem) throw new MetadataError('bad-record', problem);
     switch (record.type) {
       case 'mkdir':
-        this.mustBeFree(record.path);
-        this.namespace.set(record.path, { kind: 'dir' });
-        return;
-      case 'rmdir': {
-        this.dirAt(record.path);
-        if (record.path === ROOT) throw new MetadataError('bad-record', 'the root cannot be removed');
-        if (!this.namespace.children(record.path).next().done) throw new MetadataError('not-empty', `${record.path} is not empty`);
-        this.namespace.delete(record.path);
-        return;
-      }
+        return this.applyMkdir(record);
+      case 'rmdir':
+        return this.applyRmdir(record);
       case 'create':
-        this.mustBeFree(record.path);
-        this.namespace.set(record.path, { kind: 'file', chunks: [] });
-        return;
-      case 'add-chunk': {
-        const file = this.fileAt(record.path);
-        this.mustBeNewHandle(record.handle);
-        this.namespace.set(record.path, { kind: 'file', chunks: [...file.chunks, record.handle] });
-        this.chunkMeta.set(record.handle, { version: 1, refs: 1 });
-        this.nextHandle = record.handle + 1;
-        return;
-      }
-      case 'set-version': {
-        const meta = this.chunkAt(record.handle);
-        if (record.version <= meta.version) {
-          throw new MetadataError('bad-record', `chunk ${record.handle}: version ${record.version} is not above ${meta.version}`);
-        }
-        this.chunkMeta.set(record.handle, { ...meta, version: record.version });
-        if (record.raisedOn) this.raises.set(record.handle, { version: record.version, servers: [...record.raisedOn] });
-        else this.raises.delete(record.handle);
-        return;
-      }
-      case 'delete': {
-        const file = this.fileAt(record.path);
-        if (record.atMs <= this.lastDeletedAtMs) {
-          throw new MetadataError('bad-record', `deletion time ${record.atMs} is not after the last one (${this.lastDeletedAtMs})`);
-        }
-        this.namespace.delete(record.path);
-        this.namespace.set(childPath(parentOf(record.path)!, hiddenName(baseName(record.path), record.atMs)), file);
-        this.lastDeletedAtMs = record.atMs;
-        return;
-      }
-      case 'undelete': {
-        const { file, original } = this.hiddenAt(record.hiddenPath);
-        this.mustBeFree(original);
-        this.namespace.delete(record.hiddenPath);
-        this.namespace.set(original, file);
-        return;
-      }
-      case 'reclaim': {
-        const { file } = this.hiddenAt(record.hiddenPath);
-        this.namespace.delete(record.hiddenPath);
-        for (const h of file.chunks) this.unref(h);
-        return;
-      }
-      case 'rename': {
-        const moved = this.movable(record.from, record.to);
-        for (const [path] of moved) this.namespace.delete(path);
-        for (const [path, entry] of moved) this.namespace.set(record.to + path.slice(record.from.length), entry);
-        return;
-      }
-      case 'snapshot': {
-        const copied = this.movable(record.source, record.target).filter(([path]) => !parseHiddenName(baseName(path)));
-        for (const [path, entry] of copied) {
-          this.namespace.set(record.target + path.slice(record.source.length), entry);
-          if (entry.kind === 'file') for (const h of entry.chunks) this.chunkMeta.get(h)!.refs++;
-        }
-        return;
-      }
-      case 'copy-on-write': {
-        const file = this.fileAt(record.path);
-        const old = file.chunks[record.index];
-        if (old === undefined) throw new MetadataError('not-found', `${record.path} has no chunk ${record.index}`);
-        const meta = this.chunkMeta.get(old)!;
-        if (meta.refs < 2) throw new MetadataError('bad-record', `chunk ${old} of ${record.path} is not shared`);
-        this.mustBeNewHandle(record.handle);
-        const chunks = [...file.chunks];
-        chunks[record.index] = record.handle;
-        this.namespace.set(record.path, { kind: 'file', chunks });
-        this.chunkMeta.set(record.handle, { version: meta.version, refs: 1 });
-        this.nextHandle = record.handle + 1;
-        meta.refs--;
-        return;
-      }
+        return this.applyCreate(record);
+      case 'add-chunk':
+        return this.applyAddChunk(record);
+      case 'set-version':
+        return this.applySetVersion(record);
+      case 'delete':
+        return this.applyDelete(record);
+      case 'undelete':
+        return this.applyUndelete(record);
+      case 'reclaim':
+        return this.applyReclaim(record);
+      case 'rename':
+        return this.applyRename(record);
+      case 'snapshot':
+        return this.applySnapshot(record);
+      case 'copy-on-write':
+        return this.applyCopyOnWrite(record);
       default: {
         const never: never = record;
         throw new MetadataError('bad-record', `unknown record ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  private applyMkdir(record: Extract<MetadataRecord, { type: 'mkdir' }>): void {
+    this.mustBeFree(record.path);
+    this.namespace.set(record.path, { kind: 'dir' });
+  }
+
+  private applyRmdir(record: Extract<MetadataRecord, { type: 'rmdir' }>): void {
+    this.dirAt(record.path);
+    if (record.path === ROOT) throw new MetadataError('bad-record', 'the root cannot be removed');
+    if (!this.namespace.children(record.path).next().done) throw new MetadataError('not-empty', `${record.path} is not empty`);
+    this.namespace.delete(record.path);
+  }
+
+  private applyCreate(record: Extract<MetadataRecord, { type: 'create' }>): void {
+    this.mustBeFree(record.path);
+    this.namespace.set(record.path, { kind: 'file', chunks: [] });
+  }
+
+  private applyAddChunk(record: Extract<MetadataRecord, { type: 'add-chunk' }>): void {
+    const file = this.fileAt(record.path);
+    this.mustBeNewHandle(record.handle);
+    this.namespace.set(record.path, { kind: 'file', chunks: [...file.chunks, record.handle] });
+    this.chunkMeta.set(record.handle, { version: 1, refs: 1 });
+    this.nextHandle = record.handle + 1;
+  }
+
+  private applySetVersion(record: Extract<MetadataRecord, { type: 'set-version' }>): void {
+    const meta = this.chunkAt(record.handle);
+    if (record.version <= meta.version) {
+      throw new MetadataError('bad-record', `chunk ${record.handle}: version ${record.version} is not above ${meta.version}`);
+    }
+    this.chunkMeta.set(record.handle, { ...meta, version: record.version });
+    if (record.raisedOn) this.raises.set(record.handle, { version: record.version, servers: [...record.raisedOn] });
+    else this.raises.delete(record.handle);
+  }
+
+  private applyDelete(record: Extract<MetadataRecord, { type: 'delete' }>): void {
+    const file = this.fileAt(record.path);
+    if (record.atMs <= this.lastDeletedAtMs) {
+      throw new MetadataError('bad-record', `deletion time ${record.atMs} is not after the last one (${this.lastDeletedAtMs})`);
+    }
+    this.namespace.delete(record.path);
+    this.namespace.set(childPath(parentOf(record.path)!, hiddenName(baseName(record.path), record.atMs)), file);
+    this.lastDeletedAtMs = record.atMs;
+  }
+
+  private applyUndelete(record: Extract<MetadataRecord, { type: 'undelete' }>): void {
+    const { file, original } = this.hiddenAt(record.hiddenPath);
+    this.mustBeFree(original);
+    this.namespace.delete(record.hiddenPath);
+    this.namespace.set(original, file);
+  }
+
+  private applyReclaim(record: Extract<MetadataRecord, { type: 'reclaim' }>): void {
+    const { file } = this.hiddenAt(record.hiddenPath);
+    this.namespace.delete(record.hiddenPath);
+    for (const h of file.chunks) this.unref(h);
+  }
+
+  private applyRename(record: Extract<MetadataRecord, { type: 'rename' }>): void {
+    const moved = this.movable(record.from, record.to);
+    for (const [path] of moved) this.namespace.delete(path);
+    for (const [path, entry] of moved) this.namespace.set(record.to + path.slice(record.from.length), entry);
+  }
+
+  private applySnapshot(record: Extract<MetadataRecord, { type: 'snapshot' }>): void {
+    const copied = this.movable(record.source, record.target).filter(([path]) => !parseHiddenName(baseName(path)));
+    for (const [path, entry] of copied) {
+      this.namespace.set(record.target + path.slice(record.source.length), entry);
+      if (entry.kind === 'file') for (const h of entry.chunks) this.chunkMeta.get(h)!.refs++;
+    }
+  }
+
+  private applyCopyOnWrite(record: Extract<MetadataRecord, { type: 'copy-on-write' }>): void {
+    const file = this.fileAt(record.path);
+    const old = file.chunks[record.index];
+    if (old === undefined) throw new MetadataError('not-found', `${record.path} has no chunk ${record.index}`);
+    const meta = this.chunkMeta.get(old)!;
+    if (meta.refs < 2) throw new MetadataError('bad-record', `chunk ${old} of ${record.path} is not shared`);
+    this.mustBeNewHandle(record.handle);
+    const chunks = [...file.chunks];
+    chunks[record.index] = record.handle;
+    this.namespace.set(record.path, { kind: 'file', chunks });
+    this.chunkMeta.set(record.handle, { version: meta.version, refs: 1 });
+    this.nextHandle = record.handle + 1;
+    meta.refs--;
   }
 
   checkpoint(rowsPerPiece: number): CheckpointPiece[] {
