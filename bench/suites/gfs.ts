@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +16,10 @@ const APPENDS_PER_CLIENT = Number(process.env.GFS_BENCH_APPENDS ?? 8);
 const CREATE_SPAN_MS = Number(process.env.GFS_BENCH_SPAN_MS ?? 3_000);
 const CREATES_IN_FLIGHT = 32;
 const RAW_VALUES = 2048; // 128 MiB of 64 KiB values
+/** The parts to run, as a comma list (default all); e.g. GFS_BENCH_PARTS=write-read while working on reads (ratios need raw). */
+const ALL_PARTS = ['raw', 'create', 'write-read', 'append'] as const;
+const PARTS = new Set((process.env.GFS_BENCH_PARTS ?? ALL_PARTS.join(',')).split(','));
+for (const p of PARTS) if (!(ALL_PARTS as readonly string[]).includes(p)) throw new Error(`GFS_BENCH_PARTS: unknown part ${p} (known: ${ALL_PARTS.join(', ')})`);
 
 /** The benchmarked cluster: the paper's sizes (64 MiB chunks, 3 replicas), a master and 3 chunkservers on worker nodes, synced LMDB. */
 export const BENCH_GFS = gfsClusterConfig('bench', { chunkservers: 3 });
@@ -30,10 +34,14 @@ export const suite: Suite = {
     const { add, figures } = collector(report);
     const dataDir = mkdtempSync(join(tmpdir(), 'gfs-bench-'));
     try {
-      const lmdbWrite = await rawLmdbPuts(join(dataDir, 'raw-write'), { count: RAW_VALUES, bytes: 64 * 1024, batch: 16, inflight: 4 });
-      add({ name: 'lmdb_write_mb_per_s', value: lmdbWrite, unit: 'MiB/s', goal: 'baseline: 64 KiB values, synced, one environment' });
-      const lmdbRead = await rawLmdbGets(join(dataDir, 'raw-read'), { count: RAW_VALUES, bytes: 64 * 1024 });
-      add({ name: 'lmdb_read_mb_per_s', value: lmdbRead, unit: 'MiB/s', goal: 'baseline: 64 KiB values, one environment' });
+      let raw: { write: number; read: number } | undefined;
+      if (PARTS.has('raw')) {
+        const write = await rawLmdbPuts(join(dataDir, 'raw-write'), { count: RAW_VALUES, bytes: 64 * 1024, batch: 16, inflight: 4 });
+        add({ name: 'lmdb_write_mb_per_s', value: write, unit: 'MiB/s', goal: 'baseline: 64 KiB values, synced, one environment' });
+        const read = await rawLmdbGets(join(dataDir, 'raw-read'), { count: RAW_VALUES, bytes: 64 * 1024 });
+        add({ name: 'lmdb_read_mb_per_s', value: read, unit: 'MiB/s', goal: 'baseline: 64 KiB values, one environment' });
+        raw = { write, read };
+      }
 
       const plan = planGfsCluster(BENCH_GFS);
       const system = await ActorSystem.start({ workers: plan.nodes, dataDir: join(dataDir, 'cluster'), modules: [...GFS_MODULES] });
@@ -42,18 +50,27 @@ export const suite: Suite = {
         await until(async () => (await system.ask(plan.master, { type: 'status' })).servers.length === plan.config.chunkservers.length);
         const client = async (name: string): Promise<GfsClient> => new GfsClient(await plan.spawnClient(system, name), (r, msg, opts) => system.ask(r, msg as ClientMsg & { type: 'read' }, opts));
 
-        const creators = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`create-${i}`)));
-        add({ name: 'create_files_per_s', value: await createFiles(creators), unit: 'file/s', goal: '>= 10,000 (each create synced, group commit)' });
+        if (PARTS.has('create')) {
+          const creators = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`create-${i}`)));
+          add({ name: 'create_files_per_s', value: await createFiles(creators), unit: 'file/s', goal: '>= 10,000 (each create synced, group commit)' });
+        }
 
-        const writer = await client('writer');
-        const { write, read } = await writeThenRead(writer, plan);
-        add({ name: 'write_mb_per_s', value: write, unit: 'MiB/s', goal: '>= 30' });
-        add({ name: 'write_vs_lmdb_write', value: write / lmdbWrite, unit: 'ratio', goal: '>= 0.25 (3 replicas on one disk: 0.33 at most)' });
-        add({ name: 'read_mb_per_s', value: read, unit: 'MiB/s', goal: '>= 500' });
-        add({ name: 'read_vs_lmdb_read', value: read / lmdbRead, unit: 'ratio', goal: '>= 0.4' });
+        if (PARTS.has('write-read')) {
+          const writer = await client('writer');
+          const { write, read, readerCpuMsPerMib, processCpuMsPerMib } = await writeThenRead(writer, plan);
+          add({ name: 'write_mb_per_s', value: write, unit: 'MiB/s', goal: '>= 30' });
+          if (raw) add({ name: 'write_vs_lmdb_write', value: write / raw.write, unit: 'ratio', goal: '>= 0.25 (3 replicas on one disk: 0.33 at most)' });
+          add({ name: 'read_mb_per_s', value: read, unit: 'MiB/s', goal: '>= 500' });
+          if (raw) add({ name: 'read_vs_lmdb_read', value: read / raw.read, unit: 'ratio', goal: '>= 0.4' });
+          // what a read costs: every thread's CPU (2 cores here bound the read), and the reading client's own
+          add({ name: 'read_process_cpu_ms_per_mib', value: processCpuMsPerMib, unit: 'ms', goal: 'every thread (chunkservers, client, GC), CPU per MiB read' });
+          if (readerCpuMsPerMib !== undefined) add({ name: 'read_reader_thread_cpu_ms_per_mib', value: readerCpuMsPerMib, unit: 'ms', goal: 'the reading client\'s thread (main), CPU per MiB read' });
+        }
 
-        const appenders = await Promise.all(Array.from({ length: 8 }, (_, i) => client(`append-${i}`)));
-        add({ name: 'append_8_clients_mb_per_s', value: await appends(appenders), unit: 'MiB/s', goal: '>= 20 (1 MiB records)' });
+        if (PARTS.has('append')) {
+          const appenders = await Promise.all(Array.from({ length: 8 }, (_, i) => client(`append-${i}`)));
+          add({ name: 'append_8_clients_mb_per_s', value: await appends(appenders), unit: 'MiB/s', goal: '>= 20 (1 MiB records)' });
+        }
       } finally {
         await system.shutdown();
       }
@@ -87,7 +104,7 @@ async function createFiles(clients: GfsClient[]): Promise<number> {
 }
 
 /** One client writes WRITE_BYTES to a new file, then reads it back and checks it. */
-async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ write: number; read: number }> {
+async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ write: number; read: number; readerCpuMsPerMib: number | undefined; processCpuMsPerMib: number }> {
   const data = new Uint8Array(WRITE_BYTES);
   for (let i = 0; i < data.length; i += 4096) data[i] = (i >>> 12) & 0xff;
   await c.create('/big');
@@ -96,17 +113,32 @@ async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ writ
   const write = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
   const stat = await c.stat('/big');
   if (stat.kind !== 'file' || stat.chunks !== Math.ceil(WRITE_BYTES / plan.config.gfs.chunkSizeBytes)) throw new Error(`/big: unexpected ${JSON.stringify(stat)}`);
+  const [cpu0, processCpu0] = [mainThreadCpuMs(), process.cpuUsage()];
   t0 = performance.now();
   // the bytes as they arrive, in pieces the caller owns (no join into one array)
   const back = await c.readPieces('/big', 0, WRITE_BYTES);
   const read = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
+  const [cpu1, processCpu] = [mainThreadCpuMs(), process.cpuUsage(processCpu0)];
   let at = 0;
   for (const piece of back) {
     if (!Buffer.from(piece).equals(data.subarray(at, at + piece.length))) throw new Error(`/big read back differs from what was written near byte ${at}`);
     at += piece.length;
   }
   if (at !== WRITE_BYTES) throw new Error(`/big read back ${at} bytes, not ${WRITE_BYTES}`);
-  return { write, read };
+  const mib = WRITE_BYTES / MIB;
+  return { write, read, readerCpuMsPerMib: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / mib, processCpuMsPerMib: (processCpu.user + processCpu.system) / 1000 / mib };
+}
+
+/** CPU time of the main thread alone (user + system), from Linux's per-thread stat; undefined elsewhere. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // the fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them, in clock ticks (100 a second)
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** 8 clients appending 1 MiB records to one file. */

@@ -13,8 +13,6 @@ import { GFS_MODULES, gfsClusterConfig, planGfsCluster } from '../src/cluster.ts
 
 /** Worker threads and real LMDB: a master, three chunkservers on three racks, client sessions on two more threads. */
 const CHUNK = 256 * 1024;
-/** The default block size (64 KiB): a chunkserver answers a read in one array per block. */
-const BLOCK = 64 * 1024;
 const config = {
   chunkSizeBytes: CHUNK,
   heartbeatIntervalMs: 100,
@@ -84,9 +82,9 @@ describe('the data path on worker threads with LMDB', () => {
     expect(await client.stat('/big')).toEqual({ kind: 'file', chunks: 3, sizeBytes: 700_000, chunkSizeBytes: CHUNK });
     expect(same(await clients[1]!.read('/big', 0, 700_000), model)).toBe(true);
     expect(same(await clients[2]!.read('/big', 250_000, 20_000), model.subarray(250_000, 270_000))).toBe(true);
-    // in pieces: the arrays the chunkservers' threads handed over, one per stored block touched
+    // in pieces: the arrays the chunkservers' threads handed over, one per request (here one per chunk touched)
     const pieces = await clients[4]!.readPieces('/big', 1000, 600_000);
-    expect(pieces.length).toBe(Math.ceil(601_000 / BLOCK));
+    expect(pieces.length).toBe(Math.ceil(601_000 / CHUNK));
     expect(same(Buffer.concat(pieces), model.subarray(1000, 601_000))).toBe(true);
     const streamed: Uint8Array[] = [];
     for await (const piece of clients[3]!.readStream('/big')) streamed.push(piece);

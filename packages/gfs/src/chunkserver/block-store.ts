@@ -251,25 +251,15 @@ export class ChunkBlockStore {
     else this.wrote(handle);
   }
 
-  /** Bytes [offset, offset + length) in one array of their own, every block they touch verified first. */
+  /**
+   * Bytes [offset, offset + length) in one array spanning a buffer of its own (a transport can
+   * move it as it is), every block they touch verified first.
+   */
   read(handle: ChunkHandle, offset: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
+    // not zero-filled: the visits below write every byte of it, and it is dropped if one throws
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
     this.eachBlockPart(handle, offset, length, (part, at) => out.set(part, at));
     return out;
-  }
-
-  /**
-   * Bytes [offset, offset + length) as one array per block they touch (each its own, so a
-   * transport can carry it as it is), every block verified first.
-   */
-  readBlocks(handle: ChunkHandle, offset: number, length: number): Uint8Array[] {
-    const pieces: Uint8Array[] = [];
-    this.eachBlockPart(handle, offset, length, (part) => {
-      const piece = new Uint8Array(part.length);
-      piece.set(part);
-      pieces.push(piece);
-    });
-    return pieces;
   }
 
   /** Visits the part of each block in [offset, offset + length), verified where storage holds it (valid only during the visit), with its place in the range. */

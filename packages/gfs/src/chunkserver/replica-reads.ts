@@ -22,7 +22,7 @@ export class ReplicaReads {
     return this.verified(msg.handle, () => this.store.read(msg.handle, msg.offset, msg.length));
   }
 
-  /** A client's read: version-checked, the bytes this replica has of the range (fewer at its end), one array per block. */
+  /** A client's read: version-checked, the bytes this replica has of the range (fewer at its end), in one array. */
   readData(msg: ReadDataMsg): Uint8Array[] {
     const info = this.store.info(msg.handle);
     if (!info) throw new RetryableError(`chunk ${msg.handle} is not here`);
@@ -31,8 +31,8 @@ export class ReplicaReads {
       throw new Error(`read-data: bad range: offset ${String(msg.offset)}, length ${String(msg.length)}`);
     }
     const length = Math.max(0, Math.min(msg.length, info.lengthBytes - msg.offset));
-    // each block a fresh array nothing here keeps: the transport moves it to the reader's thread as it is
-    return this.verified(msg.handle, () => this.store.readBlocks(msg.handle, msg.offset, length)).map(handOver);
+    // a fresh array nothing here keeps: the transport moves it to the reader's thread as it is
+    return [handOver(this.verified(msg.handle, () => this.store.read(msg.handle, msg.offset, length)))];
   }
 
   private verified<T>(handle: ChunkHandle, read: () => T): T {

@@ -3,6 +3,7 @@ import { RecordReader, type FoundRecord } from '../append/record.ts';
 import { joined } from './joined.ts';
 import type { ClientMsg, FileStat, ListEntry } from './protocol.ts';
 import { GfsClientError } from './retry.ts';
+import { MAX_READ_CALL_BYTES } from './session.ts';
 
 /** How the API reaches its session actor: `system.ask`, `sim.ask` or `ctx.ask`, bound. */
 export type GfsAsker = (ref: ActorRef<ClientMsg>, msg: ClientMsg, opts: AskOptions) => Promise<unknown>;
@@ -12,6 +13,12 @@ export interface GfsClientOptions {
   timeoutMs?: number;
   /** Bytes per call to the session (well below the runtime's message limit). Default 4 MiB. */
   callBytes?: number;
+  /**
+   * Bytes per read call to the session: each call costs the reader's thread a round trip's work
+   * whatever its size, so reads take larger ones. Default callBytes if that is given (at most the
+   * session's limit per call), else 12 MiB (three of the session's 4 MiB read pieces).
+   */
+  readCallBytes?: number;
   /** Record ids the record reader remembers to drop duplicates. Default 100,000. */
   recordDedupWindow?: number;
   /** Calls of one large read or write in flight at once (each a round trip the others overlap). Default 4. */
@@ -20,12 +27,13 @@ export interface GfsClientOptions {
 
 /**
  * The GFS client's promise API over a client-session actor (spawn `ClientSession`). Large reads
- * and writes are cut into calls of callBytes, callsInFlight of them at once; the session splits
- * them further at chunk boundaries and retries each step.
+ * and writes are cut into calls (of readCallBytes and of callBytes), callsInFlight of them at once;
+ * the session splits them further at chunk boundaries and retries each step.
  */
 export class GfsClient {
   private readonly timeoutMs: number;
   private readonly callBytes: number;
+  private readonly readCallBytes: number;
   private readonly dedupWindow: number;
   private readonly callsInFlight: number;
 
@@ -36,8 +44,12 @@ export class GfsClient {
   ) {
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.callBytes = opts.callBytes ?? 4 * 1024 * 1024;
+    this.readCallBytes = opts.readCallBytes ?? (opts.callBytes === undefined ? 12 * 1024 * 1024 : Math.min(opts.callBytes, MAX_READ_CALL_BYTES));
     this.dedupWindow = opts.recordDedupWindow ?? 100_000;
     this.callsInFlight = opts.callsInFlight ?? 4;
+    if (!Number.isSafeInteger(this.readCallBytes) || this.readCallBytes < 1 || this.readCallBytes > MAX_READ_CALL_BYTES) {
+      throw new GfsClientError(`readCallBytes must be an integer from 1 to ${MAX_READ_CALL_BYTES} (got ${String(this.readCallBytes)})`);
+    }
     if (!Number.isSafeInteger(this.callsInFlight) || this.callsInFlight < 1) throw new GfsClientError(`callsInFlight must be a positive integer (got ${String(opts.callsInFlight)})`);
   }
 
@@ -69,7 +81,7 @@ export class GfsClient {
   }
 
   async read(path: string, offset: number, length: number): Promise<Uint8Array> {
-    if (length <= this.callBytes) return this.readCall(path, offset, length);
+    if (length <= this.readCallBytes) return this.readCall(path, offset, length);
     return joined(await this.readPieces(path, offset, length));
   }
 
@@ -78,7 +90,7 @@ export class GfsClient {
    * read): for a caller that can take pieces, the bytes as received, never copied into one array.
    */
   async readPieces(path: string, offset: number, length: number): Promise<Uint8Array[]> {
-    const spans = this.spans(length);
+    const spans = this.spans(length, this.readCallBytes);
     const calls = new Array<Uint8Array[]>(spans.length);
     await this.windowed(spans, ({ at, n }, i) => this.readPiecesCall(path, offset + at, n).then((pieces) => void (calls[i] = pieces)));
     return calls.flat();
@@ -101,7 +113,7 @@ export class GfsClient {
   /** The whole file, piece by piece, the next pieces read while one is consumed (for a Node stream: `Readable.from(client.readStream(path))`). */
   async *readStream(path: string): AsyncGenerator<Uint8Array> {
     const s = await this.fileStat(path);
-    const spans = this.spans(s.sizeBytes);
+    const spans = this.spans(s.sizeBytes, this.readCallBytes);
     const ahead: Array<Promise<Uint8Array>> = [];
     const readNext = (): void => {
       const next = spans.shift();
@@ -173,10 +185,10 @@ export class GfsClient {
     return this.call({ type: 'read-pieces', path, offset, length }) as Promise<Uint8Array[]>;
   }
 
-  /** [0, length) cut into calls of callBytes. */
-  private spans(length: number): Array<{ at: number; n: number }> {
+  /** [0, length) cut into calls of callBytes (or of size). */
+  private spans(length: number, size = this.callBytes): Array<{ at: number; n: number }> {
     const out: Array<{ at: number; n: number }> = [];
-    for (let at = 0; at < length; at += this.callBytes) out.push({ at, n: Math.min(this.callBytes, length - at) });
+    for (let at = 0; at < length; at += size) out.push({ at, n: Math.min(size, length - at) });
     return out;
   }
 

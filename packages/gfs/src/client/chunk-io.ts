@@ -31,6 +31,8 @@ interface ServerEntry {
 export class ChunkIo {
   private readonly locations: ExpiringCache<ChunkLocation>;
   private readonly leases: ExpiringCache<ChunkLease>;
+  /** Per file, a length it was seen to reach (files only grow: a delete, rename or snapshot forgets it with the rest). */
+  private readonly lengths: ExpiringCache<number>;
   private servers = new Map<ServerId, ServerEntry>();
   private nextDataId = 0;
   private readonly sessionId: string;
@@ -43,6 +45,7 @@ export class ChunkIo {
   ) {
     this.locations = new ExpiringCache(MAX_CACHED);
     this.leases = new ExpiringCache(MAX_CACHED);
+    this.lengths = new ExpiringCache(MAX_CACHED);
     this.sessionId = `${ctx.self.toString()}-${Math.floor(ctx.random() * 2 ** 32).toString(36)}`;
   }
 
@@ -71,6 +74,17 @@ export class ChunkIo {
   forget(prefix: string): void {
     this.locations.deletePrefix(prefix);
     this.leases.deletePrefix(prefix);
+    this.lengths.deletePrefix(prefix);
+  }
+
+  /** Whether the file was seen, within locationCacheMs, to reach `end` (a read to there needs no stat then). */
+  knownToReach(path: string, end: number): boolean {
+    return (this.lengths.get(path, this.ctx.now()) ?? -1) >= end;
+  }
+
+  /** The file was seen to reach lengthBytes; trusted as long as a cached location. */
+  reached(path: string, lengthBytes: number): void {
+    if (!this.knownToReach(path, lengthBytes)) this.lengths.set(path, lengthBytes, this.ctx.now() + this.config.locationCacheMs);
   }
 
   async locate(path: string, index: number): Promise<ChunkLocation> {

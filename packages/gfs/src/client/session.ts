@@ -56,6 +56,7 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
   /** A file's stat: every chunk but the last counts as full; the last is as long as its longest live replica. */
   async function sized(path: string, chunks: number): Promise<Extract<FileStat, { kind: 'file' }>> {
     const sizeBytes = chunks === 0 ? 0 : (chunks - 1) * chunkSize + (await io.chunkLength(path, chunks - 1));
+    io.reached(path, sizeBytes);
     return { kind: 'file', chunks, sizeBytes, chunkSizeBytes: chunkSize };
   }
 
@@ -78,14 +79,18 @@ export const ClientSession = defineActor('gfs.client', (props: ClientSessionProp
 
   /**
    * Refuses a read past the file's end. Only a read into the last chunk needs that chunk's length
-   * (asked of its replicas); every earlier chunk counts as full.
+   * (asked of its replicas); every earlier chunk counts as full. A read within a length this
+   * session saw the file reach lately asks nothing (the calls of one large read ask once).
    */
   async function mustReach(path: string, offset: number, length: number): Promise<void> {
+    const end = offset + length;
+    if (io.knownToReach(path, end)) return;
     const s = await io.idempotent(`stat ${path}`, { type: 'stat', path });
     if (s.kind !== 'file') throw new GfsClientError(`${path} is a directory`);
-    if (s.chunks > 0 && offset + length <= (s.chunks - 1) * chunkSize) return;
+    const fullChunksBytes = Math.max(0, s.chunks - 1) * chunkSize;
+    if (end <= fullChunksBytes) return io.reached(path, fullChunksBytes);
     const { sizeBytes } = await sized(path, s.chunks);
-    if (offset + length > sizeBytes) throw new GfsClientError(`read of ${path} [${offset}, ${offset + length}) is past its end at ${sizeBytes}`);
+    if (end > sizeBytes) throw new GfsClientError(`read of ${path} [${offset}, ${end}) is past its end at ${sizeBytes}`);
   }
 
   async function write(path: string, offset: number, data: Uint8Array): Promise<true> {
