@@ -183,6 +183,29 @@ describe('data path on the simulator', () => {
     expect(cloneDone[0]!.time - orderedAt).toBeLessThanOrEqual(1000);
   });
 
+  it('a clone order for a chunk this server already holds at that version and length copies nothing: the replica is never taken down to version 0 (an order repeated after a late clone-done)', async () => {
+    const sent: Array<{ type: string; from: string; error?: string }> = [];
+    const onSend = (s: SimSend): void => {
+      const body = s.body as { type: string; handle?: number; error?: string };
+      if (body.type === 'clone-done' || (body.type === 'read' && s.from === 'cs3')) sent.push({ type: body.type, from: s.from, ...(body.error === undefined ? {} : { error: body.error }) });
+    };
+    const cell = simCell(12, config, ['A', 'B', 'C'], {}, onSend);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    const data = bytes(100, 3);
+    await client.write('/f', 0, data);
+    const { handle } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    const held = await cell.sim.call(cell.servers.get('cs3')!, { type: 'chunk-info', handle });
+    expect(held?.lengthBytes).toBe(100);
+    sent.length = 0;
+    cell.sim.tell(cell.servers.get('cs3')!, { type: 'clone', handle, version: held!.version, source: cell.servers.get('cs1')! });
+    await cell.sim.runFor(500);
+    expect(sent).toEqual([{ type: 'clone-done', from: 'cs3' }]);
+    expect(await cell.sim.call(cell.servers.get('cs3')!, { type: 'chunk-info', handle })).toEqual(held);
+    expect(same(await cell.sim.call(cell.servers.get('cs3')!, { type: 'read', handle, offset: 0, length: 100 }), data)).toBe(true);
+  });
+
   it('a snapshot right after a master restart waits out the leases the master forgot: a write under such a lease does not reach the snapshot', async () => {
     const cell = simCell(8, config, ['A', 'B', 'C']);
     const client = cell.client('c1');

@@ -10,14 +10,19 @@ export type CloneOrder = Extract<ChunkserverMsg, { type: 'clone' }>;
  * The copy is stored at version 0 until it is complete, so a crash midway leaves a replica the
  * master takes for stale and has deleted, never a short one at the current version. The copy
  * runs beside the mailbox (no turn awaits it), so the chunkserver goes on serving; a deletion
- * of the chunk meanwhile makes the clone fail.
+ * of the chunk meanwhile makes the clone fail. A replica held here already at the order's version and
+ * at least the source's length is kept as it is.
  */
 export async function cloneChunk(ctx: ActorContext<ChunkserverMsg>, store: ChunkBlockStore, config: GfsConfig, msg: CloneOrder): Promise<void> {
   // no ask outlives the master's wait for the clone: its next order for the chunk must not find this copy still running
   const opts = { timeoutMs: Math.min(config.cloneTimeoutMs, config.mutationTimeoutMs) };
   const info = await ctx.ask(msg.source, { type: 'chunk-info', handle: msg.handle }, opts);
   if (!info || info.version !== msg.version) throw new Error(`source has chunk ${msg.handle} at version ${info?.version ?? 'none'}, not ${msg.version}`);
-  if (store.info(msg.handle)) store.delete(msg.handle);
+  const held = store.info(msg.handle);
+  // An order repeated after its clone-done was late (or duplicated) finds the copy made: keep it, so a
+  // replica the master may already name is never taken down to version 0 while it copies again.
+  if (held && held.version === msg.version && held.lengthBytes >= info.lengthBytes) return;
+  if (held) store.delete(msg.handle);
   store.create(msg.handle, 0);
   for (let offset = 0; offset < info.lengthBytes; offset += config.clonePieceBytes) {
     const length = Math.min(config.clonePieceBytes, info.lengthBytes - offset);
