@@ -189,7 +189,8 @@ class SessionActor {
   }
 
   /**
-   * Sends a request to the master, finding it first and again after NOT_MASTER (nothing was done).
+   * Sends a request to the master, finding it first and again after NOT_MASTER or DEPOSED_MASTER
+   * (nothing was done).
    * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
    */
   private async toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
@@ -203,7 +204,8 @@ class SessionActor {
       if (m !== undefined) {
         try {
           const reply = (await this.ctx.ask(m, make() as ServerMsg & { type: 'op' }, { timeoutMs })) as ServerReply<R>;
-          if (reply.ok || reply.error.code !== 'NOT_MASTER') return reply;
+          // Either way nothing was done: a deposed master's op was refused by the database.
+          if (reply.ok || (reply.error.code !== 'NOT_MASTER' && reply.error.code !== 'DEPOSED_MASTER')) return reply;
           reason = reply.error.message;
         } catch (err) {
           reason = err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 import type { ActorRef } from '@actorfs/actors';
 import type { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { PaxosClient, type ProposeReply } from '@actorfs/paxos';
-import { cellConfig, cellMachine, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg, type LsMachine } from '../src/index.ts';
+import { cellConfig, cellMachine, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg, type LsMachine, type MasterTerm } from '../src/index.ts';
 
 /** Short timings for simulated cells: 1 s session lease, 3 s grace, 1 s lock-delay, 200 ms Paxos lease. */
 export const SIM_CELL: CellOptions = {
@@ -61,12 +61,24 @@ export async function replicaProblems(sim: SimCluster, plan: CellPlan): Promise<
   return problems;
 }
 
-/** The node of the current master, as the servers say (asks only: something else runs the simulation). */
+/**
+ * The node of the current master, once it serves (a server that names itself: one whose node
+ * leads but has not yet begun its term names the leader too, and answers NOT_MASTER). Asks only:
+ * something else runs the simulation.
+ */
 export async function masterNode(sim: SimCluster, plan: CellPlan): Promise<string | undefined> {
   for (const s of plan.servers) {
     if (!sim.isUp(s.node)) continue;
     const r = await sim.ask(s, { type: 'whoIsMaster' }, { timeoutMs: 1000 }).catch(() => ({ master: null }));
-    if (r.master) return r.master.node;
+    if (r.master?.node === s.node) return s.node;
   }
   return undefined;
+}
+
+/** The newest master term the database has recorded, as the first live replica holds it (asks only). */
+export async function recordedTerm(sim: SimCluster, plan: CellPlan): Promise<MasterTerm> {
+  const learner = plan.paxos.learners.find((l) => sim.isUp(l.node))!;
+  const db = new LockDb(plan.config.db);
+  db.restore((await sim.ask(learner, { type: 'inspect' }, { timeoutMs: 1000 })).state);
+  return db.inspect().masterTerm;
 }

@@ -2,7 +2,7 @@ import { expect, test } from '@jest/globals';
 import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { PaxosDomainError } from '@actorfs/paxos';
 import { LsClientError, type LsError } from '../src/index.ts';
-import { groupClient, simCell, simClient } from './cell-harness.ts';
+import { groupClient, recordedTerm, simCell, simClient } from './cell-harness.ts';
 
 const LOCK = '/ls/test/lock';
 
@@ -20,9 +20,11 @@ test("a deposed master's late copy of an attempt the client was told was refused
     await b.release(hb);
     const session = (await a.status()).session!;
     // A copy of attempt 1 as a master's blocking try proposes it, proposed straight to the group
-    // now, as a deposed master's Paxos client still retrying it would, once its node leads again.
+    // now under the master's term, as its Paxos client still retrying it would. (A deposed
+    // master's copy, of an older term, is refused before this rule: deposed-master.test.ts.)
     const deposed = groupClient(sim, plan, clock);
-    const late = await deposed.propose({ type: 'acquire', session, handle: ha, mode: 'exclusive', attempt: 1 }).then(
+    const term = await recordedTerm(sim, plan);
+    const late = await deposed.propose({ type: 'acquire', session, handle: ha, mode: 'exclusive', attempt: 1, term }).then(
       () => 'granted',
       (err: unknown) => (err instanceof PaxosDomainError ? (err.error as LsError).code : String(err)),
     );
