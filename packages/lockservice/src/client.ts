@@ -350,7 +350,7 @@ class SessionActor {
     const events: MasterEvent[] = [];
     for (const e of heard.events) {
       if (e.type === 'invalidate') {
-        this.cache.invalidate(e.path);
+        this.cache.forget(e.path);
         this.acks.push(e.id);
       } else events.push(e);
     }
@@ -473,21 +473,33 @@ class SessionActor {
     if (typeof path !== 'string') return path;
     const hit = this.cached(path);
     if (hit) return { ok: true, result: { ...hit, cached: true } };
-    const before = this.cache.epoch;
-    const r = await this.query<CachedFile>({ type: 'getContentsAndStat', session: s, handle }, { session: s, path });
-    if (!r.ok) return r;
-    if (r.cacheable && this.cache.epoch === before && this.state === 'live') this.cache.remember(path, r.result);
-    return { ok: true, result: { ...r.result, cached: false } };
+    const r = await this.cacheAnswer(path, () => this.query<CachedFile>({ type: 'getContentsAndStat', session: s, handle }, { session: s, path }), (file) => file);
+    return r.ok ? { ok: true, result: { ...r.result, cached: false } } : r;
   }
 
   private async write(s: SessionId, req: Extract<ClientRequest, { type: 'setContents' }>): Promise<ClientReply> {
     const path = this.pathOf(req.handle);
     if (typeof path !== 'string') return path;
     this.cache.forget(path);
-    const before = this.cache.epoch;
-    const r = (await this.op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) })) as QueryReply<LsResults['setContents']>;
-    if (r.ok && r.cacheable && this.cache.epoch === before && this.state === 'live') this.cache.remember(path, { contents: req.contents, stat: r.result.stat });
-    return r;
+    const write = () => this.op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) }) as Promise<QueryReply<LsResults['setContents']>>;
+    return this.cacheAnswer(path, write, ({ stat }) => ({ contents: req.contents, stat }));
+  }
+
+  /**
+   * Asks for a copy of `path` (a read, or a write whose value the client keeps) and caches what
+   * the answer gives, if the master says it may be cached and nothing changed the file while the
+   * answer was on its way: an invalidation, a flush, or another write of this client's own.
+   */
+  private async cacheAnswer<R>(path: string, ask: () => Promise<QueryReply<R>>, copyOf: (result: R) => CachedFile): Promise<QueryReply<R>> {
+    const incoming = this.cache.expect(path);
+    let value: CachedFile | undefined;
+    try {
+      const r = await ask();
+      if (r.ok && r.cacheable && this.state === 'live') value = copyOf(r.result);
+      return r;
+    } finally {
+      this.cache.arrived(incoming, value);
+    }
   }
 
   private async closeSession(s: SessionId): Promise<ClientReply> {

@@ -122,6 +122,39 @@ describe('lock-service cell in the simulator', () => {
     await done;
   });
 
+  test("a client's own read in flight while it writes the node never caches the old value over its acknowledged write", async () => {
+    const sim = new SimCluster({ seed: 11 });
+    const plan = simCell(sim);
+    const clock = new Sleeper(sim);
+    const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
+    const run = async () => {
+      const ha = (await a.open('/ls/test/f', { create: 'ifAbsent' })).handle;
+      const hb = (await b.open('/ls/test/f')).handle;
+      await b.setContents(hb, text('v1'));
+      // b goes, so a's write below waits for no other cache.
+      await b.closeSession();
+      const master = (await masterNode(sim, plan))!;
+      // The answer to a's read is slow on the wire (not so slow that a KeepAlive answer sent
+      // meanwhile would come after the lease); the answer to a's write, sent later, overtakes it.
+      sim.setLink(master, 'c0', { delayMs: [150, 150], reorder: true }, true);
+      let readAt = 0;
+      const read = a.getContentsAndStat(ha).then((r) => ((readAt = sim.now()), r));
+      // A few ms pass (status asks are events: a sleep would wake only at the next event, the slow answer).
+      for (let i = 0; i < 10; i++) await a.status();
+      sim.setLink(master, 'c0', { delayMs: [1, 1], reorder: true }, true);
+      await a.setContents(ha, text('v2'));
+      expect(readAt).toBe(0);
+      expect(str((await read).contents)).toBe('v1');
+      sim.heal();
+      const after = await a.getContentsAndStat(ha);
+      expect(str(after.contents)).toBe('v2');
+      expect(after.stat.contentGeneration).toBe(2);
+    };
+    const done = run();
+    expect(await clock.run(done, 30_000)).toBe(true);
+    await done;
+  });
+
   test("a cached read on the session actor's own thread is answered without a message, and only within its lease", async () => {
     const sim = new SimCluster({ seed: 10 });
     const plan = simCell(sim);
