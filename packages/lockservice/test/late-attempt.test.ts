@@ -1,17 +1,12 @@
 import { expect, test } from '@jest/globals';
-import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { PaxosDomainError } from '@actorfs/paxos';
 import { LsClientError, type LsError } from '../src/index.ts';
-import { groupClient, recordedTerm, simCell, simClient } from './cell-harness.ts';
+import { groupClient, inSimCell, recordedTerm } from './cell-harness.ts';
 
 const LOCK = '/ls/test/lock';
 
 test("a deposed master's late copy of an attempt the client was told was refused is refused too, never granted", async () => {
-  const sim = new SimCluster({ seed: 41 });
-  const plan = simCell(sim);
-  const clock = new Sleeper(sim);
-  const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
-  const run = async () => {
+  await inSimCell(41, async ({ sim, plan, clock }, a, b) => {
     const ha = (await a.open(LOCK, { create: 'ifAbsent' })).handle;
     const hb = (await b.open(LOCK)).handle;
     await b.tryAcquire(hb, 'exclusive');
@@ -32,8 +27,5 @@ test("a deposed master's late copy of an attempt the client was told was refused
     expect(await deposed.read({ type: 'heldLocks', path: LOCK })).toMatchObject({ ok: true, result: { locks: [] } });
     // The lock is free for whoever asks next, a included.
     expect((await a.tryAcquire(ha, 'exclusive')).lock).toBe(LOCK);
-  };
-  const done = run();
-  expect(await clock.run(done, 60_000)).toBe(true);
-  await done;
+  }, { clients: 2 });
 });
