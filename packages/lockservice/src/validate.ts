@@ -39,7 +39,7 @@ const eventKinds: Check = (v) => {
 const masterTerm: Check = (v) => {
   const t = v as { round?: unknown; id?: unknown } | null;
   const ok = typeof v === 'object' && t !== null && Object.keys(t).length === 2 && Number.isSafeInteger(t.round) && Number.isSafeInteger(t.id) && (t.round as number) >= 0 && (t.id as number) >= -1;
-  return ok ? undefined : 'must be a master term { round, id } (non-negative integers)';
+  return ok ? undefined : 'must be a master term { round, id } (integers, round from 0, id from -1)';
 };
 const lockDelay: Check = (v) =>
   Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_LOCK_DELAY_MS ? undefined : `must be an integer from 0 to ${MAX_LOCK_DELAY_MS} (ms)`;
