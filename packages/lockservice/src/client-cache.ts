@@ -4,12 +4,23 @@ import type { CachedFile } from './local-view.ts';
 export const MAX_CACHED_FILES = 10_000;
 
 /**
- * A session's write-through cache of file contents and stat, by path. `epoch` grows with every
- * invalidation and flush: a read that saw it change while in flight must not be cached.
+ * A copy of a file on its way from the master (a read's answer, or a write's own value): kept
+ * when it arrives only if nothing changed the file meanwhile (`stale`).
+ */
+export interface Incoming {
+  readonly path: string;
+  stale: boolean;
+}
+
+/**
+ * A session's write-through cache of file contents and stat, by path. A copy the master sent
+ * before the client's own write of the file, or before an invalidation or a flush, may be older
+ * than what the client was told since: such a copy is marked stale while on its way, and not kept.
  */
 export class ClientCache {
   private readonly files = new Map<string, CachedFile>();
-  epoch = 0;
+  /** Copies on their way, per path (as many as the session's calls in flight). */
+  private readonly incoming = new Map<string, Set<Incoming>>();
 
   get size(): number {
     return this.files.size;
@@ -19,26 +30,34 @@ export class ClientCache {
     return this.files.get(path);
   }
 
-  /** Keeps `value` as the newest copy of `path`; past MAX_CACHED_FILES the oldest copy goes. */
-  remember(path: string, value: CachedFile): void {
-    this.files.delete(path);
-    if (this.files.size >= MAX_CACHED_FILES) this.files.delete(this.files.keys().next().value!);
-    this.files.set(path, value);
+  /** A copy of `path` is asked for: `arrived` keeps it unless the file changed before then. */
+  expect(path: string): Incoming {
+    const copy: Incoming = { path, stale: false };
+    let set = this.incoming.get(path);
+    if (!set) this.incoming.set(path, (set = new Set()));
+    set.add(copy);
+    return copy;
   }
 
-  /** The client's own write of `path` is under way: its old copy goes (no epoch change: that is for others' writes). */
+  /** The copy arrived (`value` undefined: not cacheable, or an error). Past MAX_CACHED_FILES the oldest copy goes. */
+  arrived(copy: Incoming, value: CachedFile | undefined): void {
+    const set = this.incoming.get(copy.path);
+    set?.delete(copy);
+    if (set?.size === 0) this.incoming.delete(copy.path);
+    if (value === undefined || copy.stale) return;
+    this.files.delete(copy.path);
+    if (this.files.size >= MAX_CACHED_FILES) this.files.delete(this.files.keys().next().value!);
+    this.files.set(copy.path, value);
+  }
+
+  /** The client's own write of `path` is under way, or the master's invalidation of it arrived. */
   forget(path: string): void {
     this.files.delete(path);
-  }
-
-  /** The master's invalidation of `path`. */
-  invalidate(path: string): void {
-    this.files.delete(path);
-    this.epoch++;
+    for (const copy of this.incoming.get(path) ?? []) copy.stale = true;
   }
 
   flush(): void {
     this.files.clear();
-    this.epoch++;
+    for (const set of this.incoming.values()) for (const copy of set) copy.stale = true;
   }
 }

@@ -189,7 +189,8 @@ class SessionActor {
   }
 
   /**
-   * Sends a request to the master, finding it first and again after NOT_MASTER (nothing was done).
+   * Sends a request to the master, finding it first and again after NOT_MASTER or DEPOSED_MASTER
+   * (nothing was done).
    * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
    */
   private async toMaster<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
@@ -203,7 +204,8 @@ class SessionActor {
       if (m !== undefined) {
         try {
           const reply = (await this.ctx.ask(m, make() as ServerMsg & { type: 'op' }, { timeoutMs })) as ServerReply<R>;
-          if (reply.ok || reply.error.code !== 'NOT_MASTER') return reply;
+          // Either way nothing was done: a deposed master's op was refused by the database.
+          if (reply.ok || (reply.error.code !== 'NOT_MASTER' && reply.error.code !== 'DEPOSED_MASTER')) return reply;
           reason = reply.error.message;
         } catch (err) {
           reason = err instanceof Error ? err.message : String(err);
@@ -348,7 +350,7 @@ class SessionActor {
     const events: MasterEvent[] = [];
     for (const e of heard.events) {
       if (e.type === 'invalidate') {
-        this.cache.invalidate(e.path);
+        this.cache.forget(e.path);
         this.acks.push(e.id);
       } else events.push(e);
     }
@@ -471,21 +473,33 @@ class SessionActor {
     if (typeof path !== 'string') return path;
     const hit = this.cached(path);
     if (hit) return { ok: true, result: { ...hit, cached: true } };
-    const before = this.cache.epoch;
-    const r = await this.query<CachedFile>({ type: 'getContentsAndStat', session: s, handle }, { session: s, path });
-    if (!r.ok) return r;
-    if (r.cacheable && this.cache.epoch === before && this.state === 'live') this.cache.remember(path, r.result);
-    return { ok: true, result: { ...r.result, cached: false } };
+    const r = await this.cacheAnswer(path, () => this.query<CachedFile>({ type: 'getContentsAndStat', session: s, handle }, { session: s, path }), (file) => file);
+    return r.ok ? { ok: true, result: { ...r.result, cached: false } } : r;
   }
 
   private async write(s: SessionId, req: Extract<ClientRequest, { type: 'setContents' }>): Promise<ClientReply> {
     const path = this.pathOf(req.handle);
     if (typeof path !== 'string') return path;
     this.cache.forget(path);
-    const before = this.cache.epoch;
-    const r = (await this.op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) })) as QueryReply<LsResults['setContents']>;
-    if (r.ok && r.cacheable && this.cache.epoch === before && this.state === 'live') this.cache.remember(path, { contents: req.contents, stat: r.result.stat });
-    return r;
+    const write = () => this.op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) }) as Promise<QueryReply<LsResults['setContents']>>;
+    return this.cacheAnswer(path, write, ({ stat }) => ({ contents: req.contents, stat }));
+  }
+
+  /**
+   * Asks for a copy of `path` (a read, or a write whose value the client keeps) and caches what
+   * the answer gives, if the master says it may be cached and nothing changed the file while the
+   * answer was on its way: an invalidation, a flush, or another write of this client's own.
+   */
+  private async cacheAnswer<R>(path: string, ask: () => Promise<QueryReply<R>>, copyOf: (result: R) => CachedFile): Promise<QueryReply<R>> {
+    const incoming = this.cache.expect(path);
+    let value: CachedFile | undefined;
+    try {
+      const r = await ask();
+      if (r.ok && r.cacheable && this.state === 'live') value = copyOf(r.result);
+      return r;
+    } finally {
+      this.cache.arrived(incoming, value);
+    }
   }
 
   private async closeSession(s: SessionId): Promise<ClientReply> {

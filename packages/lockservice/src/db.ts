@@ -4,12 +4,13 @@
  * leader's timestamp), never from a clock. A failed op changes nothing.
  */
 import { crc32 } from 'node:zlib';
+import { compareBallots } from '@actorfs/paxos';
 import { denial } from './acl.ts';
 import type { ApplyMeta, ApplyOutcome, StateMachine } from './contract.ts';
 import type { LsConfig } from './config.ts';
 import { failure, lockDelay, type LsError, type Outcome } from './errors.ts';
 import { nameOf, parentOf } from './paths.ts';
-import { MAX_HELD_LOCKS_LISTED } from './protocol.ts';
+import { MAX_HELD_LOCKS_LISTED, NO_TERM } from './protocol.ts';
 import type {
   EventKind,
   FreedLock,
@@ -18,11 +19,13 @@ import type {
   LockMode,
   LsEvent,
   LsOp,
+  LsOpType,
   LsQuery,
   LsQueryResult,
   LsQueryResults,
   LsResult,
   LsResults,
+  MasterTerm,
   Sequencer,
   SessionId,
   Stat,
@@ -66,6 +69,8 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     const problem = this.check.op(op);
     if (problem) return failure('BAD_REQUEST', problem);
     if (Number.isFinite(meta?.time) && meta.time > this.state.now) this.state.now = meta.time;
+    const deposed = this.deposed(op.term ?? NO_TERM, op.type);
+    if (deposed) return deposed;
     const changes: Changes = { events: [], freed: [] };
     const outcome = this.dispatch(op, changes);
     return changes.events.length > 0 ? { ...outcome, events: changes.events } : outcome;
@@ -119,8 +124,22 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     this.state = restoreState(this.config, pieces);
   }
 
+  /**
+   * The one rule against a deposed master: an op of a term older than the newest begun is refused,
+   * whatever it is. A new master begins its term before it serves, so nothing it invalidated
+   * caches for can be overtaken by an op its predecessors proposed without doing so.
+   */
+  private deposed(term: MasterTerm, type: LsOpType): Outcome<never> | undefined {
+    const newest = this.state.masterTerm;
+    if (compareBallots(term, newest) >= 0) return undefined;
+    return failure('DEPOSED_MASTER', `${type} was proposed by the master of term ${termName(term)}, since deposed: the cell's master is at term ${termName(newest)}; ask it`);
+  }
+
   private dispatch(op: LsOp, changes: Changes): Outcome<LsResult> {
     switch (op.type) {
+      case 'beginTerm':
+        this.state.masterTerm = { round: op.term.round, id: op.term.id };
+        return ok({ term: { ...this.state.masterTerm } });
       case 'openSession':
         return this.openSession(op);
       case 'closeSession':
@@ -470,6 +489,8 @@ function lockModeOf(state: DbState, node: LsNode): LockMode | null {
   for (const id of node.holders) return state.handles.get(id)!.lock;
   return null;
 }
+
+const termName = (term: MasterTerm): string => `${term.round}.${term.id}`;
 
 const sequencerOf = (node: LsNode, mode: LockMode): Sequencer => ({ lock: node.path, mode, generation: node.lockGeneration });
 

@@ -23,6 +23,11 @@ export type LsErrorCode =
   | 'ALREADY_HELD'
   /** A copy of an acquire whose attempt the client already settled (a final try refused it, or its grant was released): never granted. */
   | 'ATTEMPT_DECIDED'
+  /**
+   * The op was proposed by a master since deposed (its term is older than the newest begun): it
+   * was not applied; the client asks the new master, which invalidates cached copies first.
+   */
+  | 'DEPOSED_MASTER'
   | 'NOT_HELD'
   | 'STALE_SEQUENCER'
   /** A configured bound (sessions, handles, nodes, total contents) is reached. */

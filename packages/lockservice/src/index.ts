@@ -32,10 +32,10 @@
  *   failover, FIFO waiters with timeouts, jeopardy.
  * - The cell (`cellConfig`, `planCell`): per replica node a Paxos acceptor, proposer and learner
  *   (the machine is `lockservice/<cell>`) and a `Server`. A server is the master while its
- *   node's proposer leads (leadership events, one `Master` per ballot); it reads the live
- *   sessions and takes them over, and proposes only through its own proposer, so a deposed
- *   master cannot reach the new leader by a hint. Other servers answer `whoIsMaster` by asking
- *   their proposer for the leader.
+ *   node's proposer leads (leadership events, one `Master` per ballot); it begins its term,
+ *   reads the live sessions and takes them over, and proposes only through its own proposer, so
+ *   a deposed master cannot reach the new leader by a hint. Other servers answer `whoIsMaster` by
+ *   asking their proposer for the leader.
  * - The client (`ClientSession` actor, `LsClient` promise API) finds the master, keeps one
  *   KeepAlive held there, and caches contents and stat write-through. A write, ACL change,
  *   delete or lock grant on a node waits until every other session caching it has acknowledged
@@ -53,12 +53,16 @@
  *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried. An
  *   acquire whose outcome is unknown is asked again as a final try of the same attempt: it learns
  *   the grant if there was one, and decides the attempt, so no late copy of it can be granted.
+ * - A new master begins its term in the database (`beginTerm`, its ballot) before it serves, and
+ *   every op it proposes carries that term: an op of an older term (a deposed master's late copy,
+ *   which invalidated no cache of the new master's) is refused as DEPOSED_MASTER, and the client
+ *   asks the new master.
  */
 export type { ApplyMeta, ApplyOutcome, DomainError, StateMachine } from './contract.ts';
 export { lsConfig, DEFAULT_LIMITS, MAX_LOCK_DELAY_MS, type LsConfig, type LsLimits } from './config.ts';
 export type { LsErrorCode, LsError, Outcome } from './errors.ts';
 export { LockDb } from './db.ts';
-export { EVENT_KINDS, MAX_HELD_LOCKS_LISTED } from './protocol.ts';
+export { EVENT_KINDS, MAX_HELD_LOCKS_LISTED, NO_TERM } from './protocol.ts';
 export type {
   AclNames,
   AclPermission,
@@ -76,6 +80,7 @@ export type {
   LsQueryResults,
   LsResult,
   LsResults,
+  MasterTerm,
   NodeKind,
   Sequencer,
   SessionId,

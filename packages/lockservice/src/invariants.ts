@@ -4,6 +4,7 @@
  * function returns the violations it finds, as sentences; none means the state is sound.
  */
 import { crc32 } from 'node:zlib';
+import { compareBallots } from '@actorfs/paxos';
 import { nameOf, parentOf, pathProblem } from './paths.ts';
 import type { DbState, LsNode } from './state.ts';
 
@@ -109,6 +110,7 @@ function checkSessions(state: Readonly<DbState>, bad: (what: string) => void): v
 /** What must only grow, recorded from one state to compare with a later one. */
 export interface Progress {
   now: number;
+  masterTerm: DbState['masterTerm'];
   counters: DbState['counters'];
   nodes: Map<string, { instance: number; contentGeneration: number; lockGeneration: number; aclGeneration: number }>;
 }
@@ -116,7 +118,7 @@ export interface Progress {
 export function progressOf(state: Readonly<DbState>): Progress {
   const nodes: Progress['nodes'] = new Map();
   for (const [path, n] of state.nodes) nodes.set(path, { instance: n.instance, contentGeneration: n.contentGeneration, lockGeneration: n.lockGeneration, aclGeneration: n.aclGeneration });
-  return { now: state.now, counters: { ...state.counters }, nodes };
+  return { now: state.now, masterTerm: { ...state.masterTerm }, counters: { ...state.counters }, nodes };
 }
 
 /**
@@ -127,6 +129,7 @@ export function progressOf(state: Readonly<DbState>): Progress {
 export function checkProgress(before: Progress, state: Readonly<DbState>): string[] {
   const problems: string[] = [];
   if (state.now < before.now) problems.push(`time went back from ${before.now} to ${state.now}`);
+  if (compareBallots(state.masterTerm, before.masterTerm) < 0) problems.push(`the master term went back from ${JSON.stringify(before.masterTerm)} to ${JSON.stringify(state.masterTerm)}`);
   for (const [name, value] of Object.entries(before.counters)) {
     const after = state.counters[name as keyof Progress['counters']];
     if (after < value) problems.push(`counter ${name} went back from ${value} to ${after}`);

@@ -5,7 +5,7 @@ import type { CellConfig } from './cell.ts';
 import type { LsError } from './errors.ts';
 import { LockWaiters, type RefusalReason, type WaitersEffect } from './lock-waiters.ts';
 import type { LsMachine } from './machine.ts';
-import type { FreedLock, HandleId, LsEvent, LsOp, LsQuery, LsQueryResult, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
+import type { FreedLock, HandleId, LsEvent, LsOp, MasterTerm, LsQuery, LsQueryResult, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
 import type { ClientOp, MasterEvent, ServerMsg, ServerReply, ServiceError } from './server-protocol.ts';
 import { SessionLeases, type LeaseEffect } from './session-leases.ts';
 import { unreachable } from './unreachable.ts';
@@ -41,6 +41,8 @@ export class Master {
   readonly leases: SessionLeases<HeldKeepAlive, MasterEvent>;
   readonly waiters: LockWaiters<ReplyHandle>;
   ready = false;
+  /** start() failed: the next wake tries it again. */
+  retryStart = false;
   private stopped = false;
   private readonly handlePaths = new Map<HandleId, string>();
   /** Each live session's secret, as the database holds it ('' for one opened without). */
@@ -52,6 +54,8 @@ export class Master {
    * the leases the previous master granted ran out.
    */
   private readonly holders: CacheHolders;
+  /** Names the term in KeepAlive answers: event numbers count within it. */
+  private readonly termName: string;
   /** When the wake timer is set to fire (undefined: not set). */
   private wakeAt: number | undefined;
 
@@ -59,38 +63,48 @@ export class Master {
     private readonly ctx: ActorContext<ServerMsg>,
     private readonly config: CellConfig,
     private readonly paxos: PaxosClient<LsMachine>,
-    /** Names this term of mastership (its ballot) in KeepAlive answers: event numbers count within it. */
-    private readonly term: string,
+    /** This term of mastership: its proposer's ballot, which every op it proposes carries. */
+    private readonly term: MasterTerm,
   ) {
+    this.termName = `${term.round}.${term.id}`;
     const t = config.timing;
     this.leases = new SessionLeases({ leaseMs: t.leaseMs, answerBeforeEndMs: t.answerBeforeEndMs, gracePeriodMs: t.gracePeriodMs, maxPendingEvents: t.maxPendingEvents });
     this.waiters = new LockWaiters({ maxWaitersPerLock: t.maxWaitersPerLock, maxWaiters: t.maxWaiters });
     this.holders = new CacheHolders(MAX_CACHERS, ctx.now() + t.leaseMs);
   }
 
-  /** Reads the live sessions and takes them over (each extended by a lease and the grace period). */
+  /**
+   * Begins the term in the database (so no op of an older term applies after it), then reads the
+   * live sessions and takes them over (each extended by a lease and the grace period).
+   */
   start(): void {
-    this.paxos.read({ type: 'sessions' }).then(
-      (out) => {
-        if (this.stopped) return;
-        if (!out.ok) throw new Error(out.error.message);
-        const { sessions, secrets } = out.result as LsQueryResults['sessions'];
-        sessions.forEach((s, i) => this.secrets.set(s, secrets[i] ?? ''));
-        this.holders.takeOver(sessions);
-        this.runLeases(this.leases.step({ type: 'becameMaster', sessions }, this.ctx.now()));
-        this.ready = true;
-        this.flushed(undefined);
-        this.schedule();
-      },
-      (err: unknown) => {
-        if (this.stopped) return;
-        this.ctx.log.warn('master could not read the sessions; trying again', { error: String(err) });
-        this.ctx.setTimer('start', this.config.timing.answerBeforeEndMs, { type: 'wake' });
-        this.retryStart = true;
-      },
-    );
+    this.commit({ type: 'beginTerm', term: this.term })
+      .then(() => (this.stopped ? undefined : this.paxos.read({ type: 'sessions' })))
+      .then(
+        (out) => {
+          if (this.stopped || out === undefined) return;
+          if (!out.ok) throw new Error(out.error.message);
+          this.takeOver(out.result as LsQueryResults['sessions']);
+        },
+        (err: unknown) => {
+          if (this.stopped) return;
+          // A newer master began its term: this one is deposed, and its proposer will hear so.
+          if (isDeposed(err)) return this.ctx.log.warn('master deposed before it began its term', { term: this.termName });
+          this.ctx.log.warn('master could not begin its term or read the sessions; trying again', { error: String(err) });
+          this.ctx.setTimer('start', this.config.timing.answerBeforeEndMs, { type: 'wake' });
+          this.retryStart = true;
+        },
+      );
   }
-  retryStart = false;
+
+  private takeOver({ sessions, secrets }: LsQueryResults['sessions']): void {
+    sessions.forEach((s, i) => this.secrets.set(s, secrets[i] ?? ''));
+    this.holders.takeOver(sessions);
+    this.runLeases(this.leases.step({ type: 'becameMaster', sessions }, this.ctx.now()));
+    this.ready = true;
+    this.flushed(undefined);
+    this.schedule();
+  }
 
   stop(): void {
     this.stopped = true;
@@ -101,9 +115,10 @@ export class Master {
 
   /**
    * Runs `go` once a request naming `session` (or none) with `secret` may act on it, or `refuse`.
-   * A session this master does not know is read from the database first: one a deposed master's
-   * last proposals opened (after this master read the sessions) is taken over as those were; one
-   * not live is left to the database, which refuses the request itself.
+   * A session this master does not know is read from the database first: one whose open this
+   * master proposed but did not hear answered is taken over as those it read at its start were
+   * (a deposed master's late open is refused by the database); one not live is left to the
+   * database, which refuses the request itself.
    */
   whenOwner(session: SessionId | undefined, secret: string | undefined, go: () => void, refuse: (why: OwnerRefusal) => void): void {
     const known = session === undefined ? '' : this.secrets.get(session);
@@ -169,7 +184,7 @@ export class Master {
     if (!to) return;
     const { session, acks } = msg;
     // A client that heard this master has flushed its cache (the failover answer says so).
-    const ack = msg.seen?.term === this.term ? msg.seen.seq : undefined;
+    const ack = msg.seen?.term === this.termName ? msg.seen.seq : undefined;
     if (ack !== undefined) this.flushed(session);
     run(this.holders.acknowledged(acks, this.ctx.now()));
     this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() }, answerNow: msg.answerNow === true, ...(ack === undefined ? {} : { ack }) }, this.ctx.now()));
@@ -273,7 +288,7 @@ export class Master {
    */
   private endFailed(op: Extract<LsOp, { type: 'closeSession' | 'expireSession' }>, to: ReplyHandle | undefined, err: unknown): void {
     this.reply(to, failed(err));
-    if (op.type !== 'expireSession' || this.stopped) return;
+    if (op.type !== 'expireSession' || this.stopped || isDeposed(err)) return;
     if (err instanceof PaxosDomainError) {
       // Ended by an earlier try whose answer was lost: which locks that freed is not known here.
       this.learn(op, { freed: [] });
@@ -284,13 +299,15 @@ export class Master {
   }
 
   /**
-   * Proposes through the master's own Paxos session. The group drops a session idle past its
+   * Proposes through the master's own Paxos session, under this master's term (the database
+   * refuses the op once a newer term has begun). The group drops a session idle past its
    * sessionIdleMs (a master whose clients only send KeepAlives proposes nothing): a command refused
    * for that was never applied, and goes again in the new session the client opens.
    */
   private commit(op: LsOp): Promise<LsResult> {
-    return this.paxos.propose(op).catch((err: unknown) => {
-      if (err instanceof PaxosRefusedError && err.code === 'session') return this.paxos.propose(op);
+    const termed: LsOp = { ...op, term: this.term };
+    return this.paxos.propose(termed).catch((err: unknown) => {
+      if (err instanceof PaxosRefusedError && err.code === 'session') return this.paxos.propose(termed);
       throw err;
     });
   }
@@ -326,6 +343,7 @@ export class Master {
         if (op.type !== 'release') this.handlePaths.delete(op.handle);
         this.freed((result as { freed: FreedLock[] }).freed);
         break;
+      case 'beginTerm':
       case 'setContents':
       case 'setAcl':
       case 'acquire':
@@ -382,7 +400,7 @@ export class Master {
       switch (e.type) {
         case 'answer': {
           const { leaseRemainingMs, events, firstSeq, eventsLost, failover } = e;
-          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs, term: this.term, events, firstSeq, eventsLost, failover });
+          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs, term: this.termName, events, firstSeq, eventsLost, failover });
           break;
         }
         case 'refuse':
@@ -465,6 +483,11 @@ function refusal(reason: RefusalReason): ServiceError {
 /** The end of a lock-delay, as the database's LOCK_DELAY error gives it. */
 function delayEnd(err: PaxosDomainError, now: number): number {
   return (err.error as LsError).availableAt ?? now;
+}
+
+/** The database refused an op as proposed by a deposed master: it was not applied. */
+function isDeposed(err: unknown): boolean {
+  return err instanceof PaxosDomainError && (err.error as LsError).code === 'DEPOSED_MASTER';
 }
 
 /** Runs the writes a wait released, in the order they came. */

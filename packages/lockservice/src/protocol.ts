@@ -32,7 +32,31 @@ export interface Sequencer {
   generation: number;
 }
 
-export type LsOp =
+/**
+ * A master's term: the ballot its node's proposer leads under. Terms order as ballots do; the
+ * database records the newest one begun (`beginTerm`, the failover record).
+ */
+export interface MasterTerm {
+  round: number;
+  id: number;
+}
+
+/** The term of an op that names none: older than any master's. */
+export const NO_TERM: MasterTerm = { round: 0, id: -1 };
+
+/**
+ * Every op a master proposes carries its term: once a newer master's `beginTerm` is applied, an
+ * op of an older term (a deposed master's late copy, still retried by its Paxos client) is
+ * refused (DEPOSED_MASTER), never applied behind the new master's cache invalidations.
+ */
+export type LsOp = LsOpBody & { term?: MasterTerm };
+
+type LsOpBody =
+  /**
+   * A new master's first op, before it serves: from here on, ops of older terms are refused. An
+   * older term's own beginTerm is refused as well.
+   */
+  | { type: 'beginTerm'; term: MasterTerm }
   /** `secret`: what the session's client shows with every request (the master draws it). */
   | { type: 'openSession'; principal: string; secret?: string }
   /** A client ends its session: its locks are released without lock-delay. */
@@ -93,6 +117,7 @@ export interface FreedLock {
 }
 
 export interface LsResults {
+  beginTerm: { term: MasterTerm };
   openSession: { session: SessionId; secret?: string };
   closeSession: { freed: FreedLock[] };
   expireSession: { freed: FreedLock[] };

@@ -28,8 +28,8 @@ export interface ServiceError {
 
 export type ServerReply<R> = { ok: true; result: R } | { ok: false; error: ServiceError | LsError };
 
-/** The ops a client may propose: expiry is the master's alone. */
-export type ClientOp = Exclude<LsOp, { type: 'expireSession' }>;
+/** The ops a client may propose: expiry and beginning a term are the master's alone. */
+export type ClientOp = Exclude<LsOp, { type: 'expireSession' | 'beginTerm' }>;
 
 /** What a KeepAlive answer carries besides the lease: database events and cache invalidations. */
 export type MasterEvent = { type: 'event'; event: LsEvent } | { type: 'invalidate'; id: number; path: string };

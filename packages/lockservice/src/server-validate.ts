@@ -33,7 +33,7 @@ export function serverMsgProblem(msg: unknown): string | undefined {
   switch (msg.type as ServerMsg['type']) {
     case 'op':
       if (!isObject(msg.op) || typeof msg.op.type !== 'string') return 'op: an object with a type is needed';
-      if (msg.op.type === 'expireSession') return 'op: expireSession is the master\'s own';
+      if (msg.op.type === 'expireSession' || msg.op.type === 'beginTerm') return `op: ${msg.op.type} is the master's own`;
       return undefined;
     case 'acquire':
       if (!isId(msg.session) || !isId(msg.handle)) return 'acquire: session and handle must be non-negative integers';

@@ -106,7 +106,7 @@ class ServerActor {
     if (this.ballot !== undefined && compareBallots(this.ballot, ballot) === 0) return;
     this.master?.stop();
     this.ballot = ballot;
-    this.master = new Master(this.ctx, this.props.config, this.paxos, `${ballot.round}.${ballot.id}`);
+    this.master = new Master(this.ctx, this.props.config, this.paxos, { round: ballot.round, id: ballot.id });
     this.master.start();
   }
 
@@ -187,14 +187,17 @@ function notMaster(node: string, cell: string): ServerReply<never> {
   return { ok: false, error: { code: 'NOT_MASTER', message: `${node} is not the master of cell ${cell}` } };
 }
 
-/** Asks the local proposer for the leader (a read it redirects; a small one) and names that node's server. */
+/**
+ * Asks the local proposer for the leader (a read it redirects; a small one) and names that node's
+ * server; not this one (its master has not begun its term yet, or it would have answered itself).
+ */
 function whoLeads(ctx: ActorContext<ServerMsg>, proposer: ActorRef<ProposerMsg>, props: ServerProps, to: ReturnType<ActorContext<ServerMsg>['replyHandle']>): void {
   if (!to) return;
   ctx.ask(proposer, { type: 'read', query: { type: 'ephemerals', session: 0 } }, { timeoutMs: props.config.timing.requestTimeoutMs }).then(
     (reply) => {
       const leader = reply.ok ? proposer : 'leader' in reply ? reply.leader : undefined;
       const index = leader === undefined ? -1 : props.proposers.findIndex((p) => p.equals(leader));
-      ctx.replyTo(to, { master: index >= 0 ? props.servers[index]! : null });
+      ctx.replyTo(to, { master: index >= 0 && index !== props.index ? props.servers[index]! : null });
     },
     () => ctx.replyTo(to, { master: null }),
   );

@@ -48,7 +48,7 @@ export type LeaseInput<R, E> =
   | { type: 'becameMaster'; sessions: SessionId[] }
   | { type: 'lostMastership' }
   | { type: 'sessionOpened'; session: SessionId }
-  /** A live session this master did not read when it started (a deposed master's last proposals opened it): taken over as those were. */
+  /** A live session this master did not read when it started (its own open, whose answer it did not hear): taken over as those were. */
   | { type: 'sessionFound'; session: SessionId }
   /** The database closed or expired the session. */
   | { type: 'sessionEnded'; session: SessionId }

@@ -7,6 +7,7 @@
 import type { LsConfig } from './config.ts';
 import { checkInvariants } from './invariants.ts';
 import { parentOf, nameOf } from './paths.ts';
+import { NO_TERM, type MasterTerm } from './protocol.ts';
 import {
   emptyState,
   indexNode,
@@ -24,7 +25,8 @@ export const PIECE_BYTES = 64 * 1024;
 const SNAPSHOT_VERSION = 1;
 
 export type SnapshotPiece =
-  | { piece: 'meta'; version: number; cell: string; counters: Counters; now: number; nodes: number; sessions: number; handles: number }
+  /** `masterTerm`: absent in snapshots taken before terms were recorded (restored as NO_TERM). */
+  | { piece: 'meta'; version: number; cell: string; counters: Counters; now: number; masterTerm?: MasterTerm; nodes: number; sessions: number; handles: number }
   | { piece: 'nodes'; nodes: NodeRecord[] }
   | { piece: 'sessions'; sessions: SessionRecord[] }
   | { piece: 'handles'; handles: HandleRecord[] };
@@ -41,6 +43,7 @@ export function snapshotPieces(state: DbState): SnapshotPiece[] {
       cell: state.config.cell,
       counters: { ...state.counters },
       now: state.now,
+      masterTerm: { ...state.masterTerm },
       nodes: state.nodes.size,
       sessions: state.sessions.size,
       handles: state.handles.size,
@@ -87,6 +90,7 @@ export function restoreState(config: LsConfig, pieces: Iterable<unknown>): DbSta
         meta = piece;
         state.counters = { ...piece.counters };
         state.now = piece.now;
+        state.masterTerm = piece.masterTerm === undefined ? { ...NO_TERM } : { round: piece.masterTerm.round, id: piece.masterTerm.id };
         break;
       case 'nodes':
         for (const r of piece.nodes) {

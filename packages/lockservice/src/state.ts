@@ -4,7 +4,7 @@
  */
 import type { LsConfig } from './config.ts';
 import { aclDirectory, cellRoot } from './paths.ts';
-import type { AclNames, EventKind, HandleId, LockMode, NodeKind, SessionId } from './protocol.ts';
+import { NO_TERM, type AclNames, type EventKind, type HandleId, type LockMode, type MasterTerm, type NodeKind, type SessionId } from './protocol.ts';
 
 export interface NodeRecord {
   path: string;
@@ -80,6 +80,8 @@ export interface DbState {
   /** The newest leader time applied; time in the database never goes back. */
   now: number;
   totalContentsBytes: number;
+  /** The newest master term begun (the failover record): ops of older terms are refused. */
+  masterTerm: MasterTerm;
 }
 
 const OPEN_ACL: AclNames = { read: null, write: null, changeAcl: null };
@@ -95,6 +97,7 @@ export function emptyState(config: LsConfig): DbState {
     counters: { nextSession: 1, nextHandle: 1, nextInstance: 2, nextLockGeneration: 1 },
     now: 0,
     totalContentsBytes: 0,
+    masterTerm: { ...NO_TERM },
   };
   state.nodes.set(state.root, indexNode(rootRecord(state.root)));
   return state;

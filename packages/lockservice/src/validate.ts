@@ -36,6 +36,11 @@ const eventKinds: Check = (v) => {
   const bad = v.find((k) => !(EVENT_KINDS as readonly unknown[]).includes(k));
   return bad === undefined ? undefined : `holds an unknown event kind ${JSON.stringify(bad)} (known: ${EVENT_KINDS.join(', ')})`;
 };
+const masterTerm: Check = (v) => {
+  const t = v as { round?: unknown; id?: unknown } | null;
+  const ok = typeof v === 'object' && t !== null && Object.keys(t).length === 2 && Number.isSafeInteger(t.round) && Number.isSafeInteger(t.id) && (t.round as number) >= 0 && (t.id as number) >= -1;
+  return ok ? undefined : 'must be a master term { round, id } (integers, round from 0, id from -1)';
+};
 const lockDelay: Check = (v) =>
   Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_LOCK_DELAY_MS ? undefined : `must be an integer from 0 to ${MAX_LOCK_DELAY_MS} (ms)`;
 
@@ -78,6 +83,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     setAcl: { required: { session: id, handle: id, acl } },
     acquire: { required: { session: id, handle: id, mode: oneOf('exclusive', 'shared') }, optional: { lockDelayMs: lockDelay, attempt: id, final: boolean } },
     release: onHandle,
+    beginTerm: { required: { term: masterTerm } },
   };
   const queries: Record<LsQueryType, Fields> = {
     getContentsAndStat: onHandle,
@@ -91,7 +97,8 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
     heldLocks: { required: {}, optional: { path } },
   };
 
-  const opChecks = tableChecks(ops);
+  // Every op may carry the term of the master that proposed it.
+  const opChecks = tableChecks(Object.fromEntries(Object.entries(ops).map(([type, f]) => [type, { required: f.required, optional: { term: masterTerm, ...f.optional } }])));
   const queryChecks = tableChecks(queries);
   const configText = JSON.stringify(config);
   let wellFormed = wellFormedOps.get(configText);

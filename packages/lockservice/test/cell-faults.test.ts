@@ -186,18 +186,15 @@ function withExpiries(ops: Operation<LockInput<string>, LockOutput>[], ended: nu
 }
 
 describe('lock-service cell under faults', () => {
-  // Seed 422: the master lost mastership while a blocking acquire's try was in the log; the next
-  // master's log granted it, yet the client was told NOT_MASTER, asked again and heard ALREADY_HELD.
-  it('tells a blocking acquire whose master failed over mid-try that it holds the lock (seed 422)', async () => {
-    await chaosRun(422);
+  // Seed 211 (beyond the default seeds; 13, 92 and 123 among them do it too, under this op mix): a
+  // KeepAlive and its resend near the end of the client's lease are both lost while the master
+  // stays; the session must survive. Seed 576 was pinned for this, but no longer replays it since
+  // the op mix changed. (Seed 422's case, a
+  // blocking acquire whose master lost mastership with its try in the log, no seed below 600
+  // replays now: acquire-failover.test.ts sets it up.)
+  it('keeps a session whose KeepAlive is lost twice near the end of its lease (seed 211)', async () => {
+    await chaosRun(211);
   }, 60_000);
-
-  // Seed 576: a KeepAlive and its resend at the end of the client's lease were both lost; the
-  // master's lease ended before a third try, and the session expired while handles were opened.
-  it('keeps a session whose KeepAlive is lost twice near the end of its lease (seed 576)', async () => {
-    await chaosRun(576);
-  }, 60_000);
-
 
   it('keeps files and locks linearizable, caches fresh and the database consistent', async () => {
     let expired = 0;

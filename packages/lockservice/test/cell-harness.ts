@@ -1,7 +1,8 @@
+import { expect } from '@jest/globals';
 import type { ActorRef } from '@actorfs/actors';
-import type { SimCluster, Sleeper } from '@actorfs/actors/testing';
+import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { PaxosClient, type ProposeReply } from '@actorfs/paxos';
-import { cellConfig, cellMachine, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg, type LsMachine } from '../src/index.ts';
+import { cellConfig, cellMachine, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg, type LsMachine, type MasterTerm } from '../src/index.ts';
 
 /** Short timings for simulated cells: 1 s session lease, 3 s grace, 1 s lock-delay, 200 ms Paxos lease. */
 export const SIM_CELL: CellOptions = {
@@ -28,6 +29,42 @@ export function simClient(sim: SimCluster, plan: CellPlan, node: string, name: s
   const ref: ActorRef<ClientMsg> = sim.spawn(node, ClientSession, { config: plan.config, servers: plan.servers, principal }, { name });
   const opts = { timeoutMs: 120_000 };
   return new LsClient(ref, (r, msg) => (mode === 'drive' ? sim.call(r, msg as ClientMsg & { type: 'status' }, opts) : sim.ask(r, msg as ClientMsg & { type: 'status' }, opts)));
+}
+
+export interface SimCellOptions {
+  /** How many clients: a, b, c, … on nodes c0, c1, c2, … (default 1). */
+  clients?: number;
+  cell?: CellOptions;
+  /**
+   * `ask` (default): the clients only ask, and the simulation runs while the body works, for at
+   * most `maxMs` of virtual time. `drive`: each call of a client, and the body, drives it.
+   */
+  mode?: 'ask' | 'drive';
+  maxMs?: number;
+}
+
+/** What a test body run in a simulated cell gets besides its clients. */
+export interface SimCellRun {
+  sim: SimCluster;
+  plan: CellPlan;
+  /** Sleeps in virtual time, in `ask` mode. */
+  clock: Sleeper;
+}
+
+/**
+ * Runs `body` against a fresh simulated cell at `seed` with its clients (passed after the run).
+ * Gives the cell back, for checks that drive the simulation themselves.
+ */
+export async function inSimCell(seed: number, body: (run: SimCellRun, ...clients: LsClient[]) => Promise<void>, opts: SimCellOptions = {}): Promise<SimCellRun> {
+  const mode = opts.mode ?? 'ask';
+  const sim = new SimCluster({ seed });
+  const plan = simCell(sim, opts.cell);
+  const clock = new Sleeper(sim);
+  const clients = Array.from({ length: opts.clients ?? 1 }, (_, i) => simClient(sim, plan, `c${i}`, String.fromCharCode(97 + i), mode));
+  const done = body({ sim, plan, clock }, ...clients);
+  if (mode === 'ask') expect(await clock.run(done, opts.maxMs ?? 60_000)).toBe(true);
+  await done;
+  return { sim, plan, clock };
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -61,12 +98,30 @@ export async function replicaProblems(sim: SimCluster, plan: CellPlan): Promise<
   return problems;
 }
 
-/** The node of the current master, as the servers say (asks only: something else runs the simulation). */
+/**
+ * The node of the current master, once it serves (a server that names itself: one whose node
+ * leads but has not yet begun its term names the leader too, and answers NOT_MASTER). Asks only:
+ * something else runs the simulation.
+ */
 export async function masterNode(sim: SimCluster, plan: CellPlan): Promise<string | undefined> {
   for (const s of plan.servers) {
     if (!sim.isUp(s.node)) continue;
     const r = await sim.ask(s, { type: 'whoIsMaster' }, { timeoutMs: 1000 }).catch(() => ({ master: null }));
-    if (r.master) return r.master.node;
+    if (r.master?.node === s.node) return s.node;
   }
   return undefined;
+}
+
+/** The database as the first live replica holds it. `call` drives the simulation; `ask` needs something else to run it. */
+export async function cellDb(sim: SimCluster, plan: CellPlan, mode: 'call' | 'ask' = 'ask'): Promise<LockDb> {
+  const learner = plan.paxos.learners.find((l) => sim.isUp(l.node))!;
+  const view = mode === 'call' ? await sim.call(learner, { type: 'inspect' }) : await sim.ask(learner, { type: 'inspect' }, { timeoutMs: 1000 });
+  const db = new LockDb(plan.config.db);
+  db.restore(view.state);
+  return db;
+}
+
+/** The newest master term the database has recorded (asks only). */
+export async function recordedTerm(sim: SimCluster, plan: CellPlan): Promise<MasterTerm> {
+  return (await cellDb(sim, plan)).inspect().masterTerm;
 }

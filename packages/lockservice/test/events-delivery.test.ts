@@ -1,7 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import type { ClientEvent, LsClient } from '../src/index.ts';
-import { masterNode, simCell, simClient, text } from './cell-harness.ts';
+import { inSimCell, masterNode, text } from './cell-harness.ts';
 
 /** Watches until `done` holds of what arrived (or the simulated wait runs out). */
 async function collect(client: LsClient, done: (events: ClientEvent[]) => boolean, waitMs = 20_000): Promise<ClientEvent[]> {
@@ -14,11 +13,7 @@ const onHandle = (events: ClientEvent[], handle: number) => events.filter((e): e
 
 describe('events reach a client at least once, in commit order', () => {
   test('events whose KeepAlive answers were lost come again, each heard once and in order', async () => {
-    const sim = new SimCluster({ seed: 21 });
-    const plan = simCell(sim);
-    const clock = new Sleeper(sim);
-    const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
-    const run = async () => {
+    await inSimCell(21, async ({ sim, plan, clock }, a, b) => {
       const ha = (await a.open('/ls/test/f', { create: 'ifAbsent', events: ['contentsModified', 'lockAcquired'] })).handle;
       const hb = (await b.open('/ls/test/f')).handle;
       await clock.sleep(100);
@@ -36,18 +31,11 @@ describe('events reach a client at least once, in commit order', () => {
       events.push(...(await a.watch()).events);
       expect(onHandle(events, ha).map((e) => e.kind)).toEqual(['contentsModified', 'lockAcquired', 'contentsModified']);
       expect((await a.status()).state).toBe('live');
-    };
-    const done = run();
-    expect(await clock.run(done, 60_000)).toBe(true);
-    await done;
+    }, { clients: 2 });
   });
 
   test("a new master owes a client \"master failed over\" for the old master's events it lost", async () => {
-    const sim = new SimCluster({ seed: 22 });
-    const plan = simCell(sim);
-    const clock = new Sleeper(sim);
-    const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
-    const run = async () => {
+    await inSimCell(22, async ({ sim, plan, clock }, a, b) => {
       const ha = (await a.open('/ls/test/f', { create: 'ifAbsent', events: ['contentsModified', 'masterFailover'] })).handle;
       const quiet = (await a.open('/ls/test/g', { create: 'ifAbsent', events: ['contentsModified'] })).handle;
       const hb = (await b.open('/ls/test/f')).handle;
@@ -65,9 +53,6 @@ describe('events reach a client at least once, in commit order', () => {
       // Only handles that subscribed hear it.
       expect(onHandle(events, quiet)).toEqual([]);
       expect((await a.status()).state).toBe('live');
-    };
-    const done = run();
-    expect(await clock.run(done, 60_000)).toBe(true);
-    await done;
+    }, { clients: 2 });
   });
 });

@@ -1,17 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster, Sleeper } from '@actorfs/actors/testing';
-import { masterNode, SIM_CELL, simCell, simClient } from './cell-harness.ts';
+import { inSimCell, masterNode, SIM_CELL } from './cell-harness.ts';
 
 describe('session expiry within one master term', () => {
   test("an expiry whose answer is lost is proposed again, and a blocking acquire of the expired holder's lock is granted", async () => {
-    const sim = new SimCluster({ seed: 41 });
     // A Paxos lease long enough for the master to keep its term while its links are slow, and a
     // request timeout shorter than a slow commit, so the expiry's answer comes too late.
-    const plan = simCell(sim, { ...SIM_CELL, timing: { ...SIM_CELL.timing, requestTimeoutMs: 300 }, paxos: { leaseMs: 3000 } });
-    const clock = new Sleeper(sim);
-    const a = simClient(sim, plan, 'c0', 'a', 'ask');
-    const b = simClient(sim, plan, 'c1', 'b', 'ask');
-    const run = async () => {
+    const cell = { ...SIM_CELL, timing: { ...SIM_CELL.timing, requestTimeoutMs: 300 }, paxos: { leaseMs: 3000 } };
+    await inSimCell(41, async ({ sim, plan, clock }, a, b) => {
       const ha = (await a.open('/ls/test/lock', { create: 'ifAbsent' })).handle;
       await a.tryAcquire(ha, 'exclusive');
       const hb = (await b.open('/ls/test/lock')).handle;
@@ -26,9 +21,6 @@ describe('session expiry within one master term', () => {
       const seq = await waiting;
       expect(seq.lock).toBe('/ls/test/lock');
       expect(await masterNode(sim, plan)).toBe(m);
-    };
-    const done = run();
-    expect(await clock.run(done, 60_000)).toBe(true);
-    await done;
+    }, { clients: 2, cell });
   });
 });

@@ -1,15 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { LsClientError } from '../src/index.ts';
-import { masterNode, simCell, simClient } from './cell-harness.ts';
+import { inSimCell, masterNode } from './cell-harness.ts';
 
 describe('jeopardy', () => {
   test('a call made in jeopardy is held until a new master makes the session safe, then runs', async () => {
-    const sim = new SimCluster({ seed: 21 });
-    const plan = simCell(sim);
-    const clock = new Sleeper(sim);
-    const a = simClient(sim, plan, 'c0', 'a', 'ask');
-    const run = async () => {
+    await inSimCell(21, async ({ sim, plan, clock }, a) => {
       const { handle } = await a.open('/ls/test/l', { create: 'ifAbsent' });
       sim.crash((await masterNode(sim, plan))!);
       while ((await a.status()).state !== 'jeopardy') await clock.sleep(10);
@@ -19,18 +14,11 @@ describe('jeopardy', () => {
       expect((await a.status()).state).toBe('live');
       const { events } = await a.watch();
       expect(events.some((e) => 'kind' in e && e.kind === 'safe' && e.failover)).toBe(true);
-    };
-    const done = run();
-    expect(await clock.run(done, 30_000)).toBe(true);
-    await done;
+    }, { maxMs: 30_000 });
   });
 
   test('a call held in jeopardy fails SESSION_EXPIRED when the grace period ends without a master', async () => {
-    const sim = new SimCluster({ seed: 22 });
-    const plan = simCell(sim);
-    const clock = new Sleeper(sim);
-    const a = simClient(sim, plan, 'c0', 'a', 'ask');
-    const run = async () => {
+    await inSimCell(22, async ({ sim, plan, clock }, a) => {
       const { handle } = await a.open('/ls/test/l', { create: 'ifAbsent' });
       sim.partition(['c0'], plan.config.nodes);
       while ((await a.status()).state !== 'jeopardy') await clock.sleep(50);
@@ -38,9 +26,6 @@ describe('jeopardy', () => {
       expect(failure).toBeInstanceOf(LsClientError);
       expect((failure as LsClientError).code).toBe('SESSION_EXPIRED');
       expect((await a.status()).state).toBe('expired');
-    };
-    const done = run();
-    expect(await clock.run(done, 30_000)).toBe(true);
-    await done;
+    }, { maxMs: 30_000 });
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { SimCluster, Sleeper } from '@actorfs/actors/testing';
-import { masterNode, simCell, simClient, text } from './cell-harness.ts';
+import { inSimCell, masterNode, text } from './cell-harness.ts';
 
 const CLIENTS = 8;
 
@@ -11,14 +10,10 @@ const CLIENTS = 8;
  * write through each client succeeded.
  */
 async function failover(seed: number, outageMs: number): Promise<number> {
-  const sim = new SimCluster({ seed });
-  const plan = simCell(sim);
-  const clock = new Sleeper(sim);
   const nodes = Array.from({ length: CLIENTS }, (_, i) => `c${i}`);
-  const clients = nodes.map((n, i) => simClient(sim, plan, n, `client-${i}`, 'ask'));
-  const sent = (): number => nodes.reduce((sum, n) => sum + sim.node(n).stats().messagesOut, 0);
   let perClientPerSecond = 0;
-  const run = async () => {
+  await inSimCell(seed, async ({ sim, plan, clock }, ...clients) => {
+    const sent = (): number => nodes.reduce((sum, n) => sum + sim.node(n).stats().messagesOut, 0);
     const handles = await Promise.all(clients.map(async (c, i) => (await c.open(`/ls/test/f${i}`, { create: 'ifAbsent' })).handle));
     const before = sent();
     const cutAt = sim.now();
@@ -35,10 +30,7 @@ async function failover(seed: number, outageMs: number): Promise<number> {
     }
     perClientPerSecond = (sent() - before) / CLIENTS / ((sim.now() - cutAt) / 1000);
     await Promise.all(clients.map((c, i) => c.setContents(handles[i]!, text('after'))));
-  };
-  const done = run();
-  expect(await clock.run(done, 30_000)).toBe(true);
-  await done;
+  }, { clients: CLIENTS, maxMs: 30_000 });
   return perClientPerSecond;
 }
 

@@ -1,17 +1,12 @@
 import { expect, test } from '@jest/globals';
-import { SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { PaxosDomainError } from '@actorfs/paxos';
 import { LsClientError, type LsError } from '../src/index.ts';
-import { groupClient, simCell, simClient } from './cell-harness.ts';
+import { groupClient, inSimCell, recordedTerm } from './cell-harness.ts';
 
 const LOCK = '/ls/test/lock';
 
 test("a deposed master's late copy of an attempt the client was told was refused is refused too, never granted", async () => {
-  const sim = new SimCluster({ seed: 41 });
-  const plan = simCell(sim);
-  const clock = new Sleeper(sim);
-  const [a, b] = [simClient(sim, plan, 'c0', 'a', 'ask'), simClient(sim, plan, 'c1', 'b', 'ask')];
-  const run = async () => {
+  await inSimCell(41, async ({ sim, plan, clock }, a, b) => {
     const ha = (await a.open(LOCK, { create: 'ifAbsent' })).handle;
     const hb = (await b.open(LOCK)).handle;
     await b.tryAcquire(hb, 'exclusive');
@@ -20,9 +15,11 @@ test("a deposed master's late copy of an attempt the client was told was refused
     await b.release(hb);
     const session = (await a.status()).session!;
     // A copy of attempt 1 as a master's blocking try proposes it, proposed straight to the group
-    // now, as a deposed master's Paxos client still retrying it would, once its node leads again.
+    // now under the master's term, as its Paxos client still retrying it would. (A deposed
+    // master's copy, of an older term, is refused before this rule: deposed-master.test.ts.)
     const deposed = groupClient(sim, plan, clock);
-    const late = await deposed.propose({ type: 'acquire', session, handle: ha, mode: 'exclusive', attempt: 1 }).then(
+    const term = await recordedTerm(sim, plan);
+    const late = await deposed.propose({ type: 'acquire', session, handle: ha, mode: 'exclusive', attempt: 1, term }).then(
       () => 'granted',
       (err: unknown) => (err instanceof PaxosDomainError ? (err.error as LsError).code : String(err)),
     );
@@ -30,8 +27,5 @@ test("a deposed master's late copy of an attempt the client was told was refused
     expect(await deposed.read({ type: 'heldLocks', path: LOCK })).toMatchObject({ ok: true, result: { locks: [] } });
     // The lock is free for whoever asks next, a included.
     expect((await a.tryAcquire(ha, 'exclusive')).lock).toBe(LOCK);
-  };
-  const done = run();
-  expect(await clock.run(done, 60_000)).toBe(true);
-  await done;
+  }, { clients: 2 });
 });
