@@ -98,6 +98,20 @@ describe('data path on the simulator', () => {
     expect(same(await client.read('/f', 0, 200), Buffer.concat([bytes(100, 1), bytes(100, 2)]))).toBe(true);
   });
 
+  it('a read of a hole (a chunk shorter than the chunk size, with a later chunk written) past every replica\'s end reads zeros', async () => {
+    const cell = simCell(6, config, ['A', 'B', 'C']);
+    const client = cell.client('c1', 'A');
+    await cell.sim.runFor(300);
+    await client.create('/sparse');
+    await client.write('/sparse', 0, bytes(100, 1));
+    await client.write('/sparse', config.chunkSizeBytes, bytes(100, 2));
+    const loc = await cell.sim.call(cell.master(), { type: 'locate', path: '/sparse', index: 0 });
+    // each replica answers a range wholly past its end with no bytes, not an error
+    expect(await cell.sim.call(cell.servers.get(loc.replicas[0]!)!, { type: 'read-data', handle: loc.handle, version: loc.version, offset: 150, length: 50 })).toEqual([]);
+    expect(same(await client.read('/sparse', 200, 100), new Uint8Array(100))).toBe(true);
+    expect(same(await client.read('/sparse', 50, 100), Buffer.concat([bytes(100, 1).subarray(50), new Uint8Array(50)]))).toBe(true);
+  });
+
   it('a restarted master does not clone a chunk whose primary may still hold a lease it forgot: every replica it names holds every acknowledged append', async () => {
     // cs4 is down at first, so the chunk lives on cs1..cs3
     const cell = simCell(7, { ...config, clonePieceBytes: 4096 }, ['A', 'B', 'C', 'A']);

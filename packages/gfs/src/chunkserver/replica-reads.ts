@@ -31,6 +31,9 @@ export class ReplicaReads {
       throw new Error(`read-data: bad range: offset ${String(msg.offset)}, length ${String(msg.length)}`);
     }
     const length = Math.max(0, Math.min(msg.length, info.lengthBytes - msg.offset));
+    // a range wholly past this replica's end (a hole, or mutations it missed): no bytes, not an error, so
+    // the reader goes on to another replica, or reads zeros where none holds any
+    if (length === 0) return [];
     // a fresh array nothing here keeps: the transport moves it to the reader's thread as it is
     return [handOver(this.verified(msg.handle, () => this.store.read(msg.handle, msg.offset, length)))];
   }
