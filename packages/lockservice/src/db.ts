@@ -4,7 +4,7 @@
  * leader's timestamp), never from a clock. A failed op changes nothing.
  */
 import { crc32 } from 'node:zlib';
-import { compareBallots } from '@actorfs/paxos';
+import { ballotString, compareBallots } from '@actorfs/paxos';
 import { denial } from './acl.ts';
 import type { ApplyMeta, ApplyOutcome, StateMachine } from './contract.ts';
 import type { LsConfig } from './config.ts';
@@ -132,7 +132,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
   private deposed(term: MasterTerm, type: LsOpType): Outcome<never> | undefined {
     const newest = this.state.masterTerm;
     if (compareBallots(term, newest) >= 0) return undefined;
-    return failure('DEPOSED_MASTER', `${type} was proposed by the master of term ${termName(term)}, since deposed: the cell's master is at term ${termName(newest)}; ask it`);
+    return failure('DEPOSED_MASTER', `${type} was proposed by the master of term ${ballotString(term)}, since deposed: the cell's master is at term ${ballotString(newest)}; ask it`);
   }
 
   private dispatch(op: LsOp, changes: Changes): Outcome<LsResult> {
@@ -489,8 +489,6 @@ function lockModeOf(state: DbState, node: LsNode): LockMode | null {
   for (const id of node.holders) return state.handles.get(id)!.lock;
   return null;
 }
-
-const termName = (term: MasterTerm): string => `${term.round}.${term.id}`;
 
 const sequencerOf = (node: LsNode, mode: LockMode): Sequencer => ({ lock: node.path, mode, generation: node.lockGeneration });
 

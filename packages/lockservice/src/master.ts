@@ -1,5 +1,5 @@
 import type { ActorContext, ReplyHandle } from '@actorfs/actors';
-import { PaxosClient, PaxosDomainError, PaxosRefusedError } from '@actorfs/paxos';
+import { ballotString, PaxosClient, PaxosDomainError, PaxosRefusedError } from '@actorfs/paxos';
 import { CacheHolders } from './cache-holders.ts';
 import type { CellConfig } from './cell.ts';
 import type { LsError } from './errors.ts';
@@ -66,7 +66,7 @@ export class Master {
     /** This term of mastership: its proposer's ballot, which every op it proposes carries. */
     private readonly term: MasterTerm,
   ) {
-    this.termName = `${term.round}.${term.id}`;
+    this.termName = ballotString(term);
     const t = config.timing;
     this.leases = new SessionLeases({ leaseMs: t.leaseMs, answerBeforeEndMs: t.answerBeforeEndMs, gracePeriodMs: t.gracePeriodMs, maxPendingEvents: t.maxPendingEvents });
     this.waiters = new LockWaiters({ maxWaitersPerLock: t.maxWaitersPerLock, maxWaiters: t.maxWaiters });

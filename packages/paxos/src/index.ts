@@ -1,7 +1,7 @@
 export { Acceptor, type AcceptorProps } from './acceptor.ts';
 export { Proposer, type ProposerProps } from './proposer.ts';
 export { Learner, type LearnerProps } from './learner.ts';
-export { compareBallots, type Ballot } from './ballot.ts';
+export { ballotString, compareBallots, type Ballot } from './ballot.ts';
 export { timing, majority, type PaxosTiming } from './config.ts';
 export type {
   AcceptorMsg,
