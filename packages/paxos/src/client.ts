@@ -44,10 +44,16 @@ export interface PaxosClientOptions<M extends AnyMachineDef = MachineDef> {
    * Given, the proposes (and retries) made within one turn go to each proposer as one
    * propose-batch message, answered in one reply, split at these bounds; without, one ask each.
    * Bounds left out are PaxosTiming's defaults (maxBatch, maxBatchBytes). A batch over the group's
-   * own bounds is refused with them: the client keeps the lower bounds from then on and sends the
-   * refused commands again within them (they were never queued).
+   * own bounds is refused with them: the client sends the refused commands again within them (they
+   * were never queued) and keeps the lower bounds for `batchRetryAfter` batches.
    */
   batch?: Partial<BatchBounds>;
+  /**
+   * Batches sent within bounds a refusal lowered, after which the client tries its own `batch`
+   * bounds again (the group's may have been raised since); a group that still has the lower ones
+   * refuses one batch, again without applying any of it. Default 1,000.
+   */
+  batchRetryAfter?: number;
   /**
    * Carries on where an earlier client (of this id, restarted, say) stood: its `position`. Seqs
    * from ack+1 below nextSeq stay open for `retry`, so their outcomes can still be learned.
@@ -100,6 +106,8 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
   private readonly window: number;
   /** With `batch`: the bounds a propose-batch stays within (lowered to the group's when it says so). */
   private bounds: BatchBounds | undefined;
+  /** With `batch`: the bounds it gave, and the batches still to send within lowered ones before trying them again. */
+  private configured: { bounds: BatchBounds; retryAfter: number; left: number } | undefined;
   /** Commands to send at the end of this turn, per proposer (with `batch`). */
   private readonly turn = new Map<string, { target: ActorRef<ProposerMsg>; sends: TurnSend[] }>();
 
@@ -110,7 +118,10 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
       const defaults = timing();
       const b = { maxCommands: opts.batch.maxCommands ?? defaults.maxBatch, maxBytes: opts.batch.maxBytes ?? defaults.maxBatchBytes };
       if (!sendable(b)) throw new RangeError(`client ${opts.clientId}: batch needs maxCommands >= 1 and maxBytes > 0 (at most the group's maxBatch and maxBatchBytes), got ${b.maxCommands} and ${b.maxBytes}`);
+      const retryAfter = opts.batchRetryAfter ?? DEFAULT_BATCH_RETRY_AFTER;
+      if (!(Number.isSafeInteger(retryAfter) && retryAfter >= 1)) throw new RangeError(`client ${opts.clientId}: batchRetryAfter must be a whole number >= 1, got ${retryAfter}`);
       this.bounds = b;
+      this.configured = { bounds: b, retryAfter, left: 0 };
     }
     const r = opts.resume;
     if (r) {
@@ -351,6 +362,7 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
       for (let i = 0; i < piece.length; i += bounds.maxCommands) {
         const part = piece.slice(i, i + bounds.maxCommands);
         const msg: ProposerMsg = part.length === 1 ? { type: 'propose', cmd: part[0]!.cmd } : { type: 'propose-batch', cmds: part.map((s) => s.cmd) };
+        this.sentWithinLowered();
         this.opts.ask(target, msg, timeoutMs).then(
           (reply) => this.batchAnswered(target, part, reply, bounds, timeoutMs),
           (err: unknown) => part.forEach((s) => s.reject(err)),
@@ -368,13 +380,24 @@ export class PaxosClient<M extends AnyMachineDef = MachineDef> {
     if (replies.length !== part.length) return part.forEach((s) => s.reject(new Error(`${target.toString()} answered ${replies.length} replies to ${part.length} commands`)));
     const group = replies.map(groupBounds).find((b) => b !== undefined);
     const lower = group !== undefined && (group.maxCommands < sentWithin.maxCommands || group.maxBytes < sentWithin.maxBytes);
-    if (lower) this.bounds = { maxCommands: Math.min(this.bounds!.maxCommands, group.maxCommands), maxBytes: Math.min(this.bounds!.maxBytes, group.maxBytes) };
+    if (lower) this.lowerBounds(group);
     const again = part.filter((s, j) => {
       const resend = lower && groupBounds(replies[j]!) !== undefined;
       if (!resend) s.resolve(replies[j]!);
       return resend;
     });
     if (again.length > 0) this.sendWithin(target, again, timeoutMs);
+  }
+
+  /** One more batch sent within lowered bounds: after enough, the next turn tries the configured ones again. */
+  private sentWithinLowered(): void {
+    const c = this.configured!;
+    if (c.left > 0 && --c.left === 0) this.bounds = c.bounds;
+  }
+
+  private lowerBounds(group: BatchBounds): void {
+    this.bounds = { maxCommands: Math.min(this.bounds!.maxCommands, group.maxCommands), maxBytes: Math.min(this.bounds!.maxBytes, group.maxBytes) };
+    this.configured!.left = this.configured!.retryAfter;
   }
 
   private forget(): void {
@@ -406,6 +429,8 @@ function groupBounds(reply: ProposeReply): BatchBounds | undefined {
   const b = !reply.ok && 'batchBounds' in reply ? reply.batchBounds : undefined;
   return b && sendable(b) ? b : undefined;
 }
+
+const DEFAULT_BATCH_RETRY_AFTER = 1_000;
 
 /** Stands for `random` when none is given: a backoff without jitter never draws. */
 const noJitter: Random = () => 0;

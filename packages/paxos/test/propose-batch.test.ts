@@ -61,7 +61,7 @@ const OrderClient = defineActor('test.paxos-order-client', (_props: Record<strin
 });
 
 type SyncClientMsg =
-  | ({ type: 'open'; proposers: ActorRef<ProposerMsg>[] } & Asks<number>)
+  | ({ type: 'open'; proposers: ActorRef<ProposerMsg>[]; batch?: Partial<BatchBounds>; batchRetryAfter?: number } & Asks<number>)
   | ({ type: 'turn'; first: number; count: number } & Asks<{ turnAt: number; sentAt: number[]; sent: number[][]; results: number[]; sleeps: number }>);
 /**
  * A batching client in an actor whose receive is synchronous (as a service's master is): `turn`
@@ -87,7 +87,8 @@ const SyncClient = defineActor('test.paxos-sync-client', (_props: Record<string,
           sleeps++;
           return ctx.sleep(ms);
         };
-        client = new PaxosClient({ clientId: 'sync', machine: ONCE, proposers: msg.proposers, ask, sleep, timeoutMs: 2 * LEASE_MS, batch: {} });
+        const retry = msg.batchRetryAfter === undefined ? {} : { batchRetryAfter: msg.batchRetryAfter };
+        client = new PaxosClient({ clientId: 'sync', machine: ONCE, proposers: msg.proposers, ask, sleep, timeoutMs: 2 * LEASE_MS, batch: msg.batch ?? {}, ...retry });
         return client.propose({ id: 0 }).then((n) => ctx.reply(n));
       }
       case 'turn': {
@@ -109,6 +110,7 @@ describe('propose-batch: a turn of proposes in one message, one reply', () => {
     const options = { clientId: 'bad', proposers: [new ActorRef<ProposerMsg>('n0', 'p')], ask: (() => Promise.reject(new Error('unused'))) as Asker, sleep: () => Promise.resolve() };
     expect(() => new PaxosClient({ ...options, batch: { maxCommands: 0, maxBytes: 1 << 20 } })).toThrow(/batch needs maxCommands >= 1/);
     expect(() => new PaxosClient({ ...options, batch: { maxCommands: 4, maxBytes: 0 } })).toThrow(/maxBytes > 0/);
+    expect(() => new PaxosClient({ ...options, batch: {}, batchRetryAfter: 0 })).toThrow(/batchRetryAfter must be a whole number >= 1/);
   });
 
   it("a batch is answered in one reply, each command's own result in its place; a duplicate of it is applied once and answered alike", async () => {
@@ -176,6 +178,39 @@ describe('propose-batch: a turn of proposes in one message, one reply', () => {
     }
     await sim.runFor(2 * LEASE_MS);
     const ids = Array.from({ length: 3 }, (_, k) => Array.from({ length: 21 }, (__, i) => 100 * (k + 1) + i)).flat();
+    for (const counts of await appliedCounts(sim, plan)) expect([...counts].sort((a, b) => a[0] - b[0])).toEqual(ids.map((id) => [id, 1]));
+  });
+
+  it("a client tries its own bounds again after batchRetryAfter batches within the learned ones, and uses them once the group's are raised; nothing applied twice", async () => {
+    const sim = new SimCluster({ seed: 9, network: { delayMs: [1, 3] } });
+    const { plan } = simGroup(sim, { acceptors: 3, proposers: 2, learners: 3 }, { leaseMs: LEASE_MS, maxBatch: 4, maxBatchBytes: 350 }, ONCE);
+    await leaderOf(sim, plan, LEASE_MS);
+    sim.addNode('clients');
+    const client = sim.spawn('clients', SyncClient, {});
+    const batch = { maxCommands: 64, maxBytes: 1 << 20 };
+    expect(await sim.call(client, { type: 'open', proposers: plan.proposers, batch, batchRetryAfter: 6 }, { timeoutMs: 20 * LEASE_MS })).toBe(1);
+    const turn = async (first: number): Promise<number[]> => {
+      const out = await sim.call(client, { type: 'turn', first, count: 10 }, { timeoutMs: 40 * LEASE_MS });
+      expect(out.results).toEqual(Array.from({ length: 10 }, () => 1)); // each applied once
+      return out.sent.map((ids) => ids.length);
+    };
+    // The group takes 4 commands and 350 bytes (three commands) a batch: refused, then 6 batches
+    // within its bounds (4 this turn, 2 the next), then the client's own bounds again.
+    expect(await turn(10)).toEqual([10, 3, 3, 3, 1]);
+    expect(await turn(20)).toEqual([3, 3, 3, 1]);
+    expect(await turn(30)).toEqual([10, 3, 3, 3, 1]);
+    // The group's bounds are raised (its proposers restarted with the new settings, one at a time).
+    for (const s of plan.specs) if (plan.proposers.some((p) => p.id === s.name)) Object.assign(s.props as object, { timing: { leaseMs: LEASE_MS, maxBatch: 64, maxBatchBytes: 1 << 20 } });
+    for (const p of plan.proposers) {
+      sim.crash(p.node);
+      sim.restart(p.node);
+      await leaderOf(sim, plan, LEASE_MS);
+    }
+    // The rest of the 6 batches within the learned bounds, then one batch of 10, taken.
+    expect(await turn(40)).toEqual([3, 3, 3, 1]);
+    expect(await turn(50)).toEqual([10]);
+    await sim.runFor(2 * LEASE_MS);
+    const ids = [0, ...Array.from({ length: 50 }, (_, i) => 10 + i)];
     for (const counts of await appliedCounts(sim, plan)) expect([...counts].sort((a, b) => a[0] - b[0])).toEqual(ids.map((id) => [id, 1]));
   });
 
