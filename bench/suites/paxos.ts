@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open, type RootDatabase } from 'lmdb';
 import { ActorSystem } from '@actorfs/actors';
-import { KV_MACHINE, PaxosClient, planGroup, type BatchBounds, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
+import { KV_MACHINE, PaxosClient, planGroup, type Asker, type BatchBounds, type ProposeReply, type ProposerStatus } from '@actorfs/paxos';
 import { rawPingPong } from '../raw.ts';
+import { Breakdown } from './paxos-breakdown.ts';
 import { snapshotCatchUpMbPerSec } from './paxos-catch-up.ts';
 import { collector, median, percentile, type Suite } from '../suite.ts';
 
@@ -23,6 +24,8 @@ const PIPELINE = 64;
 const ALL_PARTS = ['commit_1', 'commit_256', 'pipelined', 'catch_up'] as const;
 const PARTS = new Set((process.env.PAXOS_BENCH_PARTS ?? ALL_PARTS.join(',')).split(','));
 for (const p of PARTS) if (!(ALL_PARTS as readonly string[]).includes(p)) throw new Error(`PAXOS_BENCH_PARTS: unknown part ${p} (known: ${ALL_PARTS.join(', ')})`);
+/** PAXOS_BENCH_BREAKDOWN=1: the group's actors stamp each slot's way, and commit_1 reports where its time goes. */
+const BREAKDOWN = process.env.PAXOS_BENCH_BREAKDOWN === '1';
 
 /**
  * Multi-Paxos commit throughput and latency: 3 replicas (acceptor + proposer + learner each) on
@@ -42,15 +45,17 @@ export const suite: Suite = {
     const dataDir = mkdtempSync(join(tmpdir(), 'paxos-bench-'));
     const system = await ActorSystem.start({ workers: nodes, dataDir, modules: [new URL('../kinds/paxos-bench.ts', import.meta.url)] });
     try {
-      const plan = planGroup({ acceptors: nodes, proposers: nodes, learners: nodes, machine: KV_MACHINE, timing: { leaseMs: 2000, maxInflightSlots: 64, maxBatch: 512 } });
+      const plan = planGroup({ acceptors: nodes, proposers: nodes, learners: nodes, machine: KV_MACHINE, timing: { leaseMs: 2000, maxInflightSlots: 64, maxBatch: 512 }, trace: BREAKDOWN });
       for (const s of plan.specs) await system.spawn(s.kind, s.props, { node: s.node, name: s.name });
       await waitForLeader(system, plan.proposers);
-      const client = (id: string, batch?: BatchBounds): PaxosClient<typeof KV_MACHINE> =>
+      const ask: Asker = (ref, m, timeoutMs) => system.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>;
+      const breakdown = BREAKDOWN ? new Breakdown() : undefined;
+      const client = (id: string, batch?: BatchBounds, watched?: Breakdown): PaxosClient<typeof KV_MACHINE> =>
         new PaxosClient({
           clientId: id,
           machine: KV_MACHINE,
           proposers: plan.proposers,
-          ask: (ref, m, timeoutMs) => system.ask(ref, m, { timeoutMs }) as Promise<ProposeReply | ProposeReply[]>,
+          ask: watched ? watched.watch(ask) : ask,
           sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
           timeoutMs: 5_000,
           ...(batch ? { batch } : {}),
@@ -62,8 +67,9 @@ export const suite: Suite = {
         // drifts by 2x within seconds, so the floor (a commit needs a majority's synced accepts, and
         // here every acceptor shares one disk) is measured in windows interleaved with commit_1's,
         // and each figure is the median over the windows.
-        const solo = client('solo');
+        const solo = client('solo', undefined, breakdown);
         const cold = await drive([solo], 0, WARM_UP_MS);
+        await breakdown?.reset(system, plan);
         add({ name: 'commit_1_first_5s_per_s', value: cold.perSec, unit: 'commit/s', goal: 'measured: a fresh cluster, the warm-up' });
         const windows: Array<{ floor: number; staggered: number; one: Awaited<ReturnType<typeof drive>> }> = [];
         for (let w = 0; w < 5; w++) {
@@ -77,6 +83,7 @@ export const suite: Suite = {
         add({ name: 'commit_1_in_flight_p50_ms', value: median(windows.map((w) => w.one.p50)), unit: 'ms', goal: '<= 1.5' });
         add({ name: 'commit_1_in_flight_vs_quorum_floor', value: median(windows.map((w) => w.one.perSec / w.floor)), unit: 'ratio', goal: '1.0 = the disk is the only cost' });
         add({ name: 'commit_1_in_flight_vs_staggered_floor', value: median(windows.map((w) => w.one.perSec / w.staggered)), unit: 'ratio', goal: '>= 0.8' });
+        if (breakdown) for (const f of await breakdown.figures(system, plan, await waitForLeader(system, plan.proposers))) add(f);
         // What commit_1 spends beyond the staggered floor is mostly cross-thread hops, each to a
         // thread that slept while the disk synced: this machine's price for one, without actors.
         add({ name: 'raw_pingpong_p50_us', value: median(await rawPingPong(4_000)), unit: 'us', goal: 'baseline: back to back' });

@@ -3,12 +3,15 @@ import { compareBallots, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.t
 import { FETCH_BATCH, timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, ProposerMsg } from './messages.ts';
 import { AcceptedLog, LAST_SLOT } from './accepted-log.ts';
+import { SlotTrace } from './trace.ts';
 import { acceptorMsgProblem, droppedAsMalformed } from './validate.ts';
 
 export interface AcceptorProps {
   /** This acceptor's index in the group's acceptor list. */
   index: number;
   timing?: Partial<PaxosTiming>;
+  /** Keep stamps of each slot's way (see trace.ts), for a benchmark's breakdown. */
+  trace?: boolean;
 }
 
 /** Accepted slots one piece of a promise carries at most (and maxReplyBytes). */
@@ -26,6 +29,7 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
   const t = timing(props.timing);
   const store = ctx.storage;
   const log = new AcceptedLog(store);
+  const trace = props.trace ? new SlotTrace() : undefined;
   let promised = store.get<Ballot>('promised') ?? ZERO_BALLOT;
   // A lease this acceptor granted before a restart may still run: honour it for a full term. Its
   // holder is the proposer of the promise on disk, since a lease is only acknowledged (heartbeat
@@ -59,6 +63,13 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
     leaseUntil = ctx.now() + t.leaseMs;
   };
 
+  /** Stamps the accept's arrival and, once synced, its sync (a flushed() promise is settled as the accepted notice goes out). */
+  const traceSync = (trace: SlotTrace, slot: number): void => {
+    const stamp = (stage: 'acceptor-received' | 'acceptor-synced'): void => trace.stamp({ stage, slot, at: ctx.now(), acceptor: props.index });
+    stamp('acceptor-received');
+    void store.flushed().then(() => stamp('acceptor-synced'), () => undefined);
+  };
+
   const nack = (ballot: Ballot, proposer: ActorRef<ProposerMsg>, leaseMs = 0): void => ctx.send(proposer, { type: 'nack', ballot, promised, acceptor: props.index, leaseMs });
 
   return (msg: AcceptorMsg) => {
@@ -83,6 +94,7 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
         promise(msg.ballot);
         grantLease(msg.ballot);
         log.put(msg.slot, msg.ballot, msg.value);
+        if (trace) traceSync(trace, msg.slot);
         return ctx.sendWhenDurable(msg.proposer, { type: 'accepted', ballot: msg.ballot, acceptor: props.index, slot: msg.slot });
       }
       case 'heartbeat': {
@@ -106,6 +118,8 @@ export const Acceptor = defineActor('paxos.acceptor', (props: AcceptorProps, ctx
       }
       case 'truncate':
         return log.truncate(msg.before);
+      case 'trace':
+        return ctx.reply(trace?.take() ?? []);
       case 'inspect':
         return ctx.reply({ promised, truncatedBefore: log.truncatedBefore, accepted: log.slots(0, LAST_SLOT) });
       default:

@@ -54,4 +54,5 @@ export {
   type PaxosClientOptions,
   type RetryHandle,
 } from './client.ts';
+export type { TraceStage, TraceStamp } from './trace.ts';
 export { planGroup, type ActorSpec, type GroupLayout, type GroupPlan, type GroupSpawner } from './topology.ts';

@@ -6,6 +6,7 @@ import type { AcceptorMsg, AppliedEvents, BatchAnswer, LearnerDigest, LearnerMsg
 import { Replica, type SnapshotMeta } from './replica.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { decodePiece, restorePieces, SnapshotStore } from './snapshot-store.ts';
+import { SlotTrace } from './trace.ts';
 import { droppedAsMalformed, learnerMsgProblem } from './validate.ts';
 
 export interface LearnerProps {
@@ -17,6 +18,8 @@ export interface LearnerProps {
   learners: ActorRef<LearnerMsg>[];
   proposers: ActorRef<ProposerMsg>[];
   timing?: Partial<PaxosTiming>;
+  /** Keep stamps of each slot's way (see trace.ts), for a benchmark's breakdown. */
+  trace?: boolean;
 }
 
 /** Who a committed slot's replies go to: one handle per command, and propose-batches. */
@@ -71,6 +74,7 @@ class LearnerReplica {
   private readonly log = new Map<number, SlotValue>();
   private reads: Array<{ index: number; query: unknown; handle: ReplyHandle }> = [];
   private readonly subscribers: ActorRef<AppliedEvents>[] = [];
+  private readonly trace: SlotTrace | undefined;
 
   constructor(
     private readonly props: LearnerProps,
@@ -79,6 +83,7 @@ class LearnerReplica {
     this.t = timing(props.timing);
     this.snapshots = new SnapshotStore(ctx.storage);
     this.replica = new Replica(props.machine, this.t);
+    this.trace = props.trace ? new SlotTrace() : undefined;
     // Recover the latest snapshot (and drop a download a crash cut short); the slots after it come
     // from the leader and peers.
     const saved = this.snapshots.current();
@@ -92,6 +97,7 @@ class LearnerReplica {
     if (droppedAsMalformed(ctx, msg, learnerMsgProblem)) return;
     switch (msg.type) {
       case 'commit':
+        if (this.trace && msg.handles) this.trace.stamp({ stage: 'learner-received', slot: msg.slot, at: ctx.now() });
         this.learn(msg.slot, msg.value, msg.handles || msg.batches ? { handles: msg.handles, batches: msg.batches } : undefined);
         return this.drain();
       case 'entries':
@@ -121,6 +127,8 @@ class LearnerReplica {
         return ctx.reply({ applied: this.applied, snapshotIndex: this.snapshotIndex, knownCommit: this.knownCommit });
       case 'digest':
         return ctx.reply(this.digest());
+      case 'trace':
+        return ctx.reply(this.trace?.take() ?? []);
       case 'inspect':
         return ctx.reply({ applied: this.applied, snapshotIndex: this.snapshotIndex, log: [...this.log], state: [...this.replica.machine.snapshot()], sessions: this.replica.sessions.size });
       default:
@@ -137,7 +145,10 @@ class LearnerReplica {
 
   private applySlot(slot: number, value: SlotValue, answers: Answers | undefined): void {
     const out = this.replica.applySlot(slot, value);
-    if (answers) this.answer(answers, out.replies);
+    if (answers) {
+      this.answer(answers, out.replies);
+      this.trace?.stamp({ stage: 'learner-answered', slot, at: this.ctx.now() });
+    }
     if (out.events.length > 0) for (const s of this.subscribers) this.ctx.send(s, { type: 'applied', slot, events: out.events });
   }
 

@@ -1,4 +1,5 @@
 import type { ActorRef, Asks, ReplyHandle } from '@actorfs/actors';
+import type { TraceStamp } from './trace.ts';
 import type { Ballot } from './ballot.ts';
 import type { DomainError } from './state-machine.ts';
 
@@ -98,7 +99,9 @@ export type AcceptorMsg =
   | { type: 'truncate'; before: number }
   /** A learner's catch-up: the accepted entries of slots from..to (see Learner). */
   | { type: 'read-accepted'; from: number; to: number; learner: ActorRef<LearnerMsg> }
-  | ({ type: 'inspect' } & Asks<AcceptorView>);
+  | ({ type: 'inspect' } & Asks<AcceptorView>)
+  /** The stamps kept since the last ask (none unless the group was planned with `trace`). */
+  | ({ type: 'trace' } & Asks<TraceStamp[]>);
 
 export interface AcceptorView {
   promised: Ballot;
@@ -132,7 +135,9 @@ export type ProposerMsg =
   | { type: 'flush' }
   | { type: 'linger-over' }
   | { type: 'widen' }
-  | ({ type: 'status' } & Asks<ProposerStatus>);
+  | ({ type: 'status' } & Asks<ProposerStatus>)
+  /** The stamps kept since the last ask (none unless the group was planned with `trace`). */
+  | ({ type: 'trace' } & Asks<TraceStamp[]>);
 
 export interface ProposerStatus {
   id: number;
@@ -172,7 +177,9 @@ export type LearnerMsg =
   /** A digest of the state, small whatever the state's size: to compare replicas. */
   | ({ type: 'digest' } & Asks<LearnerDigest>)
   /** Everything, the log included: for tests and debugging (large for a long log). */
-  | ({ type: 'inspect' } & Asks<LearnerView>);
+  | ({ type: 'inspect' } & Asks<LearnerView>)
+  /** The stamps kept since the last ask (none unless the group was planned with `trace`). */
+  | ({ type: 'trace' } & Asks<TraceStamp[]>);
 
 export interface LearnerStatus {
   applied: number;

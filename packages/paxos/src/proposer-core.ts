@@ -20,7 +20,7 @@ export interface ProposerPeers {
 
 /** What the host feeds the core: the protocol messages, with a client's reply handle beside its request. */
 export type ProposerInput =
-  | Exclude<ProposerMsg, { type: 'propose' | 'propose-batch' | 'read' | 'status' }>
+  | Exclude<ProposerMsg, { type: 'propose' | 'propose-batch' | 'read' | 'status' | 'trace' }>
   | { type: 'propose'; cmd: Command; handle: ReplyHandle | null }
   | { type: 'propose-batch'; cmds: Command[]; handle: ReplyHandle | null }
   | { type: 'read'; query: unknown; handle: ReplyHandle | null };

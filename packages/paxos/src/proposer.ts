@@ -3,6 +3,7 @@ import { timing, type PaxosTiming } from './config.ts';
 import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
 import { ProposerCore, type ProposerEffect, type ProposerInput } from './proposer-core.ts';
 import { makeStateMachine } from './state-machine.ts';
+import { LeaderTrace } from './trace.ts';
 import { droppedAsMalformed, proposerMsgProblem } from './validate.ts';
 
 export interface ProposerProps {
@@ -15,6 +16,8 @@ export interface ProposerProps {
   /** The group's state machine (its registered name): ops it finds invalid are refused before they take a slot. */
   machine?: string;
   timing?: Partial<PaxosTiming>;
+  /** Keep stamps of each slot's way (see trace.ts), for a benchmark's breakdown. */
+  trace?: boolean;
 }
 
 /** Every message type a proposer takes (a type the record misses fails to compile). */
@@ -36,6 +39,7 @@ const MESSAGE_TYPES: Record<ProposerMsg['type'], true> = {
   'linger-over': true,
   widen: true,
   status: true,
+  trace: true,
 };
 
 /**
@@ -49,6 +53,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
   const validate = machine?.validate?.bind(machine);
   const peers = { id: props.id, self: ctx.self, acceptors: props.acceptors, learners: props.learners, proposers: props.proposers, validate };
   const core = new ProposerCore(peers, t, () => ctx.random(), { round: ctx.storage.get<number>('round') ?? 0, now: ctx.now() });
+  const trace = props.trace ? new LeaderTrace() : undefined;
 
   const run = (effects: ProposerEffect[]): void => {
     for (const e of effects) {
@@ -57,9 +62,11 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
           ctx.storage.put(e.key, e.value);
           break;
         case 'send':
+          trace?.sent(e.msg, ctx.now());
           ctx.send(e.to, e.msg as never);
           break;
         case 'send-many':
+          trace?.sent(e.msg, ctx.now());
           ctx.sendMany(e.to, e.msg as never);
           break;
         case 'send-durable':
@@ -88,12 +95,19 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
     switch (msg.type) {
       case 'status':
         return ctx.reply(core.status(ctx.now()));
+      case 'trace':
+        return ctx.reply(trace?.stamps.take() ?? []);
       case 'propose':
+        trace?.proposed([msg.cmd], ctx.now());
         return run(core.step({ type: 'propose', cmd: msg.cmd, handle: ctx.replyHandle() ?? null }, ctx.now()));
       case 'propose-batch':
+        trace?.proposed(msg.cmds, ctx.now());
         return run(core.step({ type: 'propose-batch', cmds: msg.cmds, handle: ctx.replyHandle() ?? null }, ctx.now()));
       case 'read':
         return run(core.step({ type: 'read', query: msg.query, handle: ctx.replyHandle() ?? null }, ctx.now()));
+      case 'accepted':
+        trace?.accepted(msg.slot, msg.acceptor, ctx.now());
+        return run(core.step(msg, ctx.now()));
       default:
         return run(core.step(msg satisfies ProposerInput, ctx.now()));
     }

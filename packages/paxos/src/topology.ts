@@ -16,6 +16,8 @@ export interface GroupLayout {
   /** The state machine learners build (its definition, or the name it was registered under). */
   machine: AnyMachineDef | string;
   timing?: Partial<PaxosTiming>;
+  /** Every actor keeps stamps of each slot's way (see trace.ts): for a benchmark's breakdown. */
+  trace?: boolean;
 }
 
 /** One actor to spawn: `system.spawn(s.kind, s.props, { node: s.node, name: s.name })`. */
@@ -62,7 +64,7 @@ export function planGroup(layout: GroupLayout): GroupPlan {
   const proposers = layout.proposers.map((n, i) => new ActorRef<ProposerMsg>(n, `${g}-proposer-${i}`));
   const learners = layout.learners.map((n, i) => new ActorRef<LearnerMsg>(n, `${g}-learner-${i}`));
   timing(layout.timing); // settings that cannot work fail here, not in every actor at spawn
-  const t = layout.timing === undefined ? {} : { timing: layout.timing };
+  const t = { ...(layout.timing === undefined ? {} : { timing: layout.timing }), ...(layout.trace ? { trace: true } : {}) };
   const machine = typeof layout.machine === 'string' ? layout.machine : layout.machine.name;
   const specs: ActorSpec[] = [
     ...acceptors.map((r, index) => spec(r, Acceptor, { index, ...t })),
