@@ -44,23 +44,25 @@ export class Breakdown {
       const c = this.client.get(received[0]!.cmd!);
       if (!c?.answered) continue;
       const at = (stage: TraceStage, acceptor?: number): number | undefined => s.find((x) => x.stage === stage && (acceptor === undefined || x.acceptor === acceptor))?.at;
+      // The acceptors whose notices made the majority: the own one (on the leader's node) and the remote ones.
       const acks = s.filter((x) => x.stage === 'accepted-received').sort((a, b) => a.at - b.at);
-      const remote = acks.find((x) => x.acceptor !== own)?.acceptor;
+      const quorum = acks.slice(0, Math.floor(plan.acceptors.length / 2) + 1).map((x) => x.acceptor!);
+      const remotes = quorum.filter((i) => i !== own);
+      const roles: Array<[string, number]> = [...(quorum.includes(own) ? [['own', own] as [string, number]] : []), ...remotes.map((i, k): [string, number] => [k === 0 ? 'remote' : `remote_${k + 1}`, i])];
       const us = (from: number | undefined, to: number | undefined): number | undefined => (from === undefined || to === undefined ? undefined : (to - from) * 1000);
       add('client_to_leader', us(c.sent, received[0]!.at));
       add('leader_to_accept_sent', us(received[0]!.at, at('accept-sent')));
-      for (const [role, i] of [['own', own], ['remote', remote]] as const) {
-        if (i === undefined) continue;
+      for (const [role, i] of roles) {
         add(`${role}_acceptor_hop`, us(at('accept-sent'), at('acceptor-received', i)));
         add(`${role}_acceptor_receive_to_synced`, us(at('acceptor-received', i), at('acceptor-synced', i)));
         add(`${role}_acceptor_synced_to_leader`, us(at('acceptor-synced', i), at('accepted-received', i)));
       }
-      // How commit_1's two syncs are staggered (the floor staggers its second by STAGGER_US).
-      if (remote !== undefined) {
-        add('remote_sync_starts_after_own', us(at('acceptor-received', own), at('acceptor-received', remote)));
-        add('remote_sync_ends_after_own', us(at('acceptor-synced', own), at('acceptor-synced', remote)));
-      }
-      add('chosen_to_commit_sent', us(acks[1]?.at, at('commit-sent')));
+      // How the majority's two syncs are staggered (the floor starts its second STAGGER_US after its first).
+      const starts = quorum.map((i) => at('acceptor-received', i)).sort((a, b) => (a ?? 0) - (b ?? 0));
+      const ends = quorum.map((i) => at('acceptor-synced', i)).sort((a, b) => (a ?? 0) - (b ?? 0));
+      add('second_sync_starts_after_first', us(starts[0], starts[1]));
+      add('second_sync_ends_after_first', us(ends[0], ends[1]));
+      add('chosen_to_commit_sent', us(acks[quorum.length - 1]?.at, at('commit-sent')));
       add('commit_to_learner', us(at('commit-sent'), at('learner-received')));
       add('learner_apply_and_answer', us(at('learner-received'), at('learner-answered')));
       add('learner_to_client', us(at('learner-answered'), c.answered));
