@@ -211,16 +211,11 @@ export class ProposerState {
     return r ? [r] : this.peers.learners;
   }
 
-  /**
-   * The thrifty majority: the acceptors on other nodes while they answer, fastest first, then the
-   * own one, then the silent. A majority needs a remote acceptor's round trip whatever it holds,
-   * and remote acceptors sent one Accept at once start their syncs together, which on a shared
-   * disk cost less than two a hop apart (the own one's, then the remote one's); the leader's thread
-   * does no sync of its own either. An acceptor silent for a heartbeat round ranks last.
-   */
   rankAcceptors(): void {
-    const rank = (i: number): number => (this.ackMs[i]! >= this.t.retransmitMs ? 2 : i === this.own ? 1 : 0);
-    const ranked = this.peers.acceptors.map((_, i) => i).sort((a, b) => rank(a) - rank(b) || this.ackMs[a]! - this.ackMs[b]! || a - b);
+    const ranked = this.peers.acceptors.map((_, i) => i).sort((a, b) => this.ackMs[a]! - this.ackMs[b]! || a - b);
+    // The own acceptor goes first while it answers: its accept costs no hop, though its measured
+    // time (behind this thread's own turns under load) can rank it behind the remotes.
+    if (this.own >= 0 && this.ackMs[this.own]! < this.t.retransmitMs) ranked.unshift(...ranked.splice(ranked.indexOf(this.own), 1));
     this.fastest = ranked.slice(0, this.quorum);
   }
 
