@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ActorSystem } from '@actorfs/actors';
-import { GFS_MODULES, GfsClient, gfsClusterConfig, planGfsCluster, type ClientMsg, type GfsClusterPlan } from '@actorfs/gfs';
+import { GFS_MODULES, GfsClient, gfsClusterConfig, type GfsClientOptions, planGfsCluster, type ClientMsg, type GfsClusterPlan } from '@actorfs/gfs';
 import { rawLmdbGets } from '../raw-lmdb-reads.ts';
 import { rawLmdbPuts } from '../raw-lmdb.ts';
 import { collector, type Suite } from '../suite.ts';
@@ -36,8 +36,10 @@ export const suite: Suite = {
     try {
       let raw: { write: number; read: number } | undefined;
       if (PARTS.has('raw')) {
+        const diskBytes0 = diskWriteBytes();
         const write = await rawLmdbPuts(join(dataDir, 'raw-write'), { count: RAW_VALUES, bytes: 64 * 1024, batch: 16, inflight: 4 });
         add({ name: 'lmdb_write_mb_per_s', value: write, unit: 'MiB/s', goal: 'baseline: 64 KiB values, synced, one environment' });
+        add({ name: 'lmdb_write_disk_bytes_per_mib', value: (diskWriteBytes() - diskBytes0) / RAW_VALUES / (64 * 1024), unit: 'MiB', goal: 'bytes the process wrote to disk per MiB put' });
         const read = await rawLmdbGets(join(dataDir, 'raw-read'), { count: RAW_VALUES, bytes: 64 * 1024 });
         add({ name: 'lmdb_read_mb_per_s', value: read, unit: 'MiB/s', goal: 'baseline: 64 KiB values, one environment' });
         raw = { write, read };
@@ -48,7 +50,7 @@ export const suite: Suite = {
       try {
         for (const node of plan.nodes) await plan.spawnOn(system, node);
         await until(async () => (await system.ask(plan.master, { type: 'status' })).servers.length === plan.config.chunkservers.length);
-        const client = async (name: string): Promise<GfsClient> => new GfsClient(await plan.spawnClient(system, name), (r, msg, opts) => system.ask(r, msg as ClientMsg & { type: 'read' }, opts));
+        const client = async (name: string, opts?: GfsClientOptions): Promise<GfsClient> => new GfsClient(await plan.spawnClient(system, name), (r, msg, o) => system.ask(r, msg as ClientMsg & { type: 'read' }, o), opts);
 
         if (PARTS.has('create')) {
           const creators = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`create-${i}`)));
@@ -56,10 +58,14 @@ export const suite: Suite = {
         }
 
         if (PARTS.has('write-read')) {
-          const writer = await client('writer');
-          const { write, read, readerCpuMsPerMib, processCpuMsPerMib } = await writeThenRead(writer, plan);
+          const writer = await client('writer', { ...(process.env.GFS_BENCH_CALLS ? { callsInFlight: Number(process.env.GFS_BENCH_CALLS) } : {}), ...(process.env.GFS_BENCH_CALL_MB ? { callBytes: Number(process.env.GFS_BENCH_CALL_MB) * MIB } : {}) });
+          const { write, writeCost, read, readerCpuMsPerMib, processCpuMsPerMib } = await writeThenRead(writer, plan, system);
           add({ name: 'write_mb_per_s', value: write, unit: 'MiB/s', goal: '>= 30' });
           if (raw) add({ name: 'write_vs_lmdb_write', value: write / raw.write, unit: 'ratio', goal: '>= 0.25 (3 replicas on one disk: 0.33 at most)' });
+          // what a write costs per MiB of the client's data: disk bytes (3 replicas: 3 at least), synced commits, CPU
+          add({ name: 'write_disk_bytes_per_mib', value: writeCost.diskMib, unit: 'MiB', goal: 'bytes the process wrote to disk per MiB written (3 replicas)' });
+          add({ name: 'write_commits_per_mib', value: writeCost.commits, unit: 'commit', goal: 'synced commits of every node per MiB written' });
+          add({ name: 'write_process_cpu_ms_per_mib', value: writeCost.cpuMs, unit: 'ms', goal: 'every thread, CPU per MiB written' });
           add({ name: 'read_mb_per_s', value: read, unit: 'MiB/s', goal: '>= 500' });
           if (raw) add({ name: 'read_vs_lmdb_read', value: read / raw.read, unit: 'ratio', goal: '>= 0.4' });
           // what a read costs: every thread's CPU (2 cores here bound the read), and the reading client's own
@@ -104,13 +110,26 @@ async function createFiles(clients: GfsClient[]): Promise<number> {
 }
 
 /** One client writes WRITE_BYTES to a new file, then reads it back and checks it. */
-async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ write: number; read: number; readerCpuMsPerMib: number | undefined; processCpuMsPerMib: number }> {
+async function writeThenRead(
+  c: GfsClient,
+  plan: GfsClusterPlan,
+  system: ActorSystem,
+): Promise<{ write: number; writeCost: { diskMib: number; commits: number; cpuMs: number }; read: number; readerCpuMsPerMib: number | undefined; processCpuMsPerMib: number }> {
   const data = new Uint8Array(WRITE_BYTES);
   for (let i = 0; i < data.length; i += 4096) data[i] = (i >>> 12) & 0xff;
   await c.create('/big');
+  const commits = async (): Promise<number> => (await Promise.all(plan.nodes.map((n) => system.stats(n)))).reduce((sum, s) => sum + s.storage.commits, 0);
+  const [diskBytes0, commits0, writeCpu0, threads0] = [diskWriteBytes(), await commits(), process.cpuUsage(), threadCpuMs()];
   let t0 = performance.now();
   await c.write('/big', 0, data);
   const write = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
+  const writeCpu = process.cpuUsage(writeCpu0);
+  if (process.env.GFS_BENCH_THREADS) {
+    printThreadCpu(threads0, threadCpuMs(), WRITE_BYTES / MIB);
+    for (const n of plan.nodes) console.error(n, JSON.stringify((await system.stats(n)).storage));
+    console.error('main', process.pid);
+  }
+  const writeCost = { diskMib: (diskWriteBytes() - diskBytes0) / WRITE_BYTES, commits: ((await commits()) - commits0) / (WRITE_BYTES / MIB), cpuMs: (writeCpu.user + writeCpu.system) / 1000 / (WRITE_BYTES / MIB) };
   const stat = await c.stat('/big');
   if (stat.kind !== 'file' || stat.chunks !== Math.ceil(WRITE_BYTES / plan.config.gfs.chunkSizeBytes)) throw new Error(`/big: unexpected ${JSON.stringify(stat)}`);
   const [cpu0, processCpu0] = [mainThreadCpuMs(), process.cpuUsage()];
@@ -126,7 +145,7 @@ async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ writ
   }
   if (at !== WRITE_BYTES) throw new Error(`/big read back ${at} bytes, not ${WRITE_BYTES}`);
   const mib = WRITE_BYTES / MIB;
-  return { write, read, readerCpuMsPerMib: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / mib, processCpuMsPerMib: (processCpu.user + processCpu.system) / 1000 / mib };
+  return { write, writeCost, read, readerCpuMsPerMib: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / mib, processCpuMsPerMib: (processCpu.user + processCpu.system) / 1000 / mib };
 }
 
 /** CPU time of the main thread alone (user + system), from Linux's per-thread stat; undefined elsewhere. */
@@ -139,6 +158,37 @@ function mainThreadCpuMs(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Bytes this process has written to disk (Linux's /proc/self/io write_bytes); 0 elsewhere. */
+function diskWriteBytes(): number {
+  try {
+    return Number(/^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ms of each of this process's threads by thread id, with its name (Linux); empty elsewhere. */
+function threadCpuMs(): Map<string, { name: string; ms: number }> {
+  const out = new Map<string, { name: string; ms: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: (Number(fields[11]) + Number(fields[12])) * 10 });
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** Each thread's CPU per MiB between two samples, busiest first (GFS_BENCH_THREADS=1: where a write's time goes). */
+function printThreadCpu(before: Map<string, { name: string; ms: number }>, after: Map<string, { name: string; ms: number }>, mib: number): void {
+  const rows = [...after].map(([tid, t]) => ({ tid, name: t.name, msPerMib: (t.ms - (before.get(tid)?.ms ?? 0)) / mib })).filter((r) => r.msPerMib > 0);
+  rows.sort((a, b) => b.msPerMib - a.msPerMib);
+  for (const r of rows) console.error(`thread ${r.tid}${r.tid === String(process.pid) ? " (main)" : ""}: ${r.msPerMib.toFixed(3)} ms/MiB`);
 }
 
 /** 8 clients appending 1 MiB records to one file. */
