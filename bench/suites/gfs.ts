@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ActorSystem } from '@actorfs/actors';
-import { GFS_MODULES, GfsClient, gfsClusterConfig, type GfsClientOptions, planGfsCluster, type ClientMsg, type GfsClusterPlan } from '@actorfs/gfs';
+import { CHUNK_DOMAIN, GFS_MODULES, GfsClient, gfsClusterConfig, type GfsClientOptions, planGfsCluster, type ClientMsg, type GfsClusterPlan } from '@actorfs/gfs';
 import { rawLmdbGets } from '../raw-lmdb-reads.ts';
 import { rawLmdbPuts } from '../raw-lmdb.ts';
 import { collector, type Suite } from '../suite.ts';
@@ -36,17 +36,18 @@ export const suite: Suite = {
     try {
       let raw: { write: number; read: number } | undefined;
       if (PARTS.has('raw')) {
-        const diskBytes0 = diskWriteBytes();
+        const io0 = processIo();
         const write = await rawLmdbPuts(join(dataDir, 'raw-write'), { count: RAW_VALUES, bytes: 64 * 1024, batch: 16, inflight: 4 });
         add({ name: 'lmdb_write_mb_per_s', value: write, unit: 'MiB/s', goal: 'baseline: 64 KiB values, synced, one environment' });
-        add({ name: 'lmdb_write_disk_bytes_per_mib', value: (diskWriteBytes() - diskBytes0) / RAW_VALUES / (64 * 1024), unit: 'MiB', goal: 'bytes the process wrote to disk per MiB put' });
+        add({ name: 'lmdb_write_disk_bytes_per_mib', value: (processIo().writeBytes - io0.writeBytes) / RAW_VALUES / (64 * 1024), unit: 'MiB', goal: 'bytes the process wrote to disk per MiB put' });
         const read = await rawLmdbGets(join(dataDir, 'raw-read'), { count: RAW_VALUES, bytes: 64 * 1024 });
         add({ name: 'lmdb_read_mb_per_s', value: read, unit: 'MiB/s', goal: 'baseline: 64 KiB values, one environment' });
         raw = { write, read };
       }
 
       const plan = planGfsCluster(BENCH_GFS);
-      const system = await ActorSystem.start({ workers: plan.nodes, dataDir: join(dataDir, 'cluster'), modules: [...GFS_MODULES] });
+      const chunkCommit = process.env.GFS_BENCH_CHUNK_COMMIT_MB ? { storageDomains: { [CHUNK_DOMAIN]: { maxCommitBytes: Number(process.env.GFS_BENCH_CHUNK_COMMIT_MB) * MIB } } } : {};
+      const system = await ActorSystem.start({ workers: plan.nodes, dataDir: join(dataDir, 'cluster'), modules: [...GFS_MODULES], ...chunkCommit });
       try {
         for (const node of plan.nodes) await plan.spawnOn(system, node);
         await until(async () => (await system.ask(plan.master, { type: 'status' })).servers.length === plan.config.chunkservers.length);
@@ -64,6 +65,7 @@ export const suite: Suite = {
           if (raw) add({ name: 'write_vs_lmdb_write', value: write / raw.write, unit: 'ratio', goal: '>= 0.25 (3 replicas on one disk: 0.33 at most)' });
           // what a write costs per MiB of the client's data: disk bytes (3 replicas: 3 at least), synced commits, CPU
           add({ name: 'write_disk_bytes_per_mib', value: writeCost.diskMib, unit: 'MiB', goal: 'bytes the process wrote to disk per MiB written (3 replicas)' });
+          add({ name: 'write_syscall_bytes_per_mib', value: writeCost.syscallMib, unit: 'MiB', goal: 'bytes the process handed to write calls per MiB written (the rest of the disk bytes is the kernel\'s)' });
           add({ name: 'write_commits_per_mib', value: writeCost.commits, unit: 'commit', goal: 'synced commits of every node per MiB written' });
           add({ name: 'write_process_cpu_ms_per_mib', value: writeCost.cpuMs, unit: 'ms', goal: 'every thread, CPU per MiB written' });
           add({ name: 'read_mb_per_s', value: read, unit: 'MiB/s', goal: '>= 500' });
@@ -114,22 +116,19 @@ async function writeThenRead(
   c: GfsClient,
   plan: GfsClusterPlan,
   system: ActorSystem,
-): Promise<{ write: number; writeCost: { diskMib: number; commits: number; cpuMs: number }; read: number; readerCpuMsPerMib: number | undefined; processCpuMsPerMib: number }> {
+): Promise<{ write: number; writeCost: { diskMib: number; syscallMib: number; commits: number; cpuMs: number }; read: number; readerCpuMsPerMib: number | undefined; processCpuMsPerMib: number }> {
   const data = new Uint8Array(WRITE_BYTES);
   for (let i = 0; i < data.length; i += 4096) data[i] = (i >>> 12) & 0xff;
   await c.create('/big');
   const commits = async (): Promise<number> => (await Promise.all(plan.nodes.map((n) => system.stats(n)))).reduce((sum, s) => sum + s.storage.commits, 0);
-  const [diskBytes0, commits0, writeCpu0, threads0] = [diskWriteBytes(), await commits(), process.cpuUsage(), threadCpuMs()];
+  const [io0, commits0, writeCpu0, threads0] = [processIo(), await commits(), process.cpuUsage(), threadCpuMs()];
   let t0 = performance.now();
   await c.write('/big', 0, data);
   const write = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
   const writeCpu = process.cpuUsage(writeCpu0);
-  if (process.env.GFS_BENCH_THREADS) {
-    printThreadCpu(threads0, threadCpuMs(), WRITE_BYTES / MIB);
-    for (const n of plan.nodes) console.error(n, JSON.stringify((await system.stats(n)).storage));
-    console.error('main', process.pid);
-  }
-  const writeCost = { diskMib: (diskWriteBytes() - diskBytes0) / WRITE_BYTES, commits: ((await commits()) - commits0) / (WRITE_BYTES / MIB), cpuMs: (writeCpu.user + writeCpu.system) / 1000 / (WRITE_BYTES / MIB) };
+  if (process.env.GFS_BENCH_THREADS) printThreadCpu(threads0, threadCpuMs(), WRITE_BYTES / MIB);
+  const io = processIo();
+  const writeCost = { diskMib: (io.writeBytes - io0.writeBytes) / WRITE_BYTES, syscallMib: (io.wchar - io0.wchar) / WRITE_BYTES, commits: ((await commits()) - commits0) / (WRITE_BYTES / MIB), cpuMs: (writeCpu.user + writeCpu.system) / 1000 / (WRITE_BYTES / MIB) };
   const stat = await c.stat('/big');
   if (stat.kind !== 'file' || stat.chunks !== Math.ceil(WRITE_BYTES / plan.config.gfs.chunkSizeBytes)) throw new Error(`/big: unexpected ${JSON.stringify(stat)}`);
   const [cpu0, processCpu0] = [mainThreadCpuMs(), process.cpuUsage()];
@@ -160,12 +159,14 @@ function mainThreadCpuMs(): number | undefined {
   }
 }
 
-/** Bytes this process has written to disk (Linux's /proc/self/io write_bytes); 0 elsewhere. */
-function diskWriteBytes(): number {
+/** Bytes this process has written to disk (write_bytes) and handed to write calls (wchar), from Linux's /proc/self/io; 0 elsewhere. */
+function processIo(): { writeBytes: number; wchar: number } {
   try {
-    return Number(/^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+    return { writeBytes: field('write_bytes'), wchar: field('wchar') };
   } catch {
-    return 0;
+    return { writeBytes: 0, wchar: 0 };
   }
 }
 
