@@ -150,13 +150,18 @@ async function writeThenRead(
 /** CPU time of the main thread alone (user + system), from Linux's per-thread stat; undefined elsewhere. */
 function mainThreadCpuMs(): number | undefined {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    // the fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them, in clock ticks (100 a second)
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return taskCpuMs(String(process.pid));
   } catch {
     return undefined;
   }
+}
+
+/** A thread's CPU ms from /proc/self/task/<tid>/stat (throws where there is none). */
+function taskCpuMs(tid: string): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  // the fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them, in clock ticks (100 a second)
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Bytes this process has written to disk (write_bytes) and handed to write calls (wchar), from Linux's /proc/self/io; 0 elsewhere. */
@@ -170,24 +175,20 @@ function processIo(): { writeBytes: number; wchar: number } {
   }
 }
 
-/** CPU ms of each of this process's threads by thread id, with its name (Linux); empty elsewhere. */
-function threadCpuMs(): Map<string, { name: string; ms: number }> {
-  const out = new Map<string, { name: string; ms: number }>();
+/** CPU ms of each of this process's threads by thread id (Linux); empty elsewhere. */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
   try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: (Number(fields[11]) + Number(fields[12])) * 10 });
-    }
+    for (const tid of readdirSync('/proc/self/task')) out.set(tid, taskCpuMs(tid));
   } catch {
-    // not Linux
+    // not Linux (or a thread ended while read)
   }
   return out;
 }
 
 /** Each thread's CPU per MiB between two samples, busiest first (GFS_BENCH_THREADS=1: where a write's time goes). */
-function printThreadCpu(before: Map<string, { name: string; ms: number }>, after: Map<string, { name: string; ms: number }>, mib: number): void {
-  const rows = [...after].map(([tid, t]) => ({ tid, name: t.name, msPerMib: (t.ms - (before.get(tid)?.ms ?? 0)) / mib })).filter((r) => r.msPerMib > 0);
+function printThreadCpu(before: Map<string, number>, after: Map<string, number>, mib: number): void {
+  const rows = [...after].map(([tid, ms]) => ({ tid, msPerMib: (ms - (before.get(tid) ?? 0)) / mib })).filter((r) => r.msPerMib > 0);
   rows.sort((a, b) => b.msPerMib - a.msPerMib);
   for (const r of rows) console.error(`thread ${r.tid}${r.tid === String(process.pid) ? " (main)" : ""}: ${r.msPerMib.toFixed(3)} ms/MiB`);
 }
