@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ActorSystem } from '@actorfs/actors';
-import { GFS_MODULES, GfsClient, gfsClusterConfig, planGfsCluster, type ClientMsg, type GfsClusterPlan } from '@actorfs/gfs';
+import { CHUNK_DOMAIN, GFS_MODULES, GfsClient, gfsClusterConfig, type GfsClientOptions, planGfsCluster, type ClientMsg, type GfsClusterPlan } from '@actorfs/gfs';
 import { rawLmdbGets } from '../raw-lmdb-reads.ts';
 import { rawLmdbPuts } from '../raw-lmdb.ts';
 import { collector, type Suite } from '../suite.ts';
@@ -36,19 +36,22 @@ export const suite: Suite = {
     try {
       let raw: { write: number; read: number } | undefined;
       if (PARTS.has('raw')) {
+        const io0 = processIo();
         const write = await rawLmdbPuts(join(dataDir, 'raw-write'), { count: RAW_VALUES, bytes: 64 * 1024, batch: 16, inflight: 4 });
         add({ name: 'lmdb_write_mb_per_s', value: write, unit: 'MiB/s', goal: 'baseline: 64 KiB values, synced, one environment' });
+        add({ name: 'lmdb_write_disk_bytes_per_mib', value: (processIo().writeBytes - io0.writeBytes) / RAW_VALUES / (64 * 1024), unit: 'MiB', goal: 'bytes the process wrote to disk per MiB put' });
         const read = await rawLmdbGets(join(dataDir, 'raw-read'), { count: RAW_VALUES, bytes: 64 * 1024 });
         add({ name: 'lmdb_read_mb_per_s', value: read, unit: 'MiB/s', goal: 'baseline: 64 KiB values, one environment' });
         raw = { write, read };
       }
 
       const plan = planGfsCluster(BENCH_GFS);
-      const system = await ActorSystem.start({ workers: plan.nodes, dataDir: join(dataDir, 'cluster'), modules: [...GFS_MODULES] });
+      const chunkCommit = process.env.GFS_BENCH_CHUNK_COMMIT_MB ? { storageDomains: { [CHUNK_DOMAIN]: { maxCommitBytes: Number(process.env.GFS_BENCH_CHUNK_COMMIT_MB) * MIB } } } : {};
+      const system = await ActorSystem.start({ workers: plan.nodes, dataDir: join(dataDir, 'cluster'), modules: [...GFS_MODULES], ...chunkCommit });
       try {
         for (const node of plan.nodes) await plan.spawnOn(system, node);
         await until(async () => (await system.ask(plan.master, { type: 'status' })).servers.length === plan.config.chunkservers.length);
-        const client = async (name: string): Promise<GfsClient> => new GfsClient(await plan.spawnClient(system, name), (r, msg, opts) => system.ask(r, msg as ClientMsg & { type: 'read' }, opts));
+        const client = async (name: string, opts?: GfsClientOptions): Promise<GfsClient> => new GfsClient(await plan.spawnClient(system, name), (r, msg, o) => system.ask(r, msg as ClientMsg & { type: 'read' }, o), opts);
 
         if (PARTS.has('create')) {
           const creators = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`create-${i}`)));
@@ -56,10 +59,15 @@ export const suite: Suite = {
         }
 
         if (PARTS.has('write-read')) {
-          const writer = await client('writer');
-          const { write, read, readerCpuMsPerMib, processCpuMsPerMib } = await writeThenRead(writer, plan);
+          const writer = await client('writer', { ...(process.env.GFS_BENCH_CALLS ? { callsInFlight: Number(process.env.GFS_BENCH_CALLS) } : {}), ...(process.env.GFS_BENCH_CALL_MB ? { callBytes: Number(process.env.GFS_BENCH_CALL_MB) * MIB } : {}) });
+          const { write, writeCost, read, readerCpuMsPerMib, processCpuMsPerMib } = await writeThenRead(writer, plan, system);
           add({ name: 'write_mb_per_s', value: write, unit: 'MiB/s', goal: '>= 30' });
           if (raw) add({ name: 'write_vs_lmdb_write', value: write / raw.write, unit: 'ratio', goal: '>= 0.25 (3 replicas on one disk: 0.33 at most)' });
+          // what a write costs per MiB of the client's data: disk bytes (3 replicas: 3 at least), synced commits, CPU
+          add({ name: 'write_disk_bytes_per_mib', value: writeCost.diskMib, unit: 'MiB', goal: 'bytes the process wrote to disk per MiB written (3 replicas)' });
+          add({ name: 'write_syscall_bytes_per_mib', value: writeCost.syscallMib, unit: 'MiB', goal: 'bytes the process handed to write calls per MiB written (the rest of the disk bytes is the kernel\'s)' });
+          add({ name: 'write_commits_per_mib', value: writeCost.commits, unit: 'commit', goal: 'synced commits of every node per MiB written' });
+          add({ name: 'write_process_cpu_ms_per_mib', value: writeCost.cpuMs, unit: 'ms', goal: 'every thread, CPU per MiB written' });
           add({ name: 'read_mb_per_s', value: read, unit: 'MiB/s', goal: '>= 500' });
           if (raw) add({ name: 'read_vs_lmdb_read', value: read / raw.read, unit: 'ratio', goal: '>= 0.4' });
           // what a read costs: every thread's CPU (2 cores here bound the read), and the reading client's own
@@ -104,13 +112,23 @@ async function createFiles(clients: GfsClient[]): Promise<number> {
 }
 
 /** One client writes WRITE_BYTES to a new file, then reads it back and checks it. */
-async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ write: number; read: number; readerCpuMsPerMib: number | undefined; processCpuMsPerMib: number }> {
+async function writeThenRead(
+  c: GfsClient,
+  plan: GfsClusterPlan,
+  system: ActorSystem,
+): Promise<{ write: number; writeCost: { diskMib: number; syscallMib: number; commits: number; cpuMs: number }; read: number; readerCpuMsPerMib: number | undefined; processCpuMsPerMib: number }> {
   const data = new Uint8Array(WRITE_BYTES);
   for (let i = 0; i < data.length; i += 4096) data[i] = (i >>> 12) & 0xff;
   await c.create('/big');
+  const commits = async (): Promise<number> => (await Promise.all(plan.nodes.map((n) => system.stats(n)))).reduce((sum, s) => sum + s.storage.commits, 0);
+  const [io0, commits0, writeCpu0, threads0] = [processIo(), await commits(), process.cpuUsage(), threadCpuMs()];
   let t0 = performance.now();
   await c.write('/big', 0, data);
   const write = WRITE_BYTES / MIB / ((performance.now() - t0) / 1000);
+  const writeCpu = process.cpuUsage(writeCpu0);
+  if (process.env.GFS_BENCH_THREADS) printThreadCpu(threads0, threadCpuMs(), WRITE_BYTES / MIB);
+  const io = processIo();
+  const writeCost = { diskMib: (io.writeBytes - io0.writeBytes) / WRITE_BYTES, syscallMib: (io.wchar - io0.wchar) / WRITE_BYTES, commits: ((await commits()) - commits0) / (WRITE_BYTES / MIB), cpuMs: (writeCpu.user + writeCpu.system) / 1000 / (WRITE_BYTES / MIB) };
   const stat = await c.stat('/big');
   if (stat.kind !== 'file' || stat.chunks !== Math.ceil(WRITE_BYTES / plan.config.gfs.chunkSizeBytes)) throw new Error(`/big: unexpected ${JSON.stringify(stat)}`);
   const [cpu0, processCpu0] = [mainThreadCpuMs(), process.cpuUsage()];
@@ -126,19 +144,53 @@ async function writeThenRead(c: GfsClient, plan: GfsClusterPlan): Promise<{ writ
   }
   if (at !== WRITE_BYTES) throw new Error(`/big read back ${at} bytes, not ${WRITE_BYTES}`);
   const mib = WRITE_BYTES / MIB;
-  return { write, read, readerCpuMsPerMib: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / mib, processCpuMsPerMib: (processCpu.user + processCpu.system) / 1000 / mib };
+  return { write, writeCost, read, readerCpuMsPerMib: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / mib, processCpuMsPerMib: (processCpu.user + processCpu.system) / 1000 / mib };
 }
 
 /** CPU time of the main thread alone (user + system), from Linux's per-thread stat; undefined elsewhere. */
 function mainThreadCpuMs(): number | undefined {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    // the fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them, in clock ticks (100 a second)
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return taskCpuMs(String(process.pid));
   } catch {
     return undefined;
   }
+}
+
+/** A thread's CPU ms from /proc/self/task/<tid>/stat (throws where there is none). */
+function taskCpuMs(tid: string): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  // the fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them, in clock ticks (100 a second)
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Bytes this process has written to disk (write_bytes) and handed to write calls (wchar), from Linux's /proc/self/io; 0 elsewhere. */
+function processIo(): { writeBytes: number; wchar: number } {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+    return { writeBytes: field('write_bytes'), wchar: field('wchar') };
+  } catch {
+    return { writeBytes: 0, wchar: 0 };
+  }
+}
+
+/** CPU ms of each of this process's threads by thread id (Linux); empty elsewhere. */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) out.set(tid, taskCpuMs(tid));
+  } catch {
+    // not Linux (or a thread ended while read)
+  }
+  return out;
+}
+
+/** Each thread's CPU per MiB between two samples, busiest first (GFS_BENCH_THREADS=1: where a write's time goes). */
+function printThreadCpu(before: Map<string, number>, after: Map<string, number>, mib: number): void {
+  const rows = [...after].map(([tid, ms]) => ({ tid, msPerMib: (ms - (before.get(tid) ?? 0)) / mib })).filter((r) => r.msPerMib > 0);
+  rows.sort((a, b) => b.msPerMib - a.msPerMib);
+  for (const r of rows) console.error(`thread ${r.tid}${r.tid === String(process.pid) ? " (main)" : ""}: ${r.msPerMib.toFixed(3)} ms/MiB`);
 }
 
 /** 8 clients appending 1 MiB records to one file. */

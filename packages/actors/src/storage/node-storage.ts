@@ -52,6 +52,8 @@ type Pending = { key: Key; value: Uint8Array | undefined; version: number; owner
 /** Work that waits for durability: `done` once synced, `refused` if the owner's writes were refused. */
 interface Waiter {
   owner: string | undefined;
+  /** The version of the newest write when it registered: it waits for the commit that takes that write, not for writes made after it. */
+  upTo: number;
   done: () => void;
   refused: (err: StorageCommitError) => void;
   /** Set when an earlier batch refused this owner's writes: this waiter relied on them too. */
@@ -86,7 +88,7 @@ export const DEFAULT_MAX_COMMIT_BYTES = 1024 * 1024;
 export class NodeStorage {
   private readonly overlay = new Map<string, Pending>();
   private dirty: Pending[] = [];
-  /** Told when the next batch (the dirty writes) is synced. */
+  /** Waiting for dirty writes, in registration order (so by upTo): each goes with the commit that takes its upTo write. */
   private waiters: Waiter[] = [];
   /** Told when the newest commit in flight is synced; undefined when none is in flight. */
   private newestWaiters: Waiter[] | undefined;
@@ -207,7 +209,7 @@ export class NodeStorage {
    * `refused` if writes of `owner` (of anyone, when no owner is given) among them were refused.
    */
   afterDurable(done: () => void, refused: (err: StorageCommitError) => void = () => undefined, owner?: string): void {
-    const w: Waiter = { owner, done, refused };
+    const w: Waiter = { owner, done, refused, upTo: this.version };
     if (this.dirty.length > 0) this.waiters.push(w);
     else if (this.newestWaiters) this.newestWaiters.push(w);
     else done();
@@ -220,7 +222,8 @@ export class NodeStorage {
   /**
    * Called by the node at the end of each turn: starts a commit if there is work for one. A commit
    * takes writes until their values reach maxCommitBytes (the last one may cross it); the rest
-   * waits for the next commit. Waiters go with the commit that takes the last dirty write.
+   * waits for the next commit. A waiter goes with the commit that takes the newest write made
+   * before it registered, so writes made after it (a steady stream of them) never hold it back.
    */
   commitIfDirty(): void {
     if (this.dirty.length === 0 || this.inflight >= MAX_INFLIGHT_COMMITS) return;
@@ -230,8 +233,10 @@ export class NodeStorage {
     const batch = n === this.dirty.length ? this.dirty : this.dirty.slice(0, n);
     this.dirty = n === this.dirty.length ? [] : this.dirty.slice(n);
     this.dirtyBytes -= bytes;
-    const waiters = this.dirty.length === 0 ? this.waiters : [];
-    if (this.dirty.length === 0) this.waiters = [];
+    const newest = batch[batch.length - 1]!.version;
+    let taken = 0;
+    while (taken < this.waiters.length && this.waiters[taken]!.upTo <= newest) taken++;
+    const waiters = this.waiters.splice(0, taken);
     this.newestWaiters = waiters;
     this.inflightWaiters.push(waiters);
     this.inflight++;
