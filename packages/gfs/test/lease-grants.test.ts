@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ReplyHandle } from '@actorfs/actors';
-import { LeaseGrants, lostRaiseTargets, raiseTargets } from '../src/master/lease-grants.ts';
+import { leaseRequest, LeaseGrants, lostRaiseTargets, raiseTargets, type LeaseRequestView } from '../src/master/lease-grants.ts';
 
 const waiter = (n: number): ReplyHandle => ({ n }) as unknown as ReplyHandle;
 const raise = (handle: number, version: number) => ({ type: 'raise-version' as const, handle, version });
@@ -24,6 +24,34 @@ describe('who a lease grant raises the version on', () => {
     // cs2 holds no copy (a bad one it deleted, say): the raise goes again to cs1 only, and with no copy left, nowhere
     expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2'), (id) => (id === 'cs1' ? 4 : undefined))).toEqual(['cs1']);
     expect(lostRaiseTargets(last, 5, alive('cs1', 'cs2'), () => undefined)).toEqual([]);
+  });
+});
+
+describe('a lease request', () => {
+  const quiet: LeaseRequestView = { version: 4, shared: false, revoking: false, running: undefined, reReplicating: false, copyingFrom: false, granting: false, raiseTargets: () => ['cs1', 'cs2'] };
+
+  it('is answered with the running lease, else raises the version by one on the raise targets, else waits for the grant under way', () => {
+    const lease = { holder: 'cs2', expiresAtMs: 900 };
+    expect(leaseRequest(7, { ...quiet, running: lease })).toEqual({ kind: 'running', lease });
+    expect(leaseRequest(7, quiet)).toEqual({ kind: 'raise', version: 5, targets: ['cs1', 'cs2'] });
+    expect(leaseRequest(7, { ...quiet, granting: true })).toEqual({ kind: 'wait' });
+  });
+
+  it('is refused while a snapshot revokes the chunk\'s leases (even a running one), and a shared chunk is copied first', () => {
+    const running = { holder: 'cs2', expiresAtMs: 900 };
+    expect(leaseRequest(7, { ...quiet, revoking: true, shared: true, running })).toEqual({ kind: 'refused', reason: 'chunk 7 is being snapshotted; ask again' });
+    expect(leaseRequest(7, { ...quiet, shared: true, running })).toEqual({ kind: 'copy' });
+  });
+
+  it('raises no version while a clone or a snapshot\'s copy reads the chunk, nor with no replica to raise on; the raise targets are asked only when a raise is due', () => {
+    let asked = 0;
+    const counting = { ...quiet, raiseTargets: (): string[] => (asked++, []) };
+    expect(leaseRequest(7, { ...counting, reReplicating: true })).toEqual({ kind: 'refused', reason: 'chunk 7 is being re-replicated; ask again' });
+    expect(leaseRequest(7, { ...counting, copyingFrom: true })).toEqual({ kind: 'refused', reason: "chunk 7 is being copied for a snapshot's file; ask again" });
+    expect(leaseRequest(7, { ...counting, granting: true })).toEqual({ kind: 'wait' });
+    expect(asked).toBe(0); // (asking logs a lost raise's warning)
+    expect(leaseRequest(7, counting)).toEqual({ kind: 'refused', reason: 'chunk 7: no live replica to grant a lease to' });
+    expect(asked).toBe(1);
   });
 });
 
