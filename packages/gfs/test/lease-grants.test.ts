@@ -136,6 +136,25 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.refused('cs3', 8)).toBe('ignored');
   });
 
+  it("a copy is in flight while a server holds its order; once every server refused it, it is stalled and can be aimed at the shared chunk's new version, taking in servers that report that one", () => {
+    const g = new LeaseGrants(4);
+    const copyOrder = (fromVersion: number, version: number) => ({ type: 'copy-chunk' as const, from: 5, fromVersion, to: 8, version });
+    g.start(8, 3, ['cs1'], waiter(1), copyOrder(2, 3));
+    expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: false }]);
+    expect(() => g.reaim(8, 4, copyOrder(3, 4))).toThrow(/no stalled copy/);
+    expect(g.refused('cs1', 8)).toBe('wait');
+    expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: true }]);
+    expect(g.copiesFrom(8)).toEqual([]);
+    g.reaim(8, 4, copyOrder(3, 4));
+    expect(g.get(8)).toMatchObject({ version: 4, order: copyOrder(3, 4) });
+    // the shared chunk at the version the copy first named no longer counts; at the new one it does
+    expect(g.takeIn('cs2', [{ handle: 5, version: 2 }])).toEqual([]);
+    expect(g.takeIn('cs2', [{ handle: 5, version: 3 }])).toEqual([8]);
+    expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: false }]);
+    expect(g.raised('cs2', 8, 3, true)).toBe('ignored');
+    expect(g.raised('cs2', 8, 4, true)).toBe('done');
+  });
+
   it('waiters are bounded, and leaving office ends every grant and hands back their waiters', () => {
     const g = new LeaseGrants(2);
     g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));

@@ -219,8 +219,32 @@ export class LeaseGrants {
 
   /** A copy of `handle` ordered after a snapshot is under way: raised now, it would be copied with writes made after the snapshot. */
   copyingFrom(handle: ChunkHandle): boolean {
-    for (const g of this.grants.values()) if (g.order.type === 'copy-chunk' && g.order.from === handle) return true;
-    return false;
+    return this.copiesFrom(handle).length > 0;
+  }
+
+  /**
+   * The copies of `handle` after a snapshot whose grants run, and whether each is stalled: no
+   * server holds its order (none awaited, none raised; every one refused it or died), so no copy
+   * of the shared chunk is being made anywhere.
+   */
+  copiesFrom(handle: ChunkHandle): Array<{ copy: ChunkHandle; stalled: boolean }> {
+    const copies: Array<{ copy: ChunkHandle; stalled: boolean }> = [];
+    for (const [copy, g] of this.grants) {
+      if (g.order.type === 'copy-chunk' && g.order.from === handle) copies.push({ copy, stalled: g.awaiting.size === 0 && g.raised.length === 0 });
+    }
+    return copies;
+  }
+
+  /**
+   * A stalled copy is made from its shared chunk's new version instead (the chunk was raised
+   * again from older replicas, the only ones left): its grant raises the copy to `version` with
+   * `order`, and takes in the servers that report the shared chunk at the version `order` names.
+   */
+  reaim(copy: ChunkHandle, version: number, order: Extract<ChunkserverMsg, { type: 'copy-chunk' }>): void {
+    const g = this.grants.get(copy);
+    if (g?.order.type !== 'copy-chunk' || g.awaiting.size > 0 || g.raised.length > 0) throw new Error(`chunk ${copy}: no stalled copy to aim again`);
+    g.version = version;
+    g.order = order;
   }
 
   /** The servers the last grant at `version` went ahead without (the primary forwards to them too). */

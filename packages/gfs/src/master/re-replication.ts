@@ -16,6 +16,7 @@ export function reReplicate(m: MasterHost, now: number): void {
     chunksOn: (id) => m.locations.chunksOn(id),
     cloning: (h) => m.clones.has(h),
     granting: (h) => m.grants.has(h),
+    copyInFlight: (h) => m.grants.copiesFrom(h).some((c) => !c.stalled),
     lostRaise: (h, v) => lostRaise(m, h, v),
     creatingOn: (h) => m.creating.on(h),
     reportedAll: m.windows.reportedAll(now),
@@ -32,6 +33,12 @@ function carryOut(m: MasterHost, plan: ReplicationPlan, now: number): void {
   for (const { handle, version, servers } of plan.raiseAgain) {
     m.mutate({ type: 'set-version', handle, version, raisedOn: servers });
     startGrant(m, handle, version, servers, undefined, { type: 'raise-version', handle, version });
+    // no server holds the shared chunk at the version a stalled copy names any more: it is made
+    // from the raised chunk once a server reports it (see LeaseGrants.takeIn)
+    for (const { copy } of m.grants.copiesFrom(handle)) {
+      m.mutate({ type: 'set-version', handle: copy, version: version + 1 });
+      m.grants.reaim(copy, version + 1, m.order({ type: 'copy-chunk', from: handle, fromVersion: version, to: copy, version: version + 1 }));
+    }
   }
   for (const handle of plan.createAgain) orderCreation(m, handle, placeNewChunk([...m.servers.values()], m.config.replicas, m.recent, now), now);
   for (const { handle, server } of plan.dropExtra) {
