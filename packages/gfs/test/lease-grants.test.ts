@@ -66,7 +66,7 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.raised('cs3', 7, 3, true)).toBe('wait');
     expect(g.timedOut(7, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'finish' });
     // cs3 died since it raised: the lease goes to cs2
-    expect(g.finish(7, ['cs2'], false)).toEqual({ kind: 'lease', primary: 'cs2', version: 3, waiters: [waiter(1), waiter(2)] });
+    expect(g.finish(7, ['cs2'], false, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'lease', primary: 'cs2', version: 3, waiters: [waiter(1), waiter(2)] });
     expect(g.has(7)).toBe(false);
     expect(g.unanswered(7, 3)).toEqual(['cs1']);
     expect(g.unanswered(7, 4)).toEqual([]);
@@ -82,10 +82,10 @@ describe('a lease grant waits for its raise to be persisted', () => {
     const g = new LeaseGrants(4);
     g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));
     expect(g.raised('cs1', 1, 2, true)).toBe('done');
-    expect(g.finish(1, ['cs1'], true)).toEqual({ kind: 'shared', waiters: [waiter(1)] });
+    expect(g.finish(1, ['cs1'], true, alive('cs1'))).toEqual({ kind: 'shared', waiters: [waiter(1)] });
     g.start(2, 2, ['cs1'], waiter(2), raise(2, 2));
     g.raised('cs1', 2, 2, true);
-    expect(g.finish(2, [], false)).toEqual({ kind: 'no-replica', version: 2, waiters: [waiter(2)] });
+    expect(g.finish(2, [], false, alive('cs1'))).toEqual({ kind: 'no-replica', version: 2, waiters: [waiter(2)] });
   });
 
   it('an answer from a server taken for dead is awaited no more but does not count as raised', () => {
@@ -131,7 +131,7 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.timedOut(8, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'again', failed: [waiter(1)], resendTo: ['cs2', 'cs3'] });
     expect(g.raised('cs2', 8, 3, true)).toBe('wait');
     expect(g.refused('cs3', 8)).toBe('done');
-    expect(g.finish(8, ['cs2'], false)).toMatchObject({ kind: 'lease', primary: 'cs2' });
+    expect(g.finish(8, ['cs2'], false, alive('cs1', 'cs2', 'cs3'))).toMatchObject({ kind: 'lease', primary: 'cs2' });
     expect(g.copyingFrom(5)).toBe(false);
     expect(g.refused('cs3', 8)).toBe('ignored');
   });
@@ -153,6 +153,33 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: false }]);
     expect(g.raised('cs2', 8, 3, true)).toBe('ignored');
     expect(g.raised('cs2', 8, 4, true)).toBe('done');
+  });
+
+  it('a server the grant went on without, unanswered and dead, is distrusted at the granted version (it may hold it without the writes made under the lease) until it is taken in again or copied anew', () => {
+    const g = new LeaseGrants(4);
+    // cs3 answers only once taken for dead; cs2 is dead at the timeout; cs4 is late but alive
+    g.start(1, 2, ['cs1', 'cs2', 'cs3', 'cs4'], waiter(1), raise(1, 2));
+    expect(g.raised('cs1', 1, 2, true)).toBe('wait');
+    expect(g.raised('cs3', 1, 2, false)).toBe('ignored');
+    expect(g.timedOut(1, alive('cs1', 'cs4'))).toEqual({ kind: 'finish' });
+    expect(g.finish(1, ['cs1'], false, alive('cs1', 'cs4'))).toMatchObject({ kind: 'lease', primary: 'cs1' });
+    expect(['cs1', 'cs2', 'cs3', 'cs4'].map((id) => g.distrusts(id, 1, 2))).toEqual([false, true, true, false]);
+    expect(g.distrusts('cs2', 1, 1)).toBe(false); // an older report is merely stale
+    expect(g.unanswered(1, 2)).toEqual(['cs4']);
+    // the late cs4 dies: the primary no longer reaches it, so it is distrusted too
+    g.serverDied('cs4');
+    expect(g.unanswered(1, 2)).toEqual([]);
+    expect(g.distrusts('cs4', 1, 2)).toBe(true);
+    // a clone made anew counts again
+    g.copiedTo('cs2', 1);
+    expect(g.distrusts('cs2', 1, 2)).toBe(false);
+    // within a running grant, a dropped server taken in again is no longer dropped
+    g.start(5, 3, ['cs1'], waiter(2), raise(5, 3));
+    expect(g.timedOut(5, alive())).toEqual({ kind: 'stalled', failed: [waiter(2)] });
+    expect(g.takeIn('cs1', [{ handle: 5, version: 2 }])).toEqual([5]);
+    expect(g.raised('cs1', 5, 3, true)).toBe('done');
+    g.finish(5, ['cs1'], false, alive('cs1'));
+    expect(g.distrusts('cs1', 5, 3)).toBe(false);
   });
 
   it('waiters are bounded, and leaving office ends every grant and hands back their waiters', () => {

@@ -43,7 +43,10 @@ function applyReport(m: MasterHost, msg: Exclude<ChunkserverReport, { type: 'ext
       m.clones.ended(msg.handle);
       m.knownServer(msg.server);
       if (msg.error !== undefined) m.ctx.log.warn('clone failed', { handle: msg.handle, target: msg.server, error: msg.error });
-      else if (m.versionOf(msg.handle) === msg.version) m.locations.addReplica(msg.server, msg.handle, msg.version);
+      else if (m.versionOf(msg.handle) === msg.version) {
+        m.locations.addReplica(msg.server, msg.handle, msg.version);
+        m.grants.copiedTo(msg.server, msg.handle);
+      }
       return;
     }
     case 'heartbeat':

@@ -8,6 +8,8 @@ export interface PendingGrant {
   version: number;
   awaiting: Set<ServerId>;
   raised: ServerId[];
+  /** Servers awaited no more without an answer (taken for dead): they may hold the new version all the same. */
+  dropped: Set<ServerId>;
   waiters: ReplyHandle[];
   /** What the replicas are told (raise-version or copy-chunk); sent again while none has answered. */
   order: ChunkserverMsg;
@@ -114,7 +116,7 @@ function sourceOf(handle: ChunkHandle, g: PendingGrant): { handle: ChunkHandle; 
  */
 export class LeaseGrants {
   private readonly grants = new Map<ChunkHandle, PendingGrant>();
-  private readonly grantedTo = new Map<ChunkHandle, { version: number; servers: ServerId[] }>();
+  private readonly grantedTo = new Map<ChunkHandle, { version: number; servers: ServerId[]; dropped: ServerId[] }>();
 
   constructor(private readonly maxWaiters: number) {}
 
@@ -132,7 +134,7 @@ export class LeaseGrants {
 
   /** A grant raising `handle` to `version` on `servers`; `order` is what they are told. */
   start(handle: ChunkHandle, version: number, servers: readonly ServerId[], waiter: ReplyHandle | undefined, order: ChunkserverMsg): void {
-    this.grants.set(handle, { version, awaiting: new Set(servers), raised: [], waiters: waiter ? [waiter] : [], order });
+    this.grants.set(handle, { version, awaiting: new Set(servers), raised: [], dropped: new Set(), waiters: waiter ? [waiter] : [], order });
   }
 
   /** Another client waits for the running grant; refused at maxWaiters. */
@@ -149,7 +151,11 @@ export class LeaseGrants {
    */
   raised(server: ServerId, handle: ChunkHandle, version: number, known: boolean): 'done' | 'wait' | 'ignored' {
     const g = this.grants.get(handle);
-    if (!g || version !== g.version || !g.awaiting.delete(server) || !known) return 'ignored';
+    if (!g || version !== g.version || !g.awaiting.delete(server)) return 'ignored';
+    if (!known) {
+      g.dropped.add(server);
+      return 'ignored';
+    }
     g.raised.push(server);
     return g.awaiting.size === 0 ? 'done' : 'wait';
   }
@@ -157,16 +163,18 @@ export class LeaseGrants {
   /**
    * Ends the grant: the lease goes to a replica that raised and is live at the new version
    * (`liveAtVersion`; one that raised may have died since). Those that did not answer are
-   * remembered as late (see lateTo).
+   * remembered as late (see unanswered), or, if dead by now, as dropped (see distrusts).
    */
-  finish(handle: ChunkHandle, liveAtVersion: readonly ServerId[], shared: boolean): GrantOutcome | undefined {
+  finish(handle: ChunkHandle, liveAtVersion: readonly ServerId[], shared: boolean, isAlive: (id: ServerId) => boolean): GrantOutcome | undefined {
     const g = this.grants.get(handle);
     if (!g) return undefined;
     this.grants.delete(handle);
     if (shared) return { kind: 'shared', waiters: g.waiters };
     const primary = liveAtVersion.find((s) => g.raised.includes(s));
     if (primary === undefined) return { kind: 'no-replica', version: g.version, waiters: g.waiters };
-    this.grantedTo.set(handle, { version: g.version, servers: [...g.awaiting] });
+    const late = [...g.awaiting].filter(isAlive);
+    const dropped = [...g.dropped, ...[...g.awaiting].filter((id) => !isAlive(id))];
+    this.grantedTo.set(handle, { version: g.version, servers: late, dropped });
     return { kind: 'lease', primary, version: g.version, waiters: g.waiters };
   }
 
@@ -181,7 +189,11 @@ export class LeaseGrants {
     if (g.raised.length > 0) return { kind: 'finish' };
     const failed = g.waiters;
     g.waiters = [];
-    for (const id of g.awaiting) if (!isAlive(id)) g.awaiting.delete(id);
+    for (const id of g.awaiting) {
+      if (isAlive(id)) continue;
+      g.awaiting.delete(id);
+      g.dropped.add(id);
+    }
     if (g.awaiting.size === 0) return { kind: 'stalled', failed };
     return { kind: 'again', failed, resendTo: [...g.awaiting] };
   }
@@ -201,6 +213,7 @@ export class LeaseGrants {
       const source = sourceOf(handle, g);
       if (held.get(source.handle) !== source.version) continue;
       g.awaiting.add(server);
+      g.dropped.delete(server);
       taken.push(handle);
     }
     return taken;
@@ -262,6 +275,33 @@ export class LeaseGrants {
     if (this.grants.get(handle)?.awaiting.has(server)) return true;
     const g = this.grantedTo.get(handle);
     return g !== undefined && g.version === current && reported === g.version - 1 && g.servers.includes(server);
+  }
+
+  /**
+   * A report of `handle` at `version` from `server` that is not to be believed: the lease at that
+   * version went out without the server (it was taken for dead before it answered the raise, or
+   * died while late to it), so it may hold the version without the mutations the primary applied
+   * meanwhile. Such a replica is stale, not live, until a later grant or a clone makes it anew.
+   */
+  distrusts(server: ServerId, handle: ChunkHandle, version: number): boolean {
+    const g = this.grantedTo.get(handle);
+    return g !== undefined && g.version === version && g.dropped.includes(server);
+  }
+
+  /** A server taken for dead: the last grants it was late to went on without it (the primary no longer reaches it). */
+  serverDied(server: ServerId): void {
+    for (const g of this.grantedTo.values()) {
+      const i = g.servers.indexOf(server);
+      if (i < 0) continue;
+      g.servers.splice(i, 1);
+      g.dropped.push(server);
+    }
+  }
+
+  /** The server holds a fresh copy of the chunk (a clone made while no lease ran): its reports count again. */
+  copiedTo(server: ServerId, handle: ChunkHandle): void {
+    const g = this.grantedTo.get(handle);
+    if (g) g.dropped = g.dropped.filter((id) => id !== server);
   }
 
   forget(handle: ChunkHandle): void {

@@ -75,7 +75,12 @@ export function grantTimedOut(m: MasterHost, handle: ChunkHandle): void {
   // with none left, the grant waits for a replica at the version before the raise to report
   // again (see heartbeat): no lease went out at the new version, so that replica is current
   if (step.kind === 'stalled') return m.ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: m.grants.get(handle)!.version });
-  // (a copy order sent again is safe: it names the exact source version, refused if that moved on)
+  // The order goes again, and its servers stay awaited: the timer runs from when the orders were
+  // queued, and they leave only once the raise is synced (in data-path-sim seed 7 they left after
+  // the timeout). A grant that stopped awaiting them would ignore their answers, and its lease
+  // would go out without servers holding the new version, which then miss its mutations (see
+  // distrusts). (A copy order sent again is safe: it names the exact source version, refused if
+  // that moved on.)
   const order = m.grants.get(handle)!.order;
   for (const id of step.resendTo) m.ctx.send(m.servers.get(id)!.ref, order);
   armGrantTimer(m, handle);
@@ -117,7 +122,7 @@ function finishGrant(m: MasterHost, handle: ChunkHandle): void {
   const g = m.grants.get(handle);
   if (!g) return;
   m.ctx.cancelTimer(`grant:${handle}`);
-  const outcome = m.grants.finish(handle, m.locations.liveReplicas(handle, g.version), m.metadata.chunk(handle)!.refs > 1)!;
+  const outcome = m.grants.finish(handle, m.locations.liveReplicas(handle, g.version), m.metadata.chunk(handle)!.refs > 1, (id) => m.servers.has(id))!;
   answerGrant(m, handle, outcome);
 }
 

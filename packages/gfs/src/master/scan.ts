@@ -37,6 +37,7 @@ function takenForDead(m: MasterHost, id: ServerId, now: number): void {
     if (lease?.holder === id) m.windows.revokedUnacked(h, lease);
   }
   for (const h of m.locations.removeServer(id)) revokeLease(m, h);
+  m.grants.serverDied(id);
   m.servers.delete(id);
   m.reportOrder.dead(id, now);
 }
