@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ReplyHandle } from '@actorfs/actors';
-import { leaseRequest, LeaseGrants, lostRaiseTargets, raiseTargets, type LeaseRequestView } from '../src/master/lease-grants.ts';
+import { LeaseGrants } from '../src/master/lease-grants.ts';
+import { leaseRequest, lostRaiseTargets, raiseTargets, type LeaseRequestView } from '../src/master/lease-requests.ts';
 
 const waiter = (n: number): ReplyHandle => ({ n }) as unknown as ReplyHandle;
 const raise = (handle: number, version: number) => ({ type: 'raise-version' as const, handle, version });

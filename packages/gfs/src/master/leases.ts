@@ -2,7 +2,8 @@ import type { ReplyHandle } from '@actorfs/actors';
 import type { ChunkLease, ChunkserverMsg, MasterMsg } from '../protocol.ts';
 import type { Lease, ServerId } from './chunk-locations.ts';
 import { extendLease, primaryReplicas } from './heartbeat.ts';
-import { leaseRequest, lostRaiseTargets, raiseTargets, type GrantOutcome } from './lease-grants.ts';
+import type { GrantOutcome } from './lease-grants.ts';
+import { leaseRequest, lostRaiseTargets, raiseTargets } from './lease-requests.ts';
 import type { Answer, MasterHost } from './master-host.ts';
 import type { ChunkHandle } from './records.ts';
 
