@@ -220,6 +220,31 @@ describe('data path on the simulator', () => {
     expect(same(await cell.sim.call(cell.servers.get('cs3')!, { type: 'read', handle, offset: 0, length: 100 }), data)).toBe(true);
   });
 
+  it('a chunkserver taken for dead while a version raise awaited it is stale when it comes back holding the raised version: the lease went out without it, so it missed the writes made under that lease', async () => {
+    const cell = simCell(20, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    // from now on cs1's messages to the master are lost; the master's orders still reach it
+    cell.sim.partition(['cs1'], ['m'], { oneWay: true });
+    const data = bytes(20_000, 3);
+    // the new chunk is placed on all three; the raise reaches cs1, but the grant, no answer from it,
+    // goes ahead with cs2 and cs3 once cs1 is taken for dead, and the write is applied on them
+    await client.write('/f', 0, data);
+    const { handle, version, replicas } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    expect(replicas).toEqual(['cs2', 'cs3']);
+    expect(await cell.sim.call(cell.servers.get('cs1')!, { type: 'chunk-info', handle })).toEqual({ version, lengthBytes: 0 });
+    cell.sim.heal();
+    await cell.sim.runFor(1000);
+    // every replica the master names holds the write (cs1's copy is stale: deleted, and cloned again later)
+    const after = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    expect(after.replicas.length).toBeGreaterThan(1);
+    for (const server of after.replicas) {
+      const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length });
+      expect({ server, same: same(held, data) }).toEqual({ server, same: true });
+    }
+  });
+
   it('a snapshot right after a master restart waits out the leases the master forgot: a write under such a lease does not reach the snapshot', async () => {
     const cell = simCell(8, config, ['A', 'B', 'C']);
     const client = cell.client('c1');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ReplyHandle } from '@actorfs/actors';
-import { LeaseGrants, lostRaiseTargets, raiseTargets } from '../src/master/lease-grants.ts';
+import { LeaseGrants } from '../src/master/lease-grants.ts';
+import { leaseRequest, lostRaiseTargets, raiseTargets, type LeaseRequestView } from '../src/master/lease-requests.ts';
 
 const waiter = (n: number): ReplyHandle => ({ n }) as unknown as ReplyHandle;
 const raise = (handle: number, version: number) => ({ type: 'raise-version' as const, handle, version });
@@ -27,6 +28,34 @@ describe('who a lease grant raises the version on', () => {
   });
 });
 
+describe('a lease request', () => {
+  const quiet: LeaseRequestView = { version: 4, shared: false, revoking: false, running: undefined, reReplicating: false, copyingFrom: false, granting: false, raiseTargets: () => ['cs1', 'cs2'] };
+
+  it('is answered with the running lease, else raises the version by one on the raise targets, else waits for the grant under way', () => {
+    const lease = { holder: 'cs2', expiresAtMs: 900 };
+    expect(leaseRequest(7, { ...quiet, running: lease })).toEqual({ kind: 'running', lease });
+    expect(leaseRequest(7, quiet)).toEqual({ kind: 'raise', version: 5, targets: ['cs1', 'cs2'] });
+    expect(leaseRequest(7, { ...quiet, granting: true })).toEqual({ kind: 'wait' });
+  });
+
+  it('is refused while a snapshot revokes the chunk\'s leases (even a running one), and a shared chunk is copied first', () => {
+    const running = { holder: 'cs2', expiresAtMs: 900 };
+    expect(leaseRequest(7, { ...quiet, revoking: true, shared: true, running })).toEqual({ kind: 'refused', reason: 'chunk 7 is being snapshotted; ask again' });
+    expect(leaseRequest(7, { ...quiet, shared: true, running })).toEqual({ kind: 'copy' });
+  });
+
+  it('raises no version while a clone or a snapshot\'s copy reads the chunk, nor with no replica to raise on; the raise targets are asked only when a raise is due', () => {
+    let asked = 0;
+    const counting = { ...quiet, raiseTargets: (): string[] => (asked++, []) };
+    expect(leaseRequest(7, { ...counting, reReplicating: true })).toEqual({ kind: 'refused', reason: 'chunk 7 is being re-replicated; ask again' });
+    expect(leaseRequest(7, { ...counting, copyingFrom: true })).toEqual({ kind: 'refused', reason: "chunk 7 is being copied for a snapshot's file; ask again" });
+    expect(leaseRequest(7, { ...counting, granting: true })).toEqual({ kind: 'wait' });
+    expect(asked).toBe(0); // (asking logs a lost raise's warning)
+    expect(leaseRequest(7, counting)).toEqual({ kind: 'refused', reason: 'chunk 7: no live replica to grant a lease to' });
+    expect(asked).toBe(1);
+  });
+});
+
 describe('a lease grant waits for its raise to be persisted', () => {
   it('goes to a replica that raised and is live at the new version, once none is awaited; the others are late, not stale', () => {
     const g = new LeaseGrants(4);
@@ -38,7 +67,7 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.raised('cs3', 7, 3, true)).toBe('wait');
     expect(g.timedOut(7, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'finish' });
     // cs3 died since it raised: the lease goes to cs2
-    expect(g.finish(7, ['cs2'], false)).toEqual({ kind: 'lease', primary: 'cs2', version: 3, waiters: [waiter(1), waiter(2)] });
+    expect(g.finish(7, ['cs2'], false, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'lease', primary: 'cs2', version: 3, waiters: [waiter(1), waiter(2)] });
     expect(g.has(7)).toBe(false);
     expect(g.unanswered(7, 3)).toEqual(['cs1']);
     expect(g.unanswered(7, 4)).toEqual([]);
@@ -54,10 +83,10 @@ describe('a lease grant waits for its raise to be persisted', () => {
     const g = new LeaseGrants(4);
     g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));
     expect(g.raised('cs1', 1, 2, true)).toBe('done');
-    expect(g.finish(1, ['cs1'], true)).toEqual({ kind: 'shared', waiters: [waiter(1)] });
+    expect(g.finish(1, ['cs1'], true, alive('cs1'))).toEqual({ kind: 'shared', waiters: [waiter(1)] });
     g.start(2, 2, ['cs1'], waiter(2), raise(2, 2));
     g.raised('cs1', 2, 2, true);
-    expect(g.finish(2, [], false)).toEqual({ kind: 'no-replica', version: 2, waiters: [waiter(2)] });
+    expect(g.finish(2, [], false, alive('cs1'))).toEqual({ kind: 'no-replica', version: 2, waiters: [waiter(2)] });
   });
 
   it('an answer from a server taken for dead is awaited no more but does not count as raised', () => {
@@ -103,9 +132,55 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.timedOut(8, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'again', failed: [waiter(1)], resendTo: ['cs2', 'cs3'] });
     expect(g.raised('cs2', 8, 3, true)).toBe('wait');
     expect(g.refused('cs3', 8)).toBe('done');
-    expect(g.finish(8, ['cs2'], false)).toMatchObject({ kind: 'lease', primary: 'cs2' });
+    expect(g.finish(8, ['cs2'], false, alive('cs1', 'cs2', 'cs3'))).toMatchObject({ kind: 'lease', primary: 'cs2' });
     expect(g.copyingFrom(5)).toBe(false);
     expect(g.refused('cs3', 8)).toBe('ignored');
+  });
+
+  it("a copy is in flight while a server holds its order; once every server refused it, it is stalled and can be aimed at the shared chunk's new version, taking in servers that report that one", () => {
+    const g = new LeaseGrants(4);
+    const copyOrder = (fromVersion: number, version: number) => ({ type: 'copy-chunk' as const, from: 5, fromVersion, to: 8, version });
+    g.start(8, 3, ['cs1'], waiter(1), copyOrder(2, 3));
+    expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: false }]);
+    expect(() => g.reaim(8, 4, copyOrder(3, 4))).toThrow(/no stalled copy/);
+    expect(g.refused('cs1', 8)).toBe('wait');
+    expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: true }]);
+    expect(g.copiesFrom(8)).toEqual([]);
+    g.reaim(8, 4, copyOrder(3, 4));
+    expect(g.get(8)).toMatchObject({ version: 4, order: copyOrder(3, 4) });
+    // the shared chunk at the version the copy first named no longer counts; at the new one it does
+    expect(g.takeIn('cs2', [{ handle: 5, version: 2 }])).toEqual([]);
+    expect(g.takeIn('cs2', [{ handle: 5, version: 3 }])).toEqual([8]);
+    expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: false }]);
+    expect(g.raised('cs2', 8, 3, true)).toBe('ignored');
+    expect(g.raised('cs2', 8, 4, true)).toBe('done');
+  });
+
+  it('a server the grant went on without, unanswered and dead, is distrusted at the granted version (it may hold it without the writes made under the lease) until it is taken in again or copied anew', () => {
+    const g = new LeaseGrants(4);
+    // cs3 answers only once taken for dead; cs2 is dead at the timeout; cs4 is late but alive
+    g.start(1, 2, ['cs1', 'cs2', 'cs3', 'cs4'], waiter(1), raise(1, 2));
+    expect(g.raised('cs1', 1, 2, true)).toBe('wait');
+    expect(g.raised('cs3', 1, 2, false)).toBe('ignored');
+    expect(g.timedOut(1, alive('cs1', 'cs4'))).toEqual({ kind: 'finish' });
+    expect(g.finish(1, ['cs1'], false, alive('cs1', 'cs4'))).toMatchObject({ kind: 'lease', primary: 'cs1' });
+    expect(['cs1', 'cs2', 'cs3', 'cs4'].map((id) => g.distrusts(id, 1, 2))).toEqual([false, true, true, false]);
+    expect(g.distrusts('cs2', 1, 1)).toBe(false); // an older report is merely stale
+    expect(g.unanswered(1, 2)).toEqual(['cs4']);
+    // the late cs4 dies: the primary no longer reaches it, so it is distrusted too
+    g.serverDied('cs4');
+    expect(g.unanswered(1, 2)).toEqual([]);
+    expect(g.distrusts('cs4', 1, 2)).toBe(true);
+    // a clone made anew counts again
+    g.copiedTo('cs2', 1);
+    expect(g.distrusts('cs2', 1, 2)).toBe(false);
+    // within a running grant, a dropped server taken in again is no longer dropped
+    g.start(5, 3, ['cs1'], waiter(2), raise(5, 3));
+    expect(g.timedOut(5, alive())).toEqual({ kind: 'stalled', failed: [waiter(2)] });
+    expect(g.takeIn('cs1', [{ handle: 5, version: 2 }])).toEqual([5]);
+    expect(g.raised('cs1', 5, 3, true)).toBe('done');
+    g.finish(5, ['cs1'], false, alive('cs1'));
+    expect(g.distrusts('cs1', 5, 3)).toBe(false);
   });
 
   it('waiters are bounded, and leaving office ends every grant and hands back their waiters', () => {

@@ -351,6 +351,40 @@ describe('master on the simulator', () => {
     for (const cs of located.replicas) expect(Buffer.from(await sim.call(servers.get(cs)!, { type: 'read', handle: copy.handle, offset: 0, length: before.length }))).toEqual(Buffer.from(before));
   });
 
+  it("a copy after a snapshot refused everywhere does not block either file for good when its shared chunk is raised again from older replicas: the copy is ordered again from the raised chunk, and both files read the same bytes", async () => {
+    const sim = new SimCluster({ seed: 19 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    const { handle } = await fileWithChunk(sim, master);
+    const before = new TextEncoder().encode('before the snapshot');
+    for (const cs of servers.values()) await sim.call(cs, { type: 'write', handle, offset: 0, data: before });
+    // the raise to version 2 reaches cs1 only: the lease goes out with cs2 and cs3 late (their orders are lost)
+    sim.partition(['m'], ['cs2', 'cs3'], { oneWay: true });
+    expect(await sim.call(master, { type: 'lease', path: '/f', index: 0 })).toMatchObject({ handle, version: 2, primary: 'cs1' });
+    await sim.call(master, { type: 'snapshot', source: '/f', target: '/g' });
+    // /f's copy is ordered to cs1 alone, which loses its replica before the order arrives: refused
+    sim.setLink('m', 'cs1', { delayMs: [100, 100] }, true);
+    const first = sim.ask(master, { type: 'lease', path: '/f', index: 0 }).then(
+      (l) => l,
+      (e: Error) => e.message,
+    );
+    sim.tell(servers.get('cs1')!, { type: 'delete-chunks', handles: [handle] });
+    await sim.runFor(config.leaseGrantTimeoutMs + 50);
+    expect(await first).toMatch(/no replica answered the version raise yet; ask again/);
+    // cs2 and cs3 hold the shared chunk at version 1 only: the scan raises it again from them
+    sim.heal();
+    await sim.runFor(3000);
+    const shared = await untilLeased(sim, master, '/g');
+    expect(shared.handle).toBe(handle);
+    expect(shared.version).toBeGreaterThanOrEqual(3);
+    const copy = await untilLeased(sim, master, '/f');
+    expect(copy.handle).not.toBe(handle);
+    expect(copy.replicas.length).toBeGreaterThan(0);
+    for (const [lease, h] of [[shared, handle], [copy, copy.handle]] as const) {
+      for (const cs of lease.replicas) expect(Buffer.from(await sim.call(servers.get(cs)!, { type: 'read', handle: h, offset: 0, length: before.length }))).toEqual(Buffer.from(before));
+    }
+  });
+
   it('a snapshot taken while a lease grant runs turns the grant down; asked again, the lease comes on a copy', async () => {
     const sim = new SimCluster({ seed: 9 });
     const master = bootMaster(sim)();

@@ -21,6 +21,7 @@ function view(replicas: Record<number, string[]>, over: Partial<ReplicationView>
     chunksOn: byServer,
     cloning: () => false,
     granting: () => false,
+    copyInFlight: () => false,
     lostRaise: () => [],
     creatingOn: () => [],
     reportedAll: true,
@@ -91,6 +92,8 @@ describe('re-replication planning', () => {
     const lost = planReplication(view({ 1: [] }, { lostRaise: () => ['a', 'b'] }));
     expect(lost.raiseAgain).toEqual([{ handle: 1, version: 3, servers: ['a', 'b'] }]);
     expect(planReplication(view({ 1: [] }, { lostRaise: () => ['a'], granting: () => true })).raiseAgain).toEqual([]);
+    // nor while some server makes a copy of it after a snapshot (the raise would have the copy refused)
+    expect(planReplication(view({ 1: [] }, { lostRaise: () => ['a'], copyInFlight: (h) => h === 1 })).raiseAgain).toEqual([]);
     const fresh = { chunks: new Map([[1, { version: 1 }]]).entries(), versionOf: () => 1 };
     expect(planReplication(view({ 1: [] }, { ...fresh })).createAgain).toEqual([1]);
     const early = { chunks: new Map([[1, { version: 1 }]]).entries(), reportedAll: false };

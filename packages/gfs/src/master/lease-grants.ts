@@ -8,6 +8,8 @@ export interface PendingGrant {
   version: number;
   awaiting: Set<ServerId>;
   raised: ServerId[];
+  /** Servers awaited no more without an answer (taken for dead): they may hold the new version all the same. */
+  dropped: Set<ServerId>;
   waiters: ReplyHandle[];
   /** What the replicas are told (raise-version or copy-chunk); sent again while none has answered. */
   order: ChunkserverMsg;
@@ -28,35 +30,6 @@ export type GrantTimeout =
   /** No replica answered and none of those asked is alive: the grant waits for a replica to report (see takeIn). */
   | { kind: 'stalled'; failed: ReplyHandle[] };
 
-/**
- * Who a lease grant raises the version on: the live replicas, and the servers still creating the
- * chunk (granted among the acknowledged ones only, the others would be stale at once and the
- * first writes would reach fewer replicas than placed, or none); with neither, the servers of a
- * raise lost in a master restart (`lostRaise`). Empty: no replica to grant a lease to.
- */
-export function raiseTargets(live: readonly ServerId[], creating: readonly ServerId[], isAlive: (id: ServerId) => boolean, lostRaise: () => ServerId[]): ServerId[] {
-  const targets = [...live];
-  for (const id of creating) if (isAlive(id) && !targets.includes(id)) targets.push(id);
-  return targets.length > 0 ? targets : lostRaise();
-}
-
-/**
- * A raise logged before a restart that reached none of its servers: every one of them is alive
- * and none holds the new version, so no lease ran on it. The chunk is raised again on those that
- * report it at an older version (`reportedOlder`; a live server's reports are whole, so one that
- * reports no copy, such as a bad one it deleted, holds none). With one of them silent it may hold
- * the new version and writes made under it: none is raised, the chunk waits for it.
- */
-export function lostRaiseTargets(
-  raise: { version: number; servers: readonly ServerId[] } | undefined,
-  version: number,
-  isAlive: (id: ServerId) => boolean,
-  reportedOlder: (id: ServerId) => number | undefined,
-): ServerId[] {
-  if (raise?.version !== version || !raise.servers.every(isAlive)) return [];
-  return raise.servers.filter((id) => (reportedOlder(id) ?? Infinity) < version);
-}
-
 /** What a grant's replicas hold before its order: the chunk a copy is made from at the snapshot's version, or the chunk itself one version below. */
 function sourceOf(handle: ChunkHandle, g: PendingGrant): { handle: ChunkHandle; version: number } {
   return g.order.type === 'copy-chunk' ? { handle: g.order.from, version: g.order.fromVersion } : { handle, version: g.version - 1 };
@@ -70,7 +43,7 @@ function sourceOf(handle: ChunkHandle, g: PendingGrant): { handle: ChunkHandle; 
  */
 export class LeaseGrants {
   private readonly grants = new Map<ChunkHandle, PendingGrant>();
-  private readonly grantedTo = new Map<ChunkHandle, { version: number; servers: ServerId[] }>();
+  private readonly grantedTo = new Map<ChunkHandle, { version: number; servers: ServerId[]; dropped: ServerId[] }>();
 
   constructor(private readonly maxWaiters: number) {}
 
@@ -88,7 +61,7 @@ export class LeaseGrants {
 
   /** A grant raising `handle` to `version` on `servers`; `order` is what they are told. */
   start(handle: ChunkHandle, version: number, servers: readonly ServerId[], waiter: ReplyHandle | undefined, order: ChunkserverMsg): void {
-    this.grants.set(handle, { version, awaiting: new Set(servers), raised: [], waiters: waiter ? [waiter] : [], order });
+    this.grants.set(handle, { version, awaiting: new Set(servers), raised: [], dropped: new Set(), waiters: waiter ? [waiter] : [], order });
   }
 
   /** Another client waits for the running grant; refused at maxWaiters. */
@@ -105,7 +78,11 @@ export class LeaseGrants {
    */
   raised(server: ServerId, handle: ChunkHandle, version: number, known: boolean): 'done' | 'wait' | 'ignored' {
     const g = this.grants.get(handle);
-    if (!g || version !== g.version || !g.awaiting.delete(server) || !known) return 'ignored';
+    if (!g || version !== g.version || !g.awaiting.delete(server)) return 'ignored';
+    if (!known) {
+      g.dropped.add(server);
+      return 'ignored';
+    }
     g.raised.push(server);
     return g.awaiting.size === 0 ? 'done' : 'wait';
   }
@@ -113,16 +90,18 @@ export class LeaseGrants {
   /**
    * Ends the grant: the lease goes to a replica that raised and is live at the new version
    * (`liveAtVersion`; one that raised may have died since). Those that did not answer are
-   * remembered as late (see lateTo).
+   * remembered as late (see unanswered), or, if dead by now, as dropped (see distrusts).
    */
-  finish(handle: ChunkHandle, liveAtVersion: readonly ServerId[], shared: boolean): GrantOutcome | undefined {
+  finish(handle: ChunkHandle, liveAtVersion: readonly ServerId[], shared: boolean, isAlive: (id: ServerId) => boolean): GrantOutcome | undefined {
     const g = this.grants.get(handle);
     if (!g) return undefined;
     this.grants.delete(handle);
     if (shared) return { kind: 'shared', waiters: g.waiters };
     const primary = liveAtVersion.find((s) => g.raised.includes(s));
     if (primary === undefined) return { kind: 'no-replica', version: g.version, waiters: g.waiters };
-    this.grantedTo.set(handle, { version: g.version, servers: [...g.awaiting] });
+    const late = [...g.awaiting].filter(isAlive);
+    const dropped = [...g.dropped, ...[...g.awaiting].filter((id) => !isAlive(id))];
+    this.grantedTo.set(handle, { version: g.version, servers: late, dropped });
     return { kind: 'lease', primary, version: g.version, waiters: g.waiters };
   }
 
@@ -137,7 +116,11 @@ export class LeaseGrants {
     if (g.raised.length > 0) return { kind: 'finish' };
     const failed = g.waiters;
     g.waiters = [];
-    for (const id of g.awaiting) if (!isAlive(id)) g.awaiting.delete(id);
+    for (const id of g.awaiting) {
+      if (isAlive(id)) continue;
+      g.awaiting.delete(id);
+      g.dropped.add(id);
+    }
     if (g.awaiting.size === 0) return { kind: 'stalled', failed };
     return { kind: 'again', failed, resendTo: [...g.awaiting] };
   }
@@ -157,6 +140,7 @@ export class LeaseGrants {
       const source = sourceOf(handle, g);
       if (held.get(source.handle) !== source.version) continue;
       g.awaiting.add(server);
+      g.dropped.delete(server);
       taken.push(handle);
     }
     return taken;
@@ -175,8 +159,32 @@ export class LeaseGrants {
 
   /** A copy of `handle` ordered after a snapshot is under way: raised now, it would be copied with writes made after the snapshot. */
   copyingFrom(handle: ChunkHandle): boolean {
-    for (const g of this.grants.values()) if (g.order.type === 'copy-chunk' && g.order.from === handle) return true;
-    return false;
+    return this.copiesFrom(handle).length > 0;
+  }
+
+  /**
+   * The copies of `handle` after a snapshot whose grants run, and whether each is stalled: no
+   * server holds its order (none awaited, none raised; every one refused it or died), so no copy
+   * of the shared chunk is being made anywhere.
+   */
+  copiesFrom(handle: ChunkHandle): Array<{ copy: ChunkHandle; stalled: boolean }> {
+    const copies: Array<{ copy: ChunkHandle; stalled: boolean }> = [];
+    for (const [copy, g] of this.grants) {
+      if (g.order.type === 'copy-chunk' && g.order.from === handle) copies.push({ copy, stalled: g.awaiting.size === 0 && g.raised.length === 0 });
+    }
+    return copies;
+  }
+
+  /**
+   * A stalled copy is made from its shared chunk's new version instead (the chunk was raised
+   * again from older replicas, the only ones left): its grant raises the copy to `version` with
+   * `order`, and takes in the servers that report the shared chunk at the version `order` names.
+   */
+  reaim(copy: ChunkHandle, version: number, order: Extract<ChunkserverMsg, { type: 'copy-chunk' }>): void {
+    const g = this.grants.get(copy);
+    if (g?.order.type !== 'copy-chunk' || g.awaiting.size > 0 || g.raised.length > 0) throw new Error(`chunk ${copy}: no stalled copy to aim again`);
+    g.version = version;
+    g.order = order;
   }
 
   /** The servers the last grant at `version` went ahead without (the primary forwards to them too). */
@@ -194,6 +202,33 @@ export class LeaseGrants {
     if (this.grants.get(handle)?.awaiting.has(server)) return true;
     const g = this.grantedTo.get(handle);
     return g !== undefined && g.version === current && reported === g.version - 1 && g.servers.includes(server);
+  }
+
+  /**
+   * A report of `handle` at `version` from `server` that is not to be believed: the lease at that
+   * version went out without the server (it was taken for dead before it answered the raise, or
+   * died while late to it), so it may hold the version without the mutations the primary applied
+   * meanwhile. Such a replica is stale, not live, until a later grant or a clone makes it anew.
+   */
+  distrusts(server: ServerId, handle: ChunkHandle, version: number): boolean {
+    const g = this.grantedTo.get(handle);
+    return g !== undefined && g.version === version && g.dropped.includes(server);
+  }
+
+  /** A server taken for dead: the last grants it was late to went on without it (the primary no longer reaches it). */
+  serverDied(server: ServerId): void {
+    for (const g of this.grantedTo.values()) {
+      const i = g.servers.indexOf(server);
+      if (i < 0) continue;
+      g.servers.splice(i, 1);
+      g.dropped.push(server);
+    }
+  }
+
+  /** The server holds a fresh copy of the chunk (a clone made while no lease ran): its reports count again. */
+  copiedTo(server: ServerId, handle: ChunkHandle): void {
+    const g = this.grantedTo.get(handle);
+    if (g) g.dropped = g.dropped.filter((id) => id !== server);
   }
 
   forget(handle: ChunkHandle): void {

@@ -71,6 +71,8 @@ export interface ReplicationView {
   chunksOn(server: ServerId): readonly ChunkHandle[];
   cloning(handle: ChunkHandle): boolean;
   granting(handle: ChunkHandle): boolean;
+  /** A copy of the chunk after a snapshot is being made on some server (see LeaseGrants.copiesFrom). */
+  copyInFlight(handle: ChunkHandle): boolean;
   /** The servers to raise a chunk again on whose last raise reached none (see lostRaiseTargets). */
   lostRaise(handle: ChunkHandle, version: number): ServerId[];
   creatingOn(handle: ChunkHandle): readonly ServerId[];
@@ -86,7 +88,10 @@ export interface ReplicationView {
 
 /** What the scan decided, for the master to carry out in this order. */
 export interface ReplicationPlan {
-  /** Chunks with no live replica whose last raise reached none of its servers: raised again on them. */
+  /**
+   * Chunks with no live replica whose last raise reached none of its servers: raised again on them
+   * (and a stalled copy of one after a snapshot is made from the raised version instead).
+   */
   raiseAgain: Array<{ handle: ChunkHandle; version: number; servers: ServerId[] }>;
   /** Chunks at version 1 (never leased, so empty) that no live server holds: placed and created again. */
   createAgain: ChunkHandle[];
@@ -114,7 +119,8 @@ export function planReplication(view: ReplicationView): ReplicationPlan {
   for (const [handle, { version }] of view.chunks) {
     if (view.cloning(handle)) continue;
     const replicas = view.liveReplicas(handle, version);
-    const lost = replicas.length === 0 && !busy(handle) ? view.lostRaise(handle, version) : [];
+    // (not under a copy some server is making: the copy would then be refused, and wait for good)
+    const lost = replicas.length === 0 && !busy(handle) && !view.copyInFlight(handle) ? view.lostRaise(handle, version) : [];
     if (lost.length > 0) {
       plan.raiseAgain.push({ handle, version: version + 1, servers: lost });
       granting.add(handle);
