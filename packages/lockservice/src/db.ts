@@ -12,12 +12,12 @@ import { failure, lockDelay, type LsError, type Outcome } from './errors.ts';
 import { nameOf, parentOf } from './paths.ts';
 import { MAX_HELD_LOCKS_LISTED, NO_TERM } from './protocol.ts';
 import type {
+  DbEvent,
   EventKind,
   FreedLock,
   HandleId,
   HeldLock,
   LockMode,
-  LsEvent,
   LsOp,
   LsOpType,
   LsQuery,
@@ -43,11 +43,11 @@ const ok = <R>(result: R): { ok: true; result: R } => ({ ok: true, result });
 
 /** What one apply produced besides its result: events for subscribers and locks that became free. */
 interface Changes {
-  events: LsEvent[];
+  events: DbEvent[];
   freed: FreedLock[];
 }
 
-export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQueryResult>, LsEvent> {
+export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQueryResult>, DbEvent> {
   private state: DbState;
   private readonly check: ReturnType<typeof validators>;
 
@@ -65,7 +65,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     return this.state;
   }
 
-  apply(op: LsOp, meta: ApplyMeta): ApplyOutcome<LsResult, LsEvent> {
+  apply(op: LsOp, meta: ApplyMeta): ApplyOutcome<LsResult, DbEvent> {
     const problem = this.check.op(op);
     if (problem) return failure('BAD_REQUEST', problem);
     if (Number.isFinite(meta?.time) && meta.time > this.state.now) this.state.now = meta.time;
@@ -141,7 +141,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
         this.state.masterTerm = { round: op.term.round, id: op.term.id };
         return ok({ term: { ...this.state.masterTerm } });
       case 'openSession':
-        return this.openSession(op);
+        return this.openSession(op, changes);
       case 'closeSession':
       case 'expireSession': {
         const session = this.sessionOf(op.session);
@@ -180,7 +180,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
 
   // --- sessions ---------------------------------------------------------------------------
 
-  private openSession(op: OpOf<'openSession'>): Outcome<LsResults['openSession']> {
+  private openSession(op: OpOf<'openSession'>, changes: Changes): Outcome<LsResults['openSession']> {
     const { sessions, counters, config } = this.state;
     if (sessions.size >= config.limits.maxSessions) {
       return failure('LIMIT_REACHED', `the cell holds ${sessions.size} sessions, its limit (maxSessions)`);
@@ -188,6 +188,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     const id = counters.nextSession++;
     const secret = op.secret ?? '';
     sessions.set(id, { id, principal: op.principal, secret, handles: new Set(), ephemerals: new Set() });
+    changes.events.push({ kind: 'sessionOpened', session: id });
     return ok(secret === '' ? { session: id } : { session: id, secret });
   }
 

@@ -67,6 +67,7 @@ export type {
   AclNames,
   AclPermission,
   CreateMode,
+  DbEvent,
   EventKind,
   FreedLock,
   HandleId,
@@ -83,6 +84,7 @@ export type {
   MasterTerm,
   NodeKind,
   Sequencer,
+  SessionOpenedNote,
   SessionId,
   Stat,
 } from './protocol.ts';

@@ -5,7 +5,7 @@ import type { CellConfig } from './cell.ts';
 import type { LsError } from './errors.ts';
 import { LockWaiters, type RefusalReason, type WaitersEffect } from './lock-waiters.ts';
 import type { LsMachine } from './machine.ts';
-import type { FreedLock, HandleId, LsEvent, LsOp, MasterTerm, LsQuery, LsQueryResult, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
+import type { DbEvent, FreedLock, HandleId, LsOp, MasterTerm, LsQuery, LsQueryResult, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
 import type { ClientOp, MasterEvent, ServerMsg, ServerReply, ServiceError } from './server-protocol.ts';
 import { SessionLeases, type LeaseEffect } from './session-leases.ts';
 import { unreachable } from './unreachable.ts';
@@ -191,16 +191,24 @@ export class Master {
     this.schedule();
   }
 
-  /** Committed database events, to the sessions they are for. */
+  /**
+   * Committed database events, to the sessions they are for. A session opened gets its lease here
+   * too, so one whose open's answer this master did not hear still expires by the same rule.
+   */
   events(events: Array<[number, unknown]>): void {
     const bySession = new Map<SessionId, MasterEvent[]>();
     for (const [, e] of events) {
-      const event = e as LsEvent;
+      const event = e as DbEvent;
+      if (event.kind === 'sessionOpened') {
+        this.runLeases(this.leases.step({ type: 'sessionOpened', session: event.session }, this.ctx.now()));
+        continue;
+      }
       let list = bySession.get(event.session);
       if (!list) bySession.set(event.session, (list = []));
       list.push({ type: 'event', event });
     }
     for (const [session, list] of bySession) this.runLeases(this.leases.step({ type: 'events', session, events: list }, this.ctx.now()));
+    this.schedule();
   }
 
   wake(): void {

@@ -185,3 +185,16 @@ export interface LsEvent {
   path: string;
   child?: string;
 }
+
+/**
+ * What the database tells the master alone (never a client): a session was opened, whoever
+ * proposed it and whether or not its answer arrived, so the master keeps a lease for every session
+ * in the database.
+ */
+export interface SessionOpenedNote {
+  kind: 'sessionOpened';
+  session: SessionId;
+}
+
+/** Everything an applied op may emit: events for subscribed handles, and notes for the master. */
+export type DbEvent = LsEvent | SessionOpenedNote;
