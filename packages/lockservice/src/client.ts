@@ -68,7 +68,7 @@ class SessionActor {
   private readonly heldTakes: Array<{ id: number; to: ReplyHandle }> = [];
   private nextTakeId = 1;
   private callsRunning = 0;
-  /** Names each acquire call of this actor (the database's `attempt`), for asking again after an unknown outcome. */
+  /** Names each acquire and write call of this actor (the database's `attempt`), for asking again after an unknown outcome. */
   private nextAttempt = 1;
   private lastCallAt: number;
   /** A write may wait up to a lease for other clients' caches to be invalidated, and the master tries Paxos up to MASTER_ATTEMPTS times. */
@@ -481,8 +481,23 @@ class SessionActor {
     const path = this.pathOf(req.handle);
     if (typeof path !== 'string') return path;
     this.cache.forget(path);
-    const write = () => this.op<LsResults['setContents']>({ type: 'setContents', session: s, ...withoutType(req) }) as Promise<QueryReply<LsResults['setContents']>>;
+    const op: ClientOp = { type: 'setContents', session: s, ...withoutType(req), attempt: this.nextAttempt++ };
+    const write = () => this.untilKnown(() => this.op<LsResults['setContents']>(op)) as Promise<QueryReply<LsResults['setContents']>>;
     return this.cacheAnswer(path, write, ({ stat }) => ({ contents: req.contents, stat }));
+  }
+
+  /**
+   * Asks a request that names its attempt again while its outcome is unknown (UNAVAILABLE: no
+   * answer, or none from the master's Paxos group), with the same attempt: the database answers a
+   * copy of an attempt it applied as it answered the first, so the request is applied once.
+   */
+  private async untilKnown<R>(ask: () => Promise<ServerReply<R>>): Promise<ServerReply<R>> {
+    const backoff = new RetryBackoff(requestRetryTiming(this.t.leaseMs), this.random);
+    for (let round = 1; ; round++) {
+      const r = await ask();
+      if (r.ok || r.error.code !== 'UNAVAILABLE' || round >= MAX_ATTEMPTS) return r;
+      await this.ctx.sleep(backoff.next(Infinity));
+    }
   }
 
   /**

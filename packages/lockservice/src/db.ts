@@ -256,7 +256,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
       node = made.result;
     }
     const id = state.counters.nextHandle++;
-    state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0, decidedAttempt: 0 });
+    state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0, decidedAttempt: 0, writeAttempt: 0, writeGeneration: 0 });
     session.handles.add(id);
     node.handles.add(id);
     return ok({ handle: id, created, stat: statOf(node) });
@@ -306,6 +306,11 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     if (!found.ok) return found;
     const { session, handle, node } = found;
     const { state } = this;
+    // Asked again after its answer was lost: answered as that write was, not applied twice (nor
+    // refused by its own generation check).
+    if (op.attempt !== undefined && op.attempt === handle.writeAttempt) {
+      return ok({ stat: { ...statOf(node), contentGeneration: handle.writeGeneration, length: op.contents.byteLength, checksum: crc32(op.contents) }, repeated: true });
+    }
     if (node.kind === 'dir') return failure('IS_A_DIRECTORY', `${node.path} is a directory: it has no contents`);
     const denied = denial(state, session.principal, node, 'write');
     if (denied) return failure('PERMISSION_DENIED', denied);
@@ -320,6 +325,7 @@ export class LockDb implements StateMachine<LsOp, LsResult, LsQuery, Outcome<LsQ
     node.checksum = crc32(node.contents);
     node.contentGeneration++;
     state.totalContentsBytes = total;
+    if (op.attempt !== undefined) [handle.writeAttempt, handle.writeGeneration] = [op.attempt, node.contentGeneration];
     this.notify(node, 'contentsModified', handle.id, changes);
     this.notifyParent(node, 'childModified', changes);
     return ok({ stat: statOf(node) });

@@ -244,7 +244,7 @@ export class Master {
   private propose(op: LsOp, to: ReplyHandle | undefined, writing?: string): void {
     this.commit(op).then(
       (result) => {
-        const cacheable = writing !== undefined && this.doneWriting(writing, op);
+        const cacheable = writing !== undefined && this.doneWriting(writing, op, result);
         this.learn(op, result);
         this.reply(to, { ok: true, result, cacheable });
       },
@@ -398,9 +398,13 @@ export class Master {
     run(this.holders.flushed(session, this.ctx.now()));
   }
 
-  /** The writer of contents may keep its write-through copy (true) unless another write of the node is still under way. */
-  private doneWriting(path: string, op: LsOp | undefined): boolean {
-    return this.holders.doneWriting(path, op?.type === 'setContents' ? op.session : undefined);
+  /**
+   * The writer of contents may keep its write-through copy (true) unless another write of the node
+   * is still under way, or the answer repeats an earlier one (the file may have been written since).
+   */
+  private doneWriting(path: string, op: LsOp | undefined, result?: LsResult): boolean {
+    const keeps = op?.type === 'setContents' && (result as LsResults['setContents']).repeated !== true;
+    return this.holders.doneWriting(path, keeps ? op.session : undefined);
   }
 
   private runLeases(effects: LeaseEffect<HeldKeepAlive, MasterEvent>[]): void {
