@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { LsResults, ServerMsg } from '../src/index.ts';
-import { MAX_SESSION_LOOKUPS } from '../src/master.ts';
+import { MAX_SESSION_LOOKUPS } from '../src/session-owners.ts';
 import { groupClient, inSimCell, masterNode, recordedTerm, str, text } from './cell-harness.ts';
 
 describe('session ownership', () => {
