@@ -50,9 +50,15 @@
  *   dropped for one loss mark (the client flushes its cache, its take says `lost`). A new master
  *   cannot resend the old one's: handles subscribed to `masterFailover` hear that instead.
  * - The network may deliver a request twice: a server drops a copy by its reply handle. A
- *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried. An
- *   acquire whose outcome is unknown is asked again as a final try of the same attempt: it learns
- *   the grant if there was one, and decides the attempt, so no late copy of it can be granted.
+ *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried,
+ *   except two that name their attempt. An acquire whose outcome is unknown is asked again as a
+ *   final try of the same attempt: it learns the grant if there was one, and decides the attempt,
+ *   so no late copy of it can be granted. A write is asked again under its attempt: the database
+ *   answers a repeat of a handle's last write attempt as that write was (`repeated`, never
+ *   cached), so it is applied once.
+ * - The master keeps a lease for every session the database opens: the database notes each open
+ *   for the master (`SessionOpenedNote`, never a client's event), so a session whose open's
+ *   answer the master did not hear still expires under that master.
  * - A new master begins its term in the database (`beginTerm`, its ballot) before it serves, and
  *   every op it proposes carries that term: an op of an older term (a deposed master's late copy,
  *   which invalidated no cache of the new master's) is refused as DEPOSED_MASTER, and the client
@@ -67,6 +73,7 @@ export type {
   AclNames,
   AclPermission,
   CreateMode,
+  DbEvent,
   EventKind,
   FreedLock,
   HandleId,
@@ -83,6 +90,7 @@ export type {
   MasterTerm,
   NodeKind,
   Sequencer,
+  SessionOpenedNote,
   SessionId,
   Stat,
 } from './protocol.ts';

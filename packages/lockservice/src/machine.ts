@@ -2,9 +2,9 @@ import { defineStateMachine, type MachineDef } from '@actorfs/paxos';
 import type { LsConfig } from './config.ts';
 import { LockDb } from './db.ts';
 import type { Outcome } from './errors.ts';
-import type { LsEvent, LsOp, LsQuery, LsQueryResult, LsResult } from './protocol.ts';
+import type { DbEvent, LsOp, LsQuery, LsQueryResult, LsResult } from './protocol.ts';
 
-export type LsMachine = MachineDef<LsOp, LsResult, LsQuery, Outcome<LsQueryResult>, LsEvent>;
+export type LsMachine = MachineDef<LsOp, LsResult, LsQuery, Outcome<LsQueryResult>, DbEvent>;
 
 const cells = new Map<string, { config: string; def: LsMachine }>();
 

@@ -2,35 +2,17 @@ import type { ActorContext, ReplyHandle } from '@actorfs/actors';
 import { ballotString, PaxosClient, PaxosDomainError, PaxosRefusedError } from '@actorfs/paxos';
 import { CacheHolders } from './cache-holders.ts';
 import type { CellConfig } from './cell.ts';
-import type { LsError } from './errors.ts';
-import { LockWaiters, type RefusalReason, type WaitersEffect } from './lock-waiters.ts';
+import { LockGrants } from './master-grants.ts';
 import type { LsMachine } from './machine.ts';
-import type { FreedLock, HandleId, LsEvent, LsOp, MasterTerm, LsQuery, LsQueryResult, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
-import type { ClientOp, MasterEvent, ServerMsg, ServerReply, ServiceError } from './server-protocol.ts';
-import { SessionLeases, type LeaseEffect } from './session-leases.ts';
+import type { FreedLock, HandleId, LsOp, MasterTerm, LsQuery, LsQueryResults, LsResult, LsResults, SessionId } from './protocol.ts';
+import { drawSecret, failed, isDeposed, runReleased } from './master-replies.ts';
+import type { ClientOp, ServerMsg, ServerReply } from './server-protocol.ts';
+import { KeepAliveHolder } from './master-keepalives.ts';
+import { SessionOwners, type OwnerRefusal } from './session-owners.ts';
 import { unreachable } from './unreachable.ts';
 
 /** Cache registrations (session, node) the master tracks at most; past it, reads are answered as not cacheable. */
 export const MAX_CACHERS = 1_000_000;
-/** Unknown sessions looked up in the database at once at most; a request naming one more is refused as `busy`. */
-export const MAX_SESSION_LOOKUPS = 1_000;
-
-/** Why a request may not act on the session it names: a wrong secret, or too many unknown sessions being looked up. */
-export type OwnerRefusal = 'notOwner' | 'busy';
-
-/** A request waiting for its session to be looked up. */
-interface OwnerWait {
-  secret: string | undefined;
-  go: () => void;
-  refuse: (why: OwnerRefusal) => void;
-}
-
-/** A KeepAlive held at the master, and when it arrived (the answer says how long it was held). */
-interface HeldKeepAlive {
-  to: ReplyHandle;
-  at: number;
-}
-
 /**
  * One term of mastership: the master's memory (session leases, blocking acquires, who caches
  * what, writes waiting for invalidations), made when this node's proposer starts leading and
@@ -38,16 +20,14 @@ interface HeldKeepAlive {
  * each result (sessions opened and ended, locks freed, handles' paths).
  */
 export class Master {
-  readonly leases: SessionLeases<HeldKeepAlive, MasterEvent>;
-  readonly waiters: LockWaiters<ReplyHandle>;
+  private readonly keepAlives: KeepAliveHolder;
+  private readonly grants: LockGrants;
   ready = false;
   /** start() failed: the next wake tries it again. */
   retryStart = false;
   private stopped = false;
   private readonly handlePaths = new Map<HandleId, string>();
-  /** Each live session's secret, as the database holds it ('' for one opened without). */
-  private readonly secrets = new Map<SessionId, string>();
-  private readonly lookups = new Map<SessionId, OwnerWait[]>();
+  private readonly owners: SessionOwners;
   /**
    * Who caches what, and writes waiting for those copies to go. A new master's writes wait until
    * every session taken over has flushed its cache (it acknowledged an answer of this master) or
@@ -68,9 +48,20 @@ export class Master {
   ) {
     this.termName = ballotString(term);
     const t = config.timing;
-    this.leases = new SessionLeases({ leaseMs: t.leaseMs, answerBeforeEndMs: t.answerBeforeEndMs, gracePeriodMs: t.gracePeriodMs, maxPendingEvents: t.maxPendingEvents });
-    this.waiters = new LockWaiters({ maxWaitersPerLock: t.maxWaitersPerLock, maxWaiters: t.maxWaiters });
+    this.keepAlives = new KeepAliveHolder(ctx, { leaseMs: t.leaseMs, answerBeforeEndMs: t.answerBeforeEndMs, gracePeriodMs: t.gracePeriodMs, maxPendingEvents: t.maxPendingEvents }, this.termName, {
+      flushed: (session) => this.flushed(session),
+      acknowledged: (acks) => runReleased(this.holders.acknowledged(acks, this.ctx.now())),
+      expire: (session) => this.endSession({ type: 'expireSession', session }, undefined),
+    });
+    this.grants = new LockGrants(ctx, { maxWaitersPerLock: t.maxWaitersPerLock, maxWaiters: t.maxWaiters }, {
+      commit: (op) => this.commit(op),
+      write: (path, session, go) => this.write(path, session, go),
+      doneWriting: (path) => void this.doneWriting(path, undefined),
+      schedule: () => this.schedule(),
+      stopped: () => this.stopped,
+    });
     this.holders = new CacheHolders(MAX_CACHERS, ctx.now() + t.leaseMs);
+    this.owners = new SessionOwners(paxos, (session) => this.sessionFound(session), () => this.stopped);
   }
 
   /**
@@ -98,61 +89,29 @@ export class Master {
   }
 
   private takeOver({ sessions, secrets }: LsQueryResults['sessions']): void {
-    sessions.forEach((s, i) => this.secrets.set(s, secrets[i] ?? ''));
+    sessions.forEach((s, i) => this.owners.set(s, secrets[i] ?? ''));
     this.holders.takeOver(sessions);
-    this.runLeases(this.leases.step({ type: 'becameMaster', sessions }, this.ctx.now()));
+    this.keepAlives.step({ type: 'becameMaster', sessions });
     this.ready = true;
     this.flushed(undefined);
     this.schedule();
   }
 
+  private sessionFound(session: SessionId): void {
+    this.keepAlives.step({ type: 'sessionFound', session });
+    this.schedule();
+  }
+
   stop(): void {
     this.stopped = true;
-    this.runLeases(this.leases.step({ type: 'lostMastership' }, this.ctx.now()));
-    this.runWaiters(this.waiters.step({ type: 'lostMastership' }, this.ctx.now()));
+    this.keepAlives.step({ type: 'lostMastership' });
+    this.grants.step({ type: 'lostMastership' });
     this.holders.stop();
   }
 
-  /**
-   * Runs `go` once a request naming `session` (or none) with `secret` may act on it, or `refuse`.
-   * A session this master does not know is read from the database first: one whose open this
-   * master proposed but did not hear answered is taken over as those it read at its start were
-   * (a deposed master's late open is refused by the database); one not live is left to the
-   * database, which refuses the request itself.
-   */
+  /** Runs `go` once a request naming `session` (or none) with `secret` may act on it, or `refuse`. */
   whenOwner(session: SessionId | undefined, secret: string | undefined, go: () => void, refuse: (why: OwnerRefusal) => void): void {
-    const known = session === undefined ? '' : this.secrets.get(session);
-    if (known !== undefined) return known === '' || known === secret ? go() : refuse('notOwner');
-    const waiting = this.lookups.get(session!);
-    if (waiting) return void waiting.push({ secret, go, refuse });
-    if (this.lookups.size >= MAX_SESSION_LOOKUPS) return refuse('busy');
-    this.lookups.set(session!, [{ secret, go, refuse }]);
-    this.lookUp(session!);
-  }
-
-  private lookUp(session: SessionId): void {
-    const settle = (live: string | undefined, readFailed: boolean): void => {
-      const waits = this.lookups.get(session) ?? [];
-      this.lookups.delete(session);
-      const failed = readFailed || this.stopped;
-      if (!failed && live !== undefined && !this.secrets.has(session)) {
-        this.secrets.set(session, live);
-        this.runLeases(this.leases.step({ type: 'sessionFound', session }, this.ctx.now()));
-        this.schedule();
-      }
-      for (const w of waits) {
-        if (failed) w.refuse('busy');
-        else if (live === undefined || live === '' || live === w.secret) w.go();
-        else w.refuse('notOwner');
-      }
-    };
-    this.paxos.read({ type: 'sessions', session }).then(
-      (out) => {
-        const found = out.ok ? (out.result as LsQueryResults['sessions']) : undefined;
-        settle(found?.sessions.length === 1 ? (found.secrets[0] ?? '') : undefined, !out.ok);
-      },
-      () => settle(undefined, true),
-    );
+    this.owners.whenOwner(session, secret, go, refuse);
   }
 
   op(op: ClientOp, to: ReplyHandle | undefined): void {
@@ -165,11 +124,7 @@ export class Master {
   }
 
   acquire(msg: Extract<ServerMsg, { type: 'acquire' }>, to: ReplyHandle | undefined): void {
-    if (!to) return;
-    this.pathOf(msg.session, msg.handle, to, (lock) => {
-      const waiter = { to, session: msg.session, handle: msg.handle, mode: msg.mode, deadline: this.ctx.now() + msg.timeoutMs, ...(msg.lockDelayMs === undefined ? {} : { lockDelayMs: msg.lockDelayMs }), ...(msg.attempt === undefined ? {} : { attempt: msg.attempt }) };
-      this.runWaiters(this.waiters.step({ type: 'acquire', lock, waiter }, this.ctx.now()));
-    });
+    if (to) this.pathOf(msg.session, msg.handle, to, (lock) => this.grants.acquire(lock, msg, to));
   }
 
   query(query: LsQuery, cache: { session: SessionId; path: string } | undefined, to: ReplyHandle | undefined): void {
@@ -182,25 +137,14 @@ export class Master {
 
   keepAlive(msg: Extract<ServerMsg, { type: 'keepAlive' }>, to: ReplyHandle | undefined): void {
     if (!to) return;
-    const { session, acks } = msg;
-    // A client that heard this master has flushed its cache (the failover answer says so).
-    const ack = msg.seen?.term === this.termName ? msg.seen.seq : undefined;
-    if (ack !== undefined) this.flushed(session);
-    run(this.holders.acknowledged(acks, this.ctx.now()));
-    this.runLeases(this.leases.step({ type: 'keepAlive', session, from: { to, at: this.ctx.now() }, answerNow: msg.answerNow === true, ...(ack === undefined ? {} : { ack }) }, this.ctx.now()));
+    this.keepAlives.keepAlive(msg, to);
     this.schedule();
   }
 
-  /** Committed database events, to the sessions they are for. */
+  /** Committed database events, to the sessions they are for (and sessions opened, to their leases). */
   events(events: Array<[number, unknown]>): void {
-    const bySession = new Map<SessionId, MasterEvent[]>();
-    for (const [, e] of events) {
-      const event = e as LsEvent;
-      let list = bySession.get(event.session);
-      if (!list) bySession.set(event.session, (list = []));
-      list.push({ type: 'event', event });
-    }
-    for (const [session, list] of bySession) this.runLeases(this.leases.step({ type: 'events', session, events: list }, this.ctx.now()));
+    this.keepAlives.events(events);
+    this.schedule();
   }
 
   wake(): void {
@@ -210,9 +154,9 @@ export class Master {
       return this.start();
     }
     const now = this.ctx.now();
-    this.runLeases(this.leases.step({ type: 'tick' }, now));
-    this.runWaiters(this.waiters.step({ type: 'tick' }, now));
-    run(this.holders.due(now));
+    this.keepAlives.step({ type: 'tick' });
+    this.grants.step({ type: 'tick' });
+    runReleased(this.holders.due(now));
     this.schedule();
   }
 
@@ -222,7 +166,7 @@ export class Master {
    */
   schedule(): void {
     if (this.stopped) return;
-    const due = Math.min(this.leases.nextWakeAt() ?? Infinity, this.waiters.nextWakeAt() ?? Infinity, this.holders.nextDeadline() ?? Infinity);
+    const due = Math.min(this.keepAlives.nextWakeAt() ?? Infinity, this.grants.nextWakeAt() ?? Infinity, this.holders.nextDeadline() ?? Infinity);
     if (due === Infinity) {
       if (this.wakeAt !== undefined) this.ctx.cancelTimer('wake');
       this.wakeAt = undefined;
@@ -236,7 +180,7 @@ export class Master {
   private propose(op: LsOp, to: ReplyHandle | undefined, writing?: string): void {
     this.commit(op).then(
       (result) => {
-        const cacheable = writing !== undefined && this.doneWriting(writing, op);
+        const cacheable = writing !== undefined && this.doneWriting(writing, op, result);
         this.learn(op, result);
         this.reply(to, { ok: true, result, cacheable });
       },
@@ -292,9 +236,9 @@ export class Master {
     if (err instanceof PaxosDomainError) {
       // Ended by an earlier try whose answer was lost: which locks that freed is not known here.
       this.learn(op, { freed: [] });
-      return this.runWaiters(this.waiters.step({ type: 'mayBeFreed' }, this.ctx.now()));
+      return this.grants.step({ type: 'mayBeFreed' });
     }
-    this.runLeases(this.leases.step({ type: 'expireFailed', session: op.session }, this.ctx.now()));
+    this.keepAlives.step({ type: 'expireFailed', session: op.session });
     this.schedule();
   }
 
@@ -315,22 +259,21 @@ export class Master {
   /** What a result tells the master: sessions opened and ended, handles' paths, locks freed. */
   private learn(op: LsOp, result: unknown): void {
     if (this.stopped) return;
-    const now = this.ctx.now();
     switch (op.type) {
       case 'openSession': {
         const { session, secret } = result as LsResults['openSession'];
-        this.secrets.set(session, secret ?? '');
-        this.runLeases(this.leases.step({ type: 'sessionOpened', session }, now));
+        this.owners.set(session, secret ?? '');
+        this.keepAlives.step({ type: 'sessionOpened', session });
         break;
       }
       case 'closeSession':
       case 'expireSession':
-        this.runLeases(this.leases.step({ type: 'sessionEnded', session: op.session }, now));
-        this.secrets.delete(op.session);
+        this.keepAlives.step({ type: 'sessionEnded', session: op.session });
+        this.owners.delete(op.session);
         this.flushed(op.session);
-        this.runWaiters(this.waiters.step({ type: 'sessionEnded', session: op.session }, now));
+        this.grants.step({ type: 'sessionEnded', session: op.session });
         this.holders.sessionEnded(op.session);
-        this.freed((result as { freed: FreedLock[] }).freed);
+        this.grants.freed((result as { freed: FreedLock[] }).freed);
         break;
       case 'open': {
         const { handle, stat } = result as LsResults['open'];
@@ -341,7 +284,7 @@ export class Master {
       case 'delete':
       case 'release':
         if (op.type !== 'release') this.handlePaths.delete(op.handle);
-        this.freed((result as { freed: FreedLock[] }).freed);
+        this.grants.freed((result as { freed: FreedLock[] }).freed);
         break;
       case 'beginTerm':
       case 'setContents':
@@ -352,10 +295,6 @@ export class Master {
         unreachable(op, 'master');
     }
     this.schedule();
-  }
-
-  private freed(freed: FreedLock[]): void {
-    for (const f of freed) this.runWaiters(this.waiters.step({ type: 'freed', lock: f.path, availableAt: f.availableAt }, this.ctx.now()));
   }
 
   /** The path of a session's handle: known from its open, or read from the database (after a failover). */
@@ -379,135 +318,27 @@ export class Master {
    */
   private write(path: string, session: SessionId, go: () => void): void {
     const now = this.ctx.now();
-    const { invalidations, ready } = this.holders.write(path, session, now, (s) => this.leases.deadlineOf(s), go);
-    for (const { session: holder, id } of invalidations) this.runLeases(this.leases.step({ type: 'events', session: holder, events: [{ type: 'invalidate', id, path }] }, now));
+    const { invalidations, ready } = this.holders.write(path, session, now, (s) => this.keepAlives.deadlineOf(s), go);
+    for (const { session: holder, id } of invalidations) this.keepAlives.step({ type: 'events', session: holder, events: [{ type: 'invalidate', id, path }] });
     if (ready) return go();
     this.schedule();
   }
 
   /** A session taken over has flushed its cache (or ended). */
   private flushed(session: SessionId | undefined): void {
-    run(this.holders.flushed(session, this.ctx.now()));
+    runReleased(this.holders.flushed(session, this.ctx.now()));
   }
 
-  /** The writer of contents may keep its write-through copy (true) unless another write of the node is still under way. */
-  private doneWriting(path: string, op: LsOp | undefined): boolean {
-    return this.holders.doneWriting(path, op?.type === 'setContents' ? op.session : undefined);
-  }
-
-  private runLeases(effects: LeaseEffect<HeldKeepAlive, MasterEvent>[]): void {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'answer': {
-          const { leaseRemainingMs, events, firstSeq, eventsLost, failover } = e;
-          this.ctx.replyTo(e.to.to, { ok: true, heldMs: this.ctx.now() - e.to.at, leaseRemainingMs, term: this.termName, events, firstSeq, eventsLost, failover });
-          break;
-        }
-        case 'refuse':
-          this.ctx.replyTo(e.to.to, { ok: false, reason: e.reason });
-          break;
-        case 'proposeExpire':
-          this.endSession({ type: 'expireSession', session: e.session }, undefined);
-          break;
-        default:
-          unreachable(e, 'master leases');
-      }
-    }
-  }
-
-  private runWaiters(effects: WaitersEffect<ReplyHandle>[]): void {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'propose': {
-          const { waiter, lock } = e;
-          const { session, handle, mode, lockDelayMs, attempt } = waiter;
-          const op: LsOp = { type: 'acquire', session, handle, mode, ...(lockDelayMs === undefined ? {} : { lockDelayMs }), ...(attempt === undefined ? {} : { attempt }) };
-          // A grant changes the node's stat (lock generation): cached copies go first.
-          this.write(lock, waiter.session, () => this.tryAcquire(op, lock, waiter.to));
-          break;
-        }
-        case 'timedOut':
-          this.reply(e.waiter.to, { ok: false, error: { code: 'TIMEOUT', message: `the lock was not granted within the acquire's timeout` } });
-          break;
-        case 'refuse':
-          this.reply(e.waiter.to, { ok: false, error: refusal(e.reason) });
-          break;
-        default:
-          unreachable(e, 'master waiters');
-      }
-    }
-  }
-
-  private tryAcquire(op: LsOp, lock: string, to: ReplyHandle): void {
-    this.commit(op).then(
-      (result) => {
-        this.doneWriting(lock, undefined);
-        this.reply(to, { ok: true, result });
-        if (!this.stopped) this.runWaiters(this.waiters.step({ type: 'tried', lock, outcome: 'granted' }, this.ctx.now()));
-      },
-      (err: unknown) => {
-        this.doneWriting(lock, undefined);
-        const code = err instanceof PaxosDomainError ? err.code : undefined;
-        if (code !== 'LOCK_HELD' && code !== 'LOCK_DELAY') this.reply(to, failed(err));
-        if (this.stopped) return;
-        const outcome =
-          code === 'LOCK_HELD' ? { outcome: 'held' as const }
-          : code === 'LOCK_DELAY' ? { outcome: 'delayed' as const, availableAt: delayEnd(err as PaxosDomainError, this.ctx.now()) }
-          : { outcome: 'failed' as const };
-        this.runWaiters(this.waiters.step({ type: 'tried', lock, ...outcome }, this.ctx.now()));
-        this.schedule();
-      },
-    );
+  /**
+   * The writer of contents may keep its write-through copy (true) unless another write of the node
+   * is still under way, or the answer repeats an earlier one (the file may have been written since).
+   */
+  private doneWriting(path: string, op: LsOp | undefined, result?: LsResult): boolean {
+    const keeps = op?.type === 'setContents' && (result as LsResults['setContents']).repeated !== true;
+    return this.holders.doneWriting(path, keeps ? op.session : undefined);
   }
 
   private reply(to: ReplyHandle | undefined, reply: ServerReply<unknown> & { cacheable?: boolean }): void {
     if (to) this.ctx.replyTo(to, reply);
   }
 }
-
-function refusal(reason: RefusalReason): ServiceError {
-  switch (reason) {
-    case 'tooManyWaiters':
-      return { code: 'TOO_MANY_WAITERS', message: 'too many acquires wait for this lock or in the cell' };
-    case 'sessionEnded':
-      return { code: 'SESSION_EXPIRED', message: 'the session ended while its acquire waited' };
-    case 'notMaster':
-      return { code: 'NOT_MASTER', message: 'the master lost mastership while the acquire waited' };
-    case 'outcomeUnknown':
-      return { code: 'UNAVAILABLE', message: 'the master lost mastership while the acquire was being granted or refused: it may hold the lock; ask again with the same attempt to learn which' };
-    default:
-      return unreachable(reason, 'waiter refusal');
-  }
-}
-
-/** The end of a lock-delay, as the database's LOCK_DELAY error gives it. */
-function delayEnd(err: PaxosDomainError, now: number): number {
-  return (err.error as LsError).availableAt ?? now;
-}
-
-/** The database refused an op as proposed by a deposed master: it was not applied. */
-function isDeposed(err: unknown): boolean {
-  return err instanceof PaxosDomainError && (err.error as LsError).code === 'DEPOSED_MASTER';
-}
-
-/** Runs the writes a wait released, in the order they came. */
-function run(released: Array<() => void>): void {
-  for (const go of released) go();
-}
-
-/** 128 bits from the actor's random source, as 32 hex digits. */
-function drawSecret(ctx: ActorContext<ServerMsg>): string {
-  let secret = '';
-  for (let i = 0; i < 4; i++) secret += Math.floor(ctx.random() * 0x1_0000_0000).toString(16).padStart(8, '0');
-  return secret;
-}
-
-/** Any failure of a proposal or read as the client's typed error. */
-export function failed(err: unknown): { ok: false; error: ServiceError | LsError } {
-  if (err instanceof PaxosDomainError) return { ok: false, error: err.error as LsError };
-  if (err instanceof PaxosRefusedError && err.code === 'invalid') return { ok: false, error: { code: 'BAD_REQUEST', message: err.message } };
-  const message = err instanceof Error ? err.message : String(err);
-  return { ok: false, error: { code: 'UNAVAILABLE', message: `no answer from the cell's Paxos group (the op may or may not have been applied): ${message}` } };
-}
-
-export type { LsQueryResult };

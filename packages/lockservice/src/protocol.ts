@@ -76,8 +76,12 @@ type LsOpBody =
       events?: EventKind[];
     }
   | { type: 'close'; session: SessionId; handle: HandleId }
-  /** Whole-file write; with `ifGeneration`, only if the content generation is still that one. */
-  | { type: 'setContents'; session: SessionId; handle: HandleId; contents: Uint8Array; ifGeneration?: number }
+  /**
+   * Whole-file write; with `ifGeneration`, only if the content generation is still that one.
+   * `attempt` names the client's call: the same attempt again on the same handle, right after it was
+   * applied (its client did not hear the answer), is answered as that write was and applied once.
+   */
+  | { type: 'setContents'; session: SessionId; handle: HandleId; contents: Uint8Array; ifGeneration?: number; attempt?: number }
   | { type: 'delete'; session: SessionId; handle: HandleId }
   | { type: 'setAcl'; session: SessionId; handle: HandleId; acl: Partial<AclNames> }
   /**
@@ -123,7 +127,8 @@ export interface LsResults {
   expireSession: { freed: FreedLock[] };
   open: { handle: HandleId; created: boolean; stat: Stat };
   close: { freed: FreedLock[] };
-  setContents: { stat: Stat };
+  /** `repeated`: the answer to an attempt already applied (the stat as that write left it; never to be cached). */
+  setContents: { stat: Stat; repeated?: true };
   delete: { freed: FreedLock[] };
   setAcl: { stat: Stat };
   acquire: { sequencer: Sequencer };
@@ -185,3 +190,16 @@ export interface LsEvent {
   path: string;
   child?: string;
 }
+
+/**
+ * What the database tells the master alone (never a client): a session was opened, whoever
+ * proposed it and whether or not its answer arrived, so the master keeps a lease for every session
+ * in the database.
+ */
+export interface SessionOpenedNote {
+  kind: 'sessionOpened';
+  session: SessionId;
+}
+
+/** Everything an applied op may emit: events for subscribed handles, and notes for the master. */
+export type DbEvent = LsEvent | SessionOpenedNote;

@@ -2,7 +2,8 @@ import { defineActor, type ActorContext, type ActorRef, type ReplyHandle } from 
 import { compareBallots, PaxosClient, timing, type AppliedEvents, type Ballot, type LeadershipEvent, type LearnerMsg, type ProposeReply, type ProposerMsg } from '@actorfs/paxos';
 import type { CellConfig } from './cell.ts';
 import { cellMachine, type LsMachine } from './machine.ts';
-import { Master, MAX_SESSION_LOOKUPS, type OwnerRefusal } from './master.ts';
+import { Master } from './master.ts';
+import { MAX_SESSION_LOOKUPS, type OwnerRefusal } from './session-owners.ts';
 import type { SessionId } from './protocol.ts';
 import { serverMsgProblem } from './server-validate.ts';
 import { validators } from './validate.ts';

@@ -47,6 +47,7 @@ export type LeaseInput<R, E> =
   /** This node's proposer became leader; `sessions` are the live ones in the database. */
   | { type: 'becameMaster'; sessions: SessionId[] }
   | { type: 'lostMastership' }
+  /** A session opened in the database under this master (heard from the open's answer or the database's note; either may be lost). */
   | { type: 'sessionOpened'; session: SessionId }
   /** A live session this master did not read when it started (its own open, whose answer it did not hear): taken over as those were. */
   | { type: 'sessionFound'; session: SessionId }
@@ -114,7 +115,8 @@ export class SessionLeases<R, E> {
         this.dues = new DueHeap();
         break;
       case 'sessionOpened':
-        if (this.master) this.track(input.session, this.add(input.session, this.fresh(now + this.timing.leaseMs)));
+        // Heard twice: from the open's answer and from the database's note; the first starts the lease.
+        if (this.master && !this.leases.has(input.session)) this.track(input.session, this.add(input.session, this.fresh(now + this.timing.leaseMs)));
         break;
       case 'sessionFound':
         if (this.master && !this.leases.has(input.session)) this.track(input.session, this.add(input.session, this.takenOver(now)));

@@ -110,7 +110,7 @@ export function restoreState(config: LsConfig, pieces: Iterable<unknown>): DbSta
         break;
       case 'handles':
         for (const r of piece.handles) {
-          const handle: HandleRecord = { ...r, events: [...r.events], lockAttempt: r.lockAttempt ?? 0, decidedAttempt: r.decidedAttempt ?? 0 };
+          const handle: HandleRecord = { ...r, events: [...r.events], lockAttempt: r.lockAttempt ?? 0, decidedAttempt: r.decidedAttempt ?? 0, writeAttempt: r.writeAttempt ?? 0, writeGeneration: r.writeGeneration ?? 0 };
           const session = state.sessions.get(r.session);
           const node = state.nodes.get(r.path);
           if (!session || !node) throw new Error(`lock service snapshot: handle ${r.id} names a missing session or node`);

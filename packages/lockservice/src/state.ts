@@ -46,6 +46,9 @@ export interface HandleRecord {
    * of one (a deposed master's Paxos client still retrying) is refused, never granted.
    */
   decidedAttempt: number;
+  /** The client's last write attempt applied through this handle (0: none named), and the content generation it made. */
+  writeAttempt: number;
+  writeGeneration: number;
 }
 
 export interface LsNode extends NodeRecord {

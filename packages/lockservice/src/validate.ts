@@ -78,7 +78,7 @@ export function validators(config: LsConfig): { op: (op: unknown) => string | un
       optional: { kind: oneOf('file', 'dir'), ephemeral: boolean, contents, events: eventKinds },
     },
     close: onHandle,
-    setContents: { required: { session: id, handle: id, contents }, optional: { ifGeneration: id } },
+    setContents: { required: { session: id, handle: id, contents }, optional: { ifGeneration: id, attempt: id } },
     delete: onHandle,
     setAcl: { required: { session: id, handle: id, acl } },
     acquire: { required: { session: id, handle: id, mode: oneOf('exclusive', 'shared') }, optional: { lockDelayMs: lockDelay, attempt: id, final: boolean } },

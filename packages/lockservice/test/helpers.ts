@@ -10,7 +10,7 @@ import {
   type EventKind,
   type HandleId,
   type LsConfig,
-  type LsEvent,
+  type DbEvent,
   type LsErrorCode,
   type LsOp,
   type LsQuery,
@@ -46,7 +46,7 @@ export class Cell {
     this.db = new LockDb(config);
   }
 
-  apply(op: LsOp): ApplyOutcome<LsResult, LsEvent> {
+  apply(op: LsOp): ApplyOutcome<LsResult, DbEvent> {
     const before = progressOf(this.db.inspect());
     const outcome = this.db.apply(op, { slot: ++this.slot, index: 0, time: this.time });
     const problems = [...checkInvariants(this.db.inspect()), ...checkProgress(before, this.db.inspect())];
@@ -70,7 +70,7 @@ export class Cell {
   }
 
   /** The events an op emitted. */
-  events(op: LsOp): LsEvent[] {
+  events(op: LsOp): DbEvent[] {
     return this.apply(op).events ?? [];
   }
 

@@ -26,6 +26,15 @@ describe("the master's session leases", () => {
     expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka2' }, 150)).toEqual([]);
   });
 
+  it("hears a session opened twice (its open's answer and the database's note) and keeps the first lease and held KeepAlive", () => {
+    const leases = master();
+    opened(leases, 1);
+    expect(leases.step({ type: 'keepAlive', session: 1, from: 'ka1' }, 100)).toEqual([]);
+    expect(leases.step({ type: 'sessionOpened', session: 1 }, 5_000)).toEqual([]);
+    expect(leases.deadlineOf(1)).toBe(12_000);
+    expect(leases.step({ type: 'tick' }, 11_000)).toEqual([{ type: 'answer', to: 'ka1', session: 1, leaseRemainingMs: 12_000, events: [], firstSeq: 1, eventsLost: false, failover: false }]);
+  });
+
   it('holds a KeepAlive until the lease nears its end, then answers with a fresh lease', () => {
     const leases = master();
     opened(leases, 1);

@@ -24,6 +24,14 @@ describe('sessions: open, close, expire', () => {
     cell.fails({ type: 'openSession', principal: 'carol', secret: '' }, 'BAD_REQUEST');
   });
 
+  it('an open tells the master of the session (whoever proposed it), and nothing else does', () => {
+    const cell = new Cell();
+    const opened = cell.apply({ type: 'openSession', principal: 'alice' });
+    const session = cell.read({ type: 'sessions' }).sessions[0];
+    expect(opened.events).toEqual([{ kind: 'sessionOpened', session }]);
+    expect(cell.apply({ type: 'closeSession', session: session! }).events).toBeUndefined();
+  });
+
   it('expiry deletes the session ephemeral files and directories, and leaves the others', () => {
     const cell = new Cell();
     const [s1, s2] = [cell.session(), cell.session('bob')];
