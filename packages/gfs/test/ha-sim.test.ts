@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { AskTimeoutError } from '@actorfs/actors';
 import { SimCluster, type SimSend, Sleeper } from '@actorfs/actors/testing';
+import { HaMasterClient, type Asker } from '../src/ha/master-client.ts';
 import { ClientSession, LsClient, type Sequencer } from '@actorfs/lockservice';
 import { masterLockPath } from '../src/ha/ha-config.ts';
 import { decodeMasterFile } from '../src/ha/ha-protocol.ts';
@@ -149,6 +151,22 @@ describe('GFS master high availability in the simulator', () => {
     sim.heal();
     await until(sleeper, 'the backup is in sync again', async () => (await statusOf(sim, sleeper, cell, master)).inSync.includes(backup.name));
     expect(await lockFileInSync(sim, sleeper, cell)).toEqual([backup.name]);
+  });
+
+  it("a client whose asks of the locator go unanswered (a busy locator, a lost answer) asks it again instead of failing the request", async () => {
+    const sim = new SimCluster({ seed: 13 });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper);
+    let lost = 0;
+    const lossy: Asker = (ref, msg, o) => {
+      if (msg.type !== 'where' || lost === 2) return sim.ask(ref, msg, o);
+      lost++;
+      return sleeper.sleep(o?.timeoutMs ?? 0).then(() => Promise.reject(new AskTimeoutError(String(ref.id), 'where', o?.timeoutMs ?? 0)));
+    };
+    const client = new HaMasterClient({ locator: cell.locator, ask: lossy, sleep: sleeper.sleep, timeoutMs: 1000 });
+    await sleeper.drive(client.call({ type: 'mkdir', path: '/d' }), 30_000);
+    expect(lost).toBe(2);
+    expect(await sleeper.drive(cell.client.call({ type: 'list', path: '/' }))).toEqual([{ name: 'd', kind: 'dir' }]);
   });
 
   it("a client session's default retry budget covers a master failover and then the new master's wait of one chunk lease", async () => {

@@ -49,7 +49,9 @@ export class HaMasterClient {
     let waited = 0;
     let backoff = 20;
     for (;;) {
-      const master = this.master ?? (this.master = await ask(locator, { type: 'where' }, { timeoutMs }));
+      // an unanswered 'where' (the locator busy or its answer lost) only means no master known yet
+      const unanswered = () => ((waited += timeoutMs), null);
+      const master = this.master ?? (this.master = await ask(locator, { type: 'where' }, { timeoutMs }).catch(unanswered));
       if (master) {
         try {
           return await ask<MasterMsg, K>(master, msg, { timeoutMs });
