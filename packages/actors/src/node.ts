@@ -1,3 +1,4 @@
+import { enterTurn, leaveTurn } from './after-turn.ts';
 import { ActorCell, isPromise, replyHandleOf, type Meta } from './cell.ts';
 import { checkMs, checkSpawnOptions } from './checks.ts';
 import type { ReplyHandle, SpawnOptions } from './context.ts';
@@ -51,6 +52,8 @@ export class ActorNode {
   private readonly defaultAskTimeoutMs: number;
   private readonly checkSameThreadMessages: boolean;
   private readonly runTurnFn = (): void => this.runTurn();
+  /** What afterTurn tells of a job queued in this node's turn: its simulator, if any. */
+  private readonly afterTurnHook: () => void;
   private counters = { in: 0, out: 0, processed: 0 };
   private readonly stoppedNames = new StoppedNames();
   private closed = false;
@@ -69,6 +72,8 @@ export class ActorNode {
     this.defaultAskTimeoutMs = opts.defaultAskTimeoutMs ?? 5_000;
     this.checkSameThreadMessages = opts.checkSameThreadMessages ?? true;
     this.asks = new PendingAsks(this.env);
+    const env = this.env;
+    this.afterTurnHook = env.promised ? () => env.promised!() : () => undefined;
     this.watches = new Watches(this, this.cells);
   }
 
@@ -367,6 +372,7 @@ export class ActorNode {
   private runTurn(): void {
     this.turnPending = false;
     this.inTurn = true;
+    const outerHook = enterTurn(this.afterTurnHook);
     let budget = this.turnBudget;
     try {
       while (budget > 0 && this.readyHead < this.ready.length) {
@@ -396,6 +402,7 @@ export class ActorNode {
         this.readyHead = 0;
       }
       this.inTurn = false;
+      leaveTurn(outerHook);
     }
     // Messages leave before the commit starts, so peers work while this node syncs.
     this.transport.flush?.();

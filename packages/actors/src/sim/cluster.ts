@@ -1,4 +1,4 @@
-import { onAfterTurn } from '../after-turn.ts';
+import { whileLooping } from '../after-turn.ts';
 import type { AskOptions, SpawnOptions } from '../context.ts';
 import type { DeadLetterReason } from '../errors.ts';
 import type { ActorKind } from '../kind.ts';
@@ -432,8 +432,16 @@ export class SimCluster {
   }
 
   private async loop(deadline: number, pred: (() => boolean) | undefined): Promise<boolean> {
+    const stopLooping = whileLooping(this.markPromised);
+    try {
+      return await this.runEvents(deadline, pred);
+    } finally {
+      stopLooping();
+    }
+  }
+
+  private async runEvents(deadline: number, pred: (() => boolean) | undefined): Promise<boolean> {
     let sinceYield = 0;
-    onAfterTurn(this.markPromised); // jobs a synchronous turn queues run before the next event
     for (;;) {
       if (pred?.()) return true;
       if (this.simPools.busy) await this.simPools.loaded();
