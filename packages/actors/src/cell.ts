@@ -6,7 +6,7 @@ import { checkMessage, checkValue } from './message-shape.ts';
 import type { ActorNode } from './node.ts';
 import type { TimerHandle } from './node-host.ts';
 import { MessageQueue } from './queue.ts';
-import { hashString, seededRandom, type Random } from './random.ts';
+import { hashString, incarnationSeed, seededRandom, type Random } from './random.ts';
 import { ActorRef, type AnyRef } from './ref.ts';
 import type { ActorStorage, NodeStorage } from './storage/node-storage.ts';
 import { StreamCredit, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
@@ -69,6 +69,8 @@ export class ActorCell {
     readonly strategy: SupervisorStrategy,
     readonly capacity: number,
     readonly domainName: string,
+    /** Which life of its name on this node the actor is (0: the first), mixed into its random stream. */
+    readonly life: number,
   ) {
     this.ctx = new CellContext(this);
   }
@@ -368,7 +370,7 @@ class CellContext implements ActorContext<unknown> {
   }
   random(): number {
     const cell = this.cell;
-    return (cell.random ??= seededRandom(hashString(cell.ref.id, cell.node.seed)))();
+    return (cell.random ??= seededRandom(incarnationSeed(hashString(cell.ref.id, cell.node.seed), cell.life)))();
   }
   openStream(ref: ActorRef<StreamEvent>, opts?: StreamOptions): StreamWriter {
     return this.cell.node.streams().open(this.cell, target(ref, 'openStream'), opts ?? {});

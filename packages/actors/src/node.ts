@@ -118,6 +118,7 @@ export class ActorNode {
     // Generated ids start with ~ and system endpoints with $, so neither can collide with a name.
     const id = opts.name ?? `~${(this.nextId++).toString(36)}`;
     if (this.cells.has(id)) throw new Error(`actor ${id} already exists on node ${this.name}`);
+    const life = this.stoppedNames.lifeOf(id);
     const strategy = opts.supervision ? { ...defaultStrategy, ...opts.supervision } : defaultStrategy;
     const cell = new ActorCell(
       this,
@@ -128,6 +129,7 @@ export class ActorNode {
       strategy,
       opts.mailboxCapacity ?? this.mailboxCapacity,
       opts.storageDomain ?? DEFAULT_DOMAIN,
+      life,
     );
     this.cells.set(id, cell);
     this.stoppedNames.forget(id);
