@@ -7,7 +7,7 @@ import type { ActorNode } from './node.ts';
 import type { TimerHandle } from './node-host.ts';
 import { MessageQueue } from './queue.ts';
 import { hashString, incarnationSeed, seededRandom, type Random } from './random.ts';
-import { ActorRef, type AnyRef } from './ref.ts';
+import { ActorRef, isActorRef, type AnyRef } from './ref.ts';
 import type { ActorStorage, NodeStorage } from './storage/node-storage.ts';
 import { StreamCredit, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
 import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
@@ -396,7 +396,7 @@ export function isPromise(v: unknown): v is Promise<unknown> {
 
 /** A ref from a message may be anything at run time (data from another node): check it is a ref. */
 function target<R extends AnyRef>(ref: R, call: string): R {
-  if (!(ref instanceof ActorRef)) throw new TypeError(`${call}: the target is not an ActorRef (got ${ref === null ? 'null' : typeof ref})`);
+  if (!isActorRef(ref)) throw new TypeError(`${call}: the target is not an ActorRef (got ${ref === null ? 'null' : typeof ref})`);
   return ref;
 }
 
