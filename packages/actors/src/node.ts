@@ -196,6 +196,14 @@ export class ActorNode extends MessageRouting {
     this.env.defer(this.runTurnFn);
   }
 
+  /**
+   * A transport is about to deliver a batch and then call drain: the messages it delivers wait
+   * for that drain instead of deferring a turn (which would then run empty).
+   */
+  batchArriving(): void {
+    if (!this.inTurn) this.turnPending = true;
+  }
+
   /** Runs a turn now unless one is running (lower latency for messages that just arrived). */
   drain(): void {
     if (!this.inTurn) this.runTurn();
