@@ -6,8 +6,8 @@ import { checkMessage, checkValue } from './message-shape.ts';
 import type { ActorNode } from './node.ts';
 import type { TimerHandle } from './node-host.ts';
 import { MessageQueue } from './queue.ts';
-import { hashString, seededRandom, type Random } from './random.ts';
-import { ActorRef, type AnyRef } from './ref.ts';
+import { hashString, incarnationSeed, seededRandom, type Random } from './random.ts';
+import { ActorRef, isActorRef, type AnyRef } from './ref.ts';
 import type { ActorStorage, NodeStorage } from './storage/node-storage.ts';
 import { StreamCredit, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
 import { RestartWindow, type SupervisorStrategy } from './supervision.ts';
@@ -69,6 +69,8 @@ export class ActorCell {
     readonly strategy: SupervisorStrategy,
     readonly capacity: number,
     readonly domainName: string,
+    /** Which life of its name on this node the actor is (0: the first), mixed into its random stream. */
+    readonly life: number,
   ) {
     this.ctx = new CellContext(this);
   }
@@ -368,7 +370,7 @@ class CellContext implements ActorContext<unknown> {
   }
   random(): number {
     const cell = this.cell;
-    return (cell.random ??= seededRandom(hashString(cell.ref.id, cell.node.seed)))();
+    return (cell.random ??= seededRandom(incarnationSeed(hashString(cell.ref.id, cell.node.seed), cell.life)))();
   }
   openStream(ref: ActorRef<StreamEvent>, opts?: StreamOptions): StreamWriter {
     return this.cell.node.streams().open(this.cell, target(ref, 'openStream'), opts ?? {});
@@ -394,7 +396,7 @@ export function isPromise(v: unknown): v is Promise<unknown> {
 
 /** A ref from a message may be anything at run time (data from another node): check it is a ref. */
 function target<R extends AnyRef>(ref: R, call: string): R {
-  if (!(ref instanceof ActorRef)) throw new TypeError(`${call}: the target is not an ActorRef (got ${ref === null ? 'null' : typeof ref})`);
+  if (!isActorRef(ref)) throw new TypeError(`${call}: the target is not an ActorRef (got ${ref === null ? 'null' : typeof ref})`);
   return ref;
 }
 

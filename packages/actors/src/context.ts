@@ -108,7 +108,7 @@ export interface ActorContext<M> {
    */
   sleep(delayMs: number): Promise<void>;
   now(): number;
-  /** Seeded per actor: the same seed gives the same sequence. */
+  /** Seeded per actor (system seed, node name and start, actor name and life): the same seed gives the same sequence; an actor spawned again under its name draws a fresh one. */
   random(): number;
   /**
    * Opens a flow-controlled stream of bytes to an actor whose protocol includes StreamEvent.

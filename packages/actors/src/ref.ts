@@ -20,6 +20,15 @@ export class ActorRef<M = unknown> {
   }
 }
 
+/**
+ * Whether v is an ActorRef. Its constructor, not `instanceof`: on the hot path of every send,
+ * `instanceof` kept the check from being inlined and cost about a third of a same-thread tell
+ * on a worker (an A/B of CPU per message).
+ */
+export function isActorRef(v: unknown): v is AnyRef {
+  return (v as { constructor?: unknown } | null | undefined)?.constructor === ActorRef;
+}
+
 /** Marks a message as expecting a reply of type R: `{ type: 'get' } & Asks<number>`. */
 export interface Asks<R> {
   readonly __reply?: R;

@@ -352,6 +352,16 @@ describe('clock, randomness and logging', () => {
     await Promise.all(['main', 'w1', 'w2'].map((node) => sys.stop(new ActorRef(node, 'twin'))));
   });
 
+  it('random() of an actor stopped and spawned again under its name on a running worker node draws a fresh stream', async () => {
+    const draws: number[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const ref = await sys.spawn(Recorder, {}, { name: 'phoenix', node: 'w1' });
+      draws.push(await sys.ask(ref, { type: 'random', count: 4 }));
+      await sys.stop(ref);
+    }
+    expect(draws[1]).not.toEqual(draws[0]);
+  });
+
   it('ctx.log writes to the node\'s sink, tagged with the actor\'s address and the node\'s time', async () => {
     const lines: Array<{ level: LogLevel; time: number; source: string; msg: string; fields?: Record<string, unknown> }> = [];
     const node = new ActorNode({

@@ -232,27 +232,35 @@ describe('simulator: crashes and restarts', () => {
 });
 
 describe('simulator: random streams across restarts', () => {
-  /** What an actor named dice on node a draws at the start of each of three incarnations of a. */
-  async function drawsPerIncarnation(seed: number): Promise<number[][]> {
+  /** What an actor named dice on node a draws in each of three lives; `between` ends one life before the next. */
+  async function drawsPerLife(seed: number, between: (sim: SimCluster) => void): Promise<number[][]> {
     const sim = new SimCluster({ seed, nodes: ['a'] });
     const draws: number[][] = [];
     for (let i = 0; i < 3; i++) {
-      if (i > 0) {
-        sim.crash('a');
-        sim.restart('a');
-      }
+      if (i > 0) between(sim);
       draws.push(await sim.call(sim.spawn('a', Dice, {}, { name: 'dice' }), { type: 'random', count: 4 }));
     }
     return draws;
   }
 
-  it('an actor on a restarted node draws fresh values; the same seed replays them all', async () => {
-    const draws = await drawsPerIncarnation(5);
+  /** Three lives draw three streams, the same seed replays them, and the first is the stream seeded before lives were counted. */
+  async function expectFreshLives(between: (sim: SimCluster) => void): Promise<void> {
+    const draws = await drawsPerLife(5, between);
     expect(new Set(draws.map((d) => JSON.stringify(d))).size).toBe(3);
-    expect(await drawsPerIncarnation(5)).toEqual(draws);
-    // The first incarnation draws what it drew before restarts were seeded (runs without restarts replay as before).
+    expect(await drawsPerLife(5, between)).toEqual(draws);
     const first = seededRandom(hashString('dice', hashString('a', 5)));
     expect(draws[0]).toEqual([first(), first(), first(), first()]);
+  }
+
+  it('an actor on a restarted node draws fresh values; the same seed replays them all', async () => {
+    await expectFreshLives((sim) => {
+      sim.crash('a');
+      sim.restart('a');
+    });
+  });
+
+  it('an actor stopped and spawned again under its name on the same running node draws a fresh stream; the same seed replays every life', async () => {
+    await expectFreshLives((sim) => void sim.node('a').stopActor('dice'));
   });
 });
 

@@ -78,16 +78,20 @@ export class PortTransport implements Transport {
       this.node.malformedFrame(peer, 'undecodable batch');
       return;
     }
-    for (let i = 0; i < items.length; i += 3) {
-      const to: unknown = items[i];
-      const body: unknown = items[i + 1];
-      const corr: unknown = items[i + 2];
-      if (typeof to !== 'string') this.node.malformedFrame(peer, 'bad envelope');
-      else if (typeof corr === 'number') this.node.receiveRemote(peer, to, body, corr);
-      else if (corr === RUN && Array.isArray(body)) for (const b of body) this.node.receiveRemote(peer, to, b, 0);
-      else this.node.malformedFrame(peer, 'bad envelope');
+    this.node.batchArriving();
+    try {
+      for (let i = 0; i < items.length; i += 3) {
+        const to: unknown = items[i];
+        const body: unknown = items[i + 1];
+        const corr: unknown = items[i + 2];
+        if (typeof to !== 'string') this.node.malformedFrame(peer, 'bad envelope');
+        else if (typeof corr === 'number') this.node.receiveRemote(peer, to, body, corr);
+        else if (corr === RUN && Array.isArray(body)) for (const b of body) this.node.receiveRemote(peer, to, b, 0);
+        else this.node.malformedFrame(peer, 'bad envelope');
+      }
+    } finally {
+      this.node.drain();
     }
-    this.node.drain();
   }
 
   close(): void {
