@@ -134,6 +134,8 @@ export type ChunkserverMsg =
   /** From the chunkserver's master locator: the lock service names a new master (null: none now). */
   | { type: 'master-changed'; master: ActorRef<MasterMsg> | null }
   | ({ type: 'chunk-info'; handle: ChunkHandle } & Asks<ChunkInfo | null>)
+  /** The chunk's version, length and each block's CRC-32 (a clone compares a copy it holds already). */
+  | ({ type: 'chunk-crcs'; handle: ChunkHandle } & Asks<(ChunkInfo & { crcs: number[] }) | null>)
   | ({ type: 'set-version'; handle: ChunkHandle; version: number } & Asks<true>)
   | ({ type: 'write'; handle: ChunkHandle; offset: number; data: Uint8Array } & Asks<true>)
   | ({ type: 'read'; handle: ChunkHandle; offset: number; length: number } & Asks<Uint8Array>)

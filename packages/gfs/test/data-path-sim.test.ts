@@ -245,6 +245,29 @@ describe('data path on the simulator', () => {
     }
   });
 
+  it("a clone order to a server holding a stale copy at the order's version and length replaces it: the copy missed a lease's overwrite, so its bytes are not the source's", async () => {
+    const cell = simCell(20, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    const first = bytes(20_000, 1);
+    await client.write('/f', 0, first);
+    await cell.sim.runFor(config.leaseMs + 100); // the first lease ends: the next write needs a raise
+    // from now on cs1's messages to the master are lost: the raise reaches it, the lease goes out without it
+    cell.sim.partition(['cs1'], ['m'], { oneWay: true });
+    const second = bytes(20_000, 2);
+    await client.write('/f', 0, second);
+    const { handle, version, replicas } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    expect(replicas).not.toContain('cs1');
+    const cs1 = cell.servers.get('cs1')!;
+    expect(await cell.sim.call(cs1, { type: 'chunk-info', handle })).toEqual({ version, lengthBytes: first.length });
+    const source = cell.servers.get(replicas[0]!)!;
+    cell.sim.tell(cs1, { type: 'clone', handle, version, source });
+    await cell.sim.runFor(500);
+    const held = await cell.sim.call(cs1, { type: 'read-data', handle, version, offset: 0, length: second.length });
+    expect(same(held, second)).toBe(true);
+  });
+
   it('a snapshot right after a master restart waits out the leases the master forgot: a write under such a lease does not reach the snapshot', async () => {
     const cell = simCell(8, config, ['A', 'B', 'C']);
     const client = cell.client('c1');

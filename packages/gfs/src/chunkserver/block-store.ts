@@ -296,6 +296,15 @@ export class ChunkBlockStore {
     return bad;
   }
 
+  /** Each block's CRC-32, verified where it lies: two copies with equal lists hold the same bytes (up to CRC-32 collisions). */
+  blockCrcs(handle: ChunkHandle): number[] {
+    const info = this.mustExist(handle);
+    const bs = this.sizes.blockSizeBytes;
+    const crcs: number[] = [];
+    for (let block = 0; block * bs < info.lengthBytes; block++) crcs.push(this.withVerifiedBlock(handle, block, Math.min(bs, info.lengthBytes - block * bs), (_, crc) => crc));
+    return crcs;
+  }
+
   /** A local copy of a chunk under a new handle (copy-on-write after a snapshot); every block is verified on the way. */
   copy(from: ChunkHandle, to: ChunkHandle, version: number): void {
     const info = this.mustExist(from);

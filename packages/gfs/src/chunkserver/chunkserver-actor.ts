@@ -95,6 +95,10 @@ function receive(p: Parts, msg: ChunkserverMsg): void {
       return p.ctx.reply(p.reads.readData(msg));
     case 'chunk-info':
       return p.ctx.reply(p.store.info(msg.handle) ?? null);
+    case 'chunk-crcs': {
+      const info = p.store.info(msg.handle);
+      return p.ctx.reply(info ? { ...info, crcs: p.reads.crcs(msg.handle) } : null);
+    }
     case 'inspect':
       return p.ctx.reply(p.store.list());
     case 'heartbeat-tick':

@@ -38,6 +38,11 @@ export class ReplicaReads {
     return [handOver(this.verified(msg.handle, () => this.store.read(msg.handle, msg.offset, length)))];
   }
 
+  /** A clone's comparison: each block's CRC-32, every block verified. */
+  crcs(handle: ChunkHandle): number[] {
+    return this.verified(handle, () => this.store.blockCrcs(handle));
+  }
+
   private verified<T>(handle: ChunkHandle, read: () => T): T {
     try {
       return read();
