@@ -80,10 +80,16 @@ export function setContents(state: DbState, op: OpOf<'setContents'>, changes: Ch
   const found = find(state, op);
   if (!found.ok) return found;
   const { session, handle, node } = found;
-    // Asked again after its answer was lost: answered as that write was, not applied twice (nor
+  // Asked again after its answer was lost: answered as that write was, not applied twice (nor
   // refused by its own generation check).
   if (op.attempt !== undefined && op.attempt === handle.writeAttempt) {
     return ok({ stat: { ...statOf(node), contentGeneration: handle.writeGeneration, length: op.contents.byteLength, checksum: crc32(op.contents) }, repeated: true });
+  }
+  // A copy of an earlier write of this handle after a later one was applied (attempts only grow in
+  // a session): applied now, it would undo the later write, so it is refused whether or not it was
+  // applied before.
+  if (op.attempt !== undefined && op.attempt < handle.writeAttempt) {
+    return failure('ATTEMPT_DECIDED', `write attempt ${op.attempt} of handle ${handle.id} is older than its last applied write (attempt ${handle.writeAttempt}): a late copy, not applied`);
   }
   if (node.kind === 'dir') return failure('IS_A_DIRECTORY', `${node.path} is a directory: it has no contents`);
   const denied = denial(state, session.principal, node, 'write');

@@ -25,6 +25,17 @@ describe('the database applies a write attempt once', () => {
     expect([node.contentGeneration, new TextDecoder().decode(node.contents)]).toEqual([2, 'two, longer']);
   });
 
+  it("refuses a late copy of an earlier write after a later one of the handle was applied, so it never undoes the later write", () => {
+    const cell = new Cell();
+    const s = cell.session();
+    const h = cell.open(s, 'f');
+    cell.ok({ type: 'setContents', session: s, handle: h, contents: bytes('older'), attempt: 3 });
+    cell.ok({ type: 'setContents', session: s, handle: h, contents: bytes('newer'), attempt: 4 });
+    expect(cell.fails({ type: 'setContents', session: s, handle: h, contents: bytes('older'), attempt: 3 }, 'ATTEMPT_DECIDED')).toMatch(/older than its last applied write/);
+    const node = cell.db.inspect().nodes.get(`${ROOT}/f`)!;
+    expect([node.contentGeneration, new TextDecoder().decode(node.contents)]).toEqual([2, 'newer']);
+  });
+
   it('applies a new attempt, or a write without one, as a write; a snapshot keeps the last attempt', () => {
     const cell = new Cell();
     const s = cell.session();
