@@ -282,26 +282,22 @@ export class ChunkBlockStore {
 
   /** The blocks whose checksum fails (an idle-time scan, which finds damage in rarely read chunks). */
   scan(handle: ChunkHandle): number[] {
-    const info = this.mustExist(handle);
     const bad: number[] = [];
-    const bs = this.sizes.blockSizeBytes;
-    for (let block = 0; block * bs < info.lengthBytes; block++) {
+    this.eachBlock(this.mustExist(handle).lengthBytes, (block, length) => {
       try {
-        this.withVerifiedBlock(handle, block, Math.min(bs, info.lengthBytes - block * bs), () => undefined);
+        this.withVerifiedBlock(handle, block, length, () => undefined);
       } catch (err) {
         if (!(err instanceof ChecksumError)) throw err;
         bad.push(block);
       }
-    }
+    });
     return bad;
   }
 
   /** Each block's CRC-32, verified where it lies: two copies with equal lists hold the same bytes (up to CRC-32 collisions). */
   blockCrcs(handle: ChunkHandle): number[] {
-    const info = this.mustExist(handle);
-    const bs = this.sizes.blockSizeBytes;
     const crcs: number[] = [];
-    for (let block = 0; block * bs < info.lengthBytes; block++) crcs.push(this.withVerifiedBlock(handle, block, Math.min(bs, info.lengthBytes - block * bs), (_, crc) => crc));
+    this.eachBlock(this.mustExist(handle).lengthBytes, (block, length) => crcs.push(this.withVerifiedBlock(handle, block, length, (_, crc) => crc)));
     return crcs;
   }
 
@@ -310,15 +306,14 @@ export class ChunkBlockStore {
     const info = this.mustExist(from);
     if (this.info(to)) throw new ChunkStoreError(to, 'already exists');
     const incarnation = this.newIncarnation(to);
-    const bs = this.sizes.blockSizeBytes;
-    for (let block = 0; block * bs < info.lengthBytes; block++) {
-      this.withVerifiedBlock(from, block, Math.min(bs, info.lengthBytes - block * bs), (data, crc) =>
+    this.eachBlock(info.lengthBytes, (block, length) =>
+      this.withVerifiedBlock(from, block, length, (data, crc) =>
         this.storage.putBytes([BLOCK, to, block], data.length + CRC_BYTES, (value) => {
           value.set(data);
           setCrc(value, crc);
         }),
-      );
-    }
+      ),
+    );
     this.putRecord(to, { version, lengthBytes: info.lengthBytes, incarnation });
   }
 
@@ -403,6 +398,12 @@ export class ChunkBlockStore {
         setCrc(value, from >= oldLength ? crc32(value.subarray(oldLength, length), old?.crc ?? 0) : crc32(value.subarray(0, length)));
       });
     });
+  }
+
+  /** Visits each block of a chunk of lengthBytes with its length (the last may be short). */
+  private eachBlock(lengthBytes: number, visit: (block: number, length: number) => void): void {
+    const bs = this.sizes.blockSizeBytes;
+    for (let block = 0; block * bs < lengthBytes; block++) visit(block, Math.min(bs, lengthBytes - block * bs));
   }
 
   /** Runs `use` on the block's data, verified where storage holds it (valid only inside `use`, which must not read storage). */
