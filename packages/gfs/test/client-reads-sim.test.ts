@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { SimSend } from '@actorfs/actors/testing';
 import { GfsClient } from '../src/client/api.ts';
 import type { ClientMsg } from '../src/client/protocol.ts';
-import { MAX_READ_CALL_BYTES } from '../src/client/session.ts';
+import { MAX_READ_CALL_BYTES } from '../src/client/file-ops.ts';
 import { simCell } from './fixtures/sim-cell.ts';
 
 /** Small chunks, blocks and read pieces, so a few KiB cross many of each; a fast heartbeat, so servers register at once. */

@@ -3,7 +3,7 @@ import { RecordReader, type FoundRecord } from '../append/record.ts';
 import { joined } from './joined.ts';
 import type { ClientMsg, FileStat, ListEntry } from './protocol.ts';
 import { GfsClientError } from './retry.ts';
-import { MAX_READ_CALL_BYTES } from './session.ts';
+import { MAX_READ_CALL_BYTES } from './file-ops.ts';
 
 /** How the API reaches its session actor: `system.ask`, `sim.ask` or `ctx.ask`, bound. */
 export type GfsAsker = (ref: ActorRef<ClientMsg>, msg: ClientMsg, opts: AskOptions) => Promise<unknown>;
