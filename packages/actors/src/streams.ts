@@ -58,11 +58,19 @@ export class StreamCredit {
 export const MAX_STREAMS_PER_NODE = 10_000;
 const DEFAULT_WINDOW_BYTES = 1 << 20;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Chunks leave in data messages of up to a quarter of the window (and at most this many bytes,
+ * far below a transport's message bound), and credit comes back in steps of a quarter of the
+ * window: a message and a credit per chunk cost each thread more than the bytes themselves.
+ */
+const MAX_DATA_MESSAGE_BYTES = 1 << 20;
+const WINDOW_STEPS = 4;
+const WRITTEN: Promise<void> = Promise.resolve();
 
 /** Node-to-node stream control, to the '$stream' endpoint. `seq` numbers data, so a loss is seen, not skipped. */
 type Wire =
   | { t: 'open'; id: string; to: string; from: AnyRef; meta: unknown; window: number }
-  | { t: 'data'; id: string; seq: number; chunk: Uint8Array }
+  | { t: 'data'; id: string; seq: number; chunks: Uint8Array[] }
   | { t: 'end'; id: string; seq: number }
   | { t: 'credit'; id: string; consumed: number }
   | { t: 'done'; id: string }
@@ -74,11 +82,18 @@ interface Outgoing {
   peer: string;
   window: number;
   idleMs: number;
+  /** Bytes written (the pending ones too). */
   sent: number;
   consumed: number;
   seq: number;
+  /** Written chunks not yet sent: they leave together once they make a data message, before a write waits, or soon after. */
+  pending: Uint8Array[];
+  pendingBytes: number;
+  dataMessageBytes: number;
+  flushQueued: boolean;
+  readonly flushLater: () => void;
   /** A write waiting for credit. */
-  waiting: { bytes: number; go: () => void; fail: (e: Error) => void } | undefined;
+  waiting: { chunk: Uint8Array; resolve: () => void; reject: (e: Error) => void } | undefined;
   ending: { resolve: () => void; reject: (e: Error) => void } | undefined;
   timer: TimerHandle | undefined;
   failed: StreamError | undefined;
@@ -93,7 +108,19 @@ interface Incoming {
   /** Delivered to the mailbox, not yet consumed. */
   buffered: number;
   consumed: number;
+  /** Consumed bytes the sender was told of. */
+  granted: number;
+  grantStep: number;
   ended: boolean;
+}
+
+/** What a node's streams did, for tuning and tests: counts since the node started. */
+export interface StreamCounts {
+  chunksSent: number;
+  dataMessages: number;
+  creditsSent: number;
+  /** Writes that waited for credit. */
+  creditWaits: number;
 }
 
 /**
@@ -106,6 +133,7 @@ export class NodeStreams {
   private readonly out = new Map<string, Outgoing>();
   private readonly in = new Map<string, Incoming>();
   private nextId = 1;
+  readonly counts: StreamCounts = { chunksSent: 0, dataMessages: 0, creditsSent: 0, creditWaits: 0 };
 
   constructor(private readonly node: ActorNode) {}
 
@@ -124,6 +152,14 @@ export class NodeStreams {
       sent: 0,
       consumed: 0,
       seq: 0,
+      pending: [],
+      pendingBytes: 0,
+      dataMessageBytes: Math.min(Math.ceil(window / WINDOW_STEPS), MAX_DATA_MESSAGE_BYTES),
+      flushQueued: false,
+      flushLater: () => {
+        s.flushQueued = false;
+        if (!s.failed) this.flush(s);
+      },
       waiting: undefined,
       ending: undefined,
       timer: undefined,
@@ -144,32 +180,50 @@ export class NodeStreams {
     if (!(chunk instanceof Uint8Array)) return Promise.reject(new TypeError(`stream ${s.id}: a chunk is a Uint8Array`));
     if (s.ending) return Promise.reject(new StreamError(s.id, 'write after end'));
     if (s.waiting) return Promise.reject(new StreamError(s.id, 'a write is already waiting for credit: await each write'));
-    const send = (): void => {
-      s.sent += chunk.length;
-      this.wire(s.peer, { t: 'data', id: s.id, seq: s.seq++, chunk });
-    };
-    // A chunk larger than the window goes alone, when nothing else is in flight.
-    if (s.sent - s.consumed + chunk.length <= s.window || s.sent === s.consumed) {
-      send();
-      return Promise.resolve();
+    if (fits(s, chunk.length)) {
+      this.queue(s, chunk);
+      return WRITTEN;
     }
+    this.counts.creditWaits++;
+    // What was written must reach the receiver, or no credit would come back.
+    this.flush(s);
+    if (s.failed) return Promise.reject(s.failed);
     return new Promise((resolve, reject) => {
-      s.waiting = {
-        bytes: chunk.length,
-        go: () => {
-          send();
-          resolve();
-        },
-        fail: reject,
-      };
+      s.waiting = { chunk, resolve, reject };
       this.arm(s);
     });
+  }
+
+  private queue(s: Outgoing, chunk: Uint8Array): void {
+    s.sent += chunk.length;
+    s.pending.push(chunk);
+    s.pendingBytes += chunk.length;
+    if (s.pendingBytes >= s.dataMessageBytes) this.flush(s);
+    else if (!s.flushQueued) {
+      s.flushQueued = true;
+      this.node.env.defer(s.flushLater);
+    }
+  }
+
+  /** Sends the pending chunks as one data message (the receiver gets each as an event of its own). */
+  private flush(s: Outgoing): void {
+    if (s.pending.length === 0) return;
+    const chunks = s.pending;
+    const seq = s.seq;
+    s.pending = [];
+    s.pendingBytes = 0;
+    s.seq += chunks.length;
+    this.counts.chunksSent += chunks.length;
+    this.counts.dataMessages++;
+    this.wire(s.peer, { t: 'data', id: s.id, seq, chunks });
   }
 
   private end(s: Outgoing): Promise<void> {
     if (s.failed) return Promise.reject(s.failed);
     if (s.ending) return Promise.reject(new StreamError(s.id, 'ended twice'));
     if (s.waiting) return Promise.reject(new StreamError(s.id, 'end while a write waits: await each write'));
+    this.flush(s);
+    if (s.failed) return Promise.reject(s.failed);
     return new Promise((resolve, reject) => {
       s.ending = { resolve, reject };
       this.wire(s.peer, { t: 'end', id: s.id, seq: s.seq++ });
@@ -189,11 +243,15 @@ export class NodeStreams {
 
   private fail(s: Outgoing, reason: string, tellPeer: boolean): void {
     if (s.failed || !this.out.has(s.id)) return;
+    // Chunks written before an abort reach the receiver before it, as they would unbatched.
+    if (tellPeer) this.flush(s);
+    if (s.failed) return; // the flush found the peer unreachable
     s.failed = new StreamError(s.id, reason);
+    s.pending = [];
     this.closeOut(s);
     if (tellPeer) this.wire(s.peer, { t: 'abort', id: s.id, reason });
     this.node.env.promised?.();
-    s.waiting?.fail(s.failed);
+    s.waiting?.reject(s.failed);
     s.ending?.reject(s.failed);
     s.waiting = undefined;
   }
@@ -214,10 +272,13 @@ export class NodeStreams {
         const s = this.in.get(body.id);
         if (!s || s.peer !== from) return;
         if (body.seq !== s.nextSeq) return this.failIn(s, `chunk ${s.nextSeq} was lost`, true);
-        s.nextSeq++;
-        s.buffered += body.chunk.length;
-        if (s.buffered > s.window + body.chunk.length) return this.failIn(s, `the sender overran its window of ${s.window} bytes`, true);
-        return this.deliver(s, { type: 'stream-data', stream: s.id, chunk: body.chunk }, new StreamCredit(s.id, body.chunk.length));
+        for (const chunk of body.chunks) {
+          s.nextSeq++;
+          s.buffered += chunk.length;
+          if (s.buffered > s.window + chunk.length) return this.failIn(s, `the sender overran its window of ${s.window} bytes`, true);
+          this.deliver(s, { type: 'stream-data', stream: s.id, chunk }, new StreamCredit(s.id, chunk.length));
+        }
+        return;
       }
       case 'end': {
         const s = this.in.get(body.id);
@@ -231,12 +292,13 @@ export class NodeStreams {
         if (!s || s.peer !== from || body.consumed <= s.consumed) return; // credits are cumulative: a lost one is covered by the next
         s.consumed = body.consumed;
         const w = s.waiting;
-        if (w && (s.sent - s.consumed + w.bytes <= s.window || s.sent === s.consumed)) {
+        if (w && fits(s, w.chunk.length)) {
           s.waiting = undefined;
           if (s.timer !== undefined) this.node.env.clearTimer(s.timer);
           s.timer = undefined;
           this.node.env.promised?.();
-          w.go();
+          this.queue(s, w.chunk);
+          w.resolve();
         } else if (w || s.ending) this.arm(s);
         return;
       }
@@ -266,7 +328,8 @@ export class NodeStreams {
     const cell = this.node.cellOf(m.to);
     if (!cell) return this.wire(from, { t: 'abort', id: m.id, reason: `no actor ${m.to} on node ${this.node.name}` });
     if (this.in.size >= MAX_STREAMS_PER_NODE) return this.wire(from, { t: 'abort', id: m.id, reason: `node ${this.node.name} has too many streams open` });
-    const s: Incoming = { id: m.id, peer: from, cell, window: m.window, nextSeq: 0, buffered: 0, consumed: 0, ended: false };
+    const grantStep = Math.ceil(m.window / WINDOW_STEPS);
+    const s: Incoming = { id: m.id, peer: from, cell, window: m.window, nextSeq: 0, buffered: 0, consumed: 0, granted: 0, grantStep, ended: false };
     this.in.set(m.id, s);
     this.deliver(s, { type: 'stream-open', stream: m.id, from: m.from, meta: m.meta }, 0);
   }
@@ -275,7 +338,11 @@ export class NodeStreams {
     this.node.deliverStream(s.cell, event, meta);
   }
 
-  /** The receiving actor is done with a chunk (or the end): credit the sender. */
+  /**
+   * The receiving actor is done with a chunk (or the end): credit the sender, in steps of a
+   * quarter of the window, or at once when nothing delivered is left to consume (the sender may
+   * be waiting for exactly this credit, and nothing else would bring it).
+   */
   consumed(credit: StreamCredit): void {
     const s = this.in.get(credit.stream);
     if (!s) return;
@@ -284,7 +351,11 @@ export class NodeStreams {
     if (s.ended && s.buffered === 0 && credit.bytes === 0) {
       this.in.delete(s.id);
       this.wire(s.peer, { t: 'done', id: s.id });
-    } else if (credit.bytes > 0) this.wire(s.peer, { t: 'credit', id: s.id, consumed: s.consumed });
+    } else if (credit.bytes > 0 && (s.consumed - s.granted >= s.grantStep || s.buffered === 0)) {
+      s.granted = s.consumed;
+      this.counts.creditsSent++;
+      this.wire(s.peer, { t: 'credit', id: s.id, consumed: s.consumed });
+    }
   }
 
   private failIn(s: Incoming, reason: string, tellPeer: boolean): void {
@@ -328,6 +399,11 @@ export class NodeStreams {
   }
 }
 
+/** Whether a chunk may go now: it fits the window, or it is larger than the window and goes alone. */
+function fits(s: Outgoing, bytes: number): boolean {
+  return s.sent - s.consumed + bytes <= s.window || s.sent === s.consumed;
+}
+
 function isWire(m: unknown): m is Wire {
   if (typeof m !== 'object' || m === null) return false;
   const w = m as Record<string, unknown>;
@@ -336,7 +412,7 @@ function isWire(m: unknown): m is Wire {
     case 'open':
       return typeof w.to === 'string' && w.from instanceof ActorRef && Number.isSafeInteger(w.window) && (w.window as number) > 0;
     case 'data':
-      return typeof w.seq === 'number' && w.chunk instanceof Uint8Array;
+      return typeof w.seq === 'number' && Array.isArray(w.chunks) && w.chunks.every((c) => c instanceof Uint8Array);
     case 'end':
       return typeof w.seq === 'number';
     case 'credit':
