@@ -59,19 +59,22 @@ export const MAX_STREAMS_PER_NODE = 10_000;
 const DEFAULT_WINDOW_BYTES = 1 << 20;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /**
- * Chunks leave in data messages of up to a quarter of the window (and at most this many bytes,
- * far below a transport's message bound), and credit comes back in steps of a quarter of the
- * window: a message and a credit per chunk cost each thread more than the bytes themselves.
+ * Written chunks are sent together once they make a quarter of the window (at most this many
+ * bytes, a transport batch's size), so a transport that batches carries them in one batch; and
+ * credit comes back in steps of a quarter of the window. A batch and a credit per chunk cost
+ * each thread more than the bytes themselves.
  */
-const MAX_DATA_MESSAGE_BYTES = 1 << 20;
+const MAX_BATCH_BYTES = 1 << 20;
 const WINDOW_STEPS = 4;
 const WRITTEN: Promise<void> = Promise.resolve();
 
 /** Node-to-node stream control, to the '$stream' endpoint. `seq` numbers data, so a loss is seen, not skipped. */
 type Wire =
   | { t: 'open'; id: string; to: string; from: AnyRef; meta: unknown; window: number }
-  | { t: 'data'; id: string; seq: number; chunks: Uint8Array[] }
+  | { t: 'data'; id: string; seq: number; chunk: Uint8Array }
   | { t: 'end'; id: string; seq: number }
+  /** The sender waits for credit (sent after every chunk it sent). */
+  | { t: 'wait'; id: string }
   | { t: 'credit'; id: string; consumed: number }
   | { t: 'done'; id: string }
   | { t: 'abort'; id: string; reason: string };
@@ -86,10 +89,10 @@ interface Outgoing {
   sent: number;
   consumed: number;
   seq: number;
-  /** Written chunks not yet sent: they leave together once they make a data message, before a write waits, or soon after. */
+  /** Written chunks not yet sent: they leave together once they make a batch, before a write waits, or soon after. */
   pending: Uint8Array[];
   pendingBytes: number;
-  dataMessageBytes: number;
+  batchBytes: number;
   flushQueued: boolean;
   readonly flushLater: () => void;
   /** A write waiting for credit. */
@@ -111,13 +114,16 @@ interface Incoming {
   /** Consumed bytes the sender was told of. */
   granted: number;
   grantStep: number;
+  /** The sender said it waits for credit, and has not yet had all of what it sent before granted. */
+  senderWaits: boolean;
   ended: boolean;
 }
 
 /** What a node's streams did, for tuning and tests: counts since the node started. */
 export interface StreamCounts {
   chunksSent: number;
-  dataMessages: number;
+  /** Times written chunks left together. */
+  batches: number;
   creditsSent: number;
   /** Writes that waited for credit. */
   creditWaits: number;
@@ -133,7 +139,7 @@ export class NodeStreams {
   private readonly out = new Map<string, Outgoing>();
   private readonly in = new Map<string, Incoming>();
   private nextId = 1;
-  readonly counts: StreamCounts = { chunksSent: 0, dataMessages: 0, creditsSent: 0, creditWaits: 0 };
+  readonly counts: StreamCounts = { chunksSent: 0, batches: 0, creditsSent: 0, creditWaits: 0 };
 
   constructor(private readonly node: ActorNode) {}
 
@@ -154,7 +160,7 @@ export class NodeStreams {
       seq: 0,
       pending: [],
       pendingBytes: 0,
-      dataMessageBytes: Math.min(Math.ceil(window / WINDOW_STEPS), MAX_DATA_MESSAGE_BYTES),
+      batchBytes: Math.min(Math.ceil(window / WINDOW_STEPS), MAX_BATCH_BYTES),
       flushQueued: false,
       flushLater: () => {
         s.flushQueued = false;
@@ -185,8 +191,10 @@ export class NodeStreams {
       return WRITTEN;
     }
     this.counts.creditWaits++;
-    // What was written must reach the receiver, or no credit would come back.
+    // What was written must reach the receiver, or no credit would come back; and the receiver,
+    // which grants in steps, must know to grant what it has consumed once it has consumed all.
     this.flush(s);
+    if (!s.failed) this.wire(s.peer, { t: 'wait', id: s.id });
     if (s.failed) return Promise.reject(s.failed);
     return new Promise((resolve, reject) => {
       s.waiting = { chunk, resolve, reject };
@@ -198,24 +206,28 @@ export class NodeStreams {
     s.sent += chunk.length;
     s.pending.push(chunk);
     s.pendingBytes += chunk.length;
-    if (s.pendingBytes >= s.dataMessageBytes) this.flush(s);
+    if (s.pendingBytes >= s.batchBytes) this.flush(s);
     else if (!s.flushQueued) {
       s.flushQueued = true;
       this.node.env.defer(s.flushLater);
     }
   }
 
-  /** Sends the pending chunks as one data message (the receiver gets each as an event of its own). */
+  /**
+   * Sends the pending chunks, a data message each, in one go: a transport that batches carries
+   * them together, and splits them where its bound on a message would be passed.
+   */
   private flush(s: Outgoing): void {
     if (s.pending.length === 0) return;
     const chunks = s.pending;
-    const seq = s.seq;
     s.pending = [];
     s.pendingBytes = 0;
-    s.seq += chunks.length;
-    this.counts.chunksSent += chunks.length;
-    this.counts.dataMessages++;
-    this.wire(s.peer, { t: 'data', id: s.id, seq, chunks });
+    this.counts.batches++;
+    for (const chunk of chunks) {
+      this.counts.chunksSent++;
+      this.wire(s.peer, { t: 'data', id: s.id, seq: s.seq++, chunk });
+      if (s.failed) return; // the peer cannot be reached
+    }
   }
 
   private end(s: Outgoing): Promise<void> {
@@ -272,13 +284,10 @@ export class NodeStreams {
         const s = this.in.get(body.id);
         if (!s || s.peer !== from) return;
         if (body.seq !== s.nextSeq) return this.failIn(s, `chunk ${s.nextSeq} was lost`, true);
-        for (const chunk of body.chunks) {
-          s.nextSeq++;
-          s.buffered += chunk.length;
-          if (s.buffered > s.window + chunk.length) return this.failIn(s, `the sender overran its window of ${s.window} bytes`, true);
-          this.deliver(s, { type: 'stream-data', stream: s.id, chunk }, new StreamCredit(s.id, chunk.length));
-        }
-        return;
+        s.nextSeq++;
+        s.buffered += body.chunk.length;
+        if (s.buffered > s.window + body.chunk.length) return this.failIn(s, `the sender overran its window of ${s.window} bytes`, true);
+        return this.deliver(s, { type: 'stream-data', stream: s.id, chunk: body.chunk }, new StreamCredit(s.id, body.chunk.length));
       }
       case 'end': {
         const s = this.in.get(body.id);
@@ -286,6 +295,13 @@ export class NodeStreams {
         if (body.seq !== s.nextSeq) return this.failIn(s, `chunk ${s.nextSeq} was lost`, true);
         s.ended = true;
         return this.deliver(s, { type: 'stream-end', stream: s.id }, new StreamCredit(s.id, 0));
+      }
+      case 'wait': {
+        const s = this.in.get(body.id);
+        if (!s || s.peer !== from) return;
+        s.senderWaits = true;
+        if (s.buffered === 0) this.grant(s);
+        return;
       }
       case 'credit': {
         const s = this.out.get(body.id);
@@ -329,7 +345,7 @@ export class NodeStreams {
     if (!cell) return this.wire(from, { t: 'abort', id: m.id, reason: `no actor ${m.to} on node ${this.node.name}` });
     if (this.in.size >= MAX_STREAMS_PER_NODE) return this.wire(from, { t: 'abort', id: m.id, reason: `node ${this.node.name} has too many streams open` });
     const grantStep = Math.ceil(m.window / WINDOW_STEPS);
-    const s: Incoming = { id: m.id, peer: from, cell, window: m.window, nextSeq: 0, buffered: 0, consumed: 0, granted: 0, grantStep, ended: false };
+    const s: Incoming = { id: m.id, peer: from, cell, window: m.window, nextSeq: 0, buffered: 0, consumed: 0, granted: 0, grantStep, senderWaits: false, ended: false };
     this.in.set(m.id, s);
     this.deliver(s, { type: 'stream-open', stream: m.id, from: m.from, meta: m.meta }, 0);
   }
@@ -340,8 +356,8 @@ export class NodeStreams {
 
   /**
    * The receiving actor is done with a chunk (or the end): credit the sender, in steps of a
-   * quarter of the window, or at once when nothing delivered is left to consume (the sender may
-   * be waiting for exactly this credit, and nothing else would bring it).
+   * quarter of the window, or, once nothing delivered is left to consume, whatever a sender that
+   * waits has not been granted (nothing else would bring it the credit it needs).
    */
   consumed(credit: StreamCredit): void {
     const s = this.in.get(credit.stream);
@@ -351,11 +367,16 @@ export class NodeStreams {
     if (s.ended && s.buffered === 0 && credit.bytes === 0) {
       this.in.delete(s.id);
       this.wire(s.peer, { t: 'done', id: s.id });
-    } else if (credit.bytes > 0 && (s.consumed - s.granted >= s.grantStep || s.buffered === 0)) {
-      s.granted = s.consumed;
-      this.counts.creditsSent++;
-      this.wire(s.peer, { t: 'credit', id: s.id, consumed: s.consumed });
-    }
+    } else if (credit.bytes > 0 && (s.consumed - s.granted >= s.grantStep || (s.senderWaits && s.buffered === 0))) this.grant(s);
+  }
+
+  private grant(s: Incoming): void {
+    if (s.consumed === s.granted) return;
+    s.granted = s.consumed;
+    // All it sent before it waited is granted: the sender can go (a part might not do).
+    if (s.buffered === 0) s.senderWaits = false;
+    this.counts.creditsSent++;
+    this.wire(s.peer, { t: 'credit', id: s.id, consumed: s.consumed });
   }
 
   private failIn(s: Incoming, reason: string, tellPeer: boolean): void {
@@ -412,12 +433,13 @@ function isWire(m: unknown): m is Wire {
     case 'open':
       return typeof w.to === 'string' && w.from instanceof ActorRef && Number.isSafeInteger(w.window) && (w.window as number) > 0;
     case 'data':
-      return typeof w.seq === 'number' && Array.isArray(w.chunks) && w.chunks.every((c) => c instanceof Uint8Array);
+      return typeof w.seq === 'number' && w.chunk instanceof Uint8Array;
     case 'end':
       return typeof w.seq === 'number';
     case 'credit':
       return typeof w.consumed === 'number';
     case 'done':
+    case 'wait':
       return true;
     case 'abort':
       return typeof w.reason === 'string';

@@ -83,14 +83,15 @@ describe('streams in the simulator', () => {
     return { out, state, wire, counts: sim.node('a').streams().counts };
   }
 
-  it('chunks travel several to a data message, and credit comes back in steps of a quarter of the window, not per chunk', async () => {
-    const { out, state, wire, counts } = await counted(8, { chunks: 256, chunkBytes: 1000, windowBytes: 16_000 });
+  it('chunks leave several at a time, and credit comes back in steps of a quarter of the window, not per chunk', async () => {
+    const { out, state, wire, counts } = await counted(8, { chunks: 256, chunkBytes: 1000, windowBytes: 16_000 }, { delayMs: 1 });
     expect(out.ok).toBe(true);
     expect(state).toMatchObject({ chunks: 256, bytes: 256_000, ended: true, crc: (out as { crc: number }).crc });
-    // A quarter of the window is 4 chunks: 64 data messages and about as many credits, against 256 each a chunk at a time.
-    expect(wire.data).toBeLessThanOrEqual(70);
+    // A quarter of the window is 4 chunks: 64 batches and about as many credits, against 256 each a chunk at a time.
+    expect(wire.data).toBe(256);
+    expect(counts.chunksSent).toBe(256);
+    expect(counts.batches).toBeLessThanOrEqual(70);
     expect(wire.credit).toBeLessThanOrEqual(70);
-    expect(counts).toMatchObject({ chunksSent: 256, dataMessages: wire.data });
   });
 
   it('a chunk that needs credit below the step still gets it once the receiver has consumed everything', async () => {
@@ -103,11 +104,11 @@ describe('streams in the simulator', () => {
   });
 
   it('chunks written before the sender aborts reach the receiver before the abort', async () => {
-    // 3 chunks of 100 bytes are less than a data message (500 of a 2,000-byte window): they wait to be sent when the abort comes.
-    const { out, state, wire } = await counted(10, { chunks: 10, chunkBytes: 100, windowBytes: 2_000, abortAfter: 3 });
+    // 3 chunks of 100 bytes are less than a batch (500 of a 2,000-byte window): they wait to be sent when the abort comes.
+    const { out, state, counts } = await counted(10, { chunks: 10, chunkBytes: 100, windowBytes: 2_000, abortAfter: 3 });
     expect(out).toMatchObject({ ok: false, wrote: 3 });
     expect(state).toMatchObject({ chunks: 3, bytes: 300, ended: false, error: 'sender gave up' });
-    expect(wire.data).toBe(1);
+    expect(counts.batches).toBe(1);
   });
 
   it('a crashed receiver node fails the sender (crash detection on)', async () => {
