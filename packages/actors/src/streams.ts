@@ -73,7 +73,7 @@ type Wire =
   | { t: 'open'; id: string; to: string; from: AnyRef; meta: unknown; window: number }
   | { t: 'data'; id: string; seq: number; chunk: Uint8Array }
   | { t: 'end'; id: string; seq: number }
-  /** The sender waits for credit (sent after every chunk it sent). */
+  /** The sender waits for credit (this follows every chunk it sent before). */
   | { t: 'wait'; id: string }
   | { t: 'credit'; id: string; consumed: number }
   | { t: 'done'; id: string }
