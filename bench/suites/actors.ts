@@ -13,12 +13,19 @@ const bulkKinds = new URL('../kinds/bulk-bench.ts', import.meta.url);
 const MIB = 1_048_576;
 const KIB64 = 65_536;
 
+/** The process's CPU time (all threads) since `since`, in microseconds per MiB moved. */
+function cpuUsPer(since: NodeJS.CpuUsage, mib: number): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / mib;
+}
+
 /** Figures for the actor runtime, with raw postMessage baselines measured in the same run. */
 export const suite: Suite = {
   async run(report) {
     const { add, figures } = collector(report);
     const system = await ActorSystem.start({ workers: 2, modules: [kinds, bulkKinds], storageDomains: { bulk: {} } });
     let tell64kib = NaN;
+    let tell64kibCpu = NaN;
     try {
       // Same thread: both actors on w1.
       {
@@ -40,9 +47,13 @@ export const suite: Suite = {
 
         const big = 20_000;
         await system.ask(blaster, { type: 'run', target: sink, total: 2_000, window: 64, ackEvery: 16, payloadBytes: 65_536 }, { timeoutMs: 60_000 });
+        const cpu0 = process.cpuUsage();
         const bigMs = await system.ask(blaster, { type: 'run', target: sink, total: big, window: 64, ackEvery: 16, payloadBytes: 65_536 }, { timeoutMs: 120_000 });
-        tell64kib = (big * 65_536) / 1_048_576 / (bigMs / 1000);
+        const mib = (big * 65_536) / MIB;
+        tell64kib = mib / (bigMs / 1000);
+        tell64kibCpu = cpuUsPer(cpu0, mib);
         add({ name: 'tell_cross_thread_64kib_mb_per_s', value: tell64kib, unit: 'MiB/s', goal: '>= 1,000' });
+        add({ name: 'tell_cross_thread_64kib_cpu_us_per_mib', value: tell64kibCpu, unit: 'us', goal: 'baseline' });
       }
       add({ name: 'raw_postmessage_msgs_per_s', value: await rawPostMessage(1_000_000), unit: 'msg/s', goal: 'baseline' });
       // Ask round trips w1 -> w2.
@@ -77,12 +88,17 @@ export const suite: Suite = {
         const rssBefore = process.memoryUsage().rss;
         let rssPeak = rssBefore;
         const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 10);
+        const cpu0 = process.cpuUsage();
         const ms = await run(1024 * MIB);
+        const cpu = cpuUsPer(cpu0, 1024);
         clearInterval(sampler);
         const mbPerS = 1024 / (ms / 1000);
         add({ name: 'stream_cross_thread_mb_per_s', value: mbPerS, unit: 'MiB/s', goal: '>= 1,000' });
         add({ name: 'stream_peak_rss_mb', value: (rssPeak - rssBefore) / MIB, unit: 'MiB', goal: '<= 64' });
         add({ name: 'stream_vs_tell_64kib', value: mbPerS / tell64kib, unit: 'x', goal: '>= 0.8' });
+        // CPU time of the whole process (every thread) per MiB: what a loaded machine's scheduling does not change.
+        add({ name: 'stream_cpu_us_per_mib', value: cpu, unit: 'us', goal: 'baseline' });
+        add({ name: 'stream_vs_tell_64kib_cpu', value: cpu / tell64kibCpu, unit: 'x', goal: 'info: the stream\'s CPU per MiB over the tell\'s' });
       }
       // 64 KiB puts through ctx.storage (batches of 16 answered when durable, 4 in flight) and the same into raw LMDB.
       {

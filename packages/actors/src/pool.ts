@@ -1,4 +1,4 @@
-import { hostOf } from './cell.ts';
+import { hostOf } from './cell-context.ts';
 import type { ActorContext } from './context.ts';
 import { defineActor } from './kind.ts';
 import type { Asks } from './ref.ts';

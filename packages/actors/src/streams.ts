@@ -58,12 +58,23 @@ export class StreamCredit {
 export const MAX_STREAMS_PER_NODE = 10_000;
 const DEFAULT_WINDOW_BYTES = 1 << 20;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Written chunks are sent together once they make a quarter of the window (at most this many
+ * bytes, a transport batch's size), so a transport that batches carries them in one batch; and
+ * credit comes back in steps of a quarter of the window. A batch and a credit per chunk cost
+ * each thread more than the bytes themselves.
+ */
+const MAX_BATCH_BYTES = 1 << 20;
+const WINDOW_STEPS = 4;
+const WRITTEN: Promise<void> = Promise.resolve();
 
 /** Node-to-node stream control, to the '$stream' endpoint. `seq` numbers data, so a loss is seen, not skipped. */
 type Wire =
   | { t: 'open'; id: string; to: string; from: AnyRef; meta: unknown; window: number }
   | { t: 'data'; id: string; seq: number; chunk: Uint8Array }
   | { t: 'end'; id: string; seq: number }
+  /** The sender waits for credit (this follows every chunk it sent before). */
+  | { t: 'wait'; id: string }
   | { t: 'credit'; id: string; consumed: number }
   | { t: 'done'; id: string }
   | { t: 'abort'; id: string; reason: string };
@@ -74,11 +85,18 @@ interface Outgoing {
   peer: string;
   window: number;
   idleMs: number;
+  /** Bytes written (the pending ones too). */
   sent: number;
   consumed: number;
   seq: number;
+  /** Written chunks not yet sent: they leave together once they make a batch, before a write waits, or soon after. */
+  pending: Uint8Array[];
+  pendingBytes: number;
+  batchBytes: number;
+  flushQueued: boolean;
+  readonly flushLater: () => void;
   /** A write waiting for credit. */
-  waiting: { bytes: number; go: () => void; fail: (e: Error) => void } | undefined;
+  waiting: { chunk: Uint8Array; resolve: () => void; reject: (e: Error) => void } | undefined;
   ending: { resolve: () => void; reject: (e: Error) => void } | undefined;
   timer: TimerHandle | undefined;
   failed: StreamError | undefined;
@@ -93,7 +111,22 @@ interface Incoming {
   /** Delivered to the mailbox, not yet consumed. */
   buffered: number;
   consumed: number;
+  /** Consumed bytes the sender was told of. */
+  granted: number;
+  grantStep: number;
+  /** The sender said it waits for credit, and has not yet had all of what it sent before granted. */
+  senderWaits: boolean;
   ended: boolean;
+}
+
+/** What a node's streams did, for tuning and tests: counts since the node started. */
+export interface StreamCounts {
+  chunksSent: number;
+  /** Times written chunks left together. */
+  batches: number;
+  creditsSent: number;
+  /** Writes that waited for credit. */
+  creditWaits: number;
 }
 
 /**
@@ -106,6 +139,7 @@ export class NodeStreams {
   private readonly out = new Map<string, Outgoing>();
   private readonly in = new Map<string, Incoming>();
   private nextId = 1;
+  readonly counts: StreamCounts = { chunksSent: 0, batches: 0, creditsSent: 0, creditWaits: 0 };
 
   constructor(private readonly node: ActorNode) {}
 
@@ -124,6 +158,14 @@ export class NodeStreams {
       sent: 0,
       consumed: 0,
       seq: 0,
+      pending: [],
+      pendingBytes: 0,
+      batchBytes: Math.min(Math.ceil(window / WINDOW_STEPS), MAX_BATCH_BYTES),
+      flushQueued: false,
+      flushLater: () => {
+        s.flushQueued = false;
+        if (!s.failed) this.flush(s);
+      },
       waiting: undefined,
       ending: undefined,
       timer: undefined,
@@ -144,32 +186,56 @@ export class NodeStreams {
     if (!(chunk instanceof Uint8Array)) return Promise.reject(new TypeError(`stream ${s.id}: a chunk is a Uint8Array`));
     if (s.ending) return Promise.reject(new StreamError(s.id, 'write after end'));
     if (s.waiting) return Promise.reject(new StreamError(s.id, 'a write is already waiting for credit: await each write'));
-    const send = (): void => {
-      s.sent += chunk.length;
-      this.wire(s.peer, { t: 'data', id: s.id, seq: s.seq++, chunk });
-    };
-    // A chunk larger than the window goes alone, when nothing else is in flight.
-    if (s.sent - s.consumed + chunk.length <= s.window || s.sent === s.consumed) {
-      send();
-      return Promise.resolve();
+    if (fits(s, chunk.length)) {
+      this.queue(s, chunk);
+      return WRITTEN;
     }
+    this.counts.creditWaits++;
+    // What was written must reach the receiver, or no credit would come back; and the receiver,
+    // which grants in steps, must know to grant what it has consumed once it has consumed all.
+    this.flush(s);
+    if (!s.failed) this.wire(s.peer, { t: 'wait', id: s.id });
+    if (s.failed) return Promise.reject(s.failed);
     return new Promise((resolve, reject) => {
-      s.waiting = {
-        bytes: chunk.length,
-        go: () => {
-          send();
-          resolve();
-        },
-        fail: reject,
-      };
+      s.waiting = { chunk, resolve, reject };
       this.arm(s);
     });
+  }
+
+  private queue(s: Outgoing, chunk: Uint8Array): void {
+    s.sent += chunk.length;
+    s.pending.push(chunk);
+    s.pendingBytes += chunk.length;
+    if (s.pendingBytes >= s.batchBytes) this.flush(s);
+    else if (!s.flushQueued) {
+      s.flushQueued = true;
+      this.node.env.defer(s.flushLater);
+    }
+  }
+
+  /**
+   * Sends the pending chunks, a data message each, in one go: a transport that batches carries
+   * them together, and splits them where its bound on a message would be passed.
+   */
+  private flush(s: Outgoing): void {
+    if (s.pending.length === 0) return;
+    const chunks = s.pending;
+    s.pending = [];
+    s.pendingBytes = 0;
+    this.counts.batches++;
+    for (const chunk of chunks) {
+      this.counts.chunksSent++;
+      this.wire(s.peer, { t: 'data', id: s.id, seq: s.seq++, chunk });
+      if (s.failed) return; // the peer cannot be reached
+    }
   }
 
   private end(s: Outgoing): Promise<void> {
     if (s.failed) return Promise.reject(s.failed);
     if (s.ending) return Promise.reject(new StreamError(s.id, 'ended twice'));
     if (s.waiting) return Promise.reject(new StreamError(s.id, 'end while a write waits: await each write'));
+    this.flush(s);
+    if (s.failed) return Promise.reject(s.failed);
     return new Promise((resolve, reject) => {
       s.ending = { resolve, reject };
       this.wire(s.peer, { t: 'end', id: s.id, seq: s.seq++ });
@@ -189,11 +255,15 @@ export class NodeStreams {
 
   private fail(s: Outgoing, reason: string, tellPeer: boolean): void {
     if (s.failed || !this.out.has(s.id)) return;
+    // Chunks written before an abort reach the receiver before it, as they would unbatched.
+    if (tellPeer) this.flush(s);
+    if (s.failed) return; // the flush found the peer unreachable
     s.failed = new StreamError(s.id, reason);
+    s.pending = [];
     this.closeOut(s);
     if (tellPeer) this.wire(s.peer, { t: 'abort', id: s.id, reason });
     this.node.env.promised?.();
-    s.waiting?.fail(s.failed);
+    s.waiting?.reject(s.failed);
     s.ending?.reject(s.failed);
     s.waiting = undefined;
   }
@@ -226,17 +296,25 @@ export class NodeStreams {
         s.ended = true;
         return this.deliver(s, { type: 'stream-end', stream: s.id }, new StreamCredit(s.id, 0));
       }
+      case 'wait': {
+        const s = this.in.get(body.id);
+        if (!s || s.peer !== from) return;
+        s.senderWaits = true;
+        if (s.buffered === 0) this.grant(s);
+        return;
+      }
       case 'credit': {
         const s = this.out.get(body.id);
         if (!s || s.peer !== from || body.consumed <= s.consumed) return; // credits are cumulative: a lost one is covered by the next
         s.consumed = body.consumed;
         const w = s.waiting;
-        if (w && (s.sent - s.consumed + w.bytes <= s.window || s.sent === s.consumed)) {
+        if (w && fits(s, w.chunk.length)) {
           s.waiting = undefined;
           if (s.timer !== undefined) this.node.env.clearTimer(s.timer);
           s.timer = undefined;
           this.node.env.promised?.();
-          w.go();
+          this.queue(s, w.chunk);
+          w.resolve();
         } else if (w || s.ending) this.arm(s);
         return;
       }
@@ -266,7 +344,8 @@ export class NodeStreams {
     const cell = this.node.cellOf(m.to);
     if (!cell) return this.wire(from, { t: 'abort', id: m.id, reason: `no actor ${m.to} on node ${this.node.name}` });
     if (this.in.size >= MAX_STREAMS_PER_NODE) return this.wire(from, { t: 'abort', id: m.id, reason: `node ${this.node.name} has too many streams open` });
-    const s: Incoming = { id: m.id, peer: from, cell, window: m.window, nextSeq: 0, buffered: 0, consumed: 0, ended: false };
+    const grantStep = Math.ceil(m.window / WINDOW_STEPS);
+    const s: Incoming = { id: m.id, peer: from, cell, window: m.window, nextSeq: 0, buffered: 0, consumed: 0, granted: 0, grantStep, senderWaits: false, ended: false };
     this.in.set(m.id, s);
     this.deliver(s, { type: 'stream-open', stream: m.id, from: m.from, meta: m.meta }, 0);
   }
@@ -275,7 +354,11 @@ export class NodeStreams {
     this.node.deliverStream(s.cell, event, meta);
   }
 
-  /** The receiving actor is done with a chunk (or the end): credit the sender. */
+  /**
+   * The receiving actor is done with a chunk (or the end): credit the sender, in steps of a
+   * quarter of the window, or, once nothing delivered is left to consume, whatever a sender that
+   * waits has not been granted (nothing else would bring it the credit it needs).
+   */
   consumed(credit: StreamCredit): void {
     const s = this.in.get(credit.stream);
     if (!s) return;
@@ -284,7 +367,16 @@ export class NodeStreams {
     if (s.ended && s.buffered === 0 && credit.bytes === 0) {
       this.in.delete(s.id);
       this.wire(s.peer, { t: 'done', id: s.id });
-    } else if (credit.bytes > 0) this.wire(s.peer, { t: 'credit', id: s.id, consumed: s.consumed });
+    } else if (credit.bytes > 0 && (s.consumed - s.granted >= s.grantStep || (s.senderWaits && s.buffered === 0))) this.grant(s);
+  }
+
+  private grant(s: Incoming): void {
+    if (s.consumed === s.granted) return;
+    s.granted = s.consumed;
+    // All it sent before it waited is granted: the sender can go (a part might not do).
+    if (s.buffered === 0) s.senderWaits = false;
+    this.counts.creditsSent++;
+    this.wire(s.peer, { t: 'credit', id: s.id, consumed: s.consumed });
   }
 
   private failIn(s: Incoming, reason: string, tellPeer: boolean): void {
@@ -328,6 +420,11 @@ export class NodeStreams {
   }
 }
 
+/** Whether a chunk may go now: it fits the window, or it is larger than the window and goes alone. */
+function fits(s: Outgoing, bytes: number): boolean {
+  return s.sent - s.consumed + bytes <= s.window || s.sent === s.consumed;
+}
+
 function isWire(m: unknown): m is Wire {
   if (typeof m !== 'object' || m === null) return false;
   const w = m as Record<string, unknown>;
@@ -342,6 +439,7 @@ function isWire(m: unknown): m is Wire {
     case 'credit':
       return typeof w.consumed === 'number';
     case 'done':
+    case 'wait':
       return true;
     case 'abort':
       return typeof w.reason === 'string';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ActorRef, ActorSystem, DeliveryError } from '../src/index.ts';
 import { SimCluster } from '../src/testing/index.ts';
 import { until } from './helpers.ts';
-import { StreamSink, StreamSource, type SinkMsg, type SinkState, type SourceOutcome } from './fixtures/stream-kinds.ts';
+import { StreamSink, StreamSource, type SinkMsg, type SinkState, type SourceMsg, type SourceOutcome } from './fixtures/stream-kinds.ts';
 
 describe('streams in the simulator', () => {
   async function slowSink(seed: number): Promise<{ out: SourceOutcome; state: SinkState; deepest: number; hash: string }> {
@@ -64,6 +64,51 @@ describe('streams in the simulator', () => {
     const out2 = await sim.call(source, { type: 'send', to: sink, chunks: 10, chunkBytes: 100, windowBytes: 2000, abortAfter: 5 }, { timeoutMs: 10_000 });
     expect(out2).toMatchObject({ ok: false, wrote: 5 });
     expect(await sim.call(sink, { type: 'result' })).toMatchObject({ chunks: 5, ended: false, error: 'sender gave up' });
+  });
+
+  /** Runs a stream from a to b (the sink consumes at once unless delayMs) and counts its control messages on the network. */
+  async function counted(seed: number, send: Omit<SourceMsg, 'type' | 'to'>, sinkProps: { delayMs?: number } = {}) {
+    const wire: Record<string, number> = {};
+    const sim = new SimCluster({
+      seed,
+      nodes: ['a', 'b'],
+      onSend: ({ to, body }) => {
+        if (to.id === '$stream') wire[(body as { t: string }).t] = (wire[(body as { t: string }).t] ?? 0) + 1;
+      },
+    });
+    const sink = sim.spawn('b', StreamSink, sinkProps);
+    const source = sim.spawn('a', StreamSource, {});
+    const out = await sim.call(source, { type: 'send', to: sink, ...send }, { timeoutMs: 60_000 });
+    const state = await sim.call(sink, { type: 'result' });
+    return { out, state, wire, counts: sim.node('a').streams().counts };
+  }
+
+  it('chunks leave several at a time, and credit comes back in steps of a quarter of the window, not per chunk', async () => {
+    const { out, state, wire, counts } = await counted(8, { chunks: 256, chunkBytes: 1000, windowBytes: 16_000 }, { delayMs: 1 });
+    expect(out.ok).toBe(true);
+    expect(state).toMatchObject({ chunks: 256, bytes: 256_000, ended: true, crc: (out as { crc: number }).crc });
+    // A quarter of the window is 4 chunks: 64 batches and about as many credits, against 256 each a chunk at a time.
+    expect(wire.data).toBe(256);
+    expect(counts.chunksSent).toBe(256);
+    expect(counts.batches).toBeLessThanOrEqual(70);
+    expect(wire.credit).toBeLessThanOrEqual(70);
+  });
+
+  it('a chunk that needs credit below the step still gets it once the receiver has consumed everything', async () => {
+    // A 4,000-byte window grants in steps of 1,000: after the 500-byte chunk only a grant of what
+    // is left (500) lets the 3,800-byte chunk go; without it the sender would wait out its idle timeout.
+    const sizes = [500, 3_800, 200, 3_900, 100];
+    const { out, state } = await counted(9, { chunks: 0, chunkBytes: 0, windowBytes: 4_000, sizes }, { delayMs: 3 });
+    expect(out.ok).toBe(true);
+    expect(state).toMatchObject({ chunks: 5, bytes: 8_500, ended: true, crc: (out as { crc: number }).crc });
+  });
+
+  it('chunks written before the sender aborts reach the receiver before the abort', async () => {
+    // 3 chunks of 100 bytes are less than a batch (500 of a 2,000-byte window): they wait to be sent when the abort comes.
+    const { out, state, counts } = await counted(10, { chunks: 10, chunkBytes: 100, windowBytes: 2_000, abortAfter: 3 });
+    expect(out).toMatchObject({ ok: false, wrote: 3 });
+    expect(state).toMatchObject({ chunks: 3, bytes: 300, ended: false, error: 'sender gave up' });
+    expect(counts.batches).toBe(1);
   });
 
   it('a crashed receiver node fails the sender (crash detection on)', async () => {
