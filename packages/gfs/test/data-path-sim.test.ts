@@ -245,6 +245,33 @@ describe('data path on the simulator', () => {
     }
   });
 
+  it("a chunkserver a lease went out without, back with the raised version after a master restart, is never named a replica with its stale bytes: the restarted master knows a version newer than cs1's", async () => {
+    const cell = simCell(20, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    // cs1's messages to the master are lost: the raise reaches it, the lease goes out without it
+    cell.sim.partition(['cs1'], ['m'], { oneWay: true });
+    const data = bytes(20_000, 3);
+    await client.write('/f', 0, data);
+    const { handle } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    const held = await cell.sim.call(cell.servers.get('cs1')!, { type: 'chunk-info', handle });
+    expect(held?.lengthBytes).toBe(0);
+    // the master restarts (forgetting all it learned in memory), then cs1 reports again
+    cell.sim.crash('m');
+    cell.sim.restart('m');
+    cell.sim.heal();
+    await cell.sim.runFor(1000);
+    const after = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    // every replica the master names holds the write (cs1's copy is stale: deleted, and maybe cloned again)
+    expect(after.replicas.length).toBeGreaterThan(1);
+    for (const server of after.replicas) {
+      const got = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length });
+      expect({ server, same: same(got, data) }).toEqual({ server, same: true });
+    }
+    expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
+  });
+
   it("a clone order to a server holding a stale copy at the order's version and length replaces it: the copy missed a lease's overwrite, so its bytes are not the source's", async () => {
     const cell = simCell(20, config, ['A', 'B', 'C']);
     const client = cell.client('c1');
