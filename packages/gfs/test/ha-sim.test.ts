@@ -298,7 +298,6 @@ describe('GFS master high availability in the simulator', () => {
     // right after cs1 reports to the new master (a clone may give it a fresh copy later)
     await until(sleeper, 'cs1 reported to the new master', async () => (await cell.client.call({ type: 'status' })).servers.some((s) => s.id === 'cs1'));
     const after = await sleeper.drive(cell.client.call({ type: 'locate', path: '/f', index: 0 }));
-    console.log(JSON.stringify(after), JSON.stringify(await sleeper.drive(sim.ask(cell.chunkservers.get('cs1')!, { type: 'inspect' }))));
     expect(after.replicas.length).toBeGreaterThan(1);
     for (const server of after.replicas) {
       const held = await sleeper.drive(sim.ask(cell.chunkservers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length }));
