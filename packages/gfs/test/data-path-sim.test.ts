@@ -272,6 +272,36 @@ describe('data path on the simulator', () => {
     expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
   });
 
+  it('a raise logged before a master restart is not raised again from older replicas when the server it reached (the only one holding the acknowledged write) has lost its copy since: the chunk has no replica rather than one without the write', async () => {
+    const cell = simCell(24, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    await client.write('/f', 0, bytes(100, 1));
+    await cell.sim.runFor(config.leaseMs + 100); // the next write needs a new lease
+    // cs2 and cs3 are cut off from the master: the raise reaches cs1 only, and the write lands on cs1 alone
+    cell.sim.partition(['cs2', 'cs3'], ['m']);
+    const data = bytes(20_000, 2);
+    await client.write('/f', 0, data);
+    const { handle } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    cell.sim.crash('m');
+    cell.sim.restart('m');
+    // cs1 loses its copy (as a bad one is deleted); cs2 and cs3 come back with the older version
+    cell.sim.tell(cell.servers.get('cs1')!, { type: 'delete-chunks', handles: [handle] });
+    cell.sim.heal();
+    await cell.sim.runFor(3000);
+    const after = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    for (const server of after.replicas) {
+      const got = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length });
+      expect({ server, same: same(got, data) }).toEqual({ server, same: true });
+    }
+    const read = await client.read('/f', 0, data.length).then(
+      (got) => (same(got, data) ? 'the write' : 'other bytes'),
+      () => 'an error',
+    );
+    expect(read).not.toBe('other bytes');
+  });
+
   it("a clone order to a server holding a stale copy at the order's version and length replaces it: the copy missed a lease's overwrite, so its bytes are not the source's", async () => {
     const cell = simCell(20, config, ['A', 'B', 'C']);
     const client = cell.client('c1');
