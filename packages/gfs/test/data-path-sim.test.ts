@@ -3,7 +3,7 @@ import { forEachSeed, withSeed, type SimSend } from '@actorfs/actors/testing';
 import { GfsClient } from '../src/client/api.ts';
 import type { ClientMsg } from '../src/client/protocol.ts';
 import type { MasterMsg } from '../src/protocol.ts';
-import { simCell } from './fixtures/sim-cell.ts';
+import { simCell, type SimCell } from './fixtures/sim-cell.ts';
 
 const config = {
   chunkSizeBytes: 64 * 1024,
@@ -23,6 +23,16 @@ const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length:
 /** A chunkserver's read answers in pieces (one per block): compared joined. */
 const same = (a: Uint8Array | Uint8Array[], b: Uint8Array): boolean => (Array.isArray(a) ? Buffer.concat(a) : Buffer.from(a)).equals(Buffer.from(b));
 const CHUNK = 64 * 1024;
+
+/** Checks that every replica the master names for /f's first chunk holds `data` at its start, and that it names at least `min`. */
+async function namedReplicasHold(cell: SimCell, data: Uint8Array, min: number): Promise<void> {
+  const { handle, version, replicas } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+  expect(replicas.length).toBeGreaterThanOrEqual(min);
+  for (const server of replicas) {
+    const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version, offset: 0, length: data.length });
+    expect({ server, same: same(held, data) }).toEqual({ server, same: true });
+  }
+}
 const record = (i: number): Uint8Array => new Uint8Array(1000).fill(i + 1);
 
 /**
@@ -237,12 +247,7 @@ describe('data path on the simulator', () => {
     cell.sim.heal();
     await cell.sim.runFor(1000);
     // every replica the master names holds the write (cs1's copy is stale: deleted, and cloned again later)
-    const after = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
-    expect(after.replicas.length).toBeGreaterThan(1);
-    for (const server of after.replicas) {
-      const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length });
-      expect({ server, same: same(held, data) }).toEqual({ server, same: true });
-    }
+    await namedReplicasHold(cell, data, 2);
   });
 
   it("a chunkserver a lease went out without, back with the raised version after a master restart, is never named a replica with its stale bytes: the restarted master knows a version newer than cs1's", async () => {
@@ -262,13 +267,8 @@ describe('data path on the simulator', () => {
     cell.sim.restart('m');
     cell.sim.heal();
     await cell.sim.runFor(1000);
-    const after = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
     // every replica the master names holds the write (cs1's copy is stale: deleted, and maybe cloned again)
-    expect(after.replicas.length).toBeGreaterThan(1);
-    for (const server of after.replicas) {
-      const got = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length });
-      expect({ server, same: same(got, data) }).toEqual({ server, same: true });
-    }
+    await namedReplicasHold(cell, data, 2);
     expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
   });
 
@@ -290,11 +290,7 @@ describe('data path on the simulator', () => {
     cell.sim.tell(cell.servers.get('cs1')!, { type: 'delete-chunks', handles: [handle] });
     cell.sim.heal();
     await cell.sim.runFor(3000);
-    const after = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
-    for (const server of after.replicas) {
-      const got = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length });
-      expect({ server, same: same(got, data) }).toEqual({ server, same: true });
-    }
+    await namedReplicasHold(cell, data, 0);
     const read = await client.read('/f', 0, data.length).then(
       (got) => (same(got, data) ? 'the write' : 'other bytes'),
       () => 'an error',
