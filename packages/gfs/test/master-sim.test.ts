@@ -453,6 +453,18 @@ describe('master on the simulator', () => {
     expect(lease).toMatchObject({ handle, version: 2, replicas: ['cs1', 'cs2', 'cs3'] });
   });
 
+  it("a lease request joining a stalled grant (its replicas all dead) is answered by the master within the grant timeout, not left to the client's own ask timeout", async () => {
+    const sim = new SimCluster({ seed: 16 });
+    const master = bootMaster(sim)();
+    const servers = bootChunkservers(sim, master, ['A', 'B', 'C']);
+    await fileWithChunk(sim, master);
+    for (const cs of servers.keys()) sim.crash(cs);
+    await expect(sim.call(master, { type: 'lease', path: '/f', index: 0 })).rejects.toThrow(/no replica answered the version raise yet; ask again/);
+    await sim.runFor(1500); // every chunkserver taken for dead: the grant is stalled
+    // the client would wait 20 s; the master answers it at the grant's next timeout (500 ms)
+    await expect(sim.call(master, { type: 'lease', path: '/f', index: 0 }, { timeoutMs: 20_000 })).rejects.toThrow(/no replica answered the version raise yet; ask again/);
+  });
+
   it('a master that restarts after logging a version raise no replica got keeps the older replicas and, all of them reporting, raises the chunk again from them', async () => {
     const sim = new SimCluster({ seed: 15 });
     const master = bootMaster(sim);
