@@ -3,7 +3,7 @@ import { forEachSeed, withSeed, type SimSend } from '@actorfs/actors/testing';
 import { GfsClient } from '../src/client/api.ts';
 import type { ClientMsg } from '../src/client/protocol.ts';
 import type { MasterMsg } from '../src/protocol.ts';
-import { simCell } from './fixtures/sim-cell.ts';
+import { simCell, type SimCell } from './fixtures/sim-cell.ts';
 
 const config = {
   chunkSizeBytes: 64 * 1024,
@@ -23,6 +23,16 @@ const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length:
 /** A chunkserver's read answers in pieces (one per block): compared joined. */
 const same = (a: Uint8Array | Uint8Array[], b: Uint8Array): boolean => (Array.isArray(a) ? Buffer.concat(a) : Buffer.from(a)).equals(Buffer.from(b));
 const CHUNK = 64 * 1024;
+
+/** Checks that every replica the master names for /f's first chunk holds `data` at its start, and that it names at least `min`. */
+async function namedReplicasHold(cell: SimCell, data: Uint8Array, min: number): Promise<void> {
+  const { handle, version, replicas } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+  expect(replicas.length).toBeGreaterThanOrEqual(min);
+  for (const server of replicas) {
+    const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version, offset: 0, length: data.length });
+    expect({ server, same: same(held, data) }).toEqual({ server, same: true });
+  }
+}
 const record = (i: number): Uint8Array => new Uint8Array(1000).fill(i + 1);
 
 /**
@@ -220,7 +230,7 @@ describe('data path on the simulator', () => {
     expect(same(await cell.sim.call(cell.servers.get('cs3')!, { type: 'read', handle, offset: 0, length: 100 }), data)).toBe(true);
   });
 
-  it('a chunkserver taken for dead while a version raise awaited it is stale when it comes back holding the raised version: the lease went out without it, so it missed the writes made under that lease', async () => {
+  it('a chunkserver taken for dead while a version raise awaited it is stale when it comes back holding the raised version: the version was raised again without it before the lease went out, so it holds none the writes were made at', async () => {
     const cell = simCell(20, config, ['A', 'B', 'C']);
     const client = cell.client('c1');
     await cell.sim.runFor(300);
@@ -229,20 +239,63 @@ describe('data path on the simulator', () => {
     cell.sim.partition(['cs1'], ['m'], { oneWay: true });
     const data = bytes(20_000, 3);
     // the new chunk is placed on all three; the raise reaches cs1, but the grant, no answer from it,
-    // goes ahead with cs2 and cs3 once cs1 is taken for dead, and the write is applied on them
+    // raises the version again on cs2 and cs3 once cs1 is taken for dead, and the write is applied on them
     await client.write('/f', 0, data);
     const { handle, version, replicas } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
     expect(replicas).toEqual(['cs2', 'cs3']);
-    expect(await cell.sim.call(cell.servers.get('cs1')!, { type: 'chunk-info', handle })).toEqual({ version, lengthBytes: 0 });
+    expect(await cell.sim.call(cell.servers.get('cs1')!, { type: 'chunk-info', handle })).toEqual({ version: version - 1, lengthBytes: 0 });
     cell.sim.heal();
     await cell.sim.runFor(1000);
     // every replica the master names holds the write (cs1's copy is stale: deleted, and cloned again later)
-    const after = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
-    expect(after.replicas.length).toBeGreaterThan(1);
-    for (const server of after.replicas) {
-      const held = await cell.sim.call(cell.servers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length });
-      expect({ server, same: same(held, data) }).toEqual({ server, same: true });
-    }
+    await namedReplicasHold(cell, data, 2);
+  });
+
+  it("a chunkserver a lease went out without, back with the raised version after a master restart, is never named a replica with its stale bytes: the restarted master knows a version newer than cs1's", async () => {
+    const cell = simCell(20, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    // cs1's messages to the master are lost: the raise reaches it, the lease goes out without it
+    cell.sim.partition(['cs1'], ['m'], { oneWay: true });
+    const data = bytes(20_000, 3);
+    await client.write('/f', 0, data);
+    const { handle } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    const held = await cell.sim.call(cell.servers.get('cs1')!, { type: 'chunk-info', handle });
+    expect(held?.lengthBytes).toBe(0);
+    // the master restarts (forgetting all it learned in memory), then cs1 reports again
+    cell.sim.crash('m');
+    cell.sim.restart('m');
+    cell.sim.heal();
+    await cell.sim.runFor(1000);
+    // every replica the master names holds the write (cs1's copy is stale: deleted, and maybe cloned again)
+    await namedReplicasHold(cell, data, 2);
+    expect(same(await client.read('/f', 0, data.length), data)).toBe(true);
+  });
+
+  it('a raise logged before a master restart is not raised again from older replicas when the server it reached (the only one holding the acknowledged write) has lost its copy since: the chunk has no replica rather than one without the write', async () => {
+    const cell = simCell(24, config, ['A', 'B', 'C']);
+    const client = cell.client('c1');
+    await cell.sim.runFor(300);
+    await client.create('/f');
+    await client.write('/f', 0, bytes(100, 1));
+    await cell.sim.runFor(config.leaseMs + 100); // the next write needs a new lease
+    // cs2 and cs3 are cut off from the master: the raise reaches cs1 only, and the write lands on cs1 alone
+    cell.sim.partition(['cs2', 'cs3'], ['m']);
+    const data = bytes(20_000, 2);
+    await client.write('/f', 0, data);
+    const { handle } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
+    cell.sim.crash('m');
+    cell.sim.restart('m');
+    // cs1 loses its copy (as a bad one is deleted); cs2 and cs3 come back with the older version
+    cell.sim.tell(cell.servers.get('cs1')!, { type: 'delete-chunks', handles: [handle] });
+    cell.sim.heal();
+    await cell.sim.runFor(3000);
+    await namedReplicasHold(cell, data, 0);
+    const read = await client.read('/f', 0, data.length).then(
+      (got) => (same(got, data) ? 'the write' : 'other bytes'),
+      () => 'an error',
+    );
+    expect(read).not.toBe('other bytes');
   });
 
   it("a clone order to a server holding a stale copy at the order's version and length replaces it: the copy missed a lease's overwrite, so its bytes are not the source's", async () => {
@@ -260,6 +313,9 @@ describe('data path on the simulator', () => {
     const { handle, version, replicas } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
     expect(replicas).not.toContain('cs1');
     const cs1 = cell.servers.get('cs1')!;
+    // (the master raised the version again without cs1; a raise of it reaching cs1 late gives cs1 the order's version)
+    cell.sim.tell(cs1, { type: 'raise-version', handle, version });
+    await cell.sim.runFor(100);
     expect(await cell.sim.call(cs1, { type: 'chunk-info', handle })).toEqual({ version, lengthBytes: first.length });
     const source = cell.servers.get(replicas[0]!)!;
     cell.sim.tell(cs1, { type: 'clone', handle, version, source });

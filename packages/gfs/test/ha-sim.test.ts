@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { AskTimeoutError } from '@actorfs/actors';
+import { AskTimeoutError, decode } from '@actorfs/actors';
 import { SimCluster, type SimSend, Sleeper } from '@actorfs/actors/testing';
 import { HaMasterClient, type Asker } from '../src/ha/master-client.ts';
 import { ClientSession, LsClient, type Sequencer } from '@actorfs/lockservice';
@@ -270,6 +270,70 @@ describe('GFS master high availability in the simulator', () => {
     expect(names).toEqual(['after', 'f', ...Array.from({ length: 10 }, (_, i) => `g${i}`)].sort());
     await until(sleeper, 'the new master knows the chunk replicas', async () => (await cell.client.call({ type: 'locate', path: '/d/f', index: 0 })).replicas.length === 3);
     expect((await sleeper.drive(cell.client.call({ type: 'locate', path: '/d/f', index: 0 }))).handle).toBe(handle);
+  });
+
+  it('a version raise reaches no chunkserver before the in-sync backup has synced the raised version: a master taking over knows every version a server may hold', async () => {
+    const raises: Array<{ version: number; onBackup: boolean }> = [];
+    let backupNode: string | undefined;
+    /** Whether the backup's synced log holds the set-version record of `handle` at `version`. */
+    const onBackup = (handle: number, version: number): boolean =>
+      [...sim.store(backupNode!).range({ start: [], end: ['\uffff'] })].some(([, v]) => {
+        const r = decode(v) as { type?: unknown; handle?: unknown; version?: unknown } | null;
+        return r?.type === 'set-version' && r.handle === handle && r.version === version;
+      });
+    const sim = new SimCluster({
+      seed: 9,
+      fsyncMs: [20, 20], // the backup's commit ends well after the master's own
+      onSend: (s: SimSend) => {
+        const b = s.body as { type?: string; handle?: number; version?: number };
+        if (b.type === 'raise-version' && backupNode) raises.push({ version: b.version!, onBackup: onBackup(b.handle!, b.version!) });
+      },
+    });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { shadows: [] });
+    const { backup } = await backupInSync(sim, sleeper, cell);
+    await until(sleeper, 'chunkservers reported', async () => (await cell.client.call({ type: 'status' })).servers.length === 3);
+    await sleeper.drive(cell.client.call({ type: 'create', path: '/d/f' }));
+    await sleeper.drive(cell.client.call({ type: 'add-chunk', path: '/d/f' }));
+    await until(sleeper, 'replicas known', async () => (await cell.client.call({ type: 'locate', path: '/d/f', index: 0 })).replicas.length === 3);
+    await sleeper.drive(sleeper.sleep(1000)); // the first master waits out a lease before granting one
+    backupNode = backup.name;
+    const lease = await sleeper.drive(cell.client.call({ type: 'lease', path: '/d/f', index: 0 }));
+    expect(raises.map((r) => r.version)).toEqual([lease.version, lease.version, lease.version]);
+    expect(raises.every((r) => r.onBackup)).toBe(true);
+  });
+
+  it("a chunkserver a lease went out without, back with the raised version after a failover, is never named a replica with its stale bytes: the new master knows a version newer than its", async () => {
+    // the grant waits for cs1 past the time cs1 is taken for dead (serverTimeoutMs 600 ms): it goes out without it
+    const config = { ...HA_GFS_CONFIG, leaseGrantTimeoutMs: 1000 };
+    const sim = new SimCluster({ seed: 21 });
+    const sleeper = new Sleeper(sim);
+    const cell = haCell(sim, sleeper, { config });
+    const session = sim.spawn('c', GfsClientSession, { master: cell.replicas[0]!.ref, config, ha: { lock: cell.lock } }, { name: 'gfs-client' });
+    await until(sleeper, 'chunkservers reported', async () => (await cell.client.call({ type: 'status' })).servers.length === 3);
+    await sleeper.drive(sim.ask(session, { type: 'create', path: '/f' }, { timeoutMs: 60_000 }));
+    await sleeper.drive(cell.client.call({ type: 'add-chunk', path: '/f' }));
+    await until(sleeper, 'replicas known', async () => (await cell.client.call({ type: 'locate', path: '/f', index: 0 })).replicas.length === 3);
+    await sleeper.drive(sleeper.sleep(1000)); // the first master too waits out a lease before granting one
+    // cs1's messages to the master replicas are lost: the raise reaches it, the lease goes out without it
+    sim.partition(['cs1'], cell.replicas.map((r) => r.name), { oneWay: true });
+    const data = Uint8Array.from({ length: 20_000 }, (_, i) => (i * 7) & 0xff);
+    await sleeper.drive(sim.ask(session, { type: 'write', path: '/f', offset: 0, data }, { timeoutMs: 60_000 }), 60_000);
+    const { handle } = await sleeper.drive(cell.client.call({ type: 'locate', path: '/f', index: 0 }));
+    expect((await sleeper.drive(sim.ask(cell.chunkservers.get('cs1')!, { type: 'chunk-info', handle })))?.lengthBytes).toBe(0);
+    const first = (await sleeper.drive(masterReplica(sim, cell)))!;
+    sim.crash(first);
+    await sleeper.drive(mutate(cell.client, { type: 'create', path: '/g' }));
+    expect(await sleeper.drive(masterReplica(sim, cell))).not.toBe(first);
+    sim.heal();
+    // right after cs1 reports to the new master (a clone may give it a fresh copy later)
+    await until(sleeper, 'cs1 reported to the new master', async () => (await cell.client.call({ type: 'status' })).servers.some((s) => s.id === 'cs1'));
+    const after = await sleeper.drive(cell.client.call({ type: 'locate', path: '/f', index: 0 }));
+    expect(after.replicas.length).toBeGreaterThan(1);
+    for (const server of after.replicas) {
+      const held = await sleeper.drive(sim.ask(cell.chunkservers.get(server)!, { type: 'read-data', handle, version: after.version, offset: 0, length: data.length }));
+      expect({ server, same: Buffer.concat(held).equals(Buffer.from(data)) }).toEqual({ server, same: true });
+    }
   });
 
   it('a new master grants no chunk lease until the longest lease a deposed master could have granted has run out', async () => {

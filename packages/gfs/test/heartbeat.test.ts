@@ -43,7 +43,7 @@ describe("a heartbeat's step (the master's order of steps, no I/O)", () => {
     s.locations.addReplica('cs2', 1, 3);
     s.locations.addReplica('cs2', 2, 3);
     s.locations.addReplica('cs2', 3, 3);
-    s.grants.start(2, 3, ['cs1'], undefined, { type: 'raise-version', handle: 2, version: 3 });
+    s.grants.start(2, 3, ['cs1'], [], { type: 'raise-version', handle: 2, version: 3 });
     s.clones.started(3, { source: 'cs2', target: 'cs1', startedMs: 900 });
     const e = stepHeartbeat(heartbeat('cs1', [1, 2, 3, 4].map((h) => ({ handle: h, version: 2 })).concat({ handle: 7, version: 1 })), s, timing, false);
     // 1 is stale; 2 is late to a raise; 3 is being cloned here; 4 has no copy at version 3 anywhere; 7 is no chunk of a file
@@ -53,8 +53,8 @@ describe("a heartbeat's step (the master's order of steps, no I/O)", () => {
 
   it('adopts a replica ahead of the master (it failed while granting), and takes the server into a stalled grant it reports the version for', () => {
     const s = state({ 1: 2, 5: 4 });
-    s.grants.start(5, 4, ['cs2'], undefined, { type: 'raise-version', handle: 5, version: 4 });
-    expect(s.grants.timedOut(5, () => false)).toEqual({ kind: 'stalled', failed: [] });
+    s.grants.start(5, 4, ['cs2'], [], { type: 'raise-version', handle: 5, version: 4 });
+    expect(s.grants.timedOut(5, () => false)).toEqual({ kind: 'stalled', failed: [], first: true });
     const e = stepHeartbeat(heartbeat('cs1', [{ handle: 1, version: 3 }, { handle: 5, version: 3 }]), s, timing, false);
     expect(e.adopt).toEqual([{ handle: 1, version: 3 }]);
     expect(e.grantOrders).toEqual([5]);

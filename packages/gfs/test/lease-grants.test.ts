@@ -59,15 +59,15 @@ describe('a lease request', () => {
 describe('a lease grant waits for its raise to be persisted', () => {
   it('goes to a replica that raised and is live at the new version, once none is awaited; the others are late, not stale', () => {
     const g = new LeaseGrants(4);
-    g.start(7, 3, ['cs1', 'cs2', 'cs3'], waiter(1), raise(7, 3));
+    g.start(7, 3, ['cs1', 'cs2', 'cs3'], [waiter(1)], raise(7, 3));
     g.wait(7, waiter(2));
     expect(g.raised('cs2', 7, 2, true)).toBe('ignored'); // an older raise's answer
     expect(g.raised('cs2', 7, 3, true)).toBe('wait');
     expect(g.raised('cs2', 7, 3, true)).toBe('ignored'); // a duplicate
     expect(g.raised('cs3', 7, 3, true)).toBe('wait');
     expect(g.timedOut(7, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'finish' });
-    // cs3 died since it raised: the lease goes to cs2
-    expect(g.finish(7, ['cs2'], false, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'lease', primary: 'cs2', version: 3, waiters: [waiter(1), waiter(2)] });
+    // the primary is one that raised and is live at version 3; cs1, still awaited, is late (see raise-again below for the dead)
+    expect(g.finish(7, ['cs2', 'cs3'], false, alive('cs1', 'cs2', 'cs3'))).toEqual({ kind: 'lease', primary: 'cs2', version: 3, waiters: [waiter(1), waiter(2)] });
     expect(g.has(7)).toBe(false);
     expect(g.unanswered(7, 3)).toEqual(['cs1']);
     expect(g.unanswered(7, 4)).toEqual([]);
@@ -81,17 +81,17 @@ describe('a lease grant waits for its raise to be persisted', () => {
 
   it('a snapshot during the grant, or no raised replica left alive, gives no lease', () => {
     const g = new LeaseGrants(4);
-    g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));
+    g.start(1, 2, ['cs1'], [waiter(1)], raise(1, 2));
     expect(g.raised('cs1', 1, 2, true)).toBe('done');
     expect(g.finish(1, ['cs1'], true, alive('cs1'))).toEqual({ kind: 'shared', waiters: [waiter(1)] });
-    g.start(2, 2, ['cs1'], waiter(2), raise(2, 2));
+    g.start(2, 2, ['cs1'], [waiter(2)], raise(2, 2));
     g.raised('cs1', 2, 2, true);
     expect(g.finish(2, [], false, alive('cs1'))).toEqual({ kind: 'no-replica', version: 2, waiters: [waiter(2)] });
   });
 
   it('an answer from a server taken for dead is awaited no more but does not count as raised', () => {
     const g = new LeaseGrants(4);
-    g.start(1, 2, ['cs1', 'cs2'], waiter(1), raise(1, 2));
+    g.start(1, 2, ['cs1', 'cs2'], [waiter(1)], raise(1, 2));
     expect(g.raised('cs1', 1, 2, false)).toBe('ignored');
     expect(g.get(1)!.awaiting).toEqual(new Set(['cs2']));
     expect(g.get(1)!.raised).toEqual([]);
@@ -99,9 +99,9 @@ describe('a lease grant waits for its raise to be persisted', () => {
 
   it('with no replica raised at the timeout the waiters fail and the raise goes again to the live ones; with none alive it waits for a report of the version it raised from', () => {
     const g = new LeaseGrants(4);
-    g.start(1, 5, ['cs1', 'cs2'], waiter(1), raise(1, 5));
+    g.start(1, 5, ['cs1', 'cs2'], [waiter(1)], raise(1, 5));
     expect(g.timedOut(1, alive('cs2'))).toEqual({ kind: 'again', failed: [waiter(1)], resendTo: ['cs2'] });
-    expect(g.timedOut(1, alive())).toEqual({ kind: 'stalled', failed: [] });
+    expect(g.timedOut(1, alive())).toEqual({ kind: 'stalled', failed: [], first: true });
     // a report at version 4 takes the server in; one at another version, or a second time, does not
     expect(g.takeIn('cs3', [{ handle: 1, version: 3 }])).toEqual([]);
     expect(g.takeIn('cs3', [{ handle: 1, version: 4 }, { handle: 9, version: 4 }])).toEqual([1]);
@@ -112,8 +112,8 @@ describe('a lease grant waits for its raise to be persisted', () => {
 
   it('a stalled copy after a snapshot takes in a server reporting the shared chunk it copies, at exactly the snapshot\'s version', () => {
     const g = new LeaseGrants(4);
-    g.start(8, 3, ['cs1'], waiter(1), { type: 'copy-chunk', from: 5, fromVersion: 2, to: 8, version: 3 });
-    expect(g.timedOut(8, alive())).toEqual({ kind: 'stalled', failed: [waiter(1)] });
+    g.start(8, 3, ['cs1'], [waiter(1)], { type: 'copy-chunk', from: 5, fromVersion: 2, to: 8, version: 3 });
+    expect(g.timedOut(8, alive())).toEqual({ kind: 'stalled', failed: [waiter(1)], first: true });
     // the copy (chunk 8) is held by none: the shared chunk 5 at version 2 is what counts, not one raised since
     expect(g.takeIn('cs1', [{ handle: 8, version: 2 }, { handle: 5, version: 1 }])).toEqual([]);
     expect(g.takeIn('cs1', [{ handle: 5, version: 3 }])).toEqual([]);
@@ -124,7 +124,7 @@ describe('a lease grant waits for its raise to be persisted', () => {
 
   it('a server refusing a copy is awaited no more (nor sent the order again); the shared chunk counts as being copied while the copy\'s grant runs', () => {
     const g = new LeaseGrants(4);
-    g.start(8, 3, ['cs1', 'cs2', 'cs3'], waiter(1), { type: 'copy-chunk', from: 5, fromVersion: 2, to: 8, version: 3 });
+    g.start(8, 3, ['cs1', 'cs2', 'cs3'], [waiter(1)], { type: 'copy-chunk', from: 5, fromVersion: 2, to: 8, version: 3 });
     expect(g.copyingFrom(5)).toBe(true);
     expect(g.copyingFrom(8)).toBe(false);
     expect(g.refused('cs1', 8)).toBe('wait');
@@ -140,7 +140,7 @@ describe('a lease grant waits for its raise to be persisted', () => {
   it("a copy is in flight while a server holds its order; once every server refused it, it is stalled and can be aimed at the shared chunk's new version, taking in servers that report that one", () => {
     const g = new LeaseGrants(4);
     const copyOrder = (fromVersion: number, version: number) => ({ type: 'copy-chunk' as const, from: 5, fromVersion, to: 8, version });
-    g.start(8, 3, ['cs1'], waiter(1), copyOrder(2, 3));
+    g.start(8, 3, ['cs1'], [waiter(1)], copyOrder(2, 3));
     expect(g.copiesFrom(5)).toEqual([{ copy: 8, stalled: false }]);
     expect(() => g.reaim(8, 4, copyOrder(3, 4))).toThrow(/no stalled copy/);
     expect(g.refused('cs1', 8)).toBe('wait');
@@ -156,39 +156,50 @@ describe('a lease grant waits for its raise to be persisted', () => {
     expect(g.raised('cs2', 8, 4, true)).toBe('done');
   });
 
-  it('a server the grant went on without, unanswered and dead, is distrusted at the granted version (it may hold it without the writes made under the lease) until it is taken in again or copied anew', () => {
+  it('a lease goes out only if the primary forwards to every server the order went to: one taken for dead before or after it answered has the version raised again on the live replicas, with the waiters carried over', () => {
     const g = new LeaseGrants(4);
     // cs3 answers only once taken for dead; cs2 is dead at the timeout; cs4 is late but alive
-    g.start(1, 2, ['cs1', 'cs2', 'cs3', 'cs4'], waiter(1), raise(1, 2));
+    g.start(1, 2, ['cs1', 'cs2', 'cs3', 'cs4'], [waiter(1)], raise(1, 2));
     expect(g.raised('cs1', 1, 2, true)).toBe('wait');
     expect(g.raised('cs3', 1, 2, false)).toBe('ignored');
     expect(g.timedOut(1, alive('cs1', 'cs4'))).toEqual({ kind: 'finish' });
-    expect(g.finish(1, ['cs1'], false, alive('cs1', 'cs4'))).toMatchObject({ kind: 'lease', primary: 'cs1' });
-    expect(['cs1', 'cs2', 'cs3', 'cs4'].map((id) => g.distrusts(id, 1, 2))).toEqual([false, true, true, false]);
-    expect(g.distrusts('cs2', 1, 1)).toBe(false); // an older report is merely stale
-    expect(g.unanswered(1, 2)).toEqual(['cs4']);
-    // the late cs4 dies: the primary no longer reaches it, so it is distrusted too
-    g.serverDied('cs4');
+    expect(g.finish(1, ['cs1'], false, alive('cs1', 'cs4'))).toEqual({ kind: 'raise-again', version: 3, targets: ['cs1'], left: ['cs2', 'cs3'], waiters: [waiter(1)] });
     expect(g.unanswered(1, 2)).toEqual([]);
-    expect(g.distrusts('cs4', 1, 2)).toBe(true);
-    // a clone made anew counts again
-    g.copiedTo('cs2', 1);
-    expect(g.distrusts('cs2', 1, 2)).toBe(false);
-    // within a running grant, a dropped server taken in again is no longer dropped
-    g.start(5, 3, ['cs1'], waiter(2), raise(5, 3));
-    expect(g.timedOut(5, alive())).toEqual({ kind: 'stalled', failed: [waiter(2)] });
-    expect(g.takeIn('cs1', [{ handle: 5, version: 2 }])).toEqual([5]);
-    expect(g.raised('cs1', 5, 3, true)).toBe('done');
-    g.finish(5, ['cs1'], false, alive('cs1'));
-    expect(g.distrusts('cs1', 5, 3)).toBe(false);
+    // a server that raised but died before the finish is left behind too
+    g.start(2, 2, ['cs1', 'cs2'], [], raise(2, 2));
+    g.raised('cs1', 2, 2, true);
+    g.raised('cs2', 2, 2, true);
+    expect(g.finish(2, ['cs1'], false, alive('cs1'))).toMatchObject({ kind: 'raise-again', version: 3, targets: ['cs1'], left: ['cs2'] });
+    // one that refused a copy order holds no copy: it is not left behind
+    g.start(8, 3, ['cs1', 'cs2'], [], { type: 'copy-chunk', from: 5, fromVersion: 2, to: 8, version: 3 });
+    g.raised('cs1', 8, 3, true);
+    expect(g.refused('cs2', 8)).toBe('done');
+    expect(g.finish(8, ['cs1'], false, alive('cs1'))).toMatchObject({ kind: 'lease', primary: 'cs1' });
+    // with only a late server alive beside the primary, the lease goes out and the primary forwards to it
+    g.start(3, 2, ['cs1', 'cs4'], [], raise(3, 2));
+    g.raised('cs1', 3, 2, true);
+    expect(g.finish(3, ['cs1'], false, alive('cs1', 'cs4'))).toMatchObject({ kind: 'lease', primary: 'cs1' });
+    expect(g.unanswered(3, 2)).toEqual(['cs4']);
+    // the late cs4 dies: the lease is to be revoked (the next one raises the version without it)
+    expect(g.serverDied('cs4')).toEqual([3]);
+    expect(g.unanswered(3, 2)).toEqual([]);
+    expect(g.serverDied('cs4')).toEqual([]);
+  });
+
+  it('a stalled grant says so at its first timeout only, and fails the clients that joined it at each', () => {
+    const g = new LeaseGrants(4);
+    g.start(1, 2, ['cs1'], [waiter(1)], raise(1, 2));
+    expect(g.timedOut(1, alive())).toEqual({ kind: 'stalled', failed: [waiter(1)], first: true });
+    g.wait(1, waiter(2));
+    expect(g.timedOut(1, alive())).toEqual({ kind: 'stalled', failed: [waiter(2)], first: false });
   });
 
   it('waiters are bounded, and leaving office ends every grant and hands back their waiters', () => {
     const g = new LeaseGrants(2);
-    g.start(1, 2, ['cs1'], waiter(1), raise(1, 2));
+    g.start(1, 2, ['cs1'], [waiter(1)], raise(1, 2));
     g.wait(1, waiter(2));
     expect(() => g.wait(1, waiter(3))).toThrow(/2 clients already wait/);
-    g.start(2, 2, ['cs1'], undefined, raise(2, 2));
+    g.start(2, 2, ['cs1'], [], raise(2, 2));
     expect(g.clear()).toEqual([waiter(1), waiter(2)]);
     expect(g.has(1) || g.has(2)).toBe(false);
   });

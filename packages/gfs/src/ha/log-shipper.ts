@@ -1,4 +1,4 @@
-import { DeliveryError, type ActorContext, type ReplyHandle } from '@actorfs/actors';
+import { DeliveryError, type ActorContext, type ActorRef, type ReplyHandle } from '@actorfs/actors';
 import type { Sequencer } from '@actorfs/lockservice';
 import { MasterMetadata, type CheckpointPiece } from '../master/metadata.ts';
 import type { OpLog } from '../master/op-log.ts';
@@ -32,11 +32,8 @@ const SILENT_ROUND_TRIPS = 20;
 /** The weight of the smoothed round trip against a new sample. */
 const RTT_SMOOTHING = 0.8;
 
-interface Waiting {
-  seq: number;
-  to: ReplyHandle;
-  value: unknown;
-}
+/** What waits for a record to be replicated: a mutation's reply, or an order naming what the record logged. */
+type Waiting = { seq: number } & ({ kind: 'reply'; to: ReplyHandle; value: unknown } | { kind: 'send'; to: ActorRef<unknown>; msg: unknown });
 
 /**
  * The master's side of log replication. Records go to each replica as soon as they are logged,
@@ -139,7 +136,13 @@ export class LogShipper {
   /** Answers a mutation once its record (the newest now) is everywhere it must be. */
   replyWhenReplicated(to: ReplyHandle | undefined, value: unknown): void {
     if (!to) return;
-    this.waiting.push({ seq: this.opts.log().lastSeq, to, value });
+    this.waiting.push({ seq: this.opts.log().lastSeq, kind: 'reply', to, value });
+    this.release();
+  }
+
+  /** Sends `msg` once the newest record now is everywhere it must be (dropped if this master steps down first). */
+  sendWhenReplicated(to: ActorRef<unknown>, msg: unknown): void {
+    this.waiting.push({ seq: this.opts.log().lastSeq, kind: 'send', to, msg });
     this.release();
   }
 
@@ -229,7 +232,9 @@ export class LogShipper {
 
   /** Every waiting reply fails: this replica is no longer the master (the outcome is unknown to the client). */
   abandon(reason: string): void {
-    for (const w of this.waiting.splice(0)) this.ctx.replyErrorTo(w.to, `the master stepped down before its record was replicated (the mutation may or may not take effect): ${reason}`);
+    for (const w of this.waiting.splice(0)) {
+      if (w.kind === 'reply') this.ctx.replyErrorTo(w.to, `the master stepped down before its record was replicated (the mutation may or may not take effect): ${reason}`);
+    }
   }
 
   /** Backups leaving the in-sync set: still waited for until the file no longer names them. */
@@ -284,7 +289,10 @@ export class LogShipper {
     let n = 0;
     while (n < this.waiting.length && this.waiting[n]!.seq <= committed) n++;
     if (n > 0) this.acknowledgedSeq = this.waiting[n - 1]!.seq;
-    for (const w of this.waiting.splice(0, n)) this.ctx.replyTo(w.to, w.value);
+    for (const w of this.waiting.splice(0, n)) {
+      if (w.kind === 'reply') this.ctx.replyTo(w.to, w.value);
+      else this.ctx.send(w.to, w.msg);
+    }
   }
 
   /** A replica whose log ends at a record we have, from the same master: it continues ours. */

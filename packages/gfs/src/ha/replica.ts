@@ -155,6 +155,11 @@ export class MasterReplicaRole {
     else this.ctx.replyErrorTo(to, new NotMasterError(`${this.me.name} stepped down before the operation was logged; ask the new master`));
   }
 
+  /** Sends `msg` once every in-sync backup and our own log have the newest record; dropped if this replica is not (or stops being) the master first. */
+  sendLogged<M>(to: ActorRef<M>, msg: M): void {
+    this.shipper?.sendWhenReplicated(to as ActorRef<unknown>, msg);
+  }
+
   /** Marks an order to a chunkserver with this master's sequencer. */
   fenced<T extends object>(msg: T): T {
     return this.sequencer && this.serving ? { ...msg, sequencer: this.sequencer } : msg;

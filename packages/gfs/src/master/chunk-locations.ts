@@ -31,23 +31,19 @@ export class ChunkLocations {
   /** Per server, the chunks its last report held at a version older than the master's, and those versions. */
   private readonly older = new Map<ServerId, Map<ChunkHandle, number>>();
 
-  /**
-   * A server's full report replaces what was known of it. `versionOf` is the metadata's version
-   * (undefined: unknown chunk); a report `distrusted` at the current version is stale too (see
-   * LeaseGrants.distrusts).
-   */
-  applyReport(server: ServerId, chunks: readonly ReplicaReport[], versionOf: (h: ChunkHandle) => number | undefined, distrusted: (h: ChunkHandle, version: number) => boolean = () => false): ReportVerdict {
+  /** A server's full report replaces what was known of it. `versionOf` is the metadata's version (undefined: unknown chunk). */
+  applyReport(server: ServerId, chunks: readonly ReplicaReport[], versionOf: (h: ChunkHandle) => number | undefined): ReportVerdict {
     const verdict: ReportVerdict = { orphaned: [], stale: [], ahead: [] };
     const older = new Map<ChunkHandle, number>();
     const before = this.byServer.get(server) ?? new Set<ChunkHandle>();
-    const counts = (c: ReplicaReport): boolean => (versionOf(c.handle) ?? Infinity) <= c.version && !distrusted(c.handle, c.version);
+    const counts = (c: ReplicaReport): boolean => (versionOf(c.handle) ?? Infinity) <= c.version;
     const reported = new Set(chunks.filter(counts).map((c) => c.handle));
     // replicas it no longer holds go (with their leases); the rest are refreshed below, leases kept
     for (const h of before) if (!reported.has(h)) this.removeReplica(server, h);
     for (const { handle, version } of chunks) {
       const current = versionOf(handle);
       if (current === undefined) verdict.orphaned.push(handle);
-      else if (version < current || distrusted(handle, version)) {
+      else if (version < current) {
         verdict.stale.push(handle);
         older.set(handle, version);
       } else {

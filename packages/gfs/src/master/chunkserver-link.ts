@@ -43,10 +43,7 @@ function applyReport(m: MasterHost, msg: Exclude<ChunkserverReport, { type: 'ext
       m.clones.ended(msg.handle);
       m.knownServer(msg.server);
       if (msg.error !== undefined) m.ctx.log.warn('clone failed', { handle: msg.handle, target: msg.server, error: msg.error });
-      else if (m.versionOf(msg.handle) === msg.version) {
-        m.locations.addReplica(msg.server, msg.handle, msg.version);
-        m.grants.copiedTo(msg.server, msg.handle);
-      }
+      else if (m.versionOf(msg.handle) === msg.version) m.locations.addReplica(msg.server, msg.handle, msg.version);
       return;
     }
     case 'heartbeat':
@@ -80,7 +77,7 @@ function heartbeat(m: MasterHost, msg: Heartbeat): void {
   const effects = stepHeartbeat(msg, m, timing, m.ha !== undefined && !m.ha.serving);
   for (const e of effects.extended) tellPrimary(m, e.handle, e.version, e.lease, e.replicas);
   for (const handle of effects.grantOrders) {
-    m.ctx.send(msg.ref, m.grants.get(handle)!.order);
+    m.orderWhenLogged(msg.ref, m.grants.get(handle)!.order);
     armGrantTimer(m, handle);
   }
   // (replicas still recorded at the old version are not handed out from now on; each one's own

@@ -99,7 +99,7 @@ export function stepHeartbeat(msg: Heartbeat, state: HeartbeatState, timing: Hea
       // not extended: the primary's lease runs out and it asks for a new one
     }
   }
-  const verdict = state.locations.applyReport(msg.server, msg.chunks, versionOf, (h, v) => state.grants.distrusts(msg.server, h, v));
+  const verdict = state.locations.applyReport(msg.server, msg.chunks, versionOf);
   for (const { handle } of msg.chunks) state.creating.reported(msg.server, handle);
   state.clones.endedAt(msg.server, msg.cloning ?? [], timing.nowMs, timing.heartbeatIntervalMs);
   effects.grantOrders = state.grants.takeIn(msg.server, msg.chunks);

@@ -63,6 +63,13 @@ export function raiseTargets(live: readonly ServerId[], creating: readonly Serve
  * report it at an older version (`reportedOlder`; a live server's reports are whole, so one that
  * reports no copy, such as a bad one it deleted, holds none). With one of them silent it may hold
  * the new version and writes made under it: none is raised, the chunk waits for it.
+ *
+ * One of them may have held the new version and lost its copy since: that does not make the
+ * others stale. A lease at that version went out only with its primary forwarding to every server
+ * of the raise (else the version was raised again, and a newer raise is the last one; see
+ * LeaseGrants), and that list never shrank while the lease ran (a server's death revokes it), so
+ * a write acknowledged under it is on every one of them at that version; all of them reporting an
+ * older one, there was none.
  */
 export function lostRaiseTargets(
   raise: { version: number; servers: readonly ServerId[] } | undefined,

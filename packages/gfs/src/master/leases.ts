@@ -37,7 +37,7 @@ export function leaseAsked(m: MasterHost, path: string, index: number, answer: A
     case 'raise':
       // the raised version is logged, and only once it is durable do the live replicas hear of it
       m.mutate({ type: 'set-version', handle, version: step.version, raisedOn: step.targets });
-      return startGrant(m, handle, step.version, step.targets, waiter, { type: 'raise-version', handle, version: step.version });
+      return startGrant(m, handle, step.version, step.targets, [waiter], { type: 'raise-version', handle, version: step.version });
     default: {
       const never: never = step;
       throw new Error(`unknown lease step ${JSON.stringify(never)}`);
@@ -53,14 +53,14 @@ export function lostRaise(m: MasterHost, handle: ChunkHandle, version: number): 
 }
 
 /**
- * Sends `order` to the servers once the log is durable, and waits for their version-raised: the
- * lease goes out when they have all persisted the new version (or, at the timeout, to those that
- * did). Requests meanwhile wait on the grant.
+ * Sends `order` to the servers once the version it raises to is logged (see orderWhenLogged), and
+ * waits for their version-raised: the lease goes out when they have all persisted the new version
+ * (or, at the timeout, to those that did). Requests meanwhile wait on the grant.
  */
-export function startGrant(m: MasterHost, handle: ChunkHandle, version: number, servers: ServerId[], waiter: ReplyHandle | undefined, raise: ChunkserverMsg): void {
+export function startGrant(m: MasterHost, handle: ChunkHandle, version: number, servers: ServerId[], waiters: ReplyHandle[], raise: ChunkserverMsg): void {
   const fenced = m.order(raise);
-  m.grants.start(handle, version, servers, waiter, fenced);
-  for (const id of servers) m.ctx.sendWhenDurable(m.servers.get(id)!.ref, fenced);
+  m.grants.start(handle, version, servers, waiters, fenced);
+  for (const id of servers) m.orderWhenLogged(m.servers.get(id)!.ref, fenced);
   armGrantTimer(m, handle);
 }
 
@@ -74,8 +74,12 @@ export function grantTimedOut(m: MasterHost, handle: ChunkHandle): void {
   if (step.kind === 'finish') return finishGrant(m, handle);
   for (const w of step.failed) m.ctx.replyErrorTo(w, `chunk ${handle}: no replica answered the version raise yet; ask again`);
   // with none left, the grant waits for a replica at the version before the raise to report
-  // again (see heartbeat): no lease went out at the new version, so that replica is current
-  if (step.kind === 'stalled') return m.ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: m.grants.get(handle)!.version });
+  // again (see heartbeat): no lease went out at the new version, so that replica is current.
+  // The timer runs on meanwhile, so a client that joins the grant is answered within its time.
+  if (step.kind === 'stalled') {
+    if (step.first) m.ctx.log.warn('no live replica took a raised version yet; waiting for one to report', { handle, version: m.grants.get(handle)!.version });
+    return armGrantTimer(m, handle);
+  }
   // The order goes again, and its servers stay awaited: the timer runs from when the orders were
   // queued, and they leave only once the raise is synced (in data-path-sim seed 7 they left after
   // the timeout). A grant that stopped awaiting them would ignore their answers, and its lease
@@ -83,7 +87,7 @@ export function grantTimedOut(m: MasterHost, handle: ChunkHandle): void {
   // distrusts). (A copy order sent again is safe: it names the exact source version, refused if
   // that moved on.)
   const order = m.grants.get(handle)!.order;
-  for (const id of step.resendTo) m.ctx.send(m.servers.get(id)!.ref, order);
+  for (const id of step.resendTo) m.orderWhenLogged(m.servers.get(id)!.ref, order);
   armGrantTimer(m, handle);
 }
 
@@ -99,7 +103,7 @@ function copyOnWrite(m: MasterHost, path: string, index: number, shared: ChunkHa
   const handle = m.metadata.newHandle();
   m.mutate({ type: 'copy-on-write', path, index, handle });
   m.mutate({ type: 'set-version', handle, version: version + 1 });
-  startGrant(m, handle, version + 1, live, waiter, { type: 'copy-chunk', from: shared, fromVersion: version, to: handle, version: version + 1 });
+  startGrant(m, handle, version + 1, live, [waiter], { type: 'copy-chunk', from: shared, fromVersion: version, to: handle, version: version + 1 });
 }
 
 /** A replica persisted a grant's raise (or made a snapshot's copy at it). */
@@ -135,6 +139,10 @@ function answerGrant(m: MasterHost, handle: ChunkHandle, outcome: GrantOutcome):
     case 'no-replica':
       for (const w of outcome.waiters) m.ctx.replyErrorTo(w, `chunk ${handle}: no live replica took version ${outcome.version}`);
       return;
+    case 'raise-again':
+      m.ctx.log.warn('a lease grant would go out without servers that may hold its version; raising it again without them', { handle, version: outcome.version, left: outcome.left.join(',') });
+      m.mutate({ type: 'set-version', handle, version: outcome.version, raisedOn: outcome.targets });
+      return startGrant(m, handle, outcome.version, outcome.targets, outcome.waiters, { type: 'raise-version', handle, version: outcome.version });
     case 'lease': {
       const lease = m.locations.grantLease(handle, outcome.primary, m.ctx.now(), m.config.leaseMs);
       tellPrimary(m, handle, outcome.version, lease);

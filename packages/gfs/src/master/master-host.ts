@@ -127,6 +127,17 @@ export class MasterHost implements HeartbeatState {
     return this.ha ? this.ha.fenced(msg) : msg;
   }
 
+  /**
+   * Sends an order that tells a chunkserver of a version the master logged (a grant's raise or
+   * copy) once that record is safe: synced here, and with high availability also on every in-sync
+   * backup, so whichever master follows knows the version before any server holds it (a backup
+   * lacking it would take a server left behind at the older version for a live replica).
+   */
+  orderWhenLogged(to: ActorRef<ChunkserverMsg>, msg: ChunkserverMsg): void {
+    if (this.ha) this.ha.sendLogged(to, msg);
+    else this.ctx.sendWhenDurable(to, msg);
+  }
+
   /** Sends an order to a registered server (one taken for dead meanwhile is skipped). */
   tell(server: ServerId, msg: ChunkserverMsg): void {
     const s = this.servers.get(server);

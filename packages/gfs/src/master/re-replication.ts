@@ -32,7 +32,7 @@ export function reReplicate(m: MasterHost, now: number): void {
 function carryOut(m: MasterHost, plan: ReplicationPlan, now: number): void {
   for (const { handle, version, servers } of plan.raiseAgain) {
     m.mutate({ type: 'set-version', handle, version, raisedOn: servers });
-    startGrant(m, handle, version, servers, undefined, { type: 'raise-version', handle, version });
+    startGrant(m, handle, version, servers, [], { type: 'raise-version', handle, version });
     // no server holds the shared chunk at the version a stalled copy names any more: it is made
     // from the raised chunk once a server reports it (see LeaseGrants.takeIn)
     for (const { copy } of m.grants.copiesFrom(handle)) {

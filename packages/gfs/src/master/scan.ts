@@ -36,8 +36,7 @@ function takenForDead(m: MasterHost, id: ServerId, now: number): void {
     const lease = m.locations.lease(h, now);
     if (lease?.holder === id) m.windows.revokedUnacked(h, lease);
   }
-  for (const h of m.locations.removeServer(id)) revokeLease(m, h);
-  m.grants.serverDied(id);
+  for (const h of [...m.locations.removeServer(id), ...m.grants.serverDied(id)]) revokeLease(m, h);
   m.servers.delete(id);
   m.reportOrder.dead(id, now);
 }
