@@ -1,6 +1,6 @@
 import type { ActorCell } from './cell.ts';
 import { checkMs } from './checks.ts';
-import type { ActorContext, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
+import type { ActorContext, ReplyHandle, SendOptions, Settled, SpawnOptions, TimerOptions } from './context.ts';
 import type { ActorKind } from './kind.ts';
 import type { Logger } from './log.ts';
 import { replyHandleOf } from './mailbox-meta.ts';
@@ -39,12 +39,12 @@ export class CellContext implements ActorContext<unknown> {
     return replyHandleOf(this.cell.current);
   }
 
-  send<T>(ref: ActorRef<T>, msg: T): void {
-    this.cell.node.tell(target(ref, 'send'), msg);
+  send<T>(ref: ActorRef<T>, msg: T, opts?: SendOptions): void {
+    this.cell.node.tell(target(ref, 'send'), msg, opts?.urgent);
   }
-  sendMany<T>(refs: readonly ActorRef<T>[], msg: T): void {
+  sendMany<T>(refs: readonly ActorRef<T>[], msg: T, opts?: SendOptions): void {
     for (const ref of refs) target(ref, 'sendMany');
-    this.cell.node.tellMany(refs, msg);
+    this.cell.node.tellMany(refs, msg, opts?.urgent);
   }
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void {
     // Checked now, in the actor's turn (its supervisor sees a throw), not when the commit lands.

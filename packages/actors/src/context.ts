@@ -37,6 +37,15 @@ export interface SpawnOptions {
   storageDomain?: string;
 }
 
+export interface SendOptions {
+  /**
+   * To another thread, the message leaves when this actor's run ends, not with the rest of its
+   * node's turn: for a message a peer's slow work waits on (a Paxos Accept, before the leader's own
+   * acceptor writes). What the run sends to that peer goes in the same batch.
+   */
+  urgent?: boolean;
+}
+
 export interface TimerOptions {
   /** Fire every delayMs until cancelled. */
   repeat?: boolean;
@@ -59,12 +68,12 @@ export interface ActorContext<M> {
   storageDomain(name: string): ActorStorage;
 
   /** At-most-once, FIFO per sender/receiver pair. */
-  send<T>(ref: ActorRef<T>, msg: T): void;
+  send<T>(ref: ActorRef<T>, msg: T, opts?: SendOptions): void;
   /**
    * send to each ref, the message checked once and encoded once for all the refs on other nodes
    * (not once per ref): one message to many actors costs about one send.
    */
-  sendMany<T>(refs: readonly ActorRef<T>[], msg: T): void;
+  sendMany<T>(refs: readonly ActorRef<T>[], msg: T, opts?: SendOptions): void;
   /** Sends once every write this node made so far is synced. */
   sendWhenDurable<T>(ref: ActorRef<T>, msg: T): void;
   /** The reply type follows from the message's `type` (see Asks). */

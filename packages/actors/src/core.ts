@@ -7,7 +7,7 @@
 export { ActorRef, type AnyRef, type Asks, type ReplyOf, type MessageOf } from './ref.ts';
 export { defineActor, lookupKind, type ActorKind, type Behavior, type Next, type Receive, type Setup } from './kind.ts';
 export { unreachable } from './exhaustive.ts';
-export type { ActorContext, AskOptions, ReplyHandle, Settled, SpawnOptions, TimerOptions } from './context.ts';
+export type { ActorContext, AskOptions, ReplyHandle, SendOptions, Settled, SpawnOptions, TimerOptions } from './context.ts';
 export { ActorNode } from './node.ts';
 export type { NodeEnv, NodeOptions, NodeStats, Transport } from './node-host.ts';
 export { AskTimeoutError, ControlTimeoutError, DeliveryError, RemoteActorError, StorageCommitError, type DeadLetterReason } from './errors.ts';

@@ -28,8 +28,13 @@ export interface NodeEnv {
  * (to '' for a value, '!' for an error); to '$sys' is node-to-node housekeeping.
  */
 export interface Transport {
-  /** Queues a message; returns why it cannot be sent, or undefined. */
-  send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined;
+  /** Queues a message; returns why it cannot be sent, or undefined. `urgent`: see flushUrgent. */
+  send(node: string, to: string, body: unknown, corr: number, urgent?: boolean): DeadLetterReason | undefined;
+  /**
+   * Sends now what is queued for each peer an urgent message is queued for (the node calls it
+   * when an actor's run ends), so that peer need not wait for the rest of the turn.
+   */
+  flushUrgent?(): void;
   /** Sends what is queued now (the node calls it at the end of a turn, before it commits storage). */
   flush?(): void;
   /**

@@ -55,10 +55,10 @@ export abstract class MessageRouting {
    * Throws UnsendableError (naming the path inside msg) for what no path could carry faithfully;
    * on this node's own thread only for a missing `type`, unless checkSameThreadMessages is set.
    */
-  tell(ref: AnyRef, msg: unknown): void {
+  tell(ref: AnyRef, msg: unknown, urgent = false): void {
     if (ref.node !== this.name) {
       checkMessage(msg);
-      this.sendRemote(ref, msg, 0);
+      this.sendRemote(ref, msg, 0, msg, urgent);
       return;
     }
     if (this.checkSameThreadMessages) checkMessage(msg);
@@ -70,14 +70,14 @@ export abstract class MessageRouting {
    * tell to each ref, with the message checked once and, where the transport encodes, encoded
    * once for all the refs on other nodes (a Paxos leader's Accept to its acceptors).
    */
-  tellMany(refs: readonly AnyRef[], msg: unknown): void {
+  tellMany(refs: readonly AnyRef[], msg: unknown, urgent = false): void {
     checkMessage(msg);
     let remote = 0;
     for (const ref of refs) if (ref.node !== this.name) remote++;
     const body = remote > 1 && this.transport.shareEncoding ? this.transport.shareEncoding(msg) : msg;
     for (const ref of refs) {
       if (ref.node === this.name) this.deliverLocal(ref.id, msg, 0);
-      else this.sendRemote(ref, msg, 0, body);
+      else this.sendRemote(ref, msg, 0, body, urgent);
     }
   }
 
@@ -104,8 +104,8 @@ export abstract class MessageRouting {
   }
 
   /** body is what the transport carries: msg itself, or its shared encoding. */
-  protected sendRemote(ref: AnyRef, msg: unknown, corr: number, body: unknown = msg): void {
-    const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, ref.id, body, corr);
+  protected sendRemote(ref: AnyRef, msg: unknown, corr: number, body: unknown = msg, urgent = false): void {
+    const why = this.downNodes.has(ref.node) ? 'node-down' : this.transport.send(ref.node, ref.id, body, corr, urgent);
     if (why) this.refuse(ref, why, msg, corr > 0 ? { node: this.name, corr } : 0);
     else this.counters.out++;
   }

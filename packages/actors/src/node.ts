@@ -224,6 +224,7 @@ export class ActorNode extends MessageRouting {
           continue;
         }
         const n = cell.run(this.actorBudget);
+        this.transport.flushUrgent?.();
         budget -= n;
         this.counters.processed += n;
         if (cell.alive && !cell.busy && cell.mailbox.length > 0 && !cell.scheduled) {

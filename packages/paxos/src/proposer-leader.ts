@@ -194,7 +194,7 @@ export class LeaderRole {
   private sendAccept(slot: number, value: SlotValue, to: (acceptor: number) => boolean): void {
     const s = this.s;
     const accept = { type: 'accept' as const, ballot: s.ballot, slot, value, proposer: s.peers.self };
-    s.sendMany(s.peers.acceptors.filter((_, i) => to(i)), accept);
+    s.sendMany(s.peers.acceptors.filter((_, i) => to(i)), accept, true);
   }
 
   private accepted(msg: Extract<ProposerMsg, { type: 'accepted' }>): void {

@@ -30,8 +30,12 @@ export type ProposerEffect =
   /** Write to durable storage (before any `send-durable` after it goes out). */
   | { type: 'persist'; key: 'round'; value: number }
   | { type: 'send'; to: ActorRef<never>; msg: unknown }
-  /** One message to several actors (encoded once for all of them: a slot's value is the bulk). */
-  | { type: 'send-many'; to: ActorRef<never>[]; msg: unknown }
+  /**
+   * One message to several actors (encoded once for all of them: a slot's value is the bulk).
+   * Urgent: it leaves when the host's turn of it ends, before its node's other actors run (an
+   * Accept, ahead of the own acceptor's write, which the remote acceptors' syncs need not wait for).
+   */
+  | { type: 'send-many'; to: ActorRef<never>[]; msg: unknown; urgent?: true }
   /** Send once every write before it is durable. */
   | { type: 'send-durable'; to: ActorRef<never>; msg: unknown }
   | { type: 'reply'; handle: ReplyHandle; reply: ProposeReply | ProposeReply[] }
@@ -233,8 +237,8 @@ export class ProposerState {
     this.out.push({ type: 'send', to: to as ActorRef<never>, msg });
   }
 
-  sendMany<M>(to: ActorRef<M>[], msg: M): void {
-    if (to.length > 0) this.out.push({ type: 'send-many', to: to as ActorRef<never>[], msg });
+  sendMany<M>(to: ActorRef<M>[], msg: M, urgent = false): void {
+    if (to.length > 0) this.out.push({ type: 'send-many', to: to as ActorRef<never>[], msg, ...(urgent ? { urgent } : {}) });
   }
 
   reply(handle: ReplyHandle | null, reply: ProposeReply | ProposeReply[]): void {

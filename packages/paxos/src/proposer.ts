@@ -67,7 +67,7 @@ export const Proposer = defineActor('paxos.proposer', (props: ProposerProps, ctx
           break;
         case 'send-many':
           trace?.sent(e.msg, ctx.now());
-          ctx.sendMany(e.to, e.msg as never);
+          ctx.sendMany(e.to, e.msg as never, { urgent: e.urgent === true });
           break;
         case 'send-durable':
           ctx.sendWhenDurable(e.to, e.msg as never);

@@ -183,6 +183,21 @@ describe('ProposerCore: phase 2', () => {
     ]);
   });
 
+  it("a slot's Accept is urgent (the remote acceptors' syncs wait on it, not the own acceptor's write); its commits are not", () => {
+    const c = core();
+    const { now, ballot } = leader(c);
+    c.step({ type: 'propose', cmd: cmd(1), handle: handle(1) }, now);
+    const flushed = c.step({ type: 'flush' }, now);
+    /** Per effect carrying a message of this type: whether it is urgent. */
+    const urgent = (effects: ProposerEffect[], type: string): boolean[] =>
+      effects.flatMap((e) => ((e.type === 'send' || e.type === 'send-many') && (e.msg as { type: string }).type === type ? [e.type === 'send-many' && e.urgent === true] : []));
+    expect(urgent(flushed, 'accept')).toEqual([true]);
+    const s = sent(flushed, 'accept')[0]!.msg.slot as number;
+    c.step({ type: 'accepted', ballot, acceptor: 0, slot: s }, now);
+    const chosen = c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now);
+    expect(urgent(chosen, 'commit')).toEqual([false, false, false]); // no learner heard from yet: each answers
+  });
+
   it('the own acceptor stays in the thrifty majority while it answers, even when measured slower than the remotes', () => {
     const c = core();
     const { now: start, ballot } = leader(c);

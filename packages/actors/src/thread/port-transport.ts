@@ -18,12 +18,16 @@ const RUN = true;
  * Messages between threads: one MessagePort per pair of nodes (a full mesh, so worker-to-worker
  * traffic never relays through main). Messages to a peer are batched for the rest of the current
  * synchronous run (flushed in a microtask) or until the batch is full, packed with msgpackr into
- * one buffer, and that buffer is transferred, not cloned. FIFO per pair follows from one ordered
- * port per pair and in-order batches. A batch is a flat array of envelopes, `to, body, corr`
- * each (see Transport), or `to, bodies, RUN` for a run of tells to one actor.
+ * one buffer, and that buffer is transferred, not cloned. A batch holding an urgent message goes
+ * when its sender's run ends (flushUrgent), not with the rest of the node's turn. FIFO per pair
+ * follows from one ordered port per pair and in-order batches. A batch is a flat array of
+ * envelopes, `to, body, corr` each (see Transport), or `to, bodies, RUN` for a run of tells to
+ * one actor.
  */
 export class PortTransport implements Transport {
   private readonly links = new Map<string, PortLink>();
+  /** Links an urgent message was queued for since the last flush (each at most once: bounded by the peers). */
+  private urgent: PortLink[] = [];
   /** Bodies encoded to leave this node: one per message sent, one per body shared by several. */
   encodedBodies = 0;
 
@@ -44,10 +48,14 @@ export class PortTransport implements Transport {
     this.links.delete(peer);
   }
 
-  send(node: string, to: string, body: unknown, corr: number): DeadLetterReason | undefined {
+  send(node: string, to: string, body: unknown, corr: number, urgent = false): DeadLetterReason | undefined {
     const link = this.links.get(node);
     if (!link) return 'unknown-node';
     if (!(body instanceof EncodedBody)) this.encodedBodies++;
+    if (urgent && !link.urgent) {
+      link.urgent = true;
+      this.urgent.push(link);
+    }
     link.push(to, body, corr);
     return undefined;
   }
@@ -57,8 +65,20 @@ export class PortTransport implements Transport {
     return new EncodedBody(body);
   }
 
+  flushUrgent(): void {
+    if (this.urgent.length === 0) return;
+    for (const link of this.urgent) link.flush();
+    this.forgetUrgent();
+  }
+
   flush(): void {
     for (const link of this.links.values()) link.flush();
+    this.forgetUrgent();
+  }
+
+  private forgetUrgent(): void {
+    for (const link of this.urgent) link.urgent = false;
+    this.urgent = [];
   }
 
   peers(): string[] {
@@ -105,6 +125,8 @@ class PortLink {
   /** Messages in the batch (a run holds several). */
   private messages = 0;
   private flushScheduled = false;
+  /** Whether PortTransport lists this link to flush when the sender's run ends. */
+  urgent = false;
   private maxMessages = 256;
   private readonly encoder = new TransferEncoder();
   private readonly flushFn = (): void => this.flush();
