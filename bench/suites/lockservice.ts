@@ -140,24 +140,36 @@ async function commitOneAtATime(system: ActorSystem, plan: CellPlan): Promise<{ 
   return { perSec, counts: perOp(before, await cellCounts(system, plan, commits)) };
 }
 
-/** What the cell's nodes did: Paxos slots chosen, synced commits, messages taken in, the master thread's busy time. */
+/**
+ * What the cell's nodes did: Paxos slots chosen, synced commits, messages taken in, the event-loop
+ * busy time and the CPU time of the master's thread and of every cell node's thread, and the CPU
+ * time of the whole process (the clients' main thread, every worker, LMDB's and libuv's threads).
+ */
 interface CellCounts {
   ops: number;
   slots: number;
   syncs: number;
   messages: number;
   masterBusyMs: number;
+  masterCpuMs: number;
+  nodesCpuMs: number;
+  processCpuMs: number;
 }
-type PerOp = { slots: number; syncs: number; messages: number; masterBusyUs: number };
+type PerOp = { slots: number; syncs: number; messages: number; masterBusyUs: number; masterCpuUs: number; nodesCpuUs: number; processCpuUs: number };
 
 /** The counts now, with `ops`, the operations the caller made so far. */
 async function cellCounts(system: ActorSystem, plan: CellPlan, ops: number): Promise<CellCounts> {
   const stats = await Promise.all(plan.config.nodes.map((n) => system.stats(n)));
   const status = await Promise.all(plan.paxos.proposers.map((p) => system.ask(p, { type: 'status' })));
   const master = (await system.ask(plan.servers[0]!, { type: 'whoIsMaster' })).master;
-  const probe = master === null ? undefined : await busyProbe(system, master.node);
+  const busy = new Map(await Promise.all(plan.config.nodes.map(async (n) => [n, await system.ask(await busyProbe(system, n), { type: 'busy' })] as const)));
+  const atMaster = master === null ? undefined : busy.get(master.node);
+  const cpu = process.cpuUsage();
   return {
-    masterBusyMs: probe === undefined ? 0 : (await system.ask(probe, { type: 'busy' })).activeMs,
+    masterBusyMs: atMaster?.activeMs ?? 0,
+    masterCpuMs: atMaster?.cpuMs ?? 0,
+    nodesCpuMs: [...busy.values()].reduce((sum, b) => sum + b.cpuMs, 0),
+    processCpuMs: (cpu.user + cpu.system) / 1000,
     ops,
     slots: Math.max(...status.map((s) => s.commitIndex)),
     syncs: stats.reduce((n, s) => n + s.storage.commits, 0),
@@ -168,7 +180,16 @@ async function cellCounts(system: ActorSystem, plan: CellPlan, ops: number): Pro
 /** Counts per operation between two readings. */
 function perOp(a: CellCounts, b: CellCounts): PerOp {
   const ops = Math.max(1, b.ops - a.ops);
-  return { slots: (b.slots - a.slots) / ops, syncs: (b.syncs - a.syncs) / ops, messages: (b.messages - a.messages) / ops, masterBusyUs: ((b.masterBusyMs - a.masterBusyMs) * 1000) / ops };
+  const us = (key: 'masterBusyMs' | 'masterCpuMs' | 'nodesCpuMs' | 'processCpuMs'): number => ((b[key] - a[key]) * 1000) / ops;
+  return {
+    slots: (b.slots - a.slots) / ops,
+    syncs: (b.syncs - a.syncs) / ops,
+    messages: (b.messages - a.messages) / ops,
+    masterBusyUs: us('masterBusyMs'),
+    masterCpuUs: us('masterCpuMs'),
+    nodesCpuUs: us('nodesCpuMs'),
+    processCpuUs: us('processCpuMs'),
+  };
 }
 
 const probes = new Map<string, Promise<ActorRef<ThreadBusyMsg>>>();
@@ -185,6 +206,9 @@ function addCycles(add: (f: Figure) => void, name: string, r: { perSec: number; 
   add({ name: `lock_cycle_${name}_syncs_per_cycle`, value: r.counts.syncs, unit: 'sync', goal: "counted: synced writes on the cell's nodes" });
   add({ name: `lock_cycle_${name}_messages_per_cycle`, value: r.counts.messages, unit: 'message', goal: "counted: messages the cell's nodes took in" });
   add({ name: `lock_cycle_${name}_master_busy_us_per_cycle`, value: r.counts.masterBusyUs, unit: 'us', goal: "measured: the master's thread busy (event-loop active) per cycle" });
+  add({ name: `lock_cycle_${name}_master_cpu_us_per_cycle`, value: r.counts.masterCpuUs, unit: 'us', goal: "measured: the master's thread on a CPU per cycle (its schedstat; busy above also counts waiting for a core)" });
+  add({ name: `lock_cycle_${name}_nodes_cpu_us_per_cycle`, value: r.counts.nodesCpuUs, unit: 'us', goal: "measured: the 5 cell nodes' threads on a CPU, summed, per cycle" });
+  add({ name: `lock_cycle_${name}_process_cpu_us_per_cycle`, value: r.counts.processCpuUs, unit: 'us', goal: 'measured: CPU time of the whole process (clients, workers, LMDB) per cycle' });
 }
 
 /** Each client acquires and releases its own lock, back to back; with the cell's counts per cycle. */
