@@ -64,11 +64,6 @@ export interface CellConfig {
   nodes: string[];
   timing: CellTiming;
   paxos: Partial<PaxosTiming>;
-  /**
-   * Commands of one turn the master sends its proposer as one message, at most (a propose-batch);
-   * 0: one message per command.
-   */
-  masterBatch: number;
 }
 
 export interface CellOptions {
@@ -77,7 +72,6 @@ export interface CellOptions {
   limits?: Partial<LsLimits>;
   timing?: Partial<CellTiming>;
   paxos?: Partial<PaxosTiming>;
-  masterBatch?: number;
 }
 
 /** A cell's config with defaults filled in; throws, naming the problem, for one that cannot work. */
@@ -91,10 +85,8 @@ export function cellConfig(cell: string, opts: CellOptions = {}): CellConfig {
   }
   if (timing.answerBeforeEndMs >= timing.leaseMs) throw new Error(`lock service: answerBeforeEndMs (${timing.answerBeforeEndMs}) must be below leaseMs (${timing.leaseMs})`);
   if (timing.driftMs >= timing.leaseMs) throw new Error(`lock service: driftMs (${timing.driftMs}) must be below leaseMs (${timing.leaseMs})`);
-  const masterBatch = opts.masterBatch ?? 0;
-  if (!Number.isSafeInteger(masterBatch) || masterBatch < 0) throw new Error(`lock service: masterBatch must be a non-negative integer, got ${masterBatch}`);
   const db = lsConfig(cell, { limits: opts.limits ?? {}, ...(opts.defaultLockDelayMs === undefined ? {} : { defaultLockDelayMs: opts.defaultLockDelayMs }) });
-  return { db, nodes, timing, paxos: { ...CELL_PAXOS_DEFAULTS, ...opts.paxos }, masterBatch };
+  return { db, nodes, timing, paxos: { ...CELL_PAXOS_DEFAULTS, ...opts.paxos } };
 }
 
 export interface CellPlan {
