@@ -56,7 +56,7 @@ export function snapshotPieces(state: DbState): SnapshotPiece[] {
   // deleted only once empty), so restore can link each node to its parent as it comes.
   chunk(state.nodes.values(), nodeRecord, (n) => 200 + 3 * n.path.length + n.contents.byteLength, (nodes) => pieces.push({ piece: 'nodes', nodes }));
   chunk(state.sessions.values(), sessionRecord, (s) => 64 + 3 * s.principal.length + s.secret.length, (sessions) => pieces.push({ piece: 'sessions', sessions }));
-  chunk(state.handles.values(), (h) => ({ ...h, events: [...h.events], writes: h.writes.map((w) => ({ ...w })) }), (h) => 128 + 3 * h.path.length, (handles) => pieces.push({ piece: 'handles', handles }));
+  chunk(state.handles.values(), (h) => ({ ...h, events: [...h.events], writes: h.writes.map((w) => ({ ...w })) }), (h) => 128 + 3 * h.path.length + 32 * h.writes.length, (handles) => pieces.push({ piece: 'handles', handles }));
   return pieces;
 }
 
