@@ -58,6 +58,11 @@ export class LsClient {
     this.view = undefined;
     return this.call({ type: 'getContentsAndStat', handle });
   }
+  /**
+   * Asked again while its outcome is unknown; `repeated` says the answer is the one a copy already
+   * applied had. A copy never applied, after a later write of the handle was, is refused
+   * (ATTEMPT_DECIDED); one too old for the database's record of it, ATTEMPT_FORGOTTEN.
+   */
   setContents(handle: HandleId, contents: Uint8Array, ifGeneration?: number): Promise<ClientResults['setContents']> {
     return this.call({ type: 'setContents', handle, contents, ...(ifGeneration === undefined ? {} : { ifGeneration }) });
   }

@@ -23,7 +23,8 @@ export interface ClientResults {
   open: { handle: HandleId; created: boolean; stat: Stat };
   close: Record<string, never>;
   getContentsAndStat: { contents: Uint8Array; stat: Stat; cached: boolean };
-  setContents: { stat: Stat };
+  /** `repeated`: the write was asked again after its answer was lost, and this is the answer it had (its stat as that write left it). */
+  setContents: { stat: Stat; repeated?: true };
   delete: Record<string, never>;
   readdir: { names: string[] };
   stat: { stat: Stat };

@@ -4,7 +4,7 @@ import { denial } from './acl.ts';
 import { failure, lockDelay, type Outcome } from './errors.ts';
 import { nameOf, parentOf } from './paths.ts';
 import type { HandleId, LsQueryResults, LsResults } from './protocol.ts';
-import { indexNode, type DbState, type HandleRecord, type LsNode, type LsSession } from './state.ts';
+import { indexNode, type DbState, type HandleRecord, type LsNode, type LsSession, type WriteOutcome, WRITES_KEPT } from './state.ts';
 import { releaseLock } from './db-locks.ts';
 import { find, notify, notifyParent, ok, sessionOf, statOf, type Changes, type OpOf, type QueryOf } from './db-records.ts';
 
@@ -32,7 +32,7 @@ export function openHandle(state: DbState, op: OpOf<'open'>, changes: Changes): 
     node = made.result;
   }
   const id = state.counters.nextHandle++;
-  state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0, decidedAttempt: 0, writeAttempt: 0, writeGeneration: 0 });
+  state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0, decidedAttempt: 0, writes: [], writesForgotten: 0 });
   session.handles.add(id);
   node.handles.add(id);
   return ok({ handle: id, created, stat: statOf(node) });
@@ -80,16 +80,12 @@ export function setContents(state: DbState, op: OpOf<'setContents'>, changes: Ch
   const found = find(state, op);
   if (!found.ok) return found;
   const { session, handle, node } = found;
-  // Asked again after its answer was lost: answered as that write was, not applied twice (nor
-  // refused by its own generation check).
-  if (op.attempt !== undefined && op.attempt === handle.writeAttempt) {
-    return ok({ stat: { ...statOf(node), contentGeneration: handle.writeGeneration, length: op.contents.byteLength, checksum: crc32(op.contents) }, repeated: true });
-  }
-  // A copy of an earlier write of this handle after a later one was applied (attempts only grow in
-  // a session): applied now, it would undo the later write, so it is refused whether or not it was
-  // applied before.
-  if (op.attempt !== undefined && op.attempt < handle.writeAttempt) {
-    return failure('ATTEMPT_DECIDED', `write attempt ${op.attempt} of handle ${handle.id} is older than its last applied write (attempt ${handle.writeAttempt}): a late copy, not applied`);
+  const known = op.attempt === undefined ? 'new' : writeAttemptOutcome(handle, op.attempt);
+  if (known !== 'new') {
+    if (!known.ok) return known;
+    // Asked again after its answer was lost: answered as that write was, not applied twice (nor
+    // refused by its own generation check).
+    return ok({ stat: { ...statOf(node), contentGeneration: known.result, length: op.contents.byteLength, checksum: crc32(op.contents) }, repeated: true });
   }
   if (node.kind === 'dir') return failure('IS_A_DIRECTORY', `${node.path} is a directory: it has no contents`);
   const denied = denial(state, session.principal, node, 'write');
@@ -105,10 +101,32 @@ export function setContents(state: DbState, op: OpOf<'setContents'>, changes: Ch
   node.checksum = crc32(node.contents);
   node.contentGeneration++;
   state.totalContentsBytes = total;
-  if (op.attempt !== undefined) [handle.writeAttempt, handle.writeGeneration] = [op.attempt, node.contentGeneration];
+  if (op.attempt !== undefined) keepWriteOutcome(handle, { attempt: op.attempt, generation: node.contentGeneration });
   notify(state, node, 'contentsModified', handle.id, changes);
   notifyParent(state, node, 'childModified', changes);
   return ok({ stat: statOf(node) });
+}
+
+/**
+ * What the handle knows of a write attempt: the generation it made if it was applied, `new` if it
+ * is newer than every applied one, else why it is refused. Attempts only grow in a session, so an
+ * older attempt not among the kept outcomes was never applied, and applying it now would undo a
+ * later write.
+ */
+function writeAttemptOutcome(handle: HandleRecord, attempt: number): Outcome<number> | 'new' {
+  const kept = handle.writes.find((w) => w.attempt === attempt);
+  if (kept) return ok(kept.generation);
+  const newest = handle.writes.at(-1);
+  if (newest === undefined || attempt > newest.attempt) return 'new';
+  if (attempt <= handle.writesForgotten) {
+    return failure('ATTEMPT_FORGOTTEN', `write attempt ${attempt} of handle ${handle.id} is older than the last ${WRITES_KEPT} applied writes it keeps the outcome of (from attempt ${handle.writes[0]!.attempt}): whether it was applied is no longer known; not applied now`);
+  }
+  return failure('ATTEMPT_DECIDED', `write attempt ${attempt} of handle ${handle.id} was never applied, and a later write of the handle was (attempt ${newest.attempt}): a late copy, not applied`);
+}
+
+function keepWriteOutcome(handle: HandleRecord, outcome: WriteOutcome): void {
+  handle.writes.push(outcome);
+  if (handle.writes.length > WRITES_KEPT) handle.writesForgotten = handle.writes.shift()!.attempt;
 }
 
 export function deleteNode(state: DbState, op: OpOf<'delete'>, changes: Changes): Outcome<LsResults['delete']> {

@@ -21,8 +21,14 @@ export type LsErrorCode =
   /** A holder's session expired while holding the lock: no one may take it until the lock-delay passes. */
   | 'LOCK_DELAY'
   | 'ALREADY_HELD'
-  /** A copy of an acquire whose attempt the client already settled (a final try refused it, or its grant was released): never granted. */
+  /**
+   * A copy of an acquire whose attempt the client already settled (a final try refused it, or its
+   * grant was released): never granted. A copy of a write attempt never applied, after a later
+   * write of the same handle was: not applied.
+   */
   | 'ATTEMPT_DECIDED'
+  /** A copy of a write attempt older than the outcomes its handle keeps: it may have been applied or not; not applied now. */
+  | 'ATTEMPT_FORGOTTEN'
   /**
    * The op was proposed by a master since deposed (its term is older than the newest begun): it
    * was not applied; the client asks the new master, which invalidates cached copies first.

@@ -54,8 +54,9 @@
  *   except two that name their attempt. An acquire whose outcome is unknown is asked again as a
  *   final try of the same attempt: it learns the grant if there was one, and decides the attempt,
  *   so no late copy of it can be granted. A write is asked again under its attempt: the database
- *   answers a repeat of a handle's last write attempt as that write was (`repeated`, never
- *   cached), so it is applied once.
+ *   answers a repeat of any of a handle's last 16 applied write attempts as that write was
+ *   (`repeated`, never cached), so it is applied once; an older attempt never applied after a
+ *   later one was is refused (ATTEMPT_DECIDED), one older than the 16 kept is ATTEMPT_FORGOTTEN.
  * - The master keeps a lease for every session the database opens: the database notes each open
  *   for the master (`SessionOpenedNote`, never a client's event), so a session whose open's
  *   answer the master did not hear still expires under that master.

@@ -6,7 +6,7 @@
 import { crc32 } from 'node:zlib';
 import { compareBallots } from '@actorfs/paxos';
 import { nameOf, parentOf, pathProblem } from './paths.ts';
-import type { DbState, LsNode } from './state.ts';
+import { WRITES_KEPT, type DbState, type LsNode } from './state.ts';
 
 export function checkInvariants(state: Readonly<DbState>): string[] {
   const problems: string[] = [];
@@ -92,6 +92,10 @@ function checkHandles(state: Readonly<DbState>, bad: (what: string) => void): vo
     else {
       if (!node.handles.has(id)) bad(`${at} is missing from its node's handles`);
       if ((handle.lock !== null) !== node.holders.has(id)) bad(`${at} says lock ${handle.lock}, its node's holders disagree`);
+    }
+    const writes = handle.writes.map((w) => w.attempt);
+    if (writes.length > WRITES_KEPT || writes.some((a, i) => !Number.isSafeInteger(a) || a <= (i === 0 ? handle.writesForgotten : writes[i - 1]!))) {
+      bad(`${at} keeps write attempts ${writes.join(', ')} (forgotten up to ${handle.writesForgotten}): not rising above the forgotten, or over ${WRITES_KEPT}`);
     }
   }
 }

@@ -78,8 +78,11 @@ type LsOpBody =
   | { type: 'close'; session: SessionId; handle: HandleId }
   /**
    * Whole-file write; with `ifGeneration`, only if the content generation is still that one.
-   * `attempt` names the client's call: the same attempt again on the same handle, right after it was
-   * applied (its client did not hear the answer), is answered as that write was and applied once.
+   * `attempt` names the client's call: the same attempt again on the same handle, after it was
+   * applied (its client did not hear the answer), is answered as that write was and applied once,
+   * even after later writes of the handle (it keeps its last WRITES_KEPT outcomes; an attempt older
+   * than those is ATTEMPT_FORGOTTEN). An older attempt never applied, after a later one was, is
+   * ATTEMPT_DECIDED: applied now it would undo the later write.
    */
   | { type: 'setContents'; session: SessionId; handle: HandleId; contents: Uint8Array; ifGeneration?: number; attempt?: number }
   | { type: 'delete'; session: SessionId; handle: HandleId }

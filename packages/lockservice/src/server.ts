@@ -156,9 +156,12 @@ function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, pro
     maxAttempts: MASTER_ATTEMPTS,
     // Every client's commands go through this one session: as wide as the group lets it be.
     window: t.sessionWindow,
-    // No `batch`: sending a turn's proposes as one message halves the messages per lock cycle, but
-    // in alternated runs (2026-11-30) 256 clients reached 0.64 of commit_256 with it and 0.79-0.83
-    // without (the batch leaves a turn later), so the master proposes one message per command.
+    // No `batch`: sending a turn's proposes as one message cuts the messages per lock cycle (256
+    // clients: 4.4-5.3 to 2.8-3.0; 16: 6.0-6.3 to 4.4), but in alternated runs (2026-11-30) it
+    // cost more CPU per cycle, not less (256 clients: the master's thread 110-132 us against
+    // 142-164, the cell's threads 269-304 against 326-374, the process 490-606 against 703-758;
+    // 16 clients likewise), and 256 clients reached about half the cycles (0.58-0.63 of commit_256
+    // against 0.30-0.32 in two of three pairs). So the master proposes one message per command.
   });
 }
 

@@ -29,7 +29,10 @@ export type SnapshotPiece =
   | { piece: 'meta'; version: number; cell: string; counters: Counters; now: number; masterTerm?: MasterTerm; nodes: number; sessions: number; handles: number }
   | { piece: 'nodes'; nodes: NodeRecord[] }
   | { piece: 'sessions'; sessions: SessionRecord[] }
-  | { piece: 'handles'; handles: HandleRecord[] };
+  | { piece: 'handles'; handles: StoredHandle[] };
+
+/** A handle as snapshots hold it; those taken before the window of write outcomes kept only the last one (`writeAttempt`). */
+type StoredHandle = Omit<HandleRecord, 'writes' | 'writesForgotten'> & Partial<Pick<HandleRecord, 'writes' | 'writesForgotten'>> & { writeAttempt?: number; writeGeneration?: number };
 
 /**
  * The pieces, built at once: they describe the state at this moment even if the caller encodes
@@ -53,7 +56,7 @@ export function snapshotPieces(state: DbState): SnapshotPiece[] {
   // deleted only once empty), so restore can link each node to its parent as it comes.
   chunk(state.nodes.values(), nodeRecord, (n) => 200 + 3 * n.path.length + n.contents.byteLength, (nodes) => pieces.push({ piece: 'nodes', nodes }));
   chunk(state.sessions.values(), sessionRecord, (s) => 64 + 3 * s.principal.length + s.secret.length, (sessions) => pieces.push({ piece: 'sessions', sessions }));
-  chunk(state.handles.values(), (h) => ({ ...h, events: [...h.events] }), (h) => 128 + 3 * h.path.length, (handles) => pieces.push({ piece: 'handles', handles }));
+  chunk(state.handles.values(), (h) => ({ ...h, events: [...h.events], writes: h.writes.map((w) => ({ ...w })) }), (h) => 128 + 3 * h.path.length + 32 * h.writes.length, (handles) => pieces.push({ piece: 'handles', handles }));
   return pieces;
 }
 
@@ -110,7 +113,8 @@ export function restoreState(config: LsConfig, pieces: Iterable<unknown>): DbSta
         break;
       case 'handles':
         for (const r of piece.handles) {
-          const handle: HandleRecord = { ...r, events: [...r.events], lockAttempt: r.lockAttempt ?? 0, decidedAttempt: r.decidedAttempt ?? 0, writeAttempt: r.writeAttempt ?? 0, writeGeneration: r.writeGeneration ?? 0 };
+          const { writeAttempt, writeGeneration, ...rest } = r;
+          const handle: HandleRecord = { ...rest, events: [...r.events], lockAttempt: r.lockAttempt ?? 0, decidedAttempt: r.decidedAttempt ?? 0, ...writeWindowOf(r) };
           const session = state.sessions.get(r.session);
           const node = state.nodes.get(r.path);
           if (!session || !node) throw new Error(`lock service snapshot: handle ${r.id} names a missing session or node`);
@@ -138,4 +142,11 @@ export function restoreState(config: LsConfig, pieces: Iterable<unknown>): DbSta
   const violations = checkInvariants(state);
   if (violations.length > 0) throw new Error(`lock service snapshot: restored state breaks invariants: ${violations.slice(0, 5).join('; ')}`);
   return state;
+}
+
+/** The write outcomes a stored handle keeps; an older snapshot's single last attempt leaves every earlier one forgotten. */
+function writeWindowOf(r: StoredHandle): Pick<HandleRecord, 'writes' | 'writesForgotten'> {
+  if (r.writes !== undefined) return { writes: r.writes.map((w) => ({ ...w })), writesForgotten: r.writesForgotten ?? 0 };
+  const last = r.writeAttempt ?? 0;
+  return last === 0 ? { writes: [], writesForgotten: 0 } : { writes: [{ attempt: last, generation: r.writeGeneration ?? 0 }], writesForgotten: last - 1 };
 }

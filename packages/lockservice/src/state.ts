@@ -46,9 +46,22 @@ export interface HandleRecord {
    * of one (a deposed master's Paxos client still retrying) is refused, never granted.
    */
   decidedAttempt: number;
-  /** The client's last write attempt applied through this handle (0: none named), and the content generation it made. */
-  writeAttempt: number;
-  writeGeneration: number;
+  /**
+   * The client's last write attempts applied through this handle (oldest first, at most
+   * WRITES_KEPT) and the content generation each made, so a copy of any of them is answered as it
+   * was; every applied attempt above `writesForgotten` is here.
+   */
+  writes: WriteOutcome[];
+  /** The newest attempt dropped from `writes` at the bound (0: none): whether one at or below it was applied is no longer known. */
+  writesForgotten: number;
+}
+
+/** Applied write attempts a handle keeps the outcome of; a copy of an older one is refused (ATTEMPT_FORGOTTEN). */
+export const WRITES_KEPT = 16;
+
+export interface WriteOutcome {
+  attempt: number;
+  generation: number;
 }
 
 export interface LsNode extends NodeRecord {
