@@ -34,6 +34,22 @@ async function namedReplicasHold(cell: SimCell, data: Uint8Array, min: number): 
   }
 }
 const record = (i: number): Uint8Array => new Uint8Array(1000).fill(i + 1);
+/**
+ * Seed 20: /f written while cs1's messages to the master are lost (the master's orders still reach
+ * it). The new chunk is placed on all three; the raise reaches cs1, but the grant, no answer from
+ * it, raises the version again on cs2 and cs3 once cs1 is taken for dead, and the write is applied
+ * on them.
+ */
+async function writeWhileCs1Unheard(): Promise<{ cell: SimCell; client: ReturnType<SimCell['client']>; data: Uint8Array }> {
+  const cell = simCell(20, config, ['A', 'B', 'C']);
+  const client = cell.client('c1');
+  await cell.sim.runFor(300);
+  await client.create('/f');
+  cell.sim.partition(['cs1'], ['m'], { oneWay: true });
+  const data = bytes(20_000, 3);
+  await client.write('/f', 0, data);
+  return { cell, client, data };
+}
 
 /**
  * Seeds above the CI count that each found a bug: 112, an acknowledged append missing on cs3 while
@@ -231,16 +247,7 @@ describe('data path on the simulator', () => {
   });
 
   it('a chunkserver taken for dead while a version raise awaited it is stale when it comes back holding the raised version: the version was raised again without it before the lease went out, so it holds none the writes were made at', async () => {
-    const cell = simCell(20, config, ['A', 'B', 'C']);
-    const client = cell.client('c1');
-    await cell.sim.runFor(300);
-    await client.create('/f');
-    // from now on cs1's messages to the master are lost; the master's orders still reach it
-    cell.sim.partition(['cs1'], ['m'], { oneWay: true });
-    const data = bytes(20_000, 3);
-    // the new chunk is placed on all three; the raise reaches cs1, but the grant, no answer from it,
-    // raises the version again on cs2 and cs3 once cs1 is taken for dead, and the write is applied on them
-    await client.write('/f', 0, data);
+    const { cell, data } = await writeWhileCs1Unheard();
     const { handle, version, replicas } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
     expect(replicas).toEqual(['cs2', 'cs3']);
     expect(await cell.sim.call(cell.servers.get('cs1')!, { type: 'chunk-info', handle })).toEqual({ version: version - 1, lengthBytes: 0 });
@@ -251,14 +258,7 @@ describe('data path on the simulator', () => {
   });
 
   it("a chunkserver a lease went out without, back with the raised version after a master restart, is never named a replica with its stale bytes: the restarted master knows a version newer than cs1's", async () => {
-    const cell = simCell(20, config, ['A', 'B', 'C']);
-    const client = cell.client('c1');
-    await cell.sim.runFor(300);
-    await client.create('/f');
-    // cs1's messages to the master are lost: the raise reaches it, the lease goes out without it
-    cell.sim.partition(['cs1'], ['m'], { oneWay: true });
-    const data = bytes(20_000, 3);
-    await client.write('/f', 0, data);
+    const { cell, client, data } = await writeWhileCs1Unheard();
     const { handle } = await cell.sim.call(cell.master(), { type: 'locate', path: '/f', index: 0 });
     const held = await cell.sim.call(cell.servers.get('cs1')!, { type: 'chunk-info', handle });
     expect(held?.lengthBytes).toBe(0);
