@@ -97,6 +97,21 @@ describe('locks: exclusive and shared', () => {
     cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 5 });
   });
 
+  it("restores an older snapshot's attempt of the lock a handle holds as its last grant, and a handle holding none as having none", () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    const granted = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared', attempt: 9 }).sequencer;
+    const pieces = [...cell.db.snapshot()].map((p) => {
+      const piece = p as { piece: string; handles?: Array<Record<string, unknown> & { lastGrant: { attempt: number } | null }> };
+      if (piece.piece !== 'handles') return p;
+      return { ...piece, handles: piece.handles!.map(({ lastGrant, ...old }) => ({ ...old, lockAttempt: lastGrant?.attempt ?? 0 })) };
+    });
+    const copy = new Cell();
+    copy.db.restore(pieces);
+    expect(copy.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared', attempt: 9 }).sequencer).toEqual(granted);
+    copy.fails({ type: 'acquire', session: s1, handle: h1, mode: 'shared', attempt: 8 }, 'ATTEMPT_FORGOTTEN');
+    expect(copy.ok({ type: 'acquire', session: s2, handle: h2, mode: 'shared', attempt: 1 }).sequencer).toEqual(granted);
+  });
+
   it('each time the lock goes from free to held it gets a new, greater lock generation', () => {
     const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
     const g1 = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }).sequencer.generation;
