@@ -66,8 +66,6 @@ export interface ClusterSummary {
  */
 export async function runCustomCluster(opts: CustomClusterOptions = {}): Promise<ClusterSummary> {
   const log = opts.log ?? (() => undefined);
-  const waitMs = opts.waitMs ?? 20_000;
-  const perPhase = opts.writesPerPhase ?? 20;
   const nodes = [...new Set([...LAYOUT.acceptors, ...LAYOUT.proposers, ...LAYOUT.learners])];
   const system = await ActorSystem.start({
     workers: nodes,
@@ -78,95 +76,139 @@ export async function runCustomCluster(opts: CustomClusterOptions = {}): Promise
   let running = true;
   const unsubscribe = system.onNodeDown((node) => log(`the runtime saw node ${node} go down`));
   try {
-    // A failover waits out the old leader's lease: shorter leases fail over sooner, renew more often.
-    const plan = planGroup({ ...LAYOUT, machine: KV_MACHINE, timing: { leaseMs: 1000 } });
-    // Actor names are fixed by the plan, so a node started again spawns the same names (the same
-    // call, below) and they reload their state from its LMDB store.
-    for (const n of nodes) await plan.spawnOn(system, n);
-    for (const n of nodes) log(`${n}: ${plan.on(n).map((s) => s.name).join(', ')}`);
-
+    const plan = await spawnGroup(system, nodes, log);
+    const waitMs = opts.waitMs ?? 20_000;
     const elected = await waitForLeader(system, plan, [], waitMs);
     log(`leader: proposer ${elected.proposer} on ${elected.node} (ballot round ${elected.round})`);
 
     // A client id must be new for every run: the replicas remember (client, seq) to apply each
     // command once, and a reused id starting again at seq 1 would look like a stale retry.
-    const run = randomUUID().slice(0, 8);
-    const writer = startWriter(client(system, plan, `writer-${run}`, () => running), run);
-    const reader = client(system, plan, `reader-${run}`, () => running);
-    await until(() => writer.acked.length >= perPhase, 'the first writes', waitMs, writer);
-    const ackedBefore = writer.acked.length;
-    const last = writer.acked[ackedBefore - 1]!;
-    const firstRead = { key: last.key, wrote: last.value, read: await reader.read({ op: 'get', key: last.key } satisfies KvQuery) };
-    log(`${ackedBefore} writes acknowledged; linearizable read of ${last.key} (written ${JSON.stringify(last.value)}): ${JSON.stringify(firstRead.read)}`);
-
-    // Abrupt, like a crash: the thread ends with no flush and no goodbye, taking the leader and
-    // one acceptor with it. The write in flight fails over to the other proposer (same seq, so
-    // it is applied once even if the old leader got it chosen). Ask again who leads: it is
-    // rare, but leadership can move on its own (a slow heartbeat on a busy machine).
-    const firstLeader = await waitForLeader(system, plan, [], waitMs);
-    const killedNode = firstLeader.node;
-    log(`killing ${killedNode}, the leader's node, while the writer keeps writing`);
-    writer.killed = true;
-    const killedAt = performance.now();
-    await system.killNode(killedNode);
-    const newLeader = await waitForLeader(system, plan, [killedNode], waitMs);
-    const failoverMs = Math.round(performance.now() - killedAt);
-    log(`new leader: proposer ${newLeader.proposer} on ${newLeader.node} (ballot round ${newLeader.round}), ${failoverMs} ms after the kill`);
-
-    const ackedAtTakeover = writer.acked.length;
-    await until(() => writer.acked.length >= ackedAtTakeover + perPhase, 'writes under the new leader', waitMs, writer);
-
-    // The killed node comes back: its thread starts again and one call re-spawns its part of the
-    // group, which reloads its promises and accepted slots from disk and follows the new leader.
-    await system.startNode(killedNode);
-    await plan.spawnOn(system, killedNode);
-    const ackedAtRestart = writer.acked.length;
-    await until(() => writer.acked.length >= ackedAtRestart + perPhase, 'writes after the restart', waitMs, writer);
-    const restartedProposer = plan.proposers.findIndex((p) => p.node === killedNode);
-    // Who leads, by the proposers' own account (undefined if none holds a lease right now).
-    const leaderNow = await reader.leader();
-    const restarted = {
-      node: killedNode,
-      role: (await system.ask(plan.proposers[restartedProposer]!, { type: 'status' })).role,
-      leader: leaderNow ? plan.proposers.findIndex((p) => p.equals(leaderNow.ref)) : -1,
-      writesAfter: writer.acked.length - ackedAtRestart,
-    };
-    log(`${killedNode} restarted: its proposer is a ${restarted.role}, proposer ${restarted.leader} leads, ${restarted.writesAfter} writes since`);
+    const id = randomUUID().slice(0, 8);
+    const writer = startWriter(client(system, plan, `writer-${id}`, () => running), id);
+    const reader = client(system, plan, `reader-${id}`, () => running);
+    const run: Run = { system, plan, log, waitMs, perPhase: opts.writesPerPhase ?? 20, writer, reader };
+    const firstRead = await firstWrites(run);
+    const { firstLeader, killedNode, newLeader, failoverMs } = await killTheLeader(run);
+    const restarted = await restartKilled(run, killedNode);
     await writer.stop();
-
-    const writes: ClusterSummary['writes'] = [];
-    for (const w of writer.acked) writes.push({ ...w, readBack: await reader.read({ op: 'get', key: w.key } satisfies KvQuery) });
-    const lost = writes.filter((w) => w.readBack !== w.value);
-    log(`${writes.length} writes acknowledged (${writes.filter((w) => w.afterKill).length} after the kill); lost: ${lost.length}`);
-
-    const live = plan.learners; // the killed node holds no learner in this layout
-    const leaderRef = plan.proposers[newLeader.proposer]!;
-    let commitIndex = 0;
-    let views: LearnerView[] = [];
-    await until(
-      async () => {
-        const status = await system.ask(leaderRef, { type: 'status' });
-        views = await Promise.all(live.map((l) => system.ask(l, { type: 'inspect' })));
-        commitIndex = status.commitIndex;
-        return status.inflight === 0 && views.every((v) => v.applied === commitIndex);
-      },
-      'the learners to catch up',
-      waitMs,
-    );
-    const learners = live.map((l, i) => ({
-      learner: plan.learners.indexOf(l),
-      node: l.node,
-      applied: views[i]!.applied,
-      stateDigest: hashString(JSON.stringify(views[i]!.state)),
-    }));
-    for (const l of learners) log(`learner ${l.learner} on ${l.node}: applied ${l.applied} (state digest ${l.stateDigest.toString(16)})`);
-
+    const writes = await readBack(run);
+    const { commitIndex, learners } = await learnersCaughtUp(run, newLeader);
     return { firstLeader, firstRead, killedNode, newLeader, failoverMs, restarted, writes, commitIndex, learners };
   } finally {
     running = false;
     unsubscribe();
     await system.shutdown();
   }
+}
+
+/** What the steps of a run share. */
+interface Run {
+  system: ActorSystem;
+  plan: GroupPlan;
+  log: (line: string) => void;
+  waitMs: number;
+  perPhase: number;
+  writer: Writer;
+  reader: PaxosClient;
+}
+
+/** Plans the group on `nodes` and spawns each node's part. */
+async function spawnGroup(system: ActorSystem, nodes: string[], log: (line: string) => void): Promise<GroupPlan> {
+  // A failover waits out the old leader's lease: shorter leases fail over sooner, renew more often.
+  const plan = planGroup({ ...LAYOUT, machine: KV_MACHINE, timing: { leaseMs: 1000 } });
+  // Actor names are fixed by the plan, so a node started again spawns the same names (the same
+  // call, in restartKilled) and they reload their state from its LMDB store.
+  for (const n of nodes) await plan.spawnOn(system, n);
+  for (const n of nodes) log(`${n}: ${plan.on(n).map((s) => s.name).join(', ')}`);
+  return plan;
+}
+
+/** Waits for the first writes, and reads the last of them back linearizably. */
+async function firstWrites({ writer, reader, log, waitMs, perPhase }: Run): Promise<ClusterSummary['firstRead']> {
+  await until(() => writer.acked.length >= perPhase, 'the first writes', waitMs, writer);
+  const ackedBefore = writer.acked.length;
+  const last = writer.acked[ackedBefore - 1]!;
+  const firstRead = { key: last.key, wrote: last.value, read: await reader.read({ op: 'get', key: last.key } satisfies KvQuery) };
+  log(`${ackedBefore} writes acknowledged; linearizable read of ${last.key} (written ${JSON.stringify(last.value)}): ${JSON.stringify(firstRead.read)}`);
+  return firstRead;
+}
+
+/** Kills the leader's node while the writer writes, and waits for a new leader and more writes under it. */
+async function killTheLeader({ system, plan, log, waitMs, perPhase, writer }: Run): Promise<Pick<ClusterSummary, 'firstLeader' | 'killedNode' | 'newLeader' | 'failoverMs'>> {
+  // Abrupt, like a crash: the thread ends with no flush and no goodbye, taking the leader and
+  // one acceptor with it. The write in flight fails over to the other proposer (same seq, so
+  // it is applied once even if the old leader got it chosen). Ask again who leads: it is
+  // rare, but leadership can move on its own (a slow heartbeat on a busy machine).
+  const firstLeader = await waitForLeader(system, plan, [], waitMs);
+  const killedNode = firstLeader.node;
+  log(`killing ${killedNode}, the leader's node, while the writer keeps writing`);
+  writer.killed = true;
+  const killedAt = performance.now();
+  await system.killNode(killedNode);
+  const newLeader = await waitForLeader(system, plan, [killedNode], waitMs);
+  const failoverMs = Math.round(performance.now() - killedAt);
+  log(`new leader: proposer ${newLeader.proposer} on ${newLeader.node} (ballot round ${newLeader.round}), ${failoverMs} ms after the kill`);
+
+  const ackedAtTakeover = writer.acked.length;
+  await until(() => writer.acked.length >= ackedAtTakeover + perPhase, 'writes under the new leader', waitMs, writer);
+  return { firstLeader, killedNode, newLeader, failoverMs };
+}
+
+/**
+ * The killed node comes back: its thread starts again and one call re-spawns its part of the
+ * group, which reloads its promises and accepted slots from disk and follows the new leader.
+ */
+async function restartKilled({ system, plan, log, waitMs, perPhase, writer, reader }: Run, killedNode: string): Promise<ClusterSummary['restarted']> {
+  await system.startNode(killedNode);
+  await plan.spawnOn(system, killedNode);
+  const ackedAtRestart = writer.acked.length;
+  await until(() => writer.acked.length >= ackedAtRestart + perPhase, 'writes after the restart', waitMs, writer);
+  const restartedProposer = plan.proposers.findIndex((p) => p.node === killedNode);
+  // Who leads, by the proposers' own account (undefined if none holds a lease right now).
+  const leaderNow = await reader.leader();
+  const restarted = {
+    node: killedNode,
+    role: (await system.ask(plan.proposers[restartedProposer]!, { type: 'status' })).role,
+    leader: leaderNow ? plan.proposers.findIndex((p) => p.equals(leaderNow.ref)) : -1,
+    writesAfter: writer.acked.length - ackedAtRestart,
+  };
+  log(`${killedNode} restarted: its proposer is a ${restarted.role}, proposer ${restarted.leader} leads, ${restarted.writesAfter} writes since`);
+  return restarted;
+}
+
+/** Every acknowledged write, with what a linearizable read of its key returns now. */
+async function readBack({ writer, reader, log }: Run): Promise<ClusterSummary['writes']> {
+  const writes: ClusterSummary['writes'] = [];
+  for (const w of writer.acked) writes.push({ ...w, readBack: await reader.read({ op: 'get', key: w.key } satisfies KvQuery) });
+  const lost = writes.filter((w) => w.readBack !== w.value);
+  log(`${writes.length} writes acknowledged (${writes.filter((w) => w.afterKill).length} after the kill); lost: ${lost.length}`);
+  return writes;
+}
+
+/** Waits until the leader has nothing in flight and every live learner applied its commit index; their digests. */
+async function learnersCaughtUp({ system, plan, log, waitMs }: Run, newLeader: LeaderInfo): Promise<Pick<ClusterSummary, 'commitIndex' | 'learners'>> {
+  const live = plan.learners; // the killed node holds no learner in this layout
+  const leaderRef = plan.proposers[newLeader.proposer]!;
+  let commitIndex = 0;
+  let views: LearnerView[] = [];
+  await until(
+    async () => {
+      const status = await system.ask(leaderRef, { type: 'status' });
+      views = await Promise.all(live.map((l) => system.ask(l, { type: 'inspect' })));
+      commitIndex = status.commitIndex;
+      return status.inflight === 0 && views.every((v) => v.applied === commitIndex);
+    },
+    'the learners to catch up',
+    waitMs,
+  );
+  const learners = live.map((l, i) => ({
+    learner: plan.learners.indexOf(l),
+    node: l.node,
+    applied: views[i]!.applied,
+    stateDigest: hashString(JSON.stringify(views[i]!.state)),
+  }));
+  for (const l of learners) log(`learner ${l.learner} on ${l.node}: applied ${l.applied} (state digest ${l.stateDigest.toString(16)})`);
+  return { commitIndex, learners };
 }
 
 function client(system: ActorSystem, plan: GroupPlan, clientId: string, running: () => boolean): PaxosClient {

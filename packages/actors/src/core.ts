@@ -24,6 +24,6 @@ export { Pool, type PoolMsg, type PoolProps } from './pool.ts';
 export { seededRandom, hashString, type Random } from './random.ts';
 export { Backoff, backoffWaitMs, type BackoffTiming } from './backoff.ts';
 export { afterTurn } from './after-turn.ts';
-export { StreamError, MAX_STREAMS_PER_NODE, type StreamEvent, type StreamOptions, type StreamWriter } from './streams.ts';
+export { StreamError, MAX_STREAMS_PER_NODE, type StreamCounts, type StreamEvent, type StreamOptions, type StreamStats, type StreamWriter } from './streams.ts';
 export { DEFAULT_DOMAIN, type OpenStore, type StorageDomainOptions } from './storage/domains.ts';
 export type { TaskPool, TaskPoolSpec, TaskPools } from './tasks/task-pool.ts';

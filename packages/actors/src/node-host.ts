@@ -3,6 +3,7 @@ import type { DeadLetterReason } from './errors.ts';
 import type { LogSink } from './log.ts';
 import type { OpenStore, StorageDomainOptions } from './storage/domains.ts';
 import type { TaskPools } from './tasks/task-pool.ts';
+import type { StreamStats } from './streams.ts';
 
 export type TimerHandle = unknown;
 
@@ -84,4 +85,6 @@ export interface NodeStats {
   storage: { commits: number; writes: number };
   /** Message bodies encoded to leave this node (a body sent to several nodes with sendMany counts once). */
   encodedBodies: number;
+  /** Streams open each way, and chunks, bytes, batches, credits and credit waits since the node started. */
+  streams: StreamStats;
 }

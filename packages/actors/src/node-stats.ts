@@ -7,7 +7,7 @@ export function nodeStats(
   node: string,
   cells: Iterable<ActorCell>,
   counters: { in: number; out: number; processed: number },
-  rest: { pendingAsks: number; deadLetters: DeadLetters; storage: NodeStats['storage']; encodedBodies: number },
+  rest: Pick<NodeStats, 'pendingAsks' | 'storage' | 'encodedBodies' | 'streams'> & { deadLetters: DeadLetters },
 ): NodeStats {
   let actors = 0;
   let total = 0;
@@ -30,5 +30,6 @@ export function nodeStats(
     deadLetters: { total: rest.deadLetters.total, byReason: { ...rest.deadLetters.counts } },
     storage: rest.storage,
     encodedBodies: rest.encodedBodies,
+    streams: rest.streams,
   };
 }

@@ -297,6 +297,7 @@ export class ActorNode extends MessageRouting {
       deadLetters: this.deadLetters,
       storage: this.domains.stats(),
       encodedBodies: this.transport.encodedBodies ?? 0,
+      streams: this.streams().stats(),
     });
   }
 

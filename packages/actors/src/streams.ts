@@ -28,7 +28,13 @@ export interface StreamOptions {
 /** The sending end. Await each write: one write at a time may wait for credit. */
 export interface StreamWriter {
   readonly id: string;
-  /** Resolves once the chunk is sent (at once while the window has room). The chunk is handed over. */
+  /**
+   * Resolves once the chunk is sent (at once while the window has room). The chunk is handed
+   * over, not copied here: do not change or reuse it after calling write. A receiver on the same
+   * thread gets this very array; to another thread or process it is copied when it leaves, which
+   * may be after write resolves (written chunks leave together). To move a chunk's memory to
+   * another thread rather than copy it, write `handOver(chunk)`.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /** Resolves when the receiver has consumed every chunk and the end. */
   end(): Promise<void>;
@@ -122,11 +128,21 @@ interface Incoming {
 /** What a node's streams did, for tuning and tests: counts since the node started. */
 export interface StreamCounts {
   chunksSent: number;
+  /** Bytes of the chunks sent (left this node's sending ends). */
+  bytesSent: number;
+  /** Bytes of the chunks that arrived in order at this node's receiving ends. */
+  bytesReceived: number;
   /** Times written chunks left together. */
   batches: number;
   creditsSent: number;
   /** Writes that waited for credit. */
   creditWaits: number;
+}
+
+/** A node's stream figures (NodeStats.streams): the counts, and the streams open now each way. */
+export interface StreamStats extends StreamCounts {
+  openSending: number;
+  openReceiving: number;
 }
 
 /**
@@ -139,9 +155,13 @@ export class NodeStreams {
   private readonly out = new Map<string, Outgoing>();
   private readonly in = new Map<string, Incoming>();
   private nextId = 1;
-  readonly counts: StreamCounts = { chunksSent: 0, batches: 0, creditsSent: 0, creditWaits: 0 };
+  readonly counts: StreamCounts = { chunksSent: 0, bytesSent: 0, bytesReceived: 0, batches: 0, creditsSent: 0, creditWaits: 0 };
 
   constructor(private readonly node: ActorNode) {}
+
+  stats(): StreamStats {
+    return { ...this.counts, openSending: this.out.size, openReceiving: this.in.size };
+  }
 
   open(owner: ActorCell, target: AnyRef, opts: StreamOptions): StreamWriter {
     if (this.out.size >= MAX_STREAMS_PER_NODE) throw new Error(`node ${this.node.name} has ${MAX_STREAMS_PER_NODE} streams open; no more`);
@@ -225,6 +245,7 @@ export class NodeStreams {
     this.counts.batches++;
     for (const chunk of chunks) {
       this.counts.chunksSent++;
+      this.counts.bytesSent += chunk.length;
       this.wire(s.peer, { t: 'data', id: s.id, seq: s.seq++, chunk });
       if (s.failed) return; // the peer cannot be reached
     }
@@ -286,6 +307,7 @@ export class NodeStreams {
         if (body.seq !== s.nextSeq) return this.failIn(s, `chunk ${s.nextSeq} was lost`, true);
         s.nextSeq++;
         s.buffered += body.chunk.length;
+        this.counts.bytesReceived += body.chunk.length;
         if (s.buffered > s.window + body.chunk.length) return this.failIn(s, `the sender overran its window of ${s.window} bytes`, true);
         return this.deliver(s, { type: 'stream-data', stream: s.id, chunk: body.chunk }, new StreamCredit(s.id, body.chunk.length));
       }

@@ -123,6 +123,31 @@ describe('streams in the simulator', () => {
     expect(out).toMatchObject({ ok: false, name: 'StreamError', message: expect.stringContaining('node b is down') });
   });
 
+  it("a node's stats count its streams: open each way while they run, bytes sent and received, credits, and the writes that waited for credit", async () => {
+    const sim = new SimCluster({ seed: 12, nodes: ['a', 'b'], network: { delayMs: [1, 3] } });
+    const sink = sim.spawn('b', StreamSink, { delayMs: 2 });
+    const source = sim.spawn('a', StreamSource, {});
+    let out: SourceOutcome | undefined;
+    void sim.ask(source, { type: 'send', to: sink, chunks: 50, chunkBytes: 10_000, windowBytes: 32_768 }, { timeoutMs: 60_000 }).then((o) => (out = o));
+    const open = { sending: 0, receiving: 0 };
+    await sim.runUntil(
+      () => {
+        open.sending = Math.max(open.sending, sim.node('a').stats().streams.openSending);
+        open.receiving = Math.max(open.receiving, sim.node('b').stats().streams.openReceiving);
+        return out !== undefined;
+      },
+      { maxMs: 60_000 },
+    );
+    expect(out?.ok).toBe(true);
+    expect(open).toEqual({ sending: 1, receiving: 1 });
+    const [a, b] = [sim.node('a').stats().streams, sim.node('b').stats().streams];
+    expect(a).toMatchObject({ openSending: 0, openReceiving: 0, chunksSent: 50, bytesSent: 500_000, bytesReceived: 0, creditsSent: 0 });
+    expect(b).toMatchObject({ openSending: 0, openReceiving: 0, chunksSent: 0, bytesSent: 0, bytesReceived: 500_000, creditWaits: 0 });
+    // A 32 KiB window holds 3 chunks of 10 KB: the sender waits for credit, which comes back in steps.
+    expect(a.creditWaits).toBeGreaterThan(0);
+    expect(b.creditsSent).toBeGreaterThanOrEqual(a.creditWaits);
+  });
+
   it('a stream to an actor that does not exist fails at once', async () => {
     const sim = new SimCluster({ seed: 7, nodes: ['a', 'b'] });
     const source = sim.spawn('a', StreamSource, {});
@@ -157,6 +182,9 @@ describe('streams between worker threads', () => {
     expect(out.ok).toBe(true);
     const state = await sys.ask(sink, { type: 'result' }, { timeoutMs: 30_000 });
     expect(state).toMatchObject({ chunks: 128, bytes: 128 * 65_536, ended: true, crc: (out as { crc: number }).crc });
+    const [sent, received] = [(await sys.stats('w1')).streams, (await sys.stats('w2')).streams];
+    expect(received).toMatchObject({ bytesReceived: 128 * 65_536, openReceiving: 0 });
+    expect(sent).toMatchObject({ chunksSent: 128, bytesSent: 128 * 65_536, openSending: 0 });
     expect((await sys.stats('w2')).deadLetters.total).toBe(0);
   });
 

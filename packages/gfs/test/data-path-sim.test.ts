@@ -3,23 +3,11 @@ import { forEachSeed, withSeed, type SimSend } from '@actorfs/actors/testing';
 import { GfsClient } from '../src/client/api.ts';
 import type { ClientMsg } from '../src/client/protocol.ts';
 import type { MasterMsg } from '../src/protocol.ts';
+import { bytes, dataPathConfig } from './fixtures/data-path-config.ts';
 import { simCell, type SimCell } from './fixtures/sim-cell.ts';
 
-const config = {
-  chunkSizeBytes: 64 * 1024,
-  blockSizeBytes: 4096,
-  heartbeatIntervalMs: 100,
-  scanIntervalMs: 100,
-  leaseMs: 2000,
-  leaseGrantTimeoutMs: 500,
-  pushPieceBytes: 4096,
-  mutationTimeoutMs: 500,
-  pushTimeoutMs: 1000,
-  clientBackoffMs: 20,
-  clientAttempts: 10,
-};
+const config = dataPathConfig;
 
-const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff);
 /** A chunkserver's read answers in pieces (one per block): compared joined. */
 const same = (a: Uint8Array | Uint8Array[], b: Uint8Array): boolean => (Array.isArray(a) ? Buffer.concat(a) : Buffer.from(a)).equals(Buffer.from(b));
 const CHUNK = 64 * 1024;

@@ -79,7 +79,11 @@ export class LsClient {
   async acquire(handle: HandleId, mode: LockMode, timeoutMs: number, lockDelayMs?: number): Promise<Sequencer> {
     return (await this.call<'acquire'>({ type: 'acquire', handle, mode, timeoutMs, ...(lockDelayMs === undefined ? {} : { lockDelayMs }) })).sequencer;
   }
-  /** Takes the lock now or fails (LOCK_HELD, LOCK_DELAY). */
+  /**
+   * Takes the lock now or fails (LOCK_HELD, LOCK_DELAY). Called while another acquire of the
+   * handle is granted, ATTEMPT_FORGOTTEN (whether it was granted before that, and released, is no
+   * longer known; it is not granted now).
+   */
   async tryAcquire(handle: HandleId, mode: LockMode, lockDelayMs?: number): Promise<Sequencer> {
     return (await this.call<'tryAcquire'>({ type: 'tryAcquire', handle, mode, ...(lockDelayMs === undefined ? {} : { lockDelayMs }) })).sequencer;
   }

@@ -9,6 +9,8 @@ export const MAX_CACHED_FILES = 10_000;
  */
 export interface Incoming {
   readonly path: string;
+  /** The value of the client's own write, or else a read's answer. */
+  readonly write: boolean;
   stale: boolean;
 }
 
@@ -16,6 +18,9 @@ export interface Incoming {
  * A session's write-through cache of file contents and stat, by path. A copy the master sent
  * before the client's own write of the file, or before an invalidation or a flush, may be older
  * than what the client was told since: such a copy is marked stale while on its way, and not kept.
+ * So is a read's answer asked for while the client's own write of the file is under way: the
+ * master may have read the file before that write applied, and the write invalidates no cache of
+ * its own session.
  */
 export class ClientCache {
   private readonly files = new Map<string, CachedFile>();
@@ -30,11 +35,11 @@ export class ClientCache {
     return this.files.get(path);
   }
 
-  /** A copy of `path` is asked for: `arrived` keeps it unless the file changed before then. */
-  expect(path: string): Incoming {
-    const copy: Incoming = { path, stale: false };
+  /** A copy of `path` is asked for (`write`: the client's own write's): `arrived` keeps it unless the file changed before then. */
+  expect(path: string, write = false): Incoming {
     let set = this.incoming.get(path);
     if (!set) this.incoming.set(path, (set = new Set()));
+    const copy: Incoming = { path, write, stale: !write && [...set].some((c) => c.write) };
     set.add(copy);
     return copy;
   }

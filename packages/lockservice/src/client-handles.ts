@@ -73,7 +73,7 @@ export class ClientHandles {
     this.cache.forget(path);
     const op: ClientOp = { type: 'setContents', session: s, ...withoutType(req), attempt: this.session.nextAttempt() };
     const write = () => this.session.untilKnown(() => this.session.op<LsResults['setContents']>(op)) as Promise<QueryReply<LsResults['setContents']>>;
-    return this.cacheAnswer(path, write, ({ stat }) => ({ contents: req.contents, stat }));
+    return this.cacheAnswer(path, write, ({ stat }) => ({ contents: req.contents, stat }), true);
   }
 
   /**
@@ -81,8 +81,8 @@ export class ClientHandles {
    * the answer gives, if the master says it may be cached and nothing changed the file while the
    * answer was on its way: an invalidation, a flush, or another write of this client's own.
    */
-  private async cacheAnswer<R>(path: string, ask: () => Promise<QueryReply<R>>, copyOf: (result: R) => CachedFile): Promise<QueryReply<R>> {
-    const incoming = this.cache.expect(path);
+  private async cacheAnswer<R>(path: string, ask: () => Promise<QueryReply<R>>, copyOf: (result: R) => CachedFile, write = false): Promise<QueryReply<R>> {
+    const incoming = this.cache.expect(path, write);
     let value: CachedFile | undefined;
     try {
       const r = await ask();

@@ -18,11 +18,9 @@ export function acquire(state: DbState, op: OpOf<'acquire'>, changes: Changes): 
 function tryLock(state: DbState, op: OpOf<'acquire'>, { session, handle, node }: Extract<Found, { ok: true }>, changes: Changes): Outcome<LsResults['acquire']> {
   const denied = denial(state, session.principal, node, 'write');
   if (denied) return failure('PERMISSION_DENIED', `acquiring a lock needs write permission: ${denied}`);
-  if (handle.lock !== null) {
-    // The same call asked again (its client did not hear, or could not trust, the first answer).
-    if (handle.lockAttempt !== 0 && op.attempt === handle.lockAttempt) return ok({ sequencer: sequencerOf(node, handle.lock) });
-    return failure('ALREADY_HELD', `handle ${handle.id} already holds the lock on ${node.path} (${handle.lock})`);
-  }
+  const granted = op.attempt === undefined ? undefined : grantedBefore(handle, node, op.attempt);
+  if (granted) return granted;
+  if (handle.lock !== null) return failure('ALREADY_HELD', `handle ${handle.id} already holds the lock on ${node.path} (${handle.lock})`);
   if (op.attempt !== undefined && op.attempt <= handle.decidedAttempt) {
     return failure('ATTEMPT_DECIDED', `attempt ${op.attempt} of handle ${handle.id} was already decided by a final try: this is a late copy of it`);
   }
@@ -40,10 +38,24 @@ function tryLock(state: DbState, op: OpOf<'acquire'>, { session, handle, node }:
   if (node.holders.size === 0) node.lockGeneration = state.counters.nextLockGeneration++;
   handle.lock = op.mode;
   handle.lockDelayMs = op.lockDelayMs ?? state.config.defaultLockDelayMs;
-  handle.lockAttempt = op.attempt ?? 0;
+  if (op.attempt !== undefined) handle.lastGrant = { attempt: op.attempt, mode: op.mode, generation: node.lockGeneration };
   node.holders.add(handle.id);
   notify(state, node, 'lockAcquired', handle.id, changes);
   return ok({ sequencer: sequencerOf(node, op.mode) });
+}
+
+/**
+ * A copy of the newest attempt granted through the handle (its client did not hear, or could not
+ * trust, the first answer) gets that grant again, even once the handle has released the lock
+ * since (another call of the client did): the caller learns what its call did. An older attempt
+ * is never granted, so grants go in attempt order; whether a copy of one was granted before is
+ * no longer known. Undefined for an attempt newer than every grant.
+ */
+function grantedBefore(handle: HandleRecord, node: LsNode, attempt: number): Outcome<LsResults['acquire']> | undefined {
+  const last = handle.lastGrant;
+  if (last === null || attempt > last.attempt) return undefined;
+  if (attempt === last.attempt) return ok({ sequencer: { lock: node.path, mode: last.mode, generation: last.generation } });
+  return failure('ATTEMPT_FORGOTTEN', `acquire attempt ${attempt} of handle ${handle.id} is older than its newest granted one (${last.attempt}): whether it was granted is no longer known; not granted now`);
 }
 
 /** A normal release frees the lock at once; a holder's expiry starts its lock-delay. */
@@ -53,7 +65,6 @@ export function releaseLock(state: DbState, node: LsNode, handle: HandleRecord, 
   if (expired) node.lockFreeAt = Math.max(node.lockFreeAt, now + handle.lockDelayMs);
   handle.lock = null;
   handle.lockDelayMs = 0;
-  handle.lockAttempt = 0;
   if (node.holders.size === 0) changes.freed.push({ path: node.path, availableAt: Math.max(now, node.lockFreeAt) });
 }
 

@@ -32,7 +32,7 @@ export function openHandle(state: DbState, op: OpOf<'open'>, changes: Changes): 
     node = made.result;
   }
   const id = state.counters.nextHandle++;
-  state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lockAttempt: 0, decidedAttempt: 0, writes: [], writesForgotten: 0 });
+  state.handles.set(id, { id, session: session.id, path: node.path, instance: node.instance, events: [...(op.events ?? [])], lock: null, lockDelayMs: 0, lastGrant: null, decidedAttempt: 0, writes: [], writesForgotten: 0 });
   session.handles.add(id);
   node.handles.add(id);
   return ok({ handle: id, created, stat: statOf(node) });

@@ -52,8 +52,10 @@
  * - The network may deliver a request twice: a server drops a copy by its reply handle. A
  *   mutation whose answer is lost is UNAVAILABLE (outcome unknown), never silently retried,
  *   except two that name their attempt. An acquire whose outcome is unknown is asked again as a
- *   final try of the same attempt: it learns the grant if there was one, and decides the attempt,
- *   so no late copy of it can be granted. A write is asked again under its attempt: the database
+ *   final try of the same attempt: it learns the grant if there was one (even if another call of
+ *   the handle released it since), and decides the attempt, so no late copy of it can be granted.
+ *   A handle grants attempts in order: an acquire older than its newest grant is ATTEMPT_FORGOTTEN
+ *   (whether a copy of it was granted is no longer known). A write is asked again under its attempt: the database
  *   answers a repeat of any of a handle's last 16 applied write attempts as that write was
  *   (`repeated`, never cached), so it is applied once; an older attempt never applied after a
  *   later one was is refused (ATTEMPT_DECIDED), one older than the 16 kept is ATTEMPT_FORGOTTEN.

@@ -92,6 +92,10 @@ function checkHandles(state: Readonly<DbState>, bad: (what: string) => void): vo
     else {
       if (!node.handles.has(id)) bad(`${at} is missing from its node's handles`);
       if ((handle.lock !== null) !== node.holders.has(id)) bad(`${at} says lock ${handle.lock}, its node's holders disagree`);
+      const grant = handle.lastGrant;
+      if (grant !== null && !(Number.isSafeInteger(grant.attempt) && grant.attempt > 0 && grant.generation > 0 && grant.generation <= node.lockGeneration)) {
+        bad(`${at}'s last grant (attempt ${grant.attempt}, generation ${grant.generation}) is not a positive attempt at a generation its node's lock reached (${node.lockGeneration})`);
+      }
     }
     const writes = handle.writes.map((w) => w.attempt);
     if (writes.length > WRITES_KEPT || writes.some((a, i) => !Number.isSafeInteger(a) || a <= (i === 0 ? handle.writesForgotten : writes[i - 1]!))) {

@@ -89,8 +89,9 @@ type LsOpBody =
   | { type: 'setAcl'; session: SessionId; handle: HandleId; acl: Partial<AclNames> }
   /**
    * Try semantics: granted now or refused now. Blocking is the master's job. `attempt` names the
-   * client's call (unique in its session): the same attempt again, once granted, gets its grant
-   * again, so a client that did not hear the answer can ask again and learn it. `final`: the
+   * client's call (unique in its session): the newest attempt granted through the handle, asked
+   * again, gets its grant again (even after a release), so a client that did not hear the answer
+   * can ask again and learn it; an older attempt is never granted (ATTEMPT_FORGOTTEN). `final`: the
    * client's last word on the attempt (a try, not a blocking acquire's wait): whatever it is
    * answered decides the attempt, and a late copy of it is refused (ATTEMPT_DECIDED).
    */

@@ -17,6 +17,8 @@ import {
   type Counters,
   type DbState,
   type HandleRecord,
+  type LockGrant,
+  type LsNode,
   type NodeRecord,
   type SessionRecord,
 } from './state.ts';
@@ -32,7 +34,7 @@ export type SnapshotPiece =
   | { piece: 'handles'; handles: StoredHandle[] };
 
 /** A handle as snapshots hold it; those taken before the window of write outcomes kept only the last one (`writeAttempt`). */
-type StoredHandle = Omit<HandleRecord, 'writes' | 'writesForgotten'> & Partial<Pick<HandleRecord, 'writes' | 'writesForgotten'>> & { writeAttempt?: number; writeGeneration?: number };
+type StoredHandle = Omit<HandleRecord, 'writes' | 'writesForgotten' | 'lastGrant'> & Partial<Pick<HandleRecord, 'writes' | 'writesForgotten' | 'lastGrant'>> & { writeAttempt?: number; writeGeneration?: number; lockAttempt?: number };
 
 /**
  * The pieces, built at once: they describe the state at this moment even if the caller encodes
@@ -113,11 +115,11 @@ export function restoreState(config: LsConfig, pieces: Iterable<unknown>): DbSta
         break;
       case 'handles':
         for (const r of piece.handles) {
-          const { writeAttempt, writeGeneration, ...rest } = r;
-          const handle: HandleRecord = { ...rest, events: [...r.events], lockAttempt: r.lockAttempt ?? 0, decidedAttempt: r.decidedAttempt ?? 0, ...writeWindowOf(r) };
+          const { writeAttempt, writeGeneration, lockAttempt, ...rest } = r;
           const session = state.sessions.get(r.session);
           const node = state.nodes.get(r.path);
           if (!session || !node) throw new Error(`lock service snapshot: handle ${r.id} names a missing session or node`);
+          const handle: HandleRecord = { ...rest, events: [...r.events], lastGrant: lastGrantOf(r, node), decidedAttempt: r.decidedAttempt ?? 0, ...writeWindowOf(r) };
           state.handles.set(r.id, handle);
           session.handles.add(r.id);
           node.handles.add(r.id);
@@ -142,6 +144,13 @@ export function restoreState(config: LsConfig, pieces: Iterable<unknown>): DbSta
   const violations = checkInvariants(state);
   if (violations.length > 0) throw new Error(`lock service snapshot: restored state breaks invariants: ${violations.slice(0, 5).join('; ')}`);
   return state;
+}
+
+/** A stored handle's newest grant; an older snapshot kept only the attempt of the lock it holds (0: none). */
+function lastGrantOf(r: StoredHandle, node: LsNode): LockGrant | null {
+  if (r.lastGrant !== undefined) return r.lastGrant === null ? null : { ...r.lastGrant };
+  const attempt = r.lockAttempt ?? 0;
+  return attempt === 0 || r.lock === null ? null : { attempt, mode: r.lock, generation: node.lockGeneration };
 }
 
 /** The write outcomes a stored handle keeps; an older snapshot's single last attempt leaves every earlier one forgotten. */

@@ -39,8 +39,12 @@ export interface HandleRecord {
   lock: LockMode | null;
   /** The lock-delay this holder's expiry imposes (meaningful while `lock` is set). */
   lockDelayMs: number;
-  /** The client's attempt that was granted the lock it holds (0: none named, or not held). */
-  lockAttempt: number;
+  /**
+   * The newest attempt ever granted through this handle, and its grant, kept after a release: a
+   * copy of it is answered with that grant, and an older attempt is never granted (whether a copy
+   * of one was granted before is no longer known: ATTEMPT_FORGOTTEN).
+   */
+  lastGrant: LockGrant | null;
   /**
    * The client's attempts up to this one are decided: a final try answered them, so a late copy
    * of one (a deposed master's Paxos client still retrying) is refused, never granted.
@@ -54,6 +58,13 @@ export interface HandleRecord {
   writes: WriteOutcome[];
   /** The newest attempt dropped from `writes` at the bound (0: none): whether one at or below it was applied is no longer known. */
   writesForgotten: number;
+}
+
+/** An attempt granted a lock, and the lock's mode and generation it got. */
+export interface LockGrant {
+  attempt: number;
+  mode: LockMode;
+  generation: number;
 }
 
 /** Applied write attempts a handle keeps the outcome of; a copy of an older one is refused (ATTEMPT_FORGOTTEN). */

@@ -1,27 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { seededRandom } from '@actorfs/actors';
-import { checkOperations, type FileInput, fileModel, type FileOutput, forEachSeed, historyRecorder, type LockInput, lockModel, type LockOutput, type Operation, SimCluster, Sleeper, UNKNOWN } from '@actorfs/actors/testing';
+import { checkOperations, type FileInput, fileModel, type FileOutput, forEachSeed, historyRecorder, type LockInput, lockModel, type LockOutput, SimCluster, Sleeper } from '@actorfs/actors/testing';
 import { LsClientError, type LsClient } from '../src/index.ts';
-import { masterNode, replicaProblems, SIM_CELL, simCell, simClient, str, text } from './cell-harness.ts';
+import { masterNode, openRetrying, unavailable, replicaProblems, SIM_CELL, simCell, simClient, str, text, withExpiries } from './cell-harness.ts';
 
 const FILES = ['/ls/test/f0', '/ls/test/f1'];
 const LOCK = '/ls/test/lock';
 const OPS_PER_CLIENT = 8;
 const ENDED = new Set(['SESSION_EXPIRED', 'SESSION_UNKNOWN', 'HANDLE_UNKNOWN']);
-
-/** An op's outcome unknown (timeout, no master) vs refused for good. */
-const unknown = (err: unknown): boolean => err instanceof LsClientError && err.code === 'UNAVAILABLE';
-
-/** An open whose outcome is unknown is tried again (at worst a handle is left open). */
-async function openRetrying(c: LsClient, path: string): Promise<number> {
-  for (;;) {
-    try {
-      return (await c.open(path, { create: 'ifAbsent' })).handle;
-    } catch (err) {
-      if (!unknown(err)) throw err;
-    }
-  }
-}
 
 /**
  * One randomized run: a 3-replica cell under drops, duplicates, reordering, a partition and a
@@ -88,7 +74,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           const got = await c.getContentsAndStat(h[LOCK]!);
           if (got.stat.lockGeneration < newest) staleLockReads.push(`client ${i} at ${at}: generation ${got.stat.lockGeneration} (cached: ${got.cached}) after ${newest} was granted`);
         } catch (err) {
-          if (!unknown(err)) throw err;
+          if (!unavailable(err)) throw err;
         }
       } else if (pick < 0.35) {
         const id = fileHistory.invoke(i, { op: 'read', path });
@@ -96,7 +82,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           const got = await c.getContentsAndStat(h[path]!);
           fileHistory.ok(id, { contents: str(got.contents), generation: got.stat.contentGeneration });
         } catch (err) {
-          if (!unknown(err)) throw err;
+          if (!unavailable(err)) throw err;
           fileHistory.info(id);
         }
       } else if (pick < 0.6) {
@@ -107,7 +93,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           fileHistory.ok(id, (await c.setContents(h[path]!, text(contents), expected)).stat.contentGeneration);
         } catch (err) {
           if (err instanceof LsClientError && err.code === 'GENERATION_MISMATCH') fileHistory.ok(id, false);
-          else if (unknown(err)) fileHistory.info(id);
+          else if (unavailable(err)) fileHistory.info(id);
           else throw err;
         }
       } else if (pick < 0.7) {
@@ -119,7 +105,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           // Refused for a reason the model cannot see (lock-delay after an expiry), or its own holding.
           // ATTEMPT_DECIDED: an earlier copy of this very try was refused (its answer was lost).
           else if (err instanceof LsClientError && (err.code === 'ALREADY_HELD' || err.code === 'LOCK_DELAY' || err.code === 'ATTEMPT_DECIDED')) lockHistory.fail(id);
-          else if (unknown(err)) lockHistory.info(id);
+          else if (unavailable(err)) lockHistory.info(id);
           else throw err;
         }
       } else if (pick < 0.8) {
@@ -129,7 +115,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
         } catch (err) {
           // Not granted within its timeout (a waiter whose try is in the log is not timed out), or its own holding.
           if (err instanceof LsClientError && (err.code === 'TIMEOUT' || err.code === 'ALREADY_HELD')) lockHistory.fail(id);
-          else if (unknown(err)) lockHistory.info(id);
+          else if (unavailable(err)) lockHistory.info(id);
           else throw err;
         }
       } else {
@@ -139,7 +125,7 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
           lockHistory.ok(id, true);
         } catch (err) {
           if (err instanceof LsClientError && err.code === 'NOT_HELD') lockHistory.ok(id, false);
-          else if (unknown(err)) lockHistory.info(id);
+          else if (unavailable(err)) lockHistory.info(id);
           else throw err;
         }
       }
@@ -170,19 +156,6 @@ async function chaosRun(seed: number): Promise<{ expired: number }> {
   const lockCheck = checkOperations(lockModel<string>(), withExpiries(lockHistory.operations(), ended), { maxSteps: 1_000_000 });
   if (lockCheck.ok !== true) throw new Error(`locks not linearizable: ${'reason' in lockCheck ? lockCheck.reason : 'timeout'}`);
   return { expired };
-}
-
-/**
- * A session that expired lost its lock at a moment no client saw: some time after its last
- * successful call began (nothing of it succeeds after its expiry), so each such holder gets an
- * `expire` of unknown outcome from then on, by a process of its own.
- */
-function withExpiries(ops: Operation<LockInput<string>, LockOutput>[], ended: number[]): Operation<LockInput<string>, LockOutput>[] {
-  const expiries = ended.map((holder): Operation<LockInput<string>, LockOutput> => {
-    const succeeded = ops.filter((o) => o.clientId === holder && o.ret !== Infinity).map((o) => o.call);
-    return { clientId: `expiry-${holder}`, input: { op: 'expire', holder }, output: UNKNOWN, call: Math.max(-1, ...succeeded) + 0.5, ret: Infinity };
-  });
-  return [...ops, ...expiries];
 }
 
 describe('lock-service cell under faults', () => {

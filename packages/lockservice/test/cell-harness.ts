@@ -1,8 +1,8 @@
 import { expect } from '@jest/globals';
 import type { ActorRef } from '@actorfs/actors';
-import { SimCluster, Sleeper } from '@actorfs/actors/testing';
+import { type ClientId, type LockInput, type LockOutput, type Operation, SimCluster, Sleeper, UNKNOWN } from '@actorfs/actors/testing';
 import { PaxosClient, type ProposeReply } from '@actorfs/paxos';
-import { cellConfig, cellMachine, checkInvariants, ClientSession, LockDb, LsClient, planCell, type CellOptions, type CellPlan, type ClientMsg, type LsMachine, type MasterTerm } from '../src/index.ts';
+import { cellConfig, cellMachine, checkInvariants, ClientSession, LockDb, LsClient, LsClientError, planCell, type CellOptions, type CellPlan, type ClientMsg, type LsMachine, type MasterTerm } from '../src/index.ts';
 
 /** Short timings for simulated cells: 1 s session lease, 3 s grace, 1 s lock-delay, 200 ms Paxos lease. */
 export const SIM_CELL: CellOptions = {
@@ -124,4 +124,31 @@ export async function cellDb(sim: SimCluster, plan: CellPlan, mode: 'call' | 'as
 /** The newest master term the database has recorded (asks only). */
 export async function recordedTerm(sim: SimCluster, plan: CellPlan): Promise<MasterTerm> {
   return (await cellDb(sim, plan)).inspect().masterTerm;
+}
+
+/**
+ * A session that expired lost its lock at a moment no client saw: some time after its holder's
+ * last successful call began (nothing of it succeeds after its expiry), so each such holder gets
+ * an `expire` of unknown outcome from then on, by a process of its own.
+ */
+export function withExpiries(ops: Operation<LockInput<string>, LockOutput>[], ended: ClientId[]): Operation<LockInput<string>, LockOutput>[] {
+  const expiries = ended.map((holder): Operation<LockInput<string>, LockOutput> => {
+    const succeeded = ops.filter((o) => o.input.holder === holder && o.ret !== Infinity).map((o) => o.call);
+    return { clientId: `expiry-${holder}`, input: { op: 'expire', holder }, output: UNKNOWN, call: Math.max(-1, ...succeeded) + 0.5, ret: Infinity };
+  });
+  return [...ops, ...expiries];
+}
+
+/** A call's outcome unknown (timeout, no master) vs refused for good. */
+export const unavailable = (err: unknown): boolean => err instanceof LsClientError && err.code === 'UNAVAILABLE';
+
+/** An open whose outcome is unknown is tried again (at worst a handle is left open). */
+export async function openRetrying(c: LsClient, path: string, create: 'ifAbsent' | 'never' = 'ifAbsent'): Promise<number> {
+  for (;;) {
+    try {
+      return (await c.open(path, { create })).handle;
+    } catch (err) {
+      if (!unavailable(err)) throw err;
+    }
+  }
 }

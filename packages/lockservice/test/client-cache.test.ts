@@ -21,9 +21,21 @@ describe("a client's cache keeps a copy only if nothing changed the file while i
     const cache = new ClientCache();
     const read = cache.expect('/f');
     cache.forget('/f');
-    const write = cache.expect('/f');
+    const write = cache.expect('/f', true);
     cache.arrived(write, file('v2', 2));
     cache.arrived(read, file('v1', 1));
+    expect(cache.get('/f')).toEqual(file('v2', 2));
+  });
+
+  it("a read's answer asked for while the client's own write of the file is under way is not kept, even if it arrives after the write's", () => {
+    const cache = new ClientCache();
+    const write = cache.expect('/f', true);
+    const read = cache.expect('/f');
+    cache.arrived(write, undefined);
+    cache.arrived(read, file('v1', 1));
+    expect(cache.get('/f')).toBeUndefined();
+    const after = cache.expect('/f');
+    cache.arrived(after, file('v2', 2));
     expect(cache.get('/f')).toEqual(file('v2', 2));
   });
 

@@ -47,6 +47,12 @@ describe('the invariants checker finds broken states', () => {
     expect(checkInvariants(state)).toContain(`node ${ROOT}/d/f lists holder ${f2}, which is not a handle holding it`);
   });
 
+  it("a handle's last grant at a lock generation its node never reached", () => {
+    const { state, file, f1 } = sound();
+    state.handles.get(f1)!.lastGrant = { attempt: 3, mode: 'shared', generation: file.lockGeneration + 1 };
+    expect(checkInvariants(state).join('\n')).toMatch(new RegExp(`handle ${f1}'s last grant \\(attempt 3, generation ${file.lockGeneration + 1}\\)`));
+  });
+
   it('contents that do not match their checksum, and a wrong byte count', () => {
     const { state, file } = sound();
     file.contents = bytes('HELLO');

@@ -54,18 +54,30 @@ describe('locks: exclusive and shared', () => {
     expect(cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }, 'ALREADY_HELD')).toContain('(shared)');
   });
 
-  it('the same attempt asked again gets the grant it had; another attempt, or the attempt after a release, does not', () => {
+  it('the same attempt asked again gets the grant it had, even after a release, and is never granted twice; another attempt does not', () => {
     const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
     const granted = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }).sequencer;
     expect(cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }).sequencer).toEqual(granted);
     cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 8 }, 'ALREADY_HELD');
     cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive' }, 'ALREADY_HELD');
     cell.ok({ type: 'release', session: s1, handle: h1 });
+    // The lock is free, yet a copy of attempt 7 (its answer lost) learns its grant rather than taking the lock again.
+    expect(cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }).sequencer).toEqual(granted);
+    expect(cell.db.inspect().nodes.get(`${ROOT}/lock`)!.holders.size).toBe(0);
     cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
-    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }, 'LOCK_HELD');
+    expect(cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 7 }).sequencer).toEqual(granted);
   });
 
-  it('a final try decides its attempt: a late copy of it is refused, whether the try was refused or granted and released', () => {
+  it('a handle grants attempts in order: one older than its newest grant is not granted, as whether a copy of it was is no longer known', () => {
+    const { cell, s1, h1 } = twoSessionsOnOneLock();
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 5, final: true });
+    cell.ok({ type: 'release', session: s1, handle: h1 });
+    expect(cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4, final: true }, 'ATTEMPT_FORGOTTEN')).toMatch(/no longer known/);
+    expect(cell.db.inspect().nodes.get(`${ROOT}/lock`)!.holders.size).toBe(0);
+    cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 6, final: true });
+  });
+
+  it('a final try decides its attempt: a late copy of a refused one is refused, and one of a granted one learns the grant, even after a release', () => {
     const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
     cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
     cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 3, final: true }, 'LOCK_HELD');
@@ -75,12 +87,29 @@ describe('locks: exclusive and shared', () => {
     cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4, final: true });
     cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4 });
     cell.ok({ type: 'release', session: s1, handle: h1 });
-    cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4 }, 'ATTEMPT_DECIDED');
+    // Granted, then released by another call of the handle: a copy learns the grant, and takes nothing.
+    expect(cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 4 }).sequencer.generation).toBe(cell.db.inspect().nodes.get(`${ROOT}/lock`)!.lockGeneration);
+    expect(cell.db.inspect().nodes.get(`${ROOT}/lock`)!.holders.size).toBe(0);
     // A blocking acquire's tries (not final) may be refused and granted later under the same attempt.
     cell.ok({ type: 'acquire', session: s2, handle: h2, mode: 'exclusive' });
     cell.fails({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 5 }, 'LOCK_HELD');
     cell.ok({ type: 'release', session: s2, handle: h2 });
     cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'exclusive', attempt: 5 });
+  });
+
+  it("restores an older snapshot's attempt of the lock a handle holds as its last grant, and a handle holding none as having none", () => {
+    const { cell, s1, s2, h1, h2 } = twoSessionsOnOneLock();
+    const granted = cell.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared', attempt: 9 }).sequencer;
+    const pieces = [...cell.db.snapshot()].map((p) => {
+      const piece = p as { piece: string; handles?: Array<Record<string, unknown> & { lastGrant: { attempt: number } | null }> };
+      if (piece.piece !== 'handles') return p;
+      return { ...piece, handles: piece.handles!.map(({ lastGrant, ...old }) => ({ ...old, lockAttempt: lastGrant?.attempt ?? 0 })) };
+    });
+    const copy = new Cell();
+    copy.db.restore(pieces);
+    expect(copy.ok({ type: 'acquire', session: s1, handle: h1, mode: 'shared', attempt: 9 }).sequencer).toEqual(granted);
+    copy.fails({ type: 'acquire', session: s1, handle: h1, mode: 'shared', attempt: 8 }, 'ATTEMPT_FORGOTTEN');
+    expect(copy.ok({ type: 'acquire', session: s2, handle: h2, mode: 'shared', attempt: 1 }).sequencer).toEqual(granted);
   });
 
   it('each time the lock goes from free to held it gets a new, greater lock generation', () => {

@@ -9,17 +9,31 @@ export function statusPage(): string {
 <meta charset="utf-8">
 <title>actorfs status</title>
 <style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; background: #fafafa; }
+${STYLE}
+</style>
+</head>
+<body>
+${BODY}
+<script>
+${HELPERS}
+${RENDER}
+${POLL}
+</script>
+</body>
+</html>
+`;
+}
+
+const STYLE = `  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; background: #fafafa; }
   h1 { font-size: 1.4em; margin: 0 0 .2em; } h2 { font-size: 1.1em; margin: 1.2em 0 .4em; }
   table { border-collapse: collapse; background: #fff; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
   th { background: #f0f0f0; } .num { text-align: right; font-variant-numeric: tabular-nums; }
   .up { color: #1a7f37; font-weight: 600; } .down { color: #cf222e; font-weight: 600; } .muted { color: #777; }
   .grid { display: flex; flex-wrap: wrap; gap: 2em; } .kv td:first-child { color: #555; }
-  #chart { background: #fff; border: 1px solid #ddd; }
-</style>
-</head>
-<body>
-<h1>actorfs</h1>
+  #chart { background: #fff; border: 1px solid #ddd; }`;
+
+/** The tables the script fills: the lock-service cell, GFS, the ops/s chart and the nodes. */
+const BODY = `<h1>actorfs</h1>
 <div class="muted" id="summary">loading…</div>
 <div class="grid">
   <section>
@@ -55,9 +69,10 @@ export function statusPage(): string {
 <h2>Operations per second (last <span id="chart-span">5</span> minutes)</h2>
 <svg id="chart" width="720" height="160" viewBox="0 0 720 160" role="img" aria-label="operations per second"></svg>
 <h2>Nodes</h2>
-<table id="nodes"><thead><tr><th>node</th><th>role</th><th>state</th><th>actors</th><th>messages in</th><th>messages out</th><th>mailbox depth</th><th>dead letters</th><th>synced commits</th></tr></thead><tbody></tbody></table>
-<script>
-const $ = (id) => document.getElementById(id);
+<table id="nodes"><thead><tr><th>node</th><th>role</th><th>state</th><th>actors</th><th>messages in</th><th>messages out</th><th>mailbox depth</th><th>dead letters</th><th>synced commits</th></tr></thead><tbody></tbody></table>`;
+
+/** The script's helpers: element lookup, escaping, number and byte formats, table rows, and the chart. */
+const HELPERS = `const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 const state = (up) => up ? '<span class="up">up</span>' : '<span class="down">down</span>';
 const num = (n) => n === null || n === undefined ? '?' : Number(n).toLocaleString('en');
@@ -71,8 +86,10 @@ function chart(series) {
     '<text x="2" y="14" font-size="11" fill="#555">' + max + '</text><text x="2" y="' + (h - 20) + '" font-size="11" fill="#555">0</text>' +
     '<text x="' + pad + '" y="' + (h - 4) + '" font-size="11" fill="#555">-' + Math.round(series.length / 60) + ' min</text><text x="' + (w - 30) + '" y="' + (h - 4) + '" font-size="11" fill="#555">now</text>' +
     '<path d="' + line + '" fill="none" stroke="#0969da" stroke-width="1.5"/>';
-}
-function render(s) {
+}`;
+
+/** Fills the page from one /api/status answer. */
+const RENDER = `function render(s) {
   const up = Math.round((s.at - s.startedAt) / 1000);
   $('summary').textContent = 'updated ' + new Date(s.at).toLocaleTimeString('en-GB') + ' · up ' + up + ' s · ' + s.nodes.filter((n) => n.up).length + ' of ' + s.nodes.length + ' nodes up';
   const c = s.lockCell;
@@ -102,15 +119,12 @@ function render(s) {
   });
   $('chart-span').textContent = Math.round(s.ops.length / 60);
   chart(s.ops);
-}
-async function tick() {
+}`;
+
+/** Asks /api/status every second. */
+const POLL = `async function tick() {
   try { const r = await fetch('/api/status'); if (r.ok) render(await r.json()); else $('summary').textContent = 'status: HTTP ' + r.status; }
   catch (e) { $('summary').textContent = 'the system does not answer (stopped?)'; }
   setTimeout(tick, 1000);
 }
-tick();
-</script>
-</body>
-</html>
-`;
-}
+tick();`;
