@@ -24,6 +24,9 @@ export interface Invalidation {
   path: string;
 }
 
+/** A write that waits for nothing. */
+const NOTHING_HELD: { invalidations: readonly Invalidation[]; ready: boolean } = Object.freeze({ invalidations: Object.freeze([]), ready: true });
+
 export class CacheHolders {
   private readonly cachers = new Map<string, Set<SessionId>>();
   private count = 0;
@@ -64,8 +67,10 @@ export class CacheHolders {
    * invalidations), and `go` runs once each has acknowledged or its lease (`leaseEnd`) has run
    * out; at once (returned true: the caller runs it) if nothing holds it.
    */
-  write(path: string, session: SessionId, now: number, leaseEnd: (s: SessionId) => number | undefined, go: () => void): { invalidations: Invalidation[]; ready: boolean } {
+  write(path: string, session: SessionId, now: number, leaseEnd: (s: SessionId) => number | undefined, go: () => void): { invalidations: readonly Invalidation[]; ready: boolean } {
     this.writing.set(path, (this.writing.get(path) ?? 0) + 1);
+    // Most writes (every lock grant) find nothing cached and nothing held: nothing to make for them.
+    if (this.held.length === 0 && now >= this.writeBarrier && !this.cachers.has(path)) return NOTHING_HELD;
     const wait: HeldWrite = { path, ids: new Set(), deadline: Math.max(now, this.writeBarrier), go };
     const invalidations: Invalidation[] = [];
     for (const holder of this.cachers.get(path) ?? []) {

@@ -67,7 +67,8 @@ export class MasterLink {
    * A timeout retries only a request that may run twice (`retryable`); otherwise it is UNAVAILABLE.
    */
   async send<R>(make: () => ServerMsg, timeoutMs: number, retryable: boolean): Promise<ServerReply<R>> {
-    const backoff = new RetryBackoff(requestRetryTiming(this.t.leaseMs), this.random);
+    // Made on the first retry: most requests are answered at the first go.
+    let backoff: RetryBackoff | undefined;
     let reason = 'no master found';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const waiting = this.session.usable();
@@ -87,6 +88,7 @@ export class MasterLink {
         }
         if (this.master === m) this.master = undefined;
       }
+      backoff ??= new RetryBackoff(requestRetryTiming(this.t.leaseMs), this.random);
       await this.ctx.sleep(backoff.next(Infinity));
     }
     return { ok: false, error: { code: 'UNAVAILABLE', message: `no master took the request after ${MAX_ATTEMPTS} attempts: ${reason}` } };

@@ -136,16 +136,19 @@ class SessionActor {
     }
   }
 
+  /** Answers a call once its work settles (one reaction, not a `finally` and a `then`: this runs for every call). */
   private answer(to: ReplyHandle | undefined, work: Promise<ClientReply>): void {
-    const done = (): void => {
-      this.callsRunning--;
-      this.lastCallAt = this.ctx.now();
-      this.armIdle();
-    };
-    work.finally(done).then(
-      (r) => to && this.ctx.replyTo(to, r),
-      (err: unknown) => to && this.ctx.replyTo(to, { ok: false, error: { code: 'UNAVAILABLE', message: err instanceof Error ? err.message : String(err) } }),
+    work.then(
+      (r) => this.callEnded(to, r),
+      (err: unknown) => this.callEnded(to, { ok: false, error: { code: 'UNAVAILABLE', message: err instanceof Error ? err.message : String(err) } }),
     );
+  }
+
+  private callEnded(to: ReplyHandle | undefined, reply: ClientReply): void {
+    this.callsRunning--;
+    this.lastCallAt = this.ctx.now();
+    this.armIdle();
+    if (to) this.ctx.replyTo(to, reply);
   }
 
   // ---- requests to the master ----
@@ -322,10 +325,23 @@ class SessionActor {
 
   // ---- the application's calls ----
 
-  private async call(req: ClientRequest): Promise<ClientReply> {
+  private call(req: ClientRequest): Promise<ClientReply> {
     if (this.state === 'idle') [this.state, this.opening] = ['opening', this.openSession()];
-    const s = await this.opening;
-    if (s === undefined || this.state === 'expired' || this.state === 'closed') return { ok: false, error: { code: 'SESSION_EXPIRED', message: `the session is ${this.state}` } };
+    // A live session runs the call now, without waiting a turn on its opening, long settled (a
+    // throw, as for an unknown request, fails the call as it would after the wait).
+    if (this.state === 'live' && this.session !== undefined) {
+      try {
+        return this.run(this.session, req);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.opening.then((s) =>
+      s === undefined || this.state === 'expired' || this.state === 'closed' ? { ok: false, error: { code: 'SESSION_EXPIRED', message: `the session is ${this.state}` } } : this.run(s, req),
+    );
+  }
+
+  private run(s: SessionId, req: ClientRequest): Promise<ClientReply> {
     switch (req.type) {
       case 'open':
         return this.handles.open(s, req);

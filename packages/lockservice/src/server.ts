@@ -4,6 +4,7 @@ import type { CellConfig } from './cell.ts';
 import { cellMachine, type LsMachine } from './machine.ts';
 import { Master } from './master.ts';
 import { MAX_SESSION_LOOKUPS, type OwnerRefusal } from './session-owners.ts';
+import { RecentRequests } from './recent-requests.ts';
 import type { SessionId } from './protocol.ts';
 import { serverMsgProblem } from './server-validate.ts';
 import { validators } from './validate.ts';
@@ -19,7 +20,7 @@ import { unreachable } from './unreachable.ts';
  */
 export const STARTED: Promise<void> = Promise.resolve();
 
-/** Requests remembered to drop their duplicates. */
+/** Requests remembered to drop their duplicates (at least; RecentRequests). */
 export const MAX_RECENT_REQUESTS = 100_000;
 
 /** Attempts the master makes at getting an op through Paxos before it answers UNAVAILABLE. */
@@ -163,22 +164,6 @@ function masterPaxosClient(props: ServerProps, ctx: ActorContext<ServerMsg>, pro
     // 16 clients likewise), and 256 clients reached about half the cycles (0.58-0.63 of commit_256
     // against 0.30-0.32 in two of three pairs). So the master proposes one message per command.
   });
-}
-
-/** Reply handles of recent requests (the newest `max`), to tell a copy the network made. */
-class RecentRequests {
-  private readonly seen = new Set<string>();
-
-  constructor(private readonly max: number) {}
-
-  isCopy(h: ReplyHandle | undefined): boolean {
-    if (!h) return false;
-    const key = `${h.node}#${h.corr}`;
-    if (this.seen.has(key)) return true;
-    this.seen.add(key);
-    if (this.seen.size > this.max) this.seen.delete(this.seen.values().next().value!);
-    return false;
-  }
 }
 
 function refusal(why: OwnerRefusal): ServerReply<never> {

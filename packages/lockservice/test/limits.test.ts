@@ -60,6 +60,16 @@ describe('limits and bad paths: clear errors', () => {
     expect(refused(cell, { type: 'open', session: s, path: `${ROOT}/x`, create: 'ifAbsent', events: ['everything'] })).toContain('unknown event kind "everything"');
   });
 
+  it('finds an unknown field beside a known one left undefined, and takes a known one left undefined alone', () => {
+    const cell = new Cell();
+    const s = cell.session();
+    const h = cell.open(s, 'f');
+    // As many keys as the fields with a value plus one: the unknown one must still be named.
+    expect(refused(cell, { type: 'setContents', session: s, handle: h, contents: bytes('x'), ifGeneration: undefined, extra: 1 })).toBe('setContents: unknown field "extra"');
+    expect(cell.db.validate({ type: 'setContents', session: s, handle: h, contents: bytes('x'), ifGeneration: undefined })).toBeUndefined();
+    expect(refused(cell, { type: 'close', session: s, handle: h, term: undefined, extra: undefined })).toBe('close: unknown field "extra"');
+  });
+
   it('refuses malformed queries the same way, and keeps answering', () => {
     const cell = new Cell();
     expect(cell.db.query({ type: 'dump' } as never)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringContaining('unknown query type "dump"') } });
