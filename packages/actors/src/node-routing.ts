@@ -7,7 +7,7 @@ import { DeliveryError, type DeadLetterReason } from './errors.ts';
 import type { LogSink } from './log.ts';
 import { checkEnvelope, checkMessage, checkValue } from './message-shape.ts';
 import type { NodeEnv, NodeOptions, Transport } from './node-host.ts';
-import { PendingAsks } from './pending-asks.ts';
+import { firstCorrOf, PendingAsks } from './pending-asks.ts';
 import { ActorRef, refKey, type AnyRef } from './ref.ts';
 import { StoppedNames } from './stopped-names.ts';
 import type { NodeStreams } from './streams.ts';
@@ -42,7 +42,7 @@ export abstract class MessageRouting {
     this.logSink = opts.logSink;
     this.defaultAskTimeoutMs = opts.defaultAskTimeoutMs ?? 5_000;
     this.checkSameThreadMessages = opts.checkSameThreadMessages ?? true;
-    this.asks = new PendingAsks(this.env);
+    this.asks = new PendingAsks(this.env, firstCorrOf(this.seed));
   }
 
   /** Puts a cell that just got a message into the ready queue. */

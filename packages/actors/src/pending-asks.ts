@@ -88,17 +88,34 @@ class DeadlineHeap {
  * out, or failed with its node. While no ask is pending the timer stays armed but does not keep
  * the process alive (a node never shut down lets its process exit).
  */
+/**
+ * The first correlation id of a node's start, from its seed (fresh at every start: see
+ * incarnationSeed). A reply handle (node, corr) must not repeat when a node starts again under its
+ * name: a server that drops the network's copies of a request by its reply handle would take the
+ * new start's asks for copies of the old one's and drop them. Each start counts up from its seed
+ * times 2^20, so two starts' ids meet only if one makes more asks than 2^20 times the distance
+ * between their seeds, and every id stays a safe integer.
+ */
+export function firstCorrOf(seed: number): number {
+  return (seed >>> 0) * 2 ** 20 + 1;
+}
+
 export class PendingAsks {
   private readonly asks = new Map<number, PendingAsk>();
   private readonly deadlines = new DeadlineHeap();
-  private nextCorr = 1;
+  private nextCorr: number;
   private timer: TimerHandle | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
   /** Whether the armed timer keeps the process alive: while some ask is pending. */
   private timerHeld = false;
   private readonly fireFn = (): void => this.fire();
 
-  constructor(private readonly env: NodeEnv) {}
+  constructor(
+    private readonly env: NodeEnv,
+    firstCorr: number,
+  ) {
+    this.nextCorr = firstCorr;
+  }
 
   get size(): number {
     return this.asks.size;
