@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ActorNode, ActorRef, ActorSystem, DeliveryError, MemoryStore, UnsendableError, decode, encode, type DeadLetter } from '../src/index.ts';
 import { decodeTransferred } from '../src/codec.ts';
+import { firstCorrOf } from '../src/pending-asks.ts';
 import { PortTransport } from '../src/thread/port-transport.ts';
 import { realEnv } from '../src/thread/real-env.ts';
 import { Counter, Echo } from './fixtures/kinds.ts';
@@ -254,7 +255,7 @@ describe('frames from a peer', () => {
       'y', { type: 'm', n: 4 }, 0,
       'x', { type: 'm', n: 5 }, 0,
       'y', [{ type: 'm', n: 6 }, { type: 'm', n: 7 }], true,
-      'x', { type: 'q' }, 1,
+      'x', { type: 'q' }, firstCorrOf(1), // the node's seed is 1: its first ask
     ]);
   });
 
