@@ -37,6 +37,22 @@ if (PARTS.has('seq') || PARTS.has('16')) PARTS.add('commit');
 const GOAL_16_VS_BOUND = 3_000 / (16 / (2 * 1.5e-3));
 
 /**
+ * Prints whether a lock-cycle goal is met: absolutely, or, where this machine's Paxos group cannot
+ * carry the absolute figure, as the ratio to the bound measured in the same run that it stands for
+ * (for the sequential cycle the issue asks for both).
+ */
+function sayVerdict(what: string, perSec: number, goal: number, ratio?: number, ratioGoal?: number, ratioAlsoAsked = false): void {
+  const ratioMet = ratio !== undefined && ratioGoal !== undefined && ratio >= ratioGoal;
+  const how =
+    perSec >= goal && (ratioMet || !ratioAlsoAsked)
+      ? `met: ${Math.round(perSec).toLocaleString('en-US')} >= ${goal.toLocaleString('en-US')} cycles/s`
+      : ratioMet
+        ? `met as a ratio to this run's bound: ${ratio.toFixed(2)} >= ${ratioGoal.toFixed(2)}`
+        : 'not met';
+  console.log(`(lock cycles, ${what}: goal ${how})`);
+}
+
+/**
  * The lock service on 5 replicas (worker nodes, synced LMDB), clients on the main thread; with
  * its Paxos baseline (one command at a time through the cell's own group) in the same run.
  */
@@ -63,23 +79,27 @@ export const suite: Suite = {
       if (PARTS.has('seq')) {
         const seq = await lockCycles(system, plan, [solo], 'seq');
         add({ name: 'lock_cycle_sequential_per_s', value: seq.perSec, unit: 'cycle/s', goal: ">= 350 (etcd 3.4: 108): absolute, bound by this disk; the issue's own ratio is lock_cycle_sequential_vs_commit_1 >= 0.4" });
-        if (commit1PerSec !== undefined) add({ name: 'lock_cycle_sequential_vs_commit_1', value: seq.perSec / commit1PerSec, unit: 'ratio', goal: '>= 0.4' });
+        const vsCommit1 = commit1PerSec === undefined ? undefined : seq.perSec / commit1PerSec;
+        if (vsCommit1 !== undefined) add({ name: 'lock_cycle_sequential_vs_commit_1', value: vsCommit1, unit: 'ratio', goal: '>= 0.4' });
+        sayVerdict('sequential', seq.perSec, 350, vsCommit1, 0.4, true);
       }
       if (PARTS.has('16')) {
         const sixteen = await Promise.all(Array.from({ length: 16 }, (_, i) => client(`c16-${i}`)));
         const cycles16 = await lockCycles(system, plan, sixteen, 'l16');
-        addCycles(add, '16_clients', cycles16, `>= 3,000 (etcd: 362): absolute, bound by this disk; stands for lock_cycle_16_clients_vs_bound >= ${GOAL_16_VS_BOUND.toFixed(2)}`);
-        if (commit1PerSec !== undefined) {
+        addCycles(add, '16_clients', cycles16, `>= 3,000 (etcd: 362): absolute; where this disk's commit_1 cannot reach it, judged by lock_cycle_16_clients_vs_bound >= ${GOAL_16_VS_BOUND.toFixed(2)}`);
+        if (commit1PerSec === undefined) sayVerdict('16 clients', cycles16.perSec, 3_000);
+        else {
           // 16 clients, each one command at a time, two commands a cycle: at most 16 / (2 x commit_1's latency) cycles/s.
           const bound = (16 * commit1PerSec) / 2;
           add({ name: 'lock_cycle_16_clients_bound_per_s', value: bound, unit: 'cycle/s', goal: "the bound in this run: 16 / (2 x commit_1's latency), commit_1 measured above" });
           add({ name: 'lock_cycle_16_clients_vs_bound', value: cycles16.perSec / bound, unit: 'ratio', goal: `>= ${GOAL_16_VS_BOUND.toFixed(2)}: 3,000 cycles/s over the bound at Paxos's commit_1 goal (p50 <= 1.5 ms: 16 / (2 x 1.5 ms) = 5,333 cycles/s); 1.0 = every command takes one commit of its own` });
+          sayVerdict('16 clients', cycles16.perSec, 3_000, cycles16.perSec / bound, GOAL_16_VS_BOUND);
         }
       }
       if (PARTS.has('256')) {
         const many = await Promise.all(Array.from({ length: 256 }, (_, i) => client(`c256-${i}`)));
         const cycles256 = await lockCycles(system, plan, many, 'l256');
-        addCycles(add, '256_clients', cycles256, '>= 10,000: absolute, bound by this disk; stands for lock_cycle_256_clients_vs_commit_256 >= 1.0');
+        addCycles(add, '256_clients', cycles256, '>= 10,000: absolute; where this machine\'s group cannot reach it, judged by lock_cycle_256_clients_vs_commit_256 >= 1.0');
         const { perSec: commit256, counts: perCommit } = await commitsInFlight(system, plan, 256);
         add({ name: 'commit_256_in_flight_per_s', value: commit256, unit: 'commit/s', goal: "baseline: the cell's own group, 256 clients' commands at once" });
         addCpu(add, 'commit_256', 'command', perCommit);
@@ -88,6 +108,7 @@ export const suite: Suite = {
         add({ name: 'lock_cycle_256_clients_nodes_cpu_us_beyond_group', value: cycles256.counts.nodesCpuUs - 2 * perCommit.nodesCpuUs, unit: 'us', goal: "measured: the cell nodes' CPU per cycle less two of commit_256's commands" });
         add({ name: 'lock_cycle_256_clients_bound_per_s', value: commit256 / 2, unit: 'cycle/s', goal: 'the bound in this run: commit_256 / 2 (a cycle is two commands)' });
         add({ name: 'lock_cycle_256_clients_vs_commit_256', value: (2 * cycles256.perSec) / commit256, unit: 'ratio', goal: ">= 1.0: 10,000 cycles/s = 20,000 commands/s against Paxos's commit_256 goal of 20,000 (>= 0.5 cycles per commit); 1.0 = the lock service costs nothing beyond its group" });
+        sayVerdict('256 clients', cycles256.perSec, 10_000, (2 * cycles256.perSec) / commit256, 1.0);
       }
       if (PARTS.has('cached')) add({ name: 'cached_read_per_s', value: await cachedReads(solo), unit: 'read/s', goal: '>= 1,000,000' });
       if (PARTS.has('sessions')) {
