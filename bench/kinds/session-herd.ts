@@ -33,100 +33,112 @@ const FIND_RETRY_MS = 100;
 /** Attempts at one open (each after finding the master again) before the run fails. */
 const OPEN_ATTEMPTS = 10;
 
-export const SessionHerd = defineActor('bench.session-herd', (props: HerdProps, ctx: ActorContext<HerdMsg>) => {
-  const counts: HerdCounts = { opened: 0, ended: 0, lost: 0, answered: 0, masterChanges: 0 };
-  let stopped = false;
-  let master: ActorRef<ServerMsg> | undefined;
+/** The herd's state and its ways with the master: one instance per SessionHerd actor. */
+class Herd {
+  readonly counts: HerdCounts = { opened: 0, ended: 0, lost: 0, answered: 0, masterChanges: 0 };
+  stopped = false;
+  private master: ActorRef<ServerMsg> | undefined;
   /** The master found last (kept when it is forgotten, to count changes). */
-  let last: ActorRef<ServerMsg> | undefined;
+  private last: ActorRef<ServerMsg> | undefined;
   /** One look for the master at a time; every session that needs it waits on the same one. */
-  let finding: Promise<ActorRef<ServerMsg>> | undefined;
+  private finding: Promise<ActorRef<ServerMsg>> | undefined;
 
-  const findMaster = (): Promise<ActorRef<ServerMsg>> => {
-    if (master !== undefined) return Promise.resolve(master);
-    finding ??= (async () => {
-      for (;;) {
-        const answers = await Promise.all(props.servers.map((s) => ctx.ask(s, { type: 'whoIsMaster' }, { timeoutMs: 5_000 }).then((r) => r.master, () => null)));
-        const found = answers.find((m): m is ActorRef<ServerMsg> => m !== null);
-        if (found) {
-          if (last !== undefined && !found.equals(last)) counts.masterChanges++;
-          [master, last, finding] = [found, found, undefined];
-          return found;
-        }
-        await ctx.sleep(FIND_RETRY_MS);
+  constructor(
+    private readonly props: HerdProps,
+    private readonly ctx: ActorContext<HerdMsg>,
+  ) {}
+
+  findMaster(): Promise<ActorRef<ServerMsg>> {
+    if (this.master !== undefined) return Promise.resolve(this.master);
+    this.finding ??= this.lookForMaster();
+    return this.finding;
+  }
+
+  private async lookForMaster(): Promise<ActorRef<ServerMsg>> {
+    for (;;) {
+      const answers = await Promise.all(this.props.servers.map((s) => this.ctx.ask(s, { type: 'whoIsMaster' }, { timeoutMs: 5_000 }).then((r) => r.master, () => null)));
+      const found = answers.find((m): m is ActorRef<ServerMsg> => m !== null);
+      if (found) {
+        if (this.last !== undefined && !found.equals(this.last)) this.counts.masterChanges++;
+        [this.master, this.last, this.finding] = [found, found, undefined];
+        return found;
       }
-    })();
-    return finding;
-  };
-  /** `refused` said it is not the master: look again after a while (the servers may still name it). */
-  const lookAgain = async (refused: ActorRef<ServerMsg>): Promise<ActorRef<ServerMsg>> => {
-    if (master?.equals(refused)) master = undefined;
-    await ctx.sleep(FIND_RETRY_MS);
-    return findMaster();
-  };
+      await this.ctx.sleep(FIND_RETRY_MS);
+    }
+  }
 
-  const keepAlive = (session: number, secret: string | undefined, to: ActorRef<ServerMsg>): void => {
-    if (stopped) return;
-    ctx.ask(to, { type: 'keepAlive', session, ...(secret === undefined ? {} : { secret }), acks: [] }, { timeoutMs: props.leaseMs + 5_000 }).then(
+  /** `refused` said it is not the master: look again after a while (the servers may still name it). */
+  async lookAgain(refused: ActorRef<ServerMsg>): Promise<ActorRef<ServerMsg>> {
+    if (this.master?.equals(refused)) this.master = undefined;
+    await this.ctx.sleep(FIND_RETRY_MS);
+    return this.findMaster();
+  }
+
+  keepAlive(session: number, secret: string | undefined, to: ActorRef<ServerMsg>): void {
+    if (this.stopped) return;
+    this.ctx.ask(to, { type: 'keepAlive', session, ...(secret === undefined ? {} : { secret }), acks: [] }, { timeoutMs: this.props.leaseMs + 5_000 }).then(
       (reply: KeepAliveReply) => {
         if (reply.ok) {
-          counts.answered++;
-          return keepAlive(session, secret, to);
+          this.counts.answered++;
+          return this.keepAlive(session, secret, to);
         }
-        if (reply.reason !== 'notMaster') return void counts.ended++;
-        void lookAgain(to).then((m) => keepAlive(session, secret, m));
+        if (reply.reason !== 'notMaster') return void this.counts.ended++;
+        void this.lookAgain(to).then((m) => this.keepAlive(session, secret, m));
       },
       () => {
-        counts.lost++;
-        keepAlive(session, secret, to);
+        this.counts.lost++;
+        this.keepAlive(session, secret, to);
       },
     );
-  };
+  }
 
-  const openOne = async (): Promise<void> => {
+  async openOne(): Promise<void> {
     let reason = '';
     for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-      const to = await findMaster();
-      const reply = (await ctx.ask(to, { type: 'op', op: { type: 'openSession', principal: 'herd' } }, { timeoutMs: 30_000 })) as ServerReply<{ session: number; secret?: string }>;
+      const to = await this.findMaster();
+      const reply = (await this.ctx.ask(to, { type: 'op', op: { type: 'openSession', principal: 'herd' } }, { timeoutMs: 30_000 })) as ServerReply<{ session: number; secret?: string }>;
       if (reply.ok) {
-        counts.opened++;
-        return keepAlive(reply.result.session, reply.result.secret, to);
+        this.counts.opened++;
+        return this.keepAlive(reply.result.session, reply.result.secret, to);
       }
       reason = `${reply.error.code}: ${reply.error.message}`;
       // An open whose outcome is unknown leaves at most a session no one keeps alive: it expires.
       if (reply.error.code !== 'NOT_MASTER' && reply.error.code !== 'UNAVAILABLE') break;
-      await lookAgain(to);
+      await this.lookAgain(to);
     }
     throw new Error(`openSession: ${reason}`);
-  };
+  }
 
-  const open = async (count: number): Promise<HerdCounts> => {
+  async open(count: number): Promise<HerdCounts> {
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < count) {
         next++;
-        await openOne();
+        await this.openOne();
       }
     };
-    await Promise.all(Array.from({ length: props.openWindow }, lane));
-    return { ...counts };
-  };
+    await Promise.all(Array.from({ length: this.props.openWindow }, lane));
+    return { ...this.counts };
+  }
+}
 
+export const SessionHerd = defineActor('bench.session-herd', (props: HerdProps, ctx: ActorContext<HerdMsg>) => {
+  const herd = new Herd(props, ctx);
   return (msg: HerdMsg) => {
     switch (msg.type) {
       case 'open': {
         const to = ctx.replyHandle()!;
-        open(msg.count).then(
+        herd.open(msg.count).then(
           (c) => ctx.replyTo(to, c),
           (err: unknown) => ctx.replyErrorTo(to, err instanceof Error ? err : String(err)),
         );
         return;
       }
       case 'counts':
-        return ctx.reply({ ...counts });
+        return ctx.reply({ ...herd.counts });
       case 'stop':
-        stopped = true;
-        return ctx.reply({ ...counts });
+        herd.stopped = true;
+        return ctx.reply({ ...herd.counts });
       default:
         return msg satisfies never;
     }
