@@ -92,7 +92,8 @@ export type LeadershipEvent = { type: 'leading'; ballot: Ballot; leaseUntil: num
 
 export type AcceptorMsg =
   | { type: 'prepare'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
-  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
+  /** value: the slot's SlotValue as encodeSlotValue packed it, once, at the leader; acceptors store these bytes as they are. */
+  | { type: 'accept'; ballot: Ballot; slot: number; value: Uint8Array; proposer: ActorRef<ProposerMsg> }
   | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
   /** The next piece of the promise made to `ballot`: accepted slots from fromSlot on. */
   | { type: 'prepare-more'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }

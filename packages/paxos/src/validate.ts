@@ -10,11 +10,12 @@ import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
  */
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isRef = (v: unknown): boolean => v instanceof ActorRef;
-const isBallot = (v: unknown): boolean => {
+export const isBallot = (v: unknown): boolean => {
   const b = v as { round?: unknown; id?: unknown } | null;
   return typeof b === 'object' && b !== null && isIndex(b.round) && Number.isSafeInteger(b.id);
 };
-const isSlotValue = (v: unknown): boolean => {
+/** Whether v is a SlotValue whose commands are well formed. */
+export const isSlotValue = (v: unknown): boolean => {
   const s = v as { cmds?: unknown; time?: unknown } | null;
   return Number.isFinite(s?.time) && Array.isArray(s?.cmds) && s.cmds.every((c) => commandProblem(c) === undefined);
 };
@@ -69,7 +70,8 @@ const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undef
 
 export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = checker({
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
-  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
+  // The value's bytes are stored as they are and checked as a SlotValue when read back (slot-bytes.ts).
+  accept: { ballot: isBallot, slot: isIndex, value: (v) => v instanceof Uint8Array && v.length > 0, proposer: isRef },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
   'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },
