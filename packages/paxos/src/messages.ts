@@ -158,6 +158,11 @@ export interface ProposerStatus {
 export type LearnerMsg =
   /** handles[i] answers value.cmds[i], and each of batches a propose-batch (only the responding learner gets them). */
   | { type: 'commit'; slot: number; value: SlotValue; handles?: Array<ReplyHandle | null>; batches?: BatchAnswer[] }
+  /**
+   * A commit to a learner that answers none of the slot's clients: its value as the accepts
+   * carried it (encodeSlotValue), so the leader encodes it once for the acceptors and these alike.
+   */
+  | { type: 'commit-encoded'; slot: number; value: Uint8Array }
   | { type: 'read-at'; index: number; query: unknown; handle: ReplyHandle }
   /** Every slot up to index is chosen. */
   | { type: 'commit-index'; index: number; leader: ActorRef<ProposerMsg> }

@@ -251,7 +251,7 @@ export class LeaderRole {
     const answering = e.handles.some((h) => h) || batches.length > 0 ? s.responderOrAll() : [];
     const answers = batches.length > 0 ? { handles: e.handles, batches } : { handles: e.handles };
     for (const learner of answering) s.send(learner, { type: 'commit', slot, value: e.value, ...answers });
-    s.sendMany(s.peers.learners.filter((learner) => !answering.includes(learner)), { type: 'commit', slot, value: e.value });
+    s.sendMany(s.peers.learners.filter((learner) => !answering.includes(learner)), { type: 'commit-encoded', slot, value: e.encoded });
   }
 
   /**

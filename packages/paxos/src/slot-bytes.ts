@@ -17,8 +17,8 @@ export function decodeSlotValue(bytes: Uint8Array, slot: number): SlotValue {
   try {
     value = decodeRecords(bytes);
   } catch (err) {
-    throw new Error(`the accepted value of slot ${slot} is corrupt: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`the value of slot ${slot} is corrupt: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!isSlotValue(value)) throw new Error(`the accepted value of slot ${slot} is corrupt: not a well-formed slot value`);
+  if (!isSlotValue(value)) throw new Error(`the value of slot ${slot} is corrupt: not a well-formed slot value`);
   return value as SlotValue;
 }

@@ -23,6 +23,7 @@ const isAcceptedList = (v: unknown): boolean =>
   Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isBallot(e[1]) && isSlotValue(e[2]));
 const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isSlotValue(e[1]));
 
+const isBytes = (v: unknown): boolean => v instanceof Uint8Array && v.length > 0;
 const isByteList = (v: unknown): boolean => Array.isArray(v) && v.every((p) => p instanceof Uint8Array);
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 
@@ -71,7 +72,7 @@ const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undef
 export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = checker({
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   // The value's bytes are stored as they are and checked as a SlotValue when read back (slot-bytes.ts).
-  accept: { ballot: isBallot, slot: isIndex, value: (v) => v instanceof Uint8Array && v.length > 0, proposer: isRef },
+  accept: { ballot: isBallot, slot: isIndex, value: isBytes, proposer: isRef },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
   'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },
@@ -94,6 +95,8 @@ export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = chec
 
 export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checker({
   commit: { slot: isIndex, value: isSlotValue, handles: optional(Array.isArray), batches: optional(Array.isArray) },
+  // Its value is checked as it is decoded (Learner).
+  'commit-encoded': { slot: isIndex, value: isBytes },
   'read-at': { index: isIndex },
   'commit-index': { index: isIndex, leader: isRef },
   fetch: { from: isIndex, learner: isRef },

@@ -285,6 +285,9 @@ describe('Paxos hardening (simulator)', () => {
       [plan.acceptors[2] as never, { type: 'truncate', before: 'z' }],
       [plan.learners[0] as never, { type: 'commit', slot: 2, value: { cmds: [null], time: 0 } }],
       [plan.learners[0] as never, { type: 'commit', slot: 2, value: { cmds: [] } }],
+      [plan.learners[1] as never, { type: 'commit-encoded', slot: 2, value: new Uint8Array([0xc1, 7]) }],
+      [plan.learners[2] as never, { type: 'commit-encoded', slot: 2, value: encodeSlotValue({ cmds: [null], time: 0 } as never) }],
+      [plan.acceptors[2] as never, { type: 'accept', ballot: { round: 1e6, id: 0 }, slot: 2, value: { cmds: [], time: 0 }, proposer: other }],
       [other as never, { type: 'leader', ballot: { round: 1e308, id: 9 }, leader: other, commitIndex: 1 }],
     ];
     for (const a of plan.acceptors) junk.push([a as never, { type: 'heartbeat', ballot: { round: 1e308, id: 99 }, round: 1, proposer: other }]);

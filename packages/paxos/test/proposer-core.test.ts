@@ -178,13 +178,12 @@ describe('ProposerCore: phase 2', () => {
     const s = sent(flushed, 'accept')[0]!.msg.slot as number;
     c.step({ type: 'accepted', ballot, acceptor: 1, slot: s }, now);
     const chosen = c.step({ type: 'accepted', ballot, acceptor: 2, slot: s }, now);
-    // The learner beside the leader answers (with the handles); the other two share one message.
-    expect(sends(chosen, 'commit')).toEqual([{ to: ['learner-0'] }, { to: ['learner-1', 'learner-2'] }]);
-    expect(sent(chosen, 'commit').map((m) => [m.to, m.msg.handles !== undefined])).toEqual([
-      ['learner-0', true],
-      ['learner-1', false],
-      ['learner-2', false],
-    ]);
+    // The learner beside the leader answers (with the handles); the other two share one message,
+    // which carries the value as the accepts did (the bytes encoded once).
+    expect(sends(chosen, 'commit')).toEqual([{ to: ['learner-0'] }]);
+    expect(sent(chosen, 'commit')[0]!.msg.handles).toBeDefined();
+    expect(sends(chosen, 'commit-encoded')).toEqual([{ to: ['learner-1', 'learner-2'] }]);
+    expect(sent(chosen, 'commit-encoded')[0]!.msg.value).toBe(sent(flushed, 'accept')[0]!.msg.value);
   });
 
   it("a slot's Accept is urgent (the remote acceptors' syncs wait on it, not the own acceptor's write); its commits are not", () => {
@@ -406,7 +405,7 @@ describe('ProposerCore: propose-batch (many commands in one message, one reply)'
     const answering = commits.find((m) => m.to === 'learner-0')!.msg;
     expect(answering.handles).toEqual([null, null]);
     expect(answering.batches).toEqual([{ handle: handle(7), parts: [0, expect.objectContaining({ ok: false, refused: 'malformed' }), 1] }]);
-    expect(commits.filter((m) => m.to !== 'learner-0').map((m) => m.msg.batches)).toEqual([undefined, undefined]);
+    expect(commits.filter((m) => m.to !== 'learner-0')).toEqual([]); // the others' commits carry bytes, no answers
   });
 
   it('a batch is never split across slots: one that would cross maxBatch goes whole into the next slot', () => {

@@ -21,11 +21,11 @@ describe('slot bytes', () => {
     flipped[0] ^= 0xff; // the value's outer header: no longer a map of cmds and time
     const longer = new Uint8Array(bytes.length + 1);
     longer.set(bytes);
-    for (const bad of [bytes.subarray(0, bytes.length - 3), flipped, longer]) expect(() => decodeSlotValue(bad, 7)).toThrow(/slot 7 is corrupt/);
+    for (const bad of [bytes.subarray(0, bytes.length - 3), flipped, longer]) expect(() => decodeSlotValue(bad, 7)).toThrow(/value of slot 7 is corrupt/);
   });
 
   it('a whole value that is not a slot value is refused', () => {
     const notSlots = [{ cmds: [{ type: 'op', session: '', seq: 1, ack: 0 }], time: 0 }, { cmds: 'x', time: 0 }, [1, 2]];
-    for (const v of notSlots) expect(() => decodeSlotValue(encodeSlotValue(v as unknown as SlotValue), 3)).toThrow(/slot 3 is corrupt/);
+    for (const v of notSlots) expect(() => decodeSlotValue(encodeSlotValue(v as unknown as SlotValue), 3)).toThrow(/value of slot 3 is corrupt/);
   });
 });
