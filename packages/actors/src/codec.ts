@@ -195,7 +195,7 @@ const recordUnpackr = new Unpackr({ useRecords: true, mapsAsObjects: true, copyB
 /**
  * Encodes a value packed once and kept as bytes (a Paxos leader's slot value, which its acceptors
  * store as it is). Objects are msgpackr records, as in a batch to another thread: each shape's keys
- * are written once, which packs a list of like objects about twice as fast as maps and smaller.
+ * are written once, which packs a list of like objects about 1.5 times as fast as maps, in less than half the bytes.
  * Binaries ride inside (none goes out of band). Only decodeRecords reads it.
  */
 export function encodeRecords(value: unknown): Uint8Array {
