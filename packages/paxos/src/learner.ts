@@ -5,6 +5,7 @@ import { FETCH_BATCH, majority, MAX_SUBSCRIBERS, timing, type PaxosTiming } from
 import type { AcceptorMsg, AppliedEvents, BatchAnswer, LearnerDigest, LearnerMsg, ProposerMsg, SessionReply, SlotValue } from './messages.ts';
 import { Replica, type SnapshotMeta } from './replica.ts';
 import { approxBytes, takeWithin } from './size.ts';
+import { decodeSlotValue } from './slot-bytes.ts';
 import { decodePiece, restorePieces, SnapshotStore } from './snapshot-store.ts';
 import { SlotTrace } from './trace.ts';
 import { droppedAsMalformed, learnerMsgProblem } from './validate.ts';
@@ -100,6 +101,8 @@ class LearnerReplica {
         if (this.trace && msg.handles) this.trace.stamp({ stage: 'learner-received', slot: msg.slot, at: ctx.now() });
         this.learn(msg.slot, msg.value, msg.handles || msg.batches ? { handles: msg.handles, batches: msg.batches } : undefined);
         return this.drain();
+      case 'commit-encoded':
+        return this.commitEncoded(msg);
       case 'entries':
         for (const [slot, value] of msg.entries) this.learn(slot, value);
         this.drain();
@@ -200,6 +203,19 @@ class LearnerReplica {
     if (have && (have.answers || !answers)) return;
     this.pending.set(slot, { value, answers });
     this.knownCommit = Math.max(this.knownCommit, slot);
+  }
+
+  /** A commit whose value came as the accepts' bytes: learned once decoded, dropped as malformed if they are not a slot value. */
+  private commitEncoded(msg: Extract<LearnerMsg, { type: 'commit-encoded' }>): void {
+    let value: SlotValue;
+    try {
+      value = decodeSlotValue(msg.value, msg.slot);
+    } catch (err) {
+      this.ctx.log.warn('malformed message dropped', { problem: `commit-encoded: ${err instanceof Error ? err.message : String(err)}` });
+      return this.ctx.unhandled(msg);
+    }
+    this.learn(msg.slot, value);
+    this.drain();
   }
 
   private commitIndex(index: number, leader: ActorRef<ProposerMsg>): void {

@@ -92,7 +92,8 @@ export type LeadershipEvent = { type: 'leading'; ballot: Ballot; leaseUntil: num
 
 export type AcceptorMsg =
   | { type: 'prepare'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
-  | { type: 'accept'; ballot: Ballot; slot: number; value: SlotValue; proposer: ActorRef<ProposerMsg> }
+  /** value: the slot's SlotValue as encodeSlotValue packed it, once, at the leader; acceptors store these bytes as they are. */
+  | { type: 'accept'; ballot: Ballot; slot: number; value: Uint8Array; proposer: ActorRef<ProposerMsg> }
   | { type: 'heartbeat'; ballot: Ballot; round: number; proposer: ActorRef<ProposerMsg> }
   /** The next piece of the promise made to `ballot`: accepted slots from fromSlot on. */
   | { type: 'prepare-more'; ballot: Ballot; fromSlot: number; proposer: ActorRef<ProposerMsg> }
@@ -157,6 +158,11 @@ export interface ProposerStatus {
 export type LearnerMsg =
   /** handles[i] answers value.cmds[i], and each of batches a propose-batch (only the responding learner gets them). */
   | { type: 'commit'; slot: number; value: SlotValue; handles?: Array<ReplyHandle | null>; batches?: BatchAnswer[] }
+  /**
+   * A commit to a learner that answers none of the slot's clients: its value as the accepts
+   * carried it (encodeSlotValue), so the leader encodes it once for the acceptors and these alike.
+   */
+  | { type: 'commit-encoded'; slot: number; value: Uint8Array }
   | { type: 'read-at'; index: number; query: unknown; handle: ReplyHandle }
   /** Every slot up to index is chosen. */
   | { type: 'commit-index'; index: number; leader: ActorRef<ProposerMsg> }

@@ -4,9 +4,12 @@ import { FETCH_BATCH } from './config.ts';
 import type { BatchAnswer, LearnerMsg, ProposeReply, ProposerMsg, SlotValue } from './messages.ts';
 import type { PendingBatch, ProposerInput, ProposerState, Queued, RoleHost } from './proposer-state.ts';
 import { approxBytes, takeWithin } from './size.ts';
+import { encodeSlotValue } from './slot-bytes.ts';
 
 interface Inflight {
   value: SlotValue;
+  /** The value as every accept of the slot carries it (encoded once). */
+  encoded: Uint8Array;
   /** approxBytes of the value's commands. */
   bytes: number;
   handles: Array<ReplyHandle | null>;
@@ -161,9 +164,10 @@ export class LeaderRole {
   private propose(slot: number, value: SlotValue, handles: Array<ReplyHandle | null>, bytes = approxBytes(value), batches: PendingBatch[] = []): void {
     const s = this.s;
     const wide = !s.t.thrifty;
-    this.inflight.set(slot, { value, bytes, handles, batches, acks: new Set(), sentAt: s.now, wide });
-    if (wide) return this.sendAccept(slot, value, () => true);
-    this.sendAccept(slot, value, (i) => s.fastest.includes(i));
+    const encoded = encodeSlotValue(value);
+    this.inflight.set(slot, { value, encoded, bytes, handles, batches, acks: new Set(), sentAt: s.now, wide });
+    if (wide) return this.sendAccept(slot, encoded, () => true);
+    this.sendAccept(slot, encoded, (i) => s.fastest.includes(i));
     this.armWiden();
   }
 
@@ -185,13 +189,13 @@ export class LeaderRole {
         continue;
       }
       e.wide = true;
-      this.sendAccept(slot, e.value, (i) => !s.fastest.includes(i));
+      this.sendAccept(slot, e.encoded, (i) => !s.fastest.includes(i));
     }
     if (waiting) this.armWiden();
   }
 
   /** Sends slot's Accept to the acceptors `to` picks (by index). */
-  private sendAccept(slot: number, value: SlotValue, to: (acceptor: number) => boolean): void {
+  private sendAccept(slot: number, value: Uint8Array, to: (acceptor: number) => boolean): void {
     const s = this.s;
     const accept = { type: 'accept' as const, ballot: s.ballot, slot, value, proposer: s.peers.self };
     s.sendMany(s.peers.acceptors.filter((_, i) => to(i)), accept, true);
@@ -247,7 +251,7 @@ export class LeaderRole {
     const answering = e.handles.some((h) => h) || batches.length > 0 ? s.responderOrAll() : [];
     const answers = batches.length > 0 ? { handles: e.handles, batches } : { handles: e.handles };
     for (const learner of answering) s.send(learner, { type: 'commit', slot, value: e.value, ...answers });
-    s.sendMany(s.peers.learners.filter((learner) => !answering.includes(learner)), { type: 'commit', slot, value: e.value });
+    s.sendMany(s.peers.learners.filter((learner) => !answering.includes(learner)), { type: 'commit-encoded', slot, value: e.encoded });
   }
 
   /**
@@ -319,7 +323,7 @@ export class LeaderRole {
     for (const [slot, e] of this.inflight) {
       if (s.now - e.sentAt < s.t.retransmitMs) continue;
       e.sentAt = s.now;
-      this.sendAccept(slot, e.value, (i) => !e.acks.has(i));
+      this.sendAccept(slot, e.encoded, (i) => !e.acks.has(i));
     }
   }
 

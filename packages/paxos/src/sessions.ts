@@ -18,7 +18,10 @@ interface Session {
   lastActive: number;
   /** The client will never send a seq at or below this again. */
   acked: number;
-  /** Outcomes of the applied seqs above `acked`: at most `window` of them. */
+  /**
+   * Outcomes of the applied seqs, in the order recorded: those at or below `acked` are dropped
+   * from the front (see admit), so fewer than two windows of them are kept.
+   */
   results: Map<number, Outcome>;
 }
 
@@ -81,7 +84,14 @@ export class SessionTable {
     if (!s) return unknownSession(cmd.session);
     if (cmd.ack > s.acked) {
       s.acked = cmd.ack;
-      for (const seq of s.results.keys()) if (seq <= s.acked) s.results.delete(seq);
+      // Outcomes are recorded in about seq order (a Map keeps that order), so the acknowledged
+      // ones lie at the front: dropped from there up to the first still open, not by a walk over
+      // every outcome per command (a session as wide as a master's holds thousands). One recorded
+      // out of order goes once those before it do; until then `answer` refuses its seq as stale.
+      for (const seq of s.results.keys()) {
+        if (seq > s.acked) break;
+        s.results.delete(seq);
+      }
     }
     this.sessions.delete(cmd.session); // re-inserted at the back: the newest activity
     s.lastActive = Math.max(s.lastActive, time);

@@ -10,11 +10,12 @@ import type { AcceptorMsg, LearnerMsg, ProposerMsg } from './messages.ts';
  */
 const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isRef = (v: unknown): boolean => v instanceof ActorRef;
-const isBallot = (v: unknown): boolean => {
+export const isBallot = (v: unknown): boolean => {
   const b = v as { round?: unknown; id?: unknown } | null;
   return typeof b === 'object' && b !== null && isIndex(b.round) && Number.isSafeInteger(b.id);
 };
-const isSlotValue = (v: unknown): boolean => {
+/** Whether v is a SlotValue whose commands are well formed. */
+export const isSlotValue = (v: unknown): boolean => {
   const s = v as { cmds?: unknown; time?: unknown } | null;
   return Number.isFinite(s?.time) && Array.isArray(s?.cmds) && s.cmds.every((c) => commandProblem(c) === undefined);
 };
@@ -22,6 +23,7 @@ const isAcceptedList = (v: unknown): boolean =>
   Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isBallot(e[1]) && isSlotValue(e[2]));
 const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => Array.isArray(e) && isIndex(e[0]) && isSlotValue(e[1]));
 
+const isBytes = (v: unknown): boolean => v instanceof Uint8Array && v.length > 0;
 const isByteList = (v: unknown): boolean => Array.isArray(v) && v.every((p) => p instanceof Uint8Array);
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 
@@ -69,7 +71,8 @@ const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undef
 
 export const acceptorMsgProblem: (msg: AcceptorMsg) => string | undefined = checker({
   prepare: { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
-  accept: { ballot: isBallot, slot: isIndex, value: isSlotValue, proposer: isRef },
+  // The value's bytes are stored as they are and checked as a SlotValue when read back (slot-bytes.ts).
+  accept: { ballot: isBallot, slot: isIndex, value: isBytes, proposer: isRef },
   heartbeat: { ballot: isBallot, round: isIndex, proposer: isRef },
   'prepare-more': { ballot: isBallot, fromSlot: isIndex, proposer: isRef },
   truncate: { before: isIndex },
@@ -92,6 +95,8 @@ export const proposerMsgProblem: (msg: ProposerMsg) => string | undefined = chec
 
 export const learnerMsgProblem: (msg: LearnerMsg) => string | undefined = checker({
   commit: { slot: isIndex, value: isSlotValue, handles: optional(Array.isArray), batches: optional(Array.isArray) },
+  // Its value is checked as it is decoded (Learner).
+  'commit-encoded': { slot: isIndex, value: isBytes },
   'read-at': { index: isIndex },
   'commit-index': { index: isIndex, leader: isRef },
   fetch: { from: isIndex, learner: isRef },

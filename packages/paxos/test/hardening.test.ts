@@ -17,6 +17,7 @@ import {
   type SlotValue,
 } from '../src/index.ts';
 import { command, leaderOf, learnerViews, openSession, simGroup } from './harness.ts';
+import { encodeSlotValue } from '../src/slot-bytes.ts';
 
 // Bad input, message races and byte limits, each a scenario found by review. Every test drives
 // the real actors in the simulator; some stand in for a peer with a recorder and craft its messages.
@@ -119,7 +120,7 @@ describe('Paxos hardening (simulator)', () => {
     const ballot = { round: 1, id: 0 };
     for (let slot = 1; slot <= 10; slot++) {
       const value = slotOf('c', slot, 'x'.repeat(10 * KIB));
-      sim.tell(acc as never, { type: 'accept', ballot, slot, value, proposer: leader });
+      sim.tell(acc as never, { type: 'accept', ballot, slot, value: encodeSlotValue(value), proposer: leader });
     }
     await sim.runFor(20);
     sim.tell(acc as never, { type: 'read-accepted', from: 1, to: 10, learner: reader });
@@ -141,7 +142,7 @@ describe('Paxos hardening (simulator)', () => {
       const rival = sim.spawn('r', Recorder, {}, { name: 'X' });
       const acc = new ActorRef<never>('a', 'acc');
       const ballot = { round: 1, id: 0 };
-      sim.tell(acc as never, { type: 'accept', ballot, slot: 1, value: { cmds: [], time: 0 }, proposer: leader });
+      sim.tell(acc as never, { type: 'accept', ballot, slot: 1, value: encodeSlotValue({ cmds: [], time: 0 }), proposer: leader });
       sim.tell(acc as never, { type: 'heartbeat', ballot, round: 1, proposer: leader });
       await sim.runFor(crashBeforeSync ? 2 : 20);
       const acked = received('L').some((m) => m.type === 'heartbeat-ack');
@@ -167,9 +168,9 @@ describe('Paxos hardening (simulator)', () => {
     const rival = sim.spawn('r', Recorder, {}, { name: 'X' });
     const acc = new ActorRef<never>('a', 'acc');
     const ballot = { round: 1, id: 0 };
-    sim.tell(acc as never, { type: 'accept', ballot, slot: 1, value: { cmds: [], time: 0 }, proposer: leader });
+    sim.tell(acc as never, { type: 'accept', ballot, slot: 1, value: encodeSlotValue({ cmds: [], time: 0 }), proposer: leader });
     await sim.runFor(60); // the promise under ballot is synced
-    sim.tell(acc as never, { type: 'accept', ballot, slot: 2, value: { cmds: [], time: 0 }, proposer: leader });
+    sim.tell(acc as never, { type: 'accept', ballot, slot: 2, value: encodeSlotValue({ cmds: [], time: 0 }), proposer: leader });
     sim.tell(acc as never, { type: 'heartbeat', ballot, round: 1, proposer: leader });
     await sim.runFor(5); // slot 2's sync takes 50 ms
     const got = received('L') as Array<{ type: string; slot?: number; round?: number }>;
@@ -284,6 +285,9 @@ describe('Paxos hardening (simulator)', () => {
       [plan.acceptors[2] as never, { type: 'truncate', before: 'z' }],
       [plan.learners[0] as never, { type: 'commit', slot: 2, value: { cmds: [null], time: 0 } }],
       [plan.learners[0] as never, { type: 'commit', slot: 2, value: { cmds: [] } }],
+      [plan.learners[1] as never, { type: 'commit-encoded', slot: 2, value: new Uint8Array([0xc1, 7]) }],
+      [plan.learners[2] as never, { type: 'commit-encoded', slot: 2, value: encodeSlotValue({ cmds: [null], time: 0 } as never) }],
+      [plan.acceptors[2] as never, { type: 'accept', ballot: { round: 1e6, id: 0 }, slot: 2, value: { cmds: [], time: 0 }, proposer: other }],
       [other as never, { type: 'leader', ballot: { round: 1e308, id: 9 }, leader: other, commitIndex: 1 }],
     ];
     for (const a of plan.acceptors) junk.push([a as never, { type: 'heartbeat', ballot: { round: 1e308, id: 99 }, round: 1, proposer: other }]);

@@ -2,6 +2,7 @@ import type { ActorNode, ActorRef } from '@actorfs/actors';
 import { kvModel, UNKNOWN, type KvInput, type KvOutput, type Operation, type SimCluster, type SimSend } from '@actorfs/actors/testing';
 import { KV_MACHINE, planGroup, type AnyMachineDef, type GroupPlan, type LearnerMsg, type LearnerView, type PaxosTiming, type ProposeReply, type ProposerMsg, type ProposerStatus, type SlotValue } from '../src/index.ts';
 import type { HistoryEntry } from './fixtures/kv-client.ts';
+import { decodeSlotValue } from '../src/slot-bytes.ts';
 
 /** Adds one node per acceptor (proposers and learners on the first nodes) and boots the group. */
 export function simGroup(
@@ -91,6 +92,7 @@ export class ChosenOracle {
   readonly onSend = (s: SimSend): void => {
     const m = s.body as LearnerMsg;
     if (m.type === 'commit') this.see(m.slot, m.value, s);
+    else if (m.type === 'commit-encoded') this.see(m.slot, decodeSlotValue(m.value, m.slot), s);
     else if (m.type === 'entries') for (const [slot, value] of m.entries) this.see(slot, value, s);
   };
 

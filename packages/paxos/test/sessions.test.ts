@@ -44,6 +44,27 @@ describe('client sessions, the replicated records (SessionTable)', () => {
     expect(table.admit(op('s', 3, 0), 0)).toEqual({ ok: true, result: 3 }); // not acknowledged yet
   });
 
+  it('keeps at most two windows of outcomes, whatever order they were recorded in, and none once all are acknowledged', () => {
+    const rnd = seededRandom(3);
+    const table = new SessionTable(limits);
+    table.open('s', 0);
+    const kept = (): number => [...table.pieces()].flat().reduce((n, row) => n + row[3].length, 0);
+    let acked = 0;
+    for (let next = 1; next <= 2_000; ) {
+      // A window's worth of seqs above the acknowledged mark, applied in a random order.
+      const seqs = Array.from({ length: limits.window }, (_, i) => next + i).filter((q) => q <= acked + limits.window);
+      for (const seq of seqs.sort(() => rnd() - 0.5)) {
+        const cmd = op('s', seq, acked);
+        if (table.admit(cmd, 0) === undefined) table.record(cmd, { ok: true, result: seq });
+        expect(kept()).toBeLessThanOrEqual(2 * limits.window);
+      }
+      next += seqs.length;
+      acked = next - 1 - Math.floor(rnd() * 8); // the client acknowledges all but a few
+    }
+    table.admit(op('s', 3_000, 2_999), 0);
+    expect(kept()).toBe(0);
+  });
+
   it('refuses a seq beyond the window above its own ack, every copy, even after the window moves on', () => {
     const table = new SessionTable(limits);
     table.open('s', 0);
