@@ -3,7 +3,7 @@ import type { Ballot } from './ballot.ts';
 import type { SlotValue } from './messages.ts';
 import { approxBytes, takeWithin } from './size.ts';
 import { decodeSlotValue } from './slot-bytes.ts';
-import { isBallot } from './validate.ts';
+import { isBallot, isSlotValue } from './validate.ts';
 
 export const LAST_SLOT = Number.MAX_SAFE_INTEGER;
 
@@ -22,16 +22,18 @@ export class AcceptedLog {
 
   /**
    * Accepted (slot, ballot, value) of slots from..to (inclusive), never below the truncation point;
-   * at most `limit`. Each is checked as it is read: a corrupt one throws, naming its slot.
+   * at most `limit`. Each is checked as it is read: a corrupt one throws, naming its slot. A record
+   * written before values were kept as bytes holds the value itself, and reads as it was.
    */
   slots(from: number, to: number, limit?: number): Array<[number, Ballot, SlotValue]> {
     return this.store
       .range<unknown>({ start: ['acc', Math.max(from, this.truncatedBefore)], end: ['acc', to + 1], ...(limit === undefined ? {} : { limit }) })
       .map(({ key, value }) => {
         const slot = key[1] as number;
-        const [ballot, bytes] = Array.isArray(value) ? (value as unknown[]) : [];
-        if (!isBallot(ballot) || !(bytes instanceof Uint8Array)) throw new Error(`the accepted record of slot ${slot} is corrupt: not [ballot, bytes]`);
-        return [slot, ballot as Ballot, decodeSlotValue(bytes, slot)];
+        const [ballot, stored] = Array.isArray(value) ? (value as unknown[]) : [];
+        if (isBallot(ballot) && stored instanceof Uint8Array) return [slot, ballot as Ballot, decodeSlotValue(stored, slot)];
+        if (isBallot(ballot) && isSlotValue(stored)) return [slot, ballot as Ballot, stored as SlotValue];
+        throw new Error(`the accepted record of slot ${slot} is corrupt: not [ballot, bytes]`);
       });
   }
 
