@@ -207,13 +207,16 @@ class LearnerReplica {
 
   /** A commit whose value came as the accepts' bytes: learned once decoded, dropped as malformed if they are not a slot value. */
   private commitEncoded(msg: Extract<LearnerMsg, { type: 'commit-encoded' }>): void {
-    let value: SlotValue;
-    try {
-      value = decodeSlotValue(msg.value, msg.slot);
-    } catch (err) {
-      this.ctx.log.warn('malformed message dropped', { problem: `commit-encoded: ${err instanceof Error ? err.message : String(err)}` });
-      return this.ctx.unhandled(msg);
-    }
+    let value: SlotValue | undefined;
+    const undecodable = (): string | undefined => {
+      try {
+        value = decodeSlotValue(msg.value, msg.slot);
+        return undefined;
+      } catch (err) {
+        return `commit-encoded: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    };
+    if (droppedAsMalformed(this.ctx, msg as LearnerMsg, undecodable) || value === undefined) return;
     this.learn(msg.slot, value);
     this.drain();
   }
